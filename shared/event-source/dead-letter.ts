@@ -1,0 +1,85 @@
+import type { IHeaders, Producer } from 'kafkajs';
+import { DeadLetterPublishError } from './errors';
+import type { SourceRecord } from './msk-event';
+
+/** Why the event source gave up on a record. */
+export type DeadLetterReason = 'RetryAttemptsExhausted' | 'RecordAgeExceeded';
+
+export interface DeadLetter {
+  readonly record: SourceRecord;
+  readonly reason: DeadLetterReason;
+  /** The last error the function returned for this record, if any. */
+  readonly error: string | undefined;
+  /** Invocations that included this record. */
+  readonly attempts: number;
+}
+
+/**
+ * Failure metadata added to a dead-lettered record's own headers. The original
+ * key, value and headers are kept untouched, so a redrive can re-publish the
+ * record as it was.
+ */
+export const DEAD_LETTER_HEADERS = {
+  reason: 'x-dead-letter-reason',
+  error: 'x-dead-letter-error',
+  attempts: 'x-dead-letter-attempts',
+  sourceTopic: 'x-dead-letter-source-topic',
+  sourcePartition: 'x-dead-letter-source-partition',
+  sourceOffset: 'x-dead-letter-source-offset',
+  sourceTimestamp: 'x-dead-letter-source-timestamp',
+  consumerGroupId: 'x-dead-letter-consumer-group',
+  failedAt: 'x-dead-letter-failed-at',
+} as const;
+
+/** Writes records the event source gave up on to a Kafka topic, as AWS does for a `kafka://` destination. */
+export class KafkaDeadLetterPublisher {
+  constructor(
+    private readonly producer: Producer,
+    private readonly topic: string,
+    private readonly consumerGroupId: string,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** @throws DeadLetterPublishError (retriable) when the broker does not acknowledge every record. */
+  async publish(letters: readonly DeadLetter[]): Promise<void> {
+    if (letters.length === 0) return;
+    try {
+      await this.producer.send({
+        topic: this.topic,
+        acks: -1,
+        messages: letters.map((letter) => ({
+          key: letter.record.key,
+          value: letter.record.value,
+          timestamp: String(letter.record.timestamp),
+          headers: this.headersFor(letter),
+        })),
+      });
+    } catch (error) {
+      throw new DeadLetterPublishError(
+        `Could not write ${letters.length} record(s) to dead-letter topic "${this.topic}": ${String(error)}`,
+        true,
+        { cause: error },
+      );
+    }
+  }
+
+  private headersFor(letter: DeadLetter): IHeaders {
+    const headers: IHeaders = {};
+    // kafkajs takes repeated header keys as arrays; keep the original order and repeats.
+    for (const [name, bytes] of letter.record.headers) {
+      const existing = headers[name];
+      headers[name] = existing === undefined ? bytes : ([] as Buffer[]).concat(existing as Buffer | Buffer[], bytes);
+    }
+    const { record } = letter;
+    headers[DEAD_LETTER_HEADERS.reason] = letter.reason;
+    headers[DEAD_LETTER_HEADERS.error] = letter.error ?? letter.reason;
+    headers[DEAD_LETTER_HEADERS.attempts] = String(letter.attempts);
+    headers[DEAD_LETTER_HEADERS.sourceTopic] = record.topic;
+    headers[DEAD_LETTER_HEADERS.sourcePartition] = String(record.partition);
+    headers[DEAD_LETTER_HEADERS.sourceOffset] = String(record.offset);
+    headers[DEAD_LETTER_HEADERS.sourceTimestamp] = String(record.timestamp);
+    headers[DEAD_LETTER_HEADERS.consumerGroupId] = this.consumerGroupId;
+    headers[DEAD_LETTER_HEADERS.failedAt] = new Date(this.now()).toISOString();
+    return headers;
+  }
+}

@@ -1,0 +1,34 @@
+/** Base of the event-source emulator's errors; `retriable` says whether trying again can help. */
+export class EventSourceError extends Error {
+  override readonly name: string = 'EventSourceError';
+  constructor(
+    message: string,
+    readonly retriable = false,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The handler module could not be loaded or does not export a function under the declared name. */
+export class HandlerLoadError extends EventSourceError {
+  override readonly name = 'HandlerLoadError';
+}
+
+/** The handler did not settle within the function timeout; Lambda reports this as "Task timed out". */
+export class HandlerTimeoutError extends EventSourceError {
+  override readonly name = 'HandlerTimeoutError';
+  constructor(readonly timeoutSeconds: number) {
+    super(`Task timed out after ${timeoutSeconds.toFixed(2)} seconds`, true);
+  }
+}
+
+/** A partial batch response that names records outside the batch or is malformed; Lambda fails the whole batch. */
+export class InvalidBatchResponseError extends EventSourceError {
+  override readonly name = 'InvalidBatchResponseError';
+}
+
+/** Records could not be written to the on-failure destination; they stay uncommitted and are retried. */
+export class DeadLetterPublishError extends EventSourceError {
+  override readonly name = 'DeadLetterPublishError';
+}

@@ -1,0 +1,263 @@
+import type { Consumer as KafkaConsumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { effectiveMaximumRetryAttempts, EVENT_SOURCE_LIMITS, type Consumer } from '../pipeline';
+import { KafkaDeadLetterPublisher } from './dead-letter';
+import { invokeHandler, loadHandler, type MskHandler } from './handler';
+import { buildMskEvent, type MskTimestampType, type SourceRecord } from './msk-event';
+import { PartitionWorker } from './partition-worker';
+import { emptyStats, type EventSourceMappingStats } from './stats';
+
+export type EventSourceLogger = (level: 'info' | 'warn' | 'error', message: string) => void;
+
+export interface EventSourceMappingOptions {
+  /** The declared consumer: its topic, handler, timeout and event-source settings. */
+  readonly consumer: Consumer;
+  /** A kafkajs client for the cluster; the mapping makes its own consumer and dead-letter producer from it. */
+  readonly kafka: Kafka;
+  readonly bootstrapServers: readonly string[];
+  /** @default a local MSK-style ARN */
+  readonly eventSourceArn?: string;
+  /** @default 'us-east-1' */
+  readonly awsRegion?: string;
+  /** @default the handler module the consumer declares, loaded with require() */
+  readonly handler?: MskHandler;
+  /** Pause before retry `attempt` of a failing batch. @default 200 ms doubling to 5 s */
+  readonly retryDelayMs?: (attempt: number) => number;
+  /** @default 6 MB, Lambda's payload cap */
+  readonly maxPayloadBytes?: number;
+  readonly log?: EventSourceLogger;
+  readonly now?: () => number;
+}
+
+const defaultRetryDelay = (attempt: number) => Math.min(5_000, 200 * 2 ** (attempt - 1));
+
+/**
+ * Emulates Lambda's MSK event source mapping for one declared consumer against a
+ * real broker: reads the topic as the consumer group, batches per partition,
+ * invokes the handler with the exact AWS event, and applies AWS's retry,
+ * bisect, partial-batch and on-failure rules. Offsets are committed only past
+ * finished records, so stopping or crashing at any point loses nothing.
+ *
+ * @example
+ * const mapping = new EventSourceMapping({ consumer: pipeline.consumers[0], kafka, bootstrapServers: brokers });
+ * await mapping.start();
+ * // ...
+ * await mapping.stop();
+ */
+export class EventSourceMapping {
+  readonly stats: EventSourceMappingStats = emptyStats();
+  private readonly consumer: Consumer;
+  private readonly kafkaConsumer: KafkaConsumer;
+  private readonly producer: Producer | undefined;
+  private readonly workers = new Map<number, { worker: PartitionWorker; running: Promise<void> }>();
+  private readonly log: EventSourceLogger;
+  private readonly now: () => number;
+  private handler: MskHandler | undefined;
+  private paused = new Set<number>();
+  private state: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle';
+
+  constructor(private readonly options: EventSourceMappingOptions) {
+    this.consumer = options.consumer;
+    this.log = options.log ?? (() => undefined);
+    this.now = options.now ?? Date.now;
+    this.handler = options.handler;
+    const settings = this.consumer.eventSource;
+    this.kafkaConsumer = options.kafka.consumer({
+      groupId: settings.consumerGroupId,
+      allowAutoTopicCreation: false,
+      sessionTimeout: 30_000,
+      rebalanceTimeout: 60_000,
+      heartbeatInterval: 3_000,
+      // The broker answers a fetch as soon as data exists, or after this long when idle.
+      maxWaitTimeInMs: Math.min(250, Math.max(10, settings.maximumBatchingWindowMs)),
+      retry: { retries: 10 },
+    });
+    this.producer = settings.onFailure
+      ? options.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false })
+      : undefined;
+  }
+
+  get name(): string {
+    return this.consumer.name;
+  }
+
+  /** Joins the consumer group and starts polling; resolves once partitions are assigned. */
+  async start(): Promise<void> {
+    if (this.state !== 'idle') throw new Error(`Event source mapping "${this.name}" was already started`);
+    this.handler ??= loadHandler(this.consumer.handler);
+    this.state = 'running';
+    const settings = this.consumer.eventSource;
+    await this.producer?.connect();
+    if (settings.startingPosition === 'AT_TIMESTAMP') await this.seedOffsetsAtTimestamp();
+    await this.kafkaConsumer.connect();
+    const joined = new Promise<void>((resolve) => {
+      this.kafkaConsumer.on(this.kafkaConsumer.events.GROUP_JOIN, (event) => {
+        this.onAssignment(event.payload.memberAssignment[this.consumer.topic.name] ?? []);
+        resolve();
+      });
+    });
+    this.kafkaConsumer.on(this.kafkaConsumer.events.CRASH, (event) => {
+      this.stats.lastError = String(event.payload.error);
+      this.log('error', `${this.name}: the Kafka consumer crashed (${String(event.payload.error)}); it restarts itself`);
+    });
+    await this.kafkaConsumer.subscribe({
+      topics: [this.consumer.topic.name],
+      fromBeginning: settings.startingPosition !== 'LATEST',
+    });
+    await this.kafkaConsumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: true,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: async (payload) => this.onFetched(payload),
+    });
+    await joined;
+  }
+
+  /** Lets in-flight batches finish (and commit), then leaves the group. Uncommitted records are re-delivered next time. */
+  async stop(): Promise<void> {
+    if (this.state !== 'running') return;
+    this.state = 'stopping';
+    for (const { worker } of this.workers.values()) worker.stop();
+    await Promise.all([...this.workers.values()].map(({ running }) => running));
+    await this.kafkaConsumer.disconnect();
+    await this.producer?.disconnect();
+    this.state = 'stopped';
+  }
+
+  private async onFetched({ batch }: EachBatchPayload): Promise<void> {
+    if (this.state !== 'running' || batch.messages.length === 0) return;
+    const worker = this.workerFor(batch.partition);
+    const records = batch.messages.map((message) => toSourceRecord(batch.topic, batch.partition, message));
+    this.stats.recordsFetched += records.length;
+    worker.enqueue(records);
+    // Backpressure: stop fetching a partition that is far ahead of its function.
+    const settings = this.consumer.eventSource;
+    if (worker.pendingRecords >= Math.max(2 * settings.batchSize, 1_000) || worker.pendingBytes >= 2 * this.maxPayloadBytes) {
+      this.paused.add(batch.partition);
+      this.kafkaConsumer.pause([{ topic: batch.topic, partitions: [batch.partition] }]);
+    }
+  }
+
+  private workerFor(partition: number): PartitionWorker {
+    const existing = this.workers.get(partition);
+    if (existing) return existing.worker;
+    const settings = this.consumer.eventSource;
+    const topic = this.consumer.topic.name;
+    const deadLetters = settings.onFailure && this.producer
+      ? new KafkaDeadLetterPublisher(this.producer, settings.onFailure.topic, settings.consumerGroupId, this.now)
+      : undefined;
+    const worker = new PartitionWorker(
+      {
+        topic,
+        partition,
+        batchSize: settings.batchSize,
+        maximumBatchingWindowMs: settings.maximumBatchingWindowMs,
+        maxPayloadBytes: this.maxPayloadBytes,
+        maximumRetryAttempts: effectiveMaximumRetryAttempts(settings),
+        maximumRecordAgeSeconds: settings.maximumRecordAgeSeconds,
+        bisectBatchOnFunctionError: settings.bisectBatchOnFunctionError,
+        reportBatchItemFailures: settings.reportBatchItemFailures,
+        retryDelayMs: this.options.retryDelayMs ?? defaultRetryDelay,
+      },
+      {
+        invoke: (records) =>
+          invokeHandler(this.handler!, buildMskEvent(records, this.identity()), {
+            functionName: this.consumer.name,
+            timeoutSeconds: this.consumer.timeoutSeconds,
+            memorySizeMb: this.consumer.memorySizeMb,
+            awsRegion: this.options.awsRegion ?? 'us-east-1',
+          }),
+        deadLetter: deadLetters ? (letters) => deadLetters.publish(letters) : undefined,
+        commit: async (nextOffset) => {
+          await this.kafkaConsumer.commitOffsets([{ topic, partition, offset: String(nextOffset) }]);
+          this.resumeIfDrained(partition);
+        },
+        stats: this.stats,
+        log: (level, message) => this.log(level, `${this.name} ${message}`),
+        now: this.now,
+      },
+    );
+    const running = worker.run();
+    this.workers.set(partition, { worker, running });
+    return worker;
+  }
+
+  private resumeIfDrained(partition: number): void {
+    const worker = this.workers.get(partition)?.worker;
+    if (!worker || !this.paused.has(partition)) return;
+    if (worker.pendingRecords <= this.consumer.eventSource.batchSize) {
+      this.paused.delete(partition);
+      this.kafkaConsumer.resume([{ topic: this.consumer.topic.name, partitions: [partition] }]);
+    }
+  }
+
+  /** After a rebalance, partitions this member lost are dropped: their next owner re-reads from the last commit. */
+  private onAssignment(assigned: readonly number[]): void {
+    for (const [partition, { worker }] of this.workers) {
+      if (!assigned.includes(partition)) {
+        worker.stop();
+        this.workers.delete(partition);
+        this.stats.partitions.delete(partition);
+      }
+    }
+    for (const partition of assigned) {
+      if (!this.stats.partitions.has(partition)) this.stats.partitions.set(partition, { committedOffset: undefined, queued: 0 });
+    }
+  }
+
+  /** AT_TIMESTAMP applies only where the group has no committed offset yet, as in AWS. */
+  private async seedOffsetsAtTimestamp(): Promise<void> {
+    const topic = this.consumer.topic.name;
+    const groupId = this.consumer.eventSource.consumerGroupId;
+    const admin = this.options.kafka.admin();
+    await admin.connect();
+    try {
+      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      const uncommitted = new Set((committed?.partitions ?? []).filter((p) => p.offset === '-1').map((p) => p.partition));
+      if (uncommitted.size === 0) return;
+      const offsets = await admin.fetchTopicOffsetsByTimestamp(topic, this.consumer.eventSource.startingPositionTimestampMs);
+      await admin.setOffsets({
+        groupId,
+        topic,
+        partitions: offsets.filter((p) => uncommitted.has(p.partition)).map(({ partition, offset }) => ({ partition, offset })),
+      });
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  private identity() {
+    return {
+      eventSourceArn:
+        this.options.eventSourceArn ??
+        `arn:aws:kafka:${this.options.awsRegion ?? 'us-east-1'}:000000000000:cluster/local/${this.consumer.eventSource.consumerGroupId}`,
+      bootstrapServers: this.options.bootstrapServers,
+    };
+  }
+
+  private get maxPayloadBytes(): number {
+    return this.options.maxPayloadBytes ?? EVENT_SOURCE_LIMITS.maxPayloadBytes;
+  }
+}
+
+function toSourceRecord(topic: string, partition: number, message: KafkaMessage): SourceRecord {
+  return {
+    topic,
+    partition,
+    offset: Number(message.offset),
+    timestamp: Number(message.timestamp),
+    timestampType: timestampTypeOf(message),
+    key: message.key,
+    value: message.value,
+    headers: Object.entries(message.headers ?? {}).flatMap(([name, value]) =>
+      (Array.isArray(value) ? value : [value]).flatMap((bytes) =>
+        bytes === undefined ? [] : [[name, Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes)] as const],
+      ),
+    ),
+  };
+}
+
+/** kafkajs keeps the record batch's timestamp type on an untyped `batchContext`. */
+function timestampTypeOf(message: KafkaMessage): MskTimestampType {
+  const context = (message as { batchContext?: { timestampType?: number } }).batchContext;
+  return context?.timestampType === 1 ? 'LOG_APPEND_TIME' : 'CREATE_TIME';
+}

@@ -1,0 +1,26 @@
+export { EventSourceMapping, type EventSourceLogger, type EventSourceMappingOptions } from './event-source-mapping';
+export { DEAD_LETTER_HEADERS, KafkaDeadLetterPublisher, type DeadLetter, type DeadLetterReason } from './dead-letter';
+export { invokeHandler, loadHandler, type InvocationOutcome, type MskHandler } from './handler';
+export {
+  buildMskEvent,
+  partitionKey,
+  toMskRecord,
+  toSignedBytes,
+  type EventSourceIdentity,
+  type MskBatchItemFailure,
+  type MskBatchResponse,
+  type MskEvent,
+  type MskRecord,
+  type MskRecordHeader,
+  type MskTimestampType,
+  type SourceRecord,
+} from './msk-event';
+export { parseBatchItemFailures } from './partition-worker';
+export type { EventSourceMappingStats } from './stats';
+export {
+  DeadLetterPublishError,
+  EventSourceError,
+  HandlerLoadError,
+  HandlerTimeoutError,
+  InvalidBatchResponseError,
+} from './errors';

@@ -1,0 +1,64 @@
+import { LocalConfigError } from './errors';
+
+/** Where the local runtime's services come from: started here, or ones the user already runs. */
+export interface LocalServicesConfig {
+  /** From KAFKA_BROKERS (comma-separated host:port); when set, no broker is started. */
+  readonly externalKafkaBrokers: readonly string[] | undefined;
+  /** From DYNAMODB_ENDPOINT (http(s)://host:port); when set, no DynamoDB server is started. */
+  readonly externalDynamoDbEndpoint: string | undefined;
+  /** From LOCAL_KAFKA_PORT. @default 19092 (the controller listens on the next port) */
+  readonly kafkaPort: number;
+  /** From LOCAL_DYNAMODB_PORT. @default 18000 */
+  readonly dynamoDbPort: number;
+  /** From AWS_REGION. @default 'us-east-1' */
+  readonly awsRegion: string;
+}
+
+export const ENVIRONMENT_VARIABLES = {
+  kafkaBrokers: 'KAFKA_BROKERS',
+  dynamoDbEndpoint: 'DYNAMODB_ENDPOINT',
+  kafkaPort: 'LOCAL_KAFKA_PORT',
+  dynamoDbPort: 'LOCAL_DYNAMODB_PORT',
+} as const;
+
+/** Reads and validates the local runtime's environment once; throws {@link LocalConfigError} on bad values. */
+export function readLocalServicesConfig(env: NodeJS.ProcessEnv = process.env): LocalServicesConfig {
+  return {
+    externalKafkaBrokers: parseBrokers(env[ENVIRONMENT_VARIABLES.kafkaBrokers]),
+    externalDynamoDbEndpoint: parseEndpoint(env[ENVIRONMENT_VARIABLES.dynamoDbEndpoint]),
+    kafkaPort: parsePort(ENVIRONMENT_VARIABLES.kafkaPort, env[ENVIRONMENT_VARIABLES.kafkaPort], 19092),
+    dynamoDbPort: parsePort(ENVIRONMENT_VARIABLES.dynamoDbPort, env[ENVIRONMENT_VARIABLES.dynamoDbPort], 18000),
+    awsRegion: env['AWS_REGION'] || 'us-east-1',
+  };
+}
+
+function parseBrokers(raw: string | undefined): string[] | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const brokers = raw.split(',').map((broker) => broker.trim()).filter(Boolean);
+  for (const broker of brokers) {
+    if (!/^[^:\s]+:\d{1,5}$/.test(broker)) {
+      throw new LocalConfigError(`${ENVIRONMENT_VARIABLES.kafkaBrokers} must be host:port[,host:port…], got "${raw}"`);
+    }
+  }
+  return brokers;
+}
+
+function parseEndpoint(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  try {
+    const url = new URL(raw);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
+    return raw.replace(/\/$/, '');
+  } catch {
+    throw new LocalConfigError(`${ENVIRONMENT_VARIABLES.dynamoDbEndpoint} must be an http(s) URL, got "${raw}"`);
+  }
+}
+
+function parsePort(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 1 || port > 65_534) {
+    throw new LocalConfigError(`${name} must be a port number from 1 to 65534, got "${raw}"`);
+  }
+  return port;
+}

@@ -1,0 +1,43 @@
+/** Base of every error the local runtime raises; `retriable` says whether trying again can help. */
+export class LocalRuntimeError extends Error {
+  override readonly name: string = 'LocalRuntimeError';
+  constructor(
+    message: string,
+    readonly retriable = false,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export class PortInUseError extends LocalRuntimeError {
+  override readonly name = 'PortInUseError';
+  constructor(
+    readonly service: string,
+    readonly host: string,
+    readonly port: number,
+    readonly environmentVariable: string,
+  ) {
+    super(
+      `Cannot start ${service}: ${host}:${port} is already in use. ` +
+        `Stop whatever listens there, choose another port with ${environmentVariable}=<port>, ` +
+        'or point the runtime at a service you already run (KAFKA_BROKERS / DYNAMODB_ENDPOINT).',
+    );
+  }
+}
+
+export class KafkaBrokerError extends LocalRuntimeError {
+  override readonly name = 'KafkaBrokerError';
+}
+
+export class DynamoDbServerError extends LocalRuntimeError {
+  override readonly name = 'DynamoDbServerError';
+}
+
+export class ProvisioningError extends LocalRuntimeError {
+  override readonly name = 'ProvisioningError';
+}
+
+export class LocalConfigError extends LocalRuntimeError {
+  override readonly name = 'LocalConfigError';
+}

@@ -1,0 +1,237 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { KafkaBrokerError } from '../errors';
+import { assertPortFree } from '../ports';
+import { resolveBrokerClasspath } from './resolve-broker-classpath';
+
+export interface KafkaBrokerOptions {
+  /** Client port on 127.0.0.1; the KRaft controller listens on `port + 1`. */
+  readonly port: number;
+  /** Where jars are cached and logs are written. */
+  readonly stateDir: string;
+  /** Keep the broker's data here across restarts; by default each start gets a fresh, temporary log dir. */
+  readonly dataDir?: string;
+  /** @default 768 */
+  readonly heapMb?: number;
+  /** @default 90_000 (the first start may include the Maven download) */
+  readonly startTimeoutMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+/** A running single-node KRaft broker started by {@link startKafkaBroker}. */
+export interface KafkaBroker {
+  readonly brokers: readonly string[];
+  readonly clusterId: string;
+  readonly logFile: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a real Apache Kafka broker (KRaft, single node) bound to 127.0.0.1 with
+ * topic auto-creation off and the settings a single node needs for consumer
+ * groups to form in well under a second. Resolves once it answers metadata requests.
+ *
+ * @throws PortInUseError when the client or controller port is taken.
+ * @throws KafkaBrokerError when Java or Maven is missing, or the broker fails to start (with its log's tail).
+ */
+export async function startKafkaBroker(options: KafkaBrokerOptions): Promise<KafkaBroker> {
+  const log = options.log ?? (() => undefined);
+  const host = '127.0.0.1';
+  const controllerPort = options.port + 1;
+  await assertPortFree('the Kafka broker', host, options.port, 'LOCAL_KAFKA_PORT');
+  await assertPortFree('the Kafka KRaft controller', host, controllerPort, 'LOCAL_KAFKA_PORT');
+
+  mkdirSync(options.stateDir, { recursive: true });
+  const libsDir = await resolveBrokerClasspath(options.stateDir, log);
+  const ephemeral = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? mkdtempSync(join(options.stateDir, 'kafka-data-'));
+  mkdirSync(dataDir, { recursive: true });
+  const logFile = join(options.stateDir, `kafka-broker-${options.port}.log`);
+  const configFile = join(dataDir, 'server.properties');
+  const log4jFile = join(dataDir, 'log4j2.properties');
+  writeFileSync(configFile, serverProperties({ host, port: options.port, controllerPort, logDir: join(dataDir, 'log') }));
+  writeFileSync(log4jFile, log4jProperties(logFile));
+  writeFileSync(logFile, '');
+
+  const javaArgs = (mainClass: string, ...args: string[]) => [
+    `-Xms128m`,
+    `-Xmx${options.heapMb ?? 768}m`,
+    '-XX:+UseG1GC',
+    '-XX:MaxGCPauseMillis=20',
+    '-Djava.awt.headless=true',
+    `-Dlog4j2.configurationFile=${log4jFile}`,
+    '-cp',
+    join(libsDir, '*'),
+    mainClass,
+    ...args,
+  ];
+
+  const metaProperties = join(dataDir, 'log', 'meta.properties');
+  let clusterId: string;
+  if (existsSync(metaProperties)) {
+    clusterId = /cluster\.id=(\S+)/.exec(readFileSync(metaProperties, 'utf8'))?.[1] ?? 'unknown';
+  } else {
+    clusterId = randomClusterId();
+    await runToCompletion('java', javaArgs('kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', configFile), logFile);
+  }
+
+  const logFd = openSync(logFile, 'a');
+  const broker = spawn('java', javaArgs('kafka.Kafka', configFile), { stdio: ['ignore', logFd, logFd] });
+  closeSync(logFd);
+  const exited = new Promise<number | null>((resolve) => broker.once('exit', (code) => resolve(code)));
+  broker.once('error', () => undefined);
+  const killOnExit = () => broker.kill('SIGKILL');
+  process.once('exit', killOnExit);
+
+  const brokers = [`${host}:${options.port}`];
+  try {
+    await waitUntilAnswering(brokers, exited, options.startTimeoutMs ?? 90_000, logFile);
+  } catch (error) {
+    broker.kill('SIGKILL');
+    process.removeListener('exit', killOnExit);
+    throw error;
+  }
+  log(`Kafka broker ${clusterId} is up on ${brokers.join(',')} (log: ${logFile})`);
+
+  return {
+    brokers,
+    clusterId,
+    logFile,
+    async stop() {
+      await stopProcess(broker, exited);
+      process.removeListener('exit', killOnExit);
+      if (ephemeral) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function serverProperties(settings: { host: string; port: number; controllerPort: number; logDir: string }): string {
+  const { host, port, controllerPort, logDir } = settings;
+  return `${[
+    'process.roles=broker,controller',
+    'node.id=1',
+    `controller.quorum.voters=1@${host}:${controllerPort}`,
+    `listeners=PLAINTEXT://${host}:${port},CONTROLLER://${host}:${controllerPort}`,
+    `advertised.listeners=PLAINTEXT://${host}:${port}`,
+    'controller.listener.names=CONTROLLER',
+    'inter.broker.listener.name=PLAINTEXT',
+    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    `log.dirs=${logDir}`,
+    // Topics come only from the pipeline declaration.
+    'auto.create.topics.enable=false',
+    // A single node: every internal topic has one replica.
+    'offsets.topic.replication.factor=1',
+    'offsets.topic.num.partitions=3',
+    'transaction.state.log.replication.factor=1',
+    'transaction.state.log.min.isr=1',
+    'share.coordinator.state.topic.replication.factor=1',
+    'share.coordinator.state.topic.min.isr=1',
+    'min.insync.replicas=1',
+    'default.replication.factor=1',
+    // Consumer groups form at once instead of waiting for more members.
+    'group.initial.rebalance.delay.ms=0',
+    // Compaction runs often enough to be observable locally.
+    'log.cleaner.backoff.ms=1000',
+    'num.network.threads=2',
+    'num.io.threads=4',
+    'num.recovery.threads.per.data.dir=1',
+  ].join('\n')}\n`;
+}
+
+function log4jProperties(logFile: string): string {
+  return `${[
+    'status = warn',
+    'appender.file.type = File',
+    'appender.file.name = FILE',
+    `appender.file.fileName = ${logFile}`,
+    'appender.file.append = true',
+    'appender.file.layout.type = PatternLayout',
+    'appender.file.layout.pattern = [%d] %p %m (%c)%n',
+    'rootLogger.level = INFO',
+    'rootLogger.appenderRef.file.ref = FILE',
+    'logger.state.name = state.change.logger',
+    'logger.state.level = WARN',
+  ].join('\n')}\n`;
+}
+
+/** KRaft cluster ids are 16 random bytes in URL-safe base64 without padding. */
+function randomClusterId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+async function runToCompletion(command: string, args: readonly string[], logFile: string): Promise<void> {
+  const logFd = openSync(logFile, 'a');
+  const child = spawn(command, args, { stdio: ['ignore', logFd, logFd] });
+  closeSync(logFd);
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        new KafkaBrokerError(
+          error.code === 'ENOENT' ? 'Java is not on PATH; the local Kafka broker needs Java 17+' : error.message,
+          false,
+          { cause: error },
+        ),
+      ),
+    );
+    child.once('exit', resolve);
+  });
+  if (code !== 0) {
+    throw new KafkaBrokerError(`Formatting the Kafka storage failed (exit ${code}):\n${tail(logFile)}`);
+  }
+}
+
+async function waitUntilAnswering(
+  brokers: string[],
+  exited: Promise<number | null>,
+  timeoutMs: number,
+  logFile: string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let brokerExit: number | null | undefined;
+  void exited.then((code) => {
+    brokerExit = code;
+  });
+  const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 1000 });
+  while (Date.now() < deadline) {
+    if (brokerExit !== undefined) {
+      throw new KafkaBrokerError(`The Kafka broker exited with code ${brokerExit} while starting:\n${tail(logFile)}`);
+    }
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      const cluster = await admin.describeCluster();
+      if (cluster.brokers.length > 0 && cluster.controller !== null) return;
+    } catch {
+      // Not listening yet.
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new KafkaBrokerError(`The Kafka broker did not answer within ${timeoutMs} ms:\n${tail(logFile)}`, true);
+}
+
+async function stopProcess(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const stopped = await Promise.race([exited.then(() => true), delay(20_000).then(() => false)]);
+  if (!stopped) {
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+function tail(file: string, lines = 30): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no broker log)';
+  }
+}

@@ -1,0 +1,102 @@
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { Kafka, logLevel } from 'kafkajs';
+import { readLocalServicesConfig, type LocalServicesConfig } from './config';
+import { startDynamoDbServer, type DynamoDbServer } from './dynamodb/dynalite-server';
+import { startKafkaBroker, type KafkaBroker } from './kafka/kafka-broker';
+import { LOCAL_STATE_DIR } from './paths';
+
+export interface LocalRuntimeOptions {
+  /** @default read from the environment by {@link readLocalServicesConfig} */
+  readonly config?: LocalServicesConfig;
+  /** Keep broker data and tables on disk here across restarts; by default both are fresh on every start. */
+  readonly persistDir?: string;
+  /** @default the project's git-ignored `.local` directory */
+  readonly stateDir?: string;
+  readonly log?: (line: string) => void;
+}
+
+/** The running local services, or the user's own ones when KAFKA_BROKERS / DYNAMODB_ENDPOINT are set. */
+export interface LocalRuntime {
+  readonly kafka: { readonly brokers: readonly string[]; readonly managed: boolean; readonly clusterId: string };
+  readonly dynamodb: { readonly endpoint: string; readonly managed: boolean };
+  readonly awsRegion: string;
+  /** A kafkajs client for these brokers. */
+  kafkaClient(clientId: string): Kafka;
+  /** A DynamoDB client for this endpoint, with the placeholder credentials local servers accept. */
+  dynamoDbClient(): DynamoDBClient;
+  /**
+   * The environment handlers see locally: the AWS SDK's own endpoint variable points
+   * every DynamoDB client at the local server, so handler code has no local-only branch.
+   */
+  handlerEnvironment(): Record<string, string>;
+  /** Stops what this runtime started (never the user's own services). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the local Kafka broker and DynamoDB server (or connects to the user's own),
+ * concurrently. Used by `npm start`, the test suite's global setup and the benchmark.
+ *
+ * @example
+ * const runtime = await startLocalRuntime();
+ * try { ... } finally { await runtime.stop(); }
+ */
+export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
+  const config = options.config ?? readLocalServicesConfig();
+  const stateDir = options.stateDir ?? LOCAL_STATE_DIR;
+  const log = options.log ?? (() => undefined);
+
+  const kafkaStart: Promise<KafkaBroker | undefined> = config.externalKafkaBrokers
+    ? Promise.resolve(undefined)
+    : startKafkaBroker({
+        port: config.kafkaPort,
+        stateDir,
+        log,
+        ...(options.persistDir ? { dataDir: join(options.persistDir, 'kafka') } : {}),
+      });
+  const dynamoStart: Promise<DynamoDbServer | undefined> = config.externalDynamoDbEndpoint
+    ? Promise.resolve(undefined)
+    : startDynamoDbServer({
+        port: config.dynamoDbPort,
+        ...(options.persistDir ? { dataDir: join(options.persistDir, 'dynamodb') } : {}),
+      });
+  const [kafkaResult, dynamoResult] = await Promise.allSettled([kafkaStart, dynamoStart]);
+  if (kafkaResult.status === 'rejected' || dynamoResult.status === 'rejected') {
+    // Never leave half a runtime behind.
+    if (kafkaResult.status === 'fulfilled') await kafkaResult.value?.stop();
+    if (dynamoResult.status === 'fulfilled') await dynamoResult.value?.stop();
+    throw kafkaResult.status === 'rejected' ? kafkaResult.reason : (dynamoResult as PromiseRejectedResult).reason;
+  }
+  const broker = kafkaResult.value;
+  const dynamoServer = dynamoResult.value;
+  const brokers = broker?.brokers ?? config.externalKafkaBrokers ?? [];
+  const endpoint = dynamoServer?.endpoint ?? config.externalDynamoDbEndpoint ?? '';
+
+  const environment: Record<string, string> = {
+    AWS_REGION: config.awsRegion,
+    AWS_ENDPOINT_URL_DYNAMODB: endpoint,
+    // Local servers accept any credentials; real ones in the environment are left alone.
+    AWS_ACCESS_KEY_ID: process.env['AWS_ACCESS_KEY_ID'] ?? 'local',
+    AWS_SECRET_ACCESS_KEY: process.env['AWS_SECRET_ACCESS_KEY'] ?? 'local',
+    KAFKA_BROKERS: brokers.join(','),
+  };
+
+  return {
+    kafka: { brokers, managed: broker !== undefined, clusterId: broker?.clusterId ?? 'external' },
+    dynamodb: { endpoint, managed: dynamoServer !== undefined },
+    awsRegion: config.awsRegion,
+    kafkaClient: (clientId) =>
+      new Kafka({ clientId, brokers: [...brokers], logLevel: logLevel.ERROR, retry: { retries: 8 } }),
+    dynamoDbClient: () =>
+      new DynamoDBClient({
+        endpoint,
+        region: config.awsRegion,
+        credentials: { accessKeyId: environment['AWS_ACCESS_KEY_ID']!, secretAccessKey: environment['AWS_SECRET_ACCESS_KEY']! },
+      }),
+    handlerEnvironment: () => ({ ...environment }),
+    async stop() {
+      await Promise.all([broker?.stop(), dynamoServer?.stop()]);
+    },
+  };
+}

@@ -1,0 +1,30 @@
+import { createServer } from 'node:net';
+import { PortInUseError } from './errors';
+
+/** Fails with a {@link PortInUseError} naming the service and the variable that moves it. */
+export async function assertPortFree(
+  service: string,
+  host: string,
+  port: number,
+  environmentVariable: string,
+): Promise<void> {
+  const free = await new Promise<boolean>((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve(true)));
+  });
+  if (!free) throw new PortInUseError(service, host, port, environmentVariable);
+}
+
+/** A port the OS reports free right now; for tests and runs that must not collide with `npm start`. */
+export async function findFreePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen({ host, port: 0, exclusive: true }, () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}

@@ -1,0 +1,94 @@
+import type { Admin } from 'kafkajs';
+import { EventSourceMapping, type EventSourceLogger, type MskHandler } from '../event-source';
+import type { Pipeline } from '../pipeline';
+import type { LocalRuntime } from './local-runtime';
+import { provisionPipeline } from './provision';
+
+export interface RunPipelineOptions {
+  readonly log?: EventSourceLogger;
+  /** Replace declared handlers by consumer name (tests use this to inject failures). */
+  readonly handlers?: Readonly<Record<string, MskHandler>>;
+  readonly retryDelayMs?: (attempt: number) => number;
+}
+
+/** A pipeline running locally: every declared consumer behind its own event source mapping. */
+export interface RunningPipeline {
+  readonly mappings: readonly EventSourceMapping[];
+  /** Per consumer and partition: records not yet committed by the consumer group. */
+  lag(): Promise<Map<string, number>>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Provisions the pipeline's topics and tables, exports the handler environment
+ * (the AWS SDK endpoint and each consumer's variables) and starts one event
+ * source mapping per declared consumer, as `cdk deploy` would in AWS.
+ */
+export async function runPipeline(
+  runtime: LocalRuntime,
+  pipeline: Pipeline,
+  options: RunPipelineOptions = {},
+): Promise<RunningPipeline> {
+  const kafka = runtime.kafkaClient(`local-runtime.${pipeline.name}`);
+  const admin = kafka.admin();
+  await admin.connect();
+  const dynamodb = runtime.dynamoDbClient();
+  try {
+    await provisionPipeline({ kafkaAdmin: admin, dynamodb }, pipeline);
+  } finally {
+    dynamodb.destroy();
+  }
+
+  // Handlers read their configuration at module load, so the environment is set before any is required.
+  Object.assign(process.env, runtime.handlerEnvironment());
+  for (const consumer of pipeline.consumers) Object.assign(process.env, consumer.environment);
+
+  const mappings = pipeline.consumers.map(
+    (consumer) =>
+      new EventSourceMapping({
+        consumer,
+        kafka,
+        bootstrapServers: runtime.kafka.brokers,
+        eventSourceArn: `arn:aws:kafka:${runtime.awsRegion}:000000000000:cluster/local/${runtime.kafka.clusterId}`,
+        awsRegion: runtime.awsRegion,
+        ...(options.handlers?.[consumer.name] ? { handler: options.handlers[consumer.name] } : {}),
+        ...(options.retryDelayMs ? { retryDelayMs: options.retryDelayMs } : {}),
+        ...(options.log ? { log: options.log } : {}),
+      }),
+  );
+  try {
+    await Promise.all(mappings.map((mapping) => mapping.start()));
+  } catch (error) {
+    await Promise.allSettled(mappings.map((mapping) => mapping.stop()));
+    await admin.disconnect();
+    throw error;
+  }
+
+  return {
+    mappings,
+    lag: () => consumerLag(admin, pipeline),
+    async stop() {
+      await Promise.all(mappings.map((mapping) => mapping.stop()));
+      await admin.disconnect();
+    },
+  };
+}
+
+/** Total lag per consumer: the topic's end offsets minus the group's committed offsets. */
+async function consumerLag(admin: Admin, pipeline: Pipeline): Promise<Map<string, number>> {
+  const lag = new Map<string, number>();
+  for (const consumer of pipeline.consumers) {
+    const [ends, [committed]] = await Promise.all([
+      admin.fetchTopicOffsets(consumer.topic.name),
+      admin.fetchOffsets({ groupId: consumer.eventSource.consumerGroupId, topics: [consumer.topic.name] }),
+    ]);
+    let total = 0;
+    for (const end of ends) {
+      const committedOffset = Number(committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? -1);
+      const from = committedOffset >= 0 ? committedOffset : Number(end.low);
+      total += Math.max(0, Number(end.high) - from);
+    }
+    lag.set(consumer.name, total);
+  }
+  return lag;
+}

@@ -1,0 +1,262 @@
+import { existsSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
+import { PipelineDeclarationError } from './errors';
+import type {
+  Consumer,
+  ConsumerDeclaration,
+  Pipeline,
+  PipelineDeclaration,
+  ResolvedEventSourceSettings,
+  Table,
+  TableDeclaration,
+  Topic,
+  TopicDeclaration,
+} from './types';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+const TABLE_NAME = /^[a-zA-Z0-9._-]{3,255}$/;
+const ENVIRONMENT_VARIABLE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Lambda's limits and defaults for Kafka event sources. */
+export const EVENT_SOURCE_LIMITS = {
+  defaultBatchSize: 100,
+  maxBatchSize: 10_000,
+  defaultBatchingWindowMs: 500,
+  maxBatchingWindowMs: 300_000,
+  maxRetryAttempts: 10_000,
+  /** AWS caps "retry forever" at this when an on-failure destination is set. */
+  retryAttemptsWithInfiniteRetryAndDestination: 10,
+  minRecordAgeSeconds: 60,
+  maxRecordAgeSeconds: 604_800,
+  maxTimeoutSeconds: 840,
+  maxPayloadBytes: 6 * 1024 * 1024,
+} as const;
+
+/**
+ * Validates a pipeline declaration and applies every default, so that the local
+ * runtime and the CDK stacks read the same resolved topology.
+ *
+ * @throws PipelineDeclarationError listing every problem, not just the first.
+ * @example
+ * export default definePipeline({
+ *   name: 'catalog',
+ *   topics: [
+ *     { name: 'merchants', kind: 'entity', partitions: 3 },
+ *     { name: 'merchants.dlq', kind: 'dead-letter', partitions: 1 },
+ *   ],
+ *   tables: [{ name: 'merchant-directory', partitionKey: { name: 'merchantId', type: 'S' } }],
+ *   consumers: [{
+ *     name: 'merchant-directory',
+ *     handler: { entry: path.join(__dirname, 'functions/merchant-directory/handler.ts') },
+ *     topic: 'merchants',
+ *     tables: ['merchant-directory'],
+ *     eventSource: { maximumRetryAttempts: 2, onFailure: { kind: 'kafka', topic: 'merchants.dlq' } },
+ *   }],
+ * });
+ */
+export function definePipeline(declaration: PipelineDeclaration): Pipeline {
+  const problems: string[] = [];
+  if (!TOPIC_NAME.test(declaration.name)) {
+    problems.push(`pipeline name "${declaration.name}" must be 1–249 letters, digits, ".", "_" or "-"`);
+  }
+  const topics = declaration.topics.map((topic) => resolveTopic(topic, problems));
+  const tables = (declaration.tables ?? []).map((table) => resolveTable(table, problems));
+  reportDuplicates('topic', topics.map((topic) => topic.name), problems);
+  reportDuplicates('table', tables.map((table) => table.name), problems);
+
+  const topicsByName = new Map(topics.map((topic) => [topic.name, topic]));
+  const tablesByName = new Map(tables.map((table) => [table.name, table]));
+  const consumers = declaration.consumers.flatMap((consumer) => {
+    const resolved = resolveConsumer(declaration.name, consumer, topicsByName, tablesByName, problems);
+    return resolved ? [resolved] : [];
+  });
+  reportDuplicates('consumer', declaration.consumers.map((consumer) => consumer.name), problems);
+  reportDuplicates('consumer group id', consumers.map((consumer) => consumer.eventSource.consumerGroupId), problems);
+  reportConflictingEnvironment(consumers, problems);
+
+  if (problems.length > 0) throw new PipelineDeclarationError(declaration.name, problems);
+  return deepFreeze({ name: declaration.name, topics, tables, consumers });
+}
+
+/** The retry count the mapping really applies, after AWS's cap for infinite retries with a destination. */
+export function effectiveMaximumRetryAttempts(settings: ResolvedEventSourceSettings): number {
+  if (settings.maximumRetryAttempts === -1 && settings.onFailure) {
+    return EVENT_SOURCE_LIMITS.retryAttemptsWithInfiniteRetryAndDestination;
+  }
+  return settings.maximumRetryAttempts;
+}
+
+function resolveTopic(topic: TopicDeclaration, problems: string[]): Topic {
+  const where = `topic "${topic.name}"`;
+  if (!TOPIC_NAME.test(topic.name)) problems.push(`${where}: name must be 1–249 letters, digits, ".", "_" or "-"`);
+  const partitions = topic.partitions ?? 3;
+  checkInteger(where, 'partitions', partitions, 1, 10_000, problems);
+  const replicationFactor = topic.replicationFactor ?? 3;
+  checkInteger(where, 'replicationFactor', replicationFactor, 1, 32, problems);
+  const retentionMs = topic.retentionMs ?? (topic.kind === 'entity' ? DAY_MS : 7 * DAY_MS);
+  if (retentionMs !== -1) checkInteger(where, 'retentionMs', retentionMs, 60_000, Number.MAX_SAFE_INTEGER, problems);
+
+  const config: Record<string, string> =
+    topic.kind === 'entity'
+      ? // Compacted: the latest value per key is kept forever; tombstones stay readable for retentionMs.
+        { 'cleanup.policy': 'compact', 'delete.retention.ms': String(retentionMs) }
+      : { 'cleanup.policy': 'delete', 'retention.ms': String(retentionMs) };
+  return { name: topic.name, kind: topic.kind, partitions, retentionMs, replicationFactor, config };
+}
+
+function resolveTable(table: TableDeclaration, problems: string[]): Table {
+  if (!TABLE_NAME.test(table.name)) {
+    problems.push(`table "${table.name}": name must be 3–255 letters, digits, ".", "_" or "-"`);
+  }
+  const environmentVariable = `${table.name.replace(/[^A-Za-z0-9]+/g, '_').toUpperCase()}_TABLE_NAME`;
+  return { ...table, environmentVariable };
+}
+
+function resolveConsumer(
+  pipelineName: string,
+  consumer: ConsumerDeclaration,
+  topics: ReadonlyMap<string, Topic>,
+  tables: ReadonlyMap<string, Table>,
+  problems: string[],
+): Consumer | undefined {
+  const where = `consumer "${consumer.name}"`;
+  if (!TOPIC_NAME.test(consumer.name)) problems.push(`${where}: name must be 1–249 letters, digits, ".", "_" or "-"`);
+  if (!isAbsolute(consumer.handler.entry)) {
+    problems.push(`${where}: handler.entry must be an absolute path (use path.join(__dirname, ...)), got "${consumer.handler.entry}"`);
+  } else if (!existsSync(consumer.handler.entry)) {
+    problems.push(`${where}: handler.entry "${consumer.handler.entry}" does not exist`);
+  }
+  const topic = topics.get(consumer.topic);
+  if (!topic) problems.push(`${where}: reads topic "${consumer.topic}", which is not declared`);
+
+  const eventSource = resolveEventSource(pipelineName, consumer, topics, problems);
+  const timeoutSeconds = consumer.timeoutSeconds ?? 60;
+  checkInteger(where, 'timeoutSeconds', timeoutSeconds, 1, EVENT_SOURCE_LIMITS.maxTimeoutSeconds, problems);
+  const memorySizeMb = consumer.memorySizeMb ?? 512;
+  checkInteger(where, 'memorySizeMb', memorySizeMb, 128, 10_240, problems);
+
+  const consumerTables = (consumer.tables ?? []).flatMap((name) => {
+    const table = tables.get(name);
+    if (!table) problems.push(`${where}: uses table "${name}", which is not declared`);
+    return table ? [table] : [];
+  });
+  for (const name of Object.keys(consumer.environment ?? {})) {
+    if (!ENVIRONMENT_VARIABLE.test(name)) problems.push(`${where}: environment variable name "${name}" is not valid`);
+  }
+  const environment = {
+    ...consumer.environment,
+    ...Object.fromEntries(consumerTables.map((table) => [table.environmentVariable, table.name])),
+  };
+  if (!topic) return undefined;
+  return {
+    name: consumer.name,
+    handler: { entry: consumer.handler.entry, exportName: consumer.handler.exportName ?? 'handler' },
+    topic,
+    eventSource,
+    timeoutSeconds,
+    memorySizeMb,
+    tables: consumerTables,
+    environment,
+  };
+}
+
+function resolveEventSource(
+  pipelineName: string,
+  consumer: ConsumerDeclaration,
+  topics: ReadonlyMap<string, Topic>,
+  problems: string[],
+): ResolvedEventSourceSettings {
+  const where = `consumer "${consumer.name}"`;
+  const declared = consumer.eventSource ?? {};
+  const limits = EVENT_SOURCE_LIMITS;
+  const settings: ResolvedEventSourceSettings = {
+    batchSize: declared.batchSize ?? limits.defaultBatchSize,
+    maximumBatchingWindowMs: declared.maximumBatchingWindowMs ?? limits.defaultBatchingWindowMs,
+    startingPosition: declared.startingPosition ?? 'TRIM_HORIZON',
+    startingPositionTimestampMs: declared.startingPositionTimestampMs,
+    consumerGroupId: declared.consumerGroupId ?? `${pipelineName}.${consumer.name}`,
+    maximumRetryAttempts: declared.maximumRetryAttempts ?? -1,
+    maximumRecordAgeSeconds: declared.maximumRecordAgeSeconds ?? -1,
+    bisectBatchOnFunctionError: declared.bisectBatchOnFunctionError ?? false,
+    reportBatchItemFailures: declared.reportBatchItemFailures ?? false,
+    onFailure: declared.onFailure,
+  };
+
+  checkInteger(where, 'batchSize', settings.batchSize, 1, limits.maxBatchSize, problems);
+  checkInteger(where, 'maximumBatchingWindowMs', settings.maximumBatchingWindowMs, 0, limits.maxBatchingWindowMs, problems);
+  if (settings.maximumRetryAttempts !== -1) {
+    checkInteger(where, 'maximumRetryAttempts', settings.maximumRetryAttempts, 0, limits.maxRetryAttempts, problems);
+  }
+  if (settings.maximumRecordAgeSeconds !== -1) {
+    checkInteger(where, 'maximumRecordAgeSeconds', settings.maximumRecordAgeSeconds, limits.minRecordAgeSeconds, limits.maxRecordAgeSeconds, problems);
+  }
+  if (settings.startingPosition === 'AT_TIMESTAMP' && settings.startingPositionTimestampMs === undefined) {
+    problems.push(`${where}: startingPosition AT_TIMESTAMP needs startingPositionTimestampMs`);
+  }
+  if (settings.startingPosition !== 'AT_TIMESTAMP' && settings.startingPositionTimestampMs !== undefined) {
+    problems.push(`${where}: startingPositionTimestampMs is only allowed with startingPosition AT_TIMESTAMP`);
+  }
+  if (settings.consumerGroupId.length === 0 || settings.consumerGroupId.length > 200) {
+    problems.push(`${where}: consumerGroupId must be 1–200 characters`);
+  }
+
+  const canGiveUp = settings.maximumRetryAttempts !== -1 || settings.maximumRecordAgeSeconds !== -1;
+  if (canGiveUp && !settings.onFailure) {
+    problems.push(
+      `${where}: with maximumRetryAttempts or maximumRecordAgeSeconds set, records can be given up on; ` +
+        'declare eventSource.onFailure so that they are dead-lettered instead of lost',
+    );
+  }
+  if (settings.onFailure) {
+    const destination = topics.get(settings.onFailure.topic);
+    if (!destination) {
+      problems.push(`${where}: on-failure topic "${settings.onFailure.topic}" is not declared`);
+    } else if (destination.kind !== 'dead-letter') {
+      problems.push(`${where}: on-failure topic "${destination.name}" must be declared with kind "dead-letter"`);
+    }
+    if (settings.onFailure.topic === consumer.topic) {
+      problems.push(`${where}: the on-failure topic must differ from the source topic (AWS rejects the loop)`);
+    }
+  }
+  return settings;
+}
+
+function checkInteger(where: string, field: string, value: number, min: number, max: number, problems: string[]): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    problems.push(`${where}: ${field} must be an integer from ${min} to ${max}, got ${value}`);
+  }
+}
+
+function reportDuplicates(what: string, names: readonly string[], problems: string[]): void {
+  const seen = new Set<string>();
+  for (const name of names) {
+    if (seen.has(name)) problems.push(`${what} "${name}" is declared more than once`);
+    seen.add(name);
+  }
+}
+
+/** Locally every handler shares one process environment, so two consumers must agree on each variable. */
+function reportConflictingEnvironment(consumers: readonly Consumer[], problems: string[]): void {
+  const values = new Map<string, { value: string; consumer: string }>();
+  for (const consumer of consumers) {
+    for (const [name, value] of Object.entries(consumer.environment)) {
+      const earlier = values.get(name);
+      if (earlier && earlier.value !== value) {
+        problems.push(
+          `consumers "${earlier.consumer}" and "${consumer.name}" set environment variable ${name} to different values; ` +
+            'give each its own variable name',
+        );
+      }
+      values.set(name, { value, consumer: consumer.name });
+    }
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const nested of Object.values(value)) deepFreeze(nested);
+  }
+  return value;
+}

@@ -1,0 +1,165 @@
+/**
+ * The pipeline declaration: the one place where a pipeline's topology is written.
+ * The local runtime, the CDK stacks and the tests all read a {@link Pipeline}
+ * produced by `definePipeline`, never their own copy of topics or settings.
+ */
+
+/** How a topic is used, which decides its cleanup policy. */
+export type TopicKind =
+  /** Keyed, full-state facts; compacted; a tombstone (null value) deletes the key. */
+  | 'entity'
+  /** An append-only stream of events, deleted by retention. */
+  | 'event'
+  /** Records an event source gave up on, with the failure metadata in headers. */
+  | 'dead-letter';
+
+export interface TopicDeclaration {
+  /** Kafka topic name: letters, digits, `.`, `_`, `-`; at most 249 characters. */
+  readonly name: string;
+  readonly kind: TopicKind;
+  /** @default 3 */
+  readonly partitions?: number;
+  /**
+   * How long records are kept. Entity topics are compacted, so for them this only
+   * bounds how long a tombstone stays readable (`delete.retention.ms`).
+   * @default 7 days for event and dead-letter topics, 1 day of tombstone retention for entity topics
+   */
+  readonly retentionMs?: number;
+  /** Replication factor in AWS; the local single-node broker always uses 1. @default 3 */
+  readonly replicationFactor?: number;
+}
+
+export type StartingPosition = 'TRIM_HORIZON' | 'LATEST' | 'AT_TIMESTAMP';
+
+/** Where an event source mapping sends records it gave up on. */
+export interface KafkaOnFailureDestination {
+  readonly kind: 'kafka';
+  /** A declared topic of kind `dead-letter`; AWS writes it as `kafka://<topic>`. */
+  readonly topic: string;
+}
+export type OnFailureDestination = KafkaOnFailureDestination;
+
+/**
+ * The settings of Lambda's MSK event source mapping, with AWS's names and defaults.
+ * Ranges are the ones AWS enforces, checked when the pipeline is defined.
+ */
+export interface EventSourceSettings {
+  /** 1–10,000. @default 100 */
+  readonly batchSize?: number;
+  /** 0–300,000 ms. @default 500 */
+  readonly maximumBatchingWindowMs?: number;
+  /** @default 'TRIM_HORIZON' (LATEST can miss events while a new mapping starts polling) */
+  readonly startingPosition?: StartingPosition;
+  /** Epoch milliseconds; required with AT_TIMESTAMP, forbidden otherwise. */
+  readonly startingPositionTimestampMs?: number;
+  /** Stable consumer group id. @default `<pipeline name>.<consumer name>` */
+  readonly consumerGroupId?: string;
+  /** −1 (until the record expires) or 0–10,000. With an on-failure destination, −1 means 10, as in AWS. @default -1 */
+  readonly maximumRetryAttempts?: number;
+  /** −1 (no limit) or 60–604,800 seconds. @default -1 */
+  readonly maximumRecordAgeSeconds?: number;
+  /** @default false */
+  readonly bisectBatchOnFunctionError?: boolean;
+  /** Lets the handler return `{ batchItemFailures }`. @default false */
+  readonly reportBatchItemFailures?: boolean;
+  /** Required whenever the mapping can give up on a record (finite retries or a maximum age). */
+  readonly onFailure?: OnFailureDestination;
+}
+
+export interface HandlerReference {
+  /** Absolute path of the handler module (what `NodejsFunction` calls `entry`). */
+  readonly entry: string;
+  /** @default 'handler' */
+  readonly exportName?: string;
+}
+
+export interface ConsumerDeclaration {
+  /** Unique within the pipeline; names the function and its default consumer group. */
+  readonly name: string;
+  readonly handler: HandlerReference;
+  /** The declared topic this consumer reads. */
+  readonly topic: string;
+  readonly eventSource?: EventSourceSettings;
+  /** 1–840 seconds (Lambda's limit for Kafka event sources is 14 minutes). @default 60 */
+  readonly timeoutSeconds?: number;
+  /** @default 512 */
+  readonly memorySizeMb?: number;
+  /** Declared tables the handler reads and writes; each is passed to it as an environment variable. */
+  readonly tables?: readonly string[];
+  /** Extra environment variables for the handler. */
+  readonly environment?: Readonly<Record<string, string>>;
+}
+
+export type AttributeType = 'S' | 'N' | 'B';
+export interface KeyAttribute {
+  readonly name: string;
+  readonly type: AttributeType;
+}
+
+export interface TableDeclaration {
+  /** Logical table name; the deployed physical name may differ. */
+  readonly name: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+  /** Attribute holding an epoch-seconds expiry. DynamoDB honours it in AWS; dynalite ignores it. */
+  readonly timeToLiveAttribute?: string;
+}
+
+export interface PipelineDeclaration {
+  /** Prefixes consumer group ids and deployed resource names. */
+  readonly name: string;
+  readonly topics: readonly TopicDeclaration[];
+  readonly tables?: readonly TableDeclaration[];
+  readonly consumers: readonly ConsumerDeclaration[];
+}
+
+/** A topic with every default applied. */
+export interface Topic {
+  readonly name: string;
+  readonly kind: TopicKind;
+  readonly partitions: number;
+  readonly retentionMs: number;
+  readonly replicationFactor: number;
+  /** The Kafka topic configuration derived from the kind, as created locally and in MSK. */
+  readonly config: Readonly<Record<string, string>>;
+}
+
+/** Event source settings with every default applied and AWS's rules resolved. */
+export interface ResolvedEventSourceSettings {
+  readonly batchSize: number;
+  readonly maximumBatchingWindowMs: number;
+  readonly startingPosition: StartingPosition;
+  readonly startingPositionTimestampMs: number | undefined;
+  readonly consumerGroupId: string;
+  /** As declared (−1 or a count); see {@link effectiveMaximumRetryAttempts}. */
+  readonly maximumRetryAttempts: number;
+  readonly maximumRecordAgeSeconds: number;
+  readonly bisectBatchOnFunctionError: boolean;
+  readonly reportBatchItemFailures: boolean;
+  readonly onFailure: OnFailureDestination | undefined;
+}
+
+export interface Consumer {
+  readonly name: string;
+  readonly handler: Required<HandlerReference>;
+  readonly topic: Topic;
+  readonly eventSource: ResolvedEventSourceSettings;
+  readonly timeoutSeconds: number;
+  readonly memorySizeMb: number;
+  readonly tables: readonly Table[];
+  /** Declared environment plus one `<TABLE>_TABLE_NAME` variable per table. */
+  readonly environment: Readonly<Record<string, string>>;
+}
+
+export interface Table extends TableDeclaration {
+  /** The environment variable that carries this table's physical name to handlers. */
+  readonly environmentVariable: string;
+}
+
+/** A validated pipeline with every default applied; what every reader of the declaration gets. */
+export interface Pipeline {
+  readonly name: string;
+  readonly topics: readonly Topic[];
+  readonly tables: readonly Table[];
+  readonly consumers: readonly Consumer[];
+}
