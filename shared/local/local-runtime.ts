@@ -87,7 +87,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     dynamodb: { endpoint, managed: dynamoServer !== undefined },
     awsRegion: config.awsRegion,
     kafkaClient: (clientId) =>
-      new Kafka({ clientId, brokers: [...brokers], logLevel: logLevel.ERROR, retry: { retries: 8 } }),
+      new Kafka({ clientId, brokers: [...brokers], logLevel: logLevel.NOTHING, retry: { retries: 8 } }),
     dynamoDbClient: () =>
       new DynamoDBClient({
         endpoint,

@@ -1,0 +1,74 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { MskRecord } from '../event-source';
+import { decodeJsonValue, decodeKey, InvalidRecordError } from '../records';
+
+export interface EntityProjectionOptions {
+  readonly documents: DynamoDBDocumentClient;
+  readonly tableName: string;
+  /** The table's partition key attribute; it receives the record key. */
+  readonly keyAttribute: string;
+}
+
+export interface ProjectionResult {
+  readonly upserted: number;
+  readonly deleted: number;
+  /** Records older than what the table already holds (a redelivery), left unapplied. */
+  readonly stale: number;
+}
+
+/** Attribute holding the source offset of the stored state; a write only moves it forward. */
+export const SOURCE_OFFSET_ATTRIBUTE = '_sourceOffset';
+/** True on the marker item a tombstone leaves behind; readers treat such items as absent. */
+export const DELETED_ATTRIBUTE = '_deleted';
+
+/**
+ * Materializes an entity stream (full-state facts, tombstone = delete) into a
+ * DynamoDB table, one item per entity key. Each write is conditional on the
+ * source offset moving forward, so redelivered or out-of-order batches never
+ * roll an entity back (offsets order a key's records because a key always
+ * lands on the same partition). A delete leaves a marker item carrying the
+ * offset so that a late, older upsert cannot resurrect the entity.
+ *
+ * @throws InvalidRecordError for a record with no key, a non-JSON value, or a value that is not an object.
+ */
+export async function projectEntityRecords(
+  records: readonly MskRecord[],
+  options: EntityProjectionOptions,
+): Promise<ProjectionResult> {
+  let upserted = 0;
+  let deleted = 0;
+  let stale = 0;
+  for (const record of records) {
+    const key = decodeKey(record);
+    if (key === null) throw new InvalidRecordError(record, 'entity records need a key (the entity id)');
+    const value = decodeJsonValue(record);
+    if (value !== null && (typeof value !== 'object' || Array.isArray(value))) {
+      throw new InvalidRecordError(record, 'an entity value must be a JSON object');
+    }
+    const item = {
+      ...(value as Record<string, unknown> | null),
+      [options.keyAttribute]: key,
+      [SOURCE_OFFSET_ATTRIBUTE]: record.offset,
+      [DELETED_ATTRIBUTE]: value === null,
+    };
+    try {
+      await options.documents.send(
+        new PutCommand({
+          TableName: options.tableName,
+          Item: item,
+          ConditionExpression: 'attribute_not_exists(#offset) OR #offset < :offset',
+          ExpressionAttributeNames: { '#offset': SOURCE_OFFSET_ATTRIBUTE },
+          ExpressionAttributeValues: { ':offset': record.offset },
+        }),
+      );
+      if (value === null) deleted += 1;
+      else upserted += 1;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      stale += 1;
+    }
+  }
+  return { upserted, deleted, stale };
+}
+

@@ -1,0 +1,34 @@
+import type { EventSourceMapping } from '../../event-source';
+
+/** One screen of live progress: a row per consumer, then the latest warnings. */
+export function renderProgress(
+  mappings: readonly EventSourceMapping[],
+  lag: ReadonlyMap<string, number>,
+  recentWarnings: readonly string[],
+  uptimeMs: number,
+): string {
+  const header = ['consumer', 'fetched', 'succeeded', 'invocations', 'failed inv.', 'dead-lettered', 'lag'];
+  const rows = mappings.map((mapping) => {
+    const stats = mapping.stats;
+    return [
+      mapping.name,
+      stats.recordsFetched,
+      stats.recordsSucceeded,
+      stats.invocations,
+      stats.failedInvocations,
+      stats.recordsDeadLettered,
+      lag.get(mapping.name) ?? '?',
+    ].map(String);
+  });
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
+  const line = (cells: readonly string[]) => cells.map((cell, column) => cell.padEnd(widths[column]!)).join('  ');
+  return [
+    `Local platform — up ${Math.round(uptimeMs / 1000)} s — Ctrl-C to stop`,
+    '',
+    line(header),
+    ...rows.map(line),
+    '',
+    recentWarnings.length > 0 ? 'Recent warnings:' : 'No warnings.',
+    ...recentWarnings.map((warning) => `  ${warning.slice(0, 200)}`),
+  ].join('\n');
+}

@@ -1,0 +1,110 @@
+/**
+ * `npm start`: runs the platform locally. Starts Kafka and DynamoDB (or uses
+ * KAFKA_BROKERS / DYNAMODB_ENDPOINT), creates the pipeline's topics and tables,
+ * runs every consumer through the MSK event-source emulator and shows live
+ * progress until Ctrl-C.
+ *
+ *   npm start                                  the project's pipeline, with demo traffic
+ *   npm start -- --pipeline ./my-pipeline.ts   your own pipeline module (default export)
+ *   npm start -- --persist                     keep broker data and tables in .local/state
+ *   npm start -- --no-demo                     no demo traffic
+ */
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Pipeline } from '../../pipeline';
+import { startLocalRuntime, type LocalRuntime } from '../local-runtime';
+import { LOCAL_STATE_DIR, PROJECT_ROOT } from '../paths';
+import { runPipeline, type RunningPipeline } from '../run-pipeline';
+import { startDemoTraffic } from './demo-traffic';
+import { renderProgress } from './progress-view';
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      pipeline: { type: 'string' },
+      persist: { type: 'boolean', default: false },
+      'no-demo': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log('Usage: npm start [-- --pipeline <module.ts>] [--persist] [--no-demo]');
+    return;
+  }
+  const pipelinePath = resolve(values.pipeline ?? resolve(PROJECT_ROOT, 'pipeline.ts'));
+  const usingDefaultPipeline = values.pipeline === undefined;
+  const pipeline = loadPipeline(pipelinePath);
+
+  const log = (line: string) => console.log(`[local] ${line}`);
+  log(`Starting local services for pipeline "${pipeline.name}"…`);
+  const runtime = await startLocalRuntime({ log, ...(values.persist ? { persistDir: resolve(LOCAL_STATE_DIR, 'state') } : {}) });
+  let running: RunningPipeline | undefined;
+  let demo: { stop(): Promise<void> } | undefined;
+  let view: NodeJS.Timeout | undefined;
+
+  let stopping = false;
+  const shutdown = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    clearInterval(view);
+    console.log('\n[local] Shutting down: finishing in-flight batches, stopping services…');
+    await demo?.stop().catch(() => undefined);
+    await running?.stop().catch((error: unknown) => console.error(error));
+    await runtime.stop();
+    console.log('[local] Stopped.');
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void shutdown(0));
+  process.on('SIGTERM', () => void shutdown(0));
+
+  try {
+    describeRuntime(runtime, pipeline);
+    const recentWarnings: string[] = [];
+    running = await runPipeline(runtime, pipeline, {
+      log: (level, message) => {
+        if (level === 'info') return;
+        recentWarnings.push(`${level.toUpperCase()} ${message}`);
+        if (recentWarnings.length > 5) recentWarnings.shift();
+      },
+    });
+    if (usingDefaultPipeline && !values['no-demo']) {
+      demo = await startDemoTraffic(runtime.kafkaClient('local-demo-traffic'), { merchants: 1_000, updatesPerSecond: 50 });
+      log('Demo traffic: 1,000 merchants, then 50 updates a second with occasional deletes and malformed records.');
+    }
+    log('Running. Press Ctrl-C to stop.\n');
+    const startedAt = Date.now();
+    const refresh = async () => {
+      if (!running || stopping) return;
+      const lag = await running.lag().catch(() => new Map<string, number>());
+      const text = renderProgress(running.mappings, lag, recentWarnings, Date.now() - startedAt);
+      if (process.stdout.isTTY) process.stdout.write(`\x1b[2J\x1b[H${text}\n`);
+      else console.log(text);
+    };
+    view = setInterval(() => void refresh(), process.stdout.isTTY ? 1_000 : 10_000);
+  } catch (error) {
+    console.error(`[local] ${error instanceof Error ? error.message : String(error)}`);
+    await shutdown(1);
+  }
+}
+
+function loadPipeline(path: string): Pipeline {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const loaded = require(path) as { default?: Pipeline };
+  if (!loaded.default || !Array.isArray(loaded.default.consumers)) {
+    throw new Error(`${path} must default-export definePipeline({...})`);
+  }
+  return loaded.default;
+}
+
+function describeRuntime(runtime: LocalRuntime, pipeline: Pipeline): void {
+  const origin = (managed: boolean) => (managed ? 'started here' : 'yours');
+  console.log(`[local] Kafka:    ${runtime.kafka.brokers.join(',')} (${origin(runtime.kafka.managed)})`);
+  console.log(`[local] DynamoDB: ${runtime.dynamodb.endpoint} (${origin(runtime.dynamodb.managed)})`);
+  console.log(`[local] Topics:   ${pipeline.topics.map((topic) => `${topic.name}×${topic.partitions}`).join(', ')}`);
+  console.log(`[local] Tables:   ${pipeline.tables.map((table) => table.name).join(', ') || '(none)'}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(`[local] ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

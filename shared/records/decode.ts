@@ -1,0 +1,36 @@
+import type { MskRecord } from '../event-source';
+import { InvalidRecordError } from './errors';
+
+/** A record's key as UTF-8 text, or null when the record has none. */
+export function decodeKey(record: MskRecord): string | null {
+  return record.key === undefined ? null : Buffer.from(record.key, 'base64').toString('utf8');
+}
+
+/**
+ * A record's value parsed as JSON, or null for a tombstone.
+ * @throws InvalidRecordError when the value is not valid JSON.
+ */
+export function decodeJsonValue(record: MskRecord): unknown {
+  if (record.value === undefined) return null;
+  const text = Buffer.from(record.value, 'base64').toString('utf8');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new InvalidRecordError(record, `value is not valid JSON (${(error as Error).message}): ${text.slice(0, 120)}`);
+  }
+}
+
+/** The last value of a header as UTF-8 text; AWS sends header bytes as signed numbers. */
+export function headerText(record: MskRecord, name: string): string | undefined {
+  let last: number[] | undefined;
+  for (const header of record.headers) {
+    const bytes = header[name];
+    if (bytes) last = bytes;
+  }
+  return last === undefined ? undefined : Buffer.from(Int8Array.from(last).buffer).toString('utf8');
+}
+
+/** Every record of an event, partition by partition, each partition in offset order. */
+export function recordsOf(event: { readonly records: Readonly<Record<string, readonly MskRecord[]>> }): MskRecord[] {
+  return Object.values(event.records).flat();
+}

@@ -1,0 +1,12 @@
+import type { MskRecord } from '../event-source';
+
+/** A record the function cannot use; its message names the record and what was wrong, for the dead-letter topic. */
+export class InvalidRecordError extends Error {
+  override readonly name = 'InvalidRecordError';
+  constructor(
+    readonly record: Pick<MskRecord, 'topic' | 'partition' | 'offset'>,
+    readonly reason: string,
+  ) {
+    super(`${record.topic}-${record.partition}@${record.offset}: ${reason}`);
+  }
+}

@@ -1,0 +1,2 @@
+export { decodeJsonValue, decodeKey, headerText, recordsOf } from './decode';
+export { InvalidRecordError } from './errors';

@@ -1,0 +1,32 @@
+import { findFreePort, startLocalRuntime, type LocalRuntime } from '../../shared/local';
+
+declare global {
+  // eslint-disable-next-line no-var
+  var __LOCAL_RUNTIME__: LocalRuntime | undefined;
+}
+
+/**
+ * Starts one real Kafka broker and one dynalite for the integration suite, on free
+ * ports so a running `npm start` is never disturbed, and hands their addresses to
+ * the test workers through KAFKA_BROKERS / DYNAMODB_ENDPOINT. Each test isolates
+ * itself with its own topics, groups and tables.
+ */
+export default async function globalSetup(): Promise<void> {
+  const kafkaPort = await findFreePort();
+  const dynamoDbPort = await findFreePort();
+  const runtime = await startLocalRuntime({
+    config: {
+      externalKafkaBrokers: undefined,
+      externalDynamoDbEndpoint: undefined,
+      kafkaPort,
+      dynamoDbPort,
+      awsRegion: 'us-east-1',
+    },
+    log: (line) => process.stderr.write(`[global-setup] ${line}\n`),
+  });
+  globalThis.__LOCAL_RUNTIME__ = runtime;
+  process.env['KAFKA_BROKERS'] = runtime.kafka.brokers.join(',');
+  process.env['DYNAMODB_ENDPOINT'] = runtime.dynamodb.endpoint;
+  process.env['KAFKAJS_NO_PARTITIONER_WARNING'] = '1';
+  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';
+}

@@ -1,0 +1,157 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { Admin, Kafka, Message } from 'kafkajs';
+import { EventSourceMapping, type EventSourceMappingOptions, type MskEvent, type MskHandler } from '../../shared/event-source';
+import { readLocalServicesConfig, startLocalRuntime, provisionTopics, type LocalRuntime } from '../../shared/local';
+import { definePipeline, type ConsumerDeclaration, type EventSourceSettings, type Pipeline, type TopicDeclaration } from '../../shared/pipeline';
+
+/** The services the global setup started, reached through KAFKA_BROKERS / DYNAMODB_ENDPOINT. */
+export async function connectToTestServices(): Promise<LocalRuntime> {
+  const config = readLocalServicesConfig();
+  if (!config.externalKafkaBrokers || !config.externalDynamoDbEndpoint) {
+    throw new Error('Integration tests need the global setup (run them with `npm run test:integration`)');
+  }
+  return startLocalRuntime({ config });
+}
+
+/** A name no other test uses, valid for topics, groups and tables. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}`;
+}
+
+export const NOOP_HANDLER_ENTRY = join(__dirname, '..', 'fixtures', 'noop-handler.ts');
+
+export interface SingleConsumerPipeline {
+  readonly pipeline: Pipeline;
+  readonly sourceTopic: string;
+  readonly deadLetterTopic: string;
+  readonly groupId: string;
+}
+
+/**
+ * A pipeline with one source topic, one dead-letter topic and one consumer, all
+ * uniquely named, with its topics created on the test broker.
+ */
+export async function singleConsumerPipeline(
+  admin: Admin,
+  options: { partitions?: number; kind?: TopicDeclaration['kind']; eventSource?: EventSourceSettings; consumer?: Partial<ConsumerDeclaration> } = {},
+): Promise<SingleConsumerPipeline> {
+  const sourceTopic = uniqueName('source');
+  const deadLetterTopic = `${sourceTopic}.dlq`;
+  const pipeline = definePipeline({
+    name: uniqueName('test'),
+    topics: [
+      { name: sourceTopic, kind: options.kind ?? 'event', partitions: options.partitions ?? 1 },
+      { name: deadLetterTopic, kind: 'dead-letter', partitions: 1 },
+    ],
+    consumers: [
+      {
+        name: 'consumer',
+        handler: { entry: NOOP_HANDLER_ENTRY },
+        topic: sourceTopic,
+        ...options.consumer,
+        eventSource: { maximumBatchingWindowMs: 50, ...options.eventSource },
+      },
+    ],
+  });
+  await provisionTopics(admin, pipeline.topics);
+  const groupId = pipeline.consumers[0]!.eventSource.consumerGroupId;
+  return { pipeline, sourceTopic, deadLetterTopic, groupId };
+}
+
+/** An event source mapping for the pipeline's only consumer, with fast retries unless told otherwise. */
+export function mappingFor(
+  runtime: LocalRuntime,
+  kafka: Kafka,
+  pipeline: Pipeline,
+  handler: MskHandler,
+  overrides: Partial<EventSourceMappingOptions> = {},
+): EventSourceMapping {
+  return new EventSourceMapping({
+    consumer: pipeline.consumers[0]!,
+    kafka,
+    bootstrapServers: runtime.kafka.brokers,
+    handler,
+    retryDelayMs: () => 20,
+    ...overrides,
+  });
+}
+
+/** Produces and waits for acknowledgement from every replica. */
+export async function produce(kafka: Kafka, topic: string, messages: Message[]): Promise<void> {
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  try {
+    await producer.send({ topic, acks: -1, messages });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+export interface ConsumedRecord {
+  readonly partition: number;
+  readonly offset: number;
+  readonly key: string | null;
+  readonly value: string | null;
+  readonly headers: Record<string, string>;
+}
+
+/** Reads a topic from the beginning until `count` records arrived, or fails after `timeoutMs`. */
+export async function readTopic(kafka: Kafka, topic: string, count: number, timeoutMs = 30_000): Promise<ConsumedRecord[]> {
+  const consumer = kafka.consumer({ groupId: uniqueName('reader'), maxWaitTimeInMs: 100 });
+  const records: ConsumedRecord[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`read ${records.length} of ${count} records from ${topic} in ${timeoutMs} ms`)), timeoutMs);
+      void consumer.run({
+        eachMessage: async ({ partition, message }) => {
+          records.push({
+            partition,
+            offset: Number(message.offset),
+            key: message.key?.toString() ?? null,
+            value: message.value?.toString() ?? null,
+            headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([name, value]) => [name, String(value)])),
+          });
+          if (records.length >= count) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      });
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return records;
+}
+
+/** The consumer group's committed offset per partition (−1 where nothing is committed). */
+export async function committedOffsets(admin: Admin, groupId: string, topic: string): Promise<Map<number, number>> {
+  const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  return new Map((committed?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+}
+
+/** Polls until `check` returns true, failing with `description` after `timeoutMs`. */
+export async function eventually(description: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`Timed out after ${timeoutMs} ms waiting until ${description}`);
+}
+
+/** Flattens an event's records, decoding keys and values to text, for assertions. */
+export function decodedRecords(event: MskEvent) {
+  return Object.entries(event.records).flatMap(([partitionKey, records]) =>
+    records.map((record) => ({
+      partitionKey,
+      partition: record.partition,
+      offset: record.offset,
+      key: record.key === undefined ? null : Buffer.from(record.key, 'base64').toString(),
+      value: record.value === undefined ? null : Buffer.from(record.value, 'base64').toString(),
+    })),
+  );
+}
