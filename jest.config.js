@@ -3,6 +3,8 @@ const transform = { '^.+\\.ts$': ['@swc/jest'] };
 
 /** @type {import('jest').Config} */
 module.exports = {
+  // Integration tests wait on a real broker; no test relies on this for correctness.
+  testTimeout: 120000,
   projects: [
     {
       displayName: 'unit',
@@ -18,7 +20,6 @@ module.exports = {
       testMatch: ['<rootDir>/test/**/*.integration.test.ts'],
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
-      testTimeout: 120000,
       slowTestThreshold: 30,
     },
   ],

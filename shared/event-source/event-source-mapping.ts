@@ -64,9 +64,11 @@ export class EventSourceMapping {
     this.kafkaConsumer = options.kafka.consumer({
       groupId: settings.consumerGroupId,
       allowAutoTopicCreation: false,
-      sessionTimeout: 30_000,
-      rebalanceTimeout: 60_000,
-      heartbeatInterval: 3_000,
+      // Handlers run outside kafkajs's fetch loop, so heartbeats never wait on a slow invocation and a
+      // short session is safe: a crashed emulator's partitions move to its successor within seconds.
+      sessionTimeout: 6_000,
+      rebalanceTimeout: 30_000,
+      heartbeatInterval: 1_000,
       // The broker answers a fetch as soon as data exists, or after this long when idle.
       maxWaitTimeInMs: Math.min(250, Math.max(10, settings.maximumBatchingWindowMs)),
       retry: { retries: 10 },
