@@ -1,0 +1,89 @@
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { MskRecord } from '../../shared/event-source';
+import { projectEntityRecords, DELETED_ATTRIBUTE, SOURCE_OFFSET_ATTRIBUTE } from '../../shared/entity-projection';
+import { provisionTables, type LocalRuntime } from '../../shared/local';
+import { definePipeline } from '../../shared/pipeline';
+import { InvalidRecordError } from '../../shared/records';
+import { connectToTestServices, NOOP_HANDLER_ENTRY, uniqueName } from '../support/integration';
+
+function entityRecord(offset: number, key: string | null, value: unknown): MskRecord {
+  return {
+    topic: 'merchants',
+    partition: 0,
+    offset,
+    timestamp: Date.now(),
+    timestampType: 'CREATE_TIME',
+    ...(key === null ? {} : { key: Buffer.from(key).toString('base64') }),
+    ...(value === null ? {} : { value: Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64') }),
+    headers: [],
+  };
+}
+
+describe('Function: projectEntityRecords (integration, dynalite)', () => {
+  let runtime: LocalRuntime;
+  let documents: DynamoDBDocumentClient;
+  let tableName: string;
+
+  beforeAll(async () => {
+    runtime = await connectToTestServices();
+    documents = DynamoDBDocumentClient.from(runtime.dynamoDbClient());
+  });
+  afterAll(() => documents.destroy());
+
+  beforeEach(async () => {
+    tableName = uniqueName('directory');
+    const pipeline = definePipeline({
+      name: 'projection-test',
+      topics: [{ name: 'merchants', kind: 'entity' }],
+      tables: [{ name: tableName, partitionKey: { name: 'merchantId', type: 'S' } }],
+      consumers: [{ name: 'c', handler: { entry: NOOP_HANDLER_ENTRY }, topic: 'merchants', tables: [tableName] }],
+    });
+    await provisionTables(runtime.dynamoDbClient(), pipeline.tables);
+  });
+
+  const stored = async (merchantId: string) =>
+    (await documents.send(new GetCommand({ TableName: tableName, Key: { merchantId } }))).Item;
+
+  it('stores the latest full state of each entity', async () => {
+    const result = await projectEntityRecords(
+      [entityRecord(0, 'm1', { name: 'Old' }), entityRecord(1, 'm2', { name: 'Two' }), entityRecord(2, 'm1', { name: 'New' })],
+      { documents, tableName, keyAttribute: 'merchantId' },
+    );
+
+    expect(result).toEqual({ upserted: 3, deleted: 0, stale: 0 });
+    expect(await stored('m1')).toMatchObject({ merchantId: 'm1', name: 'New', [SOURCE_OFFSET_ATTRIBUTE]: 2, [DELETED_ATTRIBUTE]: false });
+    expect(await stored('m2')).toMatchObject({ name: 'Two' });
+  });
+
+  it('marks an entity deleted on a tombstone, and a late older upsert does not resurrect it', async () => {
+    const options = { documents, tableName, keyAttribute: 'merchantId' };
+    await projectEntityRecords([entityRecord(4, 'm1', { name: 'Alive' }), entityRecord(5, 'm1', null)], options);
+
+    const redelivered = await projectEntityRecords([entityRecord(4, 'm1', { name: 'Alive' })], options);
+
+    expect(redelivered).toEqual({ upserted: 0, deleted: 0, stale: 1 });
+    expect(await stored('m1')).toEqual({ merchantId: 'm1', [SOURCE_OFFSET_ATTRIBUTE]: 5, [DELETED_ATTRIBUTE]: true });
+  });
+
+  it('never rolls an entity back when an older batch is redelivered after a newer one', async () => {
+    const options = { documents, tableName, keyAttribute: 'merchantId' };
+    await projectEntityRecords([entityRecord(10, 'm1', { name: 'v10' })], options);
+
+    const result = await projectEntityRecords([entityRecord(7, 'm1', { name: 'v7' }), entityRecord(9, 'm1', { name: 'v9' })], options);
+
+    expect(result.stale).toBe(2);
+    expect(await stored('m1')).toMatchObject({ name: 'v10' });
+  });
+
+  it.each([
+    ['has no key', entityRecord(0, null, { name: 'x' }), /entity records need a key/],
+    ['is not JSON', entityRecord(0, 'm1', '{"name": '), /value is not valid JSON/],
+    ['is not an object', entityRecord(0, 'm1', [1, 2]), /must be a JSON object/],
+  ])('rejects a record that %s with an InvalidRecordError naming the record', async (_, record, reason) => {
+    const projecting = projectEntityRecords([record], { documents, tableName, keyAttribute: 'merchantId' });
+
+    await expect(projecting).rejects.toBeInstanceOf(InvalidRecordError);
+    await expect(projecting).rejects.toThrow(/^merchants-0@0: /);
+    await expect(projecting).rejects.toThrow(reason);
+  });
+});

@@ -1,0 +1,52 @@
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { Kafka } from 'kafkajs';
+import pipeline from '../../pipeline';
+import { DEAD_LETTER_HEADERS } from '../../shared/event-source';
+import { runPipeline, type LocalRuntime, type RunningPipeline } from '../../shared/local';
+import { connectToTestServices, eventually, produce, readTopic } from '../support/integration';
+
+describe('Function: merchant-directory handler, run by the local runtime (integration)', () => {
+  let runtime: LocalRuntime;
+  let kafka: Kafka;
+  let running: RunningPipeline;
+  let documents: DynamoDBDocumentClient;
+
+  beforeAll(async () => {
+    runtime = await connectToTestServices();
+    kafka = runtime.kafkaClient('merchant-directory-test');
+    running = await runPipeline(runtime, pipeline, { retryDelayMs: () => 20 });
+    documents = DynamoDBDocumentClient.from(runtime.dynamoDbClient());
+  });
+  afterAll(async () => {
+    await running.stop();
+    documents.destroy();
+  });
+
+  const stored = async (merchantId: string) =>
+    (await documents.send(new GetCommand({ TableName: 'merchant-directory', Key: { merchantId } }))).Item;
+
+  it('keeps the table equal to the latest merchant states, and dead-letters a malformed record with the reason while the partition moves on', async () => {
+    // Prepare: one partition so the malformed record sits between good ones.
+    const messages = [
+      { key: 'm-1', value: JSON.stringify({ name: 'Corner Shop', city: 'Leeds' }), partition: 0 },
+      { key: 'm-broken', value: '{"name": "unterminated', partition: 0 },
+      { key: 'm-2', value: JSON.stringify({ name: 'Bakery', city: 'Lyon' }), partition: 0 },
+      { key: 'm-1', value: JSON.stringify({ name: 'Corner Shop', city: 'York' }), partition: 0 },
+      { key: 'm-2', value: null, partition: 0 },
+    ];
+
+    // Act
+    await produce(kafka, 'merchants', messages);
+
+    // Assess
+    await eventually('the table holds m-1 in York', async () => (await stored('m-1'))?.['city'] === 'York');
+    await eventually('m-2 is deleted', async () => (await stored('m-2'))?.['_deleted'] === true);
+    const [deadLetter] = await readTopic(kafka, 'merchants.dlq', 1);
+    expect(deadLetter).toMatchObject({ key: 'm-broken', value: '{"name": "unterminated' });
+    expect(deadLetter?.headers[DEAD_LETTER_HEADERS.reason]).toBe('RetryAttemptsExhausted');
+    expect(deadLetter?.headers[DEAD_LETTER_HEADERS.error]).toMatch(/InvalidRecordError: merchants-0@\d+: value is not valid JSON/);
+    expect(deadLetter?.headers[DEAD_LETTER_HEADERS.attempts]).toBe('3');
+    expect(running.mappings[0]?.stats.recordsDeadLettered).toBe(1);
+    await eventually('the consumer has no lag', async () => (await running.lag()).get('merchant-directory') === 0);
+  });
+});

@@ -1,0 +1,35 @@
+import { LocalConfigError, readLocalServicesConfig } from '../../shared/local';
+
+describe('Function: readLocalServicesConfig', () => {
+  it('starts its own services on the default ports when nothing is set', () => {
+    const config = readLocalServicesConfig({});
+
+    expect(config).toEqual({
+      externalKafkaBrokers: undefined,
+      externalDynamoDbEndpoint: undefined,
+      kafkaPort: 19092,
+      dynamoDbPort: 18000,
+      awsRegion: 'us-east-1',
+    });
+  });
+
+  it('uses the brokers and endpoint the user already runs', () => {
+    const config = readLocalServicesConfig({
+      KAFKA_BROKERS: 'localhost:9092, kafka-2:9093',
+      DYNAMODB_ENDPOINT: 'http://localhost:8000/',
+    });
+
+    expect(config.externalKafkaBrokers).toEqual(['localhost:9092', 'kafka-2:9093']);
+    expect(config.externalDynamoDbEndpoint).toBe('http://localhost:8000');
+  });
+
+  it.each([
+    [{ KAFKA_BROKERS: 'localhost' }, /KAFKA_BROKERS must be host:port/],
+    [{ DYNAMODB_ENDPOINT: 'localhost:8000' }, /DYNAMODB_ENDPOINT must be an http\(s\) URL/],
+    [{ LOCAL_KAFKA_PORT: 'ninety' }, /LOCAL_KAFKA_PORT must be a port number/],
+    [{ LOCAL_DYNAMODB_PORT: '70000' }, /LOCAL_DYNAMODB_PORT must be a port number/],
+  ])('rejects %j with a message naming the variable', (env, message) => {
+    expect(() => readLocalServicesConfig(env)).toThrow(LocalConfigError);
+    expect(() => readLocalServicesConfig(env)).toThrow(message);
+  });
+});
