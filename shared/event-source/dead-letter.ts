@@ -50,7 +50,8 @@ export class KafkaDeadLetterPublisher {
         messages: letters.map((letter) => ({
           key: letter.record.key,
           value: letter.record.value,
-          timestamp: String(letter.record.timestamp),
+          // No source timestamp: retention on the dead-letter topic counts from the failure, not from
+          // the original record (which may be days old); the original is kept in a header.
           headers: this.headersFor(letter),
         })),
       });

@@ -64,7 +64,12 @@ export class PartitionWorker {
   private consecutiveFailures = 0;
   private retryReady = false;
   private stopping = false;
-  private wake: (() => void) | undefined;
+  /** Next offset to commit that the broker has not acknowledged yet. */
+  private unacknowledgedCommit: number | undefined;
+  /** Wakes a wait for records; new records and stop() both call it. */
+  private wakeOnRecords: (() => void) | undefined;
+  /** Wakes a retry pause; only stop() calls it, so arriving records cannot hurry a retry. */
+  private wakeOnStop: (() => void) | undefined;
 
   constructor(
     private readonly settings: PartitionWorkerSettings,
@@ -98,6 +103,9 @@ export class PartitionWorker {
   stop(): void {
     this.stopping = true;
     this.signal();
+    const wake = this.wakeOnStop;
+    this.wakeOnStop = undefined;
+    wake?.();
   }
 
   /** Processes batches until {@link stop}. Never throws: every failure becomes a retry or a dead letter. */
@@ -106,7 +114,9 @@ export class PartitionWorker {
       try {
         await this.processNextBatch();
       } catch (error) {
-        // Only infrastructure failures get here (dead-letter topic or commit unreachable); nothing was marked done.
+        // Only infrastructure failures get here: the dead-letter topic or the commit was unreachable.
+        // Records owed to the destination stay owed, and an unacknowledged commit is retried first.
+        this.consecutiveFailures += 1;
         this.deps.stats.lastError = String(error);
         this.deps.log('error', `${this.label()}: ${String(error)}; retrying`);
         await this.pauseBeforeRetry();
@@ -117,6 +127,7 @@ export class PartitionWorker {
   private async waitForBatch(): Promise<boolean> {
     for (;;) {
       if (this.stopping) return false;
+      if (this.unacknowledgedCommit !== undefined) return true;
       const head = this.queue.find((entry) => !entry.done);
       if (head) {
         if (this.retryReady || head.deadLetterReason) return true;
@@ -126,14 +137,19 @@ export class PartitionWorker {
         }
         const windowEndsIn = head.enqueuedAt + this.settings.maximumBatchingWindowMs - this.deps.now();
         if (windowEndsIn <= 0) return true;
-        await this.sleep(windowEndsIn);
+        await this.waitForRecords(windowEndsIn);
       } else {
-        await this.sleep(undefined);
+        await this.waitForRecords(undefined);
       }
     }
   }
 
   private async processNextBatch(): Promise<void> {
+    if (this.unacknowledgedCommit !== undefined) {
+      await this.acknowledgeCommit();
+      this.consecutiveFailures = 0;
+      return;
+    }
     this.retryReady = false;
     const owed = this.queue.filter((entry) => !entry.done && entry.deadLetterReason);
     if (owed.length > 0) {
@@ -194,6 +210,7 @@ export class PartitionWorker {
     if (exhausted.length > 0) {
       for (const entry of exhausted) entry.deadLetterReason = 'RetryAttemptsExhausted';
       await this.giveUp(exhausted);
+      this.consecutiveFailures = 0;
       this.pushSegments(segment === undefined ? 0 : failed.length - exhausted.length, remainder);
       this.retryReady = true;
       return;
@@ -243,11 +260,13 @@ export class PartitionWorker {
     try {
       const failedOffsets = parseBatchItemFailures(outcome.response, partitionKey(this.settings.topic, this.settings.partition));
       if (failedOffsets.length === 0) return undefined;
+      const invokedOffsets = new Set(invoked.map((entry) => entry.source.offset));
+      const unknown = failedOffsets.find((offset) => !invokedOffsets.has(offset));
+      if (unknown !== undefined) {
+        throw new InvalidBatchResponseError(`batchItemFailures names offset ${unknown}, which is not in the batch`);
+      }
       const lowest = Math.min(...failedOffsets);
       const failedAt = invoked.findIndex((entry) => entry.source.offset === lowest);
-      if (failedAt === -1) {
-        throw new InvalidBatchResponseError(`batchItemFailures names offset ${lowest}, which is not in the batch`);
-      }
       return { failedAt, error: new Error(`the function reported offset ${lowest} as failed`), wholeBatch: false };
     } catch (error) {
       return { failedAt: 0, error: error instanceof Error ? error : new Error(String(error)), wholeBatch: true };
@@ -278,7 +297,7 @@ export class PartitionWorker {
     this.deps.stats.recordsSucceeded += entries.length;
   }
 
-  /** Commits past the done prefix of the queue and forgets it. */
+  /** Forgets the done prefix of the queue and commits past it. */
   private async commitDone(): Promise<void> {
     let nextOffset: number | undefined;
     while (this.queue[0]?.done) {
@@ -286,19 +305,36 @@ export class PartitionWorker {
       this.queuedBytes -= entry.bytes;
       nextOffset = entry.source.offset + 1;
     }
+    this.updatePartitionStats();
+    if (nextOffset === undefined) return;
+    this.unacknowledgedCommit = nextOffset;
+    await this.acknowledgeCommit();
+  }
+
+  private async acknowledgeCommit(): Promise<void> {
+    const nextOffset = this.unacknowledgedCommit;
     if (nextOffset === undefined) return;
     await this.deps.commit(nextOffset);
+    if (this.unacknowledgedCommit === nextOffset) this.unacknowledgedCommit = undefined;
     const partitionStats = this.deps.stats.partitions.get(this.settings.partition);
     if (partitionStats) partitionStats.committedOffset = nextOffset;
-    this.updatePartitionStats();
   }
 
   private pushSegments(...sizes: number[]): void {
     this.bisectSegments.unshift(...sizes.filter((size) => size > 0));
   }
 
-  private async pauseBeforeRetry(): Promise<void> {
-    await this.sleep(this.settings.retryDelayMs(Math.max(1, this.consecutiveFailures)));
+  private pauseBeforeRetry(): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    const ms = this.settings.retryDelayMs(Math.max(1, this.consecutiveFailures));
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeOnStop = done;
+    });
   }
 
   private updatePartitionStats(): void {
@@ -308,8 +344,8 @@ export class PartitionWorker {
     else partitions.set(this.settings.partition, { committedOffset: undefined, queued: this.queue.length });
   }
 
-  /** Resolves after `ms` (or never, if undefined) or as soon as records arrive or stop is asked. */
-  private sleep(ms: number | undefined): Promise<void> {
+  /** Resolves after `ms` (or only when woken, if undefined), as soon as records arrive, or on stop. */
+  private waitForRecords(ms: number | undefined): Promise<void> {
     if (this.stopping) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = ms === undefined ? undefined : setTimeout(done, ms);
@@ -317,13 +353,13 @@ export class PartitionWorker {
         clearTimeout(timer);
         resolve();
       }
-      this.wake = done;
+      this.wakeOnRecords = done;
     });
   }
 
   private signal(): void {
-    const wake = this.wake;
-    this.wake = undefined;
+    const wake = this.wakeOnRecords;
+    this.wakeOnRecords = undefined;
     wake?.();
   }
 
@@ -356,8 +392,8 @@ export function parseBatchItemFailures(response: unknown, expectedPartition: str
     if (partition !== expectedPartition) {
       throw new InvalidBatchResponseError(`itemIdentifier.partition "${String(partition)}" is not in this batch (${expectedPartition})`);
     }
-    const numericOffset = typeof offset === 'string' ? Number(offset) : offset;
-    if (typeof numericOffset !== 'number' || !Number.isInteger(numericOffset)) {
+    const numericOffset = typeof offset === 'string' && /^\d+$/.test(offset) ? Number(offset) : offset;
+    if (typeof numericOffset !== 'number' || !Number.isInteger(numericOffset) || numericOffset < 0) {
       throw new InvalidBatchResponseError(`itemIdentifier.offset must be an integer, got ${JSON.stringify(offset)}`);
     }
     return numericOffset;

@@ -1,0 +1,154 @@
+import type { DeadLetter } from '../../shared/event-source';
+import type { InvocationOutcome } from '../../shared/event-source';
+import type { SourceRecord } from '../../shared/event-source';
+import { PartitionWorker, type PartitionWorkerSettings } from '../../shared/event-source/partition-worker';
+import { emptyStats } from '../../shared/event-source/stats';
+
+function record(offset: number): SourceRecord {
+  return { topic: 't', partition: 0, offset, timestamp: Date.now(), timestampType: 'CREATE_TIME', key: null, value: Buffer.from(`v${offset}`), headers: [] };
+}
+
+const settings: PartitionWorkerSettings = {
+  topic: 't',
+  partition: 0,
+  batchSize: 10,
+  maximumBatchingWindowMs: 0,
+  maxPayloadBytes: 6 * 1024 * 1024,
+  maximumRetryAttempts: -1,
+  maximumRecordAgeSeconds: -1,
+  bisectBatchOnFunctionError: false,
+  reportBatchItemFailures: false,
+  retryDelayMs: () => 0,
+};
+
+/** A worker whose collaborators are scripted, so each rule can be observed step by step. */
+function harness(overrides: Partial<PartitionWorkerSettings>, invoke: (offsets: number[]) => InvocationOutcome) {
+  const invocations: number[][] = [];
+  const commits: number[] = [];
+  const deadLetters: DeadLetter[] = [];
+  let failCommits = 0;
+  const worker = new PartitionWorker(
+    { ...settings, ...overrides },
+    {
+      invoke: async (records) => {
+        const offsets = records.map((r) => r.offset);
+        invocations.push(offsets);
+        return invoke(offsets);
+      },
+      deadLetter: async (letters) => {
+        deadLetters.push(...letters);
+      },
+      commit: async (offset) => {
+        if (failCommits > 0) {
+          failCommits -= 1;
+          throw new Error('REBALANCE_IN_PROGRESS');
+        }
+        commits.push(offset);
+      },
+      stats: emptyStats(),
+      log: () => undefined,
+      now: Date.now,
+    },
+  );
+  const running = worker.run();
+  return {
+    worker,
+    invocations,
+    commits,
+    deadLetters,
+    failNextCommits: (count: number) => {
+      failCommits = count;
+    },
+    async finish() {
+      worker.stop();
+      await running;
+    },
+  };
+}
+
+const until = async (check: () => boolean) => {
+  for (let i = 0; i < 400 && !check(); i += 1) await new Promise((resolve) => setTimeout(resolve, 5));
+  if (!check()) throw new Error('condition not reached');
+};
+const failure = (): InvocationOutcome => ({ kind: 'error', error: new Error('boom') });
+const success = (): InvocationOutcome => ({ kind: 'success', response: undefined });
+
+describe('Class: PartitionWorker', () => {
+  it('does not cut a retry pause short when new records arrive', async () => {
+    // Prepare: the first invocation fails and the pause before the retry is long.
+    const h = harness({ retryDelayMs: () => 60_000 }, failure);
+    h.worker.enqueue([record(0)]);
+    await until(() => h.invocations.length === 1);
+
+    // Act
+    h.worker.enqueue([record(1)]);
+    h.worker.enqueue([record(2)]);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+
+    // Assess
+    expect(h.invocations).toEqual([[0]]);
+    await h.finish();
+  });
+
+  it('starts the retry back-off afresh for the next batch after giving up on one', async () => {
+    // Prepare
+    const attempts: number[] = [];
+    const h = harness(
+      { maximumRetryAttempts: 1, batchSize: 1, retryDelayMs: (attempt) => (attempts.push(attempt), 0) },
+      failure,
+    );
+
+    // Act
+    h.worker.enqueue([record(0), record(1)]);
+    await until(() => h.deadLetters.length === 2);
+
+    // Assess: each record was tried twice, and each one's single retry was the first of its own.
+    expect(h.invocations).toEqual([[0], [0], [1], [1]]);
+    expect(attempts).toEqual([1, 1]);
+    await h.finish();
+  });
+
+  it('retries a commit the broker refused, without waiting for new records', async () => {
+    // Prepare
+    const h = harness({}, success);
+    h.failNextCommits(1);
+
+    // Act
+    h.worker.enqueue([record(0), record(1), record(2)]);
+
+    // Assess
+    await until(() => h.commits.length === 1);
+    expect(h.commits).toEqual([3]);
+    expect(h.invocations).toEqual([[0, 1, 2]]);
+    await h.finish();
+  });
+
+  it('ignores records at or below the last offset it queued, as a re-fetch after a rebalance delivers', async () => {
+    const h = harness({}, success);
+
+    h.worker.enqueue([record(0), record(1)]);
+    await until(() => h.commits.length === 1);
+    h.worker.enqueue([record(0), record(1), record(2)]);
+    await until(() => h.commits.length === 2);
+
+    expect(h.invocations).toEqual([[0, 1], [2]]);
+    expect(h.commits).toEqual([2, 3]);
+    await h.finish();
+  });
+
+  it('dead-letters a batch after its retries and commits past it', async () => {
+    const h = harness({ maximumRetryAttempts: 2 }, (offsets) => (offsets.includes(1) ? failure() : success()));
+
+    h.worker.enqueue([record(0), record(1)]);
+    await until(() => h.commits.length === 1);
+
+    expect(h.invocations).toEqual([[0, 1], [0, 1], [0, 1]]);
+    expect(h.deadLetters.map((letter) => [letter.record.offset, letter.reason, letter.attempts])).toEqual([
+      [0, 'RetryAttemptsExhausted', 3],
+      [1, 'RetryAttemptsExhausted', 3],
+    ]);
+    expect(h.deadLetters[0]?.error).toBe('Error: boom');
+    expect(h.commits).toEqual([2]);
+    await h.finish();
+  });
+});
