@@ -64,8 +64,11 @@ export class PartitionWorker {
   private consecutiveFailures = 0;
   private retryReady = false;
   private stopping = false;
-  /** Next offset to commit that the broker has not acknowledged yet. */
-  private unacknowledgedCommit: number | undefined;
+  /** The offset to commit next, once the broker acknowledges earlier commits. */
+  private commitTarget: number | undefined;
+  private committedOffset: number | undefined;
+  /** The background commit loop, while one runs. */
+  private committing: Promise<void> | undefined;
   /** Wakes a wait for records; new records and stop() both call it. */
   private wakeOnRecords: (() => void) | undefined;
   /** Wakes a retry pause; only stop() calls it, so arriving records cannot hurry a retry. */
@@ -108,26 +111,29 @@ export class PartitionWorker {
     wake?.();
   }
 
-  /** Processes batches until {@link stop}. Never throws: every failure becomes a retry or a dead letter. */
+  /**
+   * Processes batches until {@link stop}, then waits for the last commit. Never
+   * throws: every failure becomes a retry or a dead letter.
+   */
   async run(): Promise<void> {
     while (await this.waitForBatch()) {
       try {
         await this.processNextBatch();
       } catch (error) {
-        // Only infrastructure failures get here: the dead-letter topic or the commit was unreachable.
-        // Records owed to the destination stay owed, and an unacknowledged commit is retried first.
+        // Only infrastructure failures get here: the dead-letter topic was unreachable.
+        // The records stay owed to it and are published first on the next pass.
         this.consecutiveFailures += 1;
         this.deps.stats.lastError = String(error);
         this.deps.log('error', `${this.label()}: ${String(error)}; retrying`);
         await this.pauseBeforeRetry();
       }
     }
+    await this.committing;
   }
 
   private async waitForBatch(): Promise<boolean> {
     for (;;) {
       if (this.stopping) return false;
-      if (this.unacknowledgedCommit !== undefined) return true;
       const head = this.queue.find((entry) => !entry.done);
       if (head) {
         if (this.retryReady || head.deadLetterReason) return true;
@@ -145,11 +151,6 @@ export class PartitionWorker {
   }
 
   private async processNextBatch(): Promise<void> {
-    if (this.unacknowledgedCommit !== undefined) {
-      await this.acknowledgeCommit();
-      this.consecutiveFailures = 0;
-      return;
-    }
     this.retryReady = false;
     const owed = this.queue.filter((entry) => !entry.done && entry.deadLetterReason);
     if (owed.length > 0) {
@@ -175,7 +176,7 @@ export class PartitionWorker {
       this.markSucceeded(invoked);
       this.consecutiveFailures = 0;
       this.pushSegments(remainder);
-      await this.commitDone();
+      this.commitDone();
       return;
     }
 
@@ -187,7 +188,7 @@ export class PartitionWorker {
     if (failedAt > 0) {
       // A partial batch response: everything before the first failed record is done.
       this.markSucceeded(invoked.slice(0, failedAt));
-      await this.commitDone();
+      this.commitDone();
     }
     const failed = invoked.slice(failedAt);
 
@@ -289,7 +290,7 @@ export class PartitionWorker {
       this.deps.log('error', `${this.label()}: discarded ${entries.length} record(s) with no on-failure destination`);
     }
     for (const entry of entries) entry.done = true;
-    await this.commitDone();
+    this.commitDone();
   }
 
   private markSucceeded(entries: readonly QueuedRecord[]): void {
@@ -297,8 +298,13 @@ export class PartitionWorker {
     this.deps.stats.recordsSucceeded += entries.length;
   }
 
-  /** Forgets the done prefix of the queue and commits past it. */
-  private async commitDone(): Promise<void> {
+  /**
+   * Forgets the done prefix of the queue and commits past it in the background:
+   * the next batch does not wait for the broker's acknowledgement (which queues
+   * behind the consumer's long-poll fetch), but commits stay in order and a
+   * crash before one lands only means re-delivery.
+   */
+  private commitDone(): void {
     let nextOffset: number | undefined;
     while (this.queue[0]?.done) {
       const entry = this.queue.shift()!;
@@ -307,17 +313,31 @@ export class PartitionWorker {
     }
     this.updatePartitionStats();
     if (nextOffset === undefined) return;
-    this.unacknowledgedCommit = nextOffset;
-    await this.acknowledgeCommit();
+    this.commitTarget = nextOffset;
+    this.committing ??= this.commitUntilCaughtUp().finally(() => {
+      this.committing = undefined;
+    });
   }
 
-  private async acknowledgeCommit(): Promise<void> {
-    const nextOffset = this.unacknowledgedCommit;
-    if (nextOffset === undefined) return;
-    await this.deps.commit(nextOffset);
-    if (this.unacknowledgedCommit === nextOffset) this.unacknowledgedCommit = undefined;
-    const partitionStats = this.deps.stats.partitions.get(this.settings.partition);
-    if (partitionStats) partitionStats.committedOffset = nextOffset;
+  private async commitUntilCaughtUp(): Promise<void> {
+    let failures = 0;
+    while (this.commitTarget !== undefined && this.commitTarget !== this.committedOffset) {
+      const target = this.commitTarget;
+      try {
+        await this.deps.commit(target);
+        this.committedOffset = target;
+        failures = 0;
+        const partitionStats = this.deps.stats.partitions.get(this.settings.partition);
+        if (partitionStats) partitionStats.committedOffset = target;
+      } catch (error) {
+        failures += 1;
+        this.deps.log('warn', `${this.label()}: commit of offset ${target} failed (${String(error)}); retrying`);
+        // Once stopping, a commit that keeps failing (the group moved on, or the broker is gone) is
+        // abandoned: the records are re-delivered to whoever reads the partition next.
+        if (this.stopping && failures >= 3) return;
+        await new Promise((resolve) => setTimeout(resolve, this.settings.retryDelayMs(failures)));
+      }
+    }
   }
 
   private pushSegments(...sizes: number[]): void {
