@@ -5,6 +5,7 @@ const transform = { '^.+\\.ts$': ['@swc/jest'] };
 module.exports = {
   // Integration tests wait on a real broker; no test relies on this for correctness.
   testTimeout: 120000,
+  reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
   projects: [
     {
       displayName: 'unit',

@@ -1,6 +1,7 @@
 import type { Consumer as KafkaConsumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { effectiveMaximumRetryAttempts, EVENT_SOURCE_LIMITS, type Consumer } from '../pipeline';
 import { KafkaDeadLetterPublisher } from './dead-letter';
+import { EventSourceError } from './errors';
 import { invokeHandler, loadHandler, type MskHandler } from './handler';
 import { buildMskEvent, type MskTimestampType, type SourceRecord } from './msk-event';
 import { PartitionWorker } from './partition-worker';
@@ -84,12 +85,24 @@ export class EventSourceMapping {
 
   /** Joins the consumer group and starts polling; resolves once partitions are assigned. */
   async start(): Promise<void> {
-    if (this.state !== 'idle') throw new Error(`Event source mapping "${this.name}" was already started`);
+    if (this.state !== 'idle') throw new EventSourceError(`Event source mapping "${this.name}" was already started; create a new one`);
     this.handler ??= loadHandler(this.consumer.handler);
     this.state = 'running';
+    try {
+      await this.connectAndSubscribe();
+    } catch (error) {
+      await this.kafkaConsumer.disconnect().catch(() => undefined);
+      await this.producer?.disconnect().catch(() => undefined);
+      this.state = 'stopped';
+      throw error;
+    }
+  }
+
+  private async connectAndSubscribe(): Promise<void> {
     const settings = this.consumer.eventSource;
+    await this.checkTopicsExist();
     await this.producer?.connect();
-    if (settings.startingPosition === 'AT_TIMESTAMP') await this.seedOffsetsAtTimestamp();
+    if (settings.startingPosition !== 'TRIM_HORIZON') await this.commitStartingOffsets();
     await this.kafkaConsumer.connect();
     const joined = new Promise<void>((resolve) => {
       this.kafkaConsumer.on(this.kafkaConsumer.events.GROUP_JOIN, (event) => {
@@ -170,6 +183,8 @@ export class EventSourceMapping {
           }),
         deadLetter: deadLetters ? (letters) => deadLetters.publish(letters) : undefined,
         commit: async (nextOffset) => {
+          // A worker whose partition moved to another member must not commit: its offset could be behind the new owner's.
+          if (this.workers.get(partition)?.worker !== worker) return;
           await this.kafkaConsumer.commitOffsets([{ topic, partition, offset: String(nextOffset) }]);
           this.resumeIfDrained(partition);
         },
@@ -199,6 +214,8 @@ export class EventSourceMapping {
         worker.stop();
         this.workers.delete(partition);
         this.stats.partitions.delete(partition);
+        // kafkajs keeps a pause across reassignment; a paused partition that came back would never be fetched.
+        if (this.paused.delete(partition)) this.kafkaConsumer.resume([{ topic: this.consumer.topic.name, partitions: [partition] }]);
       }
     }
     for (const partition of assigned) {
@@ -206,17 +223,47 @@ export class EventSourceMapping {
     }
   }
 
-  /** AT_TIMESTAMP applies only where the group has no committed offset yet, as in AWS. */
-  private async seedOffsetsAtTimestamp(): Promise<void> {
+  /** Auto-creation is off, so a missing topic would otherwise surface as an endless retry deep in kafkajs. */
+  private async checkTopicsExist(): Promise<void> {
+    const wanted = [this.consumer.topic.name, ...(this.consumer.eventSource.onFailure ? [this.consumer.eventSource.onFailure.topic] : [])];
+    const admin = this.options.kafka.admin();
+    await admin.connect();
+    try {
+      const existing = new Set(await admin.listTopics());
+      const missing = wanted.filter((topic) => !existing.has(topic));
+      if (missing.length > 0) {
+        throw new EventSourceError(
+          `Event source mapping "${this.name}" needs topic(s) ${missing.map((topic) => `"${topic}"`).join(', ')}, ` +
+            'which do not exist on the cluster; provision the pipeline first (runPipeline and npm start do)',
+        );
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /**
+   * Pins LATEST and AT_TIMESTAMP to offsets when the mapping first starts, as AWS
+   * does when it creates a mapping: left to the Kafka client, "latest" would be
+   * resolved at the first fetch and could skip records produced in between.
+   * Only partitions the group has never committed are touched.
+   */
+  private async commitStartingOffsets(): Promise<void> {
     const topic = this.consumer.topic.name;
-    const groupId = this.consumer.eventSource.consumerGroupId;
+    const { consumerGroupId: groupId, startingPosition, startingPositionTimestampMs } = this.consumer.eventSource;
     const admin = this.options.kafka.admin();
     await admin.connect();
     try {
       const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
       const uncommitted = new Set((committed?.partitions ?? []).filter((p) => p.offset === '-1').map((p) => p.partition));
       if (uncommitted.size === 0) return;
-      const offsets = await admin.fetchTopicOffsetsByTimestamp(topic, this.consumer.eventSource.startingPositionTimestampMs);
+      const offsets =
+        startingPosition === 'AT_TIMESTAMP'
+          ? await admin.fetchTopicOffsetsByTimestamp(topic, startingPositionTimestampMs)
+          : (await admin.fetchTopicOffsets(topic)).map(({ partition, high }) => ({ partition, offset: high }));
+      const { members } = await admin.describeGroups([groupId]).then((described) => described.groups[0] ?? { members: [] });
+      // Another instance already consumes this group; it owns the starting position.
+      if (members.length > 0) return;
       await admin.setOffsets({
         groupId,
         topic,

@@ -4,7 +4,7 @@ export { provisionPipeline, provisionTables, provisionTopics } from './provision
 export { readLocalServicesConfig, ENVIRONMENT_VARIABLES, type LocalServicesConfig } from './config';
 export { startKafkaBroker, type KafkaBroker, type KafkaBrokerOptions } from './kafka/kafka-broker';
 export { startDynamoDbServer, type DynamoDbServer, type DynamoDbServerOptions } from './dynamodb/dynalite-server';
-export { assertPortFree, findFreePort } from './ports';
+export { assertPortFree, findFreePort, findFreePortPair } from './ports';
 export { LOCAL_STATE_DIR, PROJECT_ROOT } from './paths';
 export {
   DynamoDbServerError,

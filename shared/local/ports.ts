@@ -8,12 +8,7 @@ export async function assertPortFree(
   port: number,
   environmentVariable: string,
 ): Promise<void> {
-  const free = await new Promise<boolean>((resolve) => {
-    const probe = createServer();
-    probe.once('error', () => resolve(false));
-    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve(true)));
-  });
-  if (!free) throw new PortInUseError(service, host, port, environmentVariable);
+  if (!(await isFree(host, port))) throw new PortInUseError(service, host, port, environmentVariable);
 }
 
 /** A port the OS reports free right now; for tests and runs that must not collide with `npm start`. */
@@ -26,5 +21,22 @@ export async function findFreePort(host = '127.0.0.1'): Promise<number> {
       const port = typeof address === 'object' && address ? address.port : 0;
       probe.close(() => resolve(port));
     });
+  });
+}
+
+/** A free port whose next port is free too: the embedded broker listens on both (clients, KRaft controller). */
+export async function findFreePortPair(host = '127.0.0.1'): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    const port = await findFreePort(host);
+    if (port < 65_535 && (await isFree(host, port + 1))) return port;
+  }
+  throw new Error('Could not find two adjacent free ports on 127.0.0.1');
+}
+
+function isFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve(true)));
   });
 }

@@ -110,7 +110,14 @@ function resolveTable(table: TableDeclaration, problems: string[]): Table {
     problems.push(`table "${table.name}": name must be 3–255 letters, digits, ".", "_" or "-"`);
   }
   const environmentVariable = `${table.name.replace(/[^A-Za-z0-9]+/g, '_').toUpperCase()}_TABLE_NAME`;
-  return { ...table, environmentVariable };
+  // Copied, so freezing the resolved pipeline never freezes the caller's objects.
+  return {
+    name: table.name,
+    partitionKey: { ...table.partitionKey },
+    ...(table.sortKey ? { sortKey: { ...table.sortKey } } : {}),
+    ...(table.timeToLiveAttribute ? { timeToLiveAttribute: table.timeToLiveAttribute } : {}),
+    environmentVariable,
+  };
 }
 
 function resolveConsumer(
@@ -143,6 +150,9 @@ function resolveConsumer(
   });
   for (const name of Object.keys(consumer.environment ?? {})) {
     if (!ENVIRONMENT_VARIABLE.test(name)) problems.push(`${where}: environment variable name "${name}" is not valid`);
+    if (consumerTables.some((table) => table.environmentVariable === name)) {
+      problems.push(`${where}: environment variable ${name} is set by the binding of the table it names; do not set it yourself`);
+    }
   }
   const environment = {
     ...consumer.environment,
@@ -180,7 +190,7 @@ function resolveEventSource(
     maximumRecordAgeSeconds: declared.maximumRecordAgeSeconds ?? -1,
     bisectBatchOnFunctionError: declared.bisectBatchOnFunctionError ?? false,
     reportBatchItemFailures: declared.reportBatchItemFailures ?? false,
-    onFailure: declared.onFailure,
+    onFailure: declared.onFailure ? { ...declared.onFailure } : undefined,
   };
 
   checkInteger(where, 'batchSize', settings.batchSize, 1, limits.maxBatchSize, problems);

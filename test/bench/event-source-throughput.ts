@@ -11,7 +11,7 @@
 import { parseArgs } from 'node:util';
 import type { Kafka } from 'kafkajs';
 import { EventSourceMapping } from '../../shared/event-source';
-import { findFreePort, provisionTopics, startLocalRuntime } from '../../shared/local';
+import { findFreePort, findFreePortPair, provisionTopics, startLocalRuntime } from '../../shared/local';
 import { definePipeline, type Consumer } from '../../shared/pipeline';
 import { NOOP_HANDLER_ENTRY, uniqueName } from '../support/integration';
 
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
     config: {
       externalKafkaBrokers: undefined,
       externalDynamoDbEndpoint: undefined,
-      kafkaPort: await findFreePort(),
+      kafkaPort: await findFreePortPair(),
       dynamoDbPort: await findFreePort(),
       awsRegion: 'us-east-1',
     },

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:net';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import {
   findFreePort,
+  findFreePortPair,
   PortInUseError,
   readLocalServicesConfig,
   startDynamoDbServer,
@@ -45,7 +46,7 @@ describe('Function: startLocalRuntime (integration)', () => {
 
   it('fails with a clear error when the DynamoDB port is busy, and leaves no broker running', async () => {
     // Prepare
-    const kafkaPort = await findFreePort();
+    const kafkaPort = await findFreePortPair();
     const dynamoDbPort = await findFreePort();
     const squatter = await occupy(dynamoDbPort);
     try {

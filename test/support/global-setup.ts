@@ -1,4 +1,4 @@
-import { findFreePort, startLocalRuntime, type LocalRuntime } from '../../shared/local';
+import { findFreePort, findFreePortPair, startLocalRuntime, type LocalRuntime } from '../../shared/local';
 
 declare global {
   // eslint-disable-next-line no-var
@@ -12,7 +12,7 @@ declare global {
  * itself with its own topics, groups and tables.
  */
 export default async function globalSetup(): Promise<void> {
-  const kafkaPort = await findFreePort();
+  const kafkaPort = await findFreePortPair();
   const dynamoDbPort = await findFreePort();
   const runtime = await startLocalRuntime({
     config: {

@@ -79,7 +79,8 @@ export function mappingFor(
 
 /** Produces and waits for acknowledgement from every replica. */
 export async function produce(kafka: Kafka, topic: string, messages: Message[]): Promise<void> {
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  // Idempotent, so a retried request can never write a record twice and shift the offsets tests expect.
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
   await producer.connect();
   try {
     await producer.send({ topic, acks: -1, messages });

@@ -157,9 +157,15 @@ function log4jProperties(logFile: string): string {
   ].join('\n')}\n`;
 }
 
-/** KRaft cluster ids are 16 random bytes in URL-safe base64 without padding. */
+/**
+ * KRaft cluster ids are 16 random bytes in URL-safe base64 without padding. Like
+ * Kafka's own generator, never start with "-", which command lines read as a flag.
+ */
 function randomClusterId(): string {
-  return randomBytes(16).toString('base64url');
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 async function runToCompletion(command: string, args: readonly string[], logFile: string): Promise<void> {
