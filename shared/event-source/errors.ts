@@ -28,7 +28,3 @@ export class InvalidBatchResponseError extends EventSourceError {
   override readonly name = 'InvalidBatchResponseError';
 }
 
-/** Records could not be written to the on-failure destination; they stay uncommitted and are retried. */
-export class DeadLetterPublishError extends EventSourceError {
-  override readonly name = 'DeadLetterPublishError';
-}

@@ -1,6 +1,6 @@
 import type { Consumer as KafkaConsumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { effectiveMaximumRetryAttempts, EVENT_SOURCE_LIMITS, type Consumer } from '../pipeline';
-import { KafkaDeadLetterPublisher } from './dead-letter';
+import { KafkaDeadLetterPublisher } from '../dead-letter';
 import { EventSourceError } from './errors';
 import { invokeHandler, loadHandler, type MskHandler } from './handler';
 import { buildMskEvent, type MskTimestampType, type SourceRecord } from './msk-event';

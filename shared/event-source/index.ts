@@ -1,5 +1,4 @@
 export { EventSourceMapping, type EventSourceLogger, type EventSourceMappingOptions } from './event-source-mapping';
-export { DEAD_LETTER_HEADERS, KafkaDeadLetterPublisher, type DeadLetter, type DeadLetterReason } from './dead-letter';
 export { invokeHandler, loadHandler, type InvocationOutcome, type MskHandler } from './handler';
 export {
   buildMskEvent,
@@ -18,7 +17,6 @@ export {
 export { parseBatchItemFailures } from './partition-worker';
 export type { EventSourceMappingStats } from './stats';
 export {
-  DeadLetterPublishError,
   EventSourceError,
   HandlerLoadError,
   HandlerTimeoutError,

@@ -1,4 +1,4 @@
-import type { DeadLetter, DeadLetterReason } from './dead-letter';
+import type { DeadLetter, DeadLetterReason } from '../dead-letter';
 import { InvalidBatchResponseError } from './errors';
 import type { InvocationOutcome } from './handler';
 import { partitionKey, serializedSize, toMskRecord, type MskRecord, type SourceRecord } from './msk-event';

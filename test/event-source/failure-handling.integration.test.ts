@@ -1,5 +1,6 @@
 import type { Admin, Kafka } from 'kafkajs';
-import { DEAD_LETTER_HEADERS, type EventSourceMapping, type MskEvent, type MskHandler } from '../../shared/event-source';
+import { DEAD_LETTER_HEADERS } from '../../shared/dead-letter';
+import type { EventSourceMapping, MskEvent, MskHandler } from '../../shared/event-source';
 import { provisionTopics, type LocalRuntime } from '../../shared/local';
 import { definePipeline, type EventSourceSettings } from '../../shared/pipeline';
 import {

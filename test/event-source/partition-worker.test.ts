@@ -1,4 +1,4 @@
-import type { DeadLetter } from '../../shared/event-source';
+import type { DeadLetter } from '../../shared/dead-letter';
 import type { InvocationOutcome } from '../../shared/event-source';
 import type { SourceRecord } from '../../shared/event-source';
 import { PartitionWorker, type PartitionWorkerSettings } from '../../shared/event-source/partition-worker';

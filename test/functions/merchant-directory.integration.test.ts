@@ -1,7 +1,7 @@
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Kafka } from 'kafkajs';
 import pipeline from '../../pipeline';
-import { DEAD_LETTER_HEADERS } from '../../shared/event-source';
+import { DEAD_LETTER_HEADERS } from '../../shared/dead-letter';
 import { runPipeline, type LocalRuntime, type RunningPipeline } from '../../shared/local';
 import { connectToTestServices, eventually, produce, readTopic } from '../support/integration';
 

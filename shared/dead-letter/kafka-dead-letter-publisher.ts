@@ -1,9 +1,12 @@
 import type { IHeaders, Producer } from 'kafkajs';
+import type { SourceRecord } from '../event-source/msk-event';
 import { DeadLetterPublishError } from './errors';
-import type { SourceRecord } from './msk-event';
 
-/** Why the event source gave up on a record. */
-export type DeadLetterReason = 'RetryAttemptsExhausted' | 'RecordAgeExceeded';
+/**
+ * Why a record was given up on: the event source exhausted its retries or the
+ * record grew too old, or the function itself found the record unusable.
+ */
+export type DeadLetterReason = 'RetryAttemptsExhausted' | 'RecordAgeExceeded' | 'InvalidRecord';
 
 export interface DeadLetter {
   readonly record: SourceRecord;
@@ -31,7 +34,11 @@ export const DEAD_LETTER_HEADERS = {
   failedAt: 'x-dead-letter-failed-at',
 } as const;
 
-/** Writes records the event source gave up on to a Kafka topic, as AWS does for a `kafka://` destination. */
+/**
+ * Writes records that were given up on to a Kafka topic: by the event-source
+ * emulator, as AWS does for a `kafka://` destination, and by functions that
+ * dead-letter invalid records themselves so that valid ones are never dropped.
+ */
 export class KafkaDeadLetterPublisher {
   constructor(
     private readonly producer: Producer,
@@ -58,7 +65,6 @@ export class KafkaDeadLetterPublisher {
     } catch (error) {
       throw new DeadLetterPublishError(
         `Could not write ${letters.length} record(s) to dead-letter topic "${this.topic}": ${String(error)}`,
-        true,
         { cause: error },
       );
     }
