@@ -1,9 +1,12 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
+import { joinStateTableVariable } from '../fk-join/define-join';
 import { PipelineDeclarationError } from './errors';
 import type {
   Consumer,
   ConsumerDeclaration,
+  Join,
+  JoinBinding,
   Pipeline,
   PipelineDeclaration,
   ResolvedEventSourceSettings,
@@ -61,22 +64,84 @@ export function definePipeline(declaration: PipelineDeclaration): Pipeline {
     problems.push(`pipeline name "${declaration.name}" must be 1–249 letters, digits, ".", "_" or "-"`);
   }
   const topics = declaration.topics.map((topic) => resolveTopic(topic, problems));
-  const tables = (declaration.tables ?? []).map((table) => resolveTable(table, problems));
+  const joinBindings = declaration.joins ?? [];
+  const joinTables = joinBindings.map(joinStateTable);
+  const tables = [...(declaration.tables ?? []).map((table) => resolveTable(table, problems)), ...joinTables];
   reportDuplicates('topic', topics.map((topic) => topic.name), problems);
   reportDuplicates('table', tables.map((table) => table.name), problems);
 
   const topicsByName = new Map(topics.map((topic) => [topic.name, topic]));
   const tablesByName = new Map(tables.map((table) => [table.name, table]));
-  const consumers = declaration.consumers.flatMap((consumer) => {
+  const consumerDeclarations = [...(declaration.consumers ?? []), ...joinBindings.flatMap(joinConsumers)];
+  const consumers = consumerDeclarations.flatMap((consumer) => {
     const resolved = resolveConsumer(declaration.name, consumer, topicsByName, tablesByName, problems);
     return resolved ? [resolved] : [];
   });
-  reportDuplicates('consumer', declaration.consumers.map((consumer) => consumer.name), problems);
+  reportDuplicates('consumer', consumerDeclarations.map((consumer) => consumer.name), problems);
+  reportDuplicates('join', joinBindings.map((binding) => binding.join.name), problems);
+  const joins = joinBindings.flatMap((binding, index) => resolveJoin(binding, joinTables[index]!, consumers, topicsByName, problems));
   reportDuplicates('consumer group id', consumers.map((consumer) => consumer.eventSource.consumerGroupId), problems);
   reportConflictingEnvironment(consumers, problems);
 
   if (problems.length > 0) throw new PipelineDeclarationError(declaration.name, problems);
-  return deepFreeze({ name: declaration.name, topics, tables, consumers });
+  return deepFreeze({ name: declaration.name, topics, tables, consumers, joins });
+}
+
+/** The join-state table of a join: one table per join, so each join's functions can be granted only their own. */
+function joinStateTable(binding: JoinBinding): Table {
+  return {
+    name: `${binding.join.name}.join-state`,
+    partitionKey: { name: 'pk', type: 'S' },
+    sortKey: { name: 'sk', type: 'S' },
+    environmentVariable: joinStateTableVariable(binding.join.name),
+  };
+}
+
+/**
+ * The two consumers of a join. They retry until success with partial batch
+ * responses: a valid update must never be dropped, and records the join cannot
+ * read are dead-lettered by the handler itself.
+ */
+function joinConsumers(binding: JoinBinding): ConsumerDeclaration[] {
+  const { join } = binding;
+  const side = (name: 'left' | 'right', topic: string): ConsumerDeclaration => ({
+    name: `${join.name}.${name}`,
+    handler: { entry: binding.handler.entry, exportName: name },
+    topic,
+    tables: [`${join.name}.join-state`],
+    timeoutSeconds: binding.timeoutSeconds ?? 300,
+    eventSource: {
+      ...binding.eventSource,
+      maximumRetryAttempts: -1,
+      bisectBatchOnFunctionError: false,
+      reportBatchItemFailures: true,
+    },
+  });
+  return [side('left', join.leftTopic), side('right', join.rightTopic)];
+}
+
+function resolveJoin(
+  binding: JoinBinding,
+  table: Table,
+  consumers: readonly Consumer[],
+  topics: ReadonlyMap<string, Topic>,
+  problems: string[],
+): Join[] {
+  const { join } = binding;
+  const where = `join "${join.name}"`;
+  const expectKind = (role: string, name: string, kind: Topic['kind']) => {
+    const topic = topics.get(name);
+    if (!topic) problems.push(`${where}: its ${role} topic "${name}" is not declared`);
+    else if (topic.kind !== kind) problems.push(`${where}: its ${role} topic "${name}" must be declared with kind "${kind}"`);
+  };
+  expectKind('left', join.leftTopic, 'entity');
+  expectKind('right', join.rightTopic, 'entity');
+  expectKind('output', join.outputTopic, 'entity');
+  expectKind('dead-letter', join.deadLetterTopic, 'dead-letter');
+  const leftConsumer = consumers.find((consumer) => consumer.name === `${join.name}.left`);
+  const rightConsumer = consumers.find((consumer) => consumer.name === `${join.name}.right`);
+  if (!leftConsumer || !rightConsumer) return [];
+  return [{ join, table, leftConsumer, rightConsumer }];
 }
 
 /** The retry count the mapping really applies, after AWS's cap for infinite retries with a destination. */

@@ -6,6 +6,8 @@ export type {
   ConsumerDeclaration,
   EventSourceSettings,
   HandlerReference,
+  Join,
+  JoinBinding,
   KafkaOnFailureDestination,
   KeyAttribute,
   OnFailureDestination,

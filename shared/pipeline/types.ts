@@ -1,3 +1,5 @@
+import type { FkJoin } from '../fk-join/define-join';
+
 /**
  * The pipeline declaration: the one place where a pipeline's topology is written.
  * The local runtime, the CDK stacks and the tests all read a {@link Pipeline}
@@ -105,12 +107,30 @@ export interface TableDeclaration {
   readonly timeToLiveAttribute?: string;
 }
 
+/**
+ * A foreign-key join deployed in the pipeline. From it the pipeline derives the
+ * join-state table and two consumers, `<join>.left` and `<join>.right`, whose
+ * handlers are the `left` and `right` exports of the handler module.
+ */
+export interface JoinBinding {
+  // The join's own value types do not matter to the topology.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly join: FkJoin<any, any, any>;
+  /** The module exporting `left` and `right` (made by `createJoinHandlers`). */
+  readonly handler: { readonly entry: string };
+  /** Batching for both consumers; retries are always "until success" with partial batch responses. */
+  readonly eventSource?: Pick<EventSourceSettings, 'batchSize' | 'maximumBatchingWindowMs' | 'startingPosition'>;
+  /** @default 300 */
+  readonly timeoutSeconds?: number;
+}
+
 export interface PipelineDeclaration {
   /** Prefixes consumer group ids and deployed resource names. */
   readonly name: string;
   readonly topics: readonly TopicDeclaration[];
   readonly tables?: readonly TableDeclaration[];
-  readonly consumers: readonly ConsumerDeclaration[];
+  readonly consumers?: readonly ConsumerDeclaration[];
+  readonly joins?: readonly JoinBinding[];
 }
 
 /** A topic with every default applied. */
@@ -156,10 +176,21 @@ export interface Table extends TableDeclaration {
   readonly environmentVariable: string;
 }
 
+/** A join with the table and the two consumers derived for it. */
+export interface Join {
+  readonly join: FkJoin;
+  readonly table: Table;
+  readonly leftConsumer: Consumer;
+  readonly rightConsumer: Consumer;
+}
+
 /** A validated pipeline with every default applied; what every reader of the declaration gets. */
 export interface Pipeline {
   readonly name: string;
   readonly topics: readonly Topic[];
+  /** Declared tables and the join-state tables of the joins. */
   readonly tables: readonly Table[];
+  /** Declared consumers and the two consumers of every join. */
   readonly consumers: readonly Consumer[];
+  readonly joins: readonly Join[];
 }

@@ -1,4 +1,4 @@
-import type { MskRecord } from '../event-source';
+import type { MskRecord, SourceRecord } from '../event-source';
 import { InvalidRecordError } from './errors';
 
 /** A record's key as UTF-8 text, or null when the record has none. */
@@ -33,4 +33,20 @@ export function headerText(record: MskRecord, name: string): string | undefined 
 /** Every record of an event, partition by partition, each partition in offset order. */
 export function recordsOf(event: { readonly records: Readonly<Record<string, readonly MskRecord[]>> }): MskRecord[] {
   return Object.values(event.records).flat();
+}
+
+/** The record as it was on the broker (raw key, value and headers), e.g. to dead-letter it unchanged. */
+export function toSourceRecord(record: MskRecord): SourceRecord {
+  return {
+    topic: record.topic,
+    partition: record.partition,
+    offset: record.offset,
+    timestamp: record.timestamp,
+    timestampType: record.timestampType,
+    key: record.key === undefined ? null : Buffer.from(record.key, 'base64'),
+    value: record.value === undefined ? null : Buffer.from(record.value, 'base64'),
+    headers: record.headers.flatMap((header) =>
+      Object.entries(header).map(([name, bytes]) => [name, Buffer.from(Int8Array.from(bytes).buffer)] as const),
+    ),
+  };
 }

@@ -1,0 +1,101 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Context } from 'aws-lambda';
+import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { requireEnv } from '../config';
+import { KafkaDeadLetterPublisher } from '../dead-letter';
+import type { MskBatchResponse, MskEvent, MskRecord } from '../event-source';
+import { decodeKey, recordsOf, toSourceRecord } from '../records';
+import { joinStateTableVariable, type FkJoin } from './define-join';
+import { CodecError } from './errors';
+import { JoinProcessor, type JoinInputRecord } from './join-processor';
+import { KafkaJoinOutputSink } from './join-output-sink';
+import { JoinStateStore } from './join-state-store';
+
+export interface JoinHandlers {
+  /** Consumes the left topic. */
+  left(event: MskEvent, context: Context): Promise<MskBatchResponse>;
+  /** Consumes the right topic. */
+  right(event: MskEvent, context: Context): Promise<MskBatchResponse>;
+  /** The processor's DynamoDB usage, for metrics and the benchmark. */
+  readonly store: JoinStateStore;
+}
+
+export interface JoinHandlerOptions {
+  /** @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+  readonly documents?: DynamoDBDocumentClient;
+  readonly kafka?: Kafka;
+  /** Stop a fan-out when less than this remains of the invocation, and continue in the next. @default 10 s */
+  readonly timeReserveMs?: number;
+  readonly fanOutPageSize?: number;
+}
+
+/**
+ * The two Lambda handlers of a foreign-key join, for a handler module to export:
+ *
+ * @example
+ * // functions/items-with-flyer/handler.ts
+ * export const { left, right } = createJoinHandlers(itemsWithFlyer);
+ *
+ * Clients are built once per execution environment. Records whose key is missing
+ * or whose value the codec rejects are dead-lettered with the reason and the
+ * partition moves on; any other failure fails the invocation so the event source
+ * retries it (join consumers retry until success: dropping a valid update would
+ * leave the join wrong for good). A fan-out that runs out of time reports its
+ * record as a batch item failure and continues from where it stopped.
+ */
+export function createJoinHandlers(join: FkJoin, options: JoinHandlerOptions = {}): JoinHandlers {
+  const env = options.env ?? process.env;
+  const tableName = requireEnv(joinStateTableVariable(join.name), env);
+  const documents = options.documents ?? DynamoDBDocumentClient.from(new DynamoDBClient({}));
+  const kafka =
+    options.kafka ?? new Kafka({ clientId: `join.${join.name}`, brokers: requireEnv('KAFKA_BROKERS', env).split(','), logLevel: logLevel.ERROR });
+  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  let connected: Promise<void> | undefined;
+  const connect = () => (connected ??= producer.connect().catch((error: unknown) => {
+    connected = undefined;
+    throw error;
+  }));
+
+  const store = new JoinStateStore(documents, tableName);
+  const processor = new JoinProcessor(join, store, new KafkaJoinOutputSink(producer, join.outputTopic, join.name), {
+    ...(options.fanOutPageSize ? { fanOutPageSize: options.fanOutPageSize } : {}),
+  });
+  const deadLetters = (side: 'left' | 'right') => new KafkaDeadLetterPublisher(producer, join.deadLetterTopic, `${join.name}.${side}`);
+  const timeReserveMs = options.timeReserveMs ?? 10_000;
+
+  const handle = (side: 'left' | 'right') => {
+    const deadLetter = deadLetters(side);
+    return async (event: MskEvent, context: Context): Promise<MskBatchResponse> => {
+      await connect();
+      for (const record of recordsOf(event)) {
+        const input = toJoinInput(record);
+        try {
+          if (input === undefined) throw new CodecError('join inputs need a key: the entity id');
+          if (side === 'left') {
+            await processor.applyLeft(input);
+          } else {
+            const progress = await processor.applyRight(input, () => context.getRemainingTimeInMillis() > timeReserveMs);
+            if (progress === 'paused') {
+              return { batchItemFailures: [{ itemIdentifier: { partition: `${record.topic}-${record.partition}`, offset: record.offset } }] };
+            }
+          }
+        } catch (error) {
+          if (!(error instanceof CodecError)) throw error;
+          await deadLetter.publish([
+            { record: toSourceRecord(record), reason: 'InvalidRecord', error: `${error.name}: ${error.message}`, attempts: 1 },
+          ]);
+        }
+      }
+      return { batchItemFailures: [] };
+    };
+  };
+  return { left: handle('left'), right: handle('right'), store };
+}
+
+function toJoinInput(record: MskRecord): JoinInputRecord | undefined {
+  const key = decodeKey(record);
+  if (key === null) return undefined;
+  return { key, offset: record.offset, value: record.value === undefined ? null : Buffer.from(record.value, 'base64') };
+}

@@ -1,0 +1,7 @@
+export { jsonCodec, type ValueCodec } from './codec';
+export { defineJoin, joinStateTableVariable, type FkJoin, type JoinDeclaration, type JoinType } from './define-join';
+export { createJoinHandlers, type JoinHandlerOptions, type JoinHandlers } from './create-join-handlers';
+export { JoinProcessor, type JoinInputRecord, type JoinProcessorOptions } from './join-processor';
+export { JOIN_OUTPUT_HEADERS, KafkaJoinOutputSink, type JoinOutputRecord, type JoinOutputSink } from './join-output-sink';
+export { JoinStateStore, type JoinStateUsage, type OutputRow } from './join-state-store';
+export { CodecError, FkJoinError, JoinDeclarationError } from './errors';

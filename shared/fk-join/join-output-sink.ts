@@ -1,0 +1,41 @@
+import type { Producer } from 'kafkajs';
+
+/** One join result to publish: the left key, its output version, and the value (null = tombstone). */
+export interface JoinOutputRecord {
+  readonly leftKey: string;
+  readonly version: number;
+  readonly value: Buffer | null;
+}
+
+/** Where join results go. `publish` resolves only once every record is durably appended, in order. */
+export interface JoinOutputSink {
+  publish(records: readonly JoinOutputRecord[]): Promise<void>;
+}
+
+/** Headers every join output carries; the version lets consumers spot duplicates (same version) and order. */
+export const JOIN_OUTPUT_HEADERS = {
+  version: 'x-join-version',
+  join: 'x-join-name',
+} as const;
+
+/** Publishes join results to the join's output topic with an idempotent, ordered producer. */
+export class KafkaJoinOutputSink implements JoinOutputSink {
+  constructor(
+    private readonly producer: Producer,
+    private readonly topic: string,
+    private readonly joinName: string,
+  ) {}
+
+  async publish(records: readonly JoinOutputRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    await this.producer.send({
+      topic: this.topic,
+      acks: -1,
+      messages: records.map((record) => ({
+        key: record.leftKey,
+        value: record.value,
+        headers: { [JOIN_OUTPUT_HEADERS.version]: String(record.version), [JOIN_OUTPUT_HEADERS.join]: this.joinName },
+      })),
+    });
+  }
+}

@@ -1,0 +1,41 @@
+import type { FkJoin } from './define-join';
+
+/**
+ * Where a join result comes from: the left record's offset and the right
+ * record's offset (−1 without a right row). A left key's offsets all come from
+ * one partition, and so do a right key's, so comparing positions orders the
+ * results for a left key: a later left record wins; for the same left record
+ * (hence the same foreign key), a later right record wins.
+ */
+export interface JoinPosition {
+  readonly leftOffset: number;
+  readonly rightOffset: number;
+}
+
+export function isAfter(candidate: JoinPosition, current: JoinPosition | undefined): boolean {
+  if (current === undefined) return true;
+  if (candidate.leftOffset !== current.leftOffset) return candidate.leftOffset > current.leftOffset;
+  return candidate.rightOffset > current.rightOffset;
+}
+
+export function samePosition(a: JoinPosition, b: JoinPosition | undefined): boolean {
+  return b !== undefined && a.leftOffset === b.leftOffset && a.rightOffset === b.rightOffset;
+}
+
+/** The encoded join output for a left key, or null when the join has no row for it (a tombstone). */
+export type JoinOutput = Buffer | null;
+
+/**
+ * The join of one left value with its right value, as Kafka Streams defines it
+ * (with KIP-962: a left join with no foreign key still emits `joiner(left, null)`).
+ *
+ * @param left the encoded left value, or null when the left row is deleted
+ * @param right the encoded right value, or null when there is no right row
+ */
+export function joinOutput(join: FkJoin, left: Buffer | null, right: Buffer | null): JoinOutput {
+  if (left === null) return null;
+  if (right === null && join.type === 'inner') return null;
+  const leftValue = join.leftCodec.decode(left);
+  const rightValue = right === null ? null : join.rightCodec.decode(right);
+  return join.outputCodec.encode(join.joiner(leftValue, rightValue));
+}
