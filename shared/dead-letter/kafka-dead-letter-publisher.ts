@@ -13,7 +13,7 @@ export interface DeadLetter {
   readonly reason: DeadLetterReason;
   /** The last error the function returned for this record, if any. */
   readonly error: string | undefined;
-  /** Invocations that included this record. */
+  /** Failed invocations charged to this record against the retry limit (bisecting is not charged). */
   readonly attempts: number;
 }
 
@@ -34,6 +34,34 @@ export const DEAD_LETTER_HEADERS = {
   failedAt: 'x-dead-letter-failed-at',
 } as const;
 
+/** Keeps each produce request well under the broker's default 1 MB batch limit. */
+const MAX_REQUEST_BYTES = 512 * 1024;
+/** Error messages can embed whole payloads; the header keeps their start. */
+const MAX_ERROR_LENGTH = 4 * 1024;
+
+/** Consecutive groups whose records add up to at most `maxBytes` (a larger record goes alone). */
+function chunksBySize(letters: readonly DeadLetter[], maxBytes: number): DeadLetter[][] {
+  const chunks: DeadLetter[][] = [];
+  let current: DeadLetter[] = [];
+  let bytes = 0;
+  for (const letter of letters) {
+    const size =
+      (letter.record.key?.length ?? 0) +
+      (letter.record.value?.length ?? 0) +
+      letter.record.headers.reduce((sum, [name, value]) => sum + name.length + value.length, 0) +
+      MAX_ERROR_LENGTH;
+    if (current.length > 0 && bytes + size > maxBytes) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(letter);
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
 /**
  * Writes records that were given up on to a Kafka topic: by the event-source
  * emulator, as AWS does for a `kafka://` destination, and by functions that
@@ -49,19 +77,21 @@ export class KafkaDeadLetterPublisher {
 
   /** @throws DeadLetterPublishError (retriable) when the broker does not acknowledge every record. */
   async publish(letters: readonly DeadLetter[]): Promise<void> {
-    if (letters.length === 0) return;
     try {
-      await this.producer.send({
-        topic: this.topic,
-        acks: -1,
-        messages: letters.map((letter) => ({
-          key: letter.record.key,
-          value: letter.record.value,
-          // No source timestamp: retention on the dead-letter topic counts from the failure, not from
-          // the original record (which may be days old); the original is kept in a header.
-          headers: this.headersFor(letter),
-        })),
-      });
+      // One produce request is one record batch, which the broker caps at message.max.bytes (1 MB by default).
+      for (const chunk of chunksBySize(letters, MAX_REQUEST_BYTES)) {
+        await this.producer.send({
+          topic: this.topic,
+          acks: -1,
+          messages: chunk.map((letter) => ({
+            key: letter.record.key,
+            value: letter.record.value,
+            // No source timestamp: retention on the dead-letter topic counts from the failure, not from
+            // the original record (which may be days old); the original is kept in a header.
+            headers: this.headersFor(letter),
+          })),
+        });
+      }
     } catch (error) {
       throw new DeadLetterPublishError(
         `Could not write ${letters.length} record(s) to dead-letter topic "${this.topic}": ${String(error)}`,
@@ -79,7 +109,7 @@ export class KafkaDeadLetterPublisher {
     }
     const { record } = letter;
     headers[DEAD_LETTER_HEADERS.reason] = letter.reason;
-    headers[DEAD_LETTER_HEADERS.error] = letter.error ?? letter.reason;
+    headers[DEAD_LETTER_HEADERS.error] = (letter.error ?? letter.reason).slice(0, MAX_ERROR_LENGTH);
     headers[DEAD_LETTER_HEADERS.attempts] = String(letter.attempts);
     headers[DEAD_LETTER_HEADERS.sourceTopic] = record.topic;
     headers[DEAD_LETTER_HEADERS.sourcePartition] = String(record.partition);

@@ -54,7 +54,9 @@ export class EventSourceMapping {
   private readonly now: () => number;
   private handler: MskHandler | undefined;
   private paused = new Set<number>();
-  private state: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle';
+  private state: 'idle' | 'running' | 'stopping' | 'stopped' | 'failed' = 'idle';
+  /** Workers of partitions this member lost, finishing their in-flight batch. */
+  private readonly retiring = new Map<number, Promise<void>>();
 
   constructor(private readonly options: EventSourceMappingOptions) {
     this.consumer = options.consumer;
@@ -72,7 +74,8 @@ export class EventSourceMapping {
       heartbeatInterval: 1_000,
       // The broker answers a fetch as soon as data exists, or after this long when idle.
       maxWaitTimeInMs: Math.min(250, Math.max(10, settings.maximumBatchingWindowMs)),
-      retry: { retries: 10 },
+      // Bounded, so a stop while the broker is gone cannot hang on commit retries.
+      retry: { retries: 10, maxRetryTime: 5_000 },
     });
     this.producer = settings.onFailure
       ? options.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false })
@@ -104,15 +107,22 @@ export class EventSourceMapping {
     await this.producer?.connect();
     if (settings.startingPosition !== 'TRIM_HORIZON') await this.commitStartingOffsets();
     await this.kafkaConsumer.connect();
-    const joined = new Promise<void>((resolve) => {
+    const joined = new Promise<void>((resolve, reject) => {
       this.kafkaConsumer.on(this.kafkaConsumer.events.GROUP_JOIN, (event) => {
         this.onAssignment(event.payload.memberAssignment[this.consumer.topic.name] ?? []);
         resolve();
       });
-    });
-    this.kafkaConsumer.on(this.kafkaConsumer.events.CRASH, (event) => {
-      this.stats.lastError = String(event.payload.error);
-      this.log('error', `${this.name}: the Kafka consumer crashed (${String(event.payload.error)}); it restarts itself`);
+      this.kafkaConsumer.on(this.kafkaConsumer.events.CRASH, (event) => {
+        const { error, restart } = event.payload;
+        this.stats.lastError = String(error);
+        if (restart) {
+          this.log('error', `${this.name}: the Kafka consumer crashed (${String(error)}); it restarts itself`);
+          return;
+        }
+        this.log('error', `${this.name}: the Kafka consumer crashed for good (${String(error)}); the mapping stopped polling`);
+        this.state = 'failed';
+        reject(new EventSourceError(`Event source mapping "${this.name}" could not consume: ${String(error)}`, false, { cause: error }));
+      });
     });
     await this.kafkaConsumer.subscribe({
       topics: [this.consumer.topic.name],
@@ -129,10 +139,10 @@ export class EventSourceMapping {
 
   /** Lets in-flight batches finish (and commit), then leaves the group. Uncommitted records are re-delivered next time. */
   async stop(): Promise<void> {
-    if (this.state !== 'running') return;
+    if (this.state !== 'running' && this.state !== 'failed') return;
     this.state = 'stopping';
     for (const { worker } of this.workers.values()) worker.stop();
-    await Promise.all([...this.workers.values()].map(({ running }) => running));
+    await Promise.all([...[...this.workers.values()].map(({ running }) => running), ...this.retiring.values()]);
     await this.kafkaConsumer.disconnect();
     await this.producer?.disconnect();
     this.state = 'stopped';
@@ -186,14 +196,16 @@ export class EventSourceMapping {
           // A worker whose partition moved to another member must not commit: its offset could be behind the new owner's.
           if (this.workers.get(partition)?.worker !== worker) return;
           await this.kafkaConsumer.commitOffsets([{ topic, partition, offset: String(nextOffset) }]);
-          this.resumeIfDrained(partition);
         },
+        queueShrank: () => this.resumeIfDrained(partition),
         stats: this.stats,
         log: (level, message) => this.log(level, `${this.name} ${message}`),
         now: this.now,
       },
     );
-    const running = worker.run();
+    // A worker of this partition from before a rebalance may still finish a batch: one batch in flight, always.
+    const previous = this.retiring.get(partition) ?? Promise.resolve();
+    const running = previous.then(() => worker.run());
     this.workers.set(partition, { worker, running });
     return worker;
   }
@@ -209,9 +221,15 @@ export class EventSourceMapping {
 
   /** After a rebalance, partitions this member lost are dropped: their next owner re-reads from the last commit. */
   private onAssignment(assigned: readonly number[]): void {
-    for (const [partition, { worker }] of this.workers) {
-      if (!assigned.includes(partition)) {
+    for (const [partition, { worker, running }] of this.workers) {
+      if (assigned.includes(partition)) {
+        worker.recommit();
+      } else {
         worker.stop();
+        const retired = running.finally(() => {
+          if (this.retiring.get(partition) === retired) this.retiring.delete(partition);
+        });
+        this.retiring.set(partition, retired);
         this.workers.delete(partition);
         this.stats.partitions.delete(partition);
         // kafkajs keeps a pause across reassignment; a paused partition that came back would never be fetched.

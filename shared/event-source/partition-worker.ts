@@ -29,6 +29,8 @@ export interface PartitionWorkerDependencies {
   readonly deadLetter: ((letters: readonly DeadLetter[]) => Promise<void>) | undefined;
   /** Commits `nextOffset` for this partition to the consumer group. */
   commit(nextOffset: number): Promise<void>;
+  /** Called when records leave the queue, so a partition paused for backpressure can resume. */
+  queueShrank(): void;
   readonly stats: EventSourceMappingStats;
   log(level: 'info' | 'warn' | 'error', message: string): void;
   now(): number;
@@ -67,8 +69,10 @@ export class PartitionWorker {
   /** The offset to commit next, once the broker acknowledges earlier commits. */
   private commitTarget: number | undefined;
   private committedOffset: number | undefined;
-  /** The background commit loop, while one runs. */
-  private committing: Promise<void> | undefined;
+  /** Set and cleared synchronously, so a new target can never slip past a loop that is about to end. */
+  private commitLoopRunning = false;
+  /** The background commit loop's promise, awaited when the worker stops. */
+  private committing: Promise<void> = Promise.resolve();
   /** Wakes a wait for records; new records and stop() both call it. */
   private wakeOnRecords: (() => void) | undefined;
   /** Wakes a retry pause; only stop() calls it, so arriving records cannot hurry a retry. */
@@ -314,15 +318,33 @@ export class PartitionWorker {
     this.updatePartitionStats();
     if (nextOffset === undefined) return;
     this.commitTarget = nextOffset;
-    this.committing ??= this.commitUntilCaughtUp().finally(() => {
-      this.committing = undefined;
-    });
+    this.deps.queueShrank();
+    this.startCommitLoop();
+  }
+
+  /**
+   * Commits the current target again: after a rebalance the group has a new
+   * generation, and a commit kafkajs skipped while it rejoined may not have landed.
+   */
+  recommit(): void {
+    this.committedOffset = undefined;
+    this.startCommitLoop();
+  }
+
+  private startCommitLoop(): void {
+    if (this.commitLoopRunning || this.commitTarget === undefined) return;
+    this.commitLoopRunning = true;
+    this.committing = this.commitUntilCaughtUp();
   }
 
   private async commitUntilCaughtUp(): Promise<void> {
     let failures = 0;
-    while (this.commitTarget !== undefined && this.commitTarget !== this.committedOffset) {
+    for (;;) {
       const target = this.commitTarget;
+      if (target === undefined || target === this.committedOffset) {
+        this.commitLoopRunning = false;
+        return;
+      }
       try {
         await this.deps.commit(target);
         this.committedOffset = target;
@@ -334,7 +356,10 @@ export class PartitionWorker {
         this.deps.log('warn', `${this.label()}: commit of offset ${target} failed (${String(error)}); retrying`);
         // Once stopping, a commit that keeps failing (the group moved on, or the broker is gone) is
         // abandoned: the records are re-delivered to whoever reads the partition next.
-        if (this.stopping && failures >= 3) return;
+        if (this.stopping && failures >= 3) {
+          this.commitLoopRunning = false;
+          return;
+        }
         await new Promise((resolve) => setTimeout(resolve, this.settings.retryDelayMs(failures)));
       }
     }

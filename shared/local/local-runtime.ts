@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Kafka, logLevel } from 'kafkajs';
-import { readLocalServicesConfig, type LocalServicesConfig } from './config';
+import { ENVIRONMENT_VARIABLES, readLocalServicesConfig, type LocalServicesConfig } from './config';
+import { assertPortFree } from './ports';
 import { startDynamoDbServer, type DynamoDbServer } from './dynamodb/dynalite-server';
 import { startKafkaBroker, type KafkaBroker } from './kafka/kafka-broker';
 import { LOCAL_STATE_DIR } from './paths';
@@ -46,6 +47,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   const config = options.config ?? readLocalServicesConfig();
   const stateDir = options.stateDir ?? LOCAL_STATE_DIR;
   const log = options.log ?? (() => undefined);
+  // Every port is checked before anything starts, so a busy one fails at once, not after a broker start.
+  if (!config.externalKafkaBrokers) {
+    await assertPortFree('the Kafka broker', '127.0.0.1', config.kafkaPort, ENVIRONMENT_VARIABLES.kafkaPort);
+    await assertPortFree('the Kafka KRaft controller', '127.0.0.1', config.kafkaPort + 1, ENVIRONMENT_VARIABLES.kafkaPort);
+  }
+  if (!config.externalDynamoDbEndpoint) {
+    await assertPortFree('the local DynamoDB server (dynalite)', '127.0.0.1', config.dynamoDbPort, ENVIRONMENT_VARIABLES.dynamoDbPort);
+  }
 
   const kafkaStart: Promise<KafkaBroker | undefined> = config.externalKafkaBrokers
     ? Promise.resolve(undefined)

@@ -12,9 +12,9 @@ import { ProvisioningError } from './errors';
 
 /**
  * Creates the pipeline's topics on a broker, with the partitions and configuration
- * the declaration derives. Existing topics are kept; one whose partition count or
- * cleanup policy differs is an error, since silently running on a different
- * topology would hide bugs.
+ * the declaration derives. Existing topics are kept; one whose partition count
+ * differs is an error, since silently running on a different topology would hide
+ * bugs. (Configuration of existing topics is not compared.)
  */
 export async function provisionTopics(admin: Admin, topics: readonly Topic[]): Promise<void> {
   const existing = new Set(await admin.listTopics());

@@ -35,6 +35,9 @@ export async function runPipeline(
   const dynamodb = runtime.dynamoDbClient();
   try {
     await provisionPipeline({ kafkaAdmin: admin, dynamodb }, pipeline);
+  } catch (error) {
+    await admin.disconnect();
+    throw error;
   } finally {
     dynamodb.destroy();
   }
@@ -56,12 +59,13 @@ export async function runPipeline(
         ...(options.log ? { log: options.log } : {}),
       }),
   );
-  try {
-    await Promise.all(mappings.map((mapping) => mapping.start()));
-  } catch (error) {
+  // Every start settles before any clean-up, so no consumer is left connecting behind a failure.
+  const started = await Promise.allSettled(mappings.map((mapping) => mapping.start()));
+  const failure = started.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failure) {
     await Promise.allSettled(mappings.map((mapping) => mapping.stop()));
     await admin.disconnect();
-    throw error;
+    throw failure.reason;
   }
 
   return {

@@ -45,6 +45,7 @@ function harness(overrides: Partial<PartitionWorkerSettings>, invoke: (offsets: 
         }
         commits.push(offset);
       },
+      queueShrank: () => undefined,
       stats: emptyStats(),
       log: () => undefined,
       now: Date.now,
@@ -120,6 +121,19 @@ describe('Class: PartitionWorker', () => {
     await until(() => h.commits.length === 1);
     expect(h.commits).toEqual([3]);
     expect(h.invocations).toEqual([[0, 1, 2]]);
+    await h.finish();
+  });
+
+  it('commits every batch even when the next batch finishes just as the previous commit lands', async () => {
+    // Prepare: one record per batch, with an instant function and instant commits.
+    const h = harness({ batchSize: 1 }, success);
+
+    // Act
+    h.worker.enqueue(Array.from({ length: 20 }, (_, offset) => record(offset)));
+
+    // Assess
+    await until(() => h.commits.at(-1) === 20);
+    expect(h.invocations).toHaveLength(20);
     await h.finish();
   });
 

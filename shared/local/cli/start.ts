@@ -31,7 +31,10 @@ async function main(): Promise<void> {
     console.log('Usage: npm start [-- --pipeline <module.ts>] [--persist] [--no-demo]');
     return;
   }
-  const pipelinePath = resolve(values.pipeline ?? resolve(PROJECT_ROOT, 'pipeline.ts'));
+  // npm runs scripts from the package root; a relative --pipeline is meant from where the user typed it.
+  const pipelinePath = values.pipeline
+    ? resolve(process.env['INIT_CWD'] ?? process.cwd(), values.pipeline)
+    : resolve(PROJECT_ROOT, 'pipeline.ts');
   const usingDefaultPipeline = values.pipeline === undefined;
   const pipeline = loadPipeline(pipelinePath);
 
@@ -44,7 +47,12 @@ async function main(): Promise<void> {
 
   let stopping = false;
   const shutdown = async (code: number) => {
-    if (stopping) return;
+    if (stopping) {
+      // A second Ctrl-C: stop waiting for in-flight batches (they are re-delivered next time).
+      console.log('\n[local] Forced exit.');
+      await runtime.stop().catch(() => undefined);
+      process.exit(130);
+    }
     stopping = true;
     clearInterval(view);
     console.log('\n[local] Shutting down: finishing in-flight batches, stopping services…');

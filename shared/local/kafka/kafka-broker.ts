@@ -79,7 +79,9 @@ export async function startKafkaBroker(options: KafkaBrokerOptions): Promise<Kaf
   }
 
   const logFd = openSync(logFile, 'a');
-  const broker = spawn('java', javaArgs('kafka.Kafka', configFile), { stdio: ['ignore', logFd, logFd] });
+  // Its own process group: a Ctrl-C in the terminal reaches npm start, which drains the consumers
+  // and only then stops the broker, instead of the broker dying under them.
+  const broker = spawn('java', javaArgs('kafka.Kafka', configFile), { stdio: ['ignore', logFd, logFd], detached: true });
   closeSync(logFd);
   const exited = new Promise<number | null>((resolve) => broker.once('exit', (code) => resolve(code)));
   broker.once('error', () => undefined);
@@ -92,6 +94,7 @@ export async function startKafkaBroker(options: KafkaBrokerOptions): Promise<Kaf
   } catch (error) {
     broker.kill('SIGKILL');
     process.removeListener('exit', killOnExit);
+    if (ephemeral) rmSync(dataDir, { recursive: true, force: true });
     throw error;
   }
   log(`Kafka broker ${clusterId} is up on ${brokers.join(',')} (log: ${logFile})`);
