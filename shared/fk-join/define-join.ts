@@ -74,6 +74,9 @@ export function defineJoin<L, R, O>(declaration: JoinDeclaration<L, R, O>): FkJo
   });
 }
 
+/** Attribute DynamoDB's TTL reads (epoch seconds) in a join-state table; only retired subscriptions carry it. */
+export const JOIN_STATE_TTL_ATTRIBUTE = 'expiresAt';
+
 /** The environment variable that carries a join's state table name to its handlers. */
 export function joinStateTableVariable(joinName: string): string {
   return `${joinName.replace(/[^A-Za-z0-9]+/g, '_').toUpperCase()}_JOIN_STATE_TABLE_NAME`;

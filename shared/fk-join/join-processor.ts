@@ -71,10 +71,10 @@ export class JoinProcessor {
     if (stored && stored.leftOffset > record.offset) return;
 
     if (stored?.foreignKey && stored.foreignKey !== foreignKey) {
-      await this.store.deleteSubscription(stored.foreignKey, record.key, record.offset);
+      await this.store.retireSubscription(stored.foreignKey, record.key, record.offset);
     }
     if (foreignKey !== null && record.value !== null) {
-      await this.store.putSubscription(foreignKey, { leftKey: record.key, leftOffset: record.offset, value: record.value });
+      await this.store.putSubscription(foreignKey, record.key, record.offset, record.value);
     }
     const written = await this.store.putLeft(record.key, { leftOffset: record.offset, foreignKey, value: record.value });
     if (!written) return;
@@ -100,16 +100,24 @@ export class JoinProcessor {
     if (record.value !== null) this.join.rightCodec.decode(record.value);
     const put = await this.store.putRight(record.key, record.offset, record.value);
     if (put.outcome === 'stale') return 'done';
-    let cursor = put.outcome === 'redelivered' ? put.stored.fanOutCursor : undefined;
+    // Delivered again after a crash, this fan-out may have published a result that a newer one had already
+    // superseded and then died before it could check: every left key it may have reached, including ones that
+    // have since moved to another right key, gets its latest result published again.
+    const redelivered = put.outcome === 'redelivered';
+    let cursor = redelivered ? put.stored.fanOutCursor : undefined;
     for (;;) {
       const page = await this.store.subscribers(record.key, this.fanOutPageSize, cursor);
+      const active = page.subscriptions.flatMap((subscription) => (subscription.retired ? [] : [subscription]));
       await this.applyOutputs(
-        page.subscriptions.map((subscription) => ({
+        active.map((subscription) => ({
           leftKey: subscription.leftKey,
           position: { leftOffset: subscription.leftOffset, rightOffset: record.offset },
           value: joinOutput(this.join, subscription.value, record.value),
         })),
       );
+      if (redelivered) {
+        await this.republishLatest(page.subscriptions.filter((subscription) => subscription.retired).map((subscription) => subscription.leftKey));
+      }
       if (page.lastLeftKey === undefined) return 'done';
       cursor = page.lastLeftKey;
       if (!hasTimeLeft()) {
@@ -145,6 +153,15 @@ export class JoinProcessor {
       if (pending.length > 0) rows = await this.store.getOutputs(pending.map((candidate) => candidate.leftKey));
     }
     await this.publishAndVerify(toPublish);
+  }
+
+  /** Publishes the latest result of each left key again (a duplicate where it was already the last). */
+  private async republishLatest(leftKeys: readonly string[]): Promise<void> {
+    if (leftKeys.length === 0) return;
+    const rows = await this.store.getOutputs(leftKeys);
+    const latest: JoinOutputRecord[] = [];
+    for (const [leftKey, row] of rows) pushTail(latest, leftKey, row);
+    await this.publishAndVerify(latest);
   }
 
   /** Publishes, then re-reads the rows and publishes any newer result until none is newer. */

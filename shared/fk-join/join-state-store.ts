@@ -1,13 +1,13 @@
 import { ConditionalCheckFailedException, type ConsumedCapacity } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
-  DeleteCommand,
   GetCommand,
   PutCommand,
   QueryCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
+import { JOIN_STATE_TTL_ATTRIBUTE } from './define-join';
 import type { JoinPosition } from './join-result';
 
 /*
@@ -16,7 +16,10 @@ import type { JoinPosition } from './join-result';
  *   L#<leftKey>  OUTPUT          the latest join result for the left key, versioned
  *   R#<rightKey> RIGHT           the latest right row: offset, value
  *   R#<rightKey> SUB#<leftKey>   a subscription: the left row that refers to the right key, with its value,
- *                                so a right update finds its subscribers with one Query and no index
+ *                                so a right update finds its subscribers with one Query and no index.
+ *                                When the left row moves away, the subscription is retired, not deleted:
+ *                                a fan-out redelivered after a crash must still reach every left key it
+ *                                may have published to (see JoinProcessor). Retired ones expire by TTL.
  * Deleted rows stay as markers holding their offset, so an older redelivery can never bring them back.
  */
 
@@ -35,11 +38,13 @@ export interface RightRow {
   readonly fanOutCursor: string | undefined;
 }
 
-export interface Subscription {
-  readonly leftKey: string;
-  readonly leftOffset: number;
-  readonly value: Buffer;
-}
+export type Subscription =
+  | { readonly leftKey: string; readonly leftOffset: number; readonly retired: false; readonly value: Buffer }
+  /** The left row referred to this right key until `leftOffset`. */
+  | { readonly leftKey: string; readonly leftOffset: number; readonly retired: true };
+
+/** Longer than any redelivery can come late: Kafka's default retention is 7 days. */
+const RETIRED_SUBSCRIPTION_LIFETIME_SECONDS = 8 * 24 * 60 * 60;
 
 export interface OutputRow extends JoinPosition {
   /** Increases by one on every change; sent with each output as a header. */
@@ -97,25 +102,28 @@ export class JoinStateStore {
   }
 
   /** Subscribes a left key to a right key, unless a later left row already holds the subscription. */
-  async putSubscription(rightKey: string, subscription: Subscription): Promise<boolean> {
+  async putSubscription(rightKey: string, leftKey: string, leftOffset: number, value: Buffer): Promise<boolean> {
     return this.conditionalPut(
-      { pk: rightPk(rightKey), sk: SUBSCRIPTION_PREFIX + subscription.leftKey, ...subscription },
+      { pk: rightPk(rightKey), sk: SUBSCRIPTION_PREFIX + leftKey, leftKey, leftOffset, value },
       'attribute_not_exists(pk) OR leftOffset <= :offset',
-      { ':offset': subscription.leftOffset },
+      { ':offset': leftOffset },
     );
   }
 
-  /** Removes a subscription left by an earlier left row (up to and including `leftOffset`). */
-  async deleteSubscription(rightKey: string, leftKey: string, leftOffset: number): Promise<void> {
-    await this.send(
-      new DeleteCommand({
-        TableName: this.tableName,
-        Key: { pk: rightPk(rightKey), sk: SUBSCRIPTION_PREFIX + leftKey },
-        ConditionExpression: 'attribute_not_exists(pk) OR leftOffset <= :offset',
-        ExpressionAttributeValues: { ':offset': leftOffset },
-        ReturnConsumedCapacity: 'TOTAL',
-      }),
-    ).catch(ignoreConditionFailure);
+  /** Retires the subscription an earlier left row (up to and including `leftOffset`) held. */
+  async retireSubscription(rightKey: string, leftKey: string, leftOffset: number): Promise<void> {
+    await this.conditionalPut(
+      {
+        pk: rightPk(rightKey),
+        sk: SUBSCRIPTION_PREFIX + leftKey,
+        leftKey,
+        leftOffset,
+        retired: true,
+        [JOIN_STATE_TTL_ATTRIBUTE]: Math.floor(Date.now() / 1000) + RETIRED_SUBSCRIPTION_LIFETIME_SECONDS,
+      },
+      'attribute_not_exists(pk) OR leftOffset <= :offset',
+      { ':offset': leftOffset },
+    );
   }
 
   async getRight(rightKey: string): Promise<RightRow | undefined> {
@@ -174,11 +182,11 @@ export class JoinStateStore {
         ReturnConsumedCapacity: 'TOTAL',
       }),
     );
-    const subscriptions = (response.Items ?? []).map((item) => ({
-      leftKey: item['leftKey'] as string,
-      leftOffset: item['leftOffset'] as number,
-      value: bytes(item['value'])!,
-    }));
+    const subscriptions = (response.Items ?? []).map((item): Subscription => {
+      const leftKey = item['leftKey'] as string;
+      const leftOffset = item['leftOffset'] as number;
+      return item['retired'] === true ? { leftKey, leftOffset, retired: true } : { leftKey, leftOffset, retired: false, value: bytes(item['value'])! };
+    });
     const lastSk = response.LastEvaluatedKey?.['sk'] as string | undefined;
     return { subscriptions, lastLeftKey: lastSk?.slice(SUBSCRIPTION_PREFIX.length) };
   }
@@ -272,7 +280,7 @@ export class JoinStateStore {
   }
 }
 
-type DocumentCommand = GetCommand | PutCommand | UpdateCommand | DeleteCommand | QueryCommand | BatchGetCommand;
+type DocumentCommand = GetCommand | PutCommand | UpdateCommand | QueryCommand | BatchGetCommand;
 
 /** The parts of the document client's outputs this store reads. */
 interface DocumentOutput {

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
-import { joinStateTableVariable } from '../fk-join/define-join';
+import { JOIN_STATE_TTL_ATTRIBUTE, joinStateTableVariable } from '../fk-join/define-join';
 import { PipelineDeclarationError } from './errors';
 import type {
   Consumer,
@@ -93,6 +93,7 @@ function joinStateTable(binding: JoinBinding): Table {
     name: `${binding.join.name}.join-state`,
     partitionKey: { name: 'pk', type: 'S' },
     sortKey: { name: 'sk', type: 'S' },
+    timeToLiveAttribute: JOIN_STATE_TTL_ATTRIBUTE,
     environmentVariable: joinStateTableVariable(binding.join.name),
   };
 }

@@ -1,0 +1,187 @@
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import fc from 'fast-check';
+import { defineJoin, JoinProcessor, JoinStateStore, type FkJoin, type JoinOutputRecord, type JoinType } from '../../shared/fk-join';
+import { provisionTables, type LocalRuntime } from '../../shared/local';
+import { connectToTestServices, uniqueName } from '../support/integration';
+import { pipelineFor } from './join-harness';
+
+/*
+ * The concurrency property of the foreign-key join, checked against a model.
+ *
+ * Four pollers — two left partitions, two right partitions — apply random left
+ * and right updates (foreign-key changes, deletes) through JoinProcessor on the
+ * real DynamoDB API (dynalite). fast-check's scheduler decides which poller's
+ * next DynamoDB call or publish goes first, so every run is one interleaving;
+ * the fault plan crashes pollers before or after a call (the record is then
+ * delivered again, as the event source does) and rewinds partitions to an
+ * earlier offset (a lost commit: older records delivered again, out of order).
+ *
+ * Property: once every poller is done, the last output record of each left key
+ * is the join of the final left and right rows, or no row at all.
+ */
+
+interface LeftValue {
+  readonly v: number;
+  readonly fk: string | null;
+}
+type Update =
+  | { readonly side: 'left'; readonly key: string; readonly value: LeftValue | null }
+  | { readonly side: 'right'; readonly key: string; readonly value: number | null };
+
+const LEFT_KEYS = ['l0', 'l1', 'l2', 'l3'];
+const RIGHT_KEYS = ['r0', 'r1', 'r2'];
+
+const updateArbitrary: fc.Arbitrary<Update> = fc.oneof(
+  fc.record({
+    side: fc.constant('left' as const),
+    key: fc.constantFrom(...LEFT_KEYS),
+    value: fc.option(fc.record({ v: fc.nat(9), fk: fc.option(fc.constantFrom(...RIGHT_KEYS), { freq: 5 }) }), { freq: 5 }),
+  }),
+  fc.record({ side: fc.constant('right' as const), key: fc.constantFrom(...RIGHT_KEYS), value: fc.option(fc.nat(9), { freq: 5 }) }),
+);
+
+/** Fault plan: crash at these call numbers (before or after the call lands); rewind these partitions. */
+const faultsArbitrary = fc.record({
+  crashes: fc.uniqueArray(fc.record({ call: fc.nat(150), afterCall: fc.boolean() }), { maxLength: 6, selector: (crash) => crash.call }),
+  rewinds: fc.array(fc.record({ partition: fc.nat(3), afterProcessed: fc.nat(6), back: fc.integer({ min: 1, max: 4 }) }), { maxLength: 3 }),
+});
+
+class Crash extends Error {}
+
+/** What the join should output for a left and right value, with the run's key prefix already removed. */
+function render(left: LeftValue, right: number | null): string {
+  return `${left.v}|${left.fk ?? '-'}|${right ?? 'null'}`;
+}
+
+/** A join whose keys (and foreign keys) carry the run's prefix, so runs share one table without meeting. */
+function joinFor(type: JoinType, prefix: string): FkJoin<LeftValue, number, string> {
+  return defineJoin<LeftValue, number, string>({
+    name: uniqueName(`prop-${type}`),
+    type,
+    leftTopic: `${prefix}.left`,
+    rightTopic: `${prefix}.right`,
+    outputTopic: `${prefix}.out`,
+    deadLetterTopic: `${prefix}.dlq`,
+    foreignKey: (left) => left.fk,
+    joiner: (left, right) => render({ v: left.v, fk: left.fk === null ? null : left.fk.slice(prefix.length + 1) }, right),
+  });
+}
+
+/** The reference: the join of the final states, computed directly. */
+function expectedOutputs(type: JoinType, updates: readonly Update[]): Map<string, string | null> {
+  const lefts = new Map<string, LeftValue | null>();
+  const rights = new Map<string, number | null>();
+  for (const update of updates) {
+    if (update.side === 'left') lefts.set(update.key, update.value);
+    else rights.set(update.key, update.value);
+  }
+  const expected = new Map<string, string | null>();
+  for (const key of LEFT_KEYS) {
+    const left = lefts.get(key) ?? null;
+    const right = left?.fk ? (rights.get(left.fk) ?? null) : null;
+    expected.set(key, left === null || (right === null && type === 'inner') ? null : render(left, right));
+  }
+  return expected;
+}
+
+describe.each<JoinType>(['inner', 'left'])('JoinProcessor (%s) under concurrency, crashes and redelivery (integration)', (type) => {
+  let runtime: LocalRuntime;
+  let documents: DynamoDBDocumentClient;
+  let tableName: string;
+
+  beforeAll(async () => {
+    runtime = await connectToTestServices();
+    documents = DynamoDBDocumentClient.from(runtime.dynamoDbClient());
+    const pipeline = pipelineFor(joinFor(type, uniqueName('prop')));
+    tableName = pipeline.joins[0]!.table.name;
+    await provisionTables(runtime.dynamoDbClient(), pipeline.tables);
+  });
+  afterAll(() => documents.destroy());
+
+  it('ends every left key with the join of the latest left and right rows, for every interleaving', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(updateArbitrary, { minLength: 1, maxLength: 14 }), faultsArbitrary, fc.scheduler(), async (updates, faults, scheduler) => {
+        // Prepare: a fresh key space in the shared table for this run.
+        const run = uniqueName('run');
+        const join = joinFor(type, run);
+        const log: JoinOutputRecord[] = [];
+        let calls = 0;
+        let blocked = 0;
+        const crashes = new Map(faults.crashes.map((crash) => [crash.call, crash.afterCall]));
+
+        /** Every store call and publish waits for the scheduler, and may crash before or after it lands. */
+        const gate = async <T>(label: string, call: () => Promise<T>): Promise<T> => {
+          const number = calls++;
+          blocked += 1;
+          await scheduler.schedule(Promise.resolve(), label);
+          blocked -= 1;
+          const crashAfter = crashes.get(number);
+          if (crashAfter === false) throw new Crash(`crash before ${label}`);
+          const result = await call();
+          if (crashAfter === true) throw new Crash(`crash after ${label}`);
+          return result;
+        };
+        const realStore = new JoinStateStore(documents, tableName);
+        const store = new Proxy(realStore, {
+          get(target, property, receiver) {
+            const member = Reflect.get(target, property, receiver) as unknown;
+            if (typeof member !== 'function' || property === 'constructor') return member;
+            return (...args: unknown[]) => gate(String(property), () => (member as (...a: unknown[]) => Promise<unknown>).apply(target, args));
+          },
+        });
+        const sink = { publish: (records: readonly JoinOutputRecord[]) => gate('publish', async () => void log.push(...records)) };
+        const processor = new JoinProcessor(join, store, sink, { writeConcurrency: 1, fanOutPageSize: 2 });
+
+        // Records in partitions: a key always lands on the same one; offsets follow production order.
+        const partitions: Array<Array<{ update: Update; offset: number }>> = [[], [], [], []];
+        for (const update of updates) {
+          const keys = update.side === 'left' ? LEFT_KEYS : RIGHT_KEYS;
+          const partition = (update.side === 'left' ? 0 : 2) + (keys.indexOf(update.key) % 2);
+          partitions[partition]!.push({ update, offset: partitions[partition]!.length });
+        }
+        const prefixed = (key: string) => `${run}-${key}`;
+        const encode = (update: Update) => {
+          if (update.value === null) return null;
+          const value = update.side === 'left' ? { ...update.value, fk: update.value.fk === null ? null : prefixed(update.value.fk) } : update.value;
+          return Buffer.from(JSON.stringify(value));
+        };
+        const poll = async (partition: number) => {
+          const records = partitions[partition]!;
+          const rewinds = faults.rewinds.filter((rewind) => rewind.partition === partition);
+          let processed = 0;
+          for (let index = 0; index < records.length; ) {
+            const { update, offset } = records[index]!;
+            const input = { key: prefixed(update.key), offset, value: encode(update) };
+            try {
+              if (update.side === 'left') await processor.applyLeft(input);
+              else await processor.applyRight(input);
+            } catch (error) {
+              if (error instanceof Crash) continue; // the event source delivers the same record again
+              throw error;
+            }
+            processed += 1;
+            const rewind = rewinds.find((candidate) => candidate.afterProcessed === processed);
+            index = rewind ? Math.max(0, index + 1 - rewind.back) : index + 1;
+          }
+        };
+
+        // Act: run the four pollers, releasing one scheduled step at a time once all are blocked or done.
+        let finished = 0;
+        const pollers = [0, 1, 2, 3].map((partition) => poll(partition).finally(() => (finished += 1)));
+        while (finished < pollers.length) {
+          if (blocked + finished === pollers.length && scheduler.count() > 0) await scheduler.waitOne();
+          else await new Promise((resolve) => setImmediate(resolve));
+        }
+        await Promise.all(pollers);
+
+        // Assess
+        const last = new Map<string, string | null>();
+        for (const record of log) last.set(record.leftKey.slice(run.length + 1), record.value === null ? null : (JSON.parse(record.value.toString()) as string));
+        for (const [key, expected] of expectedOutputs(type, updates)) {
+          expect({ key, last: last.get(key) ?? null }).toEqual({ key, last: expected });
+        }
+      }),
+      { numRuns: 150, endOnFailure: true },
+    );
+  });
+});
