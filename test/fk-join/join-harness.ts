@@ -90,6 +90,13 @@ export class JoinHarness {
     this.documents?.destroy();
   }
 
+  /** The event source mapping of a consumer, by name. */
+  mapping(consumerName: string) {
+    const mapping = this.running?.mappings.find((candidate) => candidate.name === consumerName);
+    if (!mapping) throw new Error(`no consumer named ${consumerName}`);
+    return mapping;
+  }
+
   /** Produces entity records (value null = tombstone), keyed, JSON-encoded. */
   async produce(topic: string, records: ReadonlyArray<readonly [key: string, value: string | null]>): Promise<void> {
     await produce(
