@@ -29,6 +29,8 @@ export interface JoinHandlerOptions {
   /** Stop a fan-out when less than this remains of the invocation, and continue in the next. @default 10 s */
   readonly timeReserveMs?: number;
   readonly fanOutPageSize?: number;
+  /** Keys applied at once within a batch. @default 8 */
+  readonly keyConcurrency?: number;
 }
 
 /**
@@ -64,22 +66,20 @@ export function createJoinHandlers(join: FkJoin, options: JoinHandlerOptions = {
   });
   const deadLetters = (side: 'left' | 'right') => new KafkaDeadLetterPublisher(producer, join.deadLetterTopic, `${join.name}.${side}`);
   const timeReserveMs = options.timeReserveMs ?? 10_000;
+  const keyConcurrency = options.keyConcurrency ?? 8;
 
   const handle = (side: 'left' | 'right') => {
     const deadLetter = deadLetters(side);
-    return async (event: MskEvent, context: Context): Promise<MskBatchResponse> => {
-      await connect();
-      for (const record of recordsOf(event)) {
+    /** Applies one key's records in offset order; returns the record whose fan-out paused, if any. */
+    const applyInOrder = async (records: readonly MskRecord[], context: Context): Promise<MskRecord | undefined> => {
+      for (const record of records) {
         const input = toJoinInput(record);
         try {
           if (input === undefined) throw new CodecError('join inputs need a key: the entity id');
           if (side === 'left') {
             await processor.applyLeft(input);
-          } else {
-            const progress = await processor.applyRight(input, () => context.getRemainingTimeInMillis() > timeReserveMs);
-            if (progress === 'paused') {
-              return { batchItemFailures: [{ itemIdentifier: { partition: `${record.topic}-${record.partition}`, offset: record.offset } }] };
-            }
+          } else if ((await processor.applyRight(input, () => context.getRemainingTimeInMillis() > timeReserveMs)) === 'paused') {
+            return record;
           }
         } catch (error) {
           if (!(error instanceof CodecError)) throw error;
@@ -88,10 +88,57 @@ export function createJoinHandlers(join: FkJoin, options: JoinHandlerOptions = {
           ]);
         }
       }
-      return { batchItemFailures: [] };
+      return undefined;
+    };
+    return async (event: MskEvent, context: Context): Promise<MskBatchResponse> => {
+      await connect();
+      // Different keys are independent (each has its own rows), so they are applied concurrently;
+      // one key's records stay in offset order.
+      const outcomes = await mapConcurrently([...recordsByKey(recordsOf(event)).values()], keyConcurrency, (records) => applyInOrder(records, context));
+      const failed = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+      if (failed) throw failed.reason;
+      // Resume each partition from its earliest paused record; later records are applied again (idempotent).
+      const earliestPaused = new Map<string, number>();
+      for (const outcome of outcomes) {
+        const paused = outcome.status === 'fulfilled' ? outcome.value : undefined;
+        if (!paused) continue;
+        const partition = `${paused.topic}-${paused.partition}`;
+        earliestPaused.set(partition, Math.min(paused.offset, earliestPaused.get(partition) ?? Number.POSITIVE_INFINITY));
+      }
+      return { batchItemFailures: [...earliestPaused].map(([partition, offset]) => ({ itemIdentifier: { partition, offset } })) };
     };
   };
   return { left: handle('left'), right: handle('right'), store };
+}
+
+/** A batch's records grouped by partition and key, each group in offset order. */
+function recordsByKey(records: readonly MskRecord[]): Map<string, MskRecord[]> {
+  const groups = new Map<string, MskRecord[]>();
+  for (const record of records) {
+    const group = `${record.topic}-${record.partition}/${record.key ?? `no-key@${record.offset}`}`;
+    const existing = groups.get(group);
+    if (existing) existing.push(record);
+    else groups.set(group, [record]);
+  }
+  return groups;
+}
+
+/** Runs `work` over items with at most `concurrency` at once, and reports every outcome. */
+async function mapConcurrently<T, R>(items: readonly T[], concurrency: number, work: (item: T) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
+  const outcomes: PromiseSettledResult<R>[] = new Array(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+    while (next < items.length) {
+      const index = next++;
+      try {
+        outcomes[index] = { status: 'fulfilled', value: await work(items[index]!) };
+      } catch (reason) {
+        outcomes[index] = { status: 'rejected', reason };
+      }
+    }
+  });
+  await Promise.all(workers);
+  return outcomes;
 }
 
 function toJoinInput(record: MskRecord): JoinInputRecord | undefined {

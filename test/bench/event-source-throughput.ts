@@ -6,9 +6,8 @@
  * throughput, the emulator/raw ratio and peak heap growth. Numbers, not
  * assertions: compare runs on the same machine.
  *
- *   npm run bench -- --records 100000
+ *   BENCH_RECORDS=100000 npm run bench -- event-source
  */
-import { parseArgs } from 'node:util';
 import type { Kafka } from 'kafkajs';
 import { EventSourceMapping } from '../../shared/event-source';
 import { findFreePort, findFreePortPair, provisionTopics, startLocalRuntime } from '../../shared/local';
@@ -22,9 +21,8 @@ interface Measurement {
   readonly invocations?: number;
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { records: { type: 'string', default: '60000' } } });
-  const total = Number(values.records);
+export async function benchEventSource(): Promise<void> {
+  const total = Number(process.env['BENCH_RECORDS'] ?? 60_000);
   const runtime = await startLocalRuntime({
     config: {
       externalKafkaBrokers: undefined,
@@ -149,7 +147,3 @@ function report(results: readonly Measurement[], total: number): void {
   console.table(rows);
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});

@@ -1,0 +1,26 @@
+/**
+ * `npm run bench`: every benchmark, one after the other, each on its own local
+ * services. Numbers and ratios only; nothing here passes or fails.
+ *
+ *   npm run bench                  all
+ *   npm run bench -- event-source  just the emulator benchmark
+ *   npm run bench -- fk-join       just the join benchmark
+ */
+import { benchEventSource } from './event-source-throughput';
+import { benchJoin } from './fk-join-throughput';
+
+const benchmarks: Record<string, () => Promise<void>> = { 'event-source': benchEventSource, 'fk-join': benchJoin };
+
+async function main(): Promise<void> {
+  const selected = process.argv.slice(2).filter((name) => !name.startsWith('-'));
+  for (const [name, bench] of Object.entries(benchmarks)) {
+    if (selected.length > 0 && !selected.includes(name)) continue;
+    console.log(`\n=== ${name} ===`);
+    await bench();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
