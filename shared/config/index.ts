@@ -1,5 +1,7 @@
+import { PlatformError } from '../errors';
+
 /** A required setting is missing or malformed; raised at module load so a misconfigured function fails fast. */
-export class ConfigError extends Error {
+export class ConfigError extends PlatformError {
   override readonly name = 'ConfigError';
 }
 

@@ -1,8 +1,9 @@
+import { PlatformError } from '../errors';
+
 /** Records could not be written to the dead-letter topic; they stay uncommitted and are retried. */
-export class DeadLetterPublishError extends Error {
+export class DeadLetterPublishError extends PlatformError {
   override readonly name = 'DeadLetterPublishError';
-  readonly retriable = true;
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(message, true, options);
   }
 }

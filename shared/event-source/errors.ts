@@ -1,13 +1,8 @@
-/** Base of the event-source emulator's errors; `retriable` says whether trying again can help. */
-export class EventSourceError extends Error {
+import { PlatformError } from '../errors';
+
+/** Base of the event-source emulator's errors. */
+export class EventSourceError extends PlatformError {
   override readonly name: string = 'EventSourceError';
-  constructor(
-    message: string,
-    readonly retriable = false,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 /** The handler module could not be loaded or does not export a function under the declared name. */

@@ -189,7 +189,7 @@ export class EventSourceMapping {
             functionName: this.consumer.name,
             timeoutSeconds: this.consumer.timeoutSeconds,
             memorySizeMb: this.consumer.memorySizeMb,
-            awsRegion: this.options.awsRegion ?? 'us-east-1',
+            awsRegion: this.awsRegion,
           }),
         deadLetter: deadLetters ? (letters) => deadLetters.publish(letters) : undefined,
         commit: async (nextOffset) => {
@@ -296,9 +296,13 @@ export class EventSourceMapping {
     return {
       eventSourceArn:
         this.options.eventSourceArn ??
-        `arn:aws:kafka:${this.options.awsRegion ?? 'us-east-1'}:000000000000:cluster/local/${this.consumer.eventSource.consumerGroupId}`,
+        `arn:aws:kafka:${this.awsRegion}:000000000000:cluster/local/${this.consumer.eventSource.consumerGroupId}`,
       bootstrapServers: this.options.bootstrapServers,
     };
+  }
+
+  private get awsRegion(): string {
+    return this.options.awsRegion ?? 'us-east-1';
   }
 
   private get maxPayloadBytes(): number {

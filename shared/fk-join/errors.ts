@@ -1,13 +1,8 @@
-/** Base of the foreign-key join's errors; `retriable` says whether processing the record again can help. */
-export class FkJoinError extends Error {
+import { PlatformError } from '../errors';
+
+/** Base of the foreign-key join's errors. */
+export class FkJoinError extends PlatformError {
   override readonly name: string = 'FkJoinError';
-  constructor(
-    message: string,
-    readonly retriable = false,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 /** A join declaration that cannot work; raised when the pipeline is defined. */

@@ -1,13 +1,8 @@
-/** Base of every error the local runtime raises; `retriable` says whether trying again can help. */
-export class LocalRuntimeError extends Error {
+import { PlatformError } from '../errors';
+
+/** Base of every error the local runtime raises. */
+export class LocalRuntimeError extends PlatformError {
   override readonly name: string = 'LocalRuntimeError';
-  constructor(
-    message: string,
-    readonly retriable = false,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 export class PortInUseError extends LocalRuntimeError {

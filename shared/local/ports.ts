@@ -1,5 +1,5 @@
 import { createServer } from 'node:net';
-import { PortInUseError } from './errors';
+import { LocalRuntimeError, PortInUseError } from './errors';
 
 /** Fails with a {@link PortInUseError} naming the service and the variable that moves it. */
 export async function assertPortFree(
@@ -30,7 +30,7 @@ export async function findFreePortPair(host = '127.0.0.1'): Promise<number> {
     const port = await findFreePort(host);
     if (port < 65_535 && (await isFree(host, port + 1))) return port;
   }
-  throw new Error('Could not find two adjacent free ports on 127.0.0.1');
+  throw new LocalRuntimeError('Could not find two adjacent free ports on 127.0.0.1', true);
 }
 
 function isFree(host: string, port: number): Promise<boolean> {

@@ -1,5 +1,7 @@
+import { PlatformError } from '../errors';
+
 /** A pipeline declaration that cannot be deployed or run; lists every problem found. */
-export class PipelineDeclarationError extends Error {
+export class PipelineDeclarationError extends PlatformError {
   override readonly name = 'PipelineDeclarationError';
   constructor(
     readonly pipelineName: string,

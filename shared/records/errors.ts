@@ -1,7 +1,8 @@
+import { PlatformError } from '../errors';
 import type { MskRecord } from '../event-source';
 
 /** A record the function cannot use; its message names the record and what was wrong, for the dead-letter topic. */
-export class InvalidRecordError extends Error {
+export class InvalidRecordError extends PlatformError {
   override readonly name = 'InvalidRecordError';
   constructor(
     readonly record: Pick<MskRecord, 'topic' | 'partition' | 'offset'>,

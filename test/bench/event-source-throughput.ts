@@ -10,9 +10,10 @@
  */
 import type { Kafka } from 'kafkajs';
 import { EventSourceMapping } from '../../shared/event-source';
-import { findFreePort, findFreePortPair, provisionTopics, startLocalRuntime } from '../../shared/local';
+import { provisionTopics } from '../../shared/local';
 import { definePipeline, type Consumer } from '../../shared/pipeline';
 import { NOOP_HANDLER_ENTRY, uniqueName } from '../support/integration';
+import { startBenchRuntime } from './bench-runtime';
 
 interface Measurement {
   readonly label: string;
@@ -23,15 +24,7 @@ interface Measurement {
 
 export async function benchEventSource(): Promise<void> {
   const total = Number(process.env['BENCH_RECORDS'] ?? 60_000);
-  const runtime = await startLocalRuntime({
-    config: {
-      externalKafkaBrokers: undefined,
-      externalDynamoDbEndpoint: undefined,
-      kafkaPort: await findFreePortPair(),
-      dynamoDbPort: await findFreePort(),
-      awsRegion: 'us-east-1',
-    },
-  });
+  const runtime = await startBenchRuntime();
   try {
     const kafka = runtime.kafkaClient('bench');
     const topic = uniqueName('bench');

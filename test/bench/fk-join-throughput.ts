@@ -14,9 +14,10 @@
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Kafka } from 'kafkajs';
 import { createJoinHandlers, defineJoin, joinStateTableVariable, type JoinStateUsage } from '../../shared/fk-join';
-import { findFreePort, findFreePortPair, runPipeline, startLocalRuntime, type LocalRuntime } from '../../shared/local';
+import { runPipeline, type LocalRuntime } from '../../shared/local';
 import { definePipeline } from '../../shared/pipeline';
 import { NOOP_HANDLER_ENTRY, uniqueName } from '../support/integration';
+import { startBenchRuntime } from './bench-runtime';
 
 const LEFT_ROWS = Number(process.env['BENCH_JOIN_LEFT_ROWS'] ?? 2_000);
 const RIGHT_ROWS = Number(process.env['BENCH_JOIN_RIGHT_ROWS'] ?? 50);
@@ -33,15 +34,7 @@ function skewedFlyer(random: () => number): string {
 }
 
 export async function benchJoin(): Promise<void> {
-  const runtime = await startLocalRuntime({
-    config: {
-      externalKafkaBrokers: undefined,
-      externalDynamoDbEndpoint: undefined,
-      kafkaPort: await findFreePortPair(),
-      dynamoDbPort: await findFreePort(),
-      awsRegion: 'us-east-1',
-    },
-  });
+  const runtime = await startBenchRuntime();
   try {
     await run(runtime);
   } finally {

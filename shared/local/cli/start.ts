@@ -13,6 +13,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Pipeline } from '../../pipeline';
 import { startLocalRuntime, type LocalRuntime } from '../local-runtime';
+import { LocalConfigError } from '../errors';
 import { LOCAL_STATE_DIR, PROJECT_ROOT } from '../paths';
 import { runPipeline, type RunningPipeline } from '../run-pipeline';
 import { startDemoTraffic } from './demo-traffic';
@@ -99,7 +100,7 @@ function loadPipeline(path: string): Pipeline {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const loaded = require(path) as { default?: Pipeline };
   if (!loaded.default || !Array.isArray(loaded.default.consumers)) {
-    throw new Error(`${path} must default-export definePipeline({...})`);
+    throw new LocalConfigError(`${path} must default-export the result of definePipeline({...})`);
   }
   return loaded.default;
 }
