@@ -157,6 +157,7 @@ export class EventSourceMapping {
     // Backpressure: stop fetching a partition that is far ahead of its function.
     const settings = this.consumer.eventSource;
     if (worker.pendingRecords >= Math.max(2 * settings.batchSize, 1_000) || worker.pendingBytes >= 2 * this.maxPayloadBytes) {
+      if (!this.paused.has(batch.partition)) this.stats.backpressurePauses += 1;
       this.paused.add(batch.partition);
       this.kafkaConsumer.pause([{ topic: batch.topic, partitions: [batch.partition] }]);
     }

@@ -12,6 +12,8 @@ export interface EventSourceMappingStats {
   /** Records discarded after exhausting retries with no destination (AWS's behaviour; the pipeline declaration forbids it). */
   recordsDiscarded: number;
   lastError: string | undefined;
+  /** Times a partition's fetching was paused because its function fell far behind. */
+  backpressurePauses: number;
   /** Per partition: the next offset to commit, and how many fetched records wait for the function. */
   readonly partitions: Map<number, { committedOffset: number | undefined; queued: number }>;
 }
@@ -25,6 +27,7 @@ export function emptyStats(): EventSourceMappingStats {
     recordsDeadLettered: 0,
     recordsDiscarded: 0,
     lastError: undefined,
+    backpressurePauses: 0,
     partitions: new Map(),
   };
 }
