@@ -1,4 +1,3 @@
-import { ConditionalCheckFailedException, type ConsumedCapacity } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   GetCommand,
@@ -7,6 +6,7 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
+import { isConditionFailure, MeteredDocumentClient, type DocumentCommand, type DocumentOutput, type DynamoDbUsage } from '../dynamodb';
 import { JOIN_STATE_TTL_ATTRIBUTE } from './define-join';
 import type { JoinPosition } from './join-result';
 
@@ -59,12 +59,8 @@ export interface OutputRow extends JoinPosition {
   readonly tailVersion: number | undefined;
 }
 
-/** DynamoDB requests and capacity a store used; the benchmark reports them per input record. */
-export interface JoinStateUsage {
-  requests: number;
-  readCapacityUnits: number;
-  writeCapacityUnits: number;
-}
+/** DynamoDB requests and capacity a join used; the benchmark reports them per input record. */
+export type JoinStateUsage = DynamoDbUsage;
 
 const LEFT = 'LEFT';
 const RIGHT = 'RIGHT';
@@ -79,12 +75,18 @@ const rightPk = (key: string) => `R#${key}`;
  * the join's correctness argument relies on both.
  */
 export class JoinStateStore {
-  readonly usage: JoinStateUsage = { requests: 0, readCapacityUnits: 0, writeCapacityUnits: 0 };
+  private readonly metered: MeteredDocumentClient;
 
   constructor(
-    private readonly documents: DynamoDBDocumentClient,
+    documents: DynamoDBDocumentClient,
     private readonly tableName: string,
-  ) {}
+  ) {
+    this.metered = new MeteredDocumentClient(documents);
+  }
+
+  get usage(): JoinStateUsage {
+    return this.metered.usage;
+  }
 
   async getLeft(leftKey: string): Promise<LeftRow | undefined> {
     const item = await this.get(leftPk(leftKey), LEFT);
@@ -257,43 +259,14 @@ export class JoinStateStore {
       );
       return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      if (isConditionFailure(error)) return false;
       throw error;
     }
   }
 
-  /** Sends a command and records what it cost. */
-  private async send(command: DocumentCommand, kind: 'read' | 'write' = commandKind(command)): Promise<DocumentOutput> {
-    this.usage.requests += 1;
-    try {
-      const output = (await this.documents.send(command as never)) as DocumentOutput;
-      const consumed = output.ConsumedCapacity;
-      const units = (Array.isArray(consumed) ? consumed : consumed ? [consumed] : []).reduce((sum, entry) => sum + (entry.CapacityUnits ?? 0), 0);
-      if (kind === 'read') this.usage.readCapacityUnits += units;
-      else this.usage.writeCapacityUnits += units;
-      return output;
-    } catch (error) {
-      // A failed condition still costs a write.
-      if (error instanceof ConditionalCheckFailedException) this.usage.writeCapacityUnits += 1;
-      throw error;
-    }
+  private send(command: DocumentCommand): Promise<DocumentOutput> {
+    return this.metered.send(command);
   }
-}
-
-type DocumentCommand = GetCommand | PutCommand | UpdateCommand | QueryCommand | BatchGetCommand;
-
-/** The parts of the document client's outputs this store reads. */
-interface DocumentOutput {
-  readonly ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[];
-  readonly Item?: Record<string, unknown>;
-  readonly Items?: Record<string, unknown>[];
-  readonly LastEvaluatedKey?: Record<string, unknown>;
-  readonly Responses?: Record<string, Record<string, unknown>[]>;
-  readonly UnprocessedKeys?: Record<string, { Keys?: Record<string, unknown>[] }>;
-}
-
-function commandKind(command: DocumentCommand): 'read' | 'write' {
-  return command instanceof GetCommand || command instanceof QueryCommand || command instanceof BatchGetCommand ? 'read' : 'write';
 }
 
 function toOutputRow(item: Record<string, unknown>): OutputRow {
@@ -316,5 +289,5 @@ function optional(name: string, value: unknown): Record<string, unknown> {
 }
 
 function ignoreConditionFailure(error: unknown): void {
-  if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  if (!isConditionFailure(error)) throw error;
 }

@@ -1,0 +1,132 @@
+import { HotPathError, InvalidUpdateError } from './errors';
+
+/** Where an update stands in its source's order: newer version wins, then newer source timestamp. */
+export interface UpdateOrder {
+  readonly version: number;
+  readonly sourceTimestamp: number;
+}
+
+/**
+ * A high-frequency stream (price, stock): keyed updates that are coalesced,
+ * applied to a hot state that only moves forward, and emitted as slim deltas at
+ * most once per interval per key, with a trailing guarantee.
+ */
+export interface HotStreamDeclaration<U extends UpdateOrder> {
+  /** Unique in the pipeline; names the consumer and the state table. */
+  readonly name: string;
+  /** Event topic of updates, keyed by item id. */
+  readonly inputTopic: string;
+  /** Event topic of the slim delta events (the hot path's core topic). */
+  readonly outputTopic: string;
+  /** Dead-letter topic for updates that do not parse. */
+  readonly deadLetterTopic: string;
+  /** At most one delta per key per this interval; the latest value always follows within it. */
+  readonly minEmitIntervalMs: number;
+  /** Parses and validates an update's JSON value. @throws InvalidUpdateError */
+  parse(value: unknown): U;
+  /** The hot state's key for an update: the record key, or a finer one (item and store). */
+  stateKey(recordKey: string, update: U): string;
+  /** True when two updates carry the same observable value (an update equal to the stored one changes nothing). */
+  sameValue(a: U, b: U): boolean;
+  /** Updates that must never wait for the interval, e.g. stock reaching zero. @default never */
+  passThrough?(previous: U | null, next: U): boolean;
+}
+
+export type HotStream<U extends UpdateOrder = UpdateOrder> = HotStreamDeclaration<U> & {
+  passThrough(previous: U | null, next: U): boolean;
+};
+
+const NAME = /^[a-zA-Z0-9._-]{1,100}$/;
+
+export function defineHotStream<U extends UpdateOrder>(declaration: HotStreamDeclaration<U>): HotStream<U> {
+  if (!NAME.test(declaration.name)) throw new HotPathError(`hot stream name "${declaration.name}" must be 1–100 letters, digits, ".", "_" or "-"`);
+  if (!Number.isInteger(declaration.minEmitIntervalMs) || declaration.minEmitIntervalMs < 0) {
+    throw new HotPathError(`hot stream "${declaration.name}": minEmitIntervalMs must be a whole number of milliseconds ≥ 0`);
+  }
+  return Object.freeze({ ...declaration, passThrough: declaration.passThrough ?? (() => false) });
+}
+
+/** True when `candidate` is newer than `current` in source order (offset breaks ties, see coalesce). */
+export function isNewerUpdate(candidate: UpdateOrder, current: UpdateOrder | undefined): boolean {
+  if (current === undefined) return true;
+  if (candidate.version !== current.version) return candidate.version > current.version;
+  return candidate.sourceTimestamp > current.sourceTimestamp;
+}
+
+/** The environment variable that carries a hot stream's state table name to its handler. */
+export function hotStateTableVariable(streamName: string): string {
+  return `${streamName.replace(/[^A-Za-z0-9]+/g, '_').toUpperCase()}_HOT_STATE_TABLE_NAME`;
+}
+
+/** The sparse index of keys whose latest value still waits to be emitted, per input partition. */
+export const PENDING_INDEX = { name: 'pending', partitionKey: 'pendingPartition', sortKey: 'dueAt' } as const;
+
+// ——— The two streams of the example domain ———
+
+export interface PriceUpdate extends UpdateOrder {
+  /** In minor units (cents), so equality is exact. */
+  readonly amountMinor: number;
+  readonly currency: string;
+  /** Set by the source for drops that must reach shoppers at once. */
+  readonly urgent?: boolean;
+}
+
+export interface StockUpdate extends UpdateOrder {
+  readonly quantity: number;
+  /** Absent for an item's total stock. */
+  readonly storeId?: string;
+}
+
+function field(value: unknown, name: string): unknown {
+  return value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[name] : undefined;
+}
+
+function order(value: unknown): UpdateOrder {
+  const version = field(value, 'version');
+  const sourceTimestamp = field(value, 'sourceTimestamp');
+  if (!Number.isSafeInteger(version) || (version as number) < 0) throw new InvalidUpdateError('version must be a whole number ≥ 0');
+  if (!Number.isSafeInteger(sourceTimestamp)) throw new InvalidUpdateError('sourceTimestamp must be epoch milliseconds');
+  return { version: version as number, sourceTimestamp: sourceTimestamp as number };
+}
+
+/** Parses a price update: `{ amountMinor, currency, sourceTimestamp, version, urgent? }`. */
+export function parsePriceUpdate(value: unknown): PriceUpdate {
+  const amountMinor = field(value, 'amountMinor');
+  const currency = field(value, 'currency');
+  const urgent = field(value, 'urgent');
+  if (!Number.isSafeInteger(amountMinor) || (amountMinor as number) < 0) throw new InvalidUpdateError('amountMinor must be a whole number of minor units ≥ 0');
+  if (typeof currency !== 'string' || !/^[A-Z]{3}$/.test(currency)) throw new InvalidUpdateError('currency must be an ISO 4217 code such as "EUR"');
+  if (urgent !== undefined && typeof urgent !== 'boolean') throw new InvalidUpdateError('urgent must be a boolean when present');
+  return { ...order(value), amountMinor: amountMinor as number, currency, ...(urgent === undefined ? {} : { urgent }) };
+}
+
+/** Parses a stock update: `{ quantity, storeId?, sourceTimestamp, version }`. */
+export function parseStockUpdate(value: unknown): StockUpdate {
+  const quantity = field(value, 'quantity');
+  const storeId = field(value, 'storeId');
+  if (!Number.isSafeInteger(quantity) || (quantity as number) < 0) throw new InvalidUpdateError('quantity must be a whole number ≥ 0');
+  if (storeId !== undefined && (typeof storeId !== 'string' || storeId === '')) throw new InvalidUpdateError('storeId must be a non-empty string when present');
+  return { ...order(value), quantity: quantity as number, ...(storeId === undefined ? {} : { storeId }) };
+}
+
+/** Price stream defaults: a price drop flagged urgent never waits. */
+export function definePriceStream(options: Omit<HotStreamDeclaration<PriceUpdate>, 'parse' | 'stateKey' | 'sameValue'>): HotStream<PriceUpdate> {
+  return defineHotStream<PriceUpdate>({
+    passThrough: (previous, next) => next.urgent === true && (previous === null || next.amountMinor < previous.amountMinor),
+    ...options,
+    parse: parsePriceUpdate,
+    stateKey: (itemId) => itemId,
+    sameValue: (a, b) => a.amountMinor === b.amountMinor && a.currency === b.currency,
+  });
+}
+
+/** Stock stream defaults: per item and store; running out of stock never waits. */
+export function defineStockStream(options: Omit<HotStreamDeclaration<StockUpdate>, 'parse' | 'stateKey' | 'sameValue'>): HotStream<StockUpdate> {
+  return defineHotStream<StockUpdate>({
+    passThrough: (previous, next) => next.quantity === 0 && previous !== null && previous.quantity !== 0,
+    ...options,
+    parse: parseStockUpdate,
+    stateKey: (itemId, update) => (update.storeId === undefined ? itemId : `${itemId}@${update.storeId}`),
+    sameValue: (a, b) => a.quantity === b.quantity,
+  });
+}
