@@ -55,6 +55,19 @@ export async function provisionTables(dynamodb: DynamoDBClient, tables: readonly
       keySchema.push({ AttributeName: table.sortKey.name, KeyType: 'RANGE' });
       attributes.push({ AttributeName: table.sortKey.name, AttributeType: table.sortKey.type });
     }
+    const globalIndexes = (table.globalIndexes ?? []).map((index) => {
+      for (const key of [index.partitionKey, ...(index.sortKey ? [index.sortKey] : [])]) {
+        if (!attributes.some((attribute) => attribute.AttributeName === key.name)) attributes.push({ AttributeName: key.name, AttributeType: key.type });
+      }
+      return {
+        IndexName: index.name,
+        KeySchema: [
+          { AttributeName: index.partitionKey.name, KeyType: 'HASH' as const },
+          ...(index.sortKey ? [{ AttributeName: index.sortKey.name, KeyType: 'RANGE' as const }] : []),
+        ],
+        Projection: { ProjectionType: 'KEYS_ONLY' as const },
+      };
+    });
     const existingKeys = await describeKeySchema(dynamodb, table.name);
     if (existingKeys === undefined) {
       await dynamodb.send(
@@ -63,6 +76,7 @@ export async function provisionTables(dynamodb: DynamoDBClient, tables: readonly
           KeySchema: keySchema,
           AttributeDefinitions: attributes,
           BillingMode: 'PAY_PER_REQUEST',
+          ...(globalIndexes.length > 0 ? { GlobalSecondaryIndexes: globalIndexes } : {}),
         }),
       );
     } else if (JSON.stringify(existingKeys) !== JSON.stringify(keySchema)) {

@@ -1,5 +1,6 @@
-import type { Admin } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import { EventSourceMapping, type EventSourceLogger, type MskHandler } from '../event-source';
+import { publishFlushTicks } from '../hot-path/flush-ticks';
 import type { Pipeline } from '../pipeline';
 import type { LocalRuntime } from './local-runtime';
 import { provisionPipeline } from './provision';
@@ -68,13 +69,39 @@ export async function runPipeline(
     throw failure.reason;
   }
 
+  const stopTicks = await startFlushTicks(kafka, admin, pipeline, options.log);
   return {
     mappings,
     lag: () => consumerLag(admin, pipeline),
     async stop() {
+      await stopTicks();
       await Promise.all(mappings.map((mapping) => mapping.stop()));
       await admin.disconnect();
     },
+  };
+}
+
+/**
+ * The local stand-in for the EventBridge Scheduler schedule of each hot stream:
+ * a timer that sends every input partition a flush tick.
+ */
+async function startFlushTicks(kafka: Kafka, admin: Admin, pipeline: Pipeline, log: EventSourceLogger | undefined): Promise<() => Promise<void>> {
+  if (pipeline.hotStreams.length === 0) return async () => undefined;
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  await producer.connect();
+  let sending = Promise.resolve();
+  const timers = pipeline.hotStreams.map(({ stream, flushTickIntervalMs }) =>
+    setInterval(() => {
+      sending = sending
+        .then(() => publishFlushTicks(admin, producer, [stream.inputTopic]))
+        .then(() => undefined)
+        .catch((error: unknown) => log?.('warn', `flush ticks for ${stream.name} failed: ${String(error)}`));
+    }, flushTickIntervalMs),
+  );
+  return async () => {
+    for (const timer of timers) clearInterval(timer);
+    await sending;
+    await producer.disconnect();
   };
 }
 

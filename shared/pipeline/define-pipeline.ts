@@ -1,10 +1,13 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { JOIN_STATE_TTL_ATTRIBUTE, joinStateTableVariable } from '../fk-join/define-join';
+import { hotStateTableVariable, PENDING_INDEX } from '../hot-path/define-hot-stream';
 import { PipelineDeclarationError } from './errors';
 import type {
   Consumer,
   ConsumerDeclaration,
+  HotStreamBinding,
+  HotStreamDeployment,
   Join,
   JoinBinding,
   Pipeline,
@@ -66,13 +69,15 @@ export function definePipeline(declaration: PipelineDeclaration): Pipeline {
   const topics = declaration.topics.map((topic) => resolveTopic(topic, problems));
   const joinBindings = declaration.joins ?? [];
   const joinTables = joinBindings.map(joinStateTable);
-  const tables = [...(declaration.tables ?? []).map((table) => resolveTable(table, problems)), ...joinTables];
+  const hotBindings = declaration.hotStreams ?? [];
+  const hotTables = hotBindings.map(hotStateTable);
+  const tables = [...(declaration.tables ?? []).map((table) => resolveTable(table, problems)), ...joinTables, ...hotTables];
   reportDuplicates('topic', topics.map((topic) => topic.name), problems);
   reportDuplicates('table', tables.map((table) => table.name), problems);
 
   const topicsByName = new Map(topics.map((topic) => [topic.name, topic]));
   const tablesByName = new Map(tables.map((table) => [table.name, table]));
-  const consumerDeclarations = [...(declaration.consumers ?? []), ...joinBindings.flatMap(joinConsumers)];
+  const consumerDeclarations = [...(declaration.consumers ?? []), ...joinBindings.flatMap(joinConsumers), ...hotBindings.map(hotStreamConsumer)];
   const consumers = consumerDeclarations.flatMap((consumer) => {
     const resolved = resolveConsumer(declaration.name, consumer, topicsByName, tablesByName, problems);
     return resolved ? [resolved] : [];
@@ -80,11 +85,72 @@ export function definePipeline(declaration: PipelineDeclaration): Pipeline {
   reportDuplicates('consumer', consumerDeclarations.map((consumer) => consumer.name), problems);
   reportDuplicates('join', joinBindings.map((binding) => binding.join.name), problems);
   const joins = joinBindings.flatMap((binding, index) => resolveJoin(binding, joinTables[index]!, consumers, topicsByName, problems));
+  reportDuplicates('hot stream', hotBindings.map((binding) => binding.stream.name), problems);
+  const hotStreams = hotBindings.flatMap((binding, index) => resolveHotStream(binding, hotTables[index]!, consumers, topicsByName, problems));
   reportDuplicates('consumer group id', consumers.map((consumer) => consumer.eventSource.consumerGroupId), problems);
   reportConflictingEnvironment(consumers, problems);
 
   if (problems.length > 0) throw new PipelineDeclarationError(declaration.name, problems);
-  return deepFreeze({ name: declaration.name, topics, tables, consumers, joins });
+  return deepFreeze({ name: declaration.name, topics, tables, consumers, joins, hotStreams });
+}
+
+/** The hot-state table of a stream, with the sparse index of keys waiting to be emitted. */
+function hotStateTable(binding: HotStreamBinding): Table {
+  return {
+    name: `${binding.stream.name}.hot-state`,
+    partitionKey: { name: 'pk', type: 'S' },
+    globalIndexes: [
+      {
+        name: PENDING_INDEX.name,
+        partitionKey: { name: PENDING_INDEX.partitionKey, type: 'S' },
+        sortKey: { name: PENDING_INDEX.sortKey, type: 'N' },
+      },
+    ],
+    environmentVariable: hotStateTableVariable(binding.stream.name),
+  };
+}
+
+/** The stream's consumer: larger batches and a longer window than entity consumers, retried until success. */
+function hotStreamConsumer(binding: HotStreamBinding): ConsumerDeclaration {
+  const { stream } = binding;
+  return {
+    name: stream.name,
+    handler: { entry: binding.handler.entry, exportName: 'handler' },
+    topic: stream.inputTopic,
+    tables: [`${stream.name}.hot-state`],
+    timeoutSeconds: binding.timeoutSeconds ?? 60,
+    eventSource: {
+      batchSize: 1_000,
+      maximumBatchingWindowMs: 1_000,
+      ...binding.eventSource,
+      maximumRetryAttempts: -1,
+      bisectBatchOnFunctionError: false,
+      reportBatchItemFailures: false,
+    },
+  };
+}
+
+function resolveHotStream(
+  binding: HotStreamBinding,
+  table: Table,
+  consumers: readonly Consumer[],
+  topics: ReadonlyMap<string, Topic>,
+  problems: string[],
+): HotStreamDeployment[] {
+  const { stream } = binding;
+  const where = `hot stream "${stream.name}"`;
+  const expectKind = (role: string, name: string, kind: Topic['kind']) => {
+    const topic = topics.get(name);
+    if (!topic) problems.push(`${where}: its ${role} topic "${name}" is not declared`);
+    else if (topic.kind !== kind) problems.push(`${where}: its ${role} topic "${name}" must be declared with kind "${kind}"`);
+  };
+  expectKind('input', stream.inputTopic, 'event');
+  expectKind('output', stream.outputTopic, 'event');
+  expectKind('dead-letter', stream.deadLetterTopic, 'dead-letter');
+  const flushTickIntervalMs = binding.flushTickIntervalMs ?? Math.min(60_000, Math.max(200, stream.minEmitIntervalMs));
+  checkInteger(where, 'flushTickIntervalMs', flushTickIntervalMs, 100, 3_600_000, problems);
+  const consumer = consumers.find((candidate) => candidate.name === stream.name);
+  return consumer ? [{ stream, table, consumer, flushTickIntervalMs }] : [];
 }
 
 /** The join-state table of a join: one table per join, so each join's functions can be granted only their own. */
@@ -182,6 +248,7 @@ function resolveTable(table: TableDeclaration, problems: string[]): Table {
     partitionKey: { ...table.partitionKey },
     ...(table.sortKey ? { sortKey: { ...table.sortKey } } : {}),
     ...(table.timeToLiveAttribute ? { timeToLiveAttribute: table.timeToLiveAttribute } : {}),
+    ...(table.globalIndexes ? { globalIndexes: table.globalIndexes.map((index) => ({ ...index })) } : {}),
     environmentVariable,
   };
 }

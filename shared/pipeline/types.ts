@@ -1,4 +1,5 @@
 import type { FkJoin } from '../fk-join/define-join';
+import type { HotStream } from '../hot-path/define-hot-stream';
 
 /**
  * The pipeline declaration: the one place where a pipeline's topology is written.
@@ -105,6 +106,14 @@ export interface TableDeclaration {
   readonly sortKey?: KeyAttribute;
   /** Attribute holding an epoch-seconds expiry. DynamoDB honours it in AWS; dynalite ignores it. */
   readonly timeToLiveAttribute?: string;
+  /** Global secondary indexes, projecting keys only. */
+  readonly globalIndexes?: readonly GlobalIndexDeclaration[];
+}
+
+export interface GlobalIndexDeclaration {
+  readonly name: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
 }
 
 /**
@@ -124,6 +133,25 @@ export interface JoinBinding {
   readonly timeoutSeconds?: number;
 }
 
+/**
+ * A high-frequency stream (price, stock) deployed in the pipeline. From it the
+ * pipeline derives the hot-state table and one consumer named after the stream,
+ * whose handler is the `handler` export of the handler module.
+ */
+export interface HotStreamBinding {
+  // The stream's update type does not matter to the topology.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly stream: HotStream<any>;
+  /** The module exporting `handler` (made by `createHotStreamHandler`). */
+  readonly handler: { readonly entry: string };
+  /** @default batches of 1,000 and a 1 s window: larger than entity consumers, to coalesce more */
+  readonly eventSource?: Pick<EventSourceSettings, 'batchSize' | 'maximumBatchingWindowMs' | 'startingPosition'>;
+  /** How often every input partition gets a flush tick. @default the stream's emit interval, within 0.2–60 s */
+  readonly flushTickIntervalMs?: number;
+  /** @default 60 */
+  readonly timeoutSeconds?: number;
+}
+
 export interface PipelineDeclaration {
   /** Prefixes consumer group ids and deployed resource names. */
   readonly name: string;
@@ -131,6 +159,7 @@ export interface PipelineDeclaration {
   readonly tables?: readonly TableDeclaration[];
   readonly consumers?: readonly ConsumerDeclaration[];
   readonly joins?: readonly JoinBinding[];
+  readonly hotStreams?: readonly HotStreamBinding[];
 }
 
 /** A topic with every default applied. */
@@ -184,6 +213,14 @@ export interface Join {
   readonly rightConsumer: Consumer;
 }
 
+/** A hot stream with the table and the consumer derived for it. */
+export interface HotStreamDeployment {
+  readonly stream: HotStream;
+  readonly table: Table;
+  readonly consumer: Consumer;
+  readonly flushTickIntervalMs: number;
+}
+
 /** A validated pipeline with every default applied; what every reader of the declaration gets. */
 export interface Pipeline {
   readonly name: string;
@@ -193,4 +230,5 @@ export interface Pipeline {
   /** Declared consumers and the two consumers of every join. */
   readonly consumers: readonly Consumer[];
   readonly joins: readonly Join[];
+  readonly hotStreams: readonly HotStreamDeployment[];
 }

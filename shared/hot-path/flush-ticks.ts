@@ -1,0 +1,34 @@
+import type { Admin, Producer } from 'kafkajs';
+
+/** Header marking a flush tick: a record that carries no update and only wakes the consumer of its partition. */
+export const FLUSH_TICK_HEADER = 'x-hot-flush-tick';
+const FLUSH_TICK_KEY = '__flush-tick__';
+
+/**
+ * Publishes one flush tick to every partition of each input topic. The tick
+ * invokes the partition's consumer even when its stream is quiet, so keys whose
+ * last value waits for the emit interval are flushed by the one consumer that
+ * owns them: emissions for a key stay in order. Scheduled by EventBridge
+ * Scheduler in AWS and by a timer in the local runtime.
+ */
+export async function publishFlushTicks(admin: Admin, producer: Producer, inputTopics: readonly string[], now: number = Date.now()): Promise<number> {
+  const metadata = await admin.fetchTopicMetadata({ topics: [...inputTopics] });
+  const messages = metadata.topics.flatMap((topic) =>
+    topic.partitions.map((partition) => ({ topic: topic.name, partition: partition.partitionId })),
+  );
+  await producer.sendBatch({
+    acks: -1,
+    topicMessages: inputTopics.map((topic) => ({
+      topic,
+      messages: messages
+        .filter((message) => message.topic === topic)
+        .map(({ partition }) => ({ partition, key: FLUSH_TICK_KEY, value: JSON.stringify({ tickAt: now }), headers: { [FLUSH_TICK_HEADER]: '1' } })),
+    })),
+  });
+  return messages.length;
+}
+
+/** True for a flush tick, judged from an MSK record's headers. */
+export function isFlushTick(headers: ReadonlyArray<Readonly<Record<string, readonly number[]>>>): boolean {
+  return headers.some((header) => FLUSH_TICK_HEADER in header);
+}

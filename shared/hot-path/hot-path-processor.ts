@@ -1,0 +1,123 @@
+import { coalesceNewest, type HotUpdateRecord } from './coalesce';
+import type { HotStream, UpdateOrder } from './define-hot-stream';
+import { TimeBudgetExceededError } from './errors';
+import type { HotDelta, HotDeltaSink } from './hot-delta-sink';
+import type { HotState, HotStateStore } from './hot-state-store';
+
+export interface HotPathProcessorOptions {
+  /** Keys written at once; bounds the DynamoDB write concurrency of one invocation. @default 8 */
+  readonly writeConcurrency?: number;
+  /** Pending keys read per index Query during a flush. @default 100 */
+  readonly flushPageSize?: number;
+  readonly now?: () => number;
+}
+
+/** What one batch did, for metrics, tests and the benchmark. */
+export interface HotBatchResult {
+  readonly updates: number;
+  /** Keys written after coalescing the batch. */
+  readonly keysApplied: number;
+  /** Updates older than what was stored (redelivered or out of order), ignored. */
+  readonly stale: number;
+  readonly emitted: number;
+  /** Values equal to the last emitted one, dropped. */
+  readonly unchanged: number;
+}
+
+/**
+ * Applies a batch of high-frequency updates: coalesces it to the newest update
+ * per key, stores each only if it is newer than the stored one, and emits a
+ * key's delta at most once per interval — at once when due or when the stream
+ * says the change must not wait, otherwise later, when the partition's
+ * consumer flushes due keys (on every invocation, and on flush ticks).
+ *
+ * Only the consumer of a key's partition ever emits it, one batch at a time,
+ * so a key's deltas are published in order. Emitting is publish-then-mark: a
+ * crash in between re-emits the same version (a duplicate), never loses it.
+ */
+export class HotPathProcessor<U extends UpdateOrder> {
+  private readonly writeConcurrency: number;
+  private readonly flushPageSize: number;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly stream: HotStream<U>,
+    private readonly store: HotStateStore<U>,
+    private readonly sink: HotDeltaSink<U>,
+    options: HotPathProcessorOptions = {},
+  ) {
+    this.writeConcurrency = options.writeConcurrency ?? 8;
+    this.flushPageSize = options.flushPageSize ?? 100;
+    this.now = options.now ?? Date.now;
+  }
+
+  /**
+   * @param partitions the input partitions (`<topic>-<partition>`) of the batch, flushed afterwards
+   * @param hasTimeLeft asked before each key; when it says no, the batch fails with a retriable
+   *   TimeBudgetExceededError before any key is left half-applied
+   */
+  async processBatch(
+    records: readonly HotUpdateRecord<U>[],
+    partitions: readonly string[],
+    hasTimeLeft: () => boolean = () => true,
+  ): Promise<HotBatchResult> {
+    const newest = [...coalesceNewest(this.stream, records)];
+    const counts = { keysApplied: 0, stale: 0, emitted: 0, unchanged: 0 };
+    const owed: HotState<U>[] = [];
+    let next = 0;
+    const workers = Array.from({ length: Math.min(this.writeConcurrency, newest.length) }, async () => {
+      while (next < newest.length && hasTimeLeft()) {
+        const [key, record] = newest[next++]!;
+        const applied = await this.store.apply(key, record.update, `${this.stream.inputTopic}-${record.partition}`, this.stream.minEmitIntervalMs);
+        if (applied.outcome === 'stale') counts.stale += 1;
+        else {
+          counts.keysApplied += 1;
+          owed.push(applied.state);
+        }
+      }
+    });
+    await Promise.all(workers);
+    if (next < newest.length) throw new TimeBudgetExceededError(0, newest.length - next);
+
+    await this.emitDue(owed, counts);
+    for (const partition of partitions) await this.flush(partition, counts);
+    return { updates: records.length, ...counts };
+  }
+
+  /** Emits every due key of a partition (the trailing guarantee). */
+  private async flush(partition: string, counts: { emitted: number; unchanged: number }): Promise<void> {
+    let startAfter: Record<string, unknown> | undefined;
+    do {
+      const page = await this.store.duePending(partition, this.now(), this.flushPageSize, startAfter);
+      const states = (await Promise.all(page.keys.map((key) => this.store.get(key)))).filter((state): state is HotState<U> => state !== undefined);
+      await this.emitDue(states, counts);
+      startAfter = page.next;
+    } while (startAfter);
+  }
+
+  private async emitDue(states: readonly HotState<U>[], counts: { emitted: number; unchanged: number }): Promise<void> {
+    const now = this.now();
+    const toPublish: HotState<U>[] = [];
+    const toClear: HotState<U>[] = [];
+    for (const state of states) {
+      if (state.pendingPartition === undefined) continue;
+      if (state.emittedValue !== null && this.stream.sameValue(state.value, state.emittedValue)) toClear.push(state);
+      else if ((state.dueAt ?? 0) <= now || this.stream.passThrough(state.emittedValue, state.value)) toPublish.push(state);
+    }
+    const deltas: HotDelta<U>[] = toPublish.map((state) => ({ key: state.key, update: state.value, emittedAt: now }));
+    await this.sink.publish(deltas);
+    await forEachConcurrently(toPublish, this.writeConcurrency, (state) => this.store.markEmitted(state, now));
+    await forEachConcurrently(toClear, this.writeConcurrency, (state) => this.store.clearPending(state));
+    counts.emitted += toPublish.length;
+    counts.unchanged += toClear.length;
+  }
+}
+
+async function forEachConcurrently<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    }),
+  );
+}

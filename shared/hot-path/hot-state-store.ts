@@ -1,0 +1,157 @@
+import { GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { isConditionFailure, MeteredDocumentClient, type DynamoDbUsage } from '../dynamodb';
+import { PENDING_INDEX, type UpdateOrder } from './define-hot-stream';
+
+/**
+ * One item per state key (pk):
+ *   value, version, sourceTimestamp          the newest applied update (JSON)
+ *   emittedValue, emittedVersion, emittedAt  the last delta published
+ *   pendingPartition, dueAt                  set while the newest value may still need emitting; a sparse
+ *                                            index over them lets a partition's consumer find due keys
+ */
+export interface HotState<U extends UpdateOrder> {
+  readonly key: string;
+  readonly value: U;
+  readonly emittedValue: U | null;
+  readonly emittedAt: number | undefined;
+  /** Present while the key waits for emission; the input partition (`<topic>-<partition>`) owning it. */
+  readonly pendingPartition: string | undefined;
+  readonly dueAt: number | undefined;
+}
+
+export type ApplyOutcome<U extends UpdateOrder> =
+  | { readonly outcome: 'applied'; readonly state: HotState<U> }
+  /** The same update is already stored: a redelivery; its emission may still be owed. */
+  | { readonly outcome: 'redelivered'; readonly state: HotState<U> }
+  /** A newer update is stored; this one is ignored. */
+  | { readonly outcome: 'stale' };
+
+/** The DynamoDB operations of a hot stream: single-item conditional writes, strongly consistent reads. */
+export class HotStateStore<U extends UpdateOrder> {
+  private readonly metered: MeteredDocumentClient;
+
+  constructor(
+    documents: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {
+    this.metered = new MeteredDocumentClient(documents);
+  }
+
+  get usage(): DynamoDbUsage {
+    return this.metered.usage;
+  }
+
+  /**
+   * Stores an update if it is newer than the stored one, and marks the key
+   * pending, due one interval after its last emission.
+   */
+  async apply(key: string, update: U, partition: string, minEmitIntervalMs: number): Promise<ApplyOutcome<U>> {
+    try {
+      const output = await this.metered.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: key },
+          UpdateExpression:
+            'SET #value = :value, version = :version, sourceTimestamp = :ts, pendingPartition = :partition, ' +
+            'dueAt = if_not_exists(emittedAt, :zero) + :interval',
+          ConditionExpression: 'attribute_not_exists(pk) OR version < :version OR (version = :version AND sourceTimestamp < :ts)',
+          ExpressionAttributeNames: { '#value': 'value' },
+          ExpressionAttributeValues: {
+            ':value': JSON.stringify(update),
+            ':version': update.version,
+            ':ts': update.sourceTimestamp,
+            ':partition': partition,
+            ':zero': 0,
+            ':interval': minEmitIntervalMs,
+          },
+          ReturnValues: 'ALL_NEW',
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      return { outcome: 'applied', state: toState<U>(output.Attributes!) };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const stored = await this.get(key);
+      const same = stored && stored.value.version === update.version && stored.value.sourceTimestamp === update.sourceTimestamp;
+      return same ? { outcome: 'redelivered', state: stored } : { outcome: 'stale' };
+    }
+  }
+
+  /**
+   * Records that `state.value` was published (or needed no publishing) and
+   * clears the pending mark, unless a newer update was applied meanwhile.
+   */
+  async markEmitted(state: HotState<U>, emittedAt: number): Promise<void> {
+    await this.metered
+      .send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: state.key },
+          UpdateExpression: 'SET emittedValue = #value, emittedVersion = version, emittedAt = :now REMOVE pendingPartition, dueAt',
+          ConditionExpression: 'version = :version AND sourceTimestamp = :ts',
+          ExpressionAttributeNames: { '#value': 'value' },
+          ExpressionAttributeValues: { ':version': state.value.version, ':ts': state.value.sourceTimestamp, ':now': emittedAt },
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      )
+      .catch((error: unknown) => {
+        if (!isConditionFailure(error)) throw error;
+      });
+  }
+
+  /** Clears the pending mark of a value that needs no delta (equal to the last one emitted). */
+  async clearPending(state: HotState<U>): Promise<void> {
+    await this.metered
+      .send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: state.key },
+          UpdateExpression: 'REMOVE pendingPartition, dueAt',
+          ConditionExpression: 'version = :version AND sourceTimestamp = :ts',
+          ExpressionAttributeValues: { ':version': state.value.version, ':ts': state.value.sourceTimestamp },
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      )
+      .catch((error: unknown) => {
+        if (!isConditionFailure(error)) throw error;
+      });
+  }
+
+  async get(key: string): Promise<HotState<U> | undefined> {
+    const output = await this.metered.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: key }, ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' }),
+    );
+    return output.Item ? toState<U>(output.Item) : undefined;
+  }
+
+  /**
+   * Keys of a partition whose emission is due by `now`, one page at a time. The
+   * index is eventually consistent: a key just marked may show up only on a
+   * later flush, and a listed key must be read again before emitting.
+   */
+  async duePending(partition: string, now: number, pageSize: number, startAfter?: Record<string, unknown>) {
+    const output = await this.metered.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: PENDING_INDEX.name,
+        KeyConditionExpression: 'pendingPartition = :partition AND dueAt <= :now',
+        ExpressionAttributeValues: { ':partition': partition, ':now': now },
+        Limit: pageSize,
+        ...(startAfter ? { ExclusiveStartKey: startAfter } : {}),
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+    return { keys: (output.Items ?? []).map((item) => item['pk'] as string), next: output.LastEvaluatedKey };
+  }
+}
+
+function toState<U extends UpdateOrder>(item: Record<string, unknown>): HotState<U> {
+  return {
+    key: item['pk'] as string,
+    value: JSON.parse(item['value'] as string) as U,
+    emittedValue: typeof item['emittedValue'] === 'string' ? (JSON.parse(item['emittedValue']) as U) : null,
+    emittedAt: item['emittedAt'] as number | undefined,
+    pendingPartition: item['pendingPartition'] as string | undefined,
+    dueAt: item['dueAt'] as number | undefined,
+  };
+}

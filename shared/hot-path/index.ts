@@ -1,0 +1,22 @@
+export { coalesceNewest, type HotUpdateRecord } from './coalesce';
+export { createHotStreamHandler, type HotStreamHandler, type HotStreamHandlerOptions } from './create-hot-stream-handler';
+export {
+  defineHotStream,
+  definePriceStream,
+  defineStockStream,
+  hotStateTableVariable,
+  isNewerUpdate,
+  parsePriceUpdate,
+  parseStockUpdate,
+  PENDING_INDEX,
+  type HotStream,
+  type HotStreamDeclaration,
+  type PriceUpdate,
+  type StockUpdate,
+  type UpdateOrder,
+} from './define-hot-stream';
+export { HotPathError, InvalidUpdateError, TimeBudgetExceededError } from './errors';
+export { FLUSH_TICK_HEADER, isFlushTick, publishFlushTicks } from './flush-ticks';
+export { HOT_DELTA_HEADERS, KafkaHotDeltaSink, type HotDelta, type HotDeltaSink } from './hot-delta-sink';
+export { HotPathProcessor, type HotBatchResult, type HotPathProcessorOptions } from './hot-path-processor';
+export { HotStateStore, type ApplyOutcome, type HotState } from './hot-state-store';

@@ -1,0 +1,310 @@
+import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Context } from 'aws-lambda';
+import fc from 'fast-check';
+import type { Kafka } from 'kafkajs';
+import { buildMskEvent, type MskRecord } from '../../shared/event-source';
+import {
+  createHotStreamHandler,
+  definePriceStream,
+  FLUSH_TICK_HEADER,
+  defineStockStream,
+  hotStateTableVariable,
+  HotPathProcessor,
+  HotStateStore,
+  type HotDelta,
+  type HotStream,
+  type PriceUpdate,
+} from '../../shared/hot-path';
+import { provisionTables, provisionTopics, runPipeline, type LocalRuntime } from '../../shared/local';
+import { definePipeline, type Pipeline } from '../../shared/pipeline';
+import { connectToTestServices, eventually, NOOP_HANDLER_ENTRY, produce, readTopic, uniqueName } from '../support/integration';
+
+function pipelineWith(stream: HotStream<never> | HotStream<PriceUpdate> | ReturnType<typeof defineStockStream>): Pipeline {
+  return definePipeline({
+    name: uniqueName('hot'),
+    topics: [
+      { name: stream.inputTopic, kind: 'event', partitions: 2 },
+      { name: stream.outputTopic, kind: 'event', partitions: 2 },
+      { name: stream.deadLetterTopic, kind: 'dead-letter', partitions: 1 },
+    ],
+    hotStreams: [{ stream: stream as HotStream<never>, handler: { entry: NOOP_HANDLER_ENTRY }, eventSource: { maximumBatchingWindowMs: 50 }, flushTickIntervalMs: 200 }],
+  });
+}
+
+function prices(minEmitIntervalMs: number) {
+  const name = uniqueName('prices');
+  return definePriceStream({ name, inputTopic: `${name}.updates`, outputTopic: `${name}.deltas`, deadLetterTopic: `${name}.dlq`, minEmitIntervalMs });
+}
+
+const price = (version: number, amountMinor: number, extra: Partial<PriceUpdate> = {}): PriceUpdate => ({
+  version,
+  sourceTimestamp: 1_700_000_000_000 + version,
+  amountMinor,
+  currency: 'EUR',
+  ...extra,
+});
+
+/** An MSK event as the event source would deliver it, for calling a handler directly. */
+function eventOf(topic: string, updates: Array<[key: string, value: unknown]>, partition = 0, firstOffset = 0) {
+  const records: MskRecord[] = updates.map(([key, value], index) => ({
+    topic,
+    partition,
+    offset: firstOffset + index,
+    timestamp: Date.now(),
+    timestampType: 'CREATE_TIME',
+    key: Buffer.from(key).toString('base64'),
+    value: Buffer.from(JSON.stringify(value)).toString('base64'),
+    headers: [],
+  }));
+  return buildMskEvent(records, { eventSourceArn: 'arn:aws:kafka:us-east-1:000000000000:cluster/local/test', bootstrapServers: ['127.0.0.1:9092'] });
+}
+
+/** The event a flush tick produces: one record on the partition, marked as a tick. */
+function tickEvent(topic: string, partition: number, offset: number) {
+  const tick: MskRecord = {
+    topic,
+    partition,
+    offset,
+    timestamp: Date.now(),
+    timestampType: 'CREATE_TIME',
+    key: Buffer.from('__flush-tick__').toString('base64'),
+    value: Buffer.from('{}').toString('base64'),
+    headers: [{ [FLUSH_TICK_HEADER]: [49] }],
+  };
+  return buildMskEvent([tick], { eventSourceArn: 'arn:aws:kafka:us-east-1:000000000000:cluster/local/test', bootstrapServers: ['127.0.0.1:9092'] });
+}
+
+const context = { getRemainingTimeInMillis: () => 60_000 } as Context;
+
+describe('High-frequency path (integration)', () => {
+  let runtime: LocalRuntime;
+  let kafka: Kafka;
+  let documents: DynamoDBDocumentClient;
+
+  beforeAll(async () => {
+    runtime = await connectToTestServices();
+    kafka = runtime.kafkaClient('hot-path-test');
+    documents = DynamoDBDocumentClient.from(runtime.dynamoDbClient());
+  });
+  afterAll(() => documents.destroy());
+
+  /** A stream with its topics and table created, and a handler made for it. */
+  async function deployed<S extends HotStream<never> | ReturnType<typeof definePriceStream> | ReturnType<typeof defineStockStream>>(
+    stream: S,
+    options: { documents?: DynamoDBDocumentClient; now?: () => number } = {},
+  ) {
+    const pipeline = pipelineWith(stream);
+    const admin = kafka.admin();
+    await admin.connect();
+    await provisionTopics(admin, pipeline.topics);
+    await admin.disconnect();
+    await provisionTables(runtime.dynamoDbClient(), pipeline.tables);
+    const tableName = pipeline.hotStreams[0]!.table.name;
+    const handler = createHotStreamHandler(stream as HotStream<never>, {
+      env: { [hotStateTableVariable(stream.name)]: tableName, KAFKA_BROKERS: runtime.kafka.brokers.join(',') },
+      documents: options.documents ?? documents,
+      kafka,
+      ...(options.now ? { now: options.now } : {}),
+    });
+    const stored = (key: string) => new HotStateStore<PriceUpdate>(documents, tableName).get(key);
+    const deltas = async (count: number) =>
+      (await readTopic(kafka, stream.outputTopic, count)).map((record) => JSON.parse(record.value!) as PriceUpdate & { key: string });
+    return { pipeline, handler, stored, deltas };
+  }
+
+  it('applies only the newest update per key of a batch, and emits it once', async () => {
+    const stream = prices(60_000);
+    const { handler, stored, deltas } = await deployed(stream);
+
+    await handler(eventOf(stream.inputTopic, [['item-1', price(3, 300)], ['item-1', price(5, 500)], ['item-1', price(4, 400)], ['item-2', price(1, 10)]]), context);
+
+    expect(handler.totals).toMatchObject({ updates: 4, keysApplied: 2, stale: 0, emitted: 2 });
+    expect((await stored('item-1'))?.value).toEqual(price(5, 500));
+    const emitted = await deltas(2);
+    expect(emitted.map((delta) => [delta.key, delta.version, delta.amountMinor]).sort()).toEqual([['item-1', 5, 500], ['item-2', 1, 10]]);
+  });
+
+  it('ignores an older version arriving after a newer one, and a redelivered batch changes nothing', async () => {
+    const stream = prices(0);
+    const { handler, stored } = await deployed(stream);
+    const batch = eventOf(stream.inputTopic, [['item-1', price(7, 700)]]);
+    await handler(batch, context);
+
+    await handler(eventOf(stream.inputTopic, [['item-1', price(6, 600)]], 0, 1), context);
+    await handler(batch, context);
+
+    expect((await stored('item-1'))?.value).toEqual(price(7, 700));
+    expect(handler.totals).toMatchObject({ keysApplied: 2, stale: 1, emitted: 1 });
+  });
+
+  it('drops an update whose value equals the last one emitted', async () => {
+    const stream = prices(0);
+    const { handler, stored } = await deployed(stream);
+    await handler(eventOf(stream.inputTopic, [['item-1', price(1, 250)]]), context);
+
+    await handler(eventOf(stream.inputTopic, [['item-1', price(2, 250)]], 0, 1), context);
+
+    expect(handler.totals).toMatchObject({ emitted: 1, unchanged: 1 });
+    expect((await stored('item-1'))?.value.version).toBe(2);
+    expect((await stored('item-1'))?.pendingPartition).toBeUndefined();
+  });
+
+  it('holds a change back within the interval and emits the final value when the partition is flushed', async () => {
+    let now = 1_000_000;
+    const stream = prices(10_000);
+    const { handler, deltas } = await deployed(stream, { now: () => now });
+    await handler(eventOf(stream.inputTopic, [['item-1', price(1, 100)]]), context);
+
+    now += 1_000;
+    await handler(eventOf(stream.inputTopic, [['item-1', price(2, 90)]], 0, 1), context);
+    await handler(eventOf(stream.inputTopic, [['item-1', price(3, 80)]], 0, 2), context);
+    expect(handler.totals.emitted).toBe(1);
+
+    // A flush tick after the interval: no update, only the wake-up of the partition's consumer.
+    now += 10_000;
+    await handler(tickEvent(stream.inputTopic, 0, 3), context);
+
+    expect(handler.totals.emitted).toBe(2);
+    expect((await deltas(2)).map((delta) => [delta.version, delta.amountMinor])).toEqual([[1, 100], [3, 80]]);
+  });
+
+  it('lets pass-through changes through at once: stock reaching zero does not wait for the interval', async () => {
+    const name = uniqueName('stock');
+    const stream = defineStockStream({ name, inputTopic: `${name}.updates`, outputTopic: `${name}.deltas`, deadLetterTopic: `${name}.dlq`, minEmitIntervalMs: 3_600_000 });
+    const { handler, deltas } = await deployed(stream);
+    const stock = (version: number, quantity: number) => ({ version, sourceTimestamp: version, quantity, storeId: 's1' });
+    await handler(eventOf(stream.inputTopic, [['item-1', stock(1, 5)]]), context);
+
+    await handler(eventOf(stream.inputTopic, [['item-1', stock(2, 3)]], 0, 1), context);
+    await handler(eventOf(stream.inputTopic, [['item-1', stock(3, 0)]], 0, 2), context);
+
+    expect(handler.totals.emitted).toBe(2);
+    expect((await deltas(2)).map((delta) => [delta.key, (delta as unknown as { quantity: number }).quantity])).toEqual([['item-1@s1', 5], ['item-1@s1', 0]]);
+  });
+
+  it('retries DynamoDB throttling and loses no update', async () => {
+    // Prepare: a client whose first 5 requests are throttled, behind the SDK's own retry.
+    const client = runtime.dynamoDbClient();
+    let throttled = 0;
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        if (throttled < 5) {
+          throttled += 1;
+          throw new ProvisionedThroughputExceededException({ message: 'injected throttling', $metadata: {} });
+        }
+        return next(args);
+      },
+      { step: 'deserialize', name: 'injectThrottling' },
+    );
+    const throttledDocuments = DynamoDBDocumentClient.from(client);
+    const stream = prices(0);
+    const { handler, stored } = await deployed(stream, { documents: throttledDocuments });
+
+    await handler(eventOf(stream.inputTopic, [['item-1', price(1, 100)], ['item-2', price(1, 200)], ['item-3', price(1, 300)]]), context);
+
+    expect(throttled).toBe(5);
+    expect((await Promise.all(['item-1', 'item-2', 'item-3'].map(stored))).map((state) => state?.value.amountMinor)).toEqual([100, 200, 300]);
+    expect(handler.totals.emitted).toBe(3);
+    throttledDocuments.destroy();
+  });
+
+  it('dead-letters an update that does not parse, with the reason', async () => {
+    const stream = prices(0);
+    const { handler } = await deployed(stream);
+
+    await handler(eventOf(stream.inputTopic, [['item-1', { amountMinor: -1, currency: 'EUR', version: 1, sourceTimestamp: 1 }], ['item-2', price(1, 5)]]), context);
+
+    const [letter] = await readTopic(kafka, stream.deadLetterTopic, 1);
+    expect(letter?.key).toBe('item-1');
+    expect(letter?.headers['x-dead-letter-error']).toMatch(/InvalidUpdateError: amountMinor must be a whole number/);
+    expect(handler.totals.emitted).toBe(1);
+  });
+
+  it('runs through the event-source emulator with flush ticks: a key that went quiet still gets its final value out', async () => {
+    // Prepare: a 3 s interval, far longer than the burst takes, and flush ticks every 200 ms.
+    const stream = prices(3_000);
+    const pipeline = pipelineWith(stream);
+    const table = pipeline.hotStreams[0]!.table.name;
+    const handler = createHotStreamHandler(stream, {
+      env: { [hotStateTableVariable(stream.name)]: table, KAFKA_BROKERS: runtime.kafka.brokers.join(',') },
+      documents,
+      kafka,
+    });
+    const running = await runPipeline(runtime, pipeline, { handlers: { [stream.name]: handler } });
+    try {
+      // Act: a burst for one key, then silence.
+      for (let version = 1; version <= 5; version += 1) {
+        await produce(kafka, stream.inputTopic, [{ key: 'item-9', value: JSON.stringify(price(version, 1_000 - version)) }]);
+      }
+
+      // Assess
+      const store = new HotStateStore<PriceUpdate>(documents, table);
+      await eventually('the final value is recorded as emitted', async () => (await store.get('item-9'))?.emittedValue?.version === 5);
+      const admin = kafka.admin();
+      await admin.connect();
+      const total = (await admin.fetchTopicOffsets(stream.outputTopic)).reduce((sum, partition) => sum + Number(partition.high), 0);
+      await admin.disconnect();
+      const emitted = (await readTopic(kafka, stream.outputTopic, total)).map((record) => JSON.parse(record.value!) as PriceUpdate);
+      expect(emitted.at(-1)).toMatchObject({ version: 5, amountMinor: 995 });
+      // Rate-limited: fewer deltas than updates.
+      expect(emitted.length).toBeLessThan(5);
+    } finally {
+      await running.stop();
+    }
+  });
+
+  it('ends, for random skewed streams with random redeliveries, with the newest update stored and emitted per key', async () => {
+    const stream = prices(5_000);
+    const pipeline = pipelineWith(stream);
+    await provisionTables(runtime.dynamoDbClient(), pipeline.tables);
+    const table = pipeline.hotStreams[0]!.table.name;
+    const keyArbitrary = fc.oneof({ weight: 6, arbitrary: fc.constant('hot') }, { weight: 3, arbitrary: fc.constantFrom('warm-1', 'warm-2') }, { weight: 1, arbitrary: fc.constantFrom('c1', 'c2', 'c3', 'c4') });
+
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ key: keyArbitrary, amountMinor: fc.integer({ min: 1, max: 4 }) }), { minLength: 1, maxLength: 40 }),
+        fc.array(fc.record({ after: fc.nat(10), size: fc.integer({ min: 1, max: 8 }) }), { maxLength: 4 }),
+        fc.array(fc.integer({ min: 1, max: 12 }), { minLength: 1, maxLength: 8 }),
+        async (updates, redeliveries, batchSizes) => {
+          // Prepare: versions increase per key in production order; keys are unique to this run.
+          const run = uniqueName('run');
+          const versions = new Map<string, number>();
+          const records = updates.map((update, offset) => {
+            const version = (versions.get(update.key) ?? 0) + 1;
+            versions.set(update.key, version);
+            return { recordKey: `${run}-${update.key}`, offset, partition: 0, update: price(version, update.amountMinor) };
+          });
+          let now = 0;
+          const emitted: HotDelta<PriceUpdate>[] = [];
+          const processor = new HotPathProcessor(stream, new HotStateStore<PriceUpdate>(documents, table), { publish: async (deltas) => void emitted.push(...deltas) }, { now: () => now });
+
+          // Act: batches of random sizes, with random re-deliveries of earlier ranges, time moving on.
+          let position = 0;
+          let batch = 0;
+          while (position < records.length) {
+            const size = batchSizes[batch % batchSizes.length]!;
+            await processor.processBatch(records.slice(position, position + size), [`${stream.inputTopic}-0`]);
+            const redelivery = redeliveries[batch];
+            if (redelivery) await processor.processBatch(records.slice(Math.max(0, position - redelivery.after), position - redelivery.after + redelivery.size), [`${stream.inputTopic}-0`]);
+            position += size;
+            batch += 1;
+            now += 1_000;
+          }
+          now += 10_000;
+          await processor.processBatch([], [`${stream.inputTopic}-0`]);
+
+          // Assess
+          const store = new HotStateStore<PriceUpdate>(documents, table);
+          for (const key of new Set(records.map((record) => record.recordKey))) {
+            const newest = records.filter((record) => record.recordKey === key).at(-1)!.update;
+            const lastEmitted = emitted.filter((delta) => delta.key === key).at(-1)?.update;
+            expect((await store.get(key))?.value).toEqual(newest);
+            expect(lastEmitted?.amountMinor).toBe(newest.amountMinor);
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+});
