@@ -11,6 +11,8 @@ import {
 /** DynamoDB requests and capacity a client used; benchmarks report them per input record. */
 export interface DynamoDbUsage {
   requests: number;
+  readRequests: number;
+  writeRequests: number;
   readCapacityUnits: number;
   writeCapacityUnits: number;
 }
@@ -30,13 +32,15 @@ export interface DocumentOutput {
 
 /** A document client that counts what every command costs. Commands should ask for ReturnConsumedCapacity. */
 export class MeteredDocumentClient {
-  readonly usage: DynamoDbUsage = { requests: 0, readCapacityUnits: 0, writeCapacityUnits: 0 };
+  readonly usage: DynamoDbUsage = { requests: 0, readRequests: 0, writeRequests: 0, readCapacityUnits: 0, writeCapacityUnits: 0 };
 
   constructor(private readonly documents: DynamoDBDocumentClient) {}
 
   async send(command: DocumentCommand): Promise<DocumentOutput> {
     this.usage.requests += 1;
     const isRead = command instanceof GetCommand || command instanceof QueryCommand || command instanceof BatchGetCommand;
+    if (isRead) this.usage.readRequests += 1;
+    else this.usage.writeRequests += 1;
     try {
       const output = (await this.documents.send(command as never)) as DocumentOutput;
       const consumed = output.ConsumedCapacity;

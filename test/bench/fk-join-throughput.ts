@@ -11,13 +11,12 @@
  *    event (locally the store is the bottleneck: this shows whether our code is);
  *  - the ratio to a raw Kafka consume-produce pass-through of the same records.
  */
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { Kafka } from 'kafkajs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createJoinHandlers, defineJoin, joinStateTableVariable, type JoinStateUsage } from '../../shared/fk-join';
 import { runPipeline, type LocalRuntime } from '../../shared/local';
 import { definePipeline } from '../../shared/pipeline';
 import { NOOP_HANDLER_ENTRY, uniqueName } from '../support/integration';
-import { startBenchRuntime } from './bench-runtime';
+import { dynamoDbCeiling, kafkaPassThrough, startBenchRuntime } from './bench-runtime';
 
 const LEFT_ROWS = Number(process.env['BENCH_JOIN_LEFT_ROWS'] ?? 2_000);
 const RIGHT_ROWS = Number(process.env['BENCH_JOIN_RIGHT_ROWS'] ?? 50);
@@ -119,7 +118,7 @@ async function run(runtime: LocalRuntime): Promise<void> {
   );
   await running.stop();
 
-  const ceiling = await dynamoDbCeiling(documents, tableName, 3_000);
+  const ceiling = await dynamoDbCeiling(documents, tableName, 3_000, (worker, n) => ({ pk: `L#ceiling-${worker}-${n % 500}`, sk: 'OUTPUT' }));
   const passThrough = await kafkaPassThrough(kafka, join.leftTopic, `${prefix}.passthrough`, LEFT_ROWS * 2);
   await admin.disconnect();
   documents.destroy();
@@ -153,47 +152,10 @@ async function run(runtime: LocalRuntime): Promise<void> {
 function difference(after: JoinStateUsage, before: JoinStateUsage): JoinStateUsage {
   return {
     requests: after.requests - before.requests,
+    readRequests: after.readRequests - before.readRequests,
+    writeRequests: after.writeRequests - before.writeRequests,
     readCapacityUnits: after.readCapacityUnits - before.readCapacityUnits,
     writeCapacityUnits: after.writeCapacityUnits - before.writeCapacityUnits,
   };
 }
 
-/** Requests/s the local DynamoDB server sustains for the join's mix (about half reads, half conditional writes). */
-async function dynamoDbCeiling(documents: DynamoDBDocumentClient, tableName: string, durationMs: number): Promise<number> {
-  let requests = 0;
-  const deadline = Date.now() + durationMs;
-  const worker = async (id: number) => {
-    for (let n = 0; Date.now() < deadline; n += 1) {
-      const key = { pk: `L#ceiling-${id}-${n % 500}`, sk: 'OUTPUT' };
-      await documents.send(new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }));
-      await documents.send(
-        new PutCommand({ TableName: tableName, Item: { ...key, version: n }, ConditionExpression: 'attribute_not_exists(pk) OR version < :n', ExpressionAttributeValues: { ':n': n } }),
-      );
-      requests += 2;
-    }
-  };
-  await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map(worker));
-  return requests / (durationMs / 1000);
-}
-
-/** Records/s of a plain kafkajs consume → produce of the same input records. */
-async function kafkaPassThrough(kafka: Kafka, from: string, to: string, count: number): Promise<number> {
-  const consumer = kafka.consumer({ groupId: uniqueName('passthrough'), maxWaitTimeInMs: 100 });
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await Promise.all([consumer.connect(), producer.connect()]);
-  await consumer.subscribe({ topic: from, fromBeginning: true });
-  const started = process.hrtime.bigint();
-  let seen = 0;
-  await new Promise<void>((resolve) => {
-    void consumer.run({
-      eachBatch: async ({ batch }) => {
-        await producer.send({ topic: to, messages: batch.messages.map((message) => ({ key: message.key, value: message.value })) });
-        seen += batch.messages.length;
-        if (seen >= count) resolve();
-      },
-    });
-  });
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  await Promise.all([consumer.disconnect(), producer.disconnect()]);
-  return seen / seconds;
-}

@@ -5,11 +5,13 @@
  *   npm run bench                  all
  *   npm run bench -- event-source  just the emulator benchmark
  *   npm run bench -- fk-join       just the join benchmark
+ *   npm run bench -- hot-path      just the high-frequency path benchmark
  */
 import { benchEventSource } from './event-source-throughput';
 import { benchJoin } from './fk-join-throughput';
+import { benchHotPath } from './hot-path-throughput';
 
-const benchmarks: Record<string, () => Promise<void>> = { 'event-source': benchEventSource, 'fk-join': benchJoin };
+const benchmarks: Record<string, () => Promise<void>> = { 'event-source': benchEventSource, 'fk-join': benchJoin, 'hot-path': benchHotPath };
 
 async function main(): Promise<void> {
   const selected = process.argv.slice(2).filter((name) => !name.startsWith('-'));
