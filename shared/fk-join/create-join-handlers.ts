@@ -71,24 +71,40 @@ export function createJoinHandlers(join: FkJoin, options: JoinHandlerOptions = {
   const handle = (side: 'left' | 'right') => {
     const deadLetter = deadLetters(side);
     /** Applies one key's records in offset order; returns the record whose fan-out paused, if any. */
+    /**
+     * Applies one key's records in offset order; returns the first record it did not finish (out of time,
+     * or a fan-out that paused), from which the event source resumes the partition.
+     */
     const applyInOrder = async (records: readonly MskRecord[], context: Context): Promise<MskRecord | undefined> => {
+      const hasTimeLeft = () => context.getRemainingTimeInMillis() > timeReserveMs;
       for (const record of records) {
-        const input = toJoinInput(record);
+        if (!hasTimeLeft()) return record;
+        // Only the input's own key and value decide whether it is dead-lettered; a failure while applying it
+        // (stored state, the joiner, DynamoDB) fails the invocation instead, so nothing is left half-applied.
+        let input: JoinInputRecord;
         try {
-          if (input === undefined) throw new CodecError('join inputs need a key: the entity id');
-          if (side === 'left') {
-            await processor.applyLeft(input);
-          } else if ((await processor.applyRight(input, () => context.getRemainingTimeInMillis() > timeReserveMs)) === 'paused') {
-            return record;
-          }
+          input = validInput(record);
         } catch (error) {
           if (!(error instanceof CodecError)) throw error;
           await deadLetter.publish([
             { record: toSourceRecord(record), reason: 'InvalidRecord', error: `${error.name}: ${error.message}`, attempts: 1 },
           ]);
+          continue;
         }
+        if (side === 'left') await processor.applyLeft(input);
+        else if ((await processor.applyRight(input, hasTimeLeft)) === 'paused') return record;
       }
       return undefined;
+    };
+    /** @throws CodecError when the record has no key or its value does not decode (or yields no foreign key). */
+    const validInput = (record: MskRecord): JoinInputRecord => {
+      const input = toJoinInput(record);
+      if (input === undefined) throw new CodecError('join inputs need a key: the entity id');
+      if (input.value !== null) {
+        if (side === 'left') join.foreignKey(join.leftCodec.decode(input.value));
+        else join.rightCodec.decode(input.value);
+      }
+      return input;
     };
     return async (event: MskEvent, context: Context): Promise<MskBatchResponse> => {
       await connect();

@@ -59,7 +59,7 @@ export function createHotStreamHandler<U extends UpdateOrder>(stream: HotStream<
       throw error;
     }));
   const store = new HotStateStore<U>(documents, tableName);
-  const processor = new HotPathProcessor(stream, store, new KafkaHotDeltaSink<U>(producer, stream.outputTopic, stream.name), {
+  const processor = new HotPathProcessor(stream, store, new KafkaHotDeltaSink<U>(producer, stream), {
     ...(options.writeConcurrency ? { writeConcurrency: options.writeConcurrency } : {}),
     ...(options.now ? { now: options.now } : {}),
   });

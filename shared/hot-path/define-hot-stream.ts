@@ -30,10 +30,20 @@ export interface HotStreamDeclaration<U extends UpdateOrder> {
   sameValue(a: U, b: U): boolean;
   /** Updates that must never wait for the interval, e.g. stock reaching zero. @default never */
   passThrough?(previous: U | null, next: U): boolean;
+  /**
+   * How much each emission says. `delta` (the default): only the slim delta on
+   * the output topic. `delta-and-entity`: also the key's full current value on
+   * a compacted entity topic, at the same rate-limited cadence, so a Core Event
+   * join can take it as an input and refresh the full enriched event.
+   */
+  readonly verbosity?: HotStreamVerbosity;
 }
+
+export type HotStreamVerbosity = { readonly mode: 'delta' } | { readonly mode: 'delta-and-entity'; readonly entityTopic: string };
 
 export type HotStream<U extends UpdateOrder = UpdateOrder> = HotStreamDeclaration<U> & {
   passThrough(previous: U | null, next: U): boolean;
+  readonly verbosity: HotStreamVerbosity;
 };
 
 const NAME = /^[a-zA-Z0-9._-]{1,100}$/;
@@ -43,7 +53,11 @@ export function defineHotStream<U extends UpdateOrder>(declaration: HotStreamDec
   if (!Number.isInteger(declaration.minEmitIntervalMs) || declaration.minEmitIntervalMs < 0) {
     throw new HotPathError(`hot stream "${declaration.name}": minEmitIntervalMs must be a whole number of milliseconds ≥ 0`);
   }
-  return Object.freeze({ ...declaration, passThrough: declaration.passThrough ?? (() => false) });
+  return Object.freeze({
+    ...declaration,
+    passThrough: declaration.passThrough ?? (() => false),
+    verbosity: declaration.verbosity ?? { mode: 'delta' as const },
+  });
 }
 
 /** True when `candidate` is newer than `current` in source order (offset breaks ties, see coalesce). */

@@ -1,5 +1,5 @@
 import type { Producer } from 'kafkajs';
-import type { UpdateOrder } from './define-hot-stream';
+import type { HotStream, UpdateOrder } from './define-hot-stream';
 
 /** A slim delta event: the state key and its newest update, nothing static. */
 export interface HotDelta<U extends UpdateOrder> {
@@ -15,24 +15,31 @@ export interface HotDeltaSink<U extends UpdateOrder> {
 
 export const HOT_DELTA_HEADERS = { version: 'x-hot-version', stream: 'x-hot-stream' } as const;
 
-/** Publishes deltas to the stream's output topic, keyed by state key; consumers keep the highest version. */
+/**
+ * Publishes deltas to the stream's output topic, keyed by state key (consumers
+ * keep the highest version) and, with `delta-and-entity` verbosity, the same
+ * values to the stream's compacted entity topic in the same request.
+ */
 export class KafkaHotDeltaSink<U extends UpdateOrder> implements HotDeltaSink<U> {
   constructor(
     private readonly producer: Producer,
-    private readonly topic: string,
-    private readonly streamName: string,
+    private readonly stream: HotStream<U>,
   ) {}
 
   async publish(deltas: readonly HotDelta<U>[]): Promise<void> {
     if (deltas.length === 0) return;
-    await this.producer.send({
-      topic: this.topic,
+    const messages = deltas.map((delta) => ({
+      key: delta.key,
+      value: JSON.stringify({ key: delta.key, ...delta.update, emittedAt: delta.emittedAt }),
+      headers: { [HOT_DELTA_HEADERS.version]: String(delta.update.version), [HOT_DELTA_HEADERS.stream]: this.stream.name },
+    }));
+    const { verbosity } = this.stream;
+    await this.producer.sendBatch({
       acks: -1,
-      messages: deltas.map((delta) => ({
-        key: delta.key,
-        value: JSON.stringify({ key: delta.key, ...delta.update, emittedAt: delta.emittedAt }),
-        headers: { [HOT_DELTA_HEADERS.version]: String(delta.update.version), [HOT_DELTA_HEADERS.stream]: this.streamName },
-      })),
+      topicMessages: [
+        { topic: this.stream.outputTopic, messages },
+        ...(verbosity.mode === 'delta-and-entity' ? [{ topic: verbosity.entityTopic, messages }] : []),
+      ],
     });
   }
 }

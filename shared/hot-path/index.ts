@@ -11,6 +11,7 @@ export {
   PENDING_INDEX,
   type HotStream,
   type HotStreamDeclaration,
+  type HotStreamVerbosity,
   type PriceUpdate,
   type StockUpdate,
   type UpdateOrder,

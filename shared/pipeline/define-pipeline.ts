@@ -147,6 +147,7 @@ function resolveHotStream(
   expectKind('input', stream.inputTopic, 'event');
   expectKind('output', stream.outputTopic, 'event');
   expectKind('dead-letter', stream.deadLetterTopic, 'dead-letter');
+  if (stream.verbosity.mode === 'delta-and-entity') expectKind('entity', stream.verbosity.entityTopic, 'entity');
   const flushTickIntervalMs = binding.flushTickIntervalMs ?? Math.min(60_000, Math.max(200, stream.minEmitIntervalMs));
   checkInteger(where, 'flushTickIntervalMs', flushTickIntervalMs, 100, 3_600_000, problems);
   const consumer = consumers.find((candidate) => candidate.name === stream.name);

@@ -12,6 +12,7 @@ import {
   hotStateTableVariable,
   HotPathProcessor,
   HotStateStore,
+  TimeBudgetExceededError,
   type HotDelta,
   type HotStream,
   type PriceUpdate,
@@ -27,6 +28,7 @@ function pipelineWith(stream: HotStream<never> | HotStream<PriceUpdate> | Return
       { name: stream.inputTopic, kind: 'event', partitions: 2 },
       { name: stream.outputTopic, kind: 'event', partitions: 2 },
       { name: stream.deadLetterTopic, kind: 'dead-letter', partitions: 1 },
+      ...(stream.verbosity.mode === 'delta-and-entity' ? [{ name: stream.verbosity.entityTopic, kind: 'entity' as const, partitions: 2 }] : []),
     ],
     hotStreams: [{ stream: stream as HotStream<never>, handler: { entry: NOOP_HANDLER_ENTRY }, eventSource: { maximumBatchingWindowMs: 50 }, flushTickIntervalMs: 200 }],
   });
@@ -207,6 +209,43 @@ describe('High-frequency path (integration)', () => {
     expect((await Promise.all(['item-1', 'item-2', 'item-3'].map(stored))).map((state) => state?.value.amountMinor)).toEqual([100, 200, 300]);
     expect(handler.totals.emitted).toBe(3);
     throttledDocuments.destroy();
+  });
+
+  it('fails a batch that runs out of time cleanly, and its retry completes it without losing the newest values', async () => {
+    // Prepare: time runs out after two keys.
+    const stream = prices(0);
+    const { handler, stored } = await deployed(stream);
+    let checks = 0;
+    const shortOnTime = { getRemainingTimeInMillis: () => (checks++ < 2 ? 60_000 : 1_000) } as Context;
+    const batch = eventOf(stream.inputTopic, [['a', price(1, 1)], ['b', price(1, 2)], ['c', price(1, 3)], ['d', price(1, 4)], ['c', price(2, 33)]]);
+
+    // Act
+    const first = handler(batch, shortOnTime);
+    await expect(first).rejects.toBeInstanceOf(TimeBudgetExceededError);
+    await expect(first).rejects.toMatchObject({ retriable: true });
+    await handler(batch, context);
+
+    // Assess
+    expect((await Promise.all(['a', 'b', 'c', 'd'].map(stored))).map((state) => state?.value)).toEqual([price(1, 1), price(1, 2), price(2, 33), price(1, 4)]);
+  });
+
+  it('also refreshes the full current value on a compacted entity topic with delta-and-entity verbosity', async () => {
+    const name = uniqueName('prices');
+    const stream = definePriceStream({
+      name,
+      inputTopic: `${name}.updates`,
+      outputTopic: `${name}.deltas`,
+      deadLetterTopic: `${name}.dlq`,
+      minEmitIntervalMs: 0,
+      verbosity: { mode: 'delta-and-entity', entityTopic: `${name}.current` },
+    });
+    const { handler, deltas } = await deployed(stream);
+
+    await handler(eventOf(stream.inputTopic, [['item-1', price(1, 120)], ['item-2', price(4, 80)]]), context);
+
+    const current = (await readTopic(kafka, `${name}.current`, 2)).map((record) => [record.key, (JSON.parse(record.value!) as PriceUpdate).amountMinor]);
+    expect(current.sort()).toEqual([['item-1', 120], ['item-2', 80]]);
+    expect(await deltas(2)).toHaveLength(2);
   });
 
   it('dead-letters an update that does not parse, with the reason', async () => {
