@@ -16,6 +16,7 @@ import { createJoinHandlers, defineJoin, joinStateTableVariable, type JoinStateU
 import { runPipeline, type LocalRuntime } from '../../shared/local';
 import { definePipeline } from '../../shared/pipeline';
 import { NOOP_HANDLER_ENTRY, uniqueName } from '../support/integration';
+import { seededRandom } from '../support/seeded-random';
 import { dynamoDbCeiling, kafkaPassThrough, startBenchRuntime } from './bench-runtime';
 
 const LEFT_ROWS = Number(process.env['BENCH_JOIN_LEFT_ROWS'] ?? 2_000);
@@ -75,8 +76,7 @@ async function run(runtime: LocalRuntime): Promise<void> {
   const running = await runPipeline(runtime, pipeline, { handlers: { [`${join.name}.left`]: handlers.left, [`${join.name}.right`]: handlers.right } });
   const admin = kafka.admin();
   await admin.connect();
-  let seed = 7;
-  const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+  const random = seededRandom(7);
 
   const outputCount = async () => (await admin.fetchTopicOffsets(join.outputTopic)).reduce((sum, p) => sum + Number(p.high), 0);
   const idle = async () => {

@@ -15,6 +15,7 @@ import { createHotStreamHandler, definePriceStream, hotStateTableVariable, type 
 import { runPipeline } from '../../shared/local';
 import { definePipeline } from '../../shared/pipeline';
 import { NOOP_HANDLER_ENTRY, uniqueName } from '../support/integration';
+import { seededRandom } from '../support/seeded-random';
 import { dynamoDbCeiling, kafkaPassThrough, startBenchRuntime } from './bench-runtime';
 
 const UPDATES = Number(process.env['BENCH_HOT_UPDATES'] ?? 200_000);
@@ -65,8 +66,7 @@ export async function benchHotPath(): Promise<void> {
     });
 
     // The workload, produced up front; versions increase per key.
-    let seed = 11;
-    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const random = seededRandom(11);
     const nextKey = zipf(KEYS, random);
     const newest = new Map<string, PriceUpdate>();
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });

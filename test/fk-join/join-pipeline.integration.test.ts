@@ -3,6 +3,7 @@ import { DEAD_LETTER_HEADERS } from '../../shared/dead-letter';
 import { defineJoin, type FkJoin } from '../../shared/fk-join';
 import type { LocalRuntime } from '../../shared/local';
 import { connectToTestServices, produce, readTopic, uniqueName } from '../support/integration';
+import { seededRandom } from '../support/seeded-random';
 import { JoinHarness, kip213Join, pipelineFor } from './join-harness';
 
 interface Item {
@@ -52,14 +53,6 @@ function offerJoins(): { itemsWithFlyer: FkJoin<Item, Flyer, ItemWithFlyer>; off
   return { itemsWithFlyer, offers };
 }
 
-/** A small deterministic generator, so a failing run can be replayed from its seed. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
-    return state / 2 ** 31;
-  };
-}
 
 describe('Foreign-key joins in a pipeline (integration)', () => {
   let runtime: LocalRuntime;
@@ -75,7 +68,7 @@ describe('Foreign-key joins in a pipeline (integration)', () => {
     const { itemsWithFlyer, offers } = offerJoins();
     const harness = new JoinHarness(runtime, kafka, pipelineFor(itemsWithFlyer, offers));
     await harness.start();
-    const next = random(seed);
+    const next = seededRandom(seed);
     const pick = <T>(values: readonly T[]): T => values[Math.floor(next() * values.length)]!;
     const items = new Map<string, Item | null>();
     const flyers = new Map<string, Flyer | null>();
