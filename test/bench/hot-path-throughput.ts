@@ -3,7 +3,8 @@
  *
  * A Zipf-skewed stream of price updates (default 200,000 updates over 20,000
  * keys, skew 1.1; BENCH_HOT_UPDATES / BENCH_HOT_KEYS scale it, e.g. to the
- * 1,000,000 / 100,000 of the target workload) goes through the event-source
+ * 1,000,000 / 100,000 of the target workload; BENCH_HOT_INTERVAL_MS sets the
+ * emit interval, default 10 s) goes through the event-source
  * emulator into the hot-path consumer. Prints updates/s, DynamoDB writes and
  * emitted events per update, the final-value check (stored and emitted, must be
  * 100%), the throughput as a fraction of the store-bound limit (the local
@@ -21,7 +22,7 @@ import { dynamoDbCeiling, kafkaPassThrough, startBenchRuntime } from './bench-ru
 const UPDATES = Number(process.env['BENCH_HOT_UPDATES'] ?? 200_000);
 const KEYS = Number(process.env['BENCH_HOT_KEYS'] ?? 20_000);
 const SKEW = 1.1;
-const INTERVAL_MS = 2_000;
+const INTERVAL_MS = Number(process.env['BENCH_HOT_INTERVAL_MS'] ?? 10_000);
 
 /** Draws key ranks with probability ∝ 1 / rank^SKEW (inverse CDF over precomputed weights). */
 function zipf(keys: number, random: () => number): () => number {
