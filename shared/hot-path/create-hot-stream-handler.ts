@@ -25,9 +25,9 @@ export interface HotStreamHandlerOptions {
   readonly now?: () => number;
 }
 
-export interface HotStreamHandler {
+export interface HotStreamHandler<U extends UpdateOrder = UpdateOrder> {
   (event: MskEvent, context: Context): Promise<void>;
-  readonly store: HotStateStore<UpdateOrder>;
+  readonly store: HotStateStore<U>;
   /** Totals over every batch so far, for metrics and the benchmark. */
   readonly totals: { -readonly [K in keyof HotBatchResult]: number };
 }
@@ -44,7 +44,7 @@ export interface HotStreamHandler {
  * down; what still fails fails the batch, which the event source retries.
  * Updates that do not parse are dead-lettered with the reason.
  */
-export function createHotStreamHandler<U extends UpdateOrder>(stream: HotStream<U>, options: HotStreamHandlerOptions = {}): HotStreamHandler {
+export function createHotStreamHandler<U extends UpdateOrder>(stream: HotStream<U>, options: HotStreamHandlerOptions = {}): HotStreamHandler<U> {
   const env = options.env ?? process.env;
   const tableName = requireEnv(hotStateTableVariable(stream.name), env);
   const documents =
@@ -82,7 +82,7 @@ export function createHotStreamHandler<U extends UpdateOrder>(stream: HotStream<
     const result = await processor.processBatch(updates, Object.keys(event.records), () => context.getRemainingTimeInMillis() > timeReserveMs);
     for (const name of Object.keys(totals) as Array<keyof typeof totals>) totals[name] += result[name];
   };
-  return Object.assign(handler, { store: store as unknown as HotStateStore<UpdateOrder>, totals });
+  return Object.assign(handler, { store, totals });
 }
 
 function parse<U extends UpdateOrder>(stream: HotStream<U>, record: MskRecord): HotUpdateRecord<U> {

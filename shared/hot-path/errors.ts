@@ -13,7 +13,7 @@ export class InvalidUpdateError extends HotPathError {
 /** The invocation ran out of time before every key was applied; the batch is retried whole (applying is idempotent). */
 export class TimeBudgetExceededError extends HotPathError {
   override readonly name = 'TimeBudgetExceededError';
-  constructor(remainingMs: number, pendingKeys: number) {
-    super(`stopped with ${remainingMs} ms left and ${pendingKeys} key(s) not yet applied; the event source retries the batch`, true);
+  constructor(pendingKeys: number) {
+    super(`ran short of time with ${pendingKeys} key(s) not yet applied; the event source retries the batch`, true);
   }
 }

@@ -77,7 +77,7 @@ export class HotPathProcessor<U extends UpdateOrder> {
       }
     });
     await Promise.all(workers);
-    if (next < newest.length) throw new TimeBudgetExceededError(0, newest.length - next);
+    if (next < newest.length) throw new TimeBudgetExceededError(newest.length - next);
 
     await this.emitDue(owed, counts);
     for (const partition of partitions) await this.flush(partition, counts);
