@@ -68,7 +68,7 @@ export class HotPathProcessor<U extends UpdateOrder> {
     const workers = Array.from({ length: Math.min(this.writeConcurrency, newest.length) }, async () => {
       while (next < newest.length && hasTimeLeft()) {
         const [key, record] = newest[next++]!;
-        const applied = await this.store.apply(key, record.update, `${this.stream.inputTopic}-${record.partition}`, this.stream.minEmitIntervalMs);
+        const applied = await this.store.apply(key, record.update, record.offset, `${this.stream.inputTopic}-${record.partition}`, this.stream.minEmitIntervalMs);
         if (applied.outcome === 'stale') counts.stale += 1;
         else {
           counts.keysApplied += 1;

@@ -12,6 +12,8 @@ import { PENDING_INDEX, type UpdateOrder } from './define-hot-stream';
 export interface HotState<U extends UpdateOrder> {
   readonly key: string;
   readonly value: U;
+  /** Offset of the stored update in its input partition. */
+  readonly sourceOffset: number;
   readonly emittedValue: U | null;
   readonly emittedAt: number | undefined;
   /** Present while the key waits for emission; the input partition (`<topic>-<partition>`) owning it. */
@@ -42,24 +44,28 @@ export class HotStateStore<U extends UpdateOrder> {
   }
 
   /**
-   * Stores an update if it is newer than the stored one, and marks the key
-   * pending, due one interval after its last emission.
+   * Stores an update if it is newer than the stored one — by source version,
+   * then source timestamp, then offset (a state key always comes from one
+   * partition) — and marks the key pending, due one interval after its last emission.
    */
-  async apply(key: string, update: U, partition: string, minEmitIntervalMs: number): Promise<ApplyOutcome<U>> {
+  async apply(key: string, update: U, offset: number, partition: string, minEmitIntervalMs: number): Promise<ApplyOutcome<U>> {
     try {
       const output = await this.metered.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: key },
           UpdateExpression:
-            'SET #value = :value, version = :version, sourceTimestamp = :ts, pendingPartition = :partition, ' +
+            'SET #value = :value, version = :version, sourceTimestamp = :ts, sourceOffset = :offset, pendingPartition = :partition, ' +
             'dueAt = if_not_exists(emittedAt, :zero) + :interval',
-          ConditionExpression: 'attribute_not_exists(pk) OR version < :version OR (version = :version AND sourceTimestamp < :ts)',
+          ConditionExpression:
+            'attribute_not_exists(pk) OR version < :version OR (version = :version AND sourceTimestamp < :ts) ' +
+            'OR (version = :version AND sourceTimestamp = :ts AND sourceOffset < :offset)',
           ExpressionAttributeNames: { '#value': 'value' },
           ExpressionAttributeValues: {
             ':value': JSON.stringify(update),
             ':version': update.version,
             ':ts': update.sourceTimestamp,
+            ':offset': offset,
             ':partition': partition,
             ':zero': 0,
             ':interval': minEmitIntervalMs,
@@ -72,8 +78,7 @@ export class HotStateStore<U extends UpdateOrder> {
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       const stored = await this.get(key);
-      const same = stored && stored.value.version === update.version && stored.value.sourceTimestamp === update.sourceTimestamp;
-      return same ? { outcome: 'redelivered', state: stored } : { outcome: 'stale' };
+      return stored?.sourceOffset === offset ? { outcome: 'redelivered', state: stored } : { outcome: 'stale' };
     }
   }
 
@@ -88,9 +93,9 @@ export class HotStateStore<U extends UpdateOrder> {
           TableName: this.tableName,
           Key: { pk: state.key },
           UpdateExpression: 'SET emittedValue = #value, emittedVersion = version, emittedAt = :now REMOVE pendingPartition, dueAt',
-          ConditionExpression: 'version = :version AND sourceTimestamp = :ts',
+          ConditionExpression: 'sourceOffset = :offset AND version = :version',
           ExpressionAttributeNames: { '#value': 'value' },
-          ExpressionAttributeValues: { ':version': state.value.version, ':ts': state.value.sourceTimestamp, ':now': emittedAt },
+          ExpressionAttributeValues: { ':offset': state.sourceOffset, ':version': state.value.version, ':now': emittedAt },
           ReturnConsumedCapacity: 'TOTAL',
         }),
       )
@@ -107,8 +112,8 @@ export class HotStateStore<U extends UpdateOrder> {
           TableName: this.tableName,
           Key: { pk: state.key },
           UpdateExpression: 'REMOVE pendingPartition, dueAt',
-          ConditionExpression: 'version = :version AND sourceTimestamp = :ts',
-          ExpressionAttributeValues: { ':version': state.value.version, ':ts': state.value.sourceTimestamp },
+          ConditionExpression: 'sourceOffset = :offset AND version = :version',
+          ExpressionAttributeValues: { ':offset': state.sourceOffset, ':version': state.value.version },
           ReturnConsumedCapacity: 'TOTAL',
         }),
       )
@@ -149,6 +154,7 @@ function toState<U extends UpdateOrder>(item: Record<string, unknown>): HotState
   return {
     key: item['pk'] as string,
     value: JSON.parse(item['value'] as string) as U,
+    sourceOffset: item['sourceOffset'] as number,
     emittedValue: typeof item['emittedValue'] === 'string' ? (JSON.parse(item['emittedValue']) as U) : null,
     emittedAt: item['emittedAt'] as number | undefined,
     pendingPartition: item['pendingPartition'] as string | undefined,
