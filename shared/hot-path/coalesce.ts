@@ -18,11 +18,15 @@ export function coalesceNewest<U extends UpdateOrder>(stream: HotStream<U>, reco
   for (const record of records) {
     const key = stream.stateKey(record.recordKey, record.update);
     const current = newest.get(key);
-    const newer =
-      current === undefined ||
-      isNewerUpdate(record.update, current.update) ||
-      (!isNewerUpdate(current.update, record.update) && record.offset > current.offset);
-    if (newer) newest.set(key, record);
+    if (current === undefined) {
+      newest.set(key, record);
+      continue;
+    }
+    const newer = isNewerUpdate(record.update, current.update) || (!isNewerUpdate(current.update, record.update) && record.offset > current.offset);
+    newest.set(
+      key,
+      newer ? { ...record, update: stream.carryOver(current.update, record.update) } : { ...current, update: stream.carryOver(record.update, current.update) },
+    );
   }
   return newest;
 }

@@ -95,5 +95,7 @@ function parse<U extends UpdateOrder>(stream: HotStream<U>, record: MskRecord): 
   } catch (error) {
     throw new HotPathError(`value is not valid JSON (${(error as Error).message})`);
   }
-  return { recordKey, offset: record.offset, partition: record.partition, update: stream.parse(json) };
+  const update = stream.parse(json);
+  stream.stateKey(recordKey, update); // rejects keys the stream cannot use, here where the record can be dead-lettered
+  return { recordKey, offset: record.offset, partition: record.partition, update };
 }

@@ -31,6 +31,12 @@ export interface HotStreamDeclaration<U extends UpdateOrder> {
   /** Updates that must never wait for the interval, e.g. stock reaching zero. @default never */
   passThrough?(previous: U | null, next: U): boolean;
   /**
+   * What a newer update of the same batch keeps from an older one it supersedes
+   * in coalescing, e.g. an urgent flag on the same price re-sent without it.
+   * @default the newer update as it is
+   */
+  carryOver?(superseded: U, survivor: U): U;
+  /**
    * How much each emission says. `delta` (the default): only the slim delta on
    * the output topic. `delta-and-entity`: also the key's full current value on
    * a compacted entity topic, at the same rate-limited cadence, so a Core Event
@@ -43,6 +49,7 @@ export type HotStreamVerbosity = { readonly mode: 'delta' } | { readonly mode: '
 
 export type HotStream<U extends UpdateOrder = UpdateOrder> = HotStreamDeclaration<U> & {
   passThrough(previous: U | null, next: U): boolean;
+  carryOver(superseded: U, survivor: U): U;
   readonly verbosity: HotStreamVerbosity;
 };
 
@@ -56,6 +63,7 @@ export function defineHotStream<U extends UpdateOrder>(declaration: HotStreamDec
   return Object.freeze({
     ...declaration,
     passThrough: declaration.passThrough ?? (() => false),
+    carryOver: declaration.carryOver ?? ((_superseded: U, survivor: U) => survivor),
     verbosity: declaration.verbosity ?? { mode: 'delta' as const },
   });
 }
@@ -127,6 +135,11 @@ export function parseStockUpdate(value: unknown): StockUpdate {
 export function definePriceStream(options: Omit<HotStreamDeclaration<PriceUpdate>, 'parse' | 'stateKey' | 'sameValue'>): HotStream<PriceUpdate> {
   return defineHotStream<PriceUpdate>({
     passThrough: (previous, next) => next.urgent === true && (previous === null || next.amountMinor < previous.amountMinor),
+    // An urgent drop re-sent without the flag in the same batch stays urgent.
+    carryOver: (superseded, survivor) =>
+      superseded.urgent === true && survivor.urgent !== true && superseded.amountMinor === survivor.amountMinor && superseded.currency === survivor.currency
+        ? { ...survivor, urgent: true }
+        : survivor,
     ...options,
     parse: parsePriceUpdate,
     stateKey: (itemId) => itemId,
@@ -140,7 +153,11 @@ export function defineStockStream(options: Omit<HotStreamDeclaration<StockUpdate
     passThrough: (previous, next) => next.quantity === 0 && previous !== null && previous.quantity !== 0,
     ...options,
     parse: parseStockUpdate,
-    stateKey: (itemId, update) => (update.storeId === undefined ? itemId : `${itemId}@${update.storeId}`),
+    stateKey: (itemId, update) => {
+      // "@" separates item and store in the state key; allowing it in either would let two keys meet.
+      if (itemId.includes('@') || update.storeId?.includes('@')) throw new InvalidUpdateError('item ids and store ids must not contain "@"');
+      return update.storeId === undefined ? itemId : `${itemId}@${update.storeId}`;
+    },
     sameValue: (a, b) => a.quantity === b.quantity,
   });
 }

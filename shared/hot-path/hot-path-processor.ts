@@ -1,5 +1,5 @@
 import { coalesceNewest, type HotUpdateRecord } from './coalesce';
-import type { HotStream, UpdateOrder } from './define-hot-stream';
+import { isNewerUpdate, type HotStream, type UpdateOrder } from './define-hot-stream';
 import { TimeBudgetExceededError } from './errors';
 import type { HotDelta, HotDeltaSink } from './hot-delta-sink';
 import type { HotState, HotStateStore } from './hot-state-store';
@@ -65,34 +65,52 @@ export class HotPathProcessor<U extends UpdateOrder> {
     const counts = { keysApplied: 0, stale: 0, emitted: 0, unchanged: 0 };
     const owed: HotState<U>[] = [];
     let next = 0;
-    const workers = Array.from({ length: Math.min(this.writeConcurrency, newest.length) }, async () => {
-      while (next < newest.length && hasTimeLeft()) {
-        const [key, record] = newest[next++]!;
-        const applied = await this.store.apply(key, record.update, record.offset, `${this.stream.inputTopic}-${record.partition}`, this.stream.minEmitIntervalMs);
-        if (applied.outcome === 'stale') counts.stale += 1;
-        else {
-          counts.keysApplied += 1;
-          owed.push(applied.state);
+    let failed = false;
+    // Every worker stops taking keys once one fails or time runs short, and all have stopped before this
+    // returns or throws: no write of this batch may land after the event source retries it.
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: Math.min(this.writeConcurrency, newest.length) }, async () => {
+        while (next < newest.length && !failed && hasTimeLeft()) {
+          const [key, record] = newest[next++]!;
+          try {
+            const applied = await this.store.apply(key, record.update, record.offset, `${this.stream.inputTopic}-${record.partition}`, this.stream.minEmitIntervalMs);
+            if (applied.outcome === 'stale') counts.stale += 1;
+            else {
+              counts.keysApplied += 1;
+              owed.push(applied.state);
+            }
+          } catch (error) {
+            failed = true;
+            throw error;
+          }
         }
-      }
-    });
-    await Promise.all(workers);
+      }),
+    );
+    const failure = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+    if (failure) throw failure.reason;
     if (next < newest.length) throw new TimeBudgetExceededError(newest.length - next);
 
+    // Emitting and flushing may stop early when time runs short: what is left stays pending for the next flush.
     await this.emitDue(owed, counts);
-    for (const partition of partitions) await this.flush(partition, counts);
+    for (const partition of partitions) {
+      if (!hasTimeLeft()) break;
+      await this.flush(partition, counts, hasTimeLeft);
+    }
     return { updates: records.length, ...counts };
   }
 
   /** Emits every due key of a partition (the trailing guarantee). */
-  private async flush(partition: string, counts: { emitted: number; unchanged: number }): Promise<void> {
+  private async flush(partition: string, counts: { emitted: number; unchanged: number }, hasTimeLeft: () => boolean): Promise<void> {
     let startAfter: Record<string, unknown> | undefined;
     do {
       const page = await this.store.duePending(partition, this.now(), this.flushPageSize, startAfter);
-      const states = (await Promise.all(page.keys.map((key) => this.store.get(key)))).filter((state): state is HotState<U> => state !== undefined);
+      const states = (await Promise.all(page.keys.map((key) => this.store.get(key)))).filter(
+        // The index may be behind: only keys this partition still owns are emitted here.
+        (state): state is HotState<U> => state !== undefined && state.pendingPartition === partition,
+      );
       await this.emitDue(states, counts);
       startAfter = page.next;
-    } while (startAfter);
+    } while (startAfter && hasTimeLeft());
   }
 
   private async emitDue(states: readonly HotState<U>[], counts: { emitted: number; unchanged: number }): Promise<void> {
@@ -106,7 +124,17 @@ export class HotPathProcessor<U extends UpdateOrder> {
     }
     const deltas: HotDelta<U>[] = toPublish.map((state) => ({ key: state.key, update: state.value, emittedAt: now }));
     await this.sink.publish(deltas);
-    await forEachConcurrently(toPublish, this.writeConcurrency, (state) => this.store.markEmitted(state, now));
+    // Publish, then verify: a mark that fails means another writer moved the key on. If it emitted a newer
+    // value, that value may have been published before ours; publishing it again keeps it last.
+    const republish: HotDelta<U>[] = [];
+    await forEachConcurrently(toPublish, this.writeConcurrency, async (state) => {
+      if (await this.store.markEmitted(state, now)) return;
+      const current = await this.store.get(state.key);
+      if (current?.emittedValue && isNewerUpdate(current.emittedValue, state.value)) {
+        republish.push({ key: state.key, update: current.emittedValue, emittedAt: current.emittedAt ?? now });
+      }
+    });
+    await this.sink.publish(republish);
     await forEachConcurrently(toClear, this.writeConcurrency, (state) => this.store.clearPending(state));
     counts.emitted += toPublish.length;
     counts.unchanged += toClear.length;

@@ -83,11 +83,11 @@ export class HotStateStore<U extends UpdateOrder> {
   }
 
   /**
-   * Records that `state.value` was published (or needed no publishing) and
-   * clears the pending mark, unless a newer update was applied meanwhile.
+   * Records that `state.value` was published and clears the pending mark.
+   * @returns false when a newer update was applied meanwhile (nothing is written)
    */
-  async markEmitted(state: HotState<U>, emittedAt: number): Promise<void> {
-    await this.metered
+  async markEmitted(state: HotState<U>, emittedAt: number): Promise<boolean> {
+    return this.metered
       .send(
         new UpdateCommand({
           TableName: this.tableName,
@@ -99,8 +99,10 @@ export class HotStateStore<U extends UpdateOrder> {
           ReturnConsumedCapacity: 'TOTAL',
         }),
       )
+      .then(() => true)
       .catch((error: unknown) => {
         if (!isConditionFailure(error)) throw error;
+        return false;
       });
   }
 

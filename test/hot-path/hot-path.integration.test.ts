@@ -140,6 +140,16 @@ describe('High-frequency path (integration)', () => {
     expect(handler.totals).toMatchObject({ keysApplied: 2, stale: 1, emitted: 1 });
   });
 
+  it('decides a tie of version and timestamp by offset, whether or not the two land in one batch', async () => {
+    const stream = prices(0);
+    const { handler, stored } = await deployed(stream);
+
+    await handler(eventOf(stream.inputTopic, [['item-1', price(5, 1_000)]], 0, 7), context);
+    await handler(eventOf(stream.inputTopic, [['item-1', price(5, 1_200)]], 0, 8), context);
+
+    expect((await stored('item-1'))?.value.amountMinor).toBe(1_200);
+  });
+
   it('drops an update whose value equals the last one emitted', async () => {
     const stream = prices(0);
     const { handler, stored } = await deployed(stream);
