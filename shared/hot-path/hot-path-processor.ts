@@ -39,6 +39,12 @@ export class HotPathProcessor<U extends UpdateOrder> {
   private readonly writeConcurrency: number;
   private readonly flushPageSize: number;
   private readonly now: () => number;
+  /**
+   * What this execution environment last saw emitted per key. Only a hint that
+   * saves writes: with it, a due update claims its emission in the same write
+   * that stores it. Every decision is still checked by a conditional write.
+   */
+  private readonly lastEmitted = new Map<string, { readonly at: number; readonly value: U }>();
 
   constructor(
     private readonly stream: HotStream<U>,
@@ -64,6 +70,8 @@ export class HotPathProcessor<U extends UpdateOrder> {
     const newest = [...coalesceNewest(this.stream, records)];
     const counts = { keysApplied: 0, stale: 0, emitted: 0, unchanged: 0 };
     const owed: HotState<U>[] = [];
+    const claimed: HotState<U>[] = [];
+    const now = this.now();
     let next = 0;
     let failed = false;
     // Every worker stops taking keys once one fails or time runs short, and all have stopped before this
@@ -73,11 +81,24 @@ export class HotPathProcessor<U extends UpdateOrder> {
         while (next < newest.length && !failed && hasTimeLeft()) {
           const [key, record] = newest[next++]!;
           try {
-            const applied = await this.store.apply(key, record.update, record.offset, `${this.stream.inputTopic}-${record.partition}`, this.stream.minEmitIntervalMs);
-            if (applied.outcome === 'stale') counts.stale += 1;
-            else {
+            const claim = this.claimableAt(key, record.update, now);
+            const claimedState = claim === false ? undefined : await this.store.applyAndClaim(key, record.update, record.offset, now, claim);
+            if (claimedState) {
               counts.keysApplied += 1;
-              owed.push(applied.state);
+              claimed.push(claimedState);
+              continue;
+            }
+            const applied = await this.store.apply(key, record.update, record.offset, `${this.stream.inputTopic}-${record.partition}`, this.stream.minEmitIntervalMs);
+            if (applied.outcome === 'stale') {
+              counts.stale += 1;
+            } else {
+              counts.keysApplied += 1;
+              this.remember(applied.state);
+              // A redelivery of an update whose emission was claimed before publishing: the publish may have
+              // been lost, so it is published again (a duplicate if it was not).
+              const { state } = applied;
+              if (applied.outcome === 'redelivered' && state.emissionClaimed && state.emittedOffset === state.sourceOffset) claimed.push(state);
+              else owed.push(state);
             }
           } catch (error) {
             failed = true;
@@ -91,12 +112,39 @@ export class HotPathProcessor<U extends UpdateOrder> {
     if (next < newest.length) throw new TimeBudgetExceededError(newest.length - next);
 
     // Emitting and flushing may stop early when time runs short: what is left stays pending for the next flush.
+    await this.sink.publish(claimed.map((state) => ({ key: state.key, update: state.value, emittedAt: now })));
+    for (const state of claimed) this.rememberEmitted(state.key, now, state.value);
+    counts.emitted += claimed.length;
     await this.emitDue(owed, counts);
     for (const partition of partitions) {
       if (!hasTimeLeft()) break;
       await this.flush(partition, counts, hasTimeLeft);
     }
     return { updates: records.length, ...counts };
+  }
+
+  /**
+   * Whether an update can claim its emission as it is stored: false when this
+   * environment does not know the key's last emission, or the update is not due
+   * or unchanged; otherwise the latest emission time that still makes it due
+   * (undefined for a pass-through, which is due whenever it comes).
+   */
+  private claimableAt(key: string, update: U, now: number): number | undefined | false {
+    const last = this.lastEmitted.get(key);
+    if (!last || this.stream.sameValue(last.value, update)) return false;
+    if (this.stream.passThrough(last.value, update)) return undefined;
+    return now - last.at >= this.stream.minEmitIntervalMs ? now - this.stream.minEmitIntervalMs : false;
+  }
+
+  private remember(state: HotState<U>): void {
+    if (state.emittedAt !== undefined && state.emittedValue !== null) this.rememberEmitted(state.key, state.emittedAt, state.emittedValue);
+  }
+
+  private rememberEmitted(key: string, at: number, value: U): void {
+    this.lastEmitted.delete(key);
+    this.lastEmitted.set(key, { at, value });
+    // Bounded: the least recently refreshed entries go first (a Map iterates in insertion order).
+    if (this.lastEmitted.size > MAX_REMEMBERED_KEYS) this.lastEmitted.delete(this.lastEmitted.keys().next().value!);
   }
 
   /** Emits every due key of a partition (the trailing guarantee). */
@@ -128,7 +176,10 @@ export class HotPathProcessor<U extends UpdateOrder> {
     // value, that value may have been published before ours; publishing it again keeps it last.
     const republish: HotDelta<U>[] = [];
     await forEachConcurrently(toPublish, this.writeConcurrency, async (state) => {
-      if (await this.store.markEmitted(state, now)) return;
+      if (await this.store.markEmitted(state, now)) {
+        this.rememberEmitted(state.key, now, state.value);
+        return;
+      }
       const current = await this.store.get(state.key);
       if (current?.emittedValue && isNewerUpdate(current.emittedValue, state.value)) {
         republish.push({ key: state.key, update: current.emittedValue, emittedAt: current.emittedAt ?? now });
@@ -140,6 +191,8 @@ export class HotPathProcessor<U extends UpdateOrder> {
     counts.unchanged += toClear.length;
   }
 }
+
+const MAX_REMEMBERED_KEYS = 100_000;
 
 async function forEachConcurrently<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;

@@ -15,6 +15,10 @@ export interface HotState<U extends UpdateOrder> {
   /** Offset of the stored update in its input partition. */
   readonly sourceOffset: number;
   readonly emittedValue: U | null;
+  /** Source offset of the update last emitted; equal to `sourceOffset` once the stored update is out. */
+  readonly emittedOffset: number | undefined;
+  /** True when the last emission was claimed before publishing and never confirmed after: it may be lost. */
+  readonly emissionClaimed: boolean;
   readonly emittedAt: number | undefined;
   /** Present while the key waits for emission; the input partition (`<topic>-<partition>`) owning it. */
   readonly pendingPartition: string | undefined;
@@ -83,6 +87,48 @@ export class HotStateStore<U extends UpdateOrder> {
   }
 
   /**
+   * Stores an update and claims its emission in the same write, for a key known
+   * to be due: newer than the stored update (as in {@link apply}) and, unless
+   * `dueBefore` is undefined (a pass-through), last emitted no later than it.
+   * The caller publishes after the write; a redelivery finds the claim and
+   * publishes again, so a crash in between loses nothing.
+   * @returns the new state, or undefined when a condition failed (use {@link apply})
+   */
+  async applyAndClaim(key: string, update: U, offset: number, now: number, dueBefore: number | undefined): Promise<HotState<U> | undefined> {
+    try {
+      const output = await this.metered.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: key },
+          UpdateExpression:
+            'SET #value = :value, version = :version, sourceTimestamp = :ts, sourceOffset = :offset, ' +
+            'emittedValue = :value, emittedOffset = :offset, emittedAt = :now, emissionClaimed = :claimed REMOVE pendingPartition, dueAt',
+          ConditionExpression:
+            '(attribute_not_exists(pk) OR version < :version OR (version = :version AND sourceTimestamp < :ts) ' +
+            'OR (version = :version AND sourceTimestamp = :ts AND sourceOffset < :offset))' +
+            (dueBefore === undefined ? '' : ' AND (attribute_not_exists(emittedAt) OR emittedAt <= :dueBefore)'),
+          ExpressionAttributeNames: { '#value': 'value' },
+          ExpressionAttributeValues: {
+            ':value': JSON.stringify(update),
+            ':version': update.version,
+            ':ts': update.sourceTimestamp,
+            ':offset': offset,
+            ':now': now,
+            ':claimed': true,
+            ...(dueBefore === undefined ? {} : { ':dueBefore': dueBefore }),
+          },
+          ReturnValues: 'ALL_NEW',
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      return toState<U>(output.Attributes!);
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return undefined;
+    }
+  }
+
+  /**
    * Records that `state.value` was published and clears the pending mark.
    * @returns false when a newer update was applied meanwhile (nothing is written)
    */
@@ -92,7 +138,7 @@ export class HotStateStore<U extends UpdateOrder> {
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: state.key },
-          UpdateExpression: 'SET emittedValue = #value, emittedVersion = version, emittedAt = :now REMOVE pendingPartition, dueAt',
+          UpdateExpression: 'SET emittedValue = #value, emittedOffset = sourceOffset, emittedAt = :now REMOVE pendingPartition, dueAt, emissionClaimed',
           ConditionExpression: 'sourceOffset = :offset AND version = :version',
           ExpressionAttributeNames: { '#value': 'value' },
           ExpressionAttributeValues: { ':offset': state.sourceOffset, ':version': state.value.version, ':now': emittedAt },
@@ -158,6 +204,8 @@ function toState<U extends UpdateOrder>(item: Record<string, unknown>): HotState
     value: JSON.parse(item['value'] as string) as U,
     sourceOffset: item['sourceOffset'] as number,
     emittedValue: typeof item['emittedValue'] === 'string' ? (JSON.parse(item['emittedValue']) as U) : null,
+    emittedOffset: item['emittedOffset'] as number | undefined,
+    emissionClaimed: item['emissionClaimed'] === true,
     emittedAt: item['emittedAt'] as number | undefined,
     pendingPartition: item['pendingPartition'] as string | undefined,
     dueAt: item['dueAt'] as number | undefined,

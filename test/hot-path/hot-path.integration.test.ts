@@ -258,6 +258,48 @@ describe('High-frequency path (integration)', () => {
     expect(await deltas(2)).toHaveLength(2);
   });
 
+  it('claims a due emission in the write that stores it, and publishes it again when the publish was lost', async () => {
+    // Prepare: a processor whose sink fails once, after the key was emitted before (so the claim path is taken).
+    const stream = prices(1_000);
+    const pipeline = pipelineWith(stream);
+    await provisionTables(runtime.dynamoDbClient(), pipeline.tables);
+    const store = new HotStateStore<PriceUpdate>(documents, pipeline.hotStreams[0]!.table.name);
+    const published: HotDelta<PriceUpdate>[] = [];
+    let failNextPublish = false;
+    let now = 1_000_000;
+    const processor = new HotPathProcessor(stream, store, {
+      publish: async (deltas) => {
+        if (failNextPublish && deltas.length > 0) {
+          failNextPublish = false;
+          throw new Error('broker unreachable');
+        }
+        published.push(...deltas);
+      },
+    }, { now: () => now });
+    const partition = `${stream.inputTopic}-0`;
+    await processor.processBatch([{ recordKey: 'item-1', offset: 0, partition: 0, update: price(1, 100) }], [partition]);
+    now += 5_000;
+    const writesBefore = store.usage.writeRequests;
+
+    // Act: the due update is stored and claimed in one write, then its publish fails; the batch is redelivered.
+    failNextPublish = true;
+    const batch = [{ recordKey: 'item-1', offset: 1, partition: 0, update: price(2, 90) }];
+    await expect(processor.processBatch(batch, [partition])).rejects.toThrow('broker unreachable');
+    await processor.processBatch(batch, [partition]);
+
+    // Assess
+    expect(published.map((delta) => delta.update.version)).toEqual([1, 2]);
+    expect((await store.get('item-1'))?.emittedValue).toEqual(price(2, 90));
+
+    // …and on the happy path a due update costs one write: store and claim together.
+    now += 5_000;
+    const writesBeforeHappyPath = store.usage.writeRequests;
+    await processor.processBatch([{ recordKey: 'item-1', offset: 2, partition: 0, update: price(3, 80) }], [partition]);
+    expect(store.usage.writeRequests - writesBeforeHappyPath).toBe(1);
+    expect(published.map((delta) => delta.update.version)).toEqual([1, 2, 3]);
+    expect(writesBefore).toBeGreaterThan(0);
+  });
+
   it('dead-letters an update that does not parse, with the reason', async () => {
     const stream = prices(0);
     const { handler } = await deployed(stream);
