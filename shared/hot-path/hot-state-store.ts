@@ -32,6 +32,11 @@ export type ApplyOutcome<U extends UpdateOrder> =
   /** A newer update is stored; this one is ignored. */
   | { readonly outcome: 'stale' };
 
+/** Newer than the stored update: by source version, then source timestamp, then offset. */
+const NEWER_THAN_STORED =
+  'attribute_not_exists(pk) OR version < :version OR (version = :version AND sourceTimestamp < :ts) ' +
+  'OR (version = :version AND sourceTimestamp = :ts AND sourceOffset < :offset)';
+
 /** The DynamoDB operations of a hot stream: single-item conditional writes, strongly consistent reads. */
 export class HotStateStore<U extends UpdateOrder> {
   private readonly metered: MeteredDocumentClient;
@@ -61,9 +66,7 @@ export class HotStateStore<U extends UpdateOrder> {
           UpdateExpression:
             'SET #value = :value, version = :version, sourceTimestamp = :ts, sourceOffset = :offset, pendingPartition = :partition, ' +
             'dueAt = if_not_exists(emittedAt, :zero) + :interval',
-          ConditionExpression:
-            'attribute_not_exists(pk) OR version < :version OR (version = :version AND sourceTimestamp < :ts) ' +
-            'OR (version = :version AND sourceTimestamp = :ts AND sourceOffset < :offset)',
+          ConditionExpression: NEWER_THAN_STORED,
           ExpressionAttributeNames: { '#value': 'value' },
           ExpressionAttributeValues: {
             ':value': JSON.stringify(update),
@@ -103,10 +106,7 @@ export class HotStateStore<U extends UpdateOrder> {
           UpdateExpression:
             'SET #value = :value, version = :version, sourceTimestamp = :ts, sourceOffset = :offset, ' +
             'emittedValue = :value, emittedOffset = :offset, emittedAt = :now, emissionClaimed = :claimed REMOVE pendingPartition, dueAt',
-          ConditionExpression:
-            '(attribute_not_exists(pk) OR version < :version OR (version = :version AND sourceTimestamp < :ts) ' +
-            'OR (version = :version AND sourceTimestamp = :ts AND sourceOffset < :offset))' +
-            (dueBefore === undefined ? '' : ' AND (attribute_not_exists(emittedAt) OR emittedAt <= :dueBefore)'),
+          ConditionExpression: `(${NEWER_THAN_STORED})${dueBefore === undefined ? '' : ' AND (attribute_not_exists(emittedAt) OR emittedAt <= :dueBefore)'}`,
           ExpressionAttributeNames: { '#value': 'value' },
           ExpressionAttributeValues: {
             ':value': JSON.stringify(update),
