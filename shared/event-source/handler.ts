@@ -10,7 +10,16 @@ export type MskHandler = (event: MskEvent, context: Context) => Promise<unknown>
 /** The outcome of one invocation, as data: the caller decides what a failure means. */
 export type InvocationOutcome =
   | { readonly kind: 'success'; readonly response: unknown }
-  | { readonly kind: 'error'; readonly error: Error };
+  | {
+      readonly kind: 'error';
+      readonly error: Error;
+      /**
+       * After a timeout: settles when the timed-out handler does, or after one more timeout period.
+       * Lambda ends a timed-out runtime; in-process it cannot be stopped, so the event source waits
+       * for it before the retry, keeping one batch in flight per partition as far as it can.
+       */
+      readonly stillRunning?: Promise<void>;
+    };
 
 /**
  * Loads the very module `NodejsFunction` bundles for AWS, in this process, so a
@@ -54,13 +63,18 @@ export async function invokeHandler(
   const deadline = Date.now() + settings.timeoutSeconds * 1000;
   const context = lambdaContext(settings, deadline);
   let timer: NodeJS.Timeout | undefined;
+  let invoked: Promise<InvocationOutcome> | undefined;
   const timedOut = new Promise<InvocationOutcome>((resolve) => {
-    timer = setTimeout(
-      () => resolve({ kind: 'error', error: new HandlerTimeoutError(settings.timeoutSeconds) }),
-      settings.timeoutSeconds * 1000,
-    );
+    timer = setTimeout(() => {
+      const grace = new Promise<void>((done) => setTimeout(done, settings.timeoutSeconds * 1000).unref());
+      resolve({
+        kind: 'error',
+        error: new HandlerTimeoutError(settings.timeoutSeconds),
+        stillRunning: Promise.race([invoked!.then(() => undefined), grace]),
+      });
+    }, settings.timeoutSeconds * 1000);
   });
-  const invoked = (async (): Promise<InvocationOutcome> => {
+  invoked = (async (): Promise<InvocationOutcome> => {
     try {
       return { kind: 'success', response: await handler(event, context) };
     } catch (error) {

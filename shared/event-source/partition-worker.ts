@@ -174,6 +174,10 @@ export class PartitionWorker {
 
     this.deps.stats.invocations += 1;
     const outcome = await this.deps.invoke(invoked.map((entry) => entry.msk));
+    if (outcome.kind === 'error' && outcome.stillRunning) {
+      this.deps.log('warn', `${this.label()}: ${outcome.error.message}; waiting for the timed-out handler to settle before retrying`);
+      await outcome.stillRunning;
+    }
     const failure = this.classify(outcome, invoked);
 
     if (failure === undefined) {

@@ -1,6 +1,7 @@
 import type { DeadLetter } from '../../shared/dead-letter';
 import type { InvocationOutcome } from '../../shared/event-source';
 import type { SourceRecord } from '../../shared/event-source';
+import { buildMskEvent, invokeHandler } from '../../shared/event-source';
 import { PartitionWorker, type PartitionWorkerSettings } from '../../shared/event-source/partition-worker';
 import { emptyStats } from '../../shared/event-source/stats';
 
@@ -135,6 +136,50 @@ describe('Class: PartitionWorker', () => {
     await until(() => h.commits.at(-1) === 20);
     expect(h.invocations).toHaveLength(20);
     await h.finish();
+  });
+
+  it('waits for a timed-out handler that is still running before it retries the batch', async () => {
+    // Prepare: the first invocation outlives its 0.1 s timeout by 0.05 s (within the grace period of one more timeout).
+    let running = 0;
+    let overlapped = false;
+    let calls = 0;
+    const slowThenFast = async () => {
+      calls += 1;
+      if (running > 0) overlapped = true;
+      running += 1;
+      try {
+        if (calls === 1) await new Promise((resolve) => setTimeout(resolve, 150));
+      } finally {
+        running -= 1;
+      }
+    };
+    const commits: number[] = [];
+    const worker = new PartitionWorker(settings, {
+      invoke: (records) =>
+        invokeHandler(slowThenFast, buildMskEvent(records, { eventSourceArn: 'arn', bootstrapServers: [] }), {
+          functionName: 'fn',
+          timeoutSeconds: 0.1,
+          memorySizeMb: 128,
+          awsRegion: 'us-east-1',
+        }),
+      deadLetter: undefined,
+      commit: async (offset) => void commits.push(offset),
+      queueShrank: () => undefined,
+      stats: emptyStats(),
+      log: () => undefined,
+      now: Date.now,
+    });
+    const run = worker.run();
+
+    // Act
+    worker.enqueue([record(0)]);
+    await until(() => commits.length === 1);
+
+    // Assess
+    expect(calls).toBe(2);
+    expect(overlapped).toBe(false);
+    worker.stop();
+    await run;
   });
 
   it('ignores records at or below the last offset it queued, as a re-fetch after a rebalance delivers', async () => {
