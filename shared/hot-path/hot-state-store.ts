@@ -37,6 +37,13 @@ const NEWER_THAN_STORED =
   'attribute_not_exists(pk) OR version < :version OR (version = :version AND sourceTimestamp < :ts) ' +
   'OR (version = :version AND sourceTimestamp = :ts AND sourceOffset < :offset)';
 
+/** Stores an update as the key's newest; both writes that store one start with it. */
+const STORE_UPDATE = 'SET #value = :value, version = :version, sourceTimestamp = :ts, sourceOffset = :offset';
+
+function storedUpdateValues(update: UpdateOrder, offset: number): Record<string, unknown> {
+  return { ':value': JSON.stringify(update), ':version': update.version, ':ts': update.sourceTimestamp, ':offset': offset };
+}
+
 /** The DynamoDB operations of a hot stream: single-item conditional writes, strongly consistent reads. */
 export class HotStateStore<U extends UpdateOrder> {
   private readonly metered: MeteredDocumentClient;
@@ -63,16 +70,11 @@ export class HotStateStore<U extends UpdateOrder> {
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: key },
-          UpdateExpression:
-            'SET #value = :value, version = :version, sourceTimestamp = :ts, sourceOffset = :offset, pendingPartition = :partition, ' +
-            'dueAt = if_not_exists(emittedAt, :zero) + :interval',
+          UpdateExpression: `${STORE_UPDATE}, pendingPartition = :partition, dueAt = if_not_exists(emittedAt, :zero) + :interval`,
           ConditionExpression: NEWER_THAN_STORED,
           ExpressionAttributeNames: { '#value': 'value' },
           ExpressionAttributeValues: {
-            ':value': JSON.stringify(update),
-            ':version': update.version,
-            ':ts': update.sourceTimestamp,
-            ':offset': offset,
+            ...storedUpdateValues(update, offset),
             ':partition': partition,
             ':zero': 0,
             ':interval': minEmitIntervalMs,
@@ -103,16 +105,11 @@ export class HotStateStore<U extends UpdateOrder> {
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: key },
-          UpdateExpression:
-            'SET #value = :value, version = :version, sourceTimestamp = :ts, sourceOffset = :offset, ' +
-            'emittedValue = :value, emittedOffset = :offset, emittedAt = :now, emissionClaimed = :claimed REMOVE pendingPartition, dueAt',
+          UpdateExpression: `${STORE_UPDATE}, emittedValue = :value, emittedOffset = :offset, emittedAt = :now, emissionClaimed = :claimed REMOVE pendingPartition, dueAt`,
           ConditionExpression: `(${NEWER_THAN_STORED})${dueBefore === undefined ? '' : ' AND (attribute_not_exists(emittedAt) OR emittedAt <= :dueBefore)'}`,
           ExpressionAttributeNames: { '#value': 'value' },
           ExpressionAttributeValues: {
-            ':value': JSON.stringify(update),
-            ':version': update.version,
-            ':ts': update.sourceTimestamp,
-            ':offset': offset,
+            ...storedUpdateValues(update, offset),
             ':now': now,
             ':claimed': true,
             ...(dueBefore === undefined ? {} : { ':dueBefore': dueBefore }),
