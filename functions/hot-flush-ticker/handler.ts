@@ -1,13 +1,13 @@
-import { Kafka, logLevel } from 'kafkajs';
 import { requireEnv } from '../../shared/config';
 import { publishFlushTicks } from '../../shared/hot-path';
+import { connectOnce, kafkaFromEnvironment, orderedProducer } from '../../shared/kafka';
 
 // Built once per execution environment, at cold start.
 const topics = requireEnv('HOT_FLUSH_TOPICS').split(',');
-const kafka = new Kafka({ clientId: 'hot-flush-ticker', brokers: requireEnv('KAFKA_BROKERS').split(','), logLevel: logLevel.ERROR });
+const kafka = kafkaFromEnvironment('hot-flush-ticker');
 const admin = kafka.admin();
-const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-let connected: Promise<unknown> | undefined;
+const producer = orderedProducer(kafka);
+const connect = connectOnce(() => Promise.all([admin.connect(), producer.connect()]));
 
 /**
  * Invoked by an EventBridge Scheduler schedule: sends every partition of the
@@ -15,10 +15,6 @@ let connected: Promise<unknown> | undefined;
  * its emit interval are flushed even when their stream has gone quiet.
  */
 export const handler = async (): Promise<{ ticks: number }> => {
-  connected ??= Promise.all([admin.connect(), producer.connect()]).catch((error: unknown) => {
-    connected = undefined;
-    throw error;
-  });
-  await connected;
+  await connect();
   return { ticks: await publishFlushTicks(admin, producer, topics) };
 };

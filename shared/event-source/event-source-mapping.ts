@@ -1,6 +1,7 @@
 import type { Consumer as KafkaConsumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { effectiveMaximumRetryAttempts, EVENT_SOURCE_LIMITS, type Consumer } from '../pipeline';
 import { KafkaDeadLetterPublisher } from '../dead-letter';
+import { orderedProducer } from '../kafka';
 import { EventSourceError } from './errors';
 import { invokeHandler, loadHandler, type MskHandler } from './handler';
 import { buildMskEvent, type MskTimestampType, type SourceRecord } from './msk-event';
@@ -78,7 +79,7 @@ export class EventSourceMapping {
       retry: { retries: 10, maxRetryTime: 5_000 },
     });
     this.producer = settings.onFailure
-      ? options.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false })
+      ? orderedProducer(options.kafka)
       : undefined;
   }
 

@@ -1,13 +1,15 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
+import { mapSettledConcurrently } from '../concurrency';
 import { requireEnv } from '../config';
 import { KafkaDeadLetterPublisher } from '../dead-letter';
+import { connectOnce, kafkaFromEnvironment, orderedProducer } from '../kafka';
 import type { MskBatchResponse, MskEvent, MskRecord } from '../event-source';
 import { decodeKey, recordsOf, toSourceRecord } from '../records';
 import { joinStateTableVariable, type FkJoin } from './define-join';
-import { CodecError } from './errors';
+import { InvalidJoinInputError } from './errors';
 import { JoinProcessor, type JoinInputRecord } from './join-processor';
 import { KafkaJoinOutputSink } from './join-output-sink';
 import { JoinStateStore } from './join-state-store';
@@ -50,15 +52,11 @@ export interface JoinHandlerOptions {
 export function createJoinHandlers(join: FkJoin, options: JoinHandlerOptions = {}): JoinHandlers {
   const env = options.env ?? process.env;
   const tableName = requireEnv(joinStateTableVariable(join.name), env);
-  const documents = options.documents ?? DynamoDBDocumentClient.from(new DynamoDBClient({}));
-  const kafka =
-    options.kafka ?? new Kafka({ clientId: `join.${join.name}`, brokers: requireEnv('KAFKA_BROKERS', env).split(','), logLevel: logLevel.ERROR });
-  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-  let connected: Promise<void> | undefined;
-  const connect = () => (connected ??= producer.connect().catch((error: unknown) => {
-    connected = undefined;
-    throw error;
-  }));
+  // Adaptive retries back off and slow the client down when DynamoDB throttles.
+  const documents = options.documents ?? DynamoDBDocumentClient.from(new DynamoDBClient({ retryMode: 'adaptive', maxAttempts: 10 }));
+  const kafka = options.kafka ?? kafkaFromEnvironment(`join.${join.name}`, env);
+  const producer = orderedProducer(kafka);
+  const connect = connectOnce(() => producer.connect());
 
   const store = new JoinStateStore(documents, tableName);
   const processor = new JoinProcessor(join, store, new KafkaJoinOutputSink(producer, join.outputTopic, join.name), {
@@ -82,38 +80,27 @@ export function createJoinHandlers(join: FkJoin, options: JoinHandlerOptions = {
         // Each key starts at least one record per invocation, so a partition always makes progress.
         if (started > 0 && !hasTimeLeft()) return record;
         started += 1;
-        // Only the input's own key and value decide whether it is dead-lettered; a failure while applying it
-        // (stored state, the joiner, DynamoDB) fails the invocation instead, so nothing is left half-applied.
-        let input: JoinInputRecord;
         try {
-          input = validInput(record);
+          const input = toJoinInput(record);
+          if (input === undefined) throw new InvalidJoinInputError('join inputs need a key: the entity id');
+          if (side === 'left') await processor.applyLeft(input);
+          else if ((await processor.applyRight(input, hasTimeLeft)) === 'paused') return record;
         } catch (error) {
-          if (!(error instanceof CodecError)) throw error;
+          // Only an invalid input is dead-lettered; anything else fails the invocation, to be retried.
+          if (!(error instanceof InvalidJoinInputError)) throw error;
+          const reason = error.cause instanceof Error ? error.cause : error;
           await deadLetter.publish([
-            { record: toSourceRecord(record), reason: 'InvalidRecord', error: `${error.name}: ${error.message}`, attempts: 1 },
+            { record: toSourceRecord(record), reason: 'InvalidRecord', error: `${reason.name}: ${reason.message}`, attempts: 1 },
           ]);
-          continue;
         }
-        if (side === 'left') await processor.applyLeft(input);
-        else if ((await processor.applyRight(input, hasTimeLeft)) === 'paused') return record;
       }
       return undefined;
-    };
-    /** @throws CodecError when the record has no key or its value does not decode (or yields no foreign key). */
-    const validInput = (record: MskRecord): JoinInputRecord => {
-      const input = toJoinInput(record);
-      if (input === undefined) throw new CodecError('join inputs need a key: the entity id');
-      if (input.value !== null) {
-        if (side === 'left') join.foreignKey(join.leftCodec.decode(input.value));
-        else join.rightCodec.decode(input.value);
-      }
-      return input;
     };
     return async (event: MskEvent, context: Context): Promise<MskBatchResponse> => {
       await connect();
       // Different keys are independent (each has its own rows), so they are applied concurrently;
       // one key's records stay in offset order.
-      const outcomes = await mapConcurrently([...recordsByKey(recordsOf(event)).values()], keyConcurrency, (records) => applyInOrder(records, context));
+      const outcomes = await mapSettledConcurrently([...recordsByKey(recordsOf(event)).values()], keyConcurrency, (records) => applyInOrder(records, context));
       const failed = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
       if (failed) throw failed.reason;
       // Resume each partition from its earliest paused record; later records are applied again (idempotent).
@@ -140,24 +127,6 @@ function recordsByKey(records: readonly MskRecord[]): Map<string, MskRecord[]> {
     else groups.set(group, [record]);
   }
   return groups;
-}
-
-/** Runs `work` over items with at most `concurrency` at once, and reports every outcome. */
-async function mapConcurrently<T, R>(items: readonly T[], concurrency: number, work: (item: T) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
-  const outcomes: PromiseSettledResult<R>[] = new Array(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      try {
-        outcomes[index] = { status: 'fulfilled', value: await work(items[index]!) };
-      } catch (reason) {
-        outcomes[index] = { status: 'rejected', reason };
-      }
-    }
-  });
-  await Promise.all(workers);
-  return outcomes;
 }
 
 function toJoinInput(record: MskRecord): JoinInputRecord | undefined {

@@ -4,4 +4,4 @@ export { createJoinHandlers, type JoinHandlerOptions, type JoinHandlers } from '
 export { JoinProcessor, type JoinInputRecord, type JoinProcessorOptions } from './join-processor';
 export { JOIN_OUTPUT_HEADERS, KafkaJoinOutputSink, type JoinOutputRecord, type JoinOutputSink } from './join-output-sink';
 export { JoinStateStore, type JoinStateUsage, type OutputRow } from './join-state-store';
-export { CodecError, FkJoinError, JoinDeclarationError } from './errors';
+export { CodecError, FkJoinError, InvalidJoinInputError, JoinDeclarationError } from './errors';

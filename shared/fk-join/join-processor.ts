@@ -1,4 +1,6 @@
+import { forEachConcurrently } from '../concurrency';
 import type { FkJoin } from './define-join';
+import { CodecError, InvalidJoinInputError } from './errors';
 import { isAfter, joinOutput, samePosition, type JoinOutput, type JoinPosition } from './join-result';
 import type { JoinOutputRecord, JoinOutputSink } from './join-output-sink';
 import type { JoinStateStore, OutputRow } from './join-state-store';
@@ -63,10 +65,10 @@ export class JoinProcessor {
   /**
    * Applies a left record: moves its subscription to the new foreign key and
    * recomputes its output.
-   * @throws CodecError when the value cannot be decoded (the caller dead-letters the record)
+   * @throws InvalidJoinInputError when the value cannot be decoded, before anything is written
    */
   async applyLeft(record: JoinInputRecord): Promise<void> {
-    const foreignKey = record.value === null ? null : this.join.foreignKey(this.join.leftCodec.decode(record.value));
+    const foreignKey = record.value === null ? null : this.join.foreignKey(decodeInput(() => this.join.leftCodec.decode(record.value!)));
     const stored = await this.store.getLeft(record.key);
     if (stored && stored.leftOffset > record.offset) return;
 
@@ -94,10 +96,10 @@ export class JoinProcessor {
    * one page at a time. Returns 'paused' when `hasTimeLeft` said stop before the
    * last page: the progress is saved, and the same record delivered again
    * continues after the last subscriber reached.
-   * @throws CodecError when the value cannot be decoded (the caller dead-letters the record)
+   * @throws InvalidJoinInputError when the value cannot be decoded, before anything is written
    */
   async applyRight(record: JoinInputRecord, hasTimeLeft: () => boolean = () => true): Promise<'done' | 'paused'> {
-    if (record.value !== null) this.join.rightCodec.decode(record.value);
+    if (record.value !== null) decodeInput(() => this.join.rightCodec.decode(record.value!));
     const put = await this.store.putRight(record.key, record.offset, record.value);
     if (put.outcome === 'stale') return 'done';
     // Delivered again after a crash, this fan-out may have published a result that a newer one had already
@@ -180,6 +182,16 @@ export class JoinProcessor {
   }
 }
 
+/** Decodes an input record's own value; only this failure makes a record invalid. */
+function decodeInput<T>(decode: () => T): T {
+  try {
+    return decode();
+  } catch (error) {
+    if (error instanceof CodecError) throw new InvalidJoinInputError(error.message, false, { cause: error });
+    throw error;
+  }
+}
+
 /**
  * The row after applying a candidate. A tombstone that follows a tombstone (or
  * no output at all) is recorded but not emitted: the tail stays where it was.
@@ -199,15 +211,4 @@ function nextOutputRow(row: OutputRow | undefined, candidate: OutputCandidate): 
 /** The record the output topic should end with for this row, if any. */
 function pushTail(into: JoinOutputRecord[], leftKey: string, row: OutputRow): void {
   if (row.tailVersion !== undefined) into.push({ leftKey, version: row.tailVersion, value: row.value });
-}
-
-async function forEachConcurrently<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-    while (next < items.length) {
-      const item = items[next++]!;
-      await work(item);
-    }
-  });
-  await Promise.all(workers);
 }

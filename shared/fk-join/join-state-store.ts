@@ -6,7 +6,7 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure, MeteredDocumentClient, type DocumentCommand, type DocumentOutput, type DynamoDbUsage } from '../dynamodb';
+import { isConditionFailure, MeteredDocumentClient, type DynamoDbUsage } from '../dynamodb';
 import { JOIN_STATE_TTL_ATTRIBUTE } from './define-join';
 import type { JoinPosition } from './join-result';
 
@@ -155,7 +155,7 @@ export class JoinStateStore {
 
   /** Remembers how far a fan-out got, so the next invocation continues after that subscriber. */
   async saveFanOutCursor(rightKey: string, rightOffset: number, lastLeftKey: string): Promise<void> {
-    await this.send(
+    await this.metered.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: { pk: rightPk(rightKey), sk: RIGHT },
@@ -173,7 +173,7 @@ export class JoinStateStore {
     pageSize: number,
     startAfterLeftKey: string | undefined,
   ): Promise<{ subscriptions: Subscription[]; lastLeftKey: string | undefined }> {
-    const response = await this.send(
+    const response = await this.metered.send(
       new QueryCommand({
         TableName: this.tableName,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
@@ -200,7 +200,7 @@ export class JoinStateStore {
     for (let start = 0; start < unique.length; start += 100) {
       let keys: Record<string, unknown>[] = unique.slice(start, start + 100).map((key) => ({ pk: leftPk(key), sk: OUTPUT }));
       while (keys.length > 0) {
-        const response = await this.send(
+        const response = await this.metered.send(
           new BatchGetCommand({
             RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } },
             ReturnConsumedCapacity: 'TOTAL',
@@ -236,7 +236,7 @@ export class JoinStateStore {
   }
 
   private async get(pk: string, sk: string): Promise<Record<string, unknown> | undefined> {
-    const response = await this.send(
+    const response = await this.metered.send(
       new GetCommand({ TableName: this.tableName, Key: { pk, sk }, ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' }),
     );
     return response.Item;
@@ -248,7 +248,7 @@ export class JoinStateStore {
     values: Record<string, unknown> | undefined,
   ): Promise<boolean> {
     try {
-      await this.send(
+      await this.metered.send(
         new PutCommand({
           TableName: this.tableName,
           Item: item,
@@ -262,10 +262,6 @@ export class JoinStateStore {
       if (isConditionFailure(error)) return false;
       throw error;
     }
-  }
-
-  private send(command: DocumentCommand): Promise<DocumentOutput> {
-    return this.metered.send(command);
   }
 }
 

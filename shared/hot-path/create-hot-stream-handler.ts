@@ -1,9 +1,10 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import { requireEnv } from '../config';
 import { KafkaDeadLetterPublisher } from '../dead-letter';
+import { connectOnce, kafkaFromEnvironment, orderedProducer } from '../kafka';
 import type { MskEvent, MskRecord } from '../event-source';
 import { decodeKey, recordsOf, toSourceRecord } from '../records';
 import type { HotUpdateRecord } from './coalesce';
@@ -49,15 +50,9 @@ export function createHotStreamHandler<U extends UpdateOrder>(stream: HotStream<
   const tableName = requireEnv(hotStateTableVariable(stream.name), env);
   const documents =
     options.documents ?? DynamoDBDocumentClient.from(new DynamoDBClient({ retryMode: 'adaptive', maxAttempts: 10 }));
-  const kafka =
-    options.kafka ?? new Kafka({ clientId: `hot.${stream.name}`, brokers: requireEnv('KAFKA_BROKERS', env).split(','), logLevel: logLevel.ERROR });
-  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-  let connected: Promise<void> | undefined;
-  const connect = () =>
-    (connected ??= producer.connect().catch((error: unknown) => {
-      connected = undefined;
-      throw error;
-    }));
+  const kafka = options.kafka ?? kafkaFromEnvironment(`hot.${stream.name}`, env);
+  const producer = orderedProducer(kafka);
+  const connect = connectOnce(() => producer.connect());
   const store = new HotStateStore<U>(documents, tableName);
   const processor = new HotPathProcessor(stream, store, new KafkaHotDeltaSink<U>(producer, stream), {
     ...(options.writeConcurrency ? { writeConcurrency: options.writeConcurrency } : {}),

@@ -1,3 +1,4 @@
+import { forEachConcurrently } from '../concurrency';
 import { coalesceNewest, type HotUpdateRecord } from './coalesce';
 import { isNewerUpdate, type HotStream, type UpdateOrder } from './define-hot-stream';
 import { TimeBudgetExceededError } from './errors';
@@ -193,12 +194,3 @@ export class HotPathProcessor<U extends UpdateOrder> {
 }
 
 const MAX_REMEMBERED_KEYS = 100_000;
-
-async function forEachConcurrently<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-      while (next < items.length) await work(items[next++]!);
-    }),
-  );
-}

@@ -1,6 +1,7 @@
 import type { Admin, Kafka } from 'kafkajs';
 import { EventSourceMapping, type EventSourceLogger, type MskHandler } from '../event-source';
 import { publishFlushTicks } from '../hot-path/flush-ticks';
+import { orderedProducer } from '../kafka';
 import type { Pipeline } from '../pipeline';
 import type { LocalRuntime } from './local-runtime';
 import { provisionPipeline } from './provision';
@@ -87,7 +88,7 @@ export async function runPipeline(
  */
 async function startFlushTicks(kafka: Kafka, admin: Admin, pipeline: Pipeline, log: EventSourceLogger | undefined): Promise<() => Promise<void>> {
   if (pipeline.hotStreams.length === 0) return async () => undefined;
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const producer = orderedProducer(kafka);
   await producer.connect();
   let sending = Promise.resolve();
   const timers = pipeline.hotStreams.map(({ stream, flushTickIntervalMs }) =>

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Admin, Kafka, Message } from 'kafkajs';
 import { EventSourceMapping, type EventSourceMappingOptions, type MskEvent, type MskHandler } from '../../shared/event-source';
 import { readLocalServicesConfig, startLocalRuntime, provisionTopics, type LocalRuntime } from '../../shared/local';
+import { orderedProducer } from '../../shared/kafka';
 import { definePipeline, type ConsumerDeclaration, type EventSourceSettings, type Pipeline, type TopicDeclaration } from '../../shared/pipeline';
 
 /** The services the global setup started, reached through KAFKA_BROKERS / DYNAMODB_ENDPOINT. */
@@ -80,7 +81,7 @@ export function mappingFor(
 /** Produces and waits for acknowledgement from every replica. */
 export async function produce(kafka: Kafka, topic: string, messages: Message[]): Promise<void> {
   // Idempotent, so a retried request can never write a record twice and shift the offsets tests expect.
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const producer = orderedProducer(kafka);
   await producer.connect();
   try {
     await producer.send({ topic, acks: -1, messages });

@@ -1,4 +1,5 @@
 import type { Kafka, Producer } from 'kafkajs';
+import { orderedProducer } from '../../kafka';
 
 const CITIES = ['Berlin', 'Toronto', 'Lyon', 'Osaka', 'Austin', 'Porto', 'Leeds', 'Gdansk'];
 
@@ -9,7 +10,7 @@ const CITIES = ['Berlin', 'Toronto', 'Lyon', 'Osaka', 'Austin', 'Porto', 'Leeds'
  * dead-lettering. Stops when `stop()` is called.
  */
 export async function startDemoTraffic(kafka: Kafka, options: { merchants: number; updatesPerSecond: number }) {
-  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const producer: Producer = orderedProducer(kafka);
   await producer.connect();
   const merchant = (id: number, revision: number) => ({
     key: `merchant-${id}`,

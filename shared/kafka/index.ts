@@ -1,0 +1,33 @@
+import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { requireEnv } from '../config';
+
+/**
+ * The producer every part of the platform writes with: idempotent with one
+ * request in flight, so a retried request can neither duplicate nor reorder
+ * records (per-key order is what joins, deltas and dead letters rely on), and
+ * never creating topics (they come only from the pipeline declaration).
+ */
+export function orderedProducer(kafka: Kafka): Producer {
+  return kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+}
+
+/**
+ * Connects on first use and reuses the connection, as a Lambda handler must
+ * across warm invocations; a failed attempt is forgotten so the next one retries.
+ */
+export function connectOnce(connect: () => Promise<unknown>): () => Promise<void> {
+  let connected: Promise<void> | undefined;
+  return () =>
+    (connected ??= connect().then(
+      () => undefined,
+      (error: unknown) => {
+        connected = undefined;
+        throw error;
+      },
+    ));
+}
+
+/** The Kafka client a Lambda handler builds at cold start, from the brokers in KAFKA_BROKERS. */
+export function kafkaFromEnvironment(clientId: string, env: NodeJS.ProcessEnv = process.env): Kafka {
+  return new Kafka({ clientId, brokers: requireEnv('KAFKA_BROKERS', env).split(','), logLevel: logLevel.ERROR });
+}
