@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException, type ConsumedCapacity } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
+  DeleteCommand,
   GetCommand,
   PutCommand,
   QueryCommand,
@@ -17,7 +18,7 @@ export interface DynamoDbUsage {
   writeCapacityUnits: number;
 }
 
-export type DocumentCommand = GetCommand | PutCommand | UpdateCommand | QueryCommand | BatchGetCommand;
+export type DocumentCommand = GetCommand | PutCommand | UpdateCommand | DeleteCommand | QueryCommand | BatchGetCommand;
 
 /** The parts of the document client's outputs the platform's stores read. */
 export interface DocumentOutput {

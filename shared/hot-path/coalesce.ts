@@ -17,16 +17,14 @@ export function coalesceNewest<U extends UpdateOrder>(stream: HotStream<U>, reco
   const newest = new Map<string, HotUpdateRecord<U>>();
   for (const record of records) {
     const key = stream.stateKey(record.recordKey, record.update);
-    const current = newest.get(key);
-    if (current === undefined) {
-      newest.set(key, record);
-      continue;
-    }
-    const newer = isNewerUpdate(record.update, current.update) || (!isNewerUpdate(current.update, record.update) && record.offset > current.offset);
-    newest.set(
-      key,
-      newer ? { ...record, update: stream.carryOver(current.update, record.update) } : { ...current, update: stream.carryOver(record.update, current.update) },
-    );
+    newest.set(key, newestOf(stream, newest.get(key), record));
   }
   return newest;
+}
+
+/** The newer of two updates of one state key, keeping what the stream carries over from the other. */
+export function newestOf<U extends UpdateOrder>(stream: HotStream<U>, current: HotUpdateRecord<U> | undefined, record: HotUpdateRecord<U>): HotUpdateRecord<U> {
+  if (current === undefined) return record;
+  const newer = isNewerUpdate(record.update, current.update) || (!isNewerUpdate(current.update, record.update) && record.offset > current.offset);
+  return newer ? { ...record, update: stream.carryOver(current.update, record.update) } : { ...current, update: stream.carryOver(record.update, current.update) };
 }

@@ -1,19 +1,19 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
-import type { Kafka } from 'kafkajs';
+import type { Kafka, KafkaMessage } from 'kafkajs';
 import { requireEnv } from '../config';
 import { KafkaDeadLetterPublisher } from '../dead-letter';
-import { connectOnce, kafkaFromEnvironment, orderedProducer } from '../kafka';
+import { connectOnce, kafkaFromEnvironment, orderedProducer, readPartitionRange } from '../kafka';
 import type { MskEvent, MskRecord } from '../event-source';
 import { decodeKey, recordsOf, toSourceRecord } from '../records';
 import type { HotUpdateRecord } from './coalesce';
 import { hotStateTableVariable, type HotStream, type UpdateOrder } from './define-hot-stream';
 import { HotPathError } from './errors';
-import { isFlushTick } from './flush-ticks';
+import { FLUSH_TICK_HEADER, isFlushTick } from './flush-ticks';
 import { KafkaHotDeltaSink } from './hot-delta-sink';
 import { HotPathProcessor, type HotBatchResult } from './hot-path-processor';
-import { HotStateStore } from './hot-state-store';
+import { HotStateStore, type BufferedRange } from './hot-state-store';
 
 export interface HotStreamHandlerOptions {
   /** @default process.env */
@@ -24,11 +24,14 @@ export interface HotStreamHandlerOptions {
   readonly timeReserveMs?: number;
   readonly writeConcurrency?: number;
   readonly now?: () => number;
+  /** Names this execution environment's buffered ranges (coalescing across batches). @default a random UUID */
+  readonly environmentId?: string;
 }
 
 export interface HotStreamHandler<U extends UpdateOrder = UpdateOrder> {
   (event: MskEvent, context: Context): Promise<void>;
   readonly store: HotStateStore<U>;
+  readonly processor: HotPathProcessor<U>;
   /** Totals over every batch so far, for metrics and the benchmark. */
   readonly totals: { -readonly [K in keyof HotBatchResult]: number };
 }
@@ -54,13 +57,27 @@ export function createHotStreamHandler<U extends UpdateOrder>(stream: HotStream<
   const producer = orderedProducer(kafka);
   const connect = connectOnce(() => producer.connect());
   const store = new HotStateStore<U>(documents, tableName);
+  const readRange = async (range: BufferedRange): Promise<HotUpdateRecord<U>[]> => {
+    const messages = await readPartitionRange(kafka, range.topic, range.partition, range.fromOffset, range.toOffset);
+    return messages.flatMap((message) => {
+      if (message.headers?.[FLUSH_TICK_HEADER] !== undefined) return [];
+      try {
+        return [parseReplayed(stream, message, range.partition)];
+      } catch (error) {
+        if (error instanceof HotPathError) return []; // dead-lettered when it was first consumed
+        throw error;
+      }
+    });
+  };
   const processor = new HotPathProcessor(stream, store, new KafkaHotDeltaSink<U>(producer, stream), {
+    readRange,
     ...(options.writeConcurrency ? { writeConcurrency: options.writeConcurrency } : {}),
     ...(options.now ? { now: options.now } : {}),
+    ...(options.environmentId ? { environmentId: options.environmentId } : {}),
   });
   const deadLetter = new KafkaDeadLetterPublisher(producer, stream.deadLetterTopic, stream.name);
   const timeReserveMs = options.timeReserveMs ?? 10_000;
-  const totals = { updates: 0, keysApplied: 0, stale: 0, emitted: 0, unchanged: 0 };
+  const totals = { updates: 0, keysApplied: 0, stale: 0, emitted: 0, unchanged: 0, replayed: 0 };
 
   const handler = async (event: MskEvent, context: Context): Promise<void> => {
     await connect();
@@ -77,20 +94,36 @@ export function createHotStreamHandler<U extends UpdateOrder>(stream: HotStream<
     const result = await processor.processBatch(updates, Object.keys(event.records), () => context.getRemainingTimeInMillis() > timeReserveMs);
     for (const name of Object.keys(totals) as Array<keyof typeof totals>) totals[name] += result[name];
   };
-  return Object.assign(handler, { store, totals });
+  return Object.assign(handler, { store, processor, totals });
 }
 
 function parse<U extends UpdateOrder>(stream: HotStream<U>, record: MskRecord): HotUpdateRecord<U> {
-  const recordKey = decodeKey(record);
+  const value = record.value === undefined ? undefined : Buffer.from(record.value, 'base64');
+  return parseUpdate(stream, decodeKey(record), value, record.offset, record.partition);
+}
+
+function parseReplayed<U extends UpdateOrder>(stream: HotStream<U>, message: KafkaMessage, partition: number): HotUpdateRecord<U> {
+  return parseUpdate(stream, message.key ? message.key.toString('utf8') : null, message.value ?? undefined, Number(message.offset), partition);
+}
+
+function parseUpdate<U extends UpdateOrder>(
+  stream: HotStream<U>,
+  recordKey: string | null,
+  value: Buffer | undefined,
+  offset: number,
+  partition: number,
+): HotUpdateRecord<U> {
   if (recordKey === null) throw new HotPathError('updates need a key: the item id');
-  if (record.value === undefined) throw new HotPathError('an update needs a value; tombstones have no meaning on an update stream');
+  // Keys starting with U+0000 are the state table's own (buffered ranges).
+  if (recordKey.startsWith('\u0000')) throw new HotPathError('item ids must not start with U+0000');
+  if (value === undefined) throw new HotPathError('an update needs a value; tombstones have no meaning on an update stream');
   let json: unknown;
   try {
-    json = JSON.parse(Buffer.from(record.value, 'base64').toString('utf8'));
+    json = JSON.parse(value.toString('utf8'));
   } catch (error) {
     throw new HotPathError(`value is not valid JSON (${(error as Error).message})`);
   }
   const update = stream.parse(json);
   stream.stateKey(recordKey, update); // rejects keys the stream cannot use, here where the record can be dead-lettered
-  return { recordKey, offset: record.offset, partition: record.partition, update };
+  return { recordKey, offset, partition, update };
 }

@@ -31,6 +31,23 @@ export interface HotStreamDeclaration<U extends UpdateOrder> {
   /** Updates that must never wait for the interval, e.g. stock reaching zero. @default never */
   passThrough?(previous: U | null, next: U): boolean;
   /**
+   * True for an update that may turn out to be a pass-through, judged without
+   * the previous value. Such updates skip the write-behind buffer and are
+   * stored at once. Required with `passThrough` when `coalesceWindowMs` > 0.
+   */
+  mayPassThrough?(next: U): boolean;
+  /**
+   * Coalesces across batches too: each execution environment keeps the newest
+   * update per key in memory for up to this long before storing it, so a hot
+   * key costs one DynamoDB write per window instead of one per batch. Nothing
+   * is lost when an environment goes away: the input topic serves as the
+   * changelog — every batch's offset range is recorded (one write per batch)
+   * and, if it is not stored within a few windows, the partition's consumer
+   * reads it again from the topic. Needs input retention far longer than the
+   * window. 0 coalesces within a batch only. @default 0
+   */
+  readonly coalesceWindowMs?: number;
+  /**
    * What a newer update of the same batch keeps from an older one it supersedes
    * in coalescing, e.g. an urgent flag on the same price re-sent without it.
    * @default the newer update as it is
@@ -49,20 +66,35 @@ export type HotStreamVerbosity = { readonly mode: 'delta' } | { readonly mode: '
 
 export type HotStream<U extends UpdateOrder = UpdateOrder> = HotStreamDeclaration<U> & {
   passThrough(previous: U | null, next: U): boolean;
+  mayPassThrough(next: U): boolean;
+  readonly coalesceWindowMs: number;
   carryOver(superseded: U, survivor: U): U;
   readonly verbosity: HotStreamVerbosity;
 };
 
 const NAME = /^[a-zA-Z0-9._-]{1,100}$/;
+/** A buffer held longer than this would make a lost environment's updates wait too long for their replay. */
+const MAX_COALESCE_WINDOW_MS = 15 * 60_000;
 
 export function defineHotStream<U extends UpdateOrder>(declaration: HotStreamDeclaration<U>): HotStream<U> {
   if (!NAME.test(declaration.name)) throw new HotPathError(`hot stream name "${declaration.name}" must be 1–100 letters, digits, ".", "_" or "-"`);
   if (!Number.isInteger(declaration.minEmitIntervalMs) || declaration.minEmitIntervalMs < 0) {
     throw new HotPathError(`hot stream "${declaration.name}": minEmitIntervalMs must be a whole number of milliseconds ≥ 0`);
   }
+  const coalesceWindowMs = declaration.coalesceWindowMs ?? 0;
+  if (!Number.isInteger(coalesceWindowMs) || coalesceWindowMs < 0 || coalesceWindowMs > MAX_COALESCE_WINDOW_MS) {
+    throw new HotPathError(`hot stream "${declaration.name}": coalesceWindowMs must be a whole number of milliseconds from 0 to ${MAX_COALESCE_WINDOW_MS}`);
+  }
+  if (coalesceWindowMs > 0 && declaration.passThrough && !declaration.mayPassThrough) {
+    throw new HotPathError(
+      `hot stream "${declaration.name}": with coalesceWindowMs, a passThrough needs mayPassThrough too, so pass-through candidates skip the buffer`,
+    );
+  }
   return Object.freeze({
     ...declaration,
+    coalesceWindowMs,
     passThrough: declaration.passThrough ?? (() => false),
+    mayPassThrough: declaration.mayPassThrough ?? (() => false),
     carryOver: declaration.carryOver ?? ((_superseded: U, survivor: U) => survivor),
     verbosity: declaration.verbosity ?? { mode: 'delta' as const },
   });
@@ -135,6 +167,7 @@ export function parseStockUpdate(value: unknown): StockUpdate {
 export function definePriceStream(options: Omit<HotStreamDeclaration<PriceUpdate>, 'parse' | 'stateKey' | 'sameValue'>): HotStream<PriceUpdate> {
   return defineHotStream<PriceUpdate>({
     passThrough: (previous, next) => next.urgent === true && (previous === null || next.amountMinor < previous.amountMinor),
+    mayPassThrough: (next) => next.urgent === true,
     // An urgent drop re-sent without the flag in the same batch stays urgent.
     carryOver: (superseded, survivor) =>
       superseded.urgent === true && survivor.urgent !== true && superseded.amountMinor === survivor.amountMinor && superseded.currency === survivor.currency
@@ -151,6 +184,7 @@ export function definePriceStream(options: Omit<HotStreamDeclaration<PriceUpdate
 export function defineStockStream(options: Omit<HotStreamDeclaration<StockUpdate>, 'parse' | 'stateKey' | 'sameValue'>): HotStream<StockUpdate> {
   return defineHotStream<StockUpdate>({
     passThrough: (previous, next) => next.quantity === 0 && previous !== null && previous.quantity !== 0,
+    mayPassThrough: (next) => next.quantity === 0,
     ...options,
     parse: parseStockUpdate,
     stateKey: (itemId, update) => {

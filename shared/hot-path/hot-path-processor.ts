@@ -1,29 +1,46 @@
+import { randomUUID } from 'node:crypto';
 import { forEachConcurrently } from '../concurrency';
+import { OffsetsNoLongerRetainedError } from '../kafka';
 import { coalesceNewest, type HotUpdateRecord } from './coalesce';
 import { isNewerUpdate, type HotStream, type UpdateOrder } from './define-hot-stream';
-import { TimeBudgetExceededError } from './errors';
+import { HotPathError, TimeBudgetExceededError } from './errors';
 import type { HotDelta, HotDeltaSink } from './hot-delta-sink';
-import type { HotState, HotStateStore } from './hot-state-store';
+import { isBufferedRangeKey, type BufferedRange, type HotState, type HotStateStore } from './hot-state-store';
+import { WriteBehindBuffer } from './write-behind-buffer';
 
-export interface HotPathProcessorOptions {
+export interface HotPathProcessorOptions<U extends UpdateOrder> {
   /** Keys written at once; bounds the DynamoDB write concurrency of one invocation. @default 8 */
   readonly writeConcurrency?: number;
   /** Pending keys read per index Query during a flush. @default 100 */
   readonly flushPageSize?: number;
   readonly now?: () => number;
+  /**
+   * Reads a buffered range again from the input topic, parsed (records that do
+   * not parse were dead-lettered the first time and are skipped). Required
+   * when the stream coalesces across batches.
+   */
+  readonly readRange?: (range: BufferedRange) => Promise<HotUpdateRecord<U>[]>;
+  /** Names this execution environment's buffered ranges. @default a random UUID */
+  readonly environmentId?: string;
+  /** A partition's write-behind buffer is stored before its window ends once it holds this many keys. @default 100,000 */
+  readonly maxBufferedKeysPerPartition?: number;
 }
 
 /** What one batch did, for metrics, tests and the benchmark. */
 export interface HotBatchResult {
   readonly updates: number;
-  /** Keys written after coalescing the batch. */
+  /** Keys written after coalescing (within the batch, or across batches in the write-behind buffer). */
   readonly keysApplied: number;
   /** Updates older than what was stored (redelivered or out of order), ignored. */
   readonly stale: number;
   readonly emitted: number;
   /** Values equal to the last emitted one, dropped. */
   readonly unchanged: number;
+  /** Updates read again from the input topic for an environment that never stored its buffer. */
+  readonly replayed: number;
 }
+
+type Counts = { -readonly [K in Exclude<keyof HotBatchResult, 'updates'>]: number };
 
 /**
  * Applies a batch of high-frequency updates: coalesces it to the newest update
@@ -31,6 +48,12 @@ export interface HotBatchResult {
  * key's delta at most once per interval — at once when due or when the stream
  * says the change must not wait, otherwise later, when the partition's
  * consumer flushes due keys (on every invocation, and on flush ticks).
+ *
+ * With a coalesce window, updates that cannot be pass-throughs are held in
+ * memory per partition and stored (and emitted) when the window ends, in an
+ * invocation for that partition; each batch's offsets are recorded first, so
+ * a partition's consumer replays them from the topic if this environment
+ * never comes back (see {@link BufferedRange}).
  *
  * Only the consumer of a key's partition ever emits it, one batch at a time,
  * so a key's deltas are published in order. Emitting is publish-then-mark: a
@@ -40,6 +63,10 @@ export class HotPathProcessor<U extends UpdateOrder> {
   private readonly writeConcurrency: number;
   private readonly flushPageSize: number;
   private readonly now: () => number;
+  private readonly environmentId: string;
+  private readonly buffer: WriteBehindBuffer<U>;
+  /** The revision of this environment's buffered range per partition, as last written. */
+  private readonly rangeRevisions = new Map<number, { fromOffset: number; toOffset: number; revision: number }>();
   /**
    * What this execution environment last saw emitted per key. Only a hint that
    * saves writes: with it, a due update claims its emission in the same write
@@ -51,11 +78,21 @@ export class HotPathProcessor<U extends UpdateOrder> {
     private readonly stream: HotStream<U>,
     private readonly store: HotStateStore<U>,
     private readonly sink: HotDeltaSink<U>,
-    options: HotPathProcessorOptions = {},
+    private readonly options: HotPathProcessorOptions<U> = {},
   ) {
     this.writeConcurrency = options.writeConcurrency ?? 8;
     this.flushPageSize = options.flushPageSize ?? 100;
     this.now = options.now ?? Date.now;
+    this.environmentId = options.environmentId ?? randomUUID();
+    this.buffer = new WriteBehindBuffer(stream, stream.coalesceWindowMs, options.maxBufferedKeysPerPartition ?? 100_000);
+    if (stream.coalesceWindowMs > 0 && !options.readRange) {
+      throw new HotPathError(`hot stream "${stream.name}" coalesces across batches: its processor needs readRange to replay a lost buffer`);
+    }
+  }
+
+  /** Keys held in the write-behind buffer, over all partitions. */
+  get bufferedKeys(): number {
+    return this.buffer.size;
   }
 
   /**
@@ -68,25 +105,126 @@ export class HotPathProcessor<U extends UpdateOrder> {
     partitions: readonly string[],
     hasTimeLeft: () => boolean = () => true,
   ): Promise<HotBatchResult> {
-    const newest = [...coalesceNewest(this.stream, records)];
-    const counts = { keysApplied: 0, stale: 0, emitted: 0, unchanged: 0 };
+    const counts: Counts = { keysApplied: 0, stale: 0, emitted: 0, unchanged: 0, replayed: 0 };
+    const now = this.now();
+    let storeNow = records;
+    if (this.stream.coalesceWindowMs > 0) {
+      storeNow = records.filter((record) => this.stream.mayPassThrough(record.update));
+      await this.holdBack(records.filter((record) => !this.stream.mayPassThrough(record.update)), now);
+    }
+
+    const newest = [...coalesceNewest(this.stream, storeNow)];
+    const applied = await this.applyNewest(newest, now, hasTimeLeft, counts);
+    if (applied.remaining.length > 0) throw new TimeBudgetExceededError(applied.remaining.length);
+    // Emitting and flushing may stop early when time runs short: what is left stays pending for the next flush.
+    await this.emitApplied(applied, now, counts);
+
+    for (const partition of partitions) {
+      if (!hasTimeLeft()) break;
+      const number = Number(partition.slice(partition.lastIndexOf('-') + 1));
+      if (this.buffer.isDue(number, this.now())) await this.storeBuffered(number, hasTimeLeft, counts);
+      await this.flush(partition, counts, hasTimeLeft);
+    }
+    return { updates: records.length, ...counts };
+  }
+
+  /** Buffers updates, having recorded their offsets per partition first (one write per partition). */
+  private async holdBack(records: readonly HotUpdateRecord<U>[], now: number): Promise<void> {
+    const ranges = new Map<number, { fromOffset: number; toOffset: number }>();
+    for (const record of records) {
+      const range = ranges.get(record.partition);
+      ranges.set(record.partition, {
+        fromOffset: Math.min(range?.fromOffset ?? record.offset, record.offset),
+        toOffset: Math.max(range?.toOffset ?? record.offset, record.offset),
+      });
+    }
+    this.buffer.add(records, now);
+    const replayAt = now + REPLAY_AFTER_WINDOWS * this.stream.coalesceWindowMs;
+    for (const [partition, batch] of ranges) {
+      const known = this.rangeRevisions.get(partition);
+      const fromOffset = Math.min(known?.fromOffset ?? batch.fromOffset, batch.fromOffset);
+      const toOffset = Math.max(known?.toOffset ?? batch.toOffset, batch.toOffset);
+      const range = { topic: this.stream.inputTopic, partition, environmentId: this.environmentId, fromOffset, toOffset };
+      const revision = await this.store.recordBufferedRange(range, known?.revision, replayAt);
+      // A fresh item (revision 1) starts over at this batch: the released one was replayed.
+      this.rangeRevisions.set(partition, revision === 1 ? { ...batch, revision } : { fromOffset, toOffset, revision });
+    }
+  }
+
+  /** Stores (and emits) what this environment holds for a partition, then releases its buffered range. */
+  private async storeBuffered(partition: number, hasTimeLeft: () => boolean, counts: Counts): Promise<void> {
+    const held = this.buffer.take(partition);
+    if (!held) return;
+    const now = this.now();
+    let applied: Applied<U>;
+    try {
+      applied = await this.applyNewest([...held.updates], now, hasTimeLeft, counts);
+    } catch (error) {
+      // Applying again is harmless (conditional on versions, and a claimed emission is published on re-apply).
+      this.buffer.putBack(held, held.updates.values());
+      throw error;
+    }
+    this.buffer.putBack(held, applied.remaining.map(([, record]) => record));
+    await this.emitApplied(applied, now, counts);
+    const range = this.rangeRevisions.get(partition);
+    if (applied.remaining.length === 0 && range) {
+      await this.store.releaseBufferedRange({ topic: this.stream.inputTopic, partition, environmentId: this.environmentId, ...range });
+      this.rangeRevisions.delete(partition);
+    }
+  }
+
+  /** Stores and emits a range another environment buffered and never stored, read again from the topic. */
+  private async replay(key: string, hasTimeLeft: () => boolean, counts: Counts): Promise<void> {
+    const range = await this.store.getBufferedRange(key);
+    if (!range || range.environmentId === this.environmentId) return; // released meanwhile, or ours: stored when due
+    let records: HotUpdateRecord<U>[];
+    try {
+      records = await this.options.readRange!(range);
+    } catch (error) {
+      if (!(error instanceof OffsetsNoLongerRetainedError)) throw error;
+      // Nothing can bring these back; say so loudly and stop retrying them.
+      console.error(`hot stream "${this.stream.name}": buffered updates lost, ${error.message}`);
+      await this.store.releaseBufferedRange(range);
+      return;
+    }
+    counts.replayed += records.length;
+    const now = this.now();
+    const applied = await this.applyNewest([...coalesceNewest(this.stream, records)], now, hasTimeLeft, counts);
+    await this.emitApplied(applied, now, counts);
+    if (applied.remaining.length === 0) await this.store.releaseBufferedRange(range);
+  }
+
+  /**
+   * Stores the newest update per key, claiming the emission in the same write
+   * where it is likely due. Every worker stops taking keys once one fails or
+   * time runs short, and all have stopped before this returns or throws: no
+   * write may land after the caller gave up on it.
+   */
+  private async applyNewest(
+    newest: ReadonlyArray<readonly [string, HotUpdateRecord<U>]>,
+    now: number,
+    hasTimeLeft: () => boolean,
+    counts: Counts,
+  ): Promise<Applied<U>> {
     const owed: HotState<U>[] = [];
     const claimed: HotState<U>[] = [];
-    const now = this.now();
     let next = 0;
     let failed = false;
-    // Every worker stops taking keys once one fails or time runs short, and all have stopped before this
-    // returns or throws: no write of this batch may land after the event source retries it.
     const outcomes = await Promise.allSettled(
       Array.from({ length: Math.min(this.writeConcurrency, newest.length) }, async () => {
         while (next < newest.length && !failed && hasTimeLeft()) {
           const [key, record] = newest[next++]!;
           try {
             const claim = this.claimableAt(key, record.update, now);
-            const claimedState = claim === false ? undefined : await this.store.applyAndClaim(key, record.update, record.offset, now, claim);
-            if (claimedState) {
+            const claimedWrite = claim === false ? undefined : await this.store.applyAndClaim(key, record.update, record.offset, now, claim);
+            if (claimedWrite) {
               counts.keysApplied += 1;
-              claimed.push(claimedState);
+              if (claimedWrite.previouslyEmitted && this.stream.sameValue(claimedWrite.previouslyEmitted, record.update)) {
+                counts.unchanged += 1;
+                this.rememberEmitted(key, now, record.update);
+              } else {
+                claimed.push(claimedWrite.state);
+              }
               continue;
             }
             const applied = await this.store.apply(key, record.update, record.offset, `${this.stream.inputTopic}-${record.partition}`, this.stream.minEmitIntervalMs);
@@ -110,29 +248,27 @@ export class HotPathProcessor<U extends UpdateOrder> {
     );
     const failure = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
     if (failure) throw failure.reason;
-    if (next < newest.length) throw new TimeBudgetExceededError(newest.length - next);
+    return { claimed, owed, remaining: newest.slice(next) };
+  }
 
-    // Emitting and flushing may stop early when time runs short: what is left stays pending for the next flush.
-    await this.sink.publish(claimed.map((state) => ({ key: state.key, update: state.value, emittedAt: now })));
-    for (const state of claimed) this.rememberEmitted(state.key, now, state.value);
-    counts.emitted += claimed.length;
-    await this.emitDue(owed, counts);
-    for (const partition of partitions) {
-      if (!hasTimeLeft()) break;
-      await this.flush(partition, counts, hasTimeLeft);
-    }
-    return { updates: records.length, ...counts };
+  private async emitApplied(applied: Applied<U>, now: number, counts: Counts): Promise<void> {
+    await this.sink.publish(applied.claimed.map((state) => ({ key: state.key, update: state.value, emittedAt: now })));
+    for (const state of applied.claimed) this.rememberEmitted(state.key, now, state.value);
+    counts.emitted += applied.claimed.length;
+    await this.emitDue(applied.owed, counts);
   }
 
   /**
    * Whether an update can claim its emission as it is stored: false when this
-   * environment does not know the key's last emission, or the update is not due
-   * or unchanged; otherwise the latest emission time that still makes it due
+   * environment does not know the key's last emission (unless the key was held
+   * back), or the update is not due or unchanged; otherwise the latest emission time that still makes it due
    * (undefined for a pass-through, which is due whenever it comes).
    */
   private claimableAt(key: string, update: U, now: number): number | undefined | false {
     const last = this.lastEmitted.get(key);
-    if (!last || this.stream.sameValue(last.value, update)) return false;
+    // Held back for a whole window, an unknown key is likely due: trying the claim saves the second write.
+    if (!last) return this.stream.coalesceWindowMs > 0 && !this.stream.mayPassThrough(update) ? now - this.stream.minEmitIntervalMs : false;
+    if (this.stream.sameValue(last.value, update)) return false;
     if (this.stream.passThrough(last.value, update)) return undefined;
     return now - last.at >= this.stream.minEmitIntervalMs ? now - this.stream.minEmitIntervalMs : false;
   }
@@ -149,11 +285,14 @@ export class HotPathProcessor<U extends UpdateOrder> {
   }
 
   /** Emits every due key of a partition (the trailing guarantee). */
-  private async flush(partition: string, counts: { emitted: number; unchanged: number }, hasTimeLeft: () => boolean): Promise<void> {
+  private async flush(partition: string, counts: Counts, hasTimeLeft: () => boolean): Promise<void> {
     let startAfter: Record<string, unknown> | undefined;
     do {
       const page = await this.store.duePending(partition, this.now(), this.flushPageSize, startAfter);
-      const states = (await Promise.all(page.keys.map((key) => this.store.get(key)))).filter(
+      for (const key of page.keys.filter(isBufferedRangeKey)) {
+        if (hasTimeLeft()) await this.replay(key, hasTimeLeft, counts);
+      }
+      const states = (await Promise.all(page.keys.filter((key) => !isBufferedRangeKey(key)).map((key) => this.store.get(key)))).filter(
         // The index may be behind: only keys this partition still owns are emitted here.
         (state): state is HotState<U> => state !== undefined && state.pendingPartition === partition,
       );
@@ -194,3 +333,14 @@ export class HotPathProcessor<U extends UpdateOrder> {
 }
 
 const MAX_REMEMBERED_KEYS = 100_000;
+/** A buffered range not released within this many windows is replayed by its partition's consumer. */
+const REPLAY_AFTER_WINDOWS = 3;
+
+interface Applied<U extends UpdateOrder> {
+  /** Stored with their emission claimed: to publish. */
+  readonly claimed: HotState<U>[];
+  /** Stored and marked pending: emitted now if due. */
+  readonly owed: HotState<U>[];
+  /** Not applied because time ran short. */
+  readonly remaining: ReadonlyArray<readonly [string, HotUpdateRecord<U>]>;
+}

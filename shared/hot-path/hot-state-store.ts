@@ -1,4 +1,4 @@
-import { GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure, MeteredDocumentClient, type DynamoDbUsage } from '../dynamodb';
 import { PENDING_INDEX, type UpdateOrder } from './define-hot-stream';
 
@@ -23,6 +23,34 @@ export interface HotState<U extends UpdateOrder> {
   /** Present while the key waits for emission; the input partition (`<topic>-<partition>`) owning it. */
   readonly pendingPartition: string | undefined;
   readonly dueAt: number | undefined;
+}
+
+/**
+ * The offsets of one input partition that one execution environment holds in
+ * its write-behind buffer, not yet stored. Kept in the state table under a key
+ * no state key can take (record keys starting with U+0000 are refused), and
+ * listed in the pending index of its partition from `replayAt` on, so the
+ * partition's consumer finds it if the environment never stores its buffer.
+ */
+export interface BufferedRange {
+  readonly topic: string;
+  readonly partition: number;
+  readonly environmentId: string;
+  readonly fromOffset: number;
+  readonly toOffset: number;
+  /** Bumped by every write; a release only deletes the revision it saw. */
+  readonly revision: number;
+}
+
+const BUFFERED_RANGE_PREFIX = '\u0000buffered\u0000';
+
+/** True for the key of a {@link BufferedRange} item, as listed by {@link HotStateStore.duePending}. */
+export function isBufferedRangeKey(key: string): boolean {
+  return key.startsWith(BUFFERED_RANGE_PREFIX);
+}
+
+function bufferedRangeKey(range: Pick<BufferedRange, 'topic' | 'partition' | 'environmentId'>): string {
+  return `${BUFFERED_RANGE_PREFIX}${range.topic}-${range.partition}\u0000${range.environmentId}`;
 }
 
 export type ApplyOutcome<U extends UpdateOrder> =
@@ -92,14 +120,21 @@ export class HotStateStore<U extends UpdateOrder> {
   }
 
   /**
-   * Stores an update and claims its emission in the same write, for a key known
-   * to be due: newer than the stored update (as in {@link apply}) and, unless
+   * Stores an update and claims its emission in the same write, for a key
+   * likely due: newer than the stored update (as in {@link apply}) and, unless
    * `dueBefore` is undefined (a pass-through), last emitted no later than it.
-   * The caller publishes after the write; a redelivery finds the claim and
-   * publishes again, so a crash in between loses nothing.
-   * @returns the new state, or undefined when a condition failed (use {@link apply})
+   * The caller publishes after the write, unless the value equals the one
+   * emitted before; a redelivery finds the claim and publishes again, so a
+   * crash in between loses nothing.
+   * @returns the new state and the value emitted before, or undefined when a condition failed (use {@link apply})
    */
-  async applyAndClaim(key: string, update: U, offset: number, now: number, dueBefore: number | undefined): Promise<HotState<U> | undefined> {
+  async applyAndClaim(
+    key: string,
+    update: U,
+    offset: number,
+    now: number,
+    dueBefore: number | undefined,
+  ): Promise<{ readonly state: HotState<U>; readonly previouslyEmitted: U | null } | undefined> {
     try {
       const output = await this.metered.send(
         new UpdateCommand({
@@ -114,11 +149,23 @@ export class HotStateStore<U extends UpdateOrder> {
             ':claimed': true,
             ...(dueBefore === undefined ? {} : { ':dueBefore': dueBefore }),
           },
-          ReturnValues: 'ALL_NEW',
+          ReturnValues: 'ALL_OLD',
           ReturnConsumedCapacity: 'TOTAL',
         }),
       );
-      return toState<U>(output.Attributes!);
+      const previouslyEmitted = typeof output.Attributes?.['emittedValue'] === 'string' ? (JSON.parse(output.Attributes['emittedValue']) as U) : null;
+      const state: HotState<U> = {
+        key,
+        value: update,
+        sourceOffset: offset,
+        emittedValue: update,
+        emittedOffset: offset,
+        emissionClaimed: true,
+        emittedAt: now,
+        pendingPartition: undefined,
+        dueAt: undefined,
+      };
+      return { state, previouslyEmitted };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       return undefined;
@@ -172,6 +219,75 @@ export class HotStateStore<U extends UpdateOrder> {
       new GetCommand({ TableName: this.tableName, Key: { pk: key }, ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' }),
     );
     return output.Item ? toState<U>(output.Item) : undefined;
+  }
+
+  /**
+   * Writes an environment's buffered range of a partition: over the revision
+   * it last wrote (`knownRevision`), or as a new item when it wrote none or a
+   * replay released it meanwhile.
+   * @returns the revision written
+   */
+  async recordBufferedRange(range: Omit<BufferedRange, 'revision'>, knownRevision: number | undefined, replayAt: number): Promise<number> {
+    const write = (revision: number, condition: string, values: Record<string, unknown>) =>
+      this.metered.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            pk: bufferedRangeKey(range),
+            ...range,
+            revision,
+            [PENDING_INDEX.partitionKey]: `${range.topic}-${range.partition}`,
+            [PENDING_INDEX.sortKey]: replayAt,
+          },
+          ConditionExpression: condition,
+          ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+    if (knownRevision !== undefined) {
+      try {
+        await write(knownRevision + 1, 'revision = :known', { ':known': knownRevision });
+        return knownRevision + 1;
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+    }
+    // A fresh item covers only this range: whatever the released one covered was replayed, or is still buffered here.
+    await write(1, 'attribute_not_exists(pk)', {});
+    return 1;
+  }
+
+  async getBufferedRange(key: string): Promise<BufferedRange | undefined> {
+    const output = await this.metered.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: key }, ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' }),
+    );
+    const item = output.Item;
+    if (!item) return undefined;
+    return {
+      topic: item['topic'] as string,
+      partition: item['partition'] as number,
+      environmentId: item['environmentId'] as string,
+      fromOffset: item['fromOffset'] as number,
+      toOffset: item['toOffset'] as number,
+      revision: item['revision'] as number,
+    };
+  }
+
+  /** Deletes a buffered range once its updates are stored, unless it was written again since `revision`. */
+  async releaseBufferedRange(range: BufferedRange): Promise<void> {
+    await this.metered
+      .send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { pk: bufferedRangeKey(range) },
+          ConditionExpression: 'revision = :revision',
+          ExpressionAttributeValues: { ':revision': range.revision },
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      )
+      .catch((error: unknown) => {
+        if (!isConditionFailure(error)) throw error;
+      });
   }
 
   /**

@@ -20,4 +20,5 @@ export { HotPathError, InvalidUpdateError, TimeBudgetExceededError } from './err
 export { FLUSH_TICK_HEADER, isFlushTick, publishFlushTicks } from './flush-ticks';
 export { HOT_DELTA_HEADERS, KafkaHotDeltaSink, type HotDelta, type HotDeltaSink } from './hot-delta-sink';
 export { HotPathProcessor, type HotBatchResult, type HotPathProcessorOptions } from './hot-path-processor';
-export { HotStateStore, type ApplyOutcome, type HotState } from './hot-state-store';
+export { HotStateStore, isBufferedRangeKey, type ApplyOutcome, type BufferedRange, type HotState } from './hot-state-store';
+export { WriteBehindBuffer, type PartitionBuffer } from './write-behind-buffer';

@@ -31,3 +31,5 @@ export function connectOnce(connect: () => Promise<unknown>): () => Promise<void
 export function kafkaFromEnvironment(clientId: string, env: NodeJS.ProcessEnv = process.env): Kafka {
   return new Kafka({ clientId, brokers: requireEnv('KAFKA_BROKERS', env).split(','), logLevel: logLevel.ERROR });
 }
+
+export { OffsetsNoLongerRetainedError, readPartitionRange, type ReadPartitionRangeOptions } from './read-partition-range';
