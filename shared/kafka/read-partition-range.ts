@@ -24,7 +24,8 @@ export interface ReadPartitionRangeOptions {
  * Reads the records of one partition from `fromOffset` to `toOffset`
  * (inclusive), as they are in the log now (a compacted topic may have dropped
  * some). kafkajs has no manual assignment, so this joins a throwaway consumer
- * group that never commits, seeks the one partition and pauses the rest.
+ * group that never commits, seeks the one partition and pauses the rest once
+ * it has joined.
  * @throws OffsetsNoLongerRetainedError when retention already deleted part of the range
  */
 export async function readPartitionRange(
@@ -48,15 +49,19 @@ export async function readPartitionRange(
 
     const groupId = `platform.read-range.${randomUUID()}`;
     const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false });
-    const messages: KafkaMessage[] = [];
+    const messages = new Map<number, KafkaMessage>();
     try {
       await consumer.connect();
-      await consumer.subscribe({ topic });
+      // From the beginning, so the range is read even if the seek below came late; the seek only saves time.
+      await consumer.subscribe({ topic, fromBeginning: true });
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        const others = offsets.map((entry) => entry.partition).filter((other) => other !== partition);
+        if (others.length > 0) consumer.pause([{ topic, partitions: others }]);
+        consumer.seek({ topic, partition, offset: String(fromOffset) });
+      });
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new PlatformError(`reading ${topic}-${partition} offsets ${fromOffset}–${last} took longer than ${options.timeoutMs ?? 60_000} ms`)),
-          options.timeoutMs ?? 60_000,
-        );
+        const timeoutMs = options.timeoutMs ?? 60_000;
+        const timer = setTimeout(() => reject(new PlatformError(`reading ${topic}-${partition} offsets ${fromOffset}–${last} took longer than ${timeoutMs} ms`)), timeoutMs);
         consumer
           .run({
             autoCommit: false,
@@ -64,27 +69,25 @@ export async function readPartitionRange(
               if (batch.partition !== partition) return;
               for (const message of batch.messages) {
                 const offset = Number(message.offset);
-                if (offset < fromOffset || offset > last) continue;
-                messages.push(message);
+                if (offset >= fromOffset && offset <= last) messages.set(offset, message);
               }
               // A compacted log may lack `last` itself: the batch's end says how far the log was read.
-              if (Number(batch.lastOffset()) >= last || batch.messages.some((message) => Number(message.offset) >= last)) {
+              if (Number(batch.lastOffset()) >= last) {
                 clearTimeout(timer);
                 resolve();
               }
             },
           })
-          .then(() => {
-            const others = offsets.map((entry) => entry.partition).filter((other) => other !== partition);
-            if (others.length > 0) consumer.pause([{ topic, partitions: others }]);
-            consumer.seek({ topic, partition, offset: String(fromOffset) });
-          }, reject);
+          .catch((error: unknown) => {
+            clearTimeout(timer);
+            reject(error as Error);
+          });
       });
     } finally {
       await consumer.disconnect();
       await admin.deleteGroups([groupId]).catch(() => undefined); // never committed: nothing of value to keep
     }
-    return messages;
+    return [...messages.values()].sort((a, b) => Number(a.offset) - Number(b.offset));
   } finally {
     await admin.disconnect();
   }

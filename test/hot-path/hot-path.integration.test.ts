@@ -1,13 +1,11 @@
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import type { Kafka } from 'kafkajs';
-import { buildMskEvent, type MskRecord } from '../../shared/event-source';
 import {
   createHotStreamHandler,
   definePriceStream,
-  FLUSH_TICK_HEADER,
   defineStockStream,
   hotStateTableVariable,
   HotPathProcessor,
@@ -17,67 +15,9 @@ import {
   type HotStream,
   type PriceUpdate,
 } from '../../shared/hot-path';
-import { provisionTables, provisionTopics, runPipeline, type LocalRuntime } from '../../shared/local';
-import { definePipeline, type Pipeline } from '../../shared/pipeline';
-import { connectToTestServices, eventually, NOOP_HANDLER_ENTRY, produce, readTopic, uniqueName } from '../support/integration';
-
-function pipelineWith(stream: HotStream<never> | HotStream<PriceUpdate> | ReturnType<typeof defineStockStream>): Pipeline {
-  return definePipeline({
-    name: uniqueName('hot'),
-    topics: [
-      { name: stream.inputTopic, kind: 'event', partitions: 2 },
-      { name: stream.outputTopic, kind: 'event', partitions: 2 },
-      { name: stream.deadLetterTopic, kind: 'dead-letter', partitions: 1 },
-      ...(stream.verbosity.mode === 'delta-and-entity' ? [{ name: stream.verbosity.entityTopic, kind: 'entity' as const, partitions: 2 }] : []),
-    ],
-    hotStreams: [{ stream: stream as HotStream<never>, handler: { entry: NOOP_HANDLER_ENTRY }, eventSource: { maximumBatchingWindowMs: 50 }, flushTickIntervalMs: 200 }],
-  });
-}
-
-function prices(minEmitIntervalMs: number) {
-  const name = uniqueName('prices');
-  return definePriceStream({ name, inputTopic: `${name}.updates`, outputTopic: `${name}.deltas`, deadLetterTopic: `${name}.dlq`, minEmitIntervalMs });
-}
-
-const price = (version: number, amountMinor: number, extra: Partial<PriceUpdate> = {}): PriceUpdate => ({
-  version,
-  sourceTimestamp: 1_700_000_000_000 + version,
-  amountMinor,
-  currency: 'EUR',
-  ...extra,
-});
-
-/** An MSK event as the event source would deliver it, for calling a handler directly. */
-function eventOf(topic: string, updates: Array<[key: string, value: unknown]>, partition = 0, firstOffset = 0) {
-  const records: MskRecord[] = updates.map(([key, value], index) => ({
-    topic,
-    partition,
-    offset: firstOffset + index,
-    timestamp: Date.now(),
-    timestampType: 'CREATE_TIME',
-    key: Buffer.from(key).toString('base64'),
-    value: Buffer.from(JSON.stringify(value)).toString('base64'),
-    headers: [],
-  }));
-  return buildMskEvent(records, { eventSourceArn: 'arn:aws:kafka:us-east-1:000000000000:cluster/local/test', bootstrapServers: ['127.0.0.1:9092'] });
-}
-
-/** The event a flush tick produces: one record on the partition, marked as a tick. */
-function tickEvent(topic: string, partition: number, offset: number) {
-  const tick: MskRecord = {
-    topic,
-    partition,
-    offset,
-    timestamp: Date.now(),
-    timestampType: 'CREATE_TIME',
-    key: Buffer.from('__flush-tick__').toString('base64'),
-    value: Buffer.from('{}').toString('base64'),
-    headers: [{ [FLUSH_TICK_HEADER]: [49] }],
-  };
-  return buildMskEvent([tick], { eventSourceArn: 'arn:aws:kafka:us-east-1:000000000000:cluster/local/test', bootstrapServers: ['127.0.0.1:9092'] });
-}
-
-const context = { getRemainingTimeInMillis: () => 60_000 } as Context;
+import { provisionTables, runPipeline, type LocalRuntime } from '../../shared/local';
+import { connectToTestServices, eventually, produce, readTopic, uniqueName } from '../support/integration';
+import { context, deployHotStream, eventOf, pipelineWith, price, prices, tickEvent } from './hot-stream-harness';
 
 describe('High-frequency path (integration)', () => {
   let runtime: LocalRuntime;
@@ -91,29 +31,8 @@ describe('High-frequency path (integration)', () => {
   });
   afterAll(() => documents.destroy());
 
-  /** A stream with its topics and table created, and a handler made for it. */
-  async function deployed<S extends HotStream<never> | ReturnType<typeof definePriceStream> | ReturnType<typeof defineStockStream>>(
-    stream: S,
-    options: { documents?: DynamoDBDocumentClient; now?: () => number } = {},
-  ) {
-    const pipeline = pipelineWith(stream);
-    const admin = kafka.admin();
-    await admin.connect();
-    await provisionTopics(admin, pipeline.topics);
-    await admin.disconnect();
-    await provisionTables(runtime.dynamoDbClient(), pipeline.tables);
-    const tableName = pipeline.hotStreams[0]!.table.name;
-    const handler = createHotStreamHandler(stream as HotStream<never>, {
-      env: { [hotStateTableVariable(stream.name)]: tableName, KAFKA_BROKERS: runtime.kafka.brokers.join(',') },
-      documents: options.documents ?? documents,
-      kafka,
-      ...(options.now ? { now: options.now } : {}),
-    });
-    const stored = (key: string) => new HotStateStore<PriceUpdate>(documents, tableName).get(key);
-    const deltas = async (count: number) =>
-      (await readTopic(kafka, stream.outputTopic, count)).map((record) => JSON.parse(record.value!) as PriceUpdate & { key: string });
-    return { pipeline, handler, stored, deltas };
-  }
+  const deployed = (stream: Parameters<typeof deployHotStream>[1], options: Parameters<typeof deployHotStream>[2] = {}) =>
+    deployHotStream({ runtime, kafka, documents }, stream, options);
 
   it('applies only the newest update per key of a batch, and emits it once', async () => {
     const stream = prices(60_000);

@@ -1,0 +1,119 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Context } from 'aws-lambda';
+import type { Kafka } from 'kafkajs';
+import { buildMskEvent, type MskRecord } from '../../shared/event-source';
+import {
+  createHotStreamHandler,
+  definePriceStream,
+  defineStockStream,
+  FLUSH_TICK_HEADER,
+  hotStateTableVariable,
+  HotStateStore,
+  type HotStream,
+  type PriceUpdate,
+} from '../../shared/hot-path';
+import { provisionTables, provisionTopics, type LocalRuntime } from '../../shared/local';
+import { definePipeline, type Pipeline } from '../../shared/pipeline';
+import { NOOP_HANDLER_ENTRY, readTopic, uniqueName } from '../support/integration';
+
+/** What the hot-path tests share: a one-stream pipeline, updates, and events as the event source delivers them. */
+
+export function pipelineWith(stream: HotStream<never> | HotStream<PriceUpdate> | ReturnType<typeof defineStockStream>): Pipeline {
+  return definePipeline({
+    name: uniqueName('hot'),
+    topics: [
+      { name: stream.inputTopic, kind: 'event', partitions: 2 },
+      { name: stream.outputTopic, kind: 'event', partitions: 2 },
+      { name: stream.deadLetterTopic, kind: 'dead-letter', partitions: 1 },
+      ...(stream.verbosity.mode === 'delta-and-entity' ? [{ name: stream.verbosity.entityTopic, kind: 'entity' as const, partitions: 2 }] : []),
+    ],
+    hotStreams: [{ stream: stream as HotStream<never>, handler: { entry: NOOP_HANDLER_ENTRY }, eventSource: { maximumBatchingWindowMs: 50 }, flushTickIntervalMs: 200 }],
+  });
+}
+
+export function prices(minEmitIntervalMs: number, coalesceWindowMs = 0) {
+  const name = uniqueName('prices');
+  return definePriceStream({ name, inputTopic: `${name}.updates`, outputTopic: `${name}.deltas`, deadLetterTopic: `${name}.dlq`, minEmitIntervalMs, coalesceWindowMs });
+}
+
+export const price = (version: number, amountMinor: number, extra: Partial<PriceUpdate> = {}): PriceUpdate => ({
+  version,
+  sourceTimestamp: 1_700_000_000_000 + version,
+  amountMinor,
+  currency: 'EUR',
+  ...extra,
+});
+
+/** An MSK event as the event source would deliver it, for calling a handler directly. */
+export function eventOf(topic: string, updates: Array<[key: string, value: unknown]>, partition = 0, firstOffset = 0) {
+  const records: MskRecord[] = updates.map(([key, value], index) => ({
+    topic,
+    partition,
+    offset: firstOffset + index,
+    timestamp: Date.now(),
+    timestampType: 'CREATE_TIME',
+    key: Buffer.from(key).toString('base64'),
+    value: Buffer.from(JSON.stringify(value)).toString('base64'),
+    headers: [],
+  }));
+  return buildMskEvent(records, { eventSourceArn: 'arn:aws:kafka:us-east-1:000000000000:cluster/local/test', bootstrapServers: ['127.0.0.1:9092'] });
+}
+
+/** The event a flush tick produces: one record on the partition, marked as a tick. */
+export function tickEvent(topic: string, partition: number, offset: number) {
+  const tick: MskRecord = {
+    topic,
+    partition,
+    offset,
+    timestamp: Date.now(),
+    timestampType: 'CREATE_TIME',
+    key: Buffer.from('__flush-tick__').toString('base64'),
+    value: Buffer.from('{}').toString('base64'),
+    headers: [{ [FLUSH_TICK_HEADER]: [49] }],
+  };
+  return buildMskEvent([tick], { eventSourceArn: 'arn:aws:kafka:us-east-1:000000000000:cluster/local/test', bootstrapServers: ['127.0.0.1:9092'] });
+}
+
+export const context = { getRemainingTimeInMillis: () => 60_000 } as Context;
+
+
+export interface TestServices {
+  readonly runtime: LocalRuntime;
+  readonly kafka: Kafka;
+  readonly documents: DynamoDBDocumentClient;
+}
+
+export interface HandlerOptions {
+  readonly documents?: DynamoDBDocumentClient;
+  readonly now?: () => number;
+  readonly environmentId?: string;
+}
+
+/** A stream with its topics and table created, and a handler made for it (more: `handlerIn`, another execution environment). */
+export async function deployHotStream<S extends HotStream<never> | ReturnType<typeof definePriceStream> | ReturnType<typeof defineStockStream>>(
+  services: TestServices,
+  stream: S,
+  options: HandlerOptions = {},
+) {
+  const { runtime, kafka, documents } = services;
+  const pipeline = pipelineWith(stream);
+  const admin = kafka.admin();
+  await admin.connect();
+  await provisionTopics(admin, pipeline.topics);
+  await admin.disconnect();
+  await provisionTables(runtime.dynamoDbClient(), pipeline.tables);
+  const tableName = pipeline.hotStreams[0]!.table.name;
+  const handlerIn = (environment: HandlerOptions) =>
+    createHotStreamHandler(stream as HotStream<never>, {
+      env: { [hotStateTableVariable(stream.name)]: tableName, KAFKA_BROKERS: runtime.kafka.brokers.join(',') },
+      documents: environment.documents ?? documents,
+      kafka,
+      ...(environment.now ? { now: environment.now } : {}),
+      ...(environment.environmentId ? { environmentId: environment.environmentId } : {}),
+    });
+  const handler = handlerIn(options);
+  const stored = (key: string) => new HotStateStore<PriceUpdate>(documents, tableName).get(key);
+  const deltas = async (count: number) =>
+    (await readTopic(kafka, stream.outputTopic, count)).map((record) => JSON.parse(record.value!) as PriceUpdate & { key: string });
+  return { pipeline, tableName, handler, handlerIn, stored, deltas };
+}
