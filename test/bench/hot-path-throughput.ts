@@ -1,12 +1,13 @@
 /**
  * `npm run bench` (third part): the high-frequency path through the local runtime.
  *
- * A Zipf-skewed stream of price updates (default 1,000,000 updates over
- * 100,000 keys, skew 1.1; BENCH_HOT_UPDATES / BENCH_HOT_KEYS scale it;
- * BENCH_HOT_INTERVAL_MS sets the emit interval and the coalesce window,
- * default 30 s) goes through the event-source emulator into the hot-path
- * consumer twice: coalescing within each batch only, then across batches too
- * (the write-behind window). Prints updates/s, DynamoDB writes and
+ * A Zipf-skewed stream of price updates (default 200,000 updates over 20,000
+ * keys, skew 1.1; BENCH_HOT_UPDATES / BENCH_HOT_KEYS scale it, e.g. to the
+ * issue's 1,000,000 / 100,000; BENCH_HOT_INTERVAL_MS sets the emit interval and
+ * the coalesce window, default 10 s) goes through the event-source emulator
+ * into the hot-path consumer twice: coalescing within each batch only, then
+ * across batches too (the write-behind window); BENCH_HOT_MODES=across skips
+ * the first, which is slow at scale. Prints updates/s, DynamoDB writes and
  * emitted events per update, the final-value check (stored and emitted, must be
  * 100%), the throughput as a fraction of the store-bound limit (the local
  * DynamoDB server's ceiling, measured in this run, ÷ requests per update) and
@@ -22,10 +23,14 @@ import { seededRandom } from '../support/seeded-random';
 import type { LocalRuntime } from '../../shared/local';
 import { dynamoDbCeiling, kafkaPassThrough, startBenchRuntime } from './bench-runtime';
 
-const UPDATES = Number(process.env['BENCH_HOT_UPDATES'] ?? 1_000_000);
-const KEYS = Number(process.env['BENCH_HOT_KEYS'] ?? 100_000);
+const UPDATES = Number(process.env['BENCH_HOT_UPDATES'] ?? 200_000);
+const KEYS = Number(process.env['BENCH_HOT_KEYS'] ?? 20_000);
 const SKEW = 1.1;
-const INTERVAL_MS = Number(process.env['BENCH_HOT_INTERVAL_MS'] ?? 30_000);
+const INTERVAL_MS = Number(process.env['BENCH_HOT_INTERVAL_MS'] ?? 10_000);
+const MODES = [
+  ['within batches', 0],
+  ['across batches', INTERVAL_MS],
+] as const;
 
 /** Draws key ranks with probability ∝ 1 / rank^SKEW (inverse CDF over precomputed weights). */
 function zipf(keys: number, random: () => number): () => number {
@@ -53,7 +58,7 @@ export async function benchHotPath(): Promise<void> {
     const workload = generateWorkload();
     const rows: Record<string, Record<string, string | number>> = {};
     let lastRun: RunResult | undefined;
-    for (const [mode, coalesceWindowMs] of [['within batches', 0], ['across batches', INTERVAL_MS]] as const) {
+    for (const [mode, coalesceWindowMs] of MODES.filter(([mode]) => process.env['BENCH_HOT_MODES'] !== 'across' || mode === 'across batches')) {
       lastRun = await runOnce(runtime, kafka, documents, workload, coalesceWindowMs);
       rows[mode] = lastRun.row;
     }
@@ -72,6 +77,10 @@ export async function benchHotPath(): Promise<void> {
         `emit interval ${INTERVAL_MS} ms; across batches: coalesce window ${INTERVAL_MS} ms.`,
     );
     console.table(rows);
+    console.log(
+      `Floor for any scheme that stores and emits each changed key once per window: one write per key touched in a window; ` +
+        `if the whole stream falls in one window, ${(UPDATES / workload.newest.size).toFixed(1)} updates per write.`,
+    );
     console.log(
       `Local DynamoDB ceiling ${Math.round(ceiling)} requests/s; Kafka pass-through ${Math.round(passThrough)} records/s; ` +
         `across batches ${requestsPerUpdate.toFixed(3)} requests per update (reads and the per-batch offset records included). ` +
@@ -136,8 +145,10 @@ async function runOnce(runtime: LocalRuntime, kafka: Kafka, documents: DynamoDBD
     const messages = workload.messages.slice(start, start + 5_000).map(({ key, update }) => ({ key, value: JSON.stringify(update) }));
     await producer.send({ topic: stream.inputTopic, messages });
   }
-  for (;;) {
-    if (handler.totals.updates >= UPDATES && [...(await running.lag()).values()].every((lag) => lag === 0)) break;
+  for (let polls = 1; ; polls += 1) {
+    // Flush ticks keep arriving on the input topic, so its lag rarely reads 0: counting updates says when all are in.
+    if (handler.totals.updates >= UPDATES) break;
+    if (polls % 100 === 0) console.log(`  … ${handler.totals.updates} updates consumed, ${handler.processor.bufferedKeys} keys buffered`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
