@@ -1,14 +1,24 @@
 /**
  * The CDK app. It reads the same pipeline declaration as the local runtime
- * (`pipeline.ts`), so topics, consumers and tables are written once.
+ * (`pipeline.ts`), so topics, consumers and tables are written once, and the
+ * deployment environment from `cdk.json` context:
  *
- * The deployment stacks (network, MSK topics, consumers on MSK event sources,
- * DynamoDB state, alarms) are not built yet; until they are, this app
- * validates the declaration at synth time and synthesizes no stacks.
+ *   npx cdk synth                       # environment "dev"
+ *   npx cdk deploy -c environment=prod --all
+ *
+ * cdk-nag's AwsSolutions rules run on every synth; a finding not acknowledged
+ * (with a written reason, in cdk/nag-acknowledgements.ts) fails it.
  */
-import { App } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import pipeline from '../pipeline';
+import { parseDeploymentConfig } from './config';
+import { acknowledgeNagFindings } from './nag-acknowledgements';
+import { addPlatformStacks } from './platform';
 
 const app = new App();
-app.node.addMetadata('pipeline', pipeline.name);
+const environment = (app.node.tryGetContext('environment') as string | undefined) ?? 'dev';
+const stacks = addPlatformStacks(app, pipeline, parseDeploymentConfig(app.node.tryGetContext('platform'), environment));
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+acknowledgeNagFindings(stacks);
 app.synth();

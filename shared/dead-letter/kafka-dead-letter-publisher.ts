@@ -1,6 +1,7 @@
 import type { IHeaders, Producer } from 'kafkajs';
 import type { SourceRecord } from '../event-source/msk-event';
 import { DeadLetterPublishError } from './errors';
+import { chunkBySize } from '../kafka/chunk-by-size';
 
 /**
  * Why a record was given up on: the event source exhausted its retries or the
@@ -34,32 +35,16 @@ export const DEAD_LETTER_HEADERS = {
   failedAt: 'x-dead-letter-failed-at',
 } as const;
 
-/** Keeps each produce request well under the broker's default 1 MB batch limit. */
-const MAX_REQUEST_BYTES = 512 * 1024;
 /** Error messages can embed whole payloads; the header keeps their start. */
 const MAX_ERROR_LENGTH = 4 * 1024;
 
-/** Consecutive groups whose records add up to at most `maxBytes` (a larger record goes alone). */
-function chunksBySize(letters: readonly DeadLetter[], maxBytes: number): DeadLetter[][] {
-  const chunks: DeadLetter[][] = [];
-  let current: DeadLetter[] = [];
-  let bytes = 0;
-  for (const letter of letters) {
-    const size =
-      (letter.record.key?.length ?? 0) +
-      (letter.record.value?.length ?? 0) +
-      letter.record.headers.reduce((sum, [name, value]) => sum + name.length + value.length, 0) +
-      MAX_ERROR_LENGTH;
-    if (current.length > 0 && bytes + size > maxBytes) {
-      chunks.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(letter);
-    bytes += size;
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
+function estimatedSize(letter: DeadLetter): number {
+  return (
+    (letter.record.key?.length ?? 0) +
+    (letter.record.value?.length ?? 0) +
+    letter.record.headers.reduce((sum, [name, value]) => sum + name.length + value.length, 0) +
+    MAX_ERROR_LENGTH
+  );
 }
 
 /**
@@ -79,7 +64,7 @@ export class KafkaDeadLetterPublisher {
   async publish(letters: readonly DeadLetter[]): Promise<void> {
     try {
       // One produce request is one record batch, which the broker caps at message.max.bytes (1 MB by default).
-      for (const chunk of chunksBySize(letters, MAX_REQUEST_BYTES)) {
+      for (const chunk of chunkBySize(letters, estimatedSize)) {
         await this.producer.send({
           topic: this.topic,
           acks: -1,

@@ -1,4 +1,5 @@
 import type { Producer } from 'kafkajs';
+import { chunkBySize } from '../kafka/chunk-by-size';
 
 /** One join result to publish: the left key, its output version, and the value (null = tombstone). */
 export interface JoinOutputRecord {
@@ -18,8 +19,6 @@ export const JOIN_OUTPUT_HEADERS = {
   join: 'x-join-name',
 } as const;
 
-const MAX_REQUEST_BYTES = 512 * 1024;
-
 /** Publishes join results to the join's output topic with an idempotent, ordered producer. */
 export class KafkaJoinOutputSink implements JoinOutputSink {
   constructor(
@@ -29,20 +28,7 @@ export class KafkaJoinOutputSink implements JoinOutputSink {
   ) {}
 
   async publish(records: readonly JoinOutputRecord[]): Promise<void> {
-    // One produce request per ~512 KB: the broker caps a request's batch per partition at message.max.bytes (1 MB).
-    let chunk: JoinOutputRecord[] = [];
-    let bytes = 0;
-    for (const record of records) {
-      const size = record.leftKey.length + (record.value?.length ?? 0) + 64;
-      if (chunk.length > 0 && bytes + size > MAX_REQUEST_BYTES) {
-        await this.send(chunk);
-        chunk = [];
-        bytes = 0;
-      }
-      chunk.push(record);
-      bytes += size;
-    }
-    if (chunk.length > 0) await this.send(chunk);
+    for (const chunk of chunkBySize(records, (record) => record.leftKey.length + (record.value?.length ?? 0) + 64)) await this.send(chunk);
   }
 
   private async send(records: readonly JoinOutputRecord[]): Promise<void> {

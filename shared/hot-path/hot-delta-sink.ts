@@ -1,4 +1,5 @@
 import type { Producer } from 'kafkajs';
+import { chunkBySize } from '../kafka/chunk-by-size';
 import type { HotStream, UpdateOrder } from './define-hot-stream';
 
 /** A slim delta event: the state key and its newest update, nothing static. */
@@ -34,12 +35,15 @@ export class KafkaHotDeltaSink<U extends UpdateOrder> implements HotDeltaSink<U>
       headers: { [HOT_DELTA_HEADERS.version]: String(delta.update.version), [HOT_DELTA_HEADERS.stream]: this.stream.name },
     }));
     const { verbosity } = this.stream;
-    await this.producer.sendBatch({
-      acks: -1,
-      topicMessages: [
-        { topic: this.stream.outputTopic, messages },
-        ...(verbosity.mode === 'delta-and-entity' ? [{ topic: verbosity.entityTopic, messages }] : []),
-      ],
-    });
+    // A write-behind store can emit tens of thousands of deltas at once; requests stay under the broker's limit.
+    for (const chunk of chunkBySize(messages, (message) => message.key.length + message.value.length + 64)) {
+      await this.producer.sendBatch({
+        acks: -1,
+        topicMessages: [
+          { topic: this.stream.outputTopic, messages: chunk },
+          ...(verbosity.mode === 'delta-and-entity' ? [{ topic: verbosity.entityTopic, messages: chunk }] : []),
+        ],
+      });
+    }
   }
 }

@@ -1,5 +1,7 @@
-import { Kafka, logLevel, type Producer } from 'kafkajs';
-import { requireEnv } from '../config';
+import { GetBootstrapBrokersCommand, KafkaClient } from '@aws-sdk/client-kafka';
+import { generateAuthToken } from 'aws-msk-iam-sasl-signer-js';
+import { Kafka, logLevel, type KafkaConfig, type Producer } from 'kafkajs';
+import { ConfigError, requireEnv } from '../config';
 
 /**
  * The producer every part of the platform writes with: idempotent with one
@@ -27,9 +29,54 @@ export function connectOnce(connect: () => Promise<unknown>): () => Promise<void
     ));
 }
 
-/** The Kafka client a Lambda handler builds at cold start, from the brokers in KAFKA_BROKERS. */
+/**
+ * The Kafka client a Lambda handler builds at cold start, from its environment:
+ *
+ * - `KAFKA_BROKERS`: comma-separated brokers (the local runtime sets it), or
+ * - `KAFKA_CLUSTER_ARN`: an MSK cluster whose IAM bootstrap brokers are looked
+ *   up on first connect (what the CDK stacks set);
+ * - `KAFKA_AUTH`: `none` (default) or `aws-iam` (TLS and SASL/OAUTHBEARER
+ *   signed with the function's role, as MSK IAM access control expects).
+ */
 export function kafkaFromEnvironment(clientId: string, env: NodeJS.ProcessEnv = process.env): Kafka {
-  return new Kafka({ clientId, brokers: requireEnv('KAFKA_BROKERS', env).split(','), logLevel: logLevel.ERROR });
+  return new Kafka({ clientId, logLevel: logLevel.ERROR, ...kafkaConnection(env) });
+}
+
+/** Brokers and authentication from the environment; see {@link kafkaFromEnvironment}. */
+export function kafkaConnection(env: NodeJS.ProcessEnv): Pick<KafkaConfig, 'brokers' | 'ssl' | 'sasl'> {
+  const auth = env['KAFKA_AUTH'] ?? 'none';
+  if (auth !== 'none' && auth !== 'aws-iam') throw new ConfigError(`KAFKA_AUTH must be "none" or "aws-iam", got "${auth}"`);
+  const clusterArn = env['KAFKA_CLUSTER_ARN'];
+  const brokers: KafkaConfig['brokers'] =
+    env['KAFKA_BROKERS'] || !clusterArn ? requireEnv('KAFKA_BROKERS', env).split(',') : () => bootstrapBrokers(clusterArn, auth);
+  if (auth === 'none') return { brokers };
+  const region = requireEnv('AWS_REGION', env);
+  return {
+    brokers,
+    ssl: true,
+    sasl: {
+      mechanism: 'oauthbearer',
+      oauthBearerProvider: async () => ({ value: (await generateAuthToken({ region })).token }),
+    },
+  };
+}
+
+let bootstrap: Promise<string[]> | undefined;
+
+async function bootstrapBrokers(clusterArn: string, auth: 'none' | 'aws-iam'): Promise<string[]> {
+  bootstrap ??= new KafkaClient({}).send(new GetBootstrapBrokersCommand({ ClusterArn: clusterArn })).then(
+    (output) => {
+      const brokers = auth === 'aws-iam' ? output.BootstrapBrokerStringSaslIam : output.BootstrapBrokerStringTls;
+      if (!brokers) throw new ConfigError(`MSK cluster ${clusterArn} reports no ${auth === 'aws-iam' ? 'IAM' : 'TLS'} bootstrap brokers`);
+      return brokers.split(',');
+    },
+    (error: unknown) => {
+      bootstrap = undefined;
+      throw error;
+    },
+  );
+  return bootstrap;
 }
 
 export { OffsetsNoLongerRetainedError, readPartitionRange, type ReadPartitionRangeOptions } from './read-partition-range';
+export { chunkBySize, MAX_PRODUCE_REQUEST_BYTES } from './chunk-by-size';

@@ -78,8 +78,11 @@ export function definePipeline(declaration: PipelineDeclaration): Pipeline {
   const topicsByName = new Map(topics.map((topic) => [topic.name, topic]));
   const tablesByName = new Map(tables.map((table) => [table.name, table]));
   const consumerDeclarations = [...(declaration.consumers ?? []), ...joinBindings.flatMap(joinConsumers), ...hotBindings.map(hotStreamConsumer)];
-  const consumers = consumerDeclarations.flatMap((consumer) => {
-    const resolved = resolveConsumer(declaration.name, consumer, topicsByName, tablesByName, problems);
+  const declaredConsumerCount = declaration.consumers?.length ?? 0;
+  const consumers = consumerDeclarations.flatMap((consumer, index) => {
+    // A join's or hot stream's own checks already name its missing topics.
+    const derived = index >= declaredConsumerCount;
+    const resolved = resolveConsumer(declaration.name, consumer, topicsByName, tablesByName, problems, derived);
     return resolved ? [resolved] : [];
   });
   reportDuplicates('consumer', consumerDeclarations.map((consumer) => consumer.name), problems);
@@ -118,6 +121,7 @@ function hotStreamConsumer(binding: HotStreamBinding): ConsumerDeclaration {
     handler: { entry: binding.handler.entry, exportName: 'handler' },
     topic: stream.inputTopic,
     tables: [`${stream.name}.hot-state`],
+    produces: [stream.outputTopic, stream.deadLetterTopic, ...(stream.verbosity.mode === 'delta-and-entity' ? [stream.verbosity.entityTopic] : [])],
     timeoutSeconds: binding.timeoutSeconds ?? 60,
     eventSource: {
       batchSize: 1_000,
@@ -177,6 +181,7 @@ function joinConsumers(binding: JoinBinding): ConsumerDeclaration[] {
     handler: { entry: binding.handler.entry, exportName: name },
     topic,
     tables: [`${join.name}.join-state`],
+    produces: [join.outputTopic, join.deadLetterTopic],
     timeoutSeconds: binding.timeoutSeconds ?? 300,
     eventSource: {
       ...binding.eventSource,
@@ -260,6 +265,8 @@ function resolveConsumer(
   topics: ReadonlyMap<string, Topic>,
   tables: ReadonlyMap<string, Table>,
   problems: string[],
+  /** Derived from a join or hot stream, whose own checks name its missing topics. */
+  derived = false,
 ): Consumer | undefined {
   const where = `consumer "${consumer.name}"`;
   if (!TOPIC_NAME.test(consumer.name)) problems.push(`${where}: name must be 1–249 letters, digits, ".", "_" or "-"`);
@@ -288,6 +295,11 @@ function resolveConsumer(
       problems.push(`${where}: environment variable ${name} is set by the binding of the table it names; do not set it yourself`);
     }
   }
+  const produces = (consumer.produces ?? []).flatMap((name) => {
+    const produced = topics.get(name);
+    if (!produced && !derived) problems.push(`${where}: produces topic "${name}", which is not declared`);
+    return produced ? [produced] : [];
+  });
   const environment = {
     ...consumer.environment,
     ...Object.fromEntries(consumerTables.map((table) => [table.environmentVariable, table.name])),
@@ -301,6 +313,7 @@ function resolveConsumer(
     timeoutSeconds,
     memorySizeMb,
     tables: consumerTables,
+    produces,
     environment,
   };
 }

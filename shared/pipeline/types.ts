@@ -89,6 +89,12 @@ export interface ConsumerDeclaration {
   readonly memorySizeMb?: number;
   /** Declared tables the handler reads and writes; each is passed to it as an environment variable. */
   readonly tables?: readonly string[];
+  /**
+   * Declared topics the handler itself writes (outputs, dead letters it
+   * publishes). In AWS the function may write only these; the on-failure
+   * destination is written by the event source and need not be listed.
+   */
+  readonly produces?: readonly string[];
   /** Extra environment variables for the handler. */
   readonly environment?: Readonly<Record<string, string>>;
 }
@@ -196,6 +202,8 @@ export interface Consumer {
   readonly timeoutSeconds: number;
   readonly memorySizeMb: number;
   readonly tables: readonly Table[];
+  /** Topics the handler writes. */
+  readonly produces: readonly Topic[];
   /** Declared environment plus one `<TABLE>_TABLE_NAME` variable per table. */
   readonly environment: Readonly<Record<string, string>>;
 }

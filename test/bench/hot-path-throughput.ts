@@ -148,7 +148,10 @@ async function runOnce(runtime: LocalRuntime, kafka: Kafka, documents: DynamoDBD
   for (let polls = 1; ; polls += 1) {
     // Flush ticks keep arriving on the input topic, so its lag rarely reads 0: counting updates says when all are in.
     if (handler.totals.updates >= UPDATES) break;
-    if (polls % 100 === 0) console.log(`  … ${handler.totals.updates} updates consumed, ${handler.processor.bufferedKeys} keys buffered`);
+    if (polls % 100 === 0) {
+      const stats = running.mappings[0]!.stats;
+      console.log(`  … ${handler.totals.updates} updates consumed, ${handler.processor.bufferedKeys} keys buffered${stats.lastError ? `; last error: ${stats.lastError}` : ''}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;

@@ -86,6 +86,13 @@ describe('Function: definePipeline', () => {
     expect(event?.config).toEqual({ 'cleanup.policy': 'delete', 'retention.ms': '604800000' });
   });
 
+  it('resolves the topics a consumer produces, and refuses one that is not declared', () => {
+    const pipeline = definePipeline(declaration({ produces: ['orders.dlq'] }));
+
+    expect(pipeline.consumers[0]!.produces.map((topic) => topic.name)).toEqual(['orders.dlq']);
+    expect(problemsOf(declaration({ produces: ['order-totals'] }))).toEqual(['consumer "order-audit": produces topic "order-totals", which is not declared']);
+  });
+
   it('returns a frozen pipeline so that no reader can change the topology', () => {
     // Act
     const pipeline = definePipeline(declaration());

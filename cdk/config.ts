@@ -1,0 +1,139 @@
+import { PlatformError } from '../shared/errors';
+
+/**
+ * One deployment environment (dev, prod, …), read from `cdk.json` context
+ * (`platform.environments.<name>`) or passed as props, and validated once at
+ * synth time. Nothing here needs AWS credentials: existing resources are named
+ * by id or ARN, never looked up.
+ */
+export interface DeploymentConfig {
+  readonly name: string;
+  /** 12 digits; omitted: an environment-agnostic template. */
+  readonly account: string | undefined;
+  readonly region: string | undefined;
+  /** Production keeps state on stack deletion and turns on deletion protection. */
+  readonly production: boolean;
+  readonly network: NetworkConfig;
+  readonly kafka: KafkaClusterConfig;
+  /** How often the hot-path flush ticker runs in AWS (EventBridge Scheduler's finest rate is a minute). */
+  readonly flushTickMinutes: number;
+  /** Provisioned pollers per consumer name (high-frequency consumers need them for their retry controls). */
+  readonly provisionedPollers: Readonly<Record<string, { readonly minimum: number; readonly maximum: number }>>;
+  /** Email address or none: where alarms notify (an SNS topic is created either way). */
+  readonly alarmEmail: string | undefined;
+}
+
+export type NetworkConfig =
+  | { readonly mode: 'new'; readonly maxAzs: number }
+  | { readonly mode: 'existing'; readonly vpcId: string; readonly availabilityZones: readonly string[]; readonly privateSubnetIds: readonly string[] };
+
+export type KafkaClusterConfig =
+  | { readonly mode: 'provisioned'; readonly brokerNodes: number; readonly instanceType: string; readonly volumeSizeGiB: number; readonly kafkaVersion: string }
+  | { readonly mode: 'existing'; readonly clusterArn: string; readonly securityGroupId: string };
+
+/** The environment configuration is invalid; lists every problem. */
+export class DeploymentConfigError extends PlatformError {
+  override readonly name = 'DeploymentConfigError';
+  constructor(
+    environment: string,
+    readonly problems: readonly string[],
+  ) {
+    super(`deployment environment "${environment}" is not valid:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+  }
+}
+
+const KAFKA_VERSIONS = ['3.9.x.kraft', '4.0.x.kraft', '4.1.x.kraft'];
+const CLUSTER_ARN = /^arn:aws[a-z-]*:kafka:[a-z0-9-]+:\d{12}:cluster\/[A-Za-z0-9-]+\/[A-Za-z0-9-]+$/;
+
+/**
+ * Reads environment `name` from the `platform` context value:
+ * `{ "environments": { "<name>": { account?, region?, production?, network?, kafka?, flushTickMinutes?, provisionedPollers?, alarmEmail? } } }`.
+ * @throws DeploymentConfigError naming every problem
+ */
+export function parseDeploymentConfig(platformContext: unknown, name: string): DeploymentConfig {
+  const problems: string[] = [];
+  const environments = field(platformContext, 'environments');
+  const raw = field(environments, name);
+  if (raw === undefined) {
+    const known = environments && typeof environments === 'object' ? Object.keys(environments) : [];
+    throw new DeploymentConfigError(name, [`no such environment in cdk.json context "platform.environments" (known: ${known.join(', ') || 'none'})`]);
+  }
+  const text = (key: string, value: unknown, pattern: RegExp, hint: string): string | undefined => {
+    if (value === undefined) return undefined;
+    if (typeof value !== 'string' || !pattern.test(value)) problems.push(`${key} must be ${hint}, got ${JSON.stringify(value)}`);
+    return value as string;
+  };
+  const integer = (key: string, value: unknown, fallback: number, min: number, max: number): number => {
+    if (value === undefined) return fallback;
+    if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) problems.push(`${key} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+    return value as number;
+  };
+
+  const account = text('account', field(raw, 'account'), /^\d{12}$/, 'a 12-digit AWS account id');
+  const region = text('region', field(raw, 'region'), /^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as "eu-west-1"');
+  const production = field(raw, 'production') ?? false;
+  if (typeof production !== 'boolean') problems.push('production must be true or false');
+
+  const networkRaw = field(raw, 'network') ?? { mode: 'new' };
+  let network: NetworkConfig = { mode: 'new', maxAzs: 2 };
+  if (field(networkRaw, 'mode') === 'existing') {
+    const vpcId = text('network.vpcId', field(networkRaw, 'vpcId'), /^vpc-[0-9a-f]{8,17}$/, 'a VPC id such as "vpc-0123456789abcdef0"');
+    const zones = stringList(field(networkRaw, 'availabilityZones'));
+    const subnets = stringList(field(networkRaw, 'privateSubnetIds'));
+    if (vpcId === undefined) problems.push('network.vpcId is required with network.mode "existing"');
+    if (!zones || zones.length < 2) problems.push('network.availabilityZones must list at least 2 zones');
+    if (!subnets || subnets.some((subnet) => !/^subnet-[0-9a-f]{8,17}$/.test(subnet))) problems.push('network.privateSubnetIds must list subnet ids such as "subnet-0123…"');
+    else if (zones && subnets.length !== zones.length) problems.push('network.privateSubnetIds must list one private subnet per availability zone, in the same order');
+    network = { mode: 'existing', vpcId: vpcId ?? '', availabilityZones: zones ?? [], privateSubnetIds: subnets ?? [] };
+  } else if (field(networkRaw, 'mode') === 'new') {
+    network = { mode: 'new', maxAzs: integer('network.maxAzs', field(networkRaw, 'maxAzs'), 2, 2, 6) };
+  } else {
+    problems.push(`network.mode must be "new" or "existing", got ${JSON.stringify(field(networkRaw, 'mode'))}`);
+  }
+
+  const kafkaRaw = field(raw, 'kafka') ?? { mode: 'provisioned' };
+  let kafka: KafkaClusterConfig;
+  if (field(kafkaRaw, 'mode') === 'existing') {
+    const clusterArn = text('kafka.clusterArn', field(kafkaRaw, 'clusterArn'), CLUSTER_ARN, 'an MSK cluster ARN (arn:aws:kafka:<region>:<account>:cluster/<name>/<uuid>)');
+    const securityGroupId = text('kafka.securityGroupId', field(kafkaRaw, 'securityGroupId'), /^sg-[0-9a-f]{8,17}$/, 'the cluster security group id');
+    if (clusterArn === undefined) problems.push('kafka.clusterArn is required with kafka.mode "existing"');
+    if (securityGroupId === undefined) problems.push('kafka.securityGroupId is required with kafka.mode "existing" (consumers are allowed in through it)');
+    kafka = { mode: 'existing', clusterArn: clusterArn ?? '', securityGroupId: securityGroupId ?? '' };
+  } else {
+    if (field(kafkaRaw, 'mode') !== 'provisioned') problems.push(`kafka.mode must be "provisioned" or "existing", got ${JSON.stringify(field(kafkaRaw, 'mode'))}`);
+    const zones = network.mode === 'new' ? network.maxAzs : network.availabilityZones.length;
+    const brokerNodes = integer('kafka.brokerNodes', field(kafkaRaw, 'brokerNodes'), zones, 2, 30);
+    if (zones > 0 && brokerNodes % zones !== 0) problems.push(`kafka.brokerNodes (${brokerNodes}) must be a multiple of the number of availability zones (${zones})`);
+    const kafkaVersion = (field(kafkaRaw, 'kafkaVersion') as string | undefined) ?? '3.9.x.kraft';
+    if (!KAFKA_VERSIONS.includes(kafkaVersion)) problems.push(`kafka.kafkaVersion must be one of ${KAFKA_VERSIONS.join(', ')} (KRaft, Kafka ≥ 3.9), got ${JSON.stringify(kafkaVersion)}`);
+    kafka = {
+      mode: 'provisioned',
+      brokerNodes,
+      instanceType: text('kafka.instanceType', field(kafkaRaw, 'instanceType'), /^kafka\.[a-z0-9]+\.[a-z0-9]+$/, 'an MSK instance type such as "kafka.m7g.large"') ?? 'kafka.m7g.large',
+      volumeSizeGiB: integer('kafka.volumeSizeGiB', field(kafkaRaw, 'volumeSizeGiB'), 100, 1, 16_384),
+      kafkaVersion,
+    };
+  }
+
+  const flushTickMinutes = integer('flushTickMinutes', field(raw, 'flushTickMinutes'), 1, 1, 60);
+  const provisionedPollers: Record<string, { minimum: number; maximum: number }> = {};
+  const pollersRaw = field(raw, 'provisionedPollers') ?? {};
+  for (const [consumer, pollers] of Object.entries(pollersRaw as Record<string, unknown>)) {
+    const minimum = integer(`provisionedPollers.${consumer}.minimum`, field(pollers, 'minimum'), 1, 1, 200);
+    const maximum = integer(`provisionedPollers.${consumer}.maximum`, field(pollers, 'maximum'), 200, 1, 2_000);
+    if (minimum > maximum) problems.push(`provisionedPollers.${consumer}: minimum (${minimum}) must not exceed maximum (${maximum})`);
+    provisionedPollers[consumer] = { minimum, maximum };
+  }
+  const alarmEmail = text('alarmEmail', field(raw, 'alarmEmail'), /^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'an email address');
+
+  if (problems.length > 0) throw new DeploymentConfigError(name, problems);
+  return { name, account, region, production: production as boolean, network, kafka, flushTickMinutes, provisionedPollers, alarmEmail };
+}
+
+function field(value: unknown, name: string): unknown {
+  return value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[name] : undefined;
+}
+
+function stringList(value: unknown): string[] | undefined {
+  return Array.isArray(value) && value.every((entry) => typeof entry === 'string') ? (value as string[]) : undefined;
+}

@@ -1,0 +1,173 @@
+import { Duration } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, MathExpression, Metric, TreatMissingData, type IAlarmAction } from 'aws-cdk-lib/aws-cloudwatch';
+import type { ISecurityGroup, IVpc, SubnetSelection } from 'aws-cdk-lib/aws-ec2';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { MetricType, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { KafkaDlq, ManagedKafkaEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Construct } from 'constructs';
+import { effectiveMaximumRetryAttempts, type Consumer } from '../../shared/pipeline';
+import type { MskResourceArns } from './msk-resource-arns';
+import { PlatformFunction } from './platform-function';
+
+/** The DynamoDB item actions the platform's stores use; never Scan, never table administration. */
+export const TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'];
+
+export const AWS_DEFAULT_KAFKA_BATCHING_WINDOW_MS = 500;
+
+/** The group prefix of the throwaway consumer groups `readPartitionRange` joins (hot-path replays). */
+export const READ_RANGE_GROUP_PREFIX = 'platform.read-range.';
+
+export interface KafkaConsumerProps {
+  readonly pipelineName: string;
+  readonly consumer: Consumer;
+  readonly clusterArn: string;
+  readonly arns: MskResourceArns;
+  /** Physical tables by declared name. */
+  readonly tables: ReadonlyMap<string, ITable>;
+  readonly vpc: IVpc;
+  readonly vpcSubnets: SubnetSelection;
+  readonly securityGroups: readonly ISecurityGroup[];
+  readonly provisionedPollers: { readonly minimum: number; readonly maximum: number } | undefined;
+  /** Reads its own input again outside the event source (hot streams replaying a lost buffer). */
+  readonly readsInputAgain: boolean;
+  readonly alarmAction: IAlarmAction;
+}
+
+/**
+ * One declared consumer in AWS: its function, its MSK event source mapping
+ * with the declared settings, exactly the permissions it needs, and its alarms.
+ */
+export class KafkaConsumer extends Construct {
+  readonly function: PlatformFunction;
+  readonly metrics: ConsumerMetrics;
+  readonly alarms: readonly Alarm[];
+
+  constructor(scope: Construct, id: string, props: KafkaConsumerProps) {
+    super(scope, id);
+    const { consumer, arns } = props;
+    const settings = consumer.eventSource;
+    const environment: Record<string, string> = {
+      ...consumer.environment,
+      KAFKA_CLUSTER_ARN: props.clusterArn,
+      KAFKA_AUTH: 'aws-iam',
+    };
+    for (const table of consumer.tables) environment[table.environmentVariable] = props.tables.get(table.name)!.tableName;
+
+    this.function = new PlatformFunction(this, 'Function', {
+      entry: consumer.handler.entry,
+      exportName: consumer.handler.exportName,
+      timeout: Duration.seconds(consumer.timeoutSeconds),
+      memorySizeMb: consumer.memorySizeMb,
+      environment,
+      vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets,
+      securityGroups: props.securityGroups,
+      serviceName: consumer.name,
+      metricsNamespace: props.pipelineName,
+    });
+
+    const eventSource = new ManagedKafkaEventSource({
+      clusterArn: props.clusterArn,
+      topic: consumer.topic.name,
+      consumerGroupId: settings.consumerGroupId,
+      startingPosition: StartingPosition[settings.startingPosition],
+      ...(settings.startingPositionTimestampMs !== undefined ? { startingPositionTimestamp: Math.floor(settings.startingPositionTimestampMs / 1000) } : {}),
+      batchSize: settings.batchSize,
+      // AWS takes whole seconds; its Kafka default, 500 ms, is what leaving it unset gives (checked at synth).
+      ...(settings.maximumBatchingWindowMs === AWS_DEFAULT_KAFKA_BATCHING_WINDOW_MS ? {} : { maxBatchingWindow: Duration.seconds(settings.maximumBatchingWindowMs / 1000) }),
+      retryAttempts: effectiveMaximumRetryAttempts(settings),
+      ...(settings.maximumRecordAgeSeconds !== -1 ? { maxRecordAge: Duration.seconds(settings.maximumRecordAgeSeconds) } : {}),
+      bisectBatchOnError: settings.bisectBatchOnFunctionError,
+      reportBatchItemFailures: settings.reportBatchItemFailures,
+      ...(settings.onFailure ? { onFailure: new KafkaDlq(settings.onFailure.topic) } : {}),
+      ...(props.provisionedPollers
+        ? { provisionedPollerConfig: { minimumPollers: props.provisionedPollers.minimum, maximumPollers: props.provisionedPollers.maximum } }
+        : {}),
+      metricsConfig: { metrics: [MetricType.EVENT_COUNT, MetricType.ERROR_COUNT, MetricType.KAFKA_METRICS] },
+    });
+    this.function.addEventSource(eventSource);
+    this.grantLeastPrivilege(props);
+
+    this.metrics = consumerMetrics(this.function.functionName, eventSource.eventSourceMappingId, props.pipelineName, consumer.name);
+    const timeoutMs = consumer.timeoutSeconds * 1000;
+    const alarm = (name: string, metric: Metric | MathExpression, threshold: number, description: string) => {
+      const created = metric.createAlarm(this, name, {
+        threshold,
+        evaluationPeriods: 3,
+        datapointsToAlarm: 2,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+        alarmDescription: `${consumer.name}: ${description}`,
+      });
+      created.addAlarmAction(props.alarmAction);
+      return created;
+    };
+    this.alarms = [
+      alarm('OffsetLag', this.metrics.offsetLag, 10_000, 'the consumer is falling behind its topic'),
+      alarm('Errors', this.metrics.errors, 1, 'invocations fail (the event source retries them)'),
+      alarm('Throttles', this.metrics.throttles, 1, 'invocations are throttled'),
+      alarm('DurationNearTimeout', this.metrics.durationP99, Math.round(timeoutMs * 0.8), 'p99 duration is above 80% of the timeout'),
+      alarm('DeadLettered', this.metrics.deadLettered, 1, 'records were dead-lettered (by the event source or the handler)'),
+    ];
+  }
+
+  private grantLeastPrivilege(props: KafkaConsumerProps): void {
+    const { consumer, arns } = props;
+    const role = this.function.role!;
+    const groups = [arns.group(consumer.eventSource.consumerGroupId), ...(props.readsInputAgain ? [arns.group(`${READ_RANGE_GROUP_PREFIX}*`)] : [])];
+    const written = [...new Set([...consumer.produces.map((topic) => topic.name), ...(consumer.eventSource.onFailure ? [consumer.eventSource.onFailure.topic] : [])])];
+    role.addToPrincipalPolicy(new PolicyStatement({ sid: 'ConnectToCluster', actions: ['kafka-cluster:Connect', 'kafka-cluster:DescribeClusterDynamicConfiguration'], resources: [props.clusterArn] }));
+    role.addToPrincipalPolicy(new PolicyStatement({ sid: 'ReadInput', actions: ['kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData'], resources: [arns.topic(consumer.topic.name)] }));
+    role.addToPrincipalPolicy(new PolicyStatement({ sid: 'OwnConsumerGroup', actions: ['kafka-cluster:DescribeGroup', 'kafka-cluster:AlterGroup'], resources: groups }));
+    if (written.length > 0) {
+      role.addToPrincipalPolicy(new PolicyStatement({ sid: 'WriteOutputs', actions: ['kafka-cluster:DescribeTopic', 'kafka-cluster:WriteData'], resources: written.map((topic) => arns.topic(topic)) }));
+    }
+    if (consumer.tables.length > 0) {
+      const resources = consumer.tables.flatMap((declared) => {
+        const table = props.tables.get(declared.name)!;
+        return (declared.globalIndexes ?? []).length > 0 ? [table.tableArn, `${table.tableArn}/index/*`] : [table.tableArn];
+      });
+      role.addToPrincipalPolicy(new PolicyStatement({ sid: 'OwnTables', actions: TABLE_ACTIONS, resources }));
+    }
+  }
+}
+
+export interface ConsumerMetrics {
+  readonly offsetLag: Metric;
+  readonly errors: Metric;
+  readonly throttles: Metric;
+  readonly durationP99: Metric;
+  /** Dead-lettered by the event source (on-failure destination) plus by the handler itself. */
+  readonly deadLettered: MathExpression;
+  readonly invocations: Metric;
+}
+
+/** Metric name handlers emit (Powertools metrics) for records they dead-letter themselves. */
+export const DEAD_LETTERED_METRIC = 'DeadLetteredRecords';
+
+function consumerMetrics(functionName: string, eventSourceMappingId: string, namespace: string, consumerName: string): ConsumerMetrics {
+  const lambda = (metricName: string, statistic: string) =>
+    new Metric({ namespace: 'AWS/Lambda', metricName, dimensionsMap: { FunctionName: functionName }, statistic, period: Duration.minutes(1) });
+  const byEventSource = new Metric({
+    namespace: 'AWS/Lambda',
+    metricName: 'OnFailureDestinationDeliveredEventCount',
+    dimensionsMap: { EventSourceMappingUUID: eventSourceMappingId },
+    statistic: 'Sum',
+    period: Duration.minutes(1),
+  });
+  const byHandler = new Metric({ namespace, metricName: DEAD_LETTERED_METRIC, dimensionsMap: { service: consumerName }, statistic: 'Sum', period: Duration.minutes(1) });
+  return {
+    offsetLag: lambda('OffsetLag', 'Maximum'),
+    errors: lambda('Errors', 'Sum'),
+    throttles: lambda('Throttles', 'Sum'),
+    durationP99: lambda('Duration', 'p99'),
+    invocations: lambda('Invocations', 'Sum'),
+    deadLettered: new MathExpression({
+      expression: 'FILL(bySource, 0) + FILL(byHandler, 0)',
+      usingMetrics: { bySource: byEventSource, byHandler },
+      label: 'Dead-lettered records',
+      period: Duration.minutes(1),
+    }),
+  };
+}

@@ -1,0 +1,73 @@
+import { Duration } from 'aws-cdk-lib';
+import type { ISecurityGroup, IVpc, SubnetSelection } from 'aws-cdk-lib/aws-ec2';
+import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { join } from 'node:path';
+
+/** The project's one set of bundling options: every function is built the same way (also by the bundle-size check). */
+export const PLATFORM_BUNDLING: BundlingOptions = {
+  format: OutputFormat.ESM,
+  minify: true,
+  sourceMap: true,
+  target: 'node22',
+  mainFields: ['module', 'main'],
+  // CommonJS dependencies (kafkajs) call require(); an ESM bundle has none of its own.
+  banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+  // The Lambda runtime ships AWS SDK v3, but bundling pins the version the tests ran against.
+  externalModules: [],
+};
+
+export const PLATFORM_RUNTIME = Runtime.NODEJS_22_X;
+
+export interface PlatformFunctionProps {
+  /** Absolute path of the handler module. */
+  readonly entry: string;
+  /** @default 'handler' */
+  readonly exportName?: string;
+  readonly timeout: Duration;
+  readonly memorySizeMb: number;
+  readonly environment: Readonly<Record<string, string>>;
+  readonly vpc: IVpc;
+  readonly vpcSubnets: SubnetSelection;
+  readonly securityGroups: readonly ISecurityGroup[];
+  /** Names the service in structured logs and metrics (Powertools). */
+  readonly serviceName: string;
+  readonly metricsNamespace: string;
+}
+
+/**
+ * A Lambda function of the platform: Node 22 on arm64, bundled by esbuild as
+ * minified ESM with source maps, JSON logs to its own log group with a
+ * retention, in the VPC's private subnets. The one place these defaults live.
+ */
+export class PlatformFunction extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: PlatformFunctionProps) {
+    const logGroup = new LogGroup(scope, `${id}Logs`, { retention: RetentionDays.ONE_MONTH });
+    super(scope, id, {
+      entry: props.entry,
+      handler: props.exportName ?? 'handler',
+      runtime: PLATFORM_RUNTIME,
+      architecture: Architecture.ARM_64,
+      timeout: props.timeout,
+      memorySize: props.memorySizeMb,
+      bundling: PLATFORM_BUNDLING,
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+      loggingFormat: LoggingFormat.JSON,
+      logGroup,
+      vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets,
+      securityGroups: [...props.securityGroups],
+      environment: {
+        ...props.environment,
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: props.serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace,
+      },
+    });
+  }
+}
+
+const PROJECT_ROOT = join(__dirname, '..', '..');

@@ -1,0 +1,3 @@
+import type { PlatformStacks } from './platform';
+
+export function acknowledgeNagFindings(_stacks: PlatformStacks): void {}
