@@ -7,9 +7,9 @@
  *   npx cdk deploy -c environment=prod --all
  *
  * cdk-nag's AwsSolutions rules run on every synth; a finding not acknowledged
- * (with a written reason, in cdk/nag-acknowledgements.ts) fails it.
+ * (with a written reason, in cdk/nag-acknowledgements.ts) is an error.
  */
-import { App, Validations } from 'aws-cdk-lib';
+import { App, Aspects } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import pipeline from '../pipeline';
 import { parseDeploymentConfig } from './config';
@@ -19,6 +19,6 @@ import { addPlatformStacks } from './platform';
 const app = new App();
 const environment = (app.node.tryGetContext('environment') as string | undefined) ?? 'dev';
 const stacks = addPlatformStacks(app, pipeline, parseDeploymentConfig(app.node.tryGetContext('platform'), environment));
-Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));
 acknowledgeNagFindings(stacks);
 app.synth();

@@ -76,7 +76,8 @@ export function parseDeploymentConfig(platformContext: unknown, name: string): D
 
   const networkRaw = field(raw, 'network') ?? { mode: 'new' };
   let network: NetworkConfig = { mode: 'new', maxAzs: 2 };
-  if (field(networkRaw, 'mode') === 'existing') {
+  const networkMode = field(networkRaw, 'mode') ?? 'new';
+  if (networkMode === 'existing') {
     const vpcId = text('network.vpcId', field(networkRaw, 'vpcId'), /^vpc-[0-9a-f]{8,17}$/, 'a VPC id such as "vpc-0123456789abcdef0"');
     const zones = stringList(field(networkRaw, 'availabilityZones'));
     const subnets = stringList(field(networkRaw, 'privateSubnetIds'));
@@ -85,7 +86,7 @@ export function parseDeploymentConfig(platformContext: unknown, name: string): D
     if (!subnets || subnets.some((subnet) => !/^subnet-[0-9a-f]{8,17}$/.test(subnet))) problems.push('network.privateSubnetIds must list subnet ids such as "subnet-0123…"');
     else if (zones && subnets.length !== zones.length) problems.push('network.privateSubnetIds must list one private subnet per availability zone, in the same order');
     network = { mode: 'existing', vpcId: vpcId ?? '', availabilityZones: zones ?? [], privateSubnetIds: subnets ?? [] };
-  } else if (field(networkRaw, 'mode') === 'new') {
+  } else if (networkMode === 'new') {
     network = { mode: 'new', maxAzs: integer('network.maxAzs', field(networkRaw, 'maxAzs'), 2, 2, 6) };
   } else {
     problems.push(`network.mode must be "new" or "existing", got ${JSON.stringify(field(networkRaw, 'mode'))}`);
@@ -93,14 +94,15 @@ export function parseDeploymentConfig(platformContext: unknown, name: string): D
 
   const kafkaRaw = field(raw, 'kafka') ?? { mode: 'provisioned' };
   let kafka: KafkaClusterConfig;
-  if (field(kafkaRaw, 'mode') === 'existing') {
+  const kafkaMode = field(kafkaRaw, 'mode') ?? 'provisioned';
+  if (kafkaMode === 'existing') {
     const clusterArn = text('kafka.clusterArn', field(kafkaRaw, 'clusterArn'), CLUSTER_ARN, 'an MSK cluster ARN (arn:aws:kafka:<region>:<account>:cluster/<name>/<uuid>)');
     const securityGroupId = text('kafka.securityGroupId', field(kafkaRaw, 'securityGroupId'), /^sg-[0-9a-f]{8,17}$/, 'the cluster security group id');
     if (clusterArn === undefined) problems.push('kafka.clusterArn is required with kafka.mode "existing"');
     if (securityGroupId === undefined) problems.push('kafka.securityGroupId is required with kafka.mode "existing" (consumers are allowed in through it)');
     kafka = { mode: 'existing', clusterArn: clusterArn ?? '', securityGroupId: securityGroupId ?? '' };
   } else {
-    if (field(kafkaRaw, 'mode') !== 'provisioned') problems.push(`kafka.mode must be "provisioned" or "existing", got ${JSON.stringify(field(kafkaRaw, 'mode'))}`);
+    if (kafkaMode !== 'provisioned') problems.push(`kafka.mode must be "provisioned" or "existing", got ${JSON.stringify(kafkaMode)}`);
     const zones = network.mode === 'new' ? network.maxAzs : network.availabilityZones.length;
     const brokerNodes = integer('kafka.brokerNodes', field(kafkaRaw, 'brokerNodes'), zones, 2, 30);
     if (zones > 0 && brokerNodes % zones !== 0) problems.push(`kafka.brokerNodes (${brokerNodes}) must be a multiple of the number of availability zones (${zones})`);

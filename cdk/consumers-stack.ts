@@ -86,6 +86,14 @@ export class ConsumersStack extends Stack {
     }
   }
 
+  /** Construct paths of the policies CDK creates for the scheduler's role(s). */
+  schedulerRolePolicyPaths(): string[] {
+    return this.node
+      .findAll()
+      .filter((construct) => /\/SchedulerRoleForTarget-[^/]+\/DefaultPolicy\/Resource$/.test(construct.node.path))
+      .map((construct) => `/${construct.node.path}`);
+  }
+
   /** Sends every hot input partition a flush tick on a schedule (see functions/hot-flush-ticker). */
   private flushTickerFor(props: ConsumersStackProps): PlatformFunction {
     const inputTopics = props.pipeline.hotStreams.map((hot) => hot.stream.inputTopic);

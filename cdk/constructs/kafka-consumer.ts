@@ -126,7 +126,7 @@ export class KafkaConsumer extends Construct {
     if (consumer.tables.length > 0) {
       const resources = consumer.tables.flatMap((declared) => {
         const table = props.tables.get(declared.name)!;
-        return (declared.globalIndexes ?? []).length > 0 ? [table.tableArn, `${table.tableArn}/index/*`] : [table.tableArn];
+        return [table.tableArn, ...(declared.globalIndexes ?? []).map((index) => `${table.tableArn}/index/${index.name}`)];
       });
       role.addToPrincipalPolicy(new PolicyStatement({ sid: 'OwnTables', actions: TABLE_ACTIONS, resources }));
     }

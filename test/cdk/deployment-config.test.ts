@@ -1,0 +1,68 @@
+import { App } from 'aws-cdk-lib';
+import { DeploymentConfigError, parseDeploymentConfig } from '../../cdk/config';
+import { addPlatformStacks } from '../../cdk/platform';
+import { definePipeline } from '../../shared/pipeline';
+import { deployablePipeline } from '../fixtures/deployable-pipeline';
+import { TEST_ENVIRONMENTS } from './synthesize';
+
+function problemsOf(run: () => unknown): readonly string[] {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(DeploymentConfigError);
+    return (error as DeploymentConfigError).problems;
+  }
+  throw new Error('the configuration was accepted');
+}
+
+describe('CDK: deployment configuration, validated at synth time', () => {
+  it('applies defaults: a new VPC over two zones and a KRaft cluster with one broker per zone', () => {
+    const config = parseDeploymentConfig({ environments: { dev: {} } }, 'dev');
+
+    expect(config).toMatchObject({ production: false, network: { mode: 'new', maxAzs: 2 }, kafka: { mode: 'provisioned', brokerNodes: 2, kafkaVersion: '3.9.x.kraft' }, flushTickMinutes: 1 });
+  });
+
+  it('names the environments it knows when asked for another', () => {
+    expect(problemsOf(() => parseDeploymentConfig(TEST_ENVIRONMENTS, 'staging'))).toEqual(['no such environment in cdk.json context "platform.environments" (known: dev, prod, existing)']);
+  });
+
+  it('reports every invalid setting together, with what is expected', () => {
+    const problems = problemsOf(() =>
+      parseDeploymentConfig(
+        { environments: { bad: { account: '42', region: 'Europe', network: { mode: 'existing', vpcId: 'vpc-1', availabilityZones: ['a'] }, kafka: { mode: 'provisioned', kafkaVersion: '3.6.0', brokerNodes: 3, instanceType: 'm5.large' } } } },
+        'bad',
+      ),
+    );
+
+    expect(problems).toEqual([
+      'account must be a 12-digit AWS account id, got "42"',
+      'region must be an AWS region such as "eu-west-1", got "Europe"',
+      'network.vpcId must be a VPC id such as "vpc-0123456789abcdef0", got "vpc-1"',
+      'network.availabilityZones must list at least 2 zones',
+      'network.privateSubnetIds must list subnet ids such as "subnet-0123…"',
+      'kafka.kafkaVersion must be one of 3.9.x.kraft, 4.0.x.kraft, 4.1.x.kraft (KRaft, Kafka ≥ 3.9), got "3.6.0"',
+      'kafka.instanceType must be an MSK instance type such as "kafka.m7g.large", got "m5.large"',
+    ]);
+  });
+
+  it('refuses an existing cluster without the security group its consumers must be let in through', () => {
+    expect(problemsOf(() => parseDeploymentConfig({ environments: { x: { kafka: { mode: 'existing', clusterArn: 'arn:aws:kafka:eu-west-1:123456789012:cluster/c/u-1' } } } }, 'x'))).toEqual([
+      'kafka.securityGroupId is required with kafka.mode "existing" (consumers are allowed in through it)',
+    ]);
+  });
+
+  it('refuses a pipeline the environment cannot hold: replication above the broker count, sub-second batching windows, pollers for unknown consumers', () => {
+    const config = parseDeploymentConfig({ environments: { small: { kafka: { brokerNodes: 2 }, provisionedPollers: { 'no-such-consumer': { minimum: 1, maximum: 2 } } } } }, 'small');
+    const pipeline = definePipeline({
+      name: 'tiny',
+      topics: [{ name: 'orders', kind: 'event', replicationFactor: 3 }],
+      consumers: [{ name: 'audit', handler: { entry: deployablePipeline.consumers[0]!.handler.entry }, topic: 'orders', eventSource: { maximumBatchingWindowMs: 50 } }],
+    });
+
+    expect(problemsOf(() => addPlatformStacks(new App(), pipeline, config))).toEqual([
+      'topic "orders" needs replication factor 3, but kafka.brokerNodes is 2',
+      'consumer "audit": maximumBatchingWindowMs 50 cannot be deployed: AWS takes whole seconds (or 500 ms, its default)',
+      'provisionedPollers names consumer "no-such-consumer", which pipeline "tiny" does not declare',
+    ]);
+  });
+});

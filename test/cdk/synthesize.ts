@@ -1,0 +1,45 @@
+import { App, Aspects } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { parseDeploymentConfig } from '../../cdk/config';
+import { acknowledgeNagFindings } from '../../cdk/nag-acknowledgements';
+import { addPlatformStacks, type PlatformStacks } from '../../cdk/platform';
+import type { Pipeline } from '../../shared/pipeline';
+import { deployablePipeline } from '../fixtures/deployable-pipeline';
+
+/** The environments the tests synthesize: a new VPC and cluster, and existing ones. */
+export const TEST_ENVIRONMENTS = {
+  environments: {
+    dev: { network: { mode: 'new', maxAzs: 3 }, kafka: { mode: 'provisioned', brokerNodes: 3, instanceType: 'kafka.t3.small' }, provisionedPollers: { prices: { minimum: 2, maximum: 12 } } },
+    prod: { production: true, account: '123456789012', region: 'eu-west-1', network: { mode: 'new', maxAzs: 3 }, kafka: { mode: 'provisioned', brokerNodes: 3 } },
+    existing: {
+      account: '123456789012',
+      region: 'eu-west-1',
+      network: { mode: 'existing', vpcId: 'vpc-0123456789abcdef0', availabilityZones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'], privateSubnetIds: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1', 'subnet-0123456789abcdef2'] },
+      kafka: { mode: 'existing', clusterArn: 'arn:aws:kafka:eu-west-1:123456789012:cluster/shared-kafka/0a1b2c3d-4e5f-6789-abcd-ef0123456789-2', securityGroupId: 'sg-0123456789abcdef0' },
+    },
+  },
+};
+
+export interface Synthesized {
+  readonly stacks: PlatformStacks;
+  readonly templates: { readonly [K in keyof PlatformStacks]: Template };
+}
+
+/** Synthesizes the platform for a pipeline and environment, with cdk-nag applied, without bundling functions. */
+export function synthesize(environment: keyof typeof TEST_ENVIRONMENTS.environments, pipeline: Pipeline = deployablePipeline): Synthesized {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stacks = addPlatformStacks(app, pipeline, parseDeploymentConfig(TEST_ENVIRONMENTS, environment));
+  Aspects.of(app).add(new AwsSolutionsChecks());
+  acknowledgeNagFindings(stacks);
+  app.synth();
+  return {
+    stacks,
+    templates: {
+      network: Template.fromStack(stacks.network),
+      streaming: Template.fromStack(stacks.streaming),
+      state: Template.fromStack(stacks.state),
+      consumers: Template.fromStack(stacks.consumers),
+    },
+  };
+}
