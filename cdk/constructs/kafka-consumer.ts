@@ -6,6 +6,7 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { MetricType, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { KafkaDlq, ManagedKafkaEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
+import { DEAD_LETTERED_METRIC } from '../../shared/observability';
 import { effectiveMaximumRetryAttempts, type Consumer } from '../../shared/pipeline';
 import type { MskResourceArns } from './msk-resource-arns';
 import { PlatformFunction } from './platform-function';
@@ -143,8 +144,6 @@ export interface ConsumerMetrics {
   readonly invocations: Metric;
 }
 
-/** Metric name handlers emit (Powertools metrics) for records they dead-letter themselves. */
-export const DEAD_LETTERED_METRIC = 'DeadLetteredRecords';
 
 function consumerMetrics(functionName: string, eventSourceMappingId: string, namespace: string, consumerName: string): ConsumerMetrics {
   const lambda = (metricName: string, statistic: string) =>

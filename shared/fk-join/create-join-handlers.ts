@@ -4,6 +4,7 @@ import type { Context } from 'aws-lambda';
 import type { Kafka } from 'kafkajs';
 import { mapSettledConcurrently } from '../concurrency';
 import { requireEnv } from '../config';
+import { createTelemetry } from '../observability';
 import { KafkaDeadLetterPublisher } from '../dead-letter';
 import { connectOnce, kafkaFromEnvironment, orderedProducer } from '../kafka';
 import type { MskBatchResponse, MskEvent, MskRecord } from '../event-source';
@@ -68,6 +69,7 @@ export function createJoinHandlers(join: FkJoin, options: JoinHandlerOptions = {
 
   const handle = (side: 'left' | 'right') => {
     const deadLetter = deadLetters(side);
+    const telemetry = createTelemetry(`${join.name}.${side}`);
     /** Applies one key's records in offset order; returns the record whose fan-out paused, if any. */
     /**
      * Applies one key's records in offset order; returns the first record it did not finish (out of time,
@@ -89,14 +91,21 @@ export function createJoinHandlers(join: FkJoin, options: JoinHandlerOptions = {
           // Only an invalid input is dead-lettered; anything else fails the invocation, to be retried.
           if (!(error instanceof InvalidJoinInputError)) throw error;
           const reason = error.cause instanceof Error ? error.cause : error;
-          await deadLetter.publish([
-            { record: toSourceRecord(record), reason: 'InvalidRecord', error: `${reason.name}: ${reason.message}`, attempts: 1 },
-          ]);
+          const message = `${reason.name}: ${reason.message}`;
+          await deadLetter.publish([{ record: toSourceRecord(record), reason: 'InvalidRecord', error: message, attempts: 1 }]);
+          telemetry.deadLettered(1, message);
         }
       }
       return undefined;
     };
     return async (event: MskEvent, context: Context): Promise<MskBatchResponse> => {
+      try {
+        return await handleBatch(event, context);
+      } finally {
+        telemetry.flush();
+      }
+    };
+    async function handleBatch(event: MskEvent, context: Context): Promise<MskBatchResponse> {
       await connect();
       // Different keys are independent (each has its own rows), so they are applied concurrently;
       // one key's records stay in offset order.
@@ -112,7 +121,7 @@ export function createJoinHandlers(join: FkJoin, options: JoinHandlerOptions = {
         earliestPaused.set(partition, Math.min(paused.offset, earliestPaused.get(partition) ?? Number.POSITIVE_INFINITY));
       }
       return { batchItemFailures: [...earliestPaused].map(([partition, offset]) => ({ itemIdentifier: { partition, offset } })) };
-    };
+    }
   };
   return { left: handle('left'), right: handle('right'), store };
 }

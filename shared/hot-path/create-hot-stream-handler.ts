@@ -3,6 +3,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { requireEnv } from '../config';
+import { createTelemetry } from '../observability';
 import { KafkaDeadLetterPublisher } from '../dead-letter';
 import { connectOnce, kafkaFromEnvironment, orderedProducer, readPartitionRange } from '../kafka';
 import type { MskEvent, MskRecord } from '../event-source';
@@ -79,20 +80,29 @@ export function createHotStreamHandler<U extends UpdateOrder>(stream: HotStream<
   const timeReserveMs = options.timeReserveMs ?? 10_000;
   const totals = { updates: 0, keysApplied: 0, stale: 0, emitted: 0, unchanged: 0, replayed: 0 };
 
+  const telemetry = createTelemetry(stream.name);
+
   const handler = async (event: MskEvent, context: Context): Promise<void> => {
-    await connect();
-    const updates: HotUpdateRecord<U>[] = [];
-    for (const record of recordsOf(event)) {
-      if (isFlushTick(record.headers)) continue;
-      try {
-        updates.push(parse(stream, record));
-      } catch (error) {
-        if (!(error instanceof HotPathError)) throw error;
-        await deadLetter.publish([{ record: toSourceRecord(record), reason: 'InvalidRecord', error: `${error.name}: ${error.message}`, attempts: 1 }]);
+    try {
+      await connect();
+      const updates: HotUpdateRecord<U>[] = [];
+      for (const record of recordsOf(event)) {
+        if (isFlushTick(record.headers)) continue;
+        try {
+          updates.push(parse(stream, record));
+        } catch (error) {
+          if (!(error instanceof HotPathError)) throw error;
+          const message = `${error.name}: ${error.message}`;
+          await deadLetter.publish([{ record: toSourceRecord(record), reason: 'InvalidRecord', error: message, attempts: 1 }]);
+          telemetry.deadLettered(1, message);
+        }
       }
+      const result = await processor.processBatch(updates, Object.keys(event.records), () => context.getRemainingTimeInMillis() > timeReserveMs);
+      for (const name of Object.keys(totals) as Array<keyof typeof totals>) totals[name] += result[name];
+      telemetry.logger.debug('batch applied', { ...result });
+    } finally {
+      telemetry.flush();
     }
-    const result = await processor.processBatch(updates, Object.keys(event.records), () => context.getRemainingTimeInMillis() > timeReserveMs);
-    for (const name of Object.keys(totals) as Array<keyof typeof totals>) totals[name] += result[name];
   };
   return Object.assign(handler, { store, processor, totals });
 }

@@ -29,4 +29,7 @@ export default async function globalSetup(): Promise<void> {
   process.env['DYNAMODB_ENDPOINT'] = runtime.dynamodb.endpoint;
   process.env['KAFKAJS_NO_PARTITIONER_WARNING'] = '1';
   process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';
+  // Handlers made in tests log through Powertools: errors only, and no embedded-metric JSON.
+  process.env['POWERTOOLS_METRICS_DISABLED'] = 'true';
+  process.env['POWERTOOLS_LOG_LEVEL'] = 'ERROR';
 }

@@ -1,0 +1,39 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+
+/** Records a handler dead-letters itself (invalid input); the CDK stacks alarm on it with the event source's own count. */
+export const DEAD_LETTERED_METRIC = 'DeadLetteredRecords';
+
+/**
+ * Structured JSON logs and CloudWatch embedded metrics for one handler, from
+ * Powertools for AWS Lambda. The service name is the consumer's
+ * (`POWERTOOLS_SERVICE_NAME`, set by the stacks); the namespace the pipeline's
+ * (`POWERTOOLS_METRICS_NAMESPACE`). The local runtime turns metrics off and
+ * logs warnings only, so the terminal view stays readable.
+ */
+export interface Telemetry {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** Counts and logs records the handler dead-lettered itself. */
+  deadLettered(count: number, reason: string): void;
+  /** Writes the invocation's metrics (call once per invocation, also when it failed). */
+  flush(): void;
+}
+
+export function createTelemetry(serviceName: string): Telemetry {
+  const logger = new Logger({ serviceName });
+  const metrics = new Metrics({ serviceName, namespace: process.env['POWERTOOLS_METRICS_NAMESPACE'] ?? 'event-platform' });
+  return {
+    logger,
+    metrics,
+    deadLettered(count, reason) {
+      if (count === 0) return;
+      metrics.addMetric(DEAD_LETTERED_METRIC, MetricUnit.Count, count);
+      logger.warn('records dead-lettered', { count, reason });
+    },
+    flush() {
+      // Without data Powertools would warn on every invocation.
+      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+    },
+  };
+}
