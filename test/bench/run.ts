@@ -6,12 +6,14 @@
  *   npm run bench -- event-source  just the emulator benchmark
  *   npm run bench -- fk-join       just the join benchmark
  *   npm run bench -- hot-path      just the high-frequency path benchmark
+ *   npm run bench -- bundles       just the function bundle sizes
  */
 import { benchEventSource } from './event-source-throughput';
 import { benchJoin } from './fk-join-throughput';
+import { benchFunctionBundles } from './function-bundle-sizes';
 import { benchHotPath } from './hot-path-throughput';
 
-const benchmarks: Record<string, () => Promise<void>> = { 'event-source': benchEventSource, 'fk-join': benchJoin, 'hot-path': benchHotPath };
+const benchmarks: Record<string, () => Promise<void>> = { 'event-source': benchEventSource, 'fk-join': benchJoin, 'hot-path': benchHotPath, bundles: benchFunctionBundles };
 
 async function main(): Promise<void> {
   const selected = process.argv.slice(2).filter((name) => !name.startsWith('-'));
