@@ -1,0 +1,101 @@
+import { Type, type Schema } from 'avsc';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { compatibilityProblems, type CompatibilityLevel } from './compatibility';
+import { IncompatibleSchemaError, SchemaError, UnknownSchemaError } from './errors';
+
+/** The part of a schema registry the platform uses: Confluent Schema Registry's, for Avro. */
+export interface SchemaRegistry {
+  /** Registers a schema under a subject (or finds it registered) and returns its global id. */
+  register(subject: string, schema: Schema): Promise<number>;
+  schemaById(id: number): Promise<Schema>;
+}
+
+interface RegistryFile {
+  nextId: number;
+  schemas: Array<{ id: number; subject: string; version: number; schema: string }>;
+}
+
+/**
+ * A file-backed stand-in for Confluent Schema Registry, for the local runtime
+ * and tests: ids are global and stable per schema (the same schema under two
+ * subjects has one id), and a registration that breaks the subject's
+ * compatibility level is refused, as the real registry does.
+ */
+export class FileSchemaRegistry implements SchemaRegistry {
+  constructor(
+    private readonly path: string,
+    private readonly levelOf: (subject: string) => CompatibilityLevel = () => 'BACKWARD',
+  ) {}
+
+  async register(subject: string, schema: Schema): Promise<number> {
+    const canonical = canonicalForm(schema);
+    const file = this.read();
+    const ofSubject = file.schemas.filter((entry) => entry.subject === subject).sort((a, b) => a.version - b.version);
+    const existing = ofSubject.find((entry) => entry.schema === canonical);
+    if (existing) return existing.id;
+    const level = this.levelOf(subject);
+    const problems = compatibilityProblems(level, ofSubject.map((entry) => Type.forSchema(JSON.parse(entry.schema) as Schema)), Type.forSchema(schema));
+    if (problems.length > 0) throw new IncompatibleSchemaError(subject, level, problems);
+    const id = file.schemas.find((entry) => entry.schema === canonical)?.id ?? file.nextId++;
+    file.schemas.push({ id, subject, version: (ofSubject.at(-1)?.version ?? 0) + 1, schema: canonical });
+    this.write(file);
+    return id;
+  }
+
+  async schemaById(id: number): Promise<Schema> {
+    const entry = this.read().schemas.find((candidate) => candidate.id === id);
+    if (!entry) throw new UnknownSchemaError(`no schema with id ${id} in ${this.path}`);
+    return JSON.parse(entry.schema) as Schema;
+  }
+
+  private read(): RegistryFile {
+    return existsSync(this.path) ? (JSON.parse(readFileSync(this.path, 'utf8')) as RegistryFile) : { nextId: 1, schemas: [] };
+  }
+
+  private write(file: RegistryFile): void {
+    mkdirSync(dirname(this.path), { recursive: true });
+    // Written whole, then renamed: a reader never sees half a file.
+    writeFileSync(`${this.path}.tmp`, `${JSON.stringify(file, null, 2)}\n`);
+    renameSync(`${this.path}.tmp`, this.path);
+  }
+}
+
+/** A real Confluent-compatible Schema Registry over its REST API (Confluent Platform, Confluent Cloud, Redpanda, Karapace). */
+export class HttpSchemaRegistry implements SchemaRegistry {
+  constructor(
+    private readonly baseUrl: string,
+    /** `user:password` for basic auth (Confluent Cloud API key and secret). */
+    private readonly credentials?: string,
+  ) {}
+
+  async register(subject: string, schema: Schema): Promise<number> {
+    const body = await this.request(`/subjects/${encodeURIComponent(subject)}/versions`, { method: 'POST', body: JSON.stringify({ schema: canonicalForm(schema) }) });
+    return (body as { id: number }).id;
+  }
+
+  async schemaById(id: number): Promise<Schema> {
+    const body = await this.request(`/schemas/ids/${id}`, { method: 'GET' });
+    return JSON.parse((body as { schema: string }).schema) as Schema;
+  }
+
+  private async request(path: string, init: { method: string; body?: string }): Promise<unknown> {
+    const response = await fetch(`${this.baseUrl.replace(/\/$/, '')}${path}`, {
+      ...init,
+      headers: {
+        'Content-Type': 'application/vnd.schemaregistry.v1+json',
+        ...(this.credentials ? { Authorization: `Basic ${Buffer.from(this.credentials).toString('base64')}` } : {}),
+      },
+    });
+    const text = await response.text();
+    if (response.status === 404) throw new UnknownSchemaError(`${init.method} ${path}: ${text}`);
+    if (response.status === 409) throw new IncompatibleSchemaError(path, 'the registry’s configured', [text]);
+    if (!response.ok) throw new SchemaError(`${init.method} ${path} answered ${response.status}: ${text}`);
+    return JSON.parse(text) as unknown;
+  }
+}
+
+/** One text per schema, so the same schema is recognised however its file was formatted. */
+export function canonicalForm(schema: Schema): string {
+  return JSON.stringify(Type.forSchema(schema).schema());
+}

@@ -1,0 +1,77 @@
+import { Type, type Resolver, type Schema } from 'avsc';
+import { SchemaError, SchemaValidationError } from './errors';
+import type { SchemaRegistry } from './schema-registry';
+import { decodeWireFormat, encodeWireFormat } from './wire-format';
+
+/**
+ * Encodes and decodes one topic's values: Avro in the Confluent wire format,
+ * validated against the topic's current schema (the newest version in the
+ * repository). Decoding reads any registered version into the current one by
+ * Avro schema resolution, so consumers keep working while producers upgrade.
+ */
+export class TopicSerde {
+  private readonly reader: Type;
+  private schemaId: Promise<number> | undefined;
+  private readonly resolvers = new Map<number, Promise<{ readonly writer: Type; readonly resolver: Resolver }>>();
+
+  constructor(
+    readonly subject: string,
+    schema: Schema,
+    private readonly registry: SchemaRegistry,
+  ) {
+    this.reader = Type.forSchema(schema);
+  }
+
+  /** The problems of a value against the current schema, each with its field path; empty when it is valid. */
+  problems(value: unknown): string[] {
+    const problems: string[] = [];
+    this.reader.isValid(value, {
+      errorHook: (path, invalid, type) =>
+        problems.push(`${path.length > 0 ? path.join('.') : '(value)'}: ${JSON.stringify(invalid) ?? 'undefined'} is not a valid ${describe(type)}`),
+    });
+    return problems;
+  }
+
+  /** @throws SchemaValidationError listing every invalid field */
+  async encode(value: unknown): Promise<Buffer> {
+    const problems = this.problems(value);
+    if (problems.length > 0) throw new SchemaValidationError(this.subject, problems);
+    this.schemaId ??= this.registry.register(this.subject, this.reader.schema()).catch((error: unknown) => {
+      this.schemaId = undefined;
+      throw error;
+    });
+    return encodeWireFormat(await this.schemaId, this.reader.toBuffer(value));
+  }
+
+  /** @throws WireFormatError, UnknownSchemaError, or SchemaError when the payload does not decode */
+  async decode(bytes: Buffer): Promise<unknown> {
+    const { schemaId, payload } = decodeWireFormat(bytes);
+    const { resolver } = await this.resolverFor(schemaId);
+    try {
+      return this.reader.fromBuffer(payload, resolver);
+    } catch (error) {
+      throw new SchemaError(`payload does not decode with schema ${schemaId} of "${this.subject}": ${(error as Error).message}`);
+    }
+  }
+
+  private resolverFor(schemaId: number) {
+    let cached = this.resolvers.get(schemaId);
+    if (!cached) {
+      cached = this.registry.schemaById(schemaId).then((schema) => {
+        const writer = Type.forSchema(schema);
+        try {
+          return { writer, resolver: this.reader.createResolver(writer) };
+        } catch (error) {
+          throw new SchemaError(`schema ${schemaId} cannot be read as the current "${this.subject}" schema: ${(error as Error).message}`);
+        }
+      });
+      cached.catch(() => this.resolvers.delete(schemaId));
+      this.resolvers.set(schemaId, cached);
+    }
+    return cached;
+  }
+}
+
+function describe(type: Type): string {
+  return type.typeName === 'record' || type.typeName === 'enum' ? `${type.typeName} ${type.name ?? ''}`.trim() : type.typeName;
+}
