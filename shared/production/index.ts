@@ -1,0 +1,1 @@
+export { EntityProducer, InvalidEntityError, STANDARD_HEADERS, type EntityProducerOptions, type PublishContext } from './entity-producer';

@@ -1,0 +1,81 @@
+import type { Kafka } from 'kafkajs';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { orderedProducer, readPartitionRange } from '../../shared/kafka';
+import { EntityProducer, InvalidEntityError, STANDARD_HEADERS } from '../../shared/production';
+import { FileSchemaRegistry, loadSchemaCatalog, TopicSerde } from '../../shared/schemas';
+import { connectToTestServices, readTopic, uniqueName } from '../support/integration';
+
+interface Merchant {
+  readonly merchantId: string;
+  readonly name: string;
+  readonly country: string;
+  readonly website: string | null;
+}
+
+describe('EntityProducer (integration)', () => {
+  let kafka: Kafka;
+  const merchantSchema = loadSchemaCatalog(join(__dirname, '..', '..', 'schemas')).get('merchants-value')!.latest.schema;
+
+  beforeAll(async () => {
+    kafka = (await connectToTestServices()).kafkaClient('entity-producer-test');
+  });
+
+  async function merchantsProducer() {
+    const topic = uniqueName('merchants');
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }], waitForLeaders: true });
+    await admin.disconnect();
+    const producer = orderedProducer(kafka);
+    await producer.connect();
+    const serde = new TopicSerde('merchants-value', merchantSchema, new FileSchemaRegistry(join(mkdtempSync(join(tmpdir(), 'registry-')), 'registry.json')));
+    const entities = new EntityProducer<Merchant>({ producer, topic, serde, keyOf: (merchant) => merchant.merchantId, sourceSystem: 'monolith' });
+    return { topic, serde, entities, close: () => producer.disconnect() };
+  }
+
+  it('publishes full-state facts keyed by entity id, in the wire format, with the standard headers, and tombstones for deletes', async () => {
+    const { topic, serde, entities, close } = await merchantsProducer();
+    try {
+      await entities.publish([{ merchantId: 'm-1', name: 'Corner Shop', country: 'DE', website: null }], { causationId: 'order-77', traceId: 'trace-1' });
+      await entities.delete(['m-1']);
+
+      const [fact, tombstone] = await readTopic(kafka, topic, 2);
+      const [factBytes] = await readPartitionRange(kafka, topic, 0, 0, 0);
+      expect(fact?.key).toBe('m-1');
+      expect(await serde.decode(factBytes!.value!)).toEqual({ merchantId: 'm-1', name: 'Corner Shop', country: 'DE', website: null });
+      expect(fact?.headers).toMatchObject({
+        [STANDARD_HEADERS.sourceSystem]: 'monolith',
+        [STANDARD_HEADERS.causationId]: 'order-77',
+        [STANDARD_HEADERS.traceId]: 'trace-1',
+        [STANDARD_HEADERS.schemaId]: '1',
+      });
+      expect(fact?.headers[STANDARD_HEADERS.eventId]).toMatch(/^[0-9a-f-]{36}$/);
+      expect(tombstone).toMatchObject({ key: 'm-1', value: null });
+    } finally {
+      await close();
+    }
+  });
+
+  it('refuses a call with an invalid entity, naming each problem, and publishes none of it', async () => {
+    const { topic, entities, close } = await merchantsProducer();
+    try {
+      const publishing = entities.publish([
+        { merchantId: 'm-1', name: 'Fine', country: 'DE', website: null },
+        { merchantId: '', name: 'No id', country: 'DE', website: null },
+        { merchantId: 'm-3', country: 'FR' } as unknown as Merchant,
+      ]);
+
+      await expect(publishing).rejects.toBeInstanceOf(InvalidEntityError);
+      await expect(publishing).rejects.toThrow(/#1: the entity id \(record key\) must be a non-empty string \| #2: name: undefined is not a valid string$/);
+      const admin = kafka.admin();
+      await admin.connect();
+      const offsets = await admin.fetchTopicOffsets(topic);
+      await admin.disconnect();
+      expect(offsets.every((partition) => partition.high === '0')).toBe(true);
+    } finally {
+      await close();
+    }
+  });
+});
