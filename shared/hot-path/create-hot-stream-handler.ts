@@ -13,7 +13,7 @@ import { hotStateTableVariable, type HotStream, type UpdateOrder } from './defin
 import { HotPathError } from './errors';
 import { FLUSH_TICK_HEADER, isFlushTick } from './flush-ticks';
 import { KafkaHotDeltaSink } from './hot-delta-sink';
-import { HotPathProcessor, type HotBatchResult } from './hot-path-processor';
+import { HotPathProcessor, type HotBatchResult, type ReplayedRange } from './hot-path-processor';
 import { HotStateStore, type BufferedRange } from './hot-state-store';
 
 export interface HotStreamHandlerOptions {
@@ -58,9 +58,9 @@ export function createHotStreamHandler<U extends UpdateOrder>(stream: HotStream<
   const producer = orderedProducer(kafka);
   const connect = connectOnce(() => producer.connect());
   const store = new HotStateStore<U>(documents, tableName);
-  const readRange = async (range: BufferedRange): Promise<HotUpdateRecord<U>[]> => {
-    const messages = await readPartitionRange(kafka, range.topic, range.partition, range.fromOffset, range.toOffset);
-    return messages.flatMap((message) => {
+  const readRange = async (range: BufferedRange, timeoutMs: number): Promise<ReplayedRange<U>> => {
+    const { messages, lostBefore } = await readPartitionRange(kafka, range.topic, range.partition, range.fromOffset, range.toOffset, { timeoutMs });
+    const records = messages.flatMap((message) => {
       if (message.headers?.[FLUSH_TICK_HEADER] !== undefined) return [];
       try {
         return [parseReplayed(stream, message, range.partition)];
@@ -69,6 +69,7 @@ export function createHotStreamHandler<U extends UpdateOrder>(stream: HotStream<
         throw error;
       }
     });
+    return { records, lostBefore };
   };
   const processor = new HotPathProcessor(stream, store, new KafkaHotDeltaSink<U>(producer, stream), {
     readRange,
@@ -97,7 +98,12 @@ export function createHotStreamHandler<U extends UpdateOrder>(stream: HotStream<
           telemetry.deadLettered(1, message);
         }
       }
-      const result = await processor.processBatch(updates, Object.keys(event.records), () => context.getRemainingTimeInMillis() > timeReserveMs);
+      const result = await processor.processBatch(
+        updates,
+        Object.keys(event.records),
+        () => context.getRemainingTimeInMillis() > timeReserveMs,
+        () => context.getRemainingTimeInMillis() - timeReserveMs,
+      );
       for (const name of Object.keys(totals) as Array<keyof typeof totals>) totals[name] += result[name];
       telemetry.logger.debug('batch applied', { ...result });
     } finally {

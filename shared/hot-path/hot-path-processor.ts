@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { forEachConcurrently } from '../concurrency';
-import { OffsetsNoLongerRetainedError } from '../kafka';
 import { coalesceNewest, type HotUpdateRecord } from './coalesce';
 import { isNewerUpdate, type HotStream, type UpdateOrder } from './define-hot-stream';
 import { HotPathError, TimeBudgetExceededError } from './errors';
@@ -19,11 +18,17 @@ export interface HotPathProcessorOptions<U extends UpdateOrder> {
    * not parse were dead-lettered the first time and are skipped). Required
    * when the stream coalesces across batches.
    */
-  readonly readRange?: (range: BufferedRange) => Promise<HotUpdateRecord<U>[]>;
+  readonly readRange?: (range: BufferedRange, timeoutMs: number) => Promise<ReplayedRange<U>>;
   /** Names this execution environment's buffered ranges. @default a random UUID */
   readonly environmentId?: string;
   /** A partition's write-behind buffer is stored before its window ends once it holds this many keys. @default 100,000 */
   readonly maxBufferedKeysPerPartition?: number;
+}
+
+/** A buffered range read again: its updates, and where the log started if retention already deleted its beginning. */
+export interface ReplayedRange<U extends UpdateOrder> {
+  readonly records: HotUpdateRecord<U>[];
+  readonly lostBefore: number | undefined;
 }
 
 /** What one batch did, for metrics, tests and the benchmark. */
@@ -99,16 +104,25 @@ export class HotPathProcessor<U extends UpdateOrder> {
    * @param partitions the input partitions (`<topic>-<partition>`) of the batch, flushed afterwards
    * @param hasTimeLeft asked before each key; when it says no, the batch fails with a retriable
    *   TimeBudgetExceededError before any key is left half-applied
+   * @param timeLeftMs the time a replay of another environment's lost buffer may take
    */
   async processBatch(
     records: readonly HotUpdateRecord<U>[],
     partitions: readonly string[],
     hasTimeLeft: () => boolean = () => true,
+    /** How long a replay may take, at most. */
+    timeLeftMs: () => number = () => DEFAULT_REPLAY_TIME_MS,
   ): Promise<HotBatchResult> {
     const counts: Counts = { keysApplied: 0, stale: 0, emitted: 0, unchanged: 0, replayed: 0 };
     const now = this.now();
     let storeNow = records;
     if (this.stream.coalesceWindowMs > 0) {
+      // A partition that moved to other environments has its range replayed there: what this one still holds of it
+      // is dropped unreleased, so memory does not grow with partitions it no longer sees.
+      for (const partition of this.buffer.heldSince(now - REPLAY_AFTER_WINDOWS * this.stream.coalesceWindowMs)) {
+        this.buffer.take(partition);
+        this.rangeRevisions.delete(partition);
+      }
       storeNow = records.filter((record) => this.stream.mayPassThrough(record.update));
       await this.holdBack(records.filter((record) => !this.stream.mayPassThrough(record.update)), now);
     }
@@ -123,7 +137,7 @@ export class HotPathProcessor<U extends UpdateOrder> {
       if (!hasTimeLeft()) break;
       const number = Number(partition.slice(partition.lastIndexOf('-') + 1));
       if (this.buffer.isDue(number, this.now())) await this.storeBuffered(number, hasTimeLeft, counts);
-      await this.flush(partition, counts, hasTimeLeft);
+      await this.flush(partition, counts, hasTimeLeft, timeLeftMs);
     }
     return { updates: records.length, ...counts };
   }
@@ -159,13 +173,14 @@ export class HotPathProcessor<U extends UpdateOrder> {
     let applied: Applied<U>;
     try {
       applied = await this.applyNewest([...held.updates], now, hasTimeLeft, counts);
+      await this.emitApplied(applied, now, counts);
     } catch (error) {
-      // Applying again is harmless (conditional on versions, and a claimed emission is published on re-apply).
+      // These updates' offsets were committed long ago: they live only here (and in the range) until stored and
+      // published. Applying again is harmless: conditional on versions, and a claimed emission is published again.
       this.buffer.putBack(held, held.updates.values());
       throw error;
     }
     this.buffer.putBack(held, applied.remaining.map(([, record]) => record));
-    await this.emitApplied(applied, now, counts);
     const range = this.rangeRevisions.get(partition);
     if (applied.remaining.length === 0 && range) {
       await this.store.releaseBufferedRange({ topic: this.stream.inputTopic, partition, environmentId: this.environmentId, ...range });
@@ -174,19 +189,22 @@ export class HotPathProcessor<U extends UpdateOrder> {
   }
 
   /** Stores and emits a range another environment buffered and never stored, read again from the topic. */
-  private async replay(key: string, hasTimeLeft: () => boolean, counts: Counts): Promise<void> {
+  private async replay(key: string, hasTimeLeft: () => boolean, timeLeftMs: () => number, counts: Counts): Promise<void> {
     const range = await this.store.getBufferedRange(key);
     if (!range || range.environmentId === this.environmentId) return; // released meanwhile, or ours: stored when due
-    let records: HotUpdateRecord<U>[];
+    let replayed: ReplayedRange<U>;
     try {
-      records = await this.options.readRange!(range);
+      replayed = await this.options.readRange!(range, timeLeftMs());
     } catch (error) {
-      if (!(error instanceof OffsetsNoLongerRetainedError)) throw error;
-      // Nothing can bring these back; say so loudly and stop retrying them.
-      console.error(`hot stream "${this.stream.name}": buffered updates lost, ${error.message}`);
-      await this.store.releaseBufferedRange(range);
+      // Left due: the partition's next invocation tries again. The batch itself goes on.
+      console.error(`hot stream "${this.stream.name}": replaying ${range.topic}-${range.partition} offsets ${range.fromOffset}–${range.toOffset} failed, retried on the next flush: ${String(error)}`);
       return;
     }
+    if (replayed.lostBefore !== undefined) {
+      // Retention deleted part of the range before anyone stored it: nothing can bring those updates back.
+      console.error(`hot stream "${this.stream.name}": buffered updates lost, ${range.topic}-${range.partition} offsets ${range.fromOffset}–${replayed.lostBefore - 1} are no longer retained`);
+    }
+    const { records } = replayed;
     counts.replayed += records.length;
     const now = this.now();
     const applied = await this.applyNewest([...coalesceNewest(this.stream, records)], now, hasTimeLeft, counts);
@@ -219,7 +237,8 @@ export class HotPathProcessor<U extends UpdateOrder> {
             const claimedWrite = claim === false ? undefined : await this.store.applyAndClaim(key, record.update, record.offset, now, claim);
             if (claimedWrite) {
               counts.keysApplied += 1;
-              if (claimedWrite.previouslyEmitted && this.stream.sameValue(claimedWrite.previouslyEmitted, record.update)) {
+              const before = claimedWrite.previouslyEmitted;
+              if (before !== null && this.knownOut(key, before, claimedWrite.previousClaimUnconfirmed) && this.stream.sameValue(before, record.update)) {
                 counts.unchanged += 1;
                 this.rememberEmitted(key, now, record.update);
               } else {
@@ -273,8 +292,21 @@ export class HotPathProcessor<U extends UpdateOrder> {
     return now - last.at >= this.stream.minEmitIntervalMs ? now - this.stream.minEmitIntervalMs : false;
   }
 
+  /**
+   * Whether the value emitted before a claim is known to be published: a
+   * confirmed emission, or a claim this environment published itself. A claim
+   * whose publish may have failed must not make an equal newer value look
+   * unchanged.
+   */
+  private knownOut(key: string, emitted: U, claimUnconfirmed: boolean): boolean {
+    if (!claimUnconfirmed) return true;
+    const published = this.lastEmitted.get(key)?.value;
+    return published !== undefined && published.version === emitted.version && this.stream.sameValue(published, emitted);
+  }
+
   private remember(state: HotState<U>): void {
-    if (state.emittedAt !== undefined && state.emittedValue !== null) this.rememberEmitted(state.key, state.emittedAt, state.emittedValue);
+    // An unconfirmed claim may never have been published: not something to remember as emitted.
+    if (state.emittedAt !== undefined && state.emittedValue !== null && !state.emissionClaimed) this.rememberEmitted(state.key, state.emittedAt, state.emittedValue);
   }
 
   private rememberEmitted(key: string, at: number, value: U): void {
@@ -285,12 +317,12 @@ export class HotPathProcessor<U extends UpdateOrder> {
   }
 
   /** Emits every due key of a partition (the trailing guarantee). */
-  private async flush(partition: string, counts: Counts, hasTimeLeft: () => boolean): Promise<void> {
+  private async flush(partition: string, counts: Counts, hasTimeLeft: () => boolean, timeLeftMs: () => number): Promise<void> {
     let startAfter: Record<string, unknown> | undefined;
     do {
       const page = await this.store.duePending(partition, this.now(), this.flushPageSize, startAfter);
       for (const key of page.keys.filter(isBufferedRangeKey)) {
-        if (hasTimeLeft()) await this.replay(key, hasTimeLeft, counts);
+        if (hasTimeLeft()) await this.replay(key, hasTimeLeft, timeLeftMs, counts);
       }
       const states = (await Promise.all(page.keys.filter((key) => !isBufferedRangeKey(key)).map((key) => this.store.get(key)))).filter(
         // The index may be behind: only keys this partition still owns are emitted here.
@@ -307,7 +339,8 @@ export class HotPathProcessor<U extends UpdateOrder> {
     const toClear: HotState<U>[] = [];
     for (const state of states) {
       if (state.pendingPartition === undefined) continue;
-      if (state.emittedValue !== null && this.stream.sameValue(state.value, state.emittedValue)) toClear.push(state);
+      const unchanged = state.emittedValue !== null && this.knownOut(state.key, state.emittedValue, state.emissionClaimed) && this.stream.sameValue(state.value, state.emittedValue);
+      if (unchanged) toClear.push(state);
       else if ((state.dueAt ?? 0) <= now || this.stream.passThrough(state.emittedValue, state.value)) toPublish.push(state);
     }
     const deltas: HotDelta<U>[] = toPublish.map((state) => ({ key: state.key, update: state.value, emittedAt: now }));
@@ -335,6 +368,7 @@ export class HotPathProcessor<U extends UpdateOrder> {
 const MAX_REMEMBERED_KEYS = 100_000;
 /** A buffered range not released within this many windows is replayed by its partition's consumer. */
 const REPLAY_AFTER_WINDOWS = 3;
+const DEFAULT_REPLAY_TIME_MS = 30_000;
 
 interface Applied<U extends UpdateOrder> {
   /** Stored with their emission claimed: to publish. */

@@ -126,7 +126,8 @@ export class HotStateStore<U extends UpdateOrder> {
    * The caller publishes after the write, unless the value equals the one
    * emitted before; a redelivery finds the claim and publishes again, so a
    * crash in between loses nothing.
-   * @returns the new state and the value emitted before, or undefined when a condition failed (use {@link apply})
+   * @returns the new state, the value emitted before and whether that was an unconfirmed claim (its publish may
+   *   have been lost), or undefined when a condition failed (use {@link apply})
    */
   async applyAndClaim(
     key: string,
@@ -134,7 +135,7 @@ export class HotStateStore<U extends UpdateOrder> {
     offset: number,
     now: number,
     dueBefore: number | undefined,
-  ): Promise<{ readonly state: HotState<U>; readonly previouslyEmitted: U | null } | undefined> {
+  ): Promise<{ readonly state: HotState<U>; readonly previouslyEmitted: U | null; readonly previousClaimUnconfirmed: boolean } | undefined> {
     try {
       const output = await this.metered.send(
         new UpdateCommand({
@@ -165,7 +166,7 @@ export class HotStateStore<U extends UpdateOrder> {
         pendingPartition: undefined,
         dueAt: undefined,
       };
-      return { state, previouslyEmitted };
+      return { state, previouslyEmitted, previousClaimUnconfirmed: output.Attributes?.['emissionClaimed'] === true };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       return undefined;

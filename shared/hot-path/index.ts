@@ -19,6 +19,6 @@ export {
 export { HotPathError, InvalidUpdateError, TimeBudgetExceededError } from './errors';
 export { FLUSH_TICK_HEADER, isFlushTick, publishFlushTicks } from './flush-ticks';
 export { HOT_DELTA_HEADERS, KafkaHotDeltaSink, type HotDelta, type HotDeltaSink } from './hot-delta-sink';
-export { HotPathProcessor, type HotBatchResult, type HotPathProcessorOptions } from './hot-path-processor';
+export { HotPathProcessor, type HotBatchResult, type HotPathProcessorOptions, type ReplayedRange } from './hot-path-processor';
 export { HotStateStore, isBufferedRangeKey, type ApplyOutcome, type BufferedRange, type HotState } from './hot-state-store';
 export { WriteBehindBuffer, type PartitionBuffer } from './write-behind-buffer';

@@ -54,6 +54,11 @@ export class WriteBehindBuffer<U extends UpdateOrder> {
     if (held) held.since = Math.min(held.since, buffer.since);
   }
 
+  /** Partitions holding updates buffered before `before`. */
+  heldSince(before: number): number[] {
+    return [...this.partitions].filter(([, held]) => held.since < before).map(([partition]) => partition);
+  }
+
   /** Keys held over all partitions, for metrics. */
   get size(): number {
     let size = 0;

@@ -2,22 +2,16 @@ import { randomUUID } from 'node:crypto';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { PlatformError } from '../errors';
 
-/** Some offsets of a requested range are no longer in the log (deleted by retention): they cannot be read again. */
-export class OffsetsNoLongerRetainedError extends PlatformError {
-  override readonly name = 'OffsetsNoLongerRetainedError';
-  constructor(
-    readonly topic: string,
-    readonly partition: number,
-    readonly fromOffset: number,
-    readonly logStartOffset: number,
-  ) {
-    super(`${topic}-${partition}: offsets ${fromOffset}–${logStartOffset - 1} are no longer retained (the log now starts at ${logStartOffset})`);
-  }
-}
-
 export interface ReadPartitionRangeOptions {
   /** Gives up after this long. @default 60 s */
   readonly timeoutMs?: number;
+}
+
+export interface PartitionRange {
+  /** The records of the range still in the log, in offset order. */
+  readonly messages: KafkaMessage[];
+  /** Set when retention already deleted the range's beginning: the first offset still in the log. */
+  readonly lostBefore: number | undefined;
 }
 
 /**
@@ -25,8 +19,7 @@ export interface ReadPartitionRangeOptions {
  * (inclusive), as they are in the log now (a compacted topic may have dropped
  * some). kafkajs has no manual assignment, so this joins a throwaway consumer
  * group that never commits, seeks the one partition and pauses the rest once
- * it has joined.
- * @throws OffsetsNoLongerRetainedError when retention already deleted part of the range
+ * it has joined. What retention already deleted is reported, not read.
  */
 export async function readPartitionRange(
   kafka: Kafka,
@@ -35,7 +28,7 @@ export async function readPartitionRange(
   fromOffset: number,
   toOffset: number,
   options: ReadPartitionRangeOptions = {},
-): Promise<KafkaMessage[]> {
+): Promise<PartitionRange> {
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -43,9 +36,10 @@ export async function readPartitionRange(
     const bounds = offsets.find((entry) => entry.partition === partition);
     if (!bounds) throw new PlatformError(`${topic} has no partition ${partition}`);
     const logStart = Number(bounds.low);
+    const lostBefore = fromOffset < logStart ? logStart : undefined;
+    const first = Math.max(fromOffset, logStart);
     const last = Math.min(toOffset, Number(bounds.high) - 1);
-    if (fromOffset < logStart) throw new OffsetsNoLongerRetainedError(topic, partition, fromOffset, logStart);
-    if (last < fromOffset) return [];
+    if (last < first) return { messages: [], lostBefore };
 
     const groupId = `platform.read-range.${randomUUID()}`;
     const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false });
@@ -57,11 +51,16 @@ export async function readPartitionRange(
       consumer.on(consumer.events.GROUP_JOIN, () => {
         const others = offsets.map((entry) => entry.partition).filter((other) => other !== partition);
         if (others.length > 0) consumer.pause([{ topic, partitions: others }]);
-        consumer.seek({ topic, partition, offset: String(fromOffset) });
+        consumer.seek({ topic, partition, offset: String(first) });
       });
       await new Promise<void>((resolve, reject) => {
         const timeoutMs = options.timeoutMs ?? 60_000;
-        const timer = setTimeout(() => reject(new PlatformError(`reading ${topic}-${partition} offsets ${fromOffset}–${last} took longer than ${timeoutMs} ms`)), timeoutMs);
+        const timer = setTimeout(() => reject(new PlatformError(`reading ${topic}-${partition} offsets ${first}–${last} took longer than ${timeoutMs} ms`)), timeoutMs);
+        // run() resolves once consuming starts; a later failure (joining, authorization) only shows as a crash.
+        consumer.on(consumer.events.CRASH, ({ payload }) => {
+          clearTimeout(timer);
+          reject(payload.error);
+        });
         consumer
           .run({
             autoCommit: false,
@@ -69,7 +68,7 @@ export async function readPartitionRange(
               if (batch.partition !== partition) return;
               for (const message of batch.messages) {
                 const offset = Number(message.offset);
-                if (offset >= fromOffset && offset <= last) messages.set(offset, message);
+                if (offset >= first && offset <= last) messages.set(offset, message);
               }
               // A compacted log may lack `last` itself: the batch's end says how far the log was read.
               if (Number(batch.lastOffset()) >= last) {
@@ -87,7 +86,7 @@ export async function readPartitionRange(
       await consumer.disconnect();
       await admin.deleteGroups([groupId]).catch(() => undefined); // never committed: nothing of value to keep
     }
-    return [...messages.values()].sort((a, b) => Number(a.offset) - Number(b.offset));
+    return { messages: [...messages.values()].sort((a, b) => Number(a.offset) - Number(b.offset)), lostBefore };
   } finally {
     await admin.disconnect();
   }

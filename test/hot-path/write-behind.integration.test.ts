@@ -114,6 +114,39 @@ describe('High-frequency path: coalescing across batches (integration)', () => {
     expect(all.filter((delta) => delta.key === 'item-1').at(-1)?.version).toBe(3);
   });
 
+  it('keeps held updates when publishing fails as they are stored, and publishes an equal newer value after a lost claim', async () => {
+    // Prepare: a sink that fails its first non-empty publish.
+    const stream = prices(1_000, 1_000);
+    const pipeline = pipelineWith(stream);
+    await provisionTables(runtime.dynamoDbClient(), pipeline.tables);
+    const store = new HotStateStore<PriceUpdate>(documents, pipeline.hotStreams[0]!.table.name);
+    const published: HotDelta<PriceUpdate>[] = [];
+    let failNext = true;
+    let now = 0;
+    const processor = new HotPathProcessor(stream, store, {
+      publish: async (deltas) => {
+        if (failNext && deltas.length > 0) {
+          failNext = false;
+          throw new Error('broker unreachable');
+        }
+        published.push(...deltas);
+      },
+    }, { now: () => now, readRange: async () => ({ records: [], lostBefore: undefined }) });
+    const partition = `${stream.inputTopic}-0`;
+
+    // Act: v1 is claimed as the window ends, but its publish fails; then v2, with the same price, follows.
+    await processor.processBatch([{ recordKey: 'item-1', offset: 0, partition: 0, update: price(1, 100) }], [partition]);
+    now += 1_000;
+    await expect(processor.processBatch([], [partition])).rejects.toThrow('broker unreachable');
+    await processor.processBatch([{ recordKey: 'item-1', offset: 1, partition: 0, update: price(2, 100) }], [partition]);
+    now += 1_000;
+    await processor.processBatch([], [partition]);
+
+    // Assess: the value got out, as the newest version.
+    expect(published.map((delta) => [delta.key, delta.update.version, delta.update.amountMinor])).toEqual([['item-1', 2, 100]]);
+    expect((await store.get('item-1'))?.value).toEqual(price(2, 100));
+  });
+
   it('ends, for random streams spread over environments that come and go, with the newest update stored and emitted per key, never going back', async () => {
     const windowMs = 1_000;
     const stream = prices(windowMs, windowMs);
@@ -138,7 +171,10 @@ describe('High-frequency path: coalescing across batches (integration)', () => {
           });
           let now = 0;
           const emitted: HotDelta<PriceUpdate>[] = [];
-          const readRange = async (range: BufferedRange) => topic.filter((record) => record.offset >= range.fromOffset && record.offset <= range.toOffset);
+          const readRange = async (range: BufferedRange) => ({
+            records: topic.filter((record) => record.offset >= range.fromOffset && record.offset <= range.toOffset),
+            lostBefore: undefined,
+          });
           let environmentCount = 0;
           const environment = () =>
             new HotPathProcessor(stream, new HotStateStore<PriceUpdate>(documents, table), { publish: async (deltas) => void emitted.push(...deltas) }, {

@@ -42,7 +42,9 @@ describe('EntityProducer (integration)', () => {
       await entities.delete(['m-1']);
 
       const [fact, tombstone] = await readTopic(kafka, topic, 2);
-      const [factBytes] = await readPartitionRange(kafka, topic, 0, 0, 0);
+      const {
+        messages: [factBytes],
+      } = await readPartitionRange(kafka, topic, 0, 0, 0);
       expect(fact?.key).toBe('m-1');
       expect(await serde.decode(factBytes!.value!)).toEqual({ merchantId: 'm-1', name: 'Corner Shop', country: 'DE', website: null });
       expect(fact?.headers).toMatchObject({
