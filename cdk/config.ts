@@ -24,7 +24,8 @@ export interface DeploymentConfig {
 }
 
 export type NetworkConfig =
-  | { readonly mode: 'new'; readonly maxAzs: number }
+  /** `availabilityZones` names the zones (no lookup); without them an environment-agnostic stack gets 2. */
+  | { readonly mode: 'new'; readonly zoneCount: number; readonly availabilityZones: readonly string[] | undefined }
   | { readonly mode: 'existing'; readonly vpcId: string; readonly availabilityZones: readonly string[]; readonly privateSubnetIds: readonly string[] };
 
 export type KafkaClusterConfig =
@@ -75,7 +76,7 @@ export function parseDeploymentConfig(platformContext: unknown, name: string): D
   if (typeof production !== 'boolean') problems.push('production must be true or false');
 
   const networkRaw = field(raw, 'network') ?? { mode: 'new' };
-  let network: NetworkConfig = { mode: 'new', maxAzs: 2 };
+  let network: NetworkConfig = { mode: 'new', zoneCount: 2, availabilityZones: undefined };
   const networkMode = field(networkRaw, 'mode') ?? 'new';
   if (networkMode === 'existing') {
     const vpcId = text('network.vpcId', field(networkRaw, 'vpcId'), /^vpc-[0-9a-f]{8,17}$/, 'a VPC id such as "vpc-0123456789abcdef0"');
@@ -87,7 +88,13 @@ export function parseDeploymentConfig(platformContext: unknown, name: string): D
     else if (zones && subnets.length !== zones.length) problems.push('network.privateSubnetIds must list one private subnet per availability zone, in the same order');
     network = { mode: 'existing', vpcId: vpcId ?? '', availabilityZones: zones ?? [], privateSubnetIds: subnets ?? [] };
   } else if (networkMode === 'new') {
-    network = { mode: 'new', maxAzs: integer('network.maxAzs', field(networkRaw, 'maxAzs'), 2, 2, 6) };
+    const zones = field(networkRaw, 'availabilityZones') === undefined ? undefined : stringList(field(networkRaw, 'availabilityZones'));
+    if (field(networkRaw, 'availabilityZones') !== undefined && (!zones || zones.length < 2)) problems.push('network.availabilityZones must list at least 2 zones');
+    if (field(networkRaw, 'maxAzs') !== undefined) problems.push('network.maxAzs is not read: list network.availabilityZones (2 or more), or leave both out for 2 zones');
+    // Zones are named, never looked up, so synth needs no credentials; an account-bound stack would look them up.
+    if (!zones && account !== undefined && region !== undefined) problems.push('network.availabilityZones is required when account and region are set (e.g. ["eu-west-1a", "eu-west-1b", "eu-west-1c"])');
+    if (zones && region !== undefined && zones.some((zone) => !zone.startsWith(region))) problems.push(`network.availabilityZones must be zones of ${region}`);
+    network = { mode: 'new', zoneCount: zones?.length ?? 2, availabilityZones: zones };
   } else {
     problems.push(`network.mode must be "new" or "existing", got ${JSON.stringify(field(networkRaw, 'mode'))}`);
   }
@@ -103,7 +110,7 @@ export function parseDeploymentConfig(platformContext: unknown, name: string): D
     kafka = { mode: 'existing', clusterArn: clusterArn ?? '', securityGroupId: securityGroupId ?? '' };
   } else {
     if (kafkaMode !== 'provisioned') problems.push(`kafka.mode must be "provisioned" or "existing", got ${JSON.stringify(kafkaMode)}`);
-    const zones = network.mode === 'new' ? network.maxAzs : network.availabilityZones.length;
+    const zones = network.mode === 'new' ? network.zoneCount : network.availabilityZones.length;
     const brokerNodes = integer('kafka.brokerNodes', field(kafkaRaw, 'brokerNodes'), zones, 2, 30);
     if (zones > 0 && brokerNodes % zones !== 0) problems.push(`kafka.brokerNodes (${brokerNodes}) must be a multiple of the number of availability zones (${zones})`);
     const kafkaVersion = (field(kafkaRaw, 'kafkaVersion') as string | undefined) ?? '3.9.x.kraft';

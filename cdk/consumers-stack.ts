@@ -50,7 +50,7 @@ export class ConsumersStack extends Stack {
     if (config.alarmEmail) alarmTopic.addSubscription(new EmailSubscription(config.alarmEmail));
     const alarmAction = new SnsAction(alarmTopic);
 
-    const hotConsumers = new Set(pipeline.hotStreams.map((hot) => hot.consumer.name));
+    const hotStreamOf = new Map(pipeline.hotStreams.map((hot) => [hot.consumer.name, hot.stream.name]));
     const consumers = new Map<string, KafkaConsumer>();
     for (const consumer of pipeline.consumers) {
       consumers.set(
@@ -65,7 +65,7 @@ export class ConsumersStack extends Stack {
           vpcSubnets: props.privateSubnets,
           securityGroups: [props.functionSecurityGroup],
           provisionedPollers: config.provisionedPollers[consumer.name],
-          readsInputAgain: hotConsumers.has(consumer.name),
+          rangeReader: hotStreamOf.get(consumer.name),
           alarmAction,
         }),
       );
@@ -108,7 +108,9 @@ export class ConsumersStack extends Stack {
       serviceName: 'hot-flush-ticker',
       metricsNamespace: props.pipeline.name,
     });
-    ticker.addToRolePolicy(new PolicyStatement({ sid: 'ConnectToCluster', actions: ['kafka-cluster:Connect'], resources: [props.clusterArn] }));
+    ticker.addToRolePolicy(
+      new PolicyStatement({ sid: 'ConnectToCluster', actions: ['kafka-cluster:Connect', 'kafka-cluster:WriteDataIdempotently'], resources: [props.clusterArn] }),
+    );
     ticker.addToRolePolicy(
       new PolicyStatement({ sid: 'TickHotInputs', actions: ['kafka-cluster:DescribeTopic', 'kafka-cluster:WriteData'], resources: inputTopics.map((topic) => props.arns.topic(topic)) }),
     );

@@ -1,6 +1,6 @@
 import { NagSuppressions } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import { READ_RANGE_GROUP_PREFIX } from './constructs/kafka-consumer';
+import { READ_RANGE_GROUP_PREFIX } from '../shared/kafka/read-partition-range';
 import type { PlatformStacks } from './platform';
 
 /**
@@ -32,9 +32,9 @@ export function acknowledgeNagFindings(stacks: PlatformStacks): void {
         {
           id: 'AwsSolutions-IAM5',
           reason:
-            `Hot-stream consumers replay a lost write-behind buffer from their input topic with a throwaway consumer group that never commits; ` +
-            `the groups share the prefix "${READ_RANGE_GROUP_PREFIX}" and nothing else is granted by the wildcard.`,
-          appliesTo: [{ regex: `/^Resource::.*:group\\/.*\\/${READ_RANGE_GROUP_PREFIX.replace(/\./g, '\\.')}\\*$/g` }],
+            `Hot-stream consumers replay a lost write-behind buffer from their input topic with a throwaway consumer group that never commits ` +
+            `and is deleted after the read; each stream's groups share the prefix "${READ_RANGE_GROUP_PREFIX}<stream>." and the wildcard grants nothing else.`,
+          appliesTo: [{ regex: `/^Resource::.*:group\\/.*\\/${READ_RANGE_GROUP_PREFIX.replace(/\./g, '\\.')}[A-Za-z0-9._-]+\\.\\*$/g` }],
         },
       ],
       true,

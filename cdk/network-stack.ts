@@ -1,4 +1,4 @@
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import {
   FlowLogDestination,
   GatewayVpcEndpointAwsService,
@@ -35,9 +35,23 @@ export class NetworkStack extends Stack {
   /** The platform's functions run in this group; the brokers and the VPC endpoints let it in. */
   readonly functionSecurityGroup: ISecurityGroup;
 
+  override get availabilityZones(): string[] {
+    return this.namedZones ? [...this.namedZones] : super.availabilityZones;
+  }
+
+  /** Zones named in the configuration: the stack answers with them instead of looking them up (offline synth). */
+  private namedZones: readonly string[] | undefined;
+
   constructor(scope: Construct, id: string, props: NetworkStackProps) {
     super(scope, id, props);
     const { network } = props;
+    this.namedZones = network.availabilityZones;
+    if (this.namedZones) {
+      Validations.of(this).acknowledge({
+        id: 'CloudFormation-Validate::W3010',
+        reason: 'Zones are named in cdk.json on purpose: synth then needs no AWS lookup (offline, no credentials), and MSK needs a known, fixed zone count.',
+      });
+    }
     if (network.mode === 'existing') {
       this.vpc = Vpc.fromVpcAttributes(this, 'Vpc', {
         vpcId: network.vpcId,
@@ -50,7 +64,7 @@ export class NetworkStack extends Stack {
     }
     const vpc = new Vpc(this, 'Vpc', {
       ipAddresses: IpAddresses.cidr('10.40.0.0/16'),
-      maxAzs: network.maxAzs,
+      ...(network.availabilityZones ? { availabilityZones: [...network.availabilityZones] } : { maxAzs: network.zoneCount }),
       natGateways: 0,
       subnetConfiguration: [{ name: 'private', subnetType: SubnetType.PRIVATE_ISOLATED, cidrMask: 20 }],
       flowLogs: {

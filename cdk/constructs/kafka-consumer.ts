@@ -6,6 +6,7 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { MetricType, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { KafkaDlq, ManagedKafkaEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
+import { READ_RANGE_GROUP_PREFIX } from '../../shared/kafka/read-partition-range';
 import { DEAD_LETTERED_METRIC } from '../../shared/observability';
 import { effectiveMaximumRetryAttempts, type Consumer } from '../../shared/pipeline';
 import type { MskResourceArns } from './msk-resource-arns';
@@ -16,8 +17,6 @@ export const TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dyna
 
 export const AWS_DEFAULT_KAFKA_BATCHING_WINDOW_MS = 500;
 
-/** The group prefix of the throwaway consumer groups `readPartitionRange` joins (hot-path replays). */
-export const READ_RANGE_GROUP_PREFIX = 'platform.read-range.';
 
 export interface KafkaConsumerProps {
   readonly pipelineName: string;
@@ -30,8 +29,8 @@ export interface KafkaConsumerProps {
   readonly vpcSubnets: SubnetSelection;
   readonly securityGroups: readonly ISecurityGroup[];
   readonly provisionedPollers: { readonly minimum: number; readonly maximum: number } | undefined;
-  /** Reads its own input again outside the event source (hot streams replaying a lost buffer). */
-  readonly readsInputAgain: boolean;
+  /** Reads its own input again outside the event source (a hot stream replaying a lost buffer): the reader's name. */
+  readonly rangeReader: string | undefined;
   readonly alarmAction: IAlarmAction;
 }
 
@@ -68,6 +67,8 @@ export class KafkaConsumer extends Construct {
       metricsNamespace: props.pipelineName,
     });
 
+    // Retry controls and partial batch responses work only with provisioned pollers: one per partition at most.
+    const pollers = props.provisionedPollers ?? (usesRetryControls(consumer) ? { minimum: 1, maximum: consumer.topic.partitions } : undefined);
     const eventSource = new ManagedKafkaEventSource({
       clusterArn: props.clusterArn,
       topic: consumer.topic.name,
@@ -77,14 +78,12 @@ export class KafkaConsumer extends Construct {
       batchSize: settings.batchSize,
       // AWS takes whole seconds; its Kafka default, 500 ms, is what leaving it unset gives (checked at synth).
       ...(settings.maximumBatchingWindowMs === AWS_DEFAULT_KAFKA_BATCHING_WINDOW_MS ? {} : { maxBatchingWindow: Duration.seconds(settings.maximumBatchingWindowMs / 1000) }),
-      retryAttempts: effectiveMaximumRetryAttempts(settings),
+      ...(effectiveMaximumRetryAttempts(settings) !== -1 || pollers ? { retryAttempts: effectiveMaximumRetryAttempts(settings) } : {}),
       ...(settings.maximumRecordAgeSeconds !== -1 ? { maxRecordAge: Duration.seconds(settings.maximumRecordAgeSeconds) } : {}),
-      bisectBatchOnError: settings.bisectBatchOnFunctionError,
-      reportBatchItemFailures: settings.reportBatchItemFailures,
+      ...(settings.bisectBatchOnFunctionError ? { bisectBatchOnError: true } : {}),
+      ...(settings.reportBatchItemFailures ? { reportBatchItemFailures: true } : {}),
       ...(settings.onFailure ? { onFailure: new KafkaDlq(settings.onFailure.topic) } : {}),
-      ...(props.provisionedPollers
-        ? { provisionedPollerConfig: { minimumPollers: props.provisionedPollers.minimum, maximumPollers: props.provisionedPollers.maximum } }
-        : {}),
+      ...(pollers ? { provisionedPollerConfig: { minimumPollers: pollers.minimum, maximumPollers: pollers.maximum } } : {}),
       metricsConfig: { metrics: [MetricType.EVENT_COUNT, MetricType.ERROR_COUNT, MetricType.KAFKA_METRICS] },
     });
     this.function.addEventSource(eventSource);
@@ -116,11 +115,28 @@ export class KafkaConsumer extends Construct {
   private grantLeastPrivilege(props: KafkaConsumerProps): void {
     const { consumer, arns } = props;
     const role = this.function.role!;
-    const groups = [arns.group(consumer.eventSource.consumerGroupId), ...(props.readsInputAgain ? [arns.group(`${READ_RANGE_GROUP_PREFIX}*`)] : [])];
+    const groups = [arns.group(consumer.eventSource.consumerGroupId)];
     const written = [...new Set([...consumer.produces.map((topic) => topic.name), ...(consumer.eventSource.onFailure ? [consumer.eventSource.onFailure.topic] : [])])];
-    role.addToPrincipalPolicy(new PolicyStatement({ sid: 'ConnectToCluster', actions: ['kafka-cluster:Connect', 'kafka-cluster:DescribeClusterDynamicConfiguration'], resources: [props.clusterArn] }));
+    // Every function produces idempotently (orderedProducer): MSK IAM wants that granted on the cluster.
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'ConnectToCluster',
+        actions: ['kafka-cluster:Connect', 'kafka-cluster:DescribeClusterDynamicConfiguration', 'kafka-cluster:WriteDataIdempotently'],
+        resources: [props.clusterArn],
+      }),
+    );
     role.addToPrincipalPolicy(new PolicyStatement({ sid: 'ReadInput', actions: ['kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData'], resources: [arns.topic(consumer.topic.name)] }));
     role.addToPrincipalPolicy(new PolicyStatement({ sid: 'OwnConsumerGroup', actions: ['kafka-cluster:DescribeGroup', 'kafka-cluster:AlterGroup'], resources: groups }));
+    if (props.rangeReader !== undefined) {
+      // Throwaway groups that never commit, deleted after each read.
+      role.addToPrincipalPolicy(
+        new PolicyStatement({
+          sid: 'ReplayGroups',
+          actions: ['kafka-cluster:DescribeGroup', 'kafka-cluster:AlterGroup', 'kafka-cluster:DeleteGroup'],
+          resources: [arns.group(`${READ_RANGE_GROUP_PREFIX}${props.rangeReader}.*`)],
+        }),
+      );
+    }
     if (written.length > 0) {
       role.addToPrincipalPolicy(new PolicyStatement({ sid: 'WriteOutputs', actions: ['kafka-cluster:DescribeTopic', 'kafka-cluster:WriteData'], resources: written.map((topic) => arns.topic(topic)) }));
     }
@@ -132,6 +148,17 @@ export class KafkaConsumer extends Construct {
       role.addToPrincipalPolicy(new PolicyStatement({ sid: 'OwnTables', actions: TABLE_ACTIONS, resources }));
     }
   }
+}
+
+/** Whether a consumer's settings need provisioned pollers (retry controls, partial batch responses). */
+export function usesRetryControls(consumer: Consumer): boolean {
+  const settings = consumer.eventSource;
+  return (
+    effectiveMaximumRetryAttempts(settings) !== -1 ||
+    settings.maximumRecordAgeSeconds !== -1 ||
+    settings.bisectBatchOnFunctionError ||
+    settings.reportBatchItemFailures
+  );
 }
 
 export interface ConsumerMetrics {

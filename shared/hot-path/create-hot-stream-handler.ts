@@ -59,7 +59,7 @@ export function createHotStreamHandler<U extends UpdateOrder>(stream: HotStream<
   const connect = connectOnce(() => producer.connect());
   const store = new HotStateStore<U>(documents, tableName);
   const readRange = async (range: BufferedRange, timeoutMs: number): Promise<ReplayedRange<U>> => {
-    const { messages, lostBefore } = await readPartitionRange(kafka, range.topic, range.partition, range.fromOffset, range.toOffset, { timeoutMs });
+    const { messages, lostBefore } = await readPartitionRange(kafka, range.topic, range.partition, range.fromOffset, range.toOffset, { timeoutMs, reader: stream.name });
     const records = messages.flatMap((message) => {
       if (message.headers?.[FLUSH_TICK_HEADER] !== undefined) return [];
       try {

@@ -78,5 +78,5 @@ async function bootstrapBrokers(clusterArn: string, auth: 'none' | 'aws-iam'): P
   return bootstrap;
 }
 
-export { readPartitionRange, type PartitionRange, type ReadPartitionRangeOptions } from './read-partition-range';
+export { READ_RANGE_GROUP_PREFIX, readPartitionRange, type PartitionRange, type ReadPartitionRangeOptions } from './read-partition-range';
 export { chunkBySize, MAX_PRODUCE_REQUEST_BYTES } from './chunk-by-size';

@@ -2,9 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { PlatformError } from '../errors';
 
+/** Consumer groups of range reads start with this; IAM grants them by prefix. */
+export const READ_RANGE_GROUP_PREFIX = 'platform.read-range.';
+
 export interface ReadPartitionRangeOptions {
   /** Gives up after this long. @default 60 s */
   readonly timeoutMs?: number;
+  /** Names the throwaway group after its reader, so IAM can scope it: `${READ_RANGE_GROUP_PREFIX}<reader>.<uuid>`. @default 'anonymous' */
+  readonly reader?: string;
 }
 
 export interface PartitionRange {
@@ -41,7 +46,7 @@ export async function readPartitionRange(
     const last = Math.min(toOffset, Number(bounds.high) - 1);
     if (last < first) return { messages: [], lostBefore };
 
-    const groupId = `platform.read-range.${randomUUID()}`;
+    const groupId = `${READ_RANGE_GROUP_PREFIX}${options.reader ?? 'anonymous'}.${randomUUID()}`;
     const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false });
     const messages = new Map<number, KafkaMessage>();
     try {

@@ -2,6 +2,8 @@ import { App } from 'aws-cdk-lib';
 import { DeploymentConfigError, parseDeploymentConfig } from '../../cdk/config';
 import { addPlatformStacks } from '../../cdk/platform';
 import { definePipeline } from '../../shared/pipeline';
+import cdkJson from '../../cdk.json';
+import pipeline from '../../pipeline';
 import { deployablePipeline } from '../fixtures/deployable-pipeline';
 import { TEST_ENVIRONMENTS } from './synthesize';
 
@@ -19,8 +21,18 @@ describe('CDK: deployment configuration, validated at synth time', () => {
   it('applies defaults: a new VPC over two zones and a KRaft cluster with one broker per zone', () => {
     const config = parseDeploymentConfig({ environments: { dev: {} } }, 'dev');
 
-    expect(config).toMatchObject({ production: false, network: { mode: 'new', maxAzs: 2 }, kafka: { mode: 'provisioned', brokerNodes: 2, kafkaVersion: '3.9.x.kraft' }, flushTickMinutes: 1 });
+    expect(config).toMatchObject({ production: false, network: { mode: 'new', zoneCount: 2 }, kafka: { mode: 'provisioned', brokerNodes: 2, kafkaVersion: '3.9.x.kraft' }, flushTickMinutes: 1 });
   });
+
+  it.each(Object.keys((cdkJson.context.platform as { environments: object }).environments))(
+    'synthesizes environment "%s" of cdk.json for the real pipeline without any AWS lookup (offline, no credentials)',
+    (environment) => {
+      const app = new App({ context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] } });
+      addPlatformStacks(app, pipeline, parseDeploymentConfig(cdkJson.context.platform, environment));
+
+      expect(app.synth().manifest.missing).toBeUndefined();
+    },
+  );
 
   it('names the environments it knows when asked for another', () => {
     expect(problemsOf(() => parseDeploymentConfig(TEST_ENVIRONMENTS, 'staging'))).toEqual(['no such environment in cdk.json context "platform.environments" (known: dev, prod, existing)']);
@@ -42,6 +54,15 @@ describe('CDK: deployment configuration, validated at synth time', () => {
       'network.privateSubnetIds must list subnet ids such as "subnet-0123…"',
       'kafka.kafkaVersion must be one of 3.9.x.kraft, 4.0.x.kraft, 4.1.x.kraft (KRaft, Kafka ≥ 3.9), got "3.6.0"',
       'kafka.instanceType must be an MSK instance type such as "kafka.m7g.large", got "m5.large"',
+    ]);
+  });
+
+  it('wants the zones named when account and region are set, so synth never looks them up', () => {
+    expect(problemsOf(() => parseDeploymentConfig({ environments: { p: { account: '123456789012', region: 'eu-west-1' } } }, 'p'))).toEqual([
+      'network.availabilityZones is required when account and region are set (e.g. ["eu-west-1a", "eu-west-1b", "eu-west-1c"])',
+    ]);
+    expect(problemsOf(() => parseDeploymentConfig({ environments: { p: { region: 'eu-west-1', network: { availabilityZones: ['us-east-1a', 'us-east-1b'] } } } }, 'p'))).toEqual([
+      'network.availabilityZones must be zones of eu-west-1',
     ]);
   });
 

@@ -74,6 +74,25 @@ describe('CDK: the platform stacks', () => {
     expect(byTopic.get('price-updates')).toMatchObject({ BatchSize: 10_000, MaximumBatchingWindowInSeconds: 5, ProvisionedPollerConfig: { MinimumPollers: 2, MaximumPollers: 12 } });
   });
 
+  it('spreads the brokers evenly over the client subnets, as MSK requires', () => {
+    const cluster = resources(dev.templates.streaming, 'AWS::MSK::Cluster')[0]!;
+
+    expect(cluster['NumberOfBrokerNodes'] % cluster['BrokerNodeGroupInfo'].ClientSubnets.length).toBe(0);
+    expect(cluster['BrokerNodeGroupInfo'].ClientSubnets).toHaveLength(3);
+  });
+
+  it('gives provisioned pollers to every consumer using retry controls or partial batch responses, which need them', () => {
+    const mappings = resources(existing.templates.consumers, 'AWS::Lambda::EventSourceMapping');
+    const byTopic = new Map(mappings.map((mapping) => [mapping['Topics'][0] as string, mapping]));
+
+    expect(byTopic.get('merchants')!['ProvisionedPollerConfig']).toEqual({ MinimumPollers: 1, MaximumPollers: 6 });
+    expect(byTopic.get('items')!['ProvisionedPollerConfig']).toEqual({ MinimumPollers: 1, MaximumPollers: 12 });
+    // Hot streams retry until success without bisecting: on-demand pollers, and no default-valued settings in the template.
+    expect(byTopic.get('price-updates')!['ProvisionedPollerConfig']).toBeUndefined();
+    expect(byTopic.get('price-updates')!['BisectBatchOnFunctionError']).toBeUndefined();
+    expect(byTopic.get('price-updates')!['MaximumRetryAttempts']).toBeUndefined();
+  });
+
   it('runs every function on Node 22, arm64, with MSK IAM auth configured and its tables passed by physical name', () => {
     const functions = resources(dev.templates.consumers, 'AWS::Lambda::Function');
 
@@ -88,6 +107,7 @@ describe('CDK: the platform stacks', () => {
     const merchants = statementsOf(existing, 'merchant-directory');
 
     expect(merchants.get('ConnectToCluster')!['Resource']).toBe(`${cluster}:cluster/${clusterPath}`);
+    expect(merchants.get('ConnectToCluster')!['Action']).toContain('kafka-cluster:WriteDataIdempotently');
     expect(merchants.get('ReadInput')).toMatchObject({ Action: ['kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData'], Resource: `${cluster}:topic/${clusterPath}/merchants` });
     expect(merchants.get('OwnConsumerGroup')!['Resource']).toBe(`${cluster}:group/${clusterPath}/shop.merchant-directory`);
     expect(merchants.get('WriteOutputs')!['Resource']).toBe(`${cluster}:topic/${clusterPath}/merchants.dlq`);
@@ -98,7 +118,14 @@ describe('CDK: the platform stacks', () => {
     expect(join.get('WriteOutputs')!['Resource']).toEqual([`${cluster}:topic/${clusterPath}/items-enriched`, `${cluster}:topic/${clusterPath}/items-with-flyer.dlq`]);
 
     const prices = statementsOf(existing, 'prices');
-    expect(prices.get('OwnConsumerGroup')!['Resource']).toEqual([`${cluster}:group/${clusterPath}/shop.prices`, `${cluster}:group/${clusterPath}/platform.read-range.*`]);
+    expect(prices.get('OwnConsumerGroup')!['Resource']).toBe(`${cluster}:group/${clusterPath}/shop.prices`);
+    expect(prices.get('ReplayGroups')).toMatchObject({
+      Action: ['kafka-cluster:DescribeGroup', 'kafka-cluster:AlterGroup', 'kafka-cluster:DeleteGroup'],
+      Resource: `${cluster}:group/${clusterPath}/platform.read-range.prices.*`,
+    });
+    expect(merchants.get('ReplayGroups')).toBeUndefined();
+    // Every function's producer is idempotent, which MSK IAM grants on the cluster.
+    expect(merchants.get('ConnectToCluster')!['Action']).toContain('kafka-cluster:WriteDataIdempotently');
     expect(JSON.stringify(prices.get('OwnTables')!['Resource'])).toContain('/index/pending');
     expect(JSON.stringify(prices.get('OwnTables')!['Resource'])).not.toContain('index/*');
   });
