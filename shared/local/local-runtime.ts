@@ -89,9 +89,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     AWS_ACCESS_KEY_ID: process.env['AWS_ACCESS_KEY_ID'] ?? 'local',
     AWS_SECRET_ACCESS_KEY: process.env['AWS_SECRET_ACCESS_KEY'] ?? 'local',
     KAFKA_BROKERS: brokers.join(','),
-    // Powertools: no embedded-metric JSON on the terminal, and warnings only.
+    // Powertools: no embedded-metric JSON on the terminal, errors only (the live view counts dead letters).
     POWERTOOLS_METRICS_DISABLED: 'true',
-    POWERTOOLS_LOG_LEVEL: process.env['POWERTOOLS_LOG_LEVEL'] ?? 'WARN',
+    POWERTOOLS_LOG_LEVEL: process.env['POWERTOOLS_LOG_LEVEL'] ?? 'ERROR',
   };
 
   return {

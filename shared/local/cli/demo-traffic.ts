@@ -1,35 +1,69 @@
-import type { Kafka, Producer } from 'kafkajs';
-import { orderedProducer } from '../../kafka';
+import type { Kafka, Message, Producer } from 'kafkajs';
+import { generateCatalog, TickSource, zipfSampler, type Catalog, type CatalogSize } from '../../catalog';
+import { chunkBySize, orderedProducer } from '../../kafka';
+import { seededRandom } from '../../random';
 
-const CITIES = ['Berlin', 'Toronto', 'Lyon', 'Osaka', 'Austin', 'Porto', 'Leeds', 'Gdansk'];
+export interface DemoTrafficOptions extends CatalogSize {
+  /** Price and stock updates per second, skewed (Zipf 1.1) over the items. */
+  readonly ticksPerSecond: number;
+  readonly seed: number;
+}
 
 /**
- * Publishes sample merchants to the example pipeline's `merchants` entity topic:
- * an initial snapshot, then a trickle of updates, deletes and, now and then, a
- * malformed record, so the live view shows processing, compaction semantics and
- * dead-lettering. Stops when `stop()` is called.
+ * Feeds the example domain: seeds merchants, flyers and items (the catalog a
+ * monolith would liberate), then sends a continuous, skewed stream of price
+ * and stock ticks, with now and then an item renamed or moved to another
+ * flyer, a flyer moved to another merchant, a delete, and a malformed record,
+ * so the live view shows joins, coalescing and dead-lettering at work.
  */
-export async function startDemoTraffic(kafka: Kafka, options: { merchants: number; updatesPerSecond: number }) {
+export async function startDemoTraffic(kafka: Kafka, catalog: Catalog, options: DemoTrafficOptions, log: (line: string) => void) {
   const producer: Producer = orderedProducer(kafka);
   await producer.connect();
-  const merchant = (id: number, revision: number) => ({
-    key: `merchant-${id}`,
-    value: JSON.stringify({ name: `Merchant ${id}`, city: CITIES[id % CITIES.length], revision }),
-  });
-  for (let start = 0; start < options.merchants; start += 500) {
-    const ids = Array.from({ length: Math.min(500, options.merchants - start) }, (_, i) => start + i);
-    await producer.send({ topic: 'merchants', messages: ids.map((id) => merchant(id, 1)) });
-  }
-  let tick = 0;
+  const random = seededRandom(options.seed);
+  const data = generateCatalog(options, random);
+  const send = async (topic: string, messages: Message[]) => {
+    for (const chunk of chunkBySize(messages, (message) => String(message.key).length + (message.value?.length ?? 0) + 64)) await producer.send({ topic, messages: chunk });
+  };
+  const fact = <T>(key: string, value: T): Message => ({ key, value: JSON.stringify(value) });
+  await send(catalog.offers.rightTopic, data.merchants.map((merchant) => fact(merchant.merchantId, merchant)));
+  await send(catalog.itemsWithFlyer.rightTopic, data.flyers.map((flyer) => fact(flyer.flyerId, flyer)));
+  await send(catalog.itemsWithFlyer.leftTopic, data.items.map((item) => fact(item.itemId, item)));
+  log(`Seeded ${data.merchants.length} merchants, ${data.flyers.length} flyers and ${data.items.length} items.`);
+
+  const ticks = new TickSource(random);
+  const nextItem = zipfSampler(data.items.length, 1.1, random);
+  let second = 0;
   let sending = Promise.resolve();
   const timer = setInterval(() => {
-    tick += 1;
-    const messages = Array.from({ length: options.updatesPerSecond }, () => {
-      const id = Math.floor(Math.random() * options.merchants);
-      return Math.random() < 0.02 ? { key: `merchant-${id}`, value: null } : merchant(id, tick + 1);
-    });
-    if (tick % 15 === 0) messages.push({ key: `merchant-broken-${tick}`, value: '{"name": "unterminated' });
-    sending = sending.then(() => producer.send({ topic: 'merchants', messages }).then(() => undefined)).catch(() => undefined);
+    second += 1;
+    const itemIds = Array.from({ length: options.ticksPerSecond }, () => data.items[nextItem()]!.itemId);
+    const prices = itemIds.filter((_, index) => index % 3 !== 0).map((itemId) => fact(itemId, ticks.price(itemId)));
+    const stocks = itemIds.filter((_, index) => index % 3 === 0).map((itemId) => fact(itemId, ticks.stock(itemId)));
+    const itemChanges: Message[] = [];
+    const flyerChanges: Message[] = [];
+    if (second % 2 === 0) {
+      const item = data.items[Math.floor(random() * data.items.length)]!;
+      const moved = { ...item, name: `${item.name}*`, flyerId: random() < 0.5 ? data.flyers[Math.floor(random() * data.flyers.length)]!.flyerId : item.flyerId };
+      data.items[data.items.indexOf(item)] = moved;
+      itemChanges.push(fact(moved.itemId, moved));
+    }
+    if (second % 10 === 0) {
+      const flyer = data.flyers[Math.floor(random() * data.flyers.length)]!;
+      flyerChanges.push(fact(flyer.flyerId, { ...flyer, merchantId: data.merchants[Math.floor(random() * data.merchants.length)]!.merchantId }));
+    }
+    if (second % 30 === 0) itemChanges.push({ key: data.items[Math.floor(random() * data.items.length)]!.itemId, value: null });
+    if (second % 15 === 0) {
+      itemChanges.push({ key: `item-broken-${second}`, value: '{"name": "unterminated' });
+      prices.push({ key: `item-broken-${second}`, value: JSON.stringify({ amountMinor: -5, currency: 'EUR', version: 1, sourceTimestamp: Date.now() }) });
+    }
+    sending = sending
+      .then(async () => {
+        await send(catalog.prices.inputTopic, prices);
+        await send(catalog.stocks.inputTopic, stocks);
+        if (itemChanges.length > 0) await send(catalog.itemsWithFlyer.leftTopic, itemChanges);
+        if (flyerChanges.length > 0) await send(catalog.itemsWithFlyer.rightTopic, flyerChanges);
+      })
+      .catch((error: unknown) => log(`demo traffic: ${String(error)}`));
   }, 1000);
   return {
     async stop() {

@@ -6,6 +6,7 @@ export function renderProgress(
   lag: ReadonlyMap<string, number>,
   recentWarnings: readonly string[],
   uptimeMs: number,
+  flows: readonly string[] = [],
 ): string {
   const header = ['consumer', 'fetched', 'succeeded', 'invocations', 'failed inv.', 'dead-lettered', 'lag'];
   const rows = mappings.map((mapping) => {
@@ -28,6 +29,7 @@ export function renderProgress(
     line(header),
     ...rows.map(line),
     '',
+    ...(flows.length > 0 ? [...flows, ''] : []),
     recentWarnings.length > 0 ? 'Recent warnings:' : 'No warnings.',
     ...recentWarnings.map((warning) => `  ${warning.slice(0, 200)}`),
   ].join('\n');

@@ -8,6 +8,7 @@
  *   npm start -- --pipeline ./my-pipeline.ts   your own pipeline module (default export)
  *   npm start -- --persist                     keep broker data and tables in .local/state
  *   npm start -- --no-demo                     no demo traffic
+ *   npm start -- --items 200000                the demo catalog's size (also --merchants, --flyers, --ticks)
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,7 +17,9 @@ import { startLocalRuntime, type LocalRuntime } from '../local-runtime';
 import { LocalConfigError } from '../errors';
 import { LOCAL_STATE_DIR, PROJECT_ROOT } from '../paths';
 import { runPipeline, type RunningPipeline } from '../run-pipeline';
+import { catalog } from '../../catalog';
 import { startDemoTraffic } from './demo-traffic';
+import { startPipelineFlows } from './pipeline-flows';
 import { renderProgress } from './progress-view';
 
 async function main(): Promise<void> {
@@ -25,11 +28,18 @@ async function main(): Promise<void> {
       pipeline: { type: 'string' },
       persist: { type: 'boolean', default: false },
       'no-demo': { type: 'boolean', default: false },
+      merchants: { type: 'string', default: '50' },
+      flyers: { type: 'string', default: '500' },
+      items: { type: 'string', default: '5000' },
+      ticks: { type: 'string', default: '300' },
+      seed: { type: 'string', default: '1' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
-    console.log('Usage: npm start [-- --pipeline <module.ts>] [--persist] [--no-demo]');
+    console.log(
+      'Usage: npm start [-- --pipeline <module.ts>] [--persist] [--no-demo] [--merchants 50] [--flyers 500] [--items 5000] [--ticks 300 (price/stock updates a second)] [--seed 1]',
+    );
     return;
   }
   // npm runs scripts from the package root; a relative --pipeline is meant from where the user typed it.
@@ -44,6 +54,7 @@ async function main(): Promise<void> {
   const runtime = await startLocalRuntime({ log, ...(values.persist ? { persistDir: resolve(LOCAL_STATE_DIR, 'state') } : {}) });
   let running: RunningPipeline | undefined;
   let demo: { stop(): Promise<void> } | undefined;
+  let flows: Awaited<ReturnType<typeof startPipelineFlows>> | undefined;
   let view: NodeJS.Timeout | undefined;
 
   let stopping = false;
@@ -58,6 +69,7 @@ async function main(): Promise<void> {
     clearInterval(view);
     console.log('\n[local] Shutting down: finishing in-flight batches, stopping services…');
     await demo?.stop().catch(() => undefined);
+    await flows?.stop().catch(() => undefined);
     await running?.stop().catch((error: unknown) => console.error(error));
     await runtime.stop();
     console.log('[local] Stopped.');
@@ -77,15 +89,19 @@ async function main(): Promise<void> {
       },
     });
     if (usingDefaultPipeline && !values['no-demo']) {
-      demo = await startDemoTraffic(runtime.kafkaClient('local-demo-traffic'), { merchants: 1_000, updatesPerSecond: 50 });
-      log('Demo traffic: 1,000 merchants, then 50 updates a second with occasional deletes and malformed records.');
+      const size = { merchants: count(values.merchants, 'merchants'), flyers: count(values.flyers, 'flyers'), items: count(values.items, 'items') };
+      const ticksPerSecond = count(values.ticks, 'ticks');
+      demo = await startDemoTraffic(runtime.kafkaClient('local-demo-traffic'), catalog, { ...size, ticksPerSecond, seed: count(values.seed, 'seed') }, log);
+      log(`Demo traffic: ${ticksPerSecond} price/stock updates a second (Zipf-skewed), item and flyer changes, deletes, and now and then a malformed record.`);
     }
+    flows = await startPipelineFlows(runtime.kafkaClient('local-view'), pipeline);
     log('Running. Press Ctrl-C to stop.\n');
     const startedAt = Date.now();
     const refresh = async () => {
       if (!running || stopping) return;
       const lag = await running.lag().catch(() => new Map<string, number>());
-      const text = renderProgress(running.mappings, lag, recentWarnings, Date.now() - startedAt);
+      const flowLines = (await flows?.lines().catch(() => [])) ?? [];
+      const text = renderProgress(running.mappings, lag, recentWarnings, Date.now() - startedAt, flowLines);
       if (process.stdout.isTTY) process.stdout.write(`\x1b[2J\x1b[H${text}\n`);
       else console.log(text);
     };
@@ -94,6 +110,12 @@ async function main(): Promise<void> {
     console.error(`[local] ${error instanceof Error ? error.message : String(error)}`);
     await shutdown(1);
   }
+}
+
+function count(value: string | undefined, flag: string): number {
+  const parsed = Number(value);
+  if (!Number.isSafeInteger(parsed) || parsed < 1) throw new LocalConfigError(`--${flag} must be a whole number ≥ 1, got "${value}"`);
+  return parsed;
 }
 
 function loadPipeline(path: string): Pipeline {

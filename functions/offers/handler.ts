@@ -1,0 +1,5 @@
+import { catalog } from '../../shared/catalog';
+import { createJoinHandlers } from '../../shared/fk-join';
+
+/** The Core Event `offers`: each item with its flyer and merchant (`items-with-flyer` ⋈ `merchants`). */
+export const { left, right } = createJoinHandlers(catalog.offers);

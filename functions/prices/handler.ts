@@ -1,0 +1,5 @@
+import { catalog } from '../../shared/catalog';
+import { createHotStreamHandler } from '../../shared/hot-path';
+
+/** Price updates → coalesced, rate-limited `price-deltas`. */
+export const handler = createHotStreamHandler(catalog.prices);

@@ -1,0 +1,5 @@
+import { catalog } from '../../shared/catalog';
+import { createHotStreamHandler } from '../../shared/hot-path';
+
+/** Stock updates → coalesced, rate-limited `stock-deltas`; running out of stock never waits. */
+export const handler = createHotStreamHandler(catalog.stocks);

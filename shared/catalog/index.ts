@@ -1,0 +1,3 @@
+export { catalog, defineCatalog, type Catalog } from './catalog';
+export { offerOf, type Flyer, type Item, type ItemWithFlyer, type Merchant, type Offer } from './model';
+export { generateCatalog, TickSource, zipfSampler, type CatalogDataset, type CatalogSize } from './dataset';

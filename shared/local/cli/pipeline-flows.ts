@@ -1,0 +1,44 @@
+import type { Admin, Kafka } from 'kafkajs';
+import { randomUUID } from 'node:crypto';
+import type { Pipeline } from '../../pipeline';
+
+/**
+ * What the live view shows beyond per-consumer numbers: how many results each
+ * join has emitted, how much each hot stream coalesces (updates in ÷ deltas
+ * out), and the latest records of the last join's output (the Core Event).
+ */
+export async function startPipelineFlows(kafka: Kafka, pipeline: Pipeline) {
+  const admin: Admin = kafka.admin();
+  await admin.connect();
+  const coreTopic = pipeline.joins.at(-1)?.join.outputTopic;
+  const recent: string[] = [];
+  const tail = coreTopic ? kafka.consumer({ groupId: `local-view.${randomUUID()}`, maxWaitTimeInMs: 500 }) : undefined;
+  if (tail && coreTopic) {
+    await tail.connect();
+    await tail.subscribe({ topic: coreTopic, fromBeginning: false });
+    void tail.run({
+      autoCommit: false,
+      eachMessage: async ({ message }) => {
+        recent.push(`${message.key?.toString() ?? '(no key)'} → ${message.value === null ? '(deleted)' : message.value.toString()}`);
+        if (recent.length > 3) recent.shift();
+      },
+    });
+  }
+  const total = async (topic: string) => (await admin.fetchTopicOffsets(topic)).reduce((sum, partition) => sum + Number(partition.high), 0);
+  return {
+    async lines(): Promise<string[]> {
+      const lines: string[] = [];
+      for (const { join } of pipeline.joins) lines.push(`join ${join.name}: ${await total(join.outputTopic)} results on ${join.outputTopic}`);
+      for (const { stream } of pipeline.hotStreams) {
+        const [updates, deltas] = [await total(stream.inputTopic), await total(stream.outputTopic)];
+        lines.push(`hot stream ${stream.name}: ${updates} updates (with flush ticks) → ${deltas} deltas${deltas > 0 ? `, ${(updates / deltas).toFixed(1)}× coalesced` : ''}`);
+      }
+      if (coreTopic) lines.push('', `Recent ${coreTopic}:`, ...(recent.length > 0 ? recent.map((line) => `  ${line.slice(0, 220)}`) : ['  (none yet)']));
+      return lines;
+    },
+    async stop() {
+      await tail?.disconnect();
+      await admin.disconnect();
+    },
+  };
+}
