@@ -73,6 +73,11 @@ export class HotPathProcessor<U extends UpdateOrder> {
   /** The revision of this environment's buffered range per partition, as last written. */
   private readonly rangeRevisions = new Map<number, { fromOffset: number; toOffset: number; revision: number }>();
   /**
+   * The name this environment's range of a partition is written under. A buffer dropped unstored leaves its range
+   * to be replayed; later batches of the partition then go to a range under a new name, never into that one.
+   */
+  private readonly rangeOwners = new Map<number, string>();
+  /**
    * What this execution environment last saw emitted per key. Only a hint that
    * saves writes: with it, a due update claims its emission in the same write
    * that stores it. Every decision is still checked by a conditional write.
@@ -122,6 +127,7 @@ export class HotPathProcessor<U extends UpdateOrder> {
       for (const partition of this.buffer.heldSince(now - REPLAY_AFTER_WINDOWS * this.stream.coalesceWindowMs)) {
         this.buffer.take(partition);
         this.rangeRevisions.delete(partition);
+        this.rangeOwners.set(partition, `${this.environmentId}.${randomUUID().slice(0, 8)}`);
       }
       storeNow = records.filter((record) => this.stream.mayPassThrough(record.update));
       await this.holdBack(records.filter((record) => !this.stream.mayPassThrough(record.update)), now);
@@ -158,11 +164,15 @@ export class HotPathProcessor<U extends UpdateOrder> {
       const known = this.rangeRevisions.get(partition);
       const fromOffset = Math.min(known?.fromOffset ?? batch.fromOffset, batch.fromOffset);
       const toOffset = Math.max(known?.toOffset ?? batch.toOffset, batch.toOffset);
-      const range = { topic: this.stream.inputTopic, partition, environmentId: this.environmentId, fromOffset, toOffset };
+      const range = { topic: this.stream.inputTopic, partition, environmentId: this.rangeOwner(partition), fromOffset, toOffset };
       const revision = await this.store.recordBufferedRange(range, known?.revision, replayAt);
       // A fresh item (revision 1) starts over at this batch: the released one was replayed.
       this.rangeRevisions.set(partition, revision === 1 ? { ...batch, revision } : { fromOffset, toOffset, revision });
     }
+  }
+
+  private rangeOwner(partition: number): string {
+    return this.rangeOwners.get(partition) ?? this.environmentId;
   }
 
   /** Stores (and emits) what this environment holds for a partition, then releases its buffered range. */
@@ -183,7 +193,7 @@ export class HotPathProcessor<U extends UpdateOrder> {
     this.buffer.putBack(held, applied.remaining.map(([, record]) => record));
     const range = this.rangeRevisions.get(partition);
     if (applied.remaining.length === 0 && range) {
-      await this.store.releaseBufferedRange({ topic: this.stream.inputTopic, partition, environmentId: this.environmentId, ...range });
+      await this.store.releaseBufferedRange({ topic: this.stream.inputTopic, partition, environmentId: this.rangeOwner(partition), ...range });
       this.rangeRevisions.delete(partition);
     }
   }
@@ -191,7 +201,7 @@ export class HotPathProcessor<U extends UpdateOrder> {
   /** Stores and emits a range another environment buffered and never stored, read again from the topic. */
   private async replay(key: string, hasTimeLeft: () => boolean, timeLeftMs: () => number, counts: Counts): Promise<void> {
     const range = await this.store.getBufferedRange(key);
-    if (!range || range.environmentId === this.environmentId) return; // released meanwhile, or ours: stored when due
+    if (!range || range.environmentId === this.rangeOwner(range.partition)) return; // released meanwhile, or ours: stored when due
     let replayed: ReplayedRange<U>;
     try {
       replayed = await this.options.readRange!(range, timeLeftMs());
