@@ -124,7 +124,10 @@ export class HotPathProcessor<U extends UpdateOrder> {
     if (this.stream.coalesceWindowMs > 0) {
       // A partition that moved to other environments has its range replayed there: what this one still holds of it
       // is dropped unreleased, so memory does not grow with partitions it no longer sees.
+      const current = new Set(partitions.map((label) => Number(label.slice(label.lastIndexOf('-') + 1))));
       for (const partition of this.buffer.heldSince(now - REPLAY_AFTER_WINDOWS * this.stream.coalesceWindowMs)) {
+        // The partition this invocation holds is stored below, however old its buffer: only one invocation at a time has it.
+        if (current.has(partition)) continue;
         this.buffer.take(partition);
         this.rangeRevisions.delete(partition);
         this.rangeOwners.set(partition, `${this.environmentId}.${randomUUID().slice(0, 8)}`);
