@@ -1,0 +1,28 @@
+import { join } from 'node:path';
+import { LOCAL_STATE_DIR, PROJECT_ROOT } from '../../local/paths';
+import { catalogCompatibilityProblems, FileSchemaRegistry, HttpSchemaRegistry, loadSchemaCatalog, type SchemaRegistry } from '../../schemas';
+import { CliError, UsageError, type CliContext } from '../context';
+
+/**
+ * `schemas check`: every version keeps its subject's compatibility rule.
+ * `schemas publish [--registry-url URL]`: registers every version, oldest
+ * first, with a Schema Registry, or the local file-backed stand-in (.local/schema-registry.json).
+ */
+export async function schemasCommand(context: CliContext, action: string | undefined, registryUrl: string | undefined): Promise<void> {
+  const catalog = loadSchemaCatalog(join(PROJECT_ROOT, 'schemas'));
+  if (action === 'check') {
+    const problems = catalogCompatibilityProblems(catalog);
+    context.print({ subjects: catalog.size, problems }, () => (problems.length === 0 ? `${catalog.size} subjects, every version compatible` : problems.join('\n')));
+    if (problems.length > 0) throw new CliError(`${problems.length} incompatible schema change(s)`);
+    return;
+  }
+  if (action !== 'publish') throw new UsageError('schemas needs an action: check or publish');
+  const registry: SchemaRegistry = registryUrl
+    ? new HttpSchemaRegistry(registryUrl, process.env['SCHEMA_REGISTRY_CREDENTIALS'])
+    : new FileSchemaRegistry(join(LOCAL_STATE_DIR, 'schema-registry.json'), (subject) => catalog.get(subject)?.compatibility ?? 'BACKWARD');
+  const published: Array<{ subject: string; version: number; id: number }> = [];
+  for (const subject of catalog.values()) {
+    for (const version of subject.versions) published.push({ subject: subject.subject, version: version.version, id: await registry.register(subject.subject, version.schema) });
+  }
+  context.print({ registry: registryUrl ?? 'local file', published }, () => published.map((entry) => `${entry.subject} v${entry.version} → id ${entry.id}`).join('\n'));
+}

@@ -1,0 +1,107 @@
+/**
+ * The platform's command line: `npm run platform -- <command>` (or the
+ * `platform` binary). Runs against the services `npm start` runs, or
+ * KAFKA_BROKERS / DYNAMODB_ENDPOINT. Exit codes: 0 done, 1 failed, 2 wrong usage.
+ */
+import { parseArgs } from 'node:util';
+import { PlatformError } from '../errors';
+import { CliError, createContext, UsageError } from './context';
+import { dlqCommand } from './commands/dlq';
+import { liberateCommand } from './commands/liberate';
+import { produceCommand } from './commands/produce';
+import { replayCommand } from './commands/replay';
+import { schemasCommand } from './commands/schemas';
+import { stateCommand } from './commands/state';
+import { tailCommand } from './commands/tail';
+import { topicsCommand } from './commands/topics';
+
+const HELP = `Usage: platform <command> [options]
+
+Commands:
+  topics                                   topics with partitions, records and lag per consumer group
+  produce <topic> [--file F]               publish NDJSON lines {"key","value","headers"?} from F or stdin, checked against the topic's schema
+                                           (schemas/<topic>-value, or --schema <subject>)
+  tail <topic> [--from beginning|end|<ISO time>] [--max N]
+                                           print records (decoded, with headers) as they arrive
+  dlq list <consumer>                      the records a consumer dead-lettered, with reasons
+  dlq show <consumer> --offset <p>:<o>     one dead-lettered record in full
+  dlq redrive <consumer>                   re-publish dead-lettered records to their source topic, exactly once each
+  replay <consumer> --from earliest|<ISO time>
+                                           reprocess from there (refused while the consumer runs)
+  state <join> <key>                       a join's state for a key
+  liberate <topic> --file F --key-field K  bootstrap an entity topic from an NDJSON or CSV snapshot (resumable; --schema as for produce)
+  schemas check|publish [--registry-url U] check compatibility, or register every schema version
+
+Options:
+  --pipeline <module.ts>   the pipeline (default: pipeline.ts)
+  --json                   machine-readable output
+  -h, --help               this help
+`;
+
+async function main(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      pipeline: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+      file: { type: 'string' },
+      from: { type: 'string' },
+      max: { type: 'string' },
+      offset: { type: 'string' },
+      'key-field': { type: 'string' },
+      'registry-url': { type: 'string' },
+      schema: { type: 'string' },
+    },
+  });
+  const [command, ...rest] = positionals;
+  if (values.help || !command) {
+    console.log(HELP);
+    return command || values.help ? 0 : 2;
+  }
+  const context = createContext({ pipeline: values.pipeline, json: values.json });
+  const need = (value: string | undefined, what: string) => {
+    if (!value) throw new UsageError(`${command} needs ${what}`);
+    return value;
+  };
+  switch (command) {
+    case 'topics':
+      return topicsCommand(context).then(() => 0);
+    case 'produce':
+      return produceCommand(context, need(rest[0], 'a topic'), values.file, values.schema).then(() => 0);
+    case 'tail': {
+      const max = values.max === undefined ? undefined : Number(values.max);
+      if (max !== undefined && (!Number.isInteger(max) || max < 1)) throw new UsageError(`--max must be a whole number ≥ 1, got "${values.max}"`);
+      return tailCommand(context, need(rest[0], 'a topic'), values.from ?? 'end', max).then(() => 0);
+    }
+    case 'dlq':
+      return dlqCommand(context, rest[0], rest[1], values.offset).then(() => 0);
+    case 'replay':
+      return replayCommand(context, need(rest[0], 'a consumer'), values.from).then(() => 0);
+    case 'state':
+      return stateCommand(context, rest[0], rest[1]).then(() => 0);
+    case 'liberate':
+      return liberateCommand(context, need(rest[0], 'a topic'), values.file, values['key-field'], values.schema).then(() => 0);
+    case 'schemas':
+      return schemasCommand(context, rest[0], values['registry-url']).then(() => 0);
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof UsageError) {
+      console.error(`error: ${error.message}\nRun with --help for usage.`);
+      process.exit(2);
+    }
+    if (error instanceof TypeError && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`error: ${error.message}\nRun with --help for usage.`);
+      process.exit(2);
+    }
+    console.error(`error: ${error instanceof CliError || error instanceof PlatformError ? error.message : String(error)}`);
+    process.exit(1);
+  },
+);
