@@ -5,6 +5,7 @@ import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { join } from 'node:path';
+import { SCHEMAS_DIR_VARIABLE } from '../../shared/schemas/repository-schemas';
 
 /** The project's one set of bundling options: every function is built the same way (also by the bundle-size check). */
 export const PLATFORM_BUNDLING: BundlingOptions = {
@@ -17,6 +18,12 @@ export const PLATFORM_BUNDLING: BundlingOptions = {
   banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
   // The Node.js 22 runtime provides AWS SDK v3; bundling it too would more than double the biggest bundle.
   externalModules: ['@aws-sdk/*'],
+  // The topic schemas travel with every function (PLATFORM_SCHEMAS_DIR points at them).
+  commandHooks: {
+    beforeBundling: () => [],
+    beforeInstall: () => [],
+    afterBundling: (inputDir: string, outputDir: string) => [`cp -r "${inputDir}/schemas" "${outputDir}/schemas"`],
+  },
 };
 
 /** The esbuild options {@link PLATFORM_BUNDLING} amounts to, for measuring bundles outside CDK (tests, bench). */
@@ -84,6 +91,7 @@ export class PlatformFunction extends NodejsFunction {
       environment: {
         ...props.environment,
         NODE_OPTIONS: '--enable-source-maps',
+        [SCHEMAS_DIR_VARIABLE]: '/var/task/schemas',
         POWERTOOLS_SERVICE_NAME: props.serviceName,
         POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace,
       },

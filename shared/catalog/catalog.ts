@@ -1,4 +1,5 @@
 import { defineJoin, type FkJoin } from '../fk-join';
+import { repositorySchemas, validatedJsonCodec } from '../schemas';
 import { definePriceStream, defineStockStream, type HotStream, type PriceUpdate, type StockUpdate } from '../hot-path';
 import type { TopicDeclaration } from '../pipeline';
 import { offerOf, type Flyer, type Item, type ItemWithFlyer, type Merchant, type Offer } from './model';
@@ -19,6 +20,9 @@ export interface Catalog {
  */
 export function defineCatalog(prefix = ''): Catalog {
   const topic = (name: string) => `${prefix}${name}`;
+  // Entity inputs and the Core Event are checked against their schemas in schemas/ (by unprefixed topic name).
+  const schemas = repositorySchemas();
+  const codec = <T>(name: string) => validatedJsonCodec<T>(schemas.get(`${name}-value`)!);
   const itemsWithFlyer = defineJoin<Item, Flyer, ItemWithFlyer>({
     name: topic('items-with-flyer'),
     // An item is an offer only on a flyer that exists.
@@ -27,6 +31,8 @@ export function defineCatalog(prefix = ''): Catalog {
     rightTopic: topic('flyers'),
     outputTopic: topic('items-with-flyer'),
     deadLetterTopic: topic('items-with-flyer.dlq'),
+    leftCodec: codec<Item>('items'),
+    rightCodec: codec<Flyer>('flyers'),
     foreignKey: (item) => item.flyerId,
     joiner: (item, flyer) => ({ item, flyer: flyer! }),
   });
@@ -38,6 +44,8 @@ export function defineCatalog(prefix = ''): Catalog {
     rightTopic: topic('merchants'),
     outputTopic: topic('offers'),
     deadLetterTopic: topic('offers.dlq'),
+    rightCodec: codec<Merchant>('merchants'),
+    outputCodec: codec<Offer>('offers'),
     foreignKey: (joined) => joined.flyer.merchantId,
     joiner: (joined, merchant) => offerOf(joined.item, joined.flyer, merchant),
   });

@@ -4,3 +4,5 @@ export { catalogCompatibilityProblems, loadSchemaCatalog, valueSubject, type Sch
 export { canonicalForm, FileSchemaRegistry, HttpSchemaRegistry, type SchemaRegistry } from './schema-registry';
 export { TopicSerde } from './topic-serde';
 export { decodeWireFormat, encodeWireFormat, MAGIC_BYTE } from './wire-format';
+export { validatedJsonCodec } from './validated-json-codec';
+export { repositorySchemas, SCHEMAS_DIR_VARIABLE } from './repository-schemas';
