@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IHeaders, Producer } from 'kafkajs';
 import { PlatformError } from '../errors';
 import { chunkBySize } from '../kafka/chunk-by-size';
-import { decodeWireFormat, type TopicSerde } from '../schemas';
+import type { TopicSerde } from '../schemas';
 
 /** The headers every record published through the platform's producers carries. */
 export const STANDARD_HEADERS = {
@@ -43,12 +43,19 @@ export interface EntityProducerOptions<T> {
   readonly keyOf: (entity: T) => string;
   /** Names the publishing system in every record's headers. */
   readonly sourceSystem: string;
+  /**
+   * `json` (the default, what the pipeline's consumers read today): the value
+   * as JSON, checked against the schema, its id in `x-schema-id`.
+   * `avro`: the Confluent wire format, for registry-aware consumers.
+   */
+  readonly encoding?: 'json' | 'avro';
 }
 
 /**
  * Publishes a service's own entities to their entity topic the way the
  * platform expects: full state ("fact") events keyed by entity id, tombstones
- * for deletes, Avro in the Confluent wire format, and the standard headers
+ * for deletes, values checked against the topic's schema (JSON, or Avro in the
+ * Confluent wire format), and the standard headers
  * (event id, schema id, source system, causation and trace ids). A call is
  * validated whole before anything is sent: one invalid entity refuses the call
  * with every problem named, so a batch is never half-published by mistake.
@@ -72,8 +79,12 @@ export class EntityProducer<T> {
       return key ?? '';
     });
     if (rejected.length > 0) throw new InvalidEntityError(this.options.topic, rejected);
-    const values = await Promise.all(entities.map((entity) => this.options.serde.encode(entity)));
-    await this.send(values.map((value, index) => ({ key: keys[index]!, value, headers: this.headers(context, decodeWireFormat(value).schemaId) })));
+    const schemaId = await this.options.serde.id();
+    const values =
+      this.options.encoding === 'avro'
+        ? await Promise.all(entities.map((entity) => this.options.serde.encode(entity)))
+        : entities.map((entity) => Buffer.from(JSON.stringify(entity)));
+    await this.send(values.map((value, index) => ({ key: keys[index]!, value, headers: this.headers(context, schemaId) })));
   }
 
   /** Publishes tombstones: the entities are deleted downstream (and compacted away). */

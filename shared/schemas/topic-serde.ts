@@ -32,15 +32,20 @@ export class TopicSerde {
     return problems;
   }
 
-  /** @throws SchemaValidationError listing every invalid field */
-  async encode(value: unknown): Promise<Buffer> {
-    const problems = this.problems(value);
-    if (problems.length > 0) throw new SchemaValidationError(this.subject, problems);
+  /** The registry id of the current schema (registered on first use). */
+  id(): Promise<number> {
     this.schemaId ??= this.registry.register(this.subject, this.reader.schema()).catch((error: unknown) => {
       this.schemaId = undefined;
       throw error;
     });
-    return encodeWireFormat(await this.schemaId, this.reader.toBuffer(value));
+    return this.schemaId;
+  }
+
+  /** @throws SchemaValidationError listing every invalid field */
+  async encode(value: unknown): Promise<Buffer> {
+    const problems = this.problems(value);
+    if (problems.length > 0) throw new SchemaValidationError(this.subject, problems);
+    return encodeWireFormat(await this.id(), this.reader.toBuffer(value));
   }
 
   /** @throws WireFormatError, UnknownSchemaError, or SchemaError when the payload does not decode */

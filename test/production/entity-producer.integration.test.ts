@@ -22,7 +22,7 @@ describe('EntityProducer (integration)', () => {
     kafka = (await connectToTestServices()).kafkaClient('entity-producer-test');
   });
 
-  async function merchantsProducer() {
+  async function merchantsProducer(encoding: 'json' | 'avro' = 'avro') {
     const topic = uniqueName('merchants');
     const admin = kafka.admin();
     await admin.connect();
@@ -31,7 +31,7 @@ describe('EntityProducer (integration)', () => {
     const producer = orderedProducer(kafka);
     await producer.connect();
     const serde = new TopicSerde('merchants-value', merchantSchema, new FileSchemaRegistry(join(mkdtempSync(join(tmpdir(), 'registry-')), 'registry.json')));
-    const entities = new EntityProducer<Merchant>({ producer, topic, serde, keyOf: (merchant) => merchant.merchantId, sourceSystem: 'monolith' });
+    const entities = new EntityProducer<Merchant>({ producer, topic, serde, keyOf: (merchant) => merchant.merchantId, sourceSystem: 'monolith', encoding });
     return { topic, serde, entities, close: () => producer.disconnect() };
   }
 
@@ -55,6 +55,19 @@ describe('EntityProducer (integration)', () => {
       });
       expect(fact?.headers[STANDARD_HEADERS.eventId]).toMatch(/^[0-9a-f-]{36}$/);
       expect(tombstone).toMatchObject({ key: 'm-1', value: null });
+    } finally {
+      await close();
+    }
+  });
+
+  it('publishes JSON checked against the schema by default, what the pipeline consumers read, with the schema id in a header', async () => {
+    const { topic, entities, close } = await merchantsProducer('json');
+    try {
+      await entities.publish([{ merchantId: 'm-1', name: 'Corner Shop', country: 'DE', website: null }]);
+
+      const [fact] = await readTopic(kafka, topic, 1);
+      expect(JSON.parse(fact!.value!)).toEqual({ merchantId: 'm-1', name: 'Corner Shop', country: 'DE', website: null });
+      expect(fact?.headers[STANDARD_HEADERS.schemaId]).toBe('1');
     } finally {
       await close();
     }
