@@ -68,6 +68,7 @@ export class JoinProcessor {
    * @throws InvalidJoinInputError when the value cannot be decoded, before anything is written
    */
   async applyLeft(record: JoinInputRecord): Promise<void> {
+    checkSize(record);
     const foreignKey = record.value === null ? null : this.join.foreignKey(decodeInput(() => this.join.leftCodec.decode(record.value!)));
     const stored = await this.store.getLeft(record.key);
     if (stored && stored.leftOffset > record.offset) return;
@@ -99,6 +100,7 @@ export class JoinProcessor {
    * @throws InvalidJoinInputError when the value cannot be decoded, before anything is written
    */
   async applyRight(record: JoinInputRecord, hasTimeLeft: () => boolean = () => true): Promise<'done' | 'paused'> {
+    checkSize(record);
     if (record.value !== null) decodeInput(() => this.join.rightCodec.decode(record.value!));
     const put = await this.store.putRight(record.key, record.offset, record.value);
     if (put.outcome === 'stale') return 'done';
@@ -179,6 +181,20 @@ export class JoinProcessor {
       }
       batch = newer;
     }
+  }
+}
+
+/**
+ * The largest input value a join takes. Its rows hold an input value (left row,
+ * subscription, right row) or an output built from a left and a right value,
+ * and a DynamoDB item holds at most 400 KB: a larger value could never be
+ * written, and the partition would retry it forever.
+ */
+export const MAX_JOIN_VALUE_BYTES = 128 * 1024;
+
+function checkSize(record: JoinInputRecord): void {
+  if (record.value !== null && record.value.length > MAX_JOIN_VALUE_BYTES) {
+    throw new InvalidJoinInputError(`value of ${record.value.length} bytes is larger than a join takes (${MAX_JOIN_VALUE_BYTES} bytes; its state lives in DynamoDB items of at most 400 KB)`, false);
   }
 }
 

@@ -133,6 +133,27 @@ describe('The example domain end to end (integration)', () => {
     );
   });
 
+  it('dead-letters an item too large for the join state instead of retrying it forever, and the partition moves on', async () => {
+    const huge: Item = { itemId: 'huge', flyerId: 'f-any', name: 'x'.repeat(200_000), category: 'pantry', description: null, imageUrl: null };
+    const after: Item = { itemId: 'after-huge', flyerId: 'f-after', name: 'Small', category: 'pantry', description: null, imageUrl: null };
+    const flyer: Flyer = { flyerId: 'f-after', merchantId: 'm-none', title: 'After', validFrom: 1, validUntil: 2 };
+    const offers = await follow(kafka, catalog.offers.outputTopic);
+    try {
+      await produce(kafka, catalog.itemsWithFlyer.rightTopic, [{ key: flyer.flyerId, value: JSON.stringify(flyer) }]);
+      await produce(kafka, catalog.itemsWithFlyer.leftTopic, [
+        { key: huge.itemId, value: JSON.stringify(huge) },
+        { key: after.itemId, value: JSON.stringify(after) },
+      ]);
+
+      await eventually('the huge item is dead-lettered', async () => (await allRecords(catalog.itemsWithFlyer.deadLetterTopic)).some((letter) => letter.key === 'huge'));
+      const letter = (await allRecords(catalog.itemsWithFlyer.deadLetterTopic)).find((candidate) => candidate.key === 'huge');
+      expect(letter?.headers[DEAD_LETTER_HEADERS.error]).toMatch(/InvalidJoinInputError: value of 200\d{3} bytes is larger than a join takes/);
+      await eventually('the next item still makes its offer', () => isDeepStrictEqual(offers.latest.get('after-huge'), offerOf(after, flyer, null)), 60_000);
+    } finally {
+      await offers.stop();
+    }
+  });
+
   it('dead-letters a malformed record in each input topic with its reason, while the valid ones still arrive', async () => {
     const poison = { key: 'poison', value: '{"name": "unterminated' };
     const merchant: Merchant = { merchantId: 'm-ok', name: 'Still arrives', country: 'DE', website: null };
