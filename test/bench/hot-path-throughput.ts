@@ -19,6 +19,7 @@ import { createHotStreamHandler, definePriceStream, hotStateTableVariable, isBuf
 import { runPipeline } from '../../shared/local';
 import { definePipeline } from '../../shared/pipeline';
 import { NOOP_HANDLER_ENTRY, uniqueName } from '../support/integration';
+import { zipfSampler } from '../../shared/catalog';
 import { seededRandom } from '../support/seeded-random';
 import type { LocalRuntime } from '../../shared/local';
 import { dynamoDbCeiling, kafkaPassThrough, startBenchRuntime } from './bench-runtime';
@@ -31,24 +32,6 @@ const MODES = [
   ['within batches', 0],
   ['across batches', INTERVAL_MS],
 ] as const;
-
-/** Draws key ranks with probability ∝ 1 / rank^SKEW (inverse CDF over precomputed weights). */
-function zipf(keys: number, random: () => number): () => number {
-  const cumulative = new Float64Array(keys);
-  let total = 0;
-  for (let rank = 0; rank < keys; rank += 1) cumulative[rank] = total += 1 / (rank + 1) ** SKEW;
-  return () => {
-    const target = random() * total;
-    let low = 0;
-    let high = keys - 1;
-    while (low < high) {
-      const middle = (low + high) >> 1;
-      if (cumulative[middle]! < target) low = middle + 1;
-      else high = middle;
-    }
-    return low;
-  };
-}
 
 export async function benchHotPath(): Promise<void> {
   const runtime = await startBenchRuntime();
@@ -99,7 +82,7 @@ interface Workload {
 /** The workload, generated once so both modes see the same records; versions increase per key. */
 function generateWorkload(): Workload {
   const random = seededRandom(11);
-  const nextKey = zipf(KEYS, random);
+  const nextKey = zipfSampler(KEYS, SKEW, random);
   const newest = new Map<string, PriceUpdate>();
   const messages = Array.from({ length: UPDATES }, (_, index) => {
     const key = `item-${nextKey()}`;
