@@ -3,6 +3,7 @@ import type { Kafka, Message } from 'kafkajs';
 import { isDeepStrictEqual } from 'node:util';
 import { defineCatalog, generateCatalog, offerOf, type Flyer, type Item, type Merchant, type Offer } from '../../shared/catalog';
 import { DEAD_LETTER_HEADERS } from '../../shared/dead-letter';
+import { repositorySchemas } from '../../shared/schemas';
 import { createJoinHandlers, joinStateTableVariable } from '../../shared/fk-join';
 import { createHotStreamHandler, hotStateTableVariable } from '../../shared/hot-path';
 import { runPipeline, type LocalRuntime, type RunningPipeline } from '../../shared/local';
@@ -118,6 +119,9 @@ describe('The example domain end to end (integration)', () => {
         throw new Error(`${String(error)}; still different: ${differences().slice(0, 10).join(', ')}`);
       });
       expect([...expected.values()].filter((offer) => offer !== null).length).toBeGreaterThan(50);
+      // Every offer keeps the Core Event's contract.
+      const offerSchema = repositorySchemas().get('offers-value')!.latest.type;
+      for (const offer of offers.latest.values()) if (offer !== null) expect(offerSchema.isValid(offer)).toBe(true);
     } finally {
       await offers.stop();
     }
