@@ -74,15 +74,20 @@ export class TickSource {
     private readonly clock: () => number = Date.now,
   ) {}
 
+  /** Versions start from the clock, so a restarted source (npm start --persist) still moves forward. */
+  private firstVersion(): number {
+    return this.clock() * 1_000;
+  }
+
   price(itemId: string): PriceUpdate {
-    const version = (this.priceVersions.get(itemId) ?? 0) + 1;
+    const version = (this.priceVersions.get(itemId) ?? this.firstVersion()) + 1;
     this.priceVersions.set(itemId, version);
     const amountMinor = 99 + Math.floor(this.random() * 40) * 25;
     return { version, sourceTimestamp: this.clock(), amountMinor, currency: 'EUR', ...(this.random() < 0.01 ? { urgent: true } : {}) };
   }
 
   stock(itemId: string): StockUpdate {
-    const version = (this.stockVersions.get(itemId) ?? 0) + 1;
+    const version = (this.stockVersions.get(itemId) ?? this.firstVersion()) + 1;
     this.stockVersions.set(itemId, version);
     return { version, sourceTimestamp: this.clock(), quantity: this.random() < 0.05 ? 0 : Math.floor(this.random() * 200) };
   }

@@ -29,7 +29,7 @@ Commands:
   replay <consumer> --from earliest|<ISO time>
                                            reprocess from there (refused while the consumer runs)
   state <join> <key>                       a join's state for a key
-  liberate <topic> --file F --key-field K  bootstrap an entity topic from an NDJSON or CSV snapshot (resumable; --schema as for produce)
+  liberate <topic> --file F --key-field K  bootstrap an entity topic from an NDJSON or CSV snapshot (resumable; --restart to send again; --schema as for produce)
   schemas check|publish [--registry-url U] check compatibility, or register every schema version
 
 Options:
@@ -53,6 +53,7 @@ async function main(argv: readonly string[]): Promise<number> {
       'key-field': { type: 'string' },
       'registry-url': { type: 'string' },
       schema: { type: 'string' },
+      restart: { type: 'boolean', default: false },
     },
   });
   const [command, ...rest] = positionals;
@@ -82,7 +83,7 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'state':
       return stateCommand(context, rest[0], rest[1]).then(() => 0);
     case 'liberate':
-      return liberateCommand(context, need(rest[0], 'a topic'), values.file, values['key-field'], values.schema).then(() => 0);
+      return liberateCommand(context, need(rest[0], 'a topic'), values.file, values['key-field'], values.schema, values.restart).then(() => 0);
     case 'schemas':
       return schemasCommand(context, rest[0], values['registry-url']).then(() => 0);
     default:

@@ -28,7 +28,11 @@ export interface JoinDeclaration<L, R, O> {
   readonly leftCodec?: ValueCodec<L>;
   /** @default JSON */
   readonly rightCodec?: ValueCodec<R>;
-  /** @default JSON */
+  /**
+   * Must not throw: it runs after the join's state is written, where a refusal
+   * could only stall the partition (validate inputs with their codecs instead).
+   * @default JSON
+   */
   readonly outputCodec?: ValueCodec<O>;
 }
 

@@ -29,16 +29,17 @@ export class FileSchemaRegistry implements SchemaRegistry {
   ) {}
 
   async register(subject: string, schema: Schema): Promise<number> {
+    // Kept as written (defaults, docs, logical types are what compatibility and readers need); compared canonically.
     const canonical = canonicalForm(schema);
     const file = this.read();
     const ofSubject = file.schemas.filter((entry) => entry.subject === subject).sort((a, b) => a.version - b.version);
-    const existing = ofSubject.find((entry) => entry.schema === canonical);
+    const existing = ofSubject.find((entry) => canonicalForm(JSON.parse(entry.schema) as Schema) === canonical);
     if (existing) return existing.id;
     const level = this.levelOf(subject);
     const problems = compatibilityProblems(level, ofSubject.map((entry) => Type.forSchema(JSON.parse(entry.schema) as Schema)), Type.forSchema(schema));
     if (problems.length > 0) throw new IncompatibleSchemaError(subject, level, problems);
-    const id = file.schemas.find((entry) => entry.schema === canonical)?.id ?? file.nextId++;
-    file.schemas.push({ id, subject, version: (ofSubject.at(-1)?.version ?? 0) + 1, schema: canonical });
+    const id = file.schemas.find((entry) => canonicalForm(JSON.parse(entry.schema) as Schema) === canonical)?.id ?? file.nextId++;
+    file.schemas.push({ id, subject, version: (ofSubject.at(-1)?.version ?? 0) + 1, schema: JSON.stringify(schema) });
     this.write(file);
     return id;
   }
@@ -70,7 +71,8 @@ export class HttpSchemaRegistry implements SchemaRegistry {
   ) {}
 
   async register(subject: string, schema: Schema): Promise<number> {
-    const body = await this.request(`/subjects/${encodeURIComponent(subject)}/versions`, { method: 'POST', body: JSON.stringify({ schema: canonicalForm(schema) }) });
+    // Sent as written: the registry needs the defaults to judge compatibility.
+    const body = await this.request(`/subjects/${encodeURIComponent(subject)}/versions`, { method: 'POST', body: JSON.stringify({ schema: JSON.stringify(schema) }) });
     return (body as { id: number }).id;
   }
 
@@ -95,7 +97,7 @@ export class HttpSchemaRegistry implements SchemaRegistry {
   }
 }
 
-/** One text per schema, so the same schema is recognised however its file was formatted. */
+/** One text per schema, so the same schema is recognised however its file was formatted (defaults and docs included). */
 export function canonicalForm(schema: Schema): string {
-  return JSON.stringify(Type.forSchema(schema).schema());
+  return JSON.stringify(Type.forSchema(schema).schema({ exportAttrs: true }));
 }

@@ -11,6 +11,8 @@ import { decodeWireFormat, encodeWireFormat } from './wire-format';
  */
 export class TopicSerde {
   private readonly reader: Type;
+  /** As written: what is registered (the parsed type would drop defaults and logical types). */
+  private readonly schema: Schema;
   private schemaId: Promise<number> | undefined;
   private readonly resolvers = new Map<number, Promise<{ readonly writer: Type; readonly resolver: Resolver }>>();
 
@@ -19,6 +21,7 @@ export class TopicSerde {
     schema: Schema,
     private readonly registry: SchemaRegistry,
   ) {
+    this.schema = schema;
     this.reader = Type.forSchema(schema);
   }
 
@@ -34,7 +37,7 @@ export class TopicSerde {
 
   /** The registry id of the current schema (registered on first use). */
   id(): Promise<number> {
-    this.schemaId ??= this.registry.register(this.subject, this.reader.schema()).catch((error: unknown) => {
+    this.schemaId ??= this.registry.register(this.subject, this.schema).catch((error: unknown) => {
       this.schemaId = undefined;
       throw error;
     });

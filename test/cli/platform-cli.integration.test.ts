@@ -1,7 +1,7 @@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Kafka } from 'kafkajs';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEAD_LETTER_HEADERS, KafkaDeadLetterPublisher } from '../../shared/dead-letter';
@@ -173,7 +173,7 @@ describe('The platform command line, run as a user runs it (integration)', () =>
     expect(JSON.parse(state.stdout)).toMatchObject({ key: 'item-7', asLeft: { leftOffset: 3, foreignKey: 'flyer-2', value: '{"name":"Milk"}' }, asRight: null });
   });
 
-  it('liberates a CSV snapshot into an entity topic, cells typed by the schema, rejecting bad rows with reasons, and resumes instead of sending again', async () => {
+  it('liberates a CSV snapshot into an entity topic, cells typed by the schema, rejecting bad rows with reasons, and does not send a finished snapshot again', async () => {
     const directory = mkdtempSync(join(tmpdir(), 'liberate-'));
     const file = join(directory, 'flyers.csv');
     writeFileSync(
@@ -189,10 +189,28 @@ describe('The platform command line, run as a user runs it (integration)', () =>
     expect(first.code).toBe(0);
     expect(JSON.parse(first.stdout)).toMatchObject({ linesRead: 3, produced: 2, rejected: 1 });
     expect(JSON.parse(first.stdout).rejectedRows).toEqual([{ line: 3, problems: ['validFrom: "someday" does not match the schema'] }]);
-    expect(JSON.parse(again.stdout)).toMatchObject({ resumedAfterLine: 4, produced: 2 });
+    expect(JSON.parse(again.stdout)).toMatchObject({ alreadyComplete: true, produced: 2 });
     expect((await endOffset(topic)) - before).toBe(2);
     const liberated = (await readTopic(kafka, topic, before + 2)).find((record) => record.key === 'fl-1');
     expect(JSON.parse(liberated!.value!)).toEqual({ flyerId: 'fl-1', merchantId: 'm-1', title: 'Deals, week 1', validFrom: 1767225600000, validUntil: 1767830400000 });
+  });
+
+  it('resumes a liberation that stopped part-way after the last acknowledged line, sending only the rest', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'liberate-'));
+    const file = join(directory, 'merchants.ndjson');
+    writeFileSync(file, ['\uFEFF{"merchantId":"r-1","name":"One","country":"DE","website":null}', '{"merchantId":"r-2","name":"Two","country":"FR","website":null}', '{"merchantId":"r-3","name":"Three","country":"PT","website":null}'].join('\n'));
+    // An entity topic nothing else in these tests writes (merchants also holds transaction markers from redrive).
+    const topic = `${prefix}items-with-flyer`;
+    // As a run that crashed after its first acknowledged chunk (line 1) leaves it.
+    const { size, mtimeMs } = statSync(file);
+    writeFileSync(`${file}.liberate-checkpoint.json`, JSON.stringify({ file, topic, keyField: 'merchantId', subject: 'merchants-value', completed: false, size, modifiedMs: mtimeMs, linesDone: 1, produced: 1, rejected: 0 }));
+
+    const resumed = await platform(['liberate', topic, '--file', file, '--key-field', 'merchantId', '--schema', 'merchants-value', '--json']);
+
+    expect(resumed.code).toBe(0);
+    expect(JSON.parse(resumed.stdout)).toMatchObject({ resumedAfterLine: 1, produced: 3, rejected: 0 });
+    const keys = (await readTopic(kafka, topic, await endOffset(topic))).map((record) => record.key);
+    expect(keys.sort()).toEqual(['r-2', 'r-3']);
   });
 
   it('checks the repository schemas for compatibility', async () => {

@@ -76,6 +76,16 @@ describe('TopicSerde', () => {
     expect(decoded).toEqual({ merchantId: 'm-1', name: 'Corner Shop', country: 'ZZ' });
   });
 
+  it('registers a compatible new version when a producer on it starts after one on the old version', async () => {
+    const registry = new FileSchemaRegistry(registryFile());
+    const v1Id = await new TopicSerde('merchants-value', merchantV1, registry).id();
+
+    const bytes = await new TopicSerde('merchants-value', merchantV2, registry).encode({ merchantId: 'm-1', name: 'Shop', country: 'DE' });
+
+    expect(decodeWireFormat(bytes).schemaId).not.toBe(v1Id);
+    expect(await registry.schemaById(decodeWireFormat(bytes).schemaId)).toMatchObject({ fields: expect.arrayContaining([expect.objectContaining({ name: 'country', default: 'ZZ' })]) });
+  });
+
   it('refuses an invalid value before anything is written, naming every bad field', async () => {
     const serde = new TopicSerde('merchants-value', merchantV2, new FileSchemaRegistry(registryFile()));
 

@@ -28,9 +28,11 @@ async function lettersOf(context: CliContext, consumer: Consumer, topic: string)
     const { messages } = await readPartitionRange(context.kafka(), topic, bounds.partition, Number(bounds.low), Number(bounds.high) - 1, { reader: 'cli' });
     for (const message of messages) {
       const headers = headersAsText(message.headers ?? {});
-      // The event source names the consumer group; a handler dead-lettering itself names the consumer.
+      // The event source names the consumer group; a handler dead-lettering itself names the consumer. Only a
+      // letter naming neither falls back to its source topic (two consumers of one topic may share a DLQ).
       const from = headers[DEAD_LETTER_HEADERS.consumerGroupId];
-      if (from === consumer.eventSource.consumerGroupId || from === consumer.name || headers[DEAD_LETTER_HEADERS.sourceTopic] === consumer.topic.name) {
+      const ours = from === undefined ? headers[DEAD_LETTER_HEADERS.sourceTopic] === consumer.topic.name : from === consumer.eventSource.consumerGroupId || from === consumer.name;
+      if (ours) {
         letters.push({ partition: bounds.partition, offset: Number(message.offset), message, headers });
       }
     }
@@ -80,44 +82,57 @@ export async function dlqCommand(context: CliContext, action: string | undefined
  * Re-publishes each letter not redriven before to the topic it came from, as
  * it was (key, value, original headers), exactly once: the records and the
  * redrive group's new offsets are committed in one Kafka transaction, so a
- * crash or a second run never sends a letter twice.
+ * crash or a second run never sends a letter twice. The memory is the redrive
+ * group's committed offsets, which the broker keeps while
+ * `offsets.retention.minutes` allows (7 days by default) after the last redrive.
  */
 async function redrive(context: CliContext, consumer: Consumer, topic: string, letters: readonly Letter[]): Promise<void> {
-  const admin = context.kafka().admin();
-  await admin.connect();
-  const [done] = await admin.fetchOffsets({ groupId: redriveGroup(consumer), topics: [topic] }).finally(() => admin.disconnect());
-  const next = new Map((done?.partitions ?? []).map((partition) => [partition.partition, Number(partition.offset)]));
-  const pending = letters.filter((letter) => letter.offset >= (next.get(letter.partition) ?? 0));
-  if (pending.length > 0) {
-    const producer = context.kafka().producer({ transactionalId: redriveGroup(consumer), idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
-    try {
+  // Connecting the transactional producer first fences any earlier run still in a transaction, so the offsets read
+  // next include everything a concurrent or crashed run committed.
+  const producer = context.kafka().producer({ transactionalId: redriveGroup(consumer), idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  let redriven = 0;
+  let already = 0;
+  try {
+    const admin = context.kafka().admin();
+    await admin.connect();
+    const [done] = await admin.fetchOffsets({ groupId: redriveGroup(consumer), topics: [topic] }).finally(() => admin.disconnect());
+    const next = new Map((done?.partitions ?? []).map((partition) => [partition.partition, Number(partition.offset)]));
+    const pending = letters.filter((letter) => letter.offset >= (next.get(letter.partition) ?? 0));
+    already = letters.length - pending.length;
+    // Transactions of bounded size, each well inside the transaction timeout.
+    for (let start = 0; start < pending.length; start += REDRIVE_TRANSACTION_LETTERS) {
+      const chunk = pending.slice(start, start + REDRIVE_TRANSACTION_LETTERS);
       const transaction = await producer.transaction();
       try {
-        for (const letter of pending) {
+        const bySource = new Map<string, Array<{ key: Buffer | null; value: Buffer | null; headers: Record<string, unknown> }>>();
+        for (const letter of chunk) {
+          const source = letter.headers[DEAD_LETTER_HEADERS.sourceTopic] ?? consumer.topic.name;
           const original = Object.fromEntries(Object.entries(letter.message.headers ?? {}).filter(([name]) => !name.startsWith('x-dead-letter-')));
-          await transaction.send({
-            topic: letter.headers[DEAD_LETTER_HEADERS.sourceTopic] ?? consumer.topic.name,
-            acks: -1,
-            messages: [{ key: letter.message.key, value: letter.message.value, headers: { ...original, 'x-redriven-from': `${topic}-${letter.partition}@${letter.offset}` } }],
-          });
+          const messages = bySource.get(source) ?? [];
+          messages.push({ key: letter.message.key, value: letter.message.value, headers: { ...original, 'x-redriven-from': `${topic}-${letter.partition}@${letter.offset}` } });
+          bySource.set(source, messages);
         }
+        await transaction.sendBatch({ acks: -1, topicMessages: [...bySource].map(([source, messages]) => ({ topic: source, messages: messages as never })) });
         const last = new Map<number, number>();
-        for (const letter of pending) last.set(letter.partition, Math.max(last.get(letter.partition) ?? -1, letter.offset));
+        for (const letter of chunk) last.set(letter.partition, Math.max(last.get(letter.partition) ?? -1, letter.offset));
         await transaction.sendOffsets({
           consumerGroupId: redriveGroup(consumer),
           topics: [{ topic, partitions: [...last].map(([partition, offset]) => ({ partition, offset: String(offset + 1) })) }],
         });
         await transaction.commit();
+        redriven += chunk.length;
       } catch (error) {
         await transaction.abort().catch(() => undefined);
         throw error;
       }
-    } finally {
-      await producer.disconnect();
     }
+  } finally {
+    await producer.disconnect();
   }
-  context.print({ consumer: consumer.name, topic, redriven: pending.length, alreadyRedriven: letters.length - pending.length }, () =>
-    `redrove ${pending.length} record(s) of ${consumer.name} from ${topic} to their source topic; ${letters.length - pending.length} had been redriven before`,
+  context.print({ consumer: consumer.name, topic, redriven, alreadyRedriven: already }, () =>
+    `redrove ${redriven} record(s) of ${consumer.name} from ${topic} to their source topic; ${already} had been redriven before`,
   );
 }
+
+const REDRIVE_TRANSACTION_LETTERS = 500;

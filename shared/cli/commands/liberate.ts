@@ -11,6 +11,9 @@ import { CliError, UsageError, type CliContext } from '../context';
 interface Checkpoint {
   readonly file: string;
   readonly topic: string;
+  readonly keyField: string;
+  readonly subject: string;
+  readonly completed: boolean;
   readonly size: number;
   readonly modifiedMs: number;
   readonly linesDone: number;
@@ -29,21 +32,37 @@ const CHUNK_ROWS = 1_000;
  * checkpoint after every acknowledged chunk lets a stopped run resume where it
  * was (facts are idempotent, so a chunk sent twice after a crash is harmless).
  */
-export async function liberateCommand(context: CliContext, topic: string, file: string | undefined, keyField: string | undefined, subject: string = valueSubject(topic)): Promise<void> {
+export async function liberateCommand(
+  context: CliContext,
+  topic: string,
+  file: string | undefined,
+  keyField: string | undefined,
+  subject: string = valueSubject(topic),
+  restart = false,
+): Promise<void> {
   if (!file || !keyField) throw new UsageError('liberate needs --file <snapshot.ndjson|.csv> and --key-field <field>');
   const declared = context.pipeline.topics.find((candidate) => candidate.name === topic);
   if (!declared) throw new CliError(`topic "${topic}" is not declared in pipeline "${context.pipeline.name}"`);
   if (declared.kind !== 'entity') throw new CliError(`topic "${topic}" is a ${declared.kind} topic; liberate fills entity topics`);
   if (!existsSync(file)) throw new CliError(`no such file: ${file}`);
-  const schema = loadSchemaCatalog(join(PROJECT_ROOT, 'schemas')).get(subject)?.latest.type;
+  const schemas = loadSchemaCatalog(join(PROJECT_ROOT, 'schemas'));
+  if (subject !== valueSubject(topic) && !schemas.has(subject)) throw new CliError(`no schema "${subject}" in schemas/`);
+  const schema = schemas.get(subject)?.latest.type;
   const csv = file.toLowerCase().endsWith('.csv');
 
   const checkpointPath = `${file}.liberate-checkpoint.json`;
   const { size, mtimeMs } = statSync(file);
-  let checkpoint: Checkpoint = { file, topic, size, modifiedMs: mtimeMs, linesDone: 0, produced: 0, rejected: 0 };
-  if (existsSync(checkpointPath)) {
+  let checkpoint: Checkpoint = { file, topic, keyField, subject, completed: false, size, modifiedMs: mtimeMs, linesDone: 0, produced: 0, rejected: 0 };
+  if (existsSync(checkpointPath) && !restart) {
     const saved = JSON.parse(readFileSync(checkpointPath, 'utf8')) as Checkpoint;
-    if (saved.topic === topic && saved.size === size && saved.modifiedMs === mtimeMs) checkpoint = saved;
+    const same = saved.topic === topic && saved.keyField === keyField && saved.subject === subject && saved.size === size && saved.modifiedMs === mtimeMs;
+    if (same && saved.completed) {
+      context.print({ topic, file, alreadyComplete: true, produced: saved.produced, rejected: saved.rejected }, () =>
+        `${file} was already liberated into ${topic} (${saved.produced} produced, ${saved.rejected} rejected); --restart sends it again`,
+      );
+      return;
+    }
+    if (same) checkpoint = saved;
   }
   const resumedAt = checkpoint.linesDone;
 
@@ -61,8 +80,9 @@ export async function liberateCommand(context: CliContext, topic: string, file: 
     process.stderr.write(`… ${lineNumber} lines read, ${checkpoint.produced} produced, ${checkpoint.rejected} rejected\n`);
   };
   try {
-    for await (const raw of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
+    for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
       lineNumber += 1;
+      const raw = lineNumber === 1 ? line.replace(/^\uFEFF/, '') : line; // a byte-order mark is not part of the first cell
       if (csv && header === undefined) {
         header = parseCsvLine(raw);
         continue;
@@ -82,6 +102,8 @@ export async function liberateCommand(context: CliContext, topic: string, file: 
       if (pending.length >= CHUNK_ROWS) await flush();
     }
     await flush();
+    checkpoint = { ...checkpoint, completed: true };
+    writeFileSync(checkpointPath, JSON.stringify(checkpoint));
   } finally {
     await producer.disconnect();
   }

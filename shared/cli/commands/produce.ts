@@ -22,10 +22,12 @@ interface InputLine {
 export async function produceCommand(context: CliContext, topic: string, file: string | undefined, subject: string = valueSubject(topic)): Promise<void> {
   if (!context.pipeline.topics.some((declared) => declared.name === topic)) throw new CliError(`topic "${topic}" is not declared in pipeline "${context.pipeline.name}"`);
   const text = file ? readFileSync(file, 'utf8') : readFileSync(0, 'utf8');
-  const schema = loadSchemaCatalog(join(PROJECT_ROOT, 'schemas')).get(subject);
+  const schemas = loadSchemaCatalog(join(PROJECT_ROOT, 'schemas'));
+  if (subject !== valueSubject(topic) && !schemas.has(subject)) throw new CliError(`no schema "${subject}" in schemas/`);
+  const schema = schemas.get(subject);
   const problems: string[] = [];
   const messages: Message[] = [];
-  text.split('\n').forEach((raw, index) => {
+  text.replace(/^\uFEFF/, '').split('\n').forEach((raw, index) => {
     if (raw.trim() === '') return;
     const line = parseLine(raw, index + 1, problems);
     if (!line) return;

@@ -34,7 +34,10 @@ export async function startDemoTraffic(kafka: Kafka, catalog: Catalog, options: 
   const nextItem = zipfSampler(data.items.length, 1.1, random);
   let second = 0;
   let sending = Promise.resolve();
+  let busy = false;
   const timer = setInterval(() => {
+    // While the broker is slow or away, ticks are skipped rather than queued without bound.
+    if (busy) return;
     second += 1;
     const itemIds = Array.from({ length: options.ticksPerSecond }, () => data.items[nextItem()]!.itemId);
     const prices = itemIds.filter((_, index) => index % 3 !== 0).map((itemId) => fact(itemId, ticks.price(itemId)));
@@ -56,6 +59,7 @@ export async function startDemoTraffic(kafka: Kafka, catalog: Catalog, options: 
       itemChanges.push({ key: `item-broken-${second}`, value: '{"name": "unterminated' });
       prices.push({ key: `item-broken-${second}`, value: JSON.stringify({ amountMinor: -5, currency: 'EUR', version: 1, sourceTimestamp: Date.now() }) });
     }
+    busy = true;
     sending = sending
       .then(async () => {
         await send(catalog.prices.inputTopic, prices);
@@ -63,7 +67,10 @@ export async function startDemoTraffic(kafka: Kafka, catalog: Catalog, options: 
         if (itemChanges.length > 0) await send(catalog.itemsWithFlyer.leftTopic, itemChanges);
         if (flyerChanges.length > 0) await send(catalog.itemsWithFlyer.rightTopic, flyerChanges);
       })
-      .catch((error: unknown) => log(`demo traffic: ${String(error)}`));
+      .catch((error: unknown) => log(`demo traffic: ${String(error)}`))
+      .finally(() => {
+        busy = false;
+      });
   }, 1000);
   return {
     async stop() {

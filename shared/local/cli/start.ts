@@ -105,7 +105,16 @@ async function main(): Promise<void> {
       if (process.stdout.isTTY) process.stdout.write(`\x1b[2J\x1b[H${text}\n`);
       else console.log(text);
     };
-    view = setInterval(() => void refresh(), process.stdout.isTTY ? 1_000 : 10_000);
+    let refreshing = false;
+    view = setInterval(() => {
+      if (refreshing) return;
+      refreshing = true;
+      refresh()
+        .catch((error: unknown) => recentWarnings.push(`ERROR live view: ${String(error)}`))
+        .finally(() => {
+          refreshing = false;
+        });
+    }, process.stdout.isTTY ? 1_000 : 10_000);
   } catch (error) {
     console.error(`[local] ${error instanceof Error ? error.message : String(error)}`);
     await shutdown(1);
