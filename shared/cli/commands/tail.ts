@@ -28,7 +28,11 @@ export async function tailCommand(context: CliContext, topic: string, from: stri
   await new Promise<void>((resolvePrinted, reject) => {
     consumer.on(consumer.events.CRASH, ({ payload }) => reject(payload.error));
     process.once('SIGINT', () => resolvePrinted());
+    // Only on the first join: a later rebalance must not start the tail over.
+    let sought = false;
     consumer.on(consumer.events.GROUP_JOIN, () => {
+      if (sought) return;
+      sought = true;
       for (const { partition, offset } of start) consumer.seek({ topic, partition, offset });
     });
     void consumer
