@@ -6,9 +6,9 @@ import type { SubjectSchemas } from './schema-catalog';
 /**
  * JSON values checked against a topic's Avro schema (its current version) on
  * the way in and out: a record that does not match is refused with every
- * problem by field path, so a join dead-letters it with those reasons (and
- * never emits an output that breaks its topic's contract). Fields the schema
- * gives a default may be left out; they read as their default.
+ * problem by field path, so a join dead-letters it with those reasons. Fields
+ * the schema gives a default may be left out, in nested records too; they
+ * read as their default.
  */
 export function validatedJsonCodec<T>(schemas: SubjectSchemas): ValueCodec<T> {
   const { type } = schemas.latest;
@@ -33,11 +33,21 @@ export function validatedJsonCodec<T>(schemas: SubjectSchemas): ValueCodec<T> {
   };
 }
 
-/** A record value with its missing fields set to their schema defaults (top level). */
+/** A value with every missing record field set to its schema default, in nested records and unions too. */
 function withDefaults(type: Type, value: unknown): unknown {
-  const fields = (type as Type & { fields?: Array<{ name: string; defaultValue(): unknown }> }).fields;
-  if (!fields || value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const name = type.typeName;
+  if (name === 'union:unwrapped' || name === 'union:wrapped') {
+    // The record branch a plain object stands for; avsc unwraps a union of null and one record.
+    const branch = (type as Type & { types: Type[] }).types.find((candidate) => candidate.typeName === 'record');
+    return branch ? withDefaults(branch, value) : value;
+  }
+  const fields = (type as Type & { fields?: Array<{ name: string; type: Type; defaultValue(): unknown }> }).fields;
+  if (name !== 'record' || !fields) return value;
   const filled: Record<string, unknown> = { ...(value as Record<string, unknown>) };
-  for (const field of fields) if (filled[field.name] === undefined && field.defaultValue() !== undefined) filled[field.name] = field.defaultValue();
+  for (const field of fields) {
+    if (filled[field.name] === undefined && field.defaultValue() !== undefined) filled[field.name] = field.defaultValue();
+    else if (filled[field.name] !== undefined) filled[field.name] = withDefaults(field.type, filled[field.name]);
+  }
   return filled;
 }
