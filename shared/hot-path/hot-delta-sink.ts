@@ -1,5 +1,5 @@
 import type { Producer } from 'kafkajs';
-import { chunkBySize } from '../kafka/chunk-by-size';
+import { chunkBySize, estimatedMessageBytes } from '../kafka/chunk-by-size';
 import type { HotStream, UpdateOrder } from './define-hot-stream';
 
 /** A slim delta event: the state key and its newest update, nothing static. */
@@ -36,7 +36,7 @@ export class KafkaHotDeltaSink<U extends UpdateOrder> implements HotDeltaSink<U>
     }));
     const { verbosity } = this.stream;
     // A write-behind store can emit tens of thousands of deltas at once; requests stay under the broker's limit.
-    for (const chunk of chunkBySize(messages, (message) => message.key.length + message.value.length + 64)) {
+    for (const chunk of chunkBySize(messages, estimatedMessageBytes)) {
       await this.producer.sendBatch({
         acks: -1,
         topicMessages: [

@@ -122,18 +122,12 @@ export class HotPathProcessor<U extends UpdateOrder> {
     const now = this.now();
     let storeNow = records;
     if (this.stream.coalesceWindowMs > 0) {
-      // A partition that moved to other environments has its range replayed there: what this one still holds of it
-      // is dropped unreleased, so memory does not grow with partitions it no longer sees.
-      const current = new Set(partitions.map((label) => Number(label.slice(label.lastIndexOf('-') + 1))));
-      for (const partition of this.buffer.heldSince(now - REPLAY_AFTER_WINDOWS * this.stream.coalesceWindowMs)) {
-        // The partition this invocation holds is stored below, however old its buffer: only one invocation at a time has it.
-        if (current.has(partition)) continue;
-        this.buffer.take(partition);
-        this.rangeRevisions.delete(partition);
-        this.rangeOwners.set(partition, `${this.environmentId}.${randomUUID().slice(0, 8)}`);
-      }
-      storeNow = records.filter((record) => this.stream.mayPassThrough(record.update));
-      await this.holdBack(records.filter((record) => !this.stream.mayPassThrough(record.update)), now);
+      this.dropBuffersGoneElsewhere(new Set(partitions.map(partitionNumber)), now);
+      const passing: HotUpdateRecord<U>[] = [];
+      const held: HotUpdateRecord<U>[] = [];
+      for (const record of records) (this.stream.mayPassThrough(record.update) ? passing : held).push(record);
+      await this.holdBack(held, now);
+      storeNow = passing;
     }
 
     const newest = [...coalesceNewest(this.stream, storeNow)];
@@ -144,11 +138,25 @@ export class HotPathProcessor<U extends UpdateOrder> {
 
     for (const partition of partitions) {
       if (!hasTimeLeft()) break;
-      const number = Number(partition.slice(partition.lastIndexOf('-') + 1));
+      const number = partitionNumber(partition);
       if (this.buffer.isDue(number, this.now())) await this.storeBuffered(number, hasTimeLeft, counts);
       await this.flush(partition, counts, hasTimeLeft, timeLeftMs);
     }
     return { updates: records.length, ...counts };
+  }
+
+  /**
+   * A partition that moved to other environments has its range replayed there: what this one still holds of it is
+   * dropped unreleased, so memory does not grow with partitions it no longer sees. The partitions this invocation
+   * holds are kept however old their buffers: only one invocation at a time has a partition, and it stores them.
+   */
+  private dropBuffersGoneElsewhere(current: ReadonlySet<number>, now: number): void {
+    for (const partition of this.buffer.heldSince(now - REPLAY_AFTER_WINDOWS * this.stream.coalesceWindowMs)) {
+      if (current.has(partition)) continue;
+      this.buffer.take(partition);
+      this.rangeRevisions.delete(partition);
+      this.rangeOwners.set(partition, `${this.environmentId}.${randomUUID().slice(0, 8)}`);
+    }
   }
 
   /** Buffers updates, having recorded their offsets per partition first (one write per partition). */
@@ -381,6 +389,11 @@ export class HotPathProcessor<U extends UpdateOrder> {
 const MAX_REMEMBERED_KEYS = 100_000;
 /** A buffered range not released within this many windows is replayed by its partition's consumer. */
 const REPLAY_AFTER_WINDOWS = 3;
+
+/** The partition number of an event's partition label, `<topic>-<partition>`. */
+function partitionNumber(label: string): number {
+  return Number(label.slice(label.lastIndexOf('-') + 1));
+}
 const DEFAULT_REPLAY_TIME_MS = 30_000;
 
 interface Applied<U extends UpdateOrder> {

@@ -22,3 +22,13 @@ export function chunkBySize<T>(items: readonly T[], sizeOf: (item: T) => number,
   if (current.length > 0) chunks.push(current);
   return chunks;
 }
+
+/** What a message adds to a produce request, roughly: key, value, headers and a margin for framing. */
+export function estimatedMessageBytes(message: {
+  readonly key?: string | Buffer | null;
+  readonly value?: string | Buffer | null;
+  readonly headers?: Readonly<Record<string, unknown>>;
+}): number {
+  const headers = Object.entries(message.headers ?? {}).reduce((sum, [name, value]) => sum + name.length + String(value ?? '').length, 0);
+  return (message.key?.length ?? 0) + (message.value?.length ?? 0) + headers + 64;
+}

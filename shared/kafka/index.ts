@@ -79,4 +79,5 @@ async function bootstrapBrokers(clusterArn: string, auth: 'none' | 'aws-iam'): P
 }
 
 export { READ_RANGE_GROUP_PREFIX, readPartitionRange, type PartitionRange, type ReadPartitionRangeOptions } from './read-partition-range';
-export { chunkBySize, MAX_PRODUCE_REQUEST_BYTES } from './chunk-by-size';
+export { chunkBySize, estimatedMessageBytes, MAX_PRODUCE_REQUEST_BYTES } from './chunk-by-size';
+export { sendChunked, topicRecordCount } from './send-chunked';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IHeaders, Producer } from 'kafkajs';
 import { PlatformError } from '../errors';
-import { chunkBySize } from '../kafka/chunk-by-size';
+import { sendChunked } from '../kafka/send-chunked';
 import type { TopicSerde } from '../schemas';
 
 /** The headers every record published through the platform's producers carries. */
@@ -105,8 +105,6 @@ export class EntityProducer<T> {
   }
 
   private async send(messages: Array<{ key: string; value: Buffer | null; headers: IHeaders }>): Promise<void> {
-    for (const chunk of chunkBySize(messages, (message) => message.key.length + (message.value?.length ?? 0) + 256)) {
-      await this.options.producer.send({ topic: this.options.topic, acks: -1, messages: chunk });
-    }
+    await sendChunked(this.options.producer, this.options.topic, messages);
   }
 }

@@ -1,7 +1,7 @@
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Kafka } from 'kafkajs';
 import { findFreePort, findFreePortPair, startLocalRuntime, type LocalRuntime } from '../../shared/local';
-import { chunkBySize } from '../../shared/kafka';
+import { sendChunked } from '../../shared/kafka';
 import { uniqueName } from '../support/integration';
 
 /** Local services of its own for one benchmark, on free ports, so a running `npm start` is never measured. */
@@ -54,10 +54,7 @@ export async function kafkaPassThrough(kafka: Kafka, from: string, to: string, c
     void consumer.run({
       eachBatch: async ({ batch }) => {
         // A fetched batch can reach 1 MB, the broker's limit for one produce request: sent in chunks.
-        const messages = batch.messages.map((message) => ({ key: message.key, value: message.value }));
-        for (const chunk of chunkBySize(messages, (message) => (message.key?.length ?? 0) + (message.value?.length ?? 0) + 64)) {
-          await producer.send({ topic: to, messages: chunk });
-        }
+        await sendChunked(producer, to, batch.messages.map((message) => ({ key: message.key, value: message.value })));
         seen += batch.messages.length;
         if (seen >= count) resolve();
       },

@@ -15,13 +15,13 @@
  */
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Kafka } from 'kafkajs';
+import { zipfSampler } from '../../shared/catalog';
 import { createHotStreamHandler, definePriceStream, hotStateTableVariable, isBufferedRangeKey, type PriceUpdate } from '../../shared/hot-path';
-import { runPipeline } from '../../shared/local';
+import { topicRecordCount } from '../../shared/kafka';
+import { runPipeline, type LocalRuntime } from '../../shared/local';
 import { definePipeline } from '../../shared/pipeline';
 import { NOOP_HANDLER_ENTRY, uniqueName } from '../support/integration';
-import { zipfSampler } from '../../shared/catalog';
 import { seededRandom } from '../support/seeded-random';
-import type { LocalRuntime } from '../../shared/local';
 import { dynamoDbCeiling, kafkaPassThrough, startBenchRuntime } from './bench-runtime';
 
 const UPDATES = Number(process.env['BENCH_HOT_UPDATES'] ?? 200_000);
@@ -163,7 +163,7 @@ async function runOnce(runtime: LocalRuntime, kafka: Kafka, documents: DynamoDBD
     }
     startKey = page.LastEvaluatedKey;
   } while (startKey);
-  const emittedEvents = (await admin.fetchTopicOffsets(stream.outputTopic)).reduce((sum, partition) => sum + Number(partition.high), 0);
+  const emittedEvents = await topicRecordCount(admin, stream.outputTopic);
   await Promise.all([producer.disconnect(), admin.disconnect()]);
 
   const touched = workload.newest.size;

@@ -8,7 +8,7 @@ import { createJoinHandlers, joinStateTableVariable } from '../../shared/fk-join
 import { createHotStreamHandler, hotStateTableVariable } from '../../shared/hot-path';
 import { runPipeline, type LocalRuntime, type RunningPipeline } from '../../shared/local';
 import { definePipeline } from '../../shared/pipeline';
-import { connectToTestServices, eventually, NOOP_HANDLER_ENTRY, produce, readTopic, uniqueName } from '../support/integration';
+import { connectToTestServices, eventually, NOOP_HANDLER_ENTRY, produce, readTopic, recordCount, uniqueName } from '../support/integration';
 import { seededRandom } from '../support/seeded-random';
 
 /** The newest value per key of a topic, kept up to date as records arrive (null: deleted). */
@@ -63,10 +63,7 @@ describe('The example domain end to end (integration)', () => {
 
   /** Every record a topic holds now. */
   async function allRecords(topic: string) {
-    const admin = kafka.admin();
-    await admin.connect();
-    const total = (await admin.fetchTopicOffsets(topic)).reduce((sum, partition) => sum + Number(partition.high), 0);
-    await admin.disconnect();
+    const total = await recordCount(kafka, topic);
     return total === 0 ? [] : readTopic(kafka, topic, total);
   }
 

@@ -9,7 +9,7 @@ import { JoinStateStore } from '../../shared/fk-join';
 import { orderedProducer } from '../../shared/kafka';
 import { provisionPipeline, type LocalRuntime } from '../../shared/local';
 import type { Pipeline } from '../../shared/pipeline';
-import { connectToTestServices, eventually, produce, readTopic, uniqueName } from '../support/integration';
+import { connectToTestServices, eventually, produce, readTopic, recordCount, uniqueName } from '../support/integration';
 
 const ROOT = join(__dirname, '..', '..');
 const PIPELINE = join(ROOT, 'test', 'fixtures', 'cli-pipeline.ts');
@@ -220,11 +220,5 @@ describe('The platform command line, run as a user runs it (integration)', () =>
     expect(JSON.parse(check.stdout)).toMatchObject({ problems: [] });
   });
 
-  async function endOffset(topic: string): Promise<number> {
-    const admin = kafka.admin();
-    await admin.connect();
-    const offsets = await admin.fetchTopicOffsets(topic);
-    await admin.disconnect();
-    return offsets.reduce((sum, partition) => sum + Number(partition.high), 0);
-  }
+  const endOffset = (topic: string) => recordCount(kafka, topic);
 });

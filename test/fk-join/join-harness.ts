@@ -1,6 +1,7 @@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Admin, Consumer as KafkaConsumer, Kafka } from 'kafkajs';
 import { createJoinHandlers, defineJoin, joinStateTableVariable, JOIN_OUTPUT_HEADERS, type FkJoin, type JoinType } from '../../shared/fk-join';
+import { topicRecordCount } from '../../shared/kafka';
 import { runPipeline, type LocalRuntime, type RunningPipeline } from '../../shared/local';
 import { definePipeline, type Pipeline } from '../../shared/pipeline';
 import { eventually, NOOP_HANDLER_ENTRY, produce, uniqueName } from '../support/integration';
@@ -111,8 +112,7 @@ export class JoinHarness {
     const running = this.running!;
     await eventually('the join consumers have no lag', async () => [...(await running.lag()).values()].every((lag) => lag === 0), 60_000);
     for (const { join } of this.pipeline.joins) {
-      const ends = await this.admin.fetchTopicOffsets(join.outputTopic);
-      const total = ends.reduce((sum, partition) => sum + Number(partition.high), 0);
+      const total = await topicRecordCount(this.admin, join.outputTopic);
       await eventually(`all ${total} records of ${join.outputTopic} are read`, () => (this.outputs.get(join.outputTopic)?.length ?? 0) >= total);
     }
   }

@@ -16,7 +16,7 @@ import {
   type PriceUpdate,
 } from '../../shared/hot-path';
 import { provisionTables, runPipeline, type LocalRuntime } from '../../shared/local';
-import { connectToTestServices, eventually, produce, readTopic, uniqueName } from '../support/integration';
+import { connectToTestServices, eventually, produce, readTopic, recordCount, uniqueName } from '../support/integration';
 import { context, deployHotStream, eventOf, pipelineWith, price, prices, tickEvent } from './hot-stream-harness';
 
 describe('High-frequency path (integration)', () => {
@@ -251,11 +251,7 @@ describe('High-frequency path (integration)', () => {
       // Assess
       const store = new HotStateStore<PriceUpdate>(documents, table);
       await eventually('the final value is recorded as emitted', async () => (await store.get('item-9'))?.emittedValue?.version === 5);
-      const admin = kafka.admin();
-      await admin.connect();
-      const total = (await admin.fetchTopicOffsets(stream.outputTopic)).reduce((sum, partition) => sum + Number(partition.high), 0);
-      await admin.disconnect();
-      const emitted = (await readTopic(kafka, stream.outputTopic, total)).map((record) => JSON.parse(record.value!) as PriceUpdate);
+      const emitted = (await readTopic(kafka, stream.outputTopic, await recordCount(kafka, stream.outputTopic))).map((record) => JSON.parse(record.value!) as PriceUpdate);
       expect(emitted.at(-1)).toMatchObject({ version: 5, amountMinor: 995 });
       // Rate-limited: fewer deltas than updates.
       expect(emitted.length).toBeLessThan(5);

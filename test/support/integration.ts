@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Admin, Kafka, Message } from 'kafkajs';
 import { EventSourceMapping, type EventSourceMappingOptions, type MskEvent, type MskHandler } from '../../shared/event-source';
 import { readLocalServicesConfig, startLocalRuntime, provisionTopics, type LocalRuntime } from '../../shared/local';
-import { orderedProducer } from '../../shared/kafka';
+import { orderedProducer, topicRecordCount } from '../../shared/kafka';
 import { definePipeline, type ConsumerDeclaration, type EventSourceSettings, type Pipeline, type TopicDeclaration } from '../../shared/pipeline';
 
 /** The services the global setup started, reached through KAFKA_BROKERS / DYNAMODB_ENDPOINT. */
@@ -96,6 +96,17 @@ export interface ConsumedRecord {
   readonly key: string | null;
   readonly value: string | null;
   readonly headers: Record<string, string>;
+}
+
+/** The records ever written to a topic (its end offsets summed). */
+export async function recordCount(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return await topicRecordCount(admin, topic);
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 /** Reads a topic from the beginning until `count` records arrived, or fails after `timeoutMs`. */

@@ -3,7 +3,7 @@ import { createReadStream, existsSync, readFileSync, statSync, writeFileSync } f
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Message } from 'kafkajs';
-import { chunkBySize, orderedProducer } from '../../kafka';
+import { orderedProducer, sendChunked } from '../../kafka';
 import { PROJECT_ROOT } from '../../local/paths';
 import { loadSchemaCatalog, valueSubject } from '../../schemas';
 import { CliError, UsageError, type CliContext } from '../context';
@@ -73,7 +73,7 @@ export async function liberateCommand(
   let lineNumber = 0;
   let pending: Message[] = [];
   const flush = async () => {
-    for (const chunk of chunkBySize(pending, (message) => String(message.key).length + (message.value?.length ?? 0) + 64)) await producer.send({ topic, acks: -1, messages: chunk });
+    await sendChunked(producer, topic, pending);
     checkpoint = { ...checkpoint, linesDone: lineNumber, produced: checkpoint.produced + pending.length };
     writeFileSync(checkpointPath, JSON.stringify(checkpoint));
     pending = [];

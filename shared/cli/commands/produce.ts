@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Message } from 'kafkajs';
-import { chunkBySize, orderedProducer } from '../../kafka';
+import { orderedProducer, sendChunked } from '../../kafka';
 import { PROJECT_ROOT } from '../../local/paths';
 import { loadSchemaCatalog, valueSubject, type SubjectSchemas } from '../../schemas';
 import { CliError, type CliContext } from '../context';
@@ -38,9 +38,7 @@ export async function produceCommand(context: CliContext, topic: string, file: s
   const producer = orderedProducer(context.kafka());
   await producer.connect();
   try {
-    for (const chunk of chunkBySize(messages, (message) => String(message.key ?? '').length + (message.value?.length ?? 0) + 64)) {
-      await producer.send({ topic, acks: -1, messages: chunk });
-    }
+    await sendChunked(producer, topic, messages);
   } finally {
     await producer.disconnect();
   }

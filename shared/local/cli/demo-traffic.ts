@@ -1,6 +1,6 @@
 import type { Kafka, Message, Producer } from 'kafkajs';
 import { generateCatalog, TickSource, zipfSampler, type Catalog, type CatalogSize } from '../../catalog';
-import { chunkBySize, orderedProducer } from '../../kafka';
+import { orderedProducer, sendChunked } from '../../kafka';
 import { seededRandom } from '../../random';
 
 export interface DemoTrafficOptions extends CatalogSize {
@@ -21,9 +21,7 @@ export async function startDemoTraffic(kafka: Kafka, catalog: Catalog, options: 
   await producer.connect();
   const random = seededRandom(options.seed);
   const data = generateCatalog(options, random);
-  const send = async (topic: string, messages: Message[]) => {
-    for (const chunk of chunkBySize(messages, (message) => String(message.key).length + (message.value?.length ?? 0) + 64)) await producer.send({ topic, messages: chunk });
-  };
+  const send = (topic: string, messages: Message[]) => sendChunked(producer, topic, messages);
   const fact = <T>(key: string, value: T): Message => ({ key, value: JSON.stringify(value) });
   await send(catalog.offers.rightTopic, data.merchants.map((merchant) => fact(merchant.merchantId, merchant)));
   await send(catalog.itemsWithFlyer.rightTopic, data.flyers.map((flyer) => fact(flyer.flyerId, flyer)));
@@ -45,9 +43,10 @@ export async function startDemoTraffic(kafka: Kafka, catalog: Catalog, options: 
     const itemChanges: Message[] = [];
     const flyerChanges: Message[] = [];
     if (second % 2 === 0) {
-      const item = data.items[Math.floor(random() * data.items.length)]!;
+      const index = Math.floor(random() * data.items.length);
+      const item = data.items[index]!;
       const moved = { ...item, name: `${item.name}*`, flyerId: random() < 0.5 ? data.flyers[Math.floor(random() * data.flyers.length)]!.flyerId : item.flyerId };
-      data.items[data.items.indexOf(item)] = moved;
+      data.items[index] = moved;
       itemChanges.push(fact(moved.itemId, moved));
     }
     if (second % 10 === 0) {

@@ -1,5 +1,6 @@
 import type { Admin, Kafka } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
+import { topicRecordCount } from '../../kafka';
 import type { Pipeline } from '../../pipeline';
 
 /**
@@ -24,7 +25,7 @@ export async function startPipelineFlows(kafka: Kafka, pipeline: Pipeline) {
       },
     });
   }
-  const total = async (topic: string) => (await admin.fetchTopicOffsets(topic)).reduce((sum, partition) => sum + Number(partition.high), 0);
+  const total = (topic: string) => topicRecordCount(admin, topic);
   return {
     async lines(): Promise<string[]> {
       const lines: string[] = [];
