@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { catalog } from '../../shared/catalog';
 import { requireEnv } from '../../shared/config';
 import { projectEntityRecords } from '../../shared/entity-projection';
 import type { MskEvent } from '../../shared/event-source';
@@ -7,6 +8,7 @@ import { recordsOf } from '../../shared/records';
 
 // Built once per execution environment, at cold start.
 const tableName = requireEnv('MERCHANT_DIRECTORY_TABLE_NAME');
+const format = catalog.formats.get(catalog.offers.rightTopic);
 const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
   marshallOptions: { removeUndefinedValues: true },
 });
@@ -17,5 +19,5 @@ const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
  * down to it and, after its retries, dead-letters it with the error.
  */
 export const handler = async (event: MskEvent): Promise<void> => {
-  await projectEntityRecords(recordsOf(event), { documents, tableName, keyAttribute: 'merchantId' });
+  await projectEntityRecords(recordsOf(event), { documents, tableName, keyAttribute: 'merchantId', ...(format ? { format } : {}) });
 };

@@ -1,5 +1,5 @@
 import { defineJoin, type FkJoin } from '../fk-join';
-import { repositorySchemas, validatedJsonCodec } from '../schemas';
+import { lazySchemaRegistry, repositorySchemas, topicValueFormat, validatedJsonCodec, type ValueFormat } from '../schemas';
 import { definePriceStream, defineStockStream, type HotStream, type PriceUpdate, type StockUpdate } from '../hot-path';
 import type { TopicDeclaration } from '../pipeline';
 import { offerOf, type Flyer, type Item, type ItemWithFlyer, type Merchant, type Offer } from './model';
@@ -11,6 +11,8 @@ export interface Catalog {
   readonly offers: FkJoin<ItemWithFlyer, Merchant, Offer>;
   readonly prices: HotStream<PriceUpdate>;
   readonly stocks: HotStream<StockUpdate>;
+  /** Each topic's wire format, by topic name: Avro in the Confluent wire format, dead-letter topics aside. */
+  readonly formats: ReadonlyMap<string, ValueFormat>;
 }
 
 /**
@@ -20,7 +22,26 @@ export interface Catalog {
  */
 export function defineCatalog(prefix = ''): Catalog {
   const topic = (name: string) => `${prefix}${name}`;
-  // Entity inputs are checked against their schemas in schemas/ (by unprefixed topic name) before anything is written.
+  const topics: TopicDeclaration[] = [
+    { name: topic('merchants'), kind: 'entity', partitions: 3, valueSchema: 'merchants-value' },
+    { name: topic('flyers'), kind: 'entity', partitions: 3, valueSchema: 'flyers-value' },
+    { name: topic('items'), kind: 'entity', partitions: 6, valueSchema: 'items-value' },
+    { name: topic('items-with-flyer'), kind: 'entity', partitions: 6, valueSchema: 'items-with-flyer-value' },
+    { name: topic('offers'), kind: 'entity', partitions: 6, valueSchema: 'offers-value' },
+    { name: topic('price-updates'), kind: 'event', partitions: 6, retentionMs: 3 * 24 * 3_600_000, valueSchema: 'price-updates-value' },
+    { name: topic('stock-updates'), kind: 'event', partitions: 6, retentionMs: 3 * 24 * 3_600_000, valueSchema: 'stock-updates-value' },
+    { name: topic('price-deltas'), kind: 'event', partitions: 6, valueSchema: 'price-deltas-value' },
+    { name: topic('stock-deltas'), kind: 'event', partitions: 6, valueSchema: 'stock-deltas-value' },
+    // Dead letters keep each record's bytes as they arrived, whatever they are.
+    ...['merchants.dlq', 'items-with-flyer.dlq', 'offers.dlq', 'price-updates.dlq', 'stock-updates.dlq'].map(
+      (name): TopicDeclaration => ({ name: topic(name), kind: 'dead-letter', partitions: 1, retentionMs: 14 * 24 * 3_600_000 }),
+    ),
+  ];
+  // Values travel as Avro in the Confluent wire format; the registry is the one the environment names, found on first use.
+  const registry = lazySchemaRegistry();
+  const formats = new Map(topics.map((declaration) => [declaration.name, topicValueFormat(declaration, registry)]));
+  const format = (name: string) => formats.get(topic(name))!;
+  // Inside a join values are JSON, checked against the same schemas (by unprefixed topic name) before anything is written.
   const schemas = repositorySchemas();
   const codec = <T>(name: string) => validatedJsonCodec<T>(schemas.get(`${name}-value`)!);
   const itemsWithFlyer = defineJoin<Item, Flyer, ItemWithFlyer>({
@@ -33,6 +54,7 @@ export function defineCatalog(prefix = ''): Catalog {
     deadLetterTopic: topic('items-with-flyer.dlq'),
     leftCodec: codec<Item>('items'),
     rightCodec: codec<Flyer>('flyers'),
+    formats: { left: format('items'), right: format('flyers'), output: format('items-with-flyer') },
     foreignKey: (item) => item.flyerId,
     joiner: (item, flyer) => ({ item, flyer: flyer! }),
   });
@@ -45,6 +67,7 @@ export function defineCatalog(prefix = ''): Catalog {
     outputTopic: topic('offers'),
     deadLetterTopic: topic('offers.dlq'),
     rightCodec: codec<Merchant>('merchants'),
+    formats: { left: format('items-with-flyer'), right: format('merchants'), output: format('offers') },
     // The output is not checked at run time: a join cannot dead-letter its own result (the state is already
     // written), and a refused result would stall the partition. Inputs are checked; the tests check offers.
     foreignKey: (joined) => joined.flyer.merchantId,
@@ -57,6 +80,7 @@ export function defineCatalog(prefix = ''): Catalog {
     deadLetterTopic: topic('price-updates.dlq'),
     minEmitIntervalMs: 10_000,
     coalesceWindowMs: 10_000,
+    formats: { input: format('price-updates'), output: format('price-deltas') },
   });
   const stocks = defineStockStream({
     name: topic('stocks'),
@@ -65,22 +89,9 @@ export function defineCatalog(prefix = ''): Catalog {
     deadLetterTopic: topic('stock-updates.dlq'),
     minEmitIntervalMs: 10_000,
     coalesceWindowMs: 10_000,
+    formats: { input: format('stock-updates'), output: format('stock-deltas') },
   });
-  const topics: TopicDeclaration[] = [
-    { name: topic('merchants'), kind: 'entity', partitions: 3 },
-    { name: topic('flyers'), kind: 'entity', partitions: 3 },
-    { name: topic('items'), kind: 'entity', partitions: 6 },
-    { name: topic('items-with-flyer'), kind: 'entity', partitions: 6 },
-    { name: topic('offers'), kind: 'entity', partitions: 6 },
-    { name: topic('price-updates'), kind: 'event', partitions: 6, retentionMs: 3 * 24 * 3_600_000 },
-    { name: topic('stock-updates'), kind: 'event', partitions: 6, retentionMs: 3 * 24 * 3_600_000 },
-    { name: topic('price-deltas'), kind: 'event', partitions: 6 },
-    { name: topic('stock-deltas'), kind: 'event', partitions: 6 },
-    ...['merchants.dlq', 'items-with-flyer.dlq', 'offers.dlq', 'price-updates.dlq', 'stock-updates.dlq'].map(
-      (name): TopicDeclaration => ({ name: topic(name), kind: 'dead-letter', partitions: 1, retentionMs: 14 * 24 * 3_600_000 }),
-    ),
-  ];
-  return { topics, itemsWithFlyer, offers, prices, stocks };
+  return { topics, itemsWithFlyer, offers, prices, stocks, formats };
 }
 
 /** The catalog `pipeline.ts` deploys and `npm start` runs; the handler modules in functions/ use it. */

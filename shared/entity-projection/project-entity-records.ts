@@ -1,13 +1,17 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { MskRecord } from '../event-source';
-import { decodeJsonValue, decodeKey, InvalidRecordError } from '../records';
+import { decodeKey, InvalidRecordError } from '../records';
+import { UnreadableValueError } from '../schemas/errors';
+import { JSON_VALUE_FORMAT, type ValueFormat } from '../schemas/value-format';
 
 export interface EntityProjectionOptions {
   readonly documents: DynamoDBDocumentClient;
   readonly tableName: string;
   /** The table's partition key attribute; it receives the record key. */
   readonly keyAttribute: string;
+  /** How the topic lays out values on the wire. @default JSON */
+  readonly format?: ValueFormat;
 }
 
 export interface ProjectionResult {
@@ -30,7 +34,7 @@ export const DELETED_ATTRIBUTE = '_deleted';
  * lands on the same partition). A delete leaves a marker item carrying the
  * offset so that a late, older upsert cannot resurrect the entity.
  *
- * @throws InvalidRecordError for a record with no key, a non-JSON value, or a value that is not an object.
+ * @throws InvalidRecordError for a record with no key, a value the format cannot read, or a value that is not an object.
  */
 export async function projectEntityRecords(
   records: readonly MskRecord[],
@@ -42,7 +46,7 @@ export async function projectEntityRecords(
   for (const record of records) {
     const key = decodeKey(record);
     if (key === null) throw new InvalidRecordError(record, 'entity records need a key (the entity id)');
-    const value = decodeJsonValue(record);
+    const value = await readValue(record, options.format ?? JSON_VALUE_FORMAT);
     if (value !== null && (typeof value !== 'object' || Array.isArray(value))) {
       throw new InvalidRecordError(record, 'an entity value must be a JSON object');
     }
@@ -72,3 +76,20 @@ export async function projectEntityRecords(
   return { upserted, deleted, stale };
 }
 
+
+/** The record's value as JSON, or null for a tombstone. @throws InvalidRecordError when it cannot be read */
+async function readValue(record: MskRecord, format: ValueFormat): Promise<unknown> {
+  if (record.value === undefined) return null;
+  let text: string;
+  try {
+    text = (await format.read(Buffer.from(record.value, 'base64'))).toString('utf8');
+  } catch (error) {
+    if (error instanceof UnreadableValueError) throw new InvalidRecordError(record, error.message);
+    throw error;
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new InvalidRecordError(record, `value is not valid JSON (${(error as Error).message}): ${text.slice(0, 120)}`);
+  }
+}

@@ -9,6 +9,8 @@ import { KafkaDeadLetterPublisher } from '../dead-letter';
 import { connectOnce, kafkaFromEnvironment, orderedProducer } from '../kafka';
 import type { MskBatchResponse, MskEvent, MskRecord } from '../event-source';
 import { decodeKey, recordsOf, toSourceRecord } from '../records';
+import { UnreadableValueError } from '../schemas/errors';
+import type { ValueFormat } from '../schemas/value-format';
 import { joinStateTableVariable, type FkJoin } from './define-join';
 import { InvalidJoinInputError } from './errors';
 import { JoinProcessor, type JoinInputRecord } from './join-processor';
@@ -60,7 +62,7 @@ export function createJoinHandlers(join: FkJoin, options: JoinHandlerOptions = {
   const connect = connectOnce(() => producer.connect());
 
   const store = new JoinStateStore(documents, tableName);
-  const processor = new JoinProcessor(join, store, new KafkaJoinOutputSink(producer, join.outputTopic, join.name), {
+  const processor = new JoinProcessor(join, store, new KafkaJoinOutputSink(producer, join.outputTopic, join.name, join.formats.output), {
     ...(options.fanOutPageSize ? { fanOutPageSize: options.fanOutPageSize } : {}),
   });
   const deadLetters = (side: 'left' | 'right') => new KafkaDeadLetterPublisher(producer, join.deadLetterTopic, `${join.name}.${side}`);
@@ -83,7 +85,7 @@ export function createJoinHandlers(join: FkJoin, options: JoinHandlerOptions = {
         if (started > 0 && !hasTimeLeft()) return record;
         started += 1;
         try {
-          const input = toJoinInput(record);
+          const input = await toJoinInput(record, join.formats[side]);
           if (input === undefined) throw new InvalidJoinInputError('join inputs need a key: the entity id');
           if (side === 'left') await processor.applyLeft(input);
           else if ((await processor.applyRight(input, hasTimeLeft)) === 'paused') return record;
@@ -138,8 +140,15 @@ function recordsByKey(records: readonly MskRecord[]): Map<string, MskRecord[]> {
   return groups;
 }
 
-function toJoinInput(record: MskRecord): JoinInputRecord | undefined {
+/** The record as the join processor reads it: its key, and its value as JSON (read from the topic's wire format). */
+async function toJoinInput(record: MskRecord, format: ValueFormat): Promise<JoinInputRecord | undefined> {
   const key = decodeKey(record);
   if (key === null) return undefined;
-  return { key, offset: record.offset, value: record.value === undefined ? null : Buffer.from(record.value, 'base64') };
+  if (record.value === undefined) return { key, offset: record.offset, value: null };
+  try {
+    return { key, offset: record.offset, value: await format.read(Buffer.from(record.value, 'base64')) };
+  } catch (error) {
+    if (error instanceof UnreadableValueError) throw new InvalidJoinInputError(error.message, false, { cause: error });
+    throw error;
+  }
 }

@@ -1,3 +1,4 @@
+import { JSON_VALUE_FORMAT, type ValueFormat } from '../schemas/value-format';
 import { jsonCodec, type ValueCodec } from './codec';
 import { JoinDeclarationError } from './errors';
 
@@ -34,13 +35,21 @@ export interface JoinDeclaration<L, R, O> {
    * @default JSON
    */
   readonly outputCodec?: ValueCodec<O>;
+  /**
+   * How each topic lays out its values on the wire (e.g. Avro in the Confluent
+   * wire format). The codecs see JSON: formats convert at the edge, and a
+   * value the left or right format cannot read is dead-lettered with the reason.
+   * @default JSON on all three topics
+   */
+  readonly formats?: { readonly left?: ValueFormat; readonly right?: ValueFormat; readonly output?: ValueFormat };
 }
 
-/** A join with its codecs resolved. */
+/** A join with its codecs and formats resolved. */
 export interface FkJoin<L = unknown, R = unknown, O = unknown> extends JoinDeclaration<L, R, O> {
   readonly leftCodec: ValueCodec<L>;
   readonly rightCodec: ValueCodec<R>;
   readonly outputCodec: ValueCodec<O>;
+  readonly formats: { readonly left: ValueFormat; readonly right: ValueFormat; readonly output: ValueFormat };
 }
 
 const NAME = /^[a-zA-Z0-9._-]{1,100}$/;
@@ -75,6 +84,11 @@ export function defineJoin<L, R, O>(declaration: JoinDeclaration<L, R, O>): FkJo
     leftCodec: declaration.leftCodec ?? jsonCodec<L>(),
     rightCodec: declaration.rightCodec ?? jsonCodec<R>(),
     outputCodec: declaration.outputCodec ?? jsonCodec<O>(),
+    formats: {
+      left: declaration.formats?.left ?? JSON_VALUE_FORMAT,
+      right: declaration.formats?.right ?? JSON_VALUE_FORMAT,
+      output: declaration.formats?.output ?? JSON_VALUE_FORMAT,
+    },
   });
 }
 

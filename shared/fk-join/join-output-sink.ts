@@ -1,5 +1,6 @@
 import type { Producer } from 'kafkajs';
 import { chunkBySize } from '../kafka/chunk-by-size';
+import { JSON_VALUE_FORMAT, type ValueFormat } from '../schemas/value-format';
 
 /** One join result to publish: the left key, its output version, and the value (null = tombstone). */
 export interface JoinOutputRecord {
@@ -19,16 +20,21 @@ export const JOIN_OUTPUT_HEADERS = {
   join: 'x-join-name',
 } as const;
 
-/** Publishes join results to the join's output topic with an idempotent, ordered producer. */
+/**
+ * Publishes join results to the join's output topic with an idempotent, ordered
+ * producer, in the topic's wire format (the results arrive as JSON).
+ */
 export class KafkaJoinOutputSink implements JoinOutputSink {
   constructor(
     private readonly producer: Producer,
     private readonly topic: string,
     private readonly joinName: string,
+    private readonly format: ValueFormat = JSON_VALUE_FORMAT,
   ) {}
 
   async publish(records: readonly JoinOutputRecord[]): Promise<void> {
-    for (const chunk of chunkBySize(records, (record) => record.leftKey.length + (record.value?.length ?? 0) + 64)) await this.send(chunk);
+    const encoded = await Promise.all(records.map(async (record) => ({ ...record, value: record.value === null ? null : await this.format.write(record.value) })));
+    for (const chunk of chunkBySize(encoded, (record) => record.leftKey.length + (record.value?.length ?? 0) + 64)) await this.send(chunk);
   }
 
   private async send(records: readonly JoinOutputRecord[]): Promise<void> {

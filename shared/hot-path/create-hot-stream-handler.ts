@@ -8,6 +8,7 @@ import { KafkaDeadLetterPublisher } from '../dead-letter';
 import { connectOnce, kafkaFromEnvironment, orderedProducer, readPartitionRange } from '../kafka';
 import type { MskEvent, MskRecord } from '../event-source';
 import { decodeKey, recordsOf, toSourceRecord } from '../records';
+import { UnreadableValueError } from '../schemas/errors';
 import type { HotUpdateRecord } from './coalesce';
 import { hotStateTableVariable, type HotStream, type UpdateOrder } from './define-hot-stream';
 import { HotPathError } from './errors';
@@ -60,15 +61,15 @@ export function createHotStreamHandler<U extends UpdateOrder>(stream: HotStream<
   const store = new HotStateStore<U>(documents, tableName);
   const readRange = async (range: BufferedRange, timeoutMs: number): Promise<ReplayedRange<U>> => {
     const { messages, lostBefore } = await readPartitionRange(kafka, range.topic, range.partition, range.fromOffset, range.toOffset, { timeoutMs, reader: stream.name });
-    const records = messages.flatMap((message) => {
-      if (message.headers?.[FLUSH_TICK_HEADER] !== undefined) return [];
+    const records: HotUpdateRecord<U>[] = [];
+    for (const message of messages) {
+      if (message.headers?.[FLUSH_TICK_HEADER] !== undefined) continue;
       try {
-        return [parseReplayed(stream, message, range.partition)];
+        records.push(await parseReplayed(stream, message, range.partition));
       } catch (error) {
-        if (error instanceof HotPathError) return []; // dead-lettered when it was first consumed
-        throw error;
+        if (!isUnusable(error)) throw error; // dead-lettered when it was first consumed
       }
-    });
+    }
     return { records, lostBefore };
   };
   const processor = new HotPathProcessor(stream, store, new KafkaHotDeltaSink<U>(producer, stream), {
@@ -90,9 +91,9 @@ export function createHotStreamHandler<U extends UpdateOrder>(stream: HotStream<
       for (const record of recordsOf(event)) {
         if (isFlushTick(record.headers)) continue;
         try {
-          updates.push(parse(stream, record));
+          updates.push(await parse(stream, record));
         } catch (error) {
-          if (!(error instanceof HotPathError)) throw error;
+          if (!isUnusable(error)) throw error;
           const message = `${error.name}: ${error.message}`;
           await deadLetter.publish([{ record: toSourceRecord(record), reason: 'InvalidRecord', error: message, attempts: 1 }]);
           telemetry.deadLettered(1, message);
@@ -113,29 +114,35 @@ export function createHotStreamHandler<U extends UpdateOrder>(stream: HotStream<
   return Object.assign(handler, { store, processor, totals });
 }
 
-function parse<U extends UpdateOrder>(stream: HotStream<U>, record: MskRecord): HotUpdateRecord<U> {
+/** A record no retry makes usable: dead-lettered with the reason (any other error fails the batch, to be retried). */
+function isUnusable(error: unknown): error is HotPathError | UnreadableValueError {
+  return error instanceof HotPathError || error instanceof UnreadableValueError;
+}
+
+function parse<U extends UpdateOrder>(stream: HotStream<U>, record: MskRecord): Promise<HotUpdateRecord<U>> {
   const value = record.value === undefined ? undefined : Buffer.from(record.value, 'base64');
   return parseUpdate(stream, decodeKey(record), value, record.offset, record.partition);
 }
 
-function parseReplayed<U extends UpdateOrder>(stream: HotStream<U>, message: KafkaMessage, partition: number): HotUpdateRecord<U> {
+function parseReplayed<U extends UpdateOrder>(stream: HotStream<U>, message: KafkaMessage, partition: number): Promise<HotUpdateRecord<U>> {
   return parseUpdate(stream, message.key ? message.key.toString('utf8') : null, message.value ?? undefined, Number(message.offset), partition);
 }
 
-function parseUpdate<U extends UpdateOrder>(
+async function parseUpdate<U extends UpdateOrder>(
   stream: HotStream<U>,
   recordKey: string | null,
   value: Buffer | undefined,
   offset: number,
   partition: number,
-): HotUpdateRecord<U> {
+): Promise<HotUpdateRecord<U>> {
   if (recordKey === null) throw new HotPathError('updates need a key: the item id');
   // Keys starting with U+0000 are the state table's own (buffered ranges).
   if (recordKey.startsWith('\u0000')) throw new HotPathError('item ids must not start with U+0000');
   if (value === undefined) throw new HotPathError('an update needs a value; tombstones have no meaning on an update stream');
+  const text = await stream.formats.input.read(value);
   let json: unknown;
   try {
-    json = JSON.parse(value.toString('utf8'));
+    json = JSON.parse(text.toString('utf8'));
   } catch (error) {
     throw new HotPathError(`value is not valid JSON (${(error as Error).message})`);
   }

@@ -1,3 +1,4 @@
+import { JSON_VALUE_FORMAT, type ValueFormat } from '../schemas/value-format';
 import { HotPathError, InvalidUpdateError } from './errors';
 
 /** Where an update stands in its source's order: newer version wins, then newer source timestamp. */
@@ -60,6 +61,13 @@ export interface HotStreamDeclaration<U extends UpdateOrder> {
    * join can take it as an input and refresh the full enriched event.
    */
   readonly verbosity?: HotStreamVerbosity;
+  /**
+   * How the input and output topics lay out values on the wire (e.g. Avro in
+   * the Confluent wire format); `parse` sees JSON either way, and an input the
+   * format cannot read is dead-lettered with the reason.
+   * @default JSON on both
+   */
+  readonly formats?: { readonly input?: ValueFormat; readonly output?: ValueFormat };
 }
 
 export type HotStreamVerbosity = { readonly mode: 'delta' } | { readonly mode: 'delta-and-entity'; readonly entityTopic: string };
@@ -70,6 +78,7 @@ export type HotStream<U extends UpdateOrder = UpdateOrder> = HotStreamDeclaratio
   readonly coalesceWindowMs: number;
   carryOver(superseded: U, survivor: U): U;
   readonly verbosity: HotStreamVerbosity;
+  readonly formats: { readonly input: ValueFormat; readonly output: ValueFormat };
 };
 
 const NAME = /^[a-zA-Z0-9._-]{1,100}$/;
@@ -97,6 +106,7 @@ export function defineHotStream<U extends UpdateOrder>(declaration: HotStreamDec
     mayPassThrough: declaration.mayPassThrough ?? (() => false),
     carryOver: declaration.carryOver ?? ((_superseded: U, survivor: U) => survivor),
     verbosity: declaration.verbosity ?? { mode: 'delta' as const },
+    formats: { input: declaration.formats?.input ?? JSON_VALUE_FORMAT, output: declaration.formats?.output ?? JSON_VALUE_FORMAT },
   });
 }
 

@@ -29,11 +29,14 @@ export class KafkaHotDeltaSink<U extends UpdateOrder> implements HotDeltaSink<U>
 
   async publish(deltas: readonly HotDelta<U>[]): Promise<void> {
     if (deltas.length === 0) return;
-    const messages = deltas.map((delta) => ({
-      key: delta.key,
-      value: JSON.stringify({ key: delta.key, ...delta.update, emittedAt: delta.emittedAt }),
-      headers: { [HOT_DELTA_HEADERS.version]: String(delta.update.version), [HOT_DELTA_HEADERS.stream]: this.stream.name },
-    }));
+    const format = this.stream.formats.output;
+    const messages = await Promise.all(
+      deltas.map(async (delta) => ({
+        key: delta.key,
+        value: await format.write(Buffer.from(JSON.stringify({ key: delta.key, ...delta.update, emittedAt: delta.emittedAt }))),
+        headers: { [HOT_DELTA_HEADERS.version]: String(delta.update.version), [HOT_DELTA_HEADERS.stream]: this.stream.name },
+      })),
+    );
     const { verbosity } = this.stream;
     // A write-behind store can emit tens of thousands of deltas at once; requests stay under the broker's limit.
     for (const chunk of chunkBySize(messages, estimatedMessageBytes)) {

@@ -12,6 +12,12 @@ export interface LocalServicesConfig {
   readonly dynamoDbPort: number;
   /** From AWS_REGION. @default 'us-east-1' */
   readonly awsRegion: string;
+  /**
+   * From SCHEMA_REGISTRY_URL (and SCHEMA_REGISTRY_CREDENTIALS, `user:password`): a
+   * real Confluent-compatible registry. Unset: the file-backed stand-in, in
+   * SCHEMA_REGISTRY_FILE or the runtime's state directory.
+   */
+  readonly schemaRegistry: { readonly url: string; readonly credentials: string | undefined } | { readonly file: string | undefined };
 }
 
 export const ENVIRONMENT_VARIABLES = {
@@ -19,6 +25,9 @@ export const ENVIRONMENT_VARIABLES = {
   dynamoDbEndpoint: 'DYNAMODB_ENDPOINT',
   kafkaPort: 'LOCAL_KAFKA_PORT',
   dynamoDbPort: 'LOCAL_DYNAMODB_PORT',
+  schemaRegistryUrl: 'SCHEMA_REGISTRY_URL',
+  schemaRegistryCredentials: 'SCHEMA_REGISTRY_CREDENTIALS',
+  schemaRegistryFile: 'SCHEMA_REGISTRY_FILE',
 } as const;
 
 /** Reads and validates the local runtime's environment once; throws {@link LocalConfigError} on bad values. */
@@ -29,7 +38,19 @@ export function readLocalServicesConfig(env: NodeJS.ProcessEnv = process.env): L
     kafkaPort: parsePort(ENVIRONMENT_VARIABLES.kafkaPort, env[ENVIRONMENT_VARIABLES.kafkaPort], 19092),
     dynamoDbPort: parsePort(ENVIRONMENT_VARIABLES.dynamoDbPort, env[ENVIRONMENT_VARIABLES.dynamoDbPort], 18000),
     awsRegion: env['AWS_REGION'] || 'us-east-1',
+    schemaRegistry: parseSchemaRegistry(env),
   };
+}
+
+function parseSchemaRegistry(env: NodeJS.ProcessEnv): LocalServicesConfig['schemaRegistry'] {
+  const url = env[ENVIRONMENT_VARIABLES.schemaRegistryUrl];
+  if (url === undefined || url.trim() === '') return { file: env[ENVIRONMENT_VARIABLES.schemaRegistryFile] || undefined };
+  try {
+    if (!/^https?:$/.test(new URL(url).protocol)) throw new Error('not http');
+  } catch {
+    throw new LocalConfigError(`${ENVIRONMENT_VARIABLES.schemaRegistryUrl} must be an http(s) URL, got "${url}"`);
+  }
+  return { url: url.replace(/\/$/, ''), credentials: env[ENVIRONMENT_VARIABLES.schemaRegistryCredentials] || undefined };
 }
 
 function parseBrokers(raw: string | undefined): string[] | undefined {

@@ -6,6 +6,7 @@ import { assertPortFree } from './ports';
 import { startDynamoDbServer, type DynamoDbServer } from './dynamodb/dynalite-server';
 import { startKafkaBroker, type KafkaBroker } from './kafka/kafka-broker';
 import { LOCAL_STATE_DIR } from './paths';
+import { SCHEMA_REGISTRY_VARIABLES, schemaRegistryFromEnvironment, type SchemaRegistry } from '../schemas';
 
 export interface LocalRuntimeOptions {
   /** @default read from the environment by {@link readLocalServicesConfig} */
@@ -26,6 +27,8 @@ export interface LocalRuntime {
   kafkaClient(clientId: string): Kafka;
   /** A DynamoDB client for this endpoint, with the placeholder credentials local servers accept. */
   dynamoDbClient(): DynamoDBClient;
+  /** The schema registry handlers use: the configured one, or the file-backed stand-in. */
+  schemaRegistry(): SchemaRegistry;
   /**
    * The environment handlers see locally: the AWS SDK's own endpoint variable points
    * every DynamoDB client at the local server, so handler code has no local-only branch.
@@ -92,6 +95,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     // Powertools: no embedded-metric JSON on the terminal, errors only (the live view counts dead letters).
     POWERTOOLS_METRICS_DISABLED: 'true',
     POWERTOOLS_LOG_LEVEL: process.env['POWERTOOLS_LOG_LEVEL'] ?? 'ERROR',
+    ...registryEnvironment(config, options.persistDir ?? stateDir),
   };
 
   return {
@@ -106,9 +110,22 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         region: config.awsRegion,
         credentials: { accessKeyId: environment['AWS_ACCESS_KEY_ID']!, secretAccessKey: environment['AWS_SECRET_ACCESS_KEY']! },
       }),
+    schemaRegistry: () => schemaRegistryFromEnvironment(environment),
     handlerEnvironment: () => ({ ...environment }),
     async stop() {
       await Promise.all([broker?.stop(), dynamoServer?.stop()]);
     },
   };
+}
+
+/**
+ * What tells handlers where the registry is. The stand-in's file sits with the
+ * broker's data when that persists, so stored records keep their schema ids.
+ */
+function registryEnvironment(config: LocalServicesConfig, dataDir: string): Record<string, string> {
+  const registry = config.schemaRegistry;
+  if ('url' in registry) {
+    return { [SCHEMA_REGISTRY_VARIABLES.url]: registry.url, ...(registry.credentials ? { [SCHEMA_REGISTRY_VARIABLES.credentials]: registry.credentials } : {}) };
+  }
+  return { [SCHEMA_REGISTRY_VARIABLES.file]: registry.file ?? join(dataDir, 'schema-registry.json') };
 }

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { JOIN_STATE_TTL_ATTRIBUTE, joinStateTableVariable } from '../fk-join/define-join';
 import { hotStateTableVariable, PENDING_INDEX } from '../hot-path/define-hot-stream';
+import { repositorySchemas } from '../schemas/repository-schemas';
 import { PipelineDeclarationError } from './errors';
 import type {
   Consumer,
@@ -240,7 +241,18 @@ function resolveTopic(topic: TopicDeclaration, problems: string[]): Topic {
       ? // Compacted: the latest value per key is kept forever; tombstones stay readable for retentionMs.
         { 'cleanup.policy': 'compact', 'delete.retention.ms': String(retentionMs) }
       : { 'cleanup.policy': 'delete', 'retention.ms': String(retentionMs) };
-  return { name: topic.name, kind: topic.kind, partitions, retentionMs, replicationFactor, config };
+  if (topic.valueSchema !== undefined && !repositorySchemas().has(topic.valueSchema)) {
+    problems.push(`${where}: valueSchema "${topic.valueSchema}" is not a subject folder in schemas/ (${[...repositorySchemas().keys()].join(', ')})`);
+  }
+  return {
+    name: topic.name,
+    kind: topic.kind,
+    partitions,
+    retentionMs,
+    replicationFactor,
+    ...(topic.valueSchema === undefined ? {} : { valueSchema: topic.valueSchema }),
+    config,
+  };
 }
 
 function resolveTable(table: TableDeclaration, problems: string[]): Table {

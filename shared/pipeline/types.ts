@@ -30,6 +30,12 @@ export interface TopicDeclaration {
   readonly retentionMs?: number;
   /** Replication factor in AWS; the local single-node broker always uses 1. @default 3 */
   readonly replicationFactor?: number;
+  /**
+   * The subject folder in `schemas/` whose newest version the topic's values
+   * follow; they then travel as Avro in the Confluent wire format, registered
+   * under `<topic>-value`. @default none: JSON values
+   */
+  readonly valueSchema?: string;
 }
 
 export type StartingPosition = 'TRIM_HORIZON' | 'LATEST' | 'AT_TIMESTAMP';
@@ -175,6 +181,8 @@ export interface Topic {
   readonly partitions: number;
   readonly retentionMs: number;
   readonly replicationFactor: number;
+  /** See {@link TopicDeclaration.valueSchema}. */
+  readonly valueSchema?: string;
   /** The Kafka topic configuration derived from the kind, as created locally and in MSK. */
   readonly config: Readonly<Record<string, string>>;
 }

@@ -42,3 +42,33 @@ export class IncompatibleSchemaError extends SchemaError {
 export class UnknownSchemaError extends SchemaError {
   override readonly name = 'UnknownSchemaError';
 }
+
+/**
+ * The registry could not be asked (unreachable, timed out, or answered with a
+ * server error): retriable, so a consumer fails the batch and tries again
+ * instead of dead-lettering records that are fine.
+ */
+export class SchemaRegistryUnavailableError extends PlatformError {
+  override readonly name = 'SchemaRegistryUnavailableError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, true, options);
+  }
+}
+
+/**
+ * Why a record value can never be read, named as Lambda's schema-registry
+ * integration names them when it dead-letters a record.
+ */
+export type UnreadableValueReason = 'NOT_WIRE_FORMAT' | 'SCHEMA_NOT_FOUND' | 'DESERIALIZATION_ERROR';
+
+/** A record value that no retry can read: the consumer dead-letters it with this message and moves on. */
+export class UnreadableValueError extends SchemaError {
+  override readonly name = 'UnreadableValueError';
+  constructor(
+    readonly reason: UnreadableValueReason,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${reason}: ${message}`, false, options);
+  }
+}

@@ -1,8 +1,8 @@
 import { Type, type Schema } from 'avsc';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { compatibilityProblems, type CompatibilityLevel } from './compatibility';
-import { IncompatibleSchemaError, SchemaError, UnknownSchemaError } from './errors';
+import { IncompatibleSchemaError, SchemaError, SchemaRegistryUnavailableError, UnknownSchemaError } from './errors';
 
 /** The part of a schema registry the platform uses: Confluent Schema Registry's, for Avro. */
 export interface SchemaRegistry {
@@ -16,11 +16,15 @@ interface RegistryFile {
   schemas: Array<{ id: number; subject: string; version: number; schema: string }>;
 }
 
+/** A lock older than this was left by a process that died while holding it. */
+const STALE_LOCK_MS = 10_000;
+
 /**
  * A file-backed stand-in for Confluent Schema Registry, for the local runtime
  * and tests: ids are global and stable per schema (the same schema under two
  * subjects has one id), and a registration that breaks the subject's
- * compatibility level is refused, as the real registry does.
+ * compatibility level is refused, as the real registry does. Registrations
+ * take a lock file, so the runtime, the CLI and tests may register at once.
  */
 export class FileSchemaRegistry implements SchemaRegistry {
   constructor(
@@ -29,6 +33,10 @@ export class FileSchemaRegistry implements SchemaRegistry {
   ) {}
 
   async register(subject: string, schema: Schema): Promise<number> {
+    return this.locked(() => this.registerUnlocked(subject, schema));
+  }
+
+  private registerUnlocked(subject: string, schema: Schema): number {
     // Kept as written (defaults, docs, logical types are what compatibility and readers need); compared canonically.
     const canonical = canonicalForm(schema);
     const file = this.read();
@@ -50,6 +58,28 @@ export class FileSchemaRegistry implements SchemaRegistry {
     return JSON.parse(entry.schema) as Schema;
   }
 
+  /** Runs `work` holding `<file>.lock`, created exclusively; a lock left by a dead process is broken after a while. */
+  private async locked<T>(work: () => T): Promise<T> {
+    const lock = `${this.path}.lock`;
+    mkdirSync(dirname(this.path), { recursive: true });
+    for (let waited = 0; ; waited += 20) {
+      try {
+        closeSync(openSync(lock, 'wx'));
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+        if (age > STALE_LOCK_MS) rmSync(lock, { force: true });
+        else await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+    try {
+      return work();
+    } finally {
+      rmSync(lock, { force: true });
+    }
+  }
+
   private read(): RegistryFile {
     return existsSync(this.path) ? (JSON.parse(readFileSync(this.path, 'utf8')) as RegistryFile) : { nextId: 1, schemas: [] };
   }
@@ -61,6 +91,8 @@ export class FileSchemaRegistry implements SchemaRegistry {
     renameSync(`${this.path}.tmp`, this.path);
   }
 }
+
+const REQUEST_TIMEOUT_MS = 10_000;
 
 /** A real Confluent-compatible Schema Registry over its REST API (Confluent Platform, Confluent Cloud, Redpanda, Karapace). */
 export class HttpSchemaRegistry implements SchemaRegistry {
@@ -82,16 +114,26 @@ export class HttpSchemaRegistry implements SchemaRegistry {
   }
 
   private async request(path: string, init: { method: string; body?: string }): Promise<unknown> {
-    const response = await fetch(`${this.baseUrl.replace(/\/$/, '')}${path}`, {
-      ...init,
-      headers: {
-        'Content-Type': 'application/vnd.schemaregistry.v1+json',
-        ...(this.credentials ? { Authorization: `Basic ${Buffer.from(this.credentials).toString('base64')}` } : {}),
-      },
-    });
-    const text = await response.text();
+    const url = `${this.baseUrl.replace(/\/$/, '')}${path}`;
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetch(url, {
+        ...init,
+        headers: {
+          'Content-Type': 'application/vnd.schemaregistry.v1+json',
+          ...(this.credentials ? { Authorization: `Basic ${Buffer.from(this.credentials).toString('base64')}` } : {}),
+        },
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
+      text = await response.text();
+    } catch (error) {
+      throw new SchemaRegistryUnavailableError(`${init.method} ${url} failed: ${String(error)}`, { cause: error });
+    }
     if (response.status === 404) throw new UnknownSchemaError(`${init.method} ${path}: ${text}`);
     if (response.status === 409) throw new IncompatibleSchemaError(path, 'the registry’s configured', [text]);
+    // Throttling and server errors pass; anything else is a request the registry will never accept.
+    if (response.status === 429 || response.status >= 500) throw new SchemaRegistryUnavailableError(`${init.method} ${url} answered ${response.status}: ${text}`);
     if (!response.ok) throw new SchemaError(`${init.method} ${path} answered ${response.status}: ${text}`);
     return JSON.parse(text) as unknown;
   }

@@ -34,7 +34,7 @@ export function validatedJsonCodec<T>(schemas: SubjectSchemas): ValueCodec<T> {
 }
 
 /** A value with every missing record field set to its schema default, in nested records and unions too. */
-function withDefaults(type: Type, value: unknown): unknown {
+export function withDefaults(type: Type, value: unknown): unknown {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
   const name = type.typeName;
   if (name === 'union:unwrapped' || name === 'union:wrapped') {

@@ -13,6 +13,7 @@ export async function startBenchRuntime(): Promise<LocalRuntime> {
       kafkaPort: await findFreePortPair(),
       dynamoDbPort: await findFreePort(),
       awsRegion: 'us-east-1',
+      schemaRegistry: { file: undefined },
     },
   });
 }

@@ -1,9 +1,10 @@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { Type, type Schema } from 'avsc';
 import type { Kafka, Message } from 'kafkajs';
 import { isDeepStrictEqual } from 'node:util';
 import { defineCatalog, generateCatalog, offerOf, type Flyer, type Item, type Merchant, type Offer } from '../../shared/catalog';
 import { DEAD_LETTER_HEADERS } from '../../shared/dead-letter';
-import { repositorySchemas } from '../../shared/schemas';
+import { encodeWireFormat, readValue, repositorySchemas, writeValue, type ValueFormat } from '../../shared/schemas';
 import { createJoinHandlers, joinStateTableVariable } from '../../shared/fk-join';
 import { createHotStreamHandler, hotStateTableVariable } from '../../shared/hot-path';
 import { runPipeline, type LocalRuntime, type RunningPipeline } from '../../shared/local';
@@ -11,15 +12,15 @@ import { definePipeline } from '../../shared/pipeline';
 import { connectToTestServices, eventually, NOOP_HANDLER_ENTRY, produce, readTopic, recordCount, uniqueName } from '../support/integration';
 import { seededRandom } from '../support/seeded-random';
 
-/** The newest value per key of a topic, kept up to date as records arrive (null: deleted). */
-async function follow(kafka: Kafka, topic: string) {
+/** The newest value per key of a topic, decoded from its wire format, kept up to date as records arrive (null: deleted). */
+async function follow(kafka: Kafka, topic: string, format: ValueFormat) {
   const latest = new Map<string, unknown>();
   const consumer = kafka.consumer({ groupId: uniqueName('follow'), maxWaitTimeInMs: 100 });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   void consumer.run({
     eachMessage: async ({ message }) => {
-      latest.set(message.key!.toString(), message.value === null ? null : (JSON.parse(message.value.toString()) as unknown));
+      latest.set(message.key!.toString(), await readValue(format, message.value));
     },
   });
   return { latest, stop: () => consumer.disconnect() };
@@ -61,6 +62,13 @@ describe('The example domain end to end (integration)', () => {
   });
   afterAll(() => running.stop());
 
+  /** Entity facts in the topic's wire format (Avro with a schema id), as a producer with a serializer writes them. */
+  async function facts<T>(topic: string, entries: Iterable<[string, T | null]>): Promise<Message[]> {
+    const format = catalog.formats.get(topic)!;
+    return Promise.all([...entries].map(async ([key, value]) => ({ key, value: await writeValue(format, value) })));
+  }
+  const followOffers = () => follow(kafka, catalog.offers.outputTopic, catalog.formats.get(catalog.offers.outputTopic)!);
+
   /** Every record a topic holds now. */
   async function allRecords(topic: string) {
     const total = await recordCount(kafka, topic);
@@ -74,15 +82,14 @@ describe('The example domain end to end (integration)', () => {
     const merchants = new Map<string, Merchant | null>(data.merchants.map((merchant) => [merchant.merchantId, merchant]));
     const flyers = new Map<string, Flyer | null>(data.flyers.map((flyer) => [flyer.flyerId, flyer]));
     const items = new Map<string, Item | null>(data.items.map((item) => [item.itemId, item]));
-    const offers = await follow(kafka, catalog.offers.outputTopic);
-    const facts = <T>(entries: Iterable<[string, T | null]>): Message[] => [...entries].map(([key, value]) => ({ key, value: value === null ? null : JSON.stringify(value) }));
+    const offers = await followOffers();
     const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)]!;
 
     try {
       // Act
-      await produce(kafka, catalog.offers.rightTopic, facts(merchants));
-      await produce(kafka, catalog.itemsWithFlyer.rightTopic, facts(flyers));
-      await produce(kafka, catalog.itemsWithFlyer.leftTopic, facts(items));
+      await produce(kafka, catalog.offers.rightTopic, await facts(catalog.offers.rightTopic, merchants));
+      await produce(kafka, catalog.itemsWithFlyer.rightTopic, await facts(catalog.itemsWithFlyer.rightTopic, flyers));
+      await produce(kafka, catalog.itemsWithFlyer.leftTopic, await facts(catalog.itemsWithFlyer.leftTopic, items));
       for (let round = 0; round < 3; round += 1) {
         const itemChanges = Array.from({ length: 20 }, (): [string, Item | null] => {
           const item = pick(data.items);
@@ -99,9 +106,9 @@ describe('The example domain end to end (integration)', () => {
         for (const [key, value] of itemChanges) items.set(key, value);
         for (const [key, value] of flyerChanges) flyers.set(key, value);
         for (const [key, value] of merchantChanges) merchants.set(key, value);
-        await produce(kafka, catalog.itemsWithFlyer.leftTopic, facts(itemChanges));
-        await produce(kafka, catalog.itemsWithFlyer.rightTopic, facts(flyerChanges));
-        await produce(kafka, catalog.offers.rightTopic, facts(merchantChanges));
+        await produce(kafka, catalog.itemsWithFlyer.leftTopic, await facts(catalog.itemsWithFlyer.leftTopic, itemChanges));
+        await produce(kafka, catalog.itemsWithFlyer.rightTopic, await facts(catalog.itemsWithFlyer.rightTopic, flyerChanges));
+        await produce(kafka, catalog.offers.rightTopic, await facts(catalog.offers.rightTopic, merchantChanges));
       }
 
       // Assess: the offers topic converges to the reference, key by key (a missing or deleted offer is null).
@@ -124,27 +131,36 @@ describe('The example domain end to end (integration)', () => {
     }
   });
 
-  it('dead-letters a record that does not match its topic schema with every validation error', async () => {
-    await produce(kafka, catalog.itemsWithFlyer.leftTopic, [{ key: 'schema-poison', value: JSON.stringify({ itemId: 'schema-poison', flyerId: 7 }) }]);
+  it('dead-letters a record written with a schema its topic cannot read, or with an unknown schema id, with the reason', async () => {
+    // A producer that registered its own idea of an item elsewhere: a flyerId that is a number, no name or category.
+    const rogueSchema: Schema = { type: 'record', name: 'Item', namespace: 'platform.catalog', fields: [{ name: 'itemId', type: 'string' }, { name: 'flyerId', type: 'int' }] };
+    const rogueId = await runtime.schemaRegistry().register(uniqueName('rogue-value'), rogueSchema);
+    const rogue = Type.forSchema(rogueSchema).toBuffer({ itemId: 'schema-poison', flyerId: 7 });
+    await produce(kafka, catalog.itemsWithFlyer.leftTopic, [
+      { key: 'schema-poison', value: encodeWireFormat(rogueId, rogue) },
+      { key: 'unknown-schema', value: encodeWireFormat(999_999, rogue) },
+    ]);
 
-    await eventually('the invalid item is dead-lettered', async () => (await allRecords(catalog.itemsWithFlyer.deadLetterTopic)).some((letter) => letter.key === 'schema-poison'));
-    const letter = (await allRecords(catalog.itemsWithFlyer.deadLetterTopic)).find((candidate) => candidate.key === 'schema-poison');
-    expect(letter?.headers[DEAD_LETTER_HEADERS.error]).toBe(
-      'CodecError: value does not match schema items-value v1: flyerId: 7; name: "missing"; category: "missing"'.replace(/"missing"/g, 'missing'),
+    const letters = async () => new Map((await allRecords(catalog.itemsWithFlyer.deadLetterTopic)).map((letter) => [letter.key, letter.headers[DEAD_LETTER_HEADERS.error]]));
+    await eventually('both items are dead-lettered', async () => {
+      const keys = await letters();
+      return keys.has('schema-poison') && keys.has('unknown-schema');
+    });
+    const errors = await letters();
+    expect(errors.get('schema-poison')).toMatch(
+      new RegExp(`^UnreadableValueError: DESERIALIZATION_ERROR: schema ${rogueId} cannot be read as the current ".*items-value" schema: cannot read "int" as "string"`),
     );
+    expect(errors.get('unknown-schema')).toMatch(/^UnreadableValueError: SCHEMA_NOT_FOUND: no schema with id 999999/);
   });
 
   it('dead-letters an item too large for the join state instead of retrying it forever, and the partition moves on', async () => {
     const huge: Item = { itemId: 'huge', flyerId: 'f-any', name: 'x'.repeat(200_000), category: 'pantry', description: null, imageUrl: null };
     const after: Item = { itemId: 'after-huge', flyerId: 'f-after', name: 'Small', category: 'pantry', description: null, imageUrl: null };
     const flyer: Flyer = { flyerId: 'f-after', merchantId: 'm-none', title: 'After', validFrom: 1, validUntil: 2 };
-    const offers = await follow(kafka, catalog.offers.outputTopic);
+    const offers = await followOffers();
     try {
-      await produce(kafka, catalog.itemsWithFlyer.rightTopic, [{ key: flyer.flyerId, value: JSON.stringify(flyer) }]);
-      await produce(kafka, catalog.itemsWithFlyer.leftTopic, [
-        { key: huge.itemId, value: JSON.stringify(huge) },
-        { key: after.itemId, value: JSON.stringify(after) },
-      ]);
+      await produce(kafka, catalog.itemsWithFlyer.rightTopic, await facts(catalog.itemsWithFlyer.rightTopic, [[flyer.flyerId, flyer]]));
+      await produce(kafka, catalog.itemsWithFlyer.leftTopic, await facts(catalog.itemsWithFlyer.leftTopic, [[huge.itemId, huge], [after.itemId, after]]));
 
       await eventually('the huge item is dead-lettered', async () => (await allRecords(catalog.itemsWithFlyer.deadLetterTopic)).some((letter) => letter.key === 'huge'));
       const letter = (await allRecords(catalog.itemsWithFlyer.deadLetterTopic)).find((candidate) => candidate.key === 'huge');
@@ -160,17 +176,19 @@ describe('The example domain end to end (integration)', () => {
     const merchant: Merchant = { merchantId: 'm-ok', name: 'Still arrives', country: 'DE', website: null };
     const flyer: Flyer = { flyerId: 'f-ok', merchantId: 'm-ok', title: 'Deals', validFrom: 1, validUntil: 2 };
     const item: Item = { itemId: 'i-ok', flyerId: 'f-ok', name: 'Fine item', category: 'dairy', description: null, imageUrl: null };
-    const offers = await follow(kafka, catalog.offers.outputTopic);
+    const offers = await followOffers();
     try {
-      await produce(kafka, catalog.offers.rightTopic, [poison, { key: merchant.merchantId, value: JSON.stringify(merchant) }]);
-      await produce(kafka, catalog.itemsWithFlyer.rightTopic, [poison, { key: flyer.flyerId, value: JSON.stringify(flyer) }]);
-      await produce(kafka, catalog.itemsWithFlyer.leftTopic, [poison, { key: item.itemId, value: JSON.stringify(item) }]);
+      await produce(kafka, catalog.offers.rightTopic, [poison, ...(await facts(catalog.offers.rightTopic, [[merchant.merchantId, merchant]]))]);
+      await produce(kafka, catalog.itemsWithFlyer.rightTopic, [poison, ...(await facts(catalog.itemsWithFlyer.rightTopic, [[flyer.flyerId, flyer]]))]);
+      await produce(kafka, catalog.itemsWithFlyer.leftTopic, [poison, ...(await facts(catalog.itemsWithFlyer.leftTopic, [[item.itemId, item]]))]);
       await produce(kafka, catalog.prices.inputTopic, [poison]);
 
+      // Bytes from a producer that skipped the serializer: not the wire format's magic byte.
+      const notWireFormat = /NOT_WIRE_FORMAT: first byte is 123, not the wire format's magic byte 0/;
       for (const [dlq, reason] of [
-        [catalog.itemsWithFlyer.deadLetterTopic, /not valid JSON/],
-        [catalog.offers.deadLetterTopic, /not valid JSON/],
-        [catalog.prices.deadLetterTopic, /not valid JSON/],
+        [catalog.itemsWithFlyer.deadLetterTopic, notWireFormat],
+        [catalog.offers.deadLetterTopic, notWireFormat],
+        [catalog.prices.deadLetterTopic, notWireFormat],
       ] as const) {
         await eventually(`the poison record is in ${dlq}`, async () => (await allRecords(dlq)).some((letter) => letter.key === 'poison'));
         const letter = (await allRecords(dlq)).find((candidate) => candidate.key === 'poison');

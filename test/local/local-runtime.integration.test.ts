@@ -52,7 +52,7 @@ describe('Function: startLocalRuntime (integration)', () => {
     try {
       // Act
       const starting = startLocalRuntime({
-        config: { externalKafkaBrokers: undefined, externalDynamoDbEndpoint: undefined, kafkaPort, dynamoDbPort, awsRegion: 'us-east-1' },
+        config: { externalKafkaBrokers: undefined, externalDynamoDbEndpoint: undefined, kafkaPort, dynamoDbPort, awsRegion: 'us-east-1', schemaRegistry: { file: undefined } },
       });
 
       // Assess

@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { findFreePort, findFreePortPair, startLocalRuntime, type LocalRuntime } from '../../shared/local';
 
 declare global {
@@ -14,6 +17,8 @@ declare global {
 export default async function globalSetup(): Promise<void> {
   const kafkaPort = await findFreePortPair();
   const dynamoDbPort = await findFreePort();
+  // A registry file of this run's own: tests register schemas under their own prefixed subjects.
+  const schemaRegistryFile = join(mkdtempSync(join(tmpdir(), 'platform-test-registry-')), 'schema-registry.json');
   const runtime = await startLocalRuntime({
     config: {
       externalKafkaBrokers: undefined,
@@ -21,12 +26,14 @@ export default async function globalSetup(): Promise<void> {
       kafkaPort,
       dynamoDbPort,
       awsRegion: 'us-east-1',
+      schemaRegistry: { file: schemaRegistryFile },
     },
     log: (line) => process.stderr.write(`[global-setup] ${line}\n`),
   });
   globalThis.__LOCAL_RUNTIME__ = runtime;
   process.env['KAFKA_BROKERS'] = runtime.kafka.brokers.join(',');
   process.env['DYNAMODB_ENDPOINT'] = runtime.dynamodb.endpoint;
+  process.env['SCHEMA_REGISTRY_FILE'] = schemaRegistryFile;
   process.env['KAFKAJS_NO_PARTITIONER_WARNING'] = '1';
   process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';
   // Handlers made in tests log through Powertools: errors only, and no embedded-metric JSON.

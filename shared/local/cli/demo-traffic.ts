@@ -2,6 +2,7 @@ import type { Kafka, Message, Producer } from 'kafkajs';
 import { generateCatalog, TickSource, zipfSampler, type Catalog, type CatalogSize } from '../../catalog';
 import { orderedProducer, sendChunked } from '../../kafka';
 import { seededRandom } from '../../random';
+import { JSON_VALUE_FORMAT, writeValue } from '../../schemas';
 
 export interface DemoTrafficOptions extends CatalogSize {
   /** Price and stock updates per second, skewed (Zipf 1.1) over the items. */
@@ -21,8 +22,13 @@ export async function startDemoTraffic(kafka: Kafka, catalog: Catalog, options: 
   await producer.connect();
   const random = seededRandom(options.seed);
   const data = generateCatalog(options, random);
-  const send = (topic: string, messages: Message[]) => sendChunked(producer, topic, messages);
-  const fact = <T>(key: string, value: T): Message => ({ key, value: JSON.stringify(value) });
+  // Records go out in each topic's wire format (Avro with a schema id), as a real producer writes them.
+  const send = async (topic: string, messages: ReadonlyArray<{ key: string; value: unknown }>, raw: Message[] = []) =>
+    sendChunked(producer, topic, [
+      ...(await Promise.all(messages.map(async ({ key, value }) => ({ key, value: await writeValue(catalog.formats.get(topic) ?? JSON_VALUE_FORMAT, value) })))),
+      ...raw,
+    ]);
+  const fact = <T>(key: string, value: T | null) => ({ key, value });
   await send(catalog.offers.rightTopic, data.merchants.map((merchant) => fact(merchant.merchantId, merchant)));
   await send(catalog.itemsWithFlyer.rightTopic, data.flyers.map((flyer) => fact(flyer.flyerId, flyer)));
   await send(catalog.itemsWithFlyer.leftTopic, data.items.map((item) => fact(item.itemId, item)));
@@ -40,8 +46,9 @@ export async function startDemoTraffic(kafka: Kafka, catalog: Catalog, options: 
     const itemIds = Array.from({ length: options.ticksPerSecond }, () => data.items[nextItem()]!.itemId);
     const prices = itemIds.filter((_, index) => index % 3 !== 0).map((itemId) => fact(itemId, ticks.price(itemId)));
     const stocks = itemIds.filter((_, index) => index % 3 === 0).map((itemId) => fact(itemId, ticks.stock(itemId)));
-    const itemChanges: Message[] = [];
-    const flyerChanges: Message[] = [];
+    const itemChanges: Array<{ key: string; value: unknown }> = [];
+    const flyerChanges: Array<{ key: string; value: unknown }> = [];
+    const malformed: Message[] = [];
     if (second % 2 === 0) {
       const index = Math.floor(random() * data.items.length);
       const item = data.items[index]!;
@@ -55,15 +62,16 @@ export async function startDemoTraffic(kafka: Kafka, catalog: Catalog, options: 
     }
     if (second % 30 === 0) itemChanges.push({ key: data.items[Math.floor(random() * data.items.length)]!.itemId, value: null });
     if (second % 15 === 0) {
-      itemChanges.push({ key: `item-broken-${second}`, value: '{"name": "unterminated' });
-      prices.push({ key: `item-broken-${second}`, value: JSON.stringify({ amountMinor: -5, currency: 'EUR', version: 1, sourceTimestamp: Date.now() }) });
+      // A record from a producer that skipped the serializer, and a well-formed price the hot stream refuses.
+      malformed.push({ key: `item-broken-${second}`, value: '{"name": "unterminated' });
+      prices.push({ key: `item-broken-${second}`, value: { amountMinor: -5, currency: 'EUR', version: 1, sourceTimestamp: Date.now() } });
     }
     busy = true;
     sending = sending
       .then(async () => {
         await send(catalog.prices.inputTopic, prices);
         await send(catalog.stocks.inputTopic, stocks);
-        if (itemChanges.length > 0) await send(catalog.itemsWithFlyer.leftTopic, itemChanges);
+        if (itemChanges.length > 0 || malformed.length > 0) await send(catalog.itemsWithFlyer.leftTopic, itemChanges, malformed);
         if (flyerChanges.length > 0) await send(catalog.itemsWithFlyer.rightTopic, flyerChanges);
       })
       .catch((error: unknown) => log(`demo traffic: ${String(error)}`))

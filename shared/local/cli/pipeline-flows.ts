@@ -2,6 +2,7 @@ import type { Admin, Kafka } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { topicRecordCount } from '../../kafka';
 import type { Pipeline } from '../../pipeline';
+import { readValue } from '../../schemas';
 
 /**
  * What the live view shows beyond per-consumer numbers: how many results each
@@ -11,7 +12,8 @@ import type { Pipeline } from '../../pipeline';
 export async function startPipelineFlows(kafka: Kafka, pipeline: Pipeline) {
   const admin: Admin = kafka.admin();
   await admin.connect();
-  const coreTopic = pipeline.joins.at(-1)?.join.outputTopic;
+  const coreJoin = pipeline.joins.at(-1)?.join;
+  const coreTopic = coreJoin?.outputTopic;
   const recent: string[] = [];
   const tail = coreTopic ? kafka.consumer({ groupId: `local-view.${randomUUID()}`, maxWaitTimeInMs: 500 }) : undefined;
   if (tail && coreTopic) {
@@ -20,7 +22,9 @@ export async function startPipelineFlows(kafka: Kafka, pipeline: Pipeline) {
     void tail.run({
       autoCommit: false,
       eachMessage: async ({ message }) => {
-        recent.push(`${message.key?.toString() ?? '(no key)'} → ${message.value === null ? '(deleted)' : message.value.toString()}`);
+        // Shown decoded from the topic's wire format (Avro with a schema id), as `platform tail` shows it.
+        const value = await readValue(coreJoin!.formats.output, message.value).catch((error: unknown) => `(unreadable: ${String(error)})`);
+        recent.push(`${message.key?.toString() ?? '(no key)'} → ${value === null ? '(deleted)' : JSON.stringify(value)}`);
         if (recent.length > 3) recent.shift();
       },
     });
