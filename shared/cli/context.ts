@@ -1,10 +1,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Kafka, logLevel } from 'kafkajs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { PlatformError } from '../errors';
 import { readLocalServicesConfig } from '../local/config';
-import { PROJECT_ROOT } from '../local/paths';
+import { LOCAL_STATE_DIR, PROJECT_ROOT } from '../local/paths';
 import type { Consumer, Pipeline } from '../pipeline';
+import { JSON_VALUE_FORMAT, schemaRegistryFromEnvironment, topicValueFormat, type SchemaRegistry, type ValueFormat } from '../schemas';
 
 /** A command failed for a reason the user can act on: printed without a stack, exit code 1. */
 export class CliError extends PlatformError {
@@ -22,6 +23,10 @@ export interface CliContext {
   readonly json: boolean;
   kafka(): Kafka;
   dynamodb(): DynamoDBClient;
+  /** The registry `npm start` uses: SCHEMA_REGISTRY_URL, SCHEMA_REGISTRY_FILE, or the local stand-in's file. */
+  schemaRegistry(): SchemaRegistry;
+  /** How a topic lays out its values, as the pipeline declares it (JSON for topics it does not declare). */
+  formatOf(topic: string): ValueFormat;
   /** Prints a result: as JSON with --json, else as text. */
   print(value: unknown, text: () => string): void;
 }
@@ -40,8 +45,16 @@ export function createContext(options: { pipeline?: string | undefined; json: bo
   const endpoint = config.externalDynamoDbEndpoint ?? `http://127.0.0.1:${config.dynamoDbPort}`;
   let kafka: Kafka | undefined;
   let dynamodb: DynamoDBClient | undefined;
+  let registry: SchemaRegistry | undefined;
+  const schemaRegistry = () => (registry ??= schemaRegistryFromEnvironment(process.env, join(LOCAL_STATE_DIR, 'schema-registry.json')));
+  const pipeline = loaded.default;
   return {
-    pipeline: loaded.default,
+    pipeline,
+    schemaRegistry,
+    formatOf: (topic) => {
+      const declared = pipeline.topics.find((candidate) => candidate.name === topic);
+      return declared ? topicValueFormat(declared, schemaRegistry) : JSON_VALUE_FORMAT;
+    },
     json: options.json,
     kafka: () => (kafka ??= new Kafka({ clientId: 'platform-cli', brokers: [...brokers], logLevel: logLevel.NOTHING, retry: { retries: 2 } })),
     dynamodb: () =>

@@ -20,7 +20,7 @@ const HELP = `Usage: platform <command> [options]
 Commands:
   topics                                   topics with partitions, records and lag per consumer group
   produce <topic> [--file F]               publish NDJSON lines {"key","value","headers"?} from F or stdin, checked against the topic's schema
-                                           (schemas/<topic>-value, or --schema <subject>)
+                                           (the schema the topic declares, or --schema <subject>); sent in its wire format
   tail <topic> [--from beginning|end|<ISO time>] [--max N]
                                            print records (decoded, with headers) as they arrive
   dlq list <consumer>                      the records a consumer dead-lettered, with reasons

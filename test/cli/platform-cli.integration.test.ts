@@ -9,6 +9,7 @@ import { JoinStateStore } from '../../shared/fk-join';
 import { orderedProducer } from '../../shared/kafka';
 import { provisionPipeline, type LocalRuntime } from '../../shared/local';
 import type { Pipeline } from '../../shared/pipeline';
+import { readValue, topicValueFormat, writeValue } from '../../shared/schemas';
 import { connectToTestServices, eventually, produce, readTopic, recordCount, uniqueName } from '../support/integration';
 
 const ROOT = join(__dirname, '..', '..');
@@ -42,6 +43,9 @@ describe('The platform command line, run as a user runs it (integration)', () =>
       child.stdin.end(stdin ?? '');
     });
 
+  /** A topic's format as the fixture pipeline declares it, on the registry the spawned CLI uses too. */
+  const formatOf = (topic: string) => topicValueFormat(pipeline.topics.find((declared) => declared.name === topic)!, () => runtime.schemaRegistry());
+
   beforeAll(async () => {
     runtime = await connectToTestServices();
     kafka = runtime.kafkaClient('cli-test');
@@ -73,7 +77,7 @@ describe('The platform command line, run as a user runs it (integration)', () =>
     expect(wrong.stderr).toMatch(/unknown command "frobnicate"\nRun with --help/);
   });
 
-  it('produces NDJSON from stdin checked against the topic schema, refusing a bad input whole', async () => {
+  it('produces NDJSON from stdin checked against the topic schema, in its wire format, refusing a bad input whole', async () => {
     const merchants = `${prefix}merchants`;
     const good = [
       { key: 'm-1', value: { merchantId: 'm-1', name: 'Corner Shop', country: 'DE', website: null } },
@@ -81,8 +85,8 @@ describe('The platform command line, run as a user runs it (integration)', () =>
     ];
     const bad = [{ key: 'm-3', value: { merchantId: 'm-3', country: 'FR' } }];
 
-    const refused = await platform(['produce', merchants, '--schema', 'merchants-value'], [...good, ...bad].map((line) => JSON.stringify(line)).join('\n'));
-    const accepted = await platform(['produce', merchants, '--schema', 'merchants-value', '--json'], good.map((line) => JSON.stringify(line)).join('\n'));
+    const refused = await platform(['produce', merchants], [...good, ...bad].map((line) => JSON.stringify(line)).join('\n'));
+    const accepted = await platform(['produce', merchants, '--json'], good.map((line) => JSON.stringify(line)).join('\n'));
 
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/nothing produced to ".*merchants":\n {2}line 3: name: undefined does not match schema merchants-value v1/);
@@ -90,11 +94,15 @@ describe('The platform command line, run as a user runs it (integration)', () =>
     expect(JSON.parse(accepted.stdout)).toEqual({ topic: merchants, produced: 2 });
     const records = await readTopic(kafka, merchants, 2);
     expect(records.map((record) => [record.key, record.value === null]).sort()).toEqual([['m-1', false], ['m-2', true]]);
+    const m1 = records.find((record) => record.key === 'm-1')!;
+    expect(m1.valueBytes![0]).toBe(0); // the wire format's magic byte, then the schema id
+    expect(await readValue(formatOf(merchants), m1.valueBytes)).toEqual(good[0]!.value);
   });
 
   it('lists topics with partitions, records and each consumer group’s lag, and tails a topic decoded with headers', async () => {
     const flyers = `${prefix}flyers`;
-    await produce(kafka, flyers, [{ key: 'f-1', value: JSON.stringify({ title: 'Deals' }), headers: { 'x-source-system': 'monolith' } }]);
+    const flyer = { flyerId: 'f-1', merchantId: 'm-1', title: 'Deals', validFrom: 1, validUntil: 2 };
+    await produce(kafka, flyers, [{ key: 'f-1', value: await writeValue(formatOf(flyers), flyer), headers: { 'x-source-system': 'monolith' } }]);
     const admin = kafka.admin();
     await admin.connect();
     await admin.setOffsets({ groupId: `${prefix}lagging`, topic: flyers, partitions: [0, 1, 2].map((partition) => ({ partition, offset: '0' })) });
@@ -106,7 +114,8 @@ describe('The platform command line, run as a user runs it (integration)', () =>
     expect(topics.code).toBe(0);
     expect((JSON.parse(topics.stdout) as Array<{ topic: string }>).find((row) => row.topic === flyers)).toEqual({ topic: flyers, partitions: 3, records: 1, lag: { [`${prefix}lagging`]: 1 } });
     expect(tail.code).toBe(0);
-    expect(JSON.parse(tail.stdout)).toMatchObject({ topic: flyers, key: 'f-1', value: { title: 'Deals' }, headers: { 'x-source-system': 'monolith' } });
+    // Decoded from Avro in the wire format, with the schema the registry holds for the record's schema id.
+    expect(JSON.parse(tail.stdout)).toMatchObject({ topic: flyers, key: 'f-1', value: flyer, headers: { 'x-source-system': 'monolith' } });
   });
 
   it('lists a consumer’s dead letters with reasons and redrives each to its source topic exactly once', async () => {
@@ -192,7 +201,7 @@ describe('The platform command line, run as a user runs it (integration)', () =>
     expect(JSON.parse(again.stdout)).toMatchObject({ alreadyComplete: true, produced: 2 });
     expect((await endOffset(topic)) - before).toBe(2);
     const liberated = (await readTopic(kafka, topic, before + 2)).find((record) => record.key === 'fl-1');
-    expect(JSON.parse(liberated!.value!)).toEqual({ flyerId: 'fl-1', merchantId: 'm-1', title: 'Deals, week 1', validFrom: 1767225600000, validUntil: 1767830400000 });
+    expect(await readValue(formatOf(topic), liberated!.valueBytes)).toEqual({ flyerId: 'fl-1', merchantId: 'm-1', title: 'Deals, week 1', validFrom: 1767225600000, validUntil: 1767830400000 });
   });
 
   it('resumes a liberation that stopped part-way after the last acknowledged line, sending only the rest', async () => {
@@ -200,7 +209,7 @@ describe('The platform command line, run as a user runs it (integration)', () =>
     const file = join(directory, 'merchants.ndjson');
     writeFileSync(file, ['\uFEFF{"merchantId":"r-1","name":"One","country":"DE","website":null}', '{"merchantId":"r-2","name":"Two","country":"FR","website":null}', '{"merchantId":"r-3","name":"Three","country":"PT","website":null}'].join('\n'));
     // An entity topic nothing else in these tests writes (merchants also holds transaction markers from redrive).
-    const topic = `${prefix}items-with-flyer`;
+    const topic = `${prefix}merchants-snapshot`;
     // As a run that crashed after its first acknowledged chunk (line 1) leaves it.
     const { size, mtimeMs } = statSync(file);
     writeFileSync(`${file}.liberate-checkpoint.json`, JSON.stringify({ file, topic, keyField: 'merchantId', subject: 'merchants-value', completed: false, size, modifiedMs: mtimeMs, linesDone: 1, produced: 1, rejected: 0 }));

@@ -94,7 +94,10 @@ export interface ConsumedRecord {
   readonly partition: number;
   readonly offset: number;
   readonly key: string | null;
+  /** As UTF-8 text (JSON topics). */
   readonly value: string | null;
+  /** As the bytes on the broker (Avro in the wire format, say). */
+  readonly valueBytes: Buffer | null;
   readonly headers: Record<string, string>;
 }
 
@@ -125,6 +128,7 @@ export async function readTopic(kafka: Kafka, topic: string, count: number, time
             offset: Number(message.offset),
             key: message.key?.toString() ?? null,
             value: message.value?.toString() ?? null,
+            valueBytes: message.value,
             headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([name, value]) => [name, String(value)])),
           });
           if (records.length >= count) {

@@ -71,7 +71,8 @@ export async function dlqCommand(context: CliContext, action: string | undefined
     const [partition, offset] = (at ?? '').split(':').map(Number);
     const letter = letters.find((candidate) => candidate.partition === partition && candidate.offset === offset);
     if (!letter) throw new CliError(`no letter of ${consumerName} at ${at ?? '(give --offset <partition>:<offset>)'} in ${topic}`);
-    const record = printable(topic, letter.partition, letter.message);
+    // A letter keeps the bytes it failed with: decoded as its source topic's values are.
+    const record = await printable(topic, letter.partition, letter.message, context.formatOf(letter.headers[DEAD_LETTER_HEADERS.sourceTopic] ?? ''));
     context.print(record, () => JSON.stringify(record, null, 2));
     return;
   }

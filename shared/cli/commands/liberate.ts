@@ -37,16 +37,21 @@ export async function liberateCommand(
   topic: string,
   file: string | undefined,
   keyField: string | undefined,
-  subject: string = valueSubject(topic),
+  subjectOption: string | undefined,
   restart = false,
 ): Promise<void> {
   if (!file || !keyField) throw new UsageError('liberate needs --file <snapshot.ndjson|.csv> and --key-field <field>');
   const declared = context.pipeline.topics.find((candidate) => candidate.name === topic);
   if (!declared) throw new CliError(`topic "${topic}" is not declared in pipeline "${context.pipeline.name}"`);
+  if (subjectOption !== undefined && declared.valueSchema !== undefined && subjectOption !== declared.valueSchema) {
+    throw new CliError(`topic "${topic}" declares value schema "${declared.valueSchema}"; --schema ${subjectOption} would write values its consumers cannot read`);
+  }
+  const subject = subjectOption ?? declared.valueSchema ?? valueSubject(topic);
+  const format = context.formatOf(topic);
   if (declared.kind !== 'entity') throw new CliError(`topic "${topic}" is a ${declared.kind} topic; liberate fills entity topics`);
   if (!existsSync(file)) throw new CliError(`no such file: ${file}`);
   const schemas = loadSchemaCatalog(join(PROJECT_ROOT, 'schemas'));
-  if (subject !== valueSubject(topic) && !schemas.has(subject)) throw new CliError(`no schema "${subject}" in schemas/`);
+  if (subjectOption !== undefined && !schemas.has(subject)) throw new CliError(`no schema "${subject}" in schemas/`);
   const schema = schemas.get(subject)?.latest.type;
   const csv = file.toLowerCase().endsWith('.csv');
 
@@ -98,7 +103,8 @@ export async function liberateCommand(
         checkpoint = { ...checkpoint, rejected: checkpoint.rejected + 1 };
         continue;
       }
-      pending.push({ key: key as string, value: JSON.stringify(row) });
+      // In the topic's wire format (Avro with its schema id when the topic declares a schema).
+      pending.push({ key: key as string, value: await format.write(Buffer.from(JSON.stringify(row))) });
       if (pending.length >= CHUNK_ROWS) await flush();
     }
     await flush();

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Message } from 'kafkajs';
 import { orderedProducer, sendChunked } from '../../kafka';
 import { PROJECT_ROOT } from '../../local/paths';
-import { loadSchemaCatalog, valueSubject, type SubjectSchemas } from '../../schemas';
+import { loadSchemaCatalog, valueSubject, writeValue, type SubjectSchemas } from '../../schemas';
 import { CliError, type CliContext } from '../context';
 
 /** One line of input to `produce`: `{"key": "...", "value": {...} | null, "headers"?: {...}}`. */
@@ -15,26 +15,37 @@ interface InputLine {
 
 /**
  * `produce <topic> [--file F] [--schema <subject>]`: publishes NDJSON lines (`{key, value, headers?}`;
- * a null value is a tombstone) from a file or stdin. Every line is checked
- * first, against the topic's schema when `schemas/` has one: one bad line
- * refuses the whole input, naming each problem, and nothing is sent.
+ * a null value is a tombstone) from a file or stdin, in the topic's wire
+ * format. Every line is checked first, against the schema the topic declares
+ * (or `--schema`): one bad line refuses the whole input, naming each problem,
+ * and nothing is sent.
  */
-export async function produceCommand(context: CliContext, topic: string, file: string | undefined, subject: string = valueSubject(topic)): Promise<void> {
-  if (!context.pipeline.topics.some((declared) => declared.name === topic)) throw new CliError(`topic "${topic}" is not declared in pipeline "${context.pipeline.name}"`);
+export async function produceCommand(context: CliContext, topic: string, file: string | undefined, subjectOption?: string): Promise<void> {
+  const declared = context.pipeline.topics.find((candidate) => candidate.name === topic);
+  if (!declared) throw new CliError(`topic "${topic}" is not declared in pipeline "${context.pipeline.name}"`);
+  if (subjectOption !== undefined && declared.valueSchema !== undefined && subjectOption !== declared.valueSchema) {
+    throw new CliError(`topic "${topic}" declares value schema "${declared.valueSchema}"; --schema ${subjectOption} would write values its consumers cannot read`);
+  }
+  const subject = subjectOption ?? declared.valueSchema ?? valueSubject(topic);
   const text = file ? readFileSync(file, 'utf8') : readFileSync(0, 'utf8');
   const schemas = loadSchemaCatalog(join(PROJECT_ROOT, 'schemas'));
-  if (subject !== valueSubject(topic) && !schemas.has(subject)) throw new CliError(`no schema "${subject}" in schemas/`);
+  if (subjectOption !== undefined && !schemas.has(subject)) throw new CliError(`no schema "${subject}" in schemas/`);
   const schema = schemas.get(subject);
   const problems: string[] = [];
-  const messages: Message[] = [];
+  const lines: InputLine[] = [];
   text.replace(/^\uFEFF/, '').split('\n').forEach((raw, index) => {
     if (raw.trim() === '') return;
     const line = parseLine(raw, index + 1, problems);
     if (!line) return;
     problems.push(...valueProblems(line, schema).map((problem) => `line ${index + 1}: ${problem}`));
-    messages.push({ key: line.key, value: line.value === null ? null : JSON.stringify(line.value), ...(line.headers ? { headers: line.headers } : {}) });
+    lines.push(line);
   });
   if (problems.length > 0) throw new CliError(`nothing produced to "${topic}":\n  ${problems.join('\n  ')}`);
+  // Every line is valid: each goes out in the topic's wire format (Avro with its schema id when it declares one).
+  const format = context.formatOf(topic);
+  const messages: Message[] = await Promise.all(
+    lines.map(async (line) => ({ key: line.key, value: await writeValue(format, line.value), ...(line.headers ? { headers: line.headers } : {}) })),
+  );
   const producer = orderedProducer(context.kafka());
   await producer.connect();
   try {

@@ -1,6 +1,7 @@
 import type { IHeaders, KafkaMessage } from 'kafkajs';
+import { readValue, type ValueFormat } from '../../schemas';
 
-/** A record as the CLI prints it: key and value as text (JSON parsed when it is JSON), headers as text. */
+/** A record as the CLI prints it: key as text, value decoded from its topic's format, headers as text. */
 export interface PrintedRecord {
   readonly topic: string;
   readonly partition: number;
@@ -11,26 +12,24 @@ export interface PrintedRecord {
   readonly headers: Record<string, string>;
 }
 
-export function printable(topic: string, partition: number, message: KafkaMessage): PrintedRecord {
+export async function printable(topic: string, partition: number, message: KafkaMessage, format: ValueFormat): Promise<PrintedRecord> {
   return {
     topic,
     partition,
     offset: Number(message.offset),
     timestamp: new Date(Number(message.timestamp)).toISOString(),
     key: message.key?.toString('utf8') ?? null,
-    value: message.value === null ? null : decodeValue(message.value),
+    value: message.value === null ? null : await decodeValue(message.value, format),
     headers: headersAsText(message.headers ?? {}),
   };
 }
 
-function decodeValue(value: Buffer): unknown {
-  // Confluent wire format (magic byte 0): shown as the schema id and the payload's size; JSON is shown parsed.
-  if (value.length >= 5 && value[0] === 0) return { schemaId: value.readInt32BE(1), avroBytes: value.length - 5 };
-  const text = value.toString('utf8');
+/** The value as its format reads it; bytes it cannot read are shown as text with the reason, never hidden. */
+async function decodeValue(value: Buffer, format: ValueFormat): Promise<unknown> {
   try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text;
+    return await readValue(format, value);
+  } catch (error) {
+    return { unreadable: error instanceof Error ? error.message : String(error), text: value.toString('utf8') };
   }
 }
 

@@ -24,6 +24,7 @@ export async function tailCommand(context: CliContext, topic: string, from: stri
   }
   const consumer = context.kafka().consumer({ groupId: `platform-cli.tail.${randomUUID()}`, maxWaitTimeInMs: 200 });
   await consumer.connect();
+  const format = context.formatOf(topic);
   let printed = 0;
   await new Promise<void>((resolvePrinted, reject) => {
     consumer.on(consumer.events.CRASH, ({ payload }) => reject(payload.error));
@@ -42,7 +43,7 @@ export async function tailCommand(context: CliContext, topic: string, from: stri
           autoCommit: false,
           eachMessage: async ({ partition, message }) => {
             if (max !== undefined && printed >= max) return;
-            const record = printable(topic, partition, message);
+            const record = await printable(topic, partition, message, format);
             console.log(context.json ? JSON.stringify(record) : `${record.timestamp} ${topic}-${partition}@${record.offset} ${record.key ?? '(no key)'} ${JSON.stringify(record.value)} ${JSON.stringify(record.headers)}`);
             printed += 1;
             if (max !== undefined && printed >= max) resolvePrinted();
