@@ -21,6 +21,12 @@ export interface DeploymentConfig {
   readonly provisionedPollers: Readonly<Record<string, { readonly minimum: number; readonly maximum: number }>>;
   /** Email address or none: where alarms notify (an SNS topic is created either way). */
   readonly alarmEmail: string | undefined;
+  /**
+   * The Confluent-compatible schema registry the functions read and register
+   * Avro schemas with (reachable from the VPC's private subnets). Required
+   * when the pipeline's topics carry Avro.
+   */
+  readonly schemaRegistryUrl: string | undefined;
 }
 
 export type NetworkConfig =
@@ -48,7 +54,7 @@ const CLUSTER_ARN = /^arn:aws[a-z-]*:kafka:[a-z0-9-]+:\d{12}:cluster\/[A-Za-z0-9
 
 /**
  * Reads environment `name` from the `platform` context value:
- * `{ "environments": { "<name>": { account?, region?, production?, network?, kafka?, flushTickMinutes?, provisionedPollers?, alarmEmail? } } }`.
+ * `{ "environments": { "<name>": { account?, region?, production?, network?, kafka?, flushTickMinutes?, provisionedPollers?, alarmEmail?, schemaRegistryUrl? } } }`.
  * @throws DeploymentConfigError naming every problem
  */
 export function parseDeploymentConfig(platformContext: unknown, name: string): DeploymentConfig {
@@ -134,9 +140,10 @@ export function parseDeploymentConfig(platformContext: unknown, name: string): D
     provisionedPollers[consumer] = { minimum, maximum };
   }
   const alarmEmail = text('alarmEmail', field(raw, 'alarmEmail'), /^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'an email address');
+  const schemaRegistryUrl = text('schemaRegistryUrl', field(raw, 'schemaRegistryUrl'), /^https?:\/\/[^\s/]+(\/\S*)?$/, 'an http(s) URL');
 
   if (problems.length > 0) throw new DeploymentConfigError(name, problems);
-  return { name, account, region, production: production as boolean, network, kafka, flushTickMinutes, provisionedPollers, alarmEmail };
+  return { name, account, region, production: production as boolean, network, kafka, flushTickMinutes, provisionedPollers, alarmEmail, schemaRegistryUrl };
 }
 
 function field(value: unknown, name: string): unknown {

@@ -66,6 +66,7 @@ export class ConsumersStack extends Stack {
           securityGroups: [props.functionSecurityGroup],
           provisionedPollers: config.provisionedPollers[consumer.name],
           rangeReader: hotStreamOf.get(consumer.name),
+          schemaRegistryUrl: config.schemaRegistryUrl,
           alarmAction,
         }),
       );

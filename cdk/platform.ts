@@ -57,6 +57,10 @@ function checkFit(pipeline: Pipeline, config: DeploymentConfig): void {
       problems.push(`consumer "${consumer.name}": maximumBatchingWindowMs ${windowMs} cannot be deployed: AWS takes whole seconds (or 500 ms, its default)`);
     }
   }
+  const avroTopics = pipeline.topics.filter((topic) => topic.valueSchema !== undefined).map((topic) => topic.name);
+  if (avroTopics.length > 0 && !config.schemaRegistryUrl) {
+    problems.push(`topics ${avroTopics.join(', ')} carry Avro in the Confluent wire format: set schemaRegistryUrl to the registry the functions use`);
+  }
   const consumerNames = new Set(pipeline.consumers.map((consumer) => consumer.name));
   for (const name of Object.keys(config.provisionedPollers)) {
     if (!consumerNames.has(name)) problems.push(`provisionedPollers names consumer "${name}", which pipeline "${pipeline.name}" does not declare`);

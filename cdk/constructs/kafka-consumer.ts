@@ -6,6 +6,7 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { MetricType, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { KafkaDlq, ManagedKafkaEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
+import { SCHEMA_REGISTRY_VARIABLES } from '../../shared/schemas/registry-from-environment';
 import { READ_RANGE_GROUP_PREFIX } from '../../shared/kafka/read-partition-range';
 import { DEAD_LETTERED_METRIC } from '../../shared/observability';
 import { effectiveMaximumRetryAttempts, type Consumer } from '../../shared/pipeline';
@@ -31,6 +32,8 @@ export interface KafkaConsumerProps {
   readonly provisionedPollers: { readonly minimum: number; readonly maximum: number } | undefined;
   /** Reads its own input again outside the event source (a hot stream replaying a lost buffer): the reader's name. */
   readonly rangeReader: string | undefined;
+  /** Where the function finds the schemas of Avro values by id (SCHEMA_REGISTRY_URL). */
+  readonly schemaRegistryUrl: string | undefined;
   readonly alarmAction: IAlarmAction;
 }
 
@@ -51,6 +54,7 @@ export class KafkaConsumer extends Construct {
       ...consumer.environment,
       KAFKA_CLUSTER_ARN: props.clusterArn,
       KAFKA_AUTH: 'aws-iam',
+      ...(props.schemaRegistryUrl ? { [SCHEMA_REGISTRY_VARIABLES.url]: props.schemaRegistryUrl } : {}),
     };
     for (const table of consumer.tables) environment[table.environmentVariable] = props.tables.get(table.name)!.tableName;
 

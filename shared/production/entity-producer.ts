@@ -44,9 +44,10 @@ export interface EntityProducerOptions<T> {
   /** Names the publishing system in every record's headers. */
   readonly sourceSystem: string;
   /**
-   * `json` (the default, what the pipeline's consumers read today): the value
-   * as JSON, checked against the schema, its id in `x-schema-id`.
-   * `avro`: the Confluent wire format, for registry-aware consumers.
+   * `avro` (the default, what the pipeline's consumers read): the Confluent
+   * wire format, the schema id in the value. `json`: the value as JSON text,
+   * checked against the schema, its id in `x-schema-id`, for a topic that
+   * declares no schema.
    */
   readonly encoding?: 'json' | 'avro';
 }
@@ -81,7 +82,7 @@ export class EntityProducer<T> {
     if (rejected.length > 0) throw new InvalidEntityError(this.options.topic, rejected);
     const schemaId = await this.options.serde.id();
     const values =
-      this.options.encoding === 'avro'
+      (this.options.encoding ?? 'avro') === 'avro'
         ? await Promise.all(entities.map((entity) => this.options.serde.encode(entity)))
         : entities.map((entity) => Buffer.from(JSON.stringify(entity)));
     await this.send(values.map((value, index) => ({ key: keys[index]!, value, headers: this.headers(context, schemaId) })));

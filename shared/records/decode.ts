@@ -1,23 +1,8 @@
 import type { MskRecord, SourceRecord } from '../event-source';
-import { InvalidRecordError } from './errors';
 
 /** A record's key as UTF-8 text, or null when the record has none. */
 export function decodeKey(record: MskRecord): string | null {
   return record.key === undefined ? null : Buffer.from(record.key, 'base64').toString('utf8');
-}
-
-/**
- * A record's value parsed as JSON, or null for a tombstone.
- * @throws InvalidRecordError when the value is not valid JSON.
- */
-export function decodeJsonValue(record: MskRecord): unknown {
-  if (record.value === undefined) return null;
-  const text = Buffer.from(record.value, 'base64').toString('utf8');
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    throw new InvalidRecordError(record, `value is not valid JSON (${(error as Error).message}): ${text.slice(0, 120)}`);
-  }
 }
 
 /** The last value of a header as UTF-8 text; AWS sends header bytes as signed numbers. */

@@ -1,2 +1,2 @@
-export { decodeJsonValue, decodeKey, headerText, recordsOf, toSourceRecord } from './decode';
+export { decodeKey, headerText, recordsOf, toSourceRecord } from './decode';
 export { InvalidRecordError } from './errors';

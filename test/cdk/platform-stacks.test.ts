@@ -1,6 +1,10 @@
+import { App } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import examplePipeline from '../../pipeline';
+import { parseDeploymentConfig } from '../../cdk/config';
+import { addPlatformStacks } from '../../cdk/platform';
 import { deployablePipeline } from '../fixtures/deployable-pipeline';
-import { synthesize, type Synthesized } from './synthesize';
+import { synthesize, TEST_ENVIRONMENTS, type Synthesized } from './synthesize';
 
 /** The resources of a type in a template, by logical id. */
 function resources(template: Synthesized['templates'][keyof Synthesized['templates']], type: string): Array<Record<string, any>> {
@@ -99,6 +103,18 @@ describe('CDK: the platform stacks', () => {
     for (const fn of functions) expect(fn).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Environment: { Variables: { KAFKA_AUTH: 'aws-iam' } } });
     const prices = functions.find((fn) => fn['Environment'].Variables.POWERTOOLS_SERVICE_NAME === 'prices')!;
     expect(prices['Environment'].Variables.PRICES_HOT_STATE_TABLE_NAME).toEqual({ 'Fn::ImportValue': expect.stringContaining('Tablepriceshotstate') });
+  });
+
+  it('tells every function of a pipeline with Avro topics where the schema registry is, and refuses an environment without one', () => {
+    const withRegistry = synthesize('dev', examplePipeline);
+    const withoutRegistry = () => addPlatformStacks(new App(), examplePipeline, parseDeploymentConfig(TEST_ENVIRONMENTS, 'prod'));
+
+    const consumerFunctions = resources(withRegistry.templates.consumers, 'AWS::Lambda::Function').filter((fn) =>
+      examplePipeline.consumers.some((consumer) => consumer.name === fn['Environment'].Variables.POWERTOOLS_SERVICE_NAME),
+    );
+    expect(consumerFunctions.length).toBe(examplePipeline.consumers.length);
+    for (const fn of consumerFunctions) expect(fn['Environment'].Variables.SCHEMA_REGISTRY_URL).toBe('https://registry.dev.example.com');
+    expect(withoutRegistry).toThrow(/topics merchants, flyers, .* carry Avro in the Confluent wire format: set schemaRegistryUrl/);
   });
 
   it('lets each function touch only its own topics, consumer group and tables', () => {

@@ -1,8 +1,10 @@
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Kafka } from 'kafkajs';
 import pipeline from '../../pipeline';
+import { catalog, type Merchant } from '../../shared/catalog';
 import { DEAD_LETTER_HEADERS } from '../../shared/dead-letter';
 import { runPipeline, type LocalRuntime, type RunningPipeline } from '../../shared/local';
+import { writeValue } from '../../shared/schemas';
 import { connectToTestServices, eventually, produce, readTopic } from '../support/integration';
 
 describe('Function: merchant-directory handler, run by the local runtime (integration)', () => {
@@ -26,12 +28,14 @@ describe('Function: merchant-directory handler, run by the local runtime (integr
     (await documents.send(new GetCommand({ TableName: 'merchant-directory', Key: { merchantId } }))).Item;
 
   it('keeps the table equal to the latest merchant states, and dead-letters a malformed record with the reason while the partition moves on', async () => {
-    // Prepare: one partition so the malformed record sits between good ones.
+    // Prepare: one partition so the malformed record sits between good ones; the good ones in the topic's wire format (Avro).
+    const merchant = (merchantId: string, name: string, country: string): Merchant => ({ merchantId, name, country, website: null });
+    const avro = (value: Merchant) => writeValue(catalog.formats.get('merchants')!, value);
     const messages = [
-      { key: 'm-1', value: JSON.stringify({ name: 'Corner Shop', city: 'Leeds' }), partition: 0 },
+      { key: 'm-1', value: await avro(merchant('m-1', 'Corner Shop', 'GB')), partition: 0 },
       { key: 'm-broken', value: '{"name": "unterminated', partition: 0 },
-      { key: 'm-2', value: JSON.stringify({ name: 'Bakery', city: 'Lyon' }), partition: 0 },
-      { key: 'm-1', value: JSON.stringify({ name: 'Corner Shop', city: 'York' }), partition: 0 },
+      { key: 'm-2', value: await avro(merchant('m-2', 'Bakery', 'FR')), partition: 0 },
+      { key: 'm-1', value: await avro(merchant('m-1', 'Corner Shop', 'IE')), partition: 0 },
       { key: 'm-2', value: null, partition: 0 },
     ];
 
@@ -39,12 +43,12 @@ describe('Function: merchant-directory handler, run by the local runtime (integr
     await produce(kafka, 'merchants', messages);
 
     // Assess
-    await eventually('the table holds m-1 in York', async () => (await stored('m-1'))?.['city'] === 'York');
+    await eventually('the table holds m-1 in Ireland', async () => (await stored('m-1'))?.['country'] === 'IE');
     await eventually('m-2 is deleted', async () => (await stored('m-2'))?.['_deleted'] === true);
     const [deadLetter] = await readTopic(kafka, 'merchants.dlq', 1);
     expect(deadLetter).toMatchObject({ key: 'm-broken', value: '{"name": "unterminated' });
     expect(deadLetter?.headers[DEAD_LETTER_HEADERS.reason]).toBe('RetryAttemptsExhausted');
-    expect(deadLetter?.headers[DEAD_LETTER_HEADERS.error]).toMatch(/InvalidRecordError: merchants-0@\d+: value is not valid JSON/);
+    expect(deadLetter?.headers[DEAD_LETTER_HEADERS.error]).toMatch(/InvalidRecordError: merchants-0@\d+: NOT_WIRE_FORMAT: first byte is 123/);
     expect(deadLetter?.headers[DEAD_LETTER_HEADERS.attempts]).toBe('3');
     expect(running.mappings[0]?.stats.recordsDeadLettered).toBe(1);
     await eventually('the consumer has no lag', async () => (await running.lag()).get('merchant-directory') === 0);

@@ -10,7 +10,16 @@ describe('Function: readLocalServicesConfig', () => {
       kafkaPort: 19092,
       dynamoDbPort: 18000,
       awsRegion: 'us-east-1',
+      schemaRegistry: { file: undefined },
     });
+  });
+
+  it('uses a real schema registry when SCHEMA_REGISTRY_URL names one, else the stand-in file SCHEMA_REGISTRY_FILE names', () => {
+    expect(readLocalServicesConfig({ SCHEMA_REGISTRY_URL: 'http://localhost:8081/', SCHEMA_REGISTRY_CREDENTIALS: 'key:secret' }).schemaRegistry).toEqual({
+      url: 'http://localhost:8081',
+      credentials: 'key:secret',
+    });
+    expect(readLocalServicesConfig({ SCHEMA_REGISTRY_FILE: '/tmp/registry.json' }).schemaRegistry).toEqual({ file: '/tmp/registry.json' });
   });
 
   it('uses the brokers and endpoint the user already runs', () => {
@@ -28,6 +37,7 @@ describe('Function: readLocalServicesConfig', () => {
     [{ DYNAMODB_ENDPOINT: 'localhost:8000' }, /DYNAMODB_ENDPOINT must be an http\(s\) URL/],
     [{ LOCAL_KAFKA_PORT: 'ninety' }, /LOCAL_KAFKA_PORT must be a port number/],
     [{ LOCAL_DYNAMODB_PORT: '70000' }, /LOCAL_DYNAMODB_PORT must be a port number/],
+    [{ SCHEMA_REGISTRY_URL: 'registry:8081' }, /SCHEMA_REGISTRY_URL must be an http\(s\) URL/],
   ])('rejects %j with a message naming the variable', (env, message) => {
     expect(() => readLocalServicesConfig(env)).toThrow(LocalConfigError);
     expect(() => readLocalServicesConfig(env)).toThrow(message);
