@@ -4,7 +4,7 @@ import type { Context } from 'aws-lambda';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { requireEnv } from '../config';
 import { createTelemetry } from '../observability';
-import { KafkaDeadLetterPublisher } from '../dead-letter';
+import { KafkaDeadLetterPublisher, type DeadLetter } from '../dead-letter';
 import { connectOnce, kafkaFromEnvironment, orderedProducer, readPartitionRange } from '../kafka';
 import type { MskEvent, MskRecord } from '../event-source';
 import { decodeKey, recordsOf, toSourceRecord } from '../records';
@@ -88,16 +88,20 @@ export function createHotStreamHandler<U extends UpdateOrder>(stream: HotStream<
     try {
       await connect();
       const updates: HotUpdateRecord<U>[] = [];
+      const unusable: DeadLetter[] = [];
       for (const record of recordsOf(event)) {
         if (isFlushTick(record.headers)) continue;
         try {
           updates.push(await parse(stream, record));
         } catch (error) {
           if (!isUnusable(error)) throw error;
-          const message = `${error.name}: ${error.message}`;
-          await deadLetter.publish([{ record: toSourceRecord(record), reason: 'InvalidRecord', error: message, attempts: 1 }]);
-          telemetry.deadLettered(1, message);
+          unusable.push({ record: toSourceRecord(record), reason: 'InvalidRecord', error: `${error.name}: ${error.message}`, attempts: 1 });
         }
+      }
+      // One request for the batch's letters: a stream of bad updates must not cost a round trip each.
+      if (unusable.length > 0) {
+        await deadLetter.publish(unusable);
+        telemetry.deadLettered(unusable.length, unusable[0]!.error!);
       }
       const result = await processor.processBatch(
         updates,

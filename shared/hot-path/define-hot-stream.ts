@@ -167,7 +167,8 @@ export function parsePriceUpdate(value: unknown): PriceUpdate {
 /** Parses a stock update: `{ quantity, storeId?, sourceTimestamp, version }`. */
 export function parseStockUpdate(value: unknown): StockUpdate {
   const quantity = field(value, 'quantity');
-  const storeId = field(value, 'storeId');
+  // Avro writes an optional field it was not given as null.
+  const storeId = field(value, 'storeId') ?? undefined;
   if (!Number.isSafeInteger(quantity) || (quantity as number) < 0) throw new InvalidUpdateError('quantity must be a whole number ≥ 0');
   if (storeId !== undefined && (typeof storeId !== 'string' || storeId === '')) throw new InvalidUpdateError('storeId must be a non-empty string when present');
   return { ...order(value), quantity: quantity as number, ...(storeId === undefined ? {} : { storeId }) };

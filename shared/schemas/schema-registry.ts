@@ -9,6 +9,8 @@ export interface SchemaRegistry {
   /** Registers a schema under a subject (or finds it registered) and returns its global id. */
   register(subject: string, schema: Schema): Promise<number>;
   schemaById(id: number): Promise<Schema>;
+  /** Sets the subject's compatibility level, where the registry keeps one per subject (a real registry). */
+  setCompatibility?(subject: string, level: CompatibilityLevel): Promise<void>;
 }
 
 interface RegistryFile {
@@ -106,6 +108,10 @@ export class HttpSchemaRegistry implements SchemaRegistry {
     // Sent as written: the registry needs the defaults to judge compatibility.
     const body = await this.request(`/subjects/${encodeURIComponent(subject)}/versions`, { method: 'POST', body: JSON.stringify({ schema: JSON.stringify(schema) }) });
     return (body as { id: number }).id;
+  }
+
+  async setCompatibility(subject: string, level: CompatibilityLevel): Promise<void> {
+    await this.request(`/config/${encodeURIComponent(subject)}`, { method: 'PUT', body: JSON.stringify({ compatibility: level }) });
   }
 
   async schemaById(id: number): Promise<Schema> {

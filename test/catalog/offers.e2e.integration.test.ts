@@ -42,13 +42,16 @@ describe('The example domain end to end (integration)', () => {
         { join: catalog.itemsWithFlyer, handler: { entry: NOOP_HANDLER_ENTRY }, eventSource: { maximumBatchingWindowMs: 100 } },
         { join: catalog.offers, handler: { entry: NOOP_HANDLER_ENTRY }, eventSource: { maximumBatchingWindowMs: 100 } },
       ],
-      hotStreams: [{ stream: catalog.prices, handler: { entry: NOOP_HANDLER_ENTRY }, eventSource: { maximumBatchingWindowMs: 100 } }],
+      hotStreams: [
+        { stream: catalog.prices, handler: { entry: NOOP_HANDLER_ENTRY }, eventSource: { maximumBatchingWindowMs: 100 } },
+        { stream: catalog.stocks, handler: { entry: NOOP_HANDLER_ENTRY }, eventSource: { maximumBatchingWindowMs: 100 } },
+      ],
     });
     // The handlers the functions/ modules export, made here for this copy of the catalog.
     const env = (variable: string, table: string) => ({ [variable]: table, KAFKA_BROKERS: runtime.kafka.brokers.join(',') });
     const documents = DynamoDBDocumentClient.from(runtime.dynamoDbClient());
     const joinHandlers = pipeline.joins.map(({ join, table }) => createJoinHandlers(join, { env: env(joinStateTableVariable(join.name), table.name), documents, kafka }));
-    const hot = pipeline.hotStreams[0]!;
+    const [hotPrices, hotStocks] = [pipeline.hotStreams[0]!, pipeline.hotStreams[1]!];
     running = await runPipeline(runtime, pipeline, {
       retryDelayMs: () => 20,
       handlers: {
@@ -56,7 +59,8 @@ describe('The example domain end to end (integration)', () => {
         [`${catalog.itemsWithFlyer.name}.right`]: joinHandlers[0]!.right,
         [`${catalog.offers.name}.left`]: joinHandlers[1]!.left,
         [`${catalog.offers.name}.right`]: joinHandlers[1]!.right,
-        [hot.consumer.name]: createHotStreamHandler(catalog.prices, { env: env(hotStateTableVariable(catalog.prices.name), hot.table.name), documents, kafka }),
+        [hotPrices.consumer.name]: createHotStreamHandler(catalog.prices, { env: env(hotStateTableVariable(catalog.prices.name), hotPrices.table.name), documents, kafka }),
+        [hotStocks.consumer.name]: createHotStreamHandler(catalog.stocks, { env: env(hotStateTableVariable(catalog.stocks.name), hotStocks.table.name), documents, kafka }),
       },
     });
   });
@@ -128,6 +132,24 @@ describe('The example domain end to end (integration)', () => {
       for (const offer of offers.latest.values()) if (offer !== null) expect(offerSchema.isValid(offer)).toBe(true);
     } finally {
       await offers.stop();
+    }
+  });
+
+  it('turns price and stock updates into the slim price and stock Core Events, in their wire format', async () => {
+    const price = { amountMinor: 199, currency: 'EUR', version: 3, sourceTimestamp: 1_767_225_600_000 };
+    const stock = { quantity: 12, version: 5, sourceTimestamp: 1_767_225_600_000 };
+    const priceDeltas = await follow(kafka, catalog.prices.outputTopic, catalog.formats.get(catalog.prices.outputTopic)!);
+    const stockDeltas = await follow(kafka, catalog.stocks.outputTopic, catalog.formats.get(catalog.stocks.outputTopic)!);
+    try {
+      await produce(kafka, catalog.prices.inputTopic, await facts(catalog.prices.inputTopic, [['i-priced', price]]));
+      await produce(kafka, catalog.stocks.inputTopic, await facts(catalog.stocks.inputTopic, [['i-stocked', stock]]));
+
+      // Trailing edge: the first delta of a key comes when its coalescing window ends.
+      await eventually('both deltas arrive', () => priceDeltas.latest.has('i-priced') && stockDeltas.latest.has('i-stocked'), 60_000);
+      expect(priceDeltas.latest.get('i-priced')).toEqual({ key: 'i-priced', ...price, urgent: false, emittedAt: expect.any(Number) });
+      expect(stockDeltas.latest.get('i-stocked')).toEqual({ key: 'i-stocked', ...stock, storeId: null, emittedAt: expect.any(Number) });
+    } finally {
+      await Promise.all([priceDeltas.stop(), stockDeltas.stop()]);
     }
   });
 

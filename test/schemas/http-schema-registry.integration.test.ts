@@ -34,7 +34,7 @@ interface Published {
 /** Spawns `platform <args>` as a user runs it. */
 const platform = (args: readonly string[]): Promise<Run> =>
   new Promise((resolve, reject) => {
-    const env = { ...process.env, INIT_CWD: ROOT };
+    const env: NodeJS.ProcessEnv = { ...process.env, INIT_CWD: ROOT };
     // The registry under test needs no credentials; a developer's own must not leak into it.
     delete env['SCHEMA_REGISTRY_CREDENTIALS'];
     const child = spawn(process.execPath, [join(ROOT, 'bin', 'platform.js'), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -66,7 +66,7 @@ describe('HttpSchemaRegistry against a real registry (Apicurio, Confluent API) (
     await apicurio?.stop();
   });
 
-  it('`schemas publish --registry-url` registers every repository schema version, each readable by the id it prints, and gives the same ids when run again', async () => {
+  it('`schemas publish --registry-url` sets each subject’s compatibility level and registers every repository schema version, each readable by the id it prints, and gives the same ids when run again', async () => {
     // Prepare
     const catalog = repositorySchemas();
     const registry = new HttpSchemaRegistry(apicurio.url);
@@ -87,6 +87,10 @@ describe('HttpSchemaRegistry against a real registry (Apicurio, Confluent API) (
     }
     expect(second.code).toBe(0);
     expect(JSON.parse(second.stdout)).toEqual(published);
+    for (const subject of catalog.values()) {
+      const config = (await (await fetch(`${apicurio.url}/config/${subject.subject}`)).json()) as { compatibilityLevel: string };
+      expect([subject.subject, config.compatibilityLevel]).toEqual([subject.subject, subject.compatibility]);
+    }
   });
 
   it('refuses a version that breaks BACKWARD compatibility with IncompatibleSchemaError, accepts one that keeps it, and answers an unknown id with UnknownSchemaError', async () => {

@@ -5,8 +5,9 @@ import { CliError, UsageError, type CliContext } from '../context';
 
 /**
  * `schemas check`: every version keeps its subject's compatibility rule.
- * `schemas publish [--registry-url URL]`: registers every version, oldest
- * first, with a Schema Registry, or the local file-backed stand-in (.local/schema-registry.json).
+ * `schemas publish [--registry-url URL]`: sets each subject's compatibility
+ * level and registers every version, oldest first, with a Schema Registry, or
+ * the local file-backed stand-in (.local/schema-registry.json).
  */
 export async function schemasCommand(context: CliContext, action: string | undefined, registryUrl: string | undefined): Promise<void> {
   const catalog = loadSchemaCatalog(join(PROJECT_ROOT, 'schemas'));
@@ -22,6 +23,8 @@ export async function schemasCommand(context: CliContext, action: string | undef
     : new FileSchemaRegistry(join(LOCAL_STATE_DIR, 'schema-registry.json'), (subject) => catalog.get(subject)?.compatibility ?? 'BACKWARD');
   const published: Array<{ subject: string; version: number; id: number }> = [];
   for (const subject of catalog.values()) {
+    // The registry enforces the repository's level on later registrations, not just its global default.
+    await registry.setCompatibility?.(subject.subject, subject.compatibility);
     for (const version of subject.versions) published.push({ subject: subject.subject, version: version.version, id: await registry.register(subject.subject, version.schema) });
   }
   context.print({ registry: registryUrl ?? 'local file', published }, () => published.map((entry) => `${entry.subject} v${entry.version} → id ${entry.id}`).join('\n'));
