@@ -21,6 +21,9 @@ export interface ProjectionResult {
   readonly stale: number;
 }
 
+/** The longest entity id a projection takes, in UTF-8 bytes. */
+export const MAX_ENTITY_KEY_BYTES = 1024;
+
 /** Attribute holding the source offset of the stored state; a write only moves it forward. */
 export const SOURCE_OFFSET_ATTRIBUTE = '_sourceOffset';
 /** True on the marker item a tombstone leaves behind; readers treat such items as absent. */
@@ -46,6 +49,8 @@ export async function projectEntityRecords(
   for (const record of records) {
     const key = decodeKey(record);
     if (key === null) throw new InvalidRecordError(record, 'entity records need a key (the entity id)');
+    // The key is the table's partition key, which DynamoDB caps at 2,048 bytes.
+    if (Buffer.byteLength(key) > MAX_ENTITY_KEY_BYTES) throw new InvalidRecordError(record, `a key of ${Buffer.byteLength(key)} bytes is longer than ${MAX_ENTITY_KEY_BYTES}`);
     const value = await readValue(record, options.format ?? JSON_VALUE_FORMAT);
     if (value !== null && (typeof value !== 'object' || Array.isArray(value))) {
       throw new InvalidRecordError(record, 'an entity value must be a JSON object');

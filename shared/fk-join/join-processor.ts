@@ -70,6 +70,7 @@ export class JoinProcessor {
   async applyLeft(record: JoinInputRecord): Promise<void> {
     checkSize(record);
     const foreignKey = record.value === null ? null : this.join.foreignKey(decodeInput(() => this.join.leftCodec.decode(record.value!)));
+    if (foreignKey !== null) checkKey('foreign key', foreignKey);
     const stored = await this.store.getLeft(record.key);
     if (stored && stored.leftOffset > record.offset) return;
 
@@ -192,7 +193,22 @@ export class JoinProcessor {
  */
 export const MAX_JOIN_VALUE_BYTES = 128 * 1024;
 
+/**
+ * The longest key (record key or foreign key) a join takes, in UTF-8 bytes.
+ * Keys are parts of DynamoDB keys (a sort key holds at most 1,024 bytes): a
+ * longer one could never be written, and the partition would retry it forever.
+ */
+export const MAX_JOIN_KEY_BYTES = 512;
+
+function checkKey(role: string, key: string): void {
+  const bytes = Buffer.byteLength(key);
+  if (bytes > MAX_JOIN_KEY_BYTES) {
+    throw new InvalidJoinInputError(`${role} of ${bytes} bytes is longer than a join takes (${MAX_JOIN_KEY_BYTES} bytes; keys are parts of DynamoDB keys)`, false);
+  }
+}
+
 function checkSize(record: JoinInputRecord): void {
+  checkKey('record key', record.key);
   if (record.value !== null && record.value.length > MAX_JOIN_VALUE_BYTES) {
     throw new InvalidJoinInputError(`value of ${record.value.length} bytes is larger than a join takes (${MAX_JOIN_VALUE_BYTES} bytes; its state lives in DynamoDB items of at most 400 KB)`, false);
   }

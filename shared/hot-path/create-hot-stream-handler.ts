@@ -118,6 +118,9 @@ export function createHotStreamHandler<U extends UpdateOrder>(stream: HotStream<
   return Object.assign(handler, { store, processor, totals });
 }
 
+/** The longest state key a hot stream takes, in UTF-8 bytes: a DynamoDB partition key (at most 2,048) with room to spare. */
+const MAX_STATE_KEY_BYTES = 512;
+
 /** A record no retry makes usable: dead-lettered with the reason (any other error fails the batch, to be retried). */
 function isUnusable(error: unknown): error is HotPathError | UnreadableValueError {
   return error instanceof HotPathError || error instanceof UnreadableValueError;
@@ -151,6 +154,10 @@ async function parseUpdate<U extends UpdateOrder>(
     throw new HotPathError(`value is not valid JSON (${(error as Error).message})`);
   }
   const update = stream.parse(json);
-  stream.stateKey(recordKey, update); // rejects keys the stream cannot use, here where the record can be dead-lettered
+  // Rejects keys the stream cannot use, here where the record can be dead-lettered.
+  const stateKey = stream.stateKey(recordKey, update);
+  if (Buffer.byteLength(stateKey) > MAX_STATE_KEY_BYTES) {
+    throw new HotPathError(`state key of ${Buffer.byteLength(stateKey)} bytes is longer than a hot stream takes (${MAX_STATE_KEY_BYTES} bytes; it is a DynamoDB key)`);
+  }
   return { recordKey, offset, partition, update };
 }

@@ -193,32 +193,61 @@ describe('The example domain end to end (integration)', () => {
     }
   });
 
-  it('dead-letters a malformed record in each input topic with its reason, while the valid ones still arrive', async () => {
-    const poison = { key: 'poison', value: '{"name": "unterminated' };
+  it('dead-letters every kind of poison record in each input topic with its reason (malformed bytes, a foreign writer schema, an oversized value, an oversized key), while the valid ones still arrive', async () => {
+    // Prepare: a writer schema another team registered for its own idea of these records.
+    const rogueSchema: Schema = { type: 'record', name: 'Rogue', fields: [{ name: 'id', type: 'int' }] };
+    const rogue = encodeWireFormat(await runtime.schemaRegistry().register(uniqueName('rogue-value'), rogueSchema), Type.forSchema(rogueSchema).toBuffer({ id: 1 }));
+    const huge = 'x'.repeat(300_000);
+    const longKey = (label: string) => `${label}-${'k'.repeat(3_000)}`;
     const merchant: Merchant = { merchantId: 'm-ok', name: 'Still arrives', country: 'DE', website: null };
     const flyer: Flyer = { flyerId: 'f-ok', merchantId: 'm-ok', title: 'Deals', validFrom: 1, validUntil: 2 };
     const item: Item = { itemId: 'i-ok', flyerId: 'f-ok', name: 'Fine item', category: 'dairy', description: null, imageUrl: null };
+    const price = { amountMinor: 99, currency: 'EUR', version: 1, sourceTimestamp: 1 };
+    const stock = { quantity: 3, version: 1, sourceTimestamp: 1 };
+    const inputs = [
+      { label: 'items', topic: catalog.itemsWithFlyer.leftTopic, dlq: catalog.itemsWithFlyer.deadLetterTopic, valid: [item.itemId, item], oversized: { ...item, name: huge }, tooLarge: /value of 300\d{3} bytes is larger than a join takes/ },
+      { label: 'flyers', topic: catalog.itemsWithFlyer.rightTopic, dlq: catalog.itemsWithFlyer.deadLetterTopic, valid: [flyer.flyerId, flyer], oversized: { ...flyer, title: huge }, tooLarge: /value of 300\d{3} bytes is larger than a join takes/ },
+      { label: 'merchants', topic: catalog.offers.rightTopic, dlq: catalog.offers.deadLetterTopic, valid: [merchant.merchantId, merchant], oversized: { ...merchant, name: huge }, tooLarge: /value of 300\d{3} bytes is larger than a join takes/ },
+      { label: 'prices', topic: catalog.prices.inputTopic, dlq: catalog.prices.deadLetterTopic, valid: ['p-ok', price], oversized: { ...price, currency: huge }, tooLarge: /currency must be an ISO 4217 code/ },
+      { label: 'stocks', topic: catalog.stocks.inputTopic, dlq: catalog.stocks.deadLetterTopic, valid: ['s-ok', stock], oversized: { ...stock, storeId: huge }, tooLarge: /state key of 300\d{3} bytes is longer than a hot stream takes/ },
+    ] as const;
     const offers = await followOffers();
+    const priceDeltas = await follow(kafka, catalog.prices.outputTopic, catalog.formats.get(catalog.prices.outputTopic)!);
+    const stockDeltas = await follow(kafka, catalog.stocks.outputTopic, catalog.formats.get(catalog.stocks.outputTopic)!);
     try {
-      await produce(kafka, catalog.offers.rightTopic, [poison, ...(await facts(catalog.offers.rightTopic, [[merchant.merchantId, merchant]]))]);
-      await produce(kafka, catalog.itemsWithFlyer.rightTopic, [poison, ...(await facts(catalog.itemsWithFlyer.rightTopic, [[flyer.flyerId, flyer]]))]);
-      await produce(kafka, catalog.itemsWithFlyer.leftTopic, [poison, ...(await facts(catalog.itemsWithFlyer.leftTopic, [[item.itemId, item]]))]);
-      await produce(kafka, catalog.prices.inputTopic, [poison]);
-
-      // Bytes from a producer that skipped the serializer: not the wire format's magic byte.
-      const notWireFormat = /NOT_WIRE_FORMAT: first byte is 123, not the wire format's magic byte 0/;
-      for (const [dlq, reason] of [
-        [catalog.itemsWithFlyer.deadLetterTopic, notWireFormat],
-        [catalog.offers.deadLetterTopic, notWireFormat],
-        [catalog.prices.deadLetterTopic, notWireFormat],
-      ] as const) {
-        await eventually(`the poison record is in ${dlq}`, async () => (await allRecords(dlq)).some((letter) => letter.key === 'poison'));
-        const letter = (await allRecords(dlq)).find((candidate) => candidate.key === 'poison');
-        expect(letter?.headers[DEAD_LETTER_HEADERS.error]).toMatch(reason);
+      // Act: in each topic, the four poisons, then a valid record.
+      for (const input of inputs) {
+        const [validKey, validValue] = input.valid;
+        await produce(kafka, input.topic, [
+          { key: `${input.label}-malformed`, value: '{"name": "unterminated' },
+          { key: `${input.label}-rogue`, value: rogue },
+          ...(await facts(input.topic, [[`${input.label}-oversized`, input.oversized as unknown]])),
+          ...(await facts(input.topic, [[longKey(input.label), validValue as unknown]])),
+          ...(await facts(input.topic, [[validKey, validValue as unknown]])),
+        ]);
       }
-      await eventually('the valid records still make their offer', () => isDeepStrictEqual(offers.latest.get('i-ok'), offerOf(item, flyer, merchant)), 60_000);
+
+      // Assess: each poison is in its consumer's dead-letter topic with its reason ...
+      for (const input of inputs) {
+        const expected = new Map<string, RegExp>([
+          [`${input.label}-malformed`, /NOT_WIRE_FORMAT: first byte is 123, not the wire format's magic byte 0/],
+          [`${input.label}-rogue`, /DESERIALIZATION_ERROR: schema \d+ cannot be read as the current ".*-value" schema/],
+          [`${input.label}-oversized`, input.tooLarge],
+          [longKey(input.label), /key of 3\d{3} bytes is longer than a (join|hot stream) takes/],
+        ]);
+        const letters = async () => new Map((await allRecords(input.dlq)).map((letter) => [letter.key!, letter.headers[DEAD_LETTER_HEADERS.error] ?? '']));
+        await eventually(`the ${input.label} poisons are in ${input.dlq}`, async () => {
+          const arrived = await letters();
+          return [...expected.keys()].every((key) => arrived.has(key));
+        });
+        const arrived = await letters();
+        for (const [key, reason] of expected) expect([key.slice(0, 40), arrived.get(key)]).toEqual([key.slice(0, 40), expect.stringMatching(reason)]);
+      }
+      // ... and the valid records after them still arrive.
+      await eventually('the valid entities still make their offer', () => isDeepStrictEqual(offers.latest.get('i-ok'), offerOf(item, flyer, merchant)), 60_000);
+      await eventually('the valid price and stock still make their deltas', () => priceDeltas.latest.has('p-ok') && stockDeltas.latest.has('s-ok'), 60_000);
     } finally {
-      await offers.stop();
+      await Promise.all([offers.stop(), priceDeltas.stop(), stockDeltas.stop()]);
     }
   });
 });
