@@ -48,7 +48,7 @@ export class KafkaConsumer extends Construct {
 
   constructor(scope: Construct, id: string, props: KafkaConsumerProps) {
     super(scope, id);
-    const { consumer, arns } = props;
+    const { consumer } = props;
     const settings = consumer.eventSource;
     const environment: Record<string, string> = {
       ...consumer.environment,

@@ -1,6 +1,5 @@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Kafka } from 'kafkajs';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,15 +10,11 @@ import { provisionPipeline, type LocalRuntime } from '../../shared/local';
 import type { Pipeline } from '../../shared/pipeline';
 import { readValue, topicValueFormat, writeValue } from '../../shared/schemas';
 import { connectToTestServices, eventually, produce, readTopic, recordCount, uniqueName } from '../support/integration';
+import { runPlatform } from '../support/run-platform';
 
 const ROOT = join(__dirname, '..', '..');
 const PIPELINE = join(ROOT, 'test', 'fixtures', 'cli-pipeline.ts');
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 describe('The platform command line, run as a user runs it (integration)', () => {
   let runtime: LocalRuntime;
@@ -27,21 +22,9 @@ describe('The platform command line, run as a user runs it (integration)', () =>
   let pipeline: Pipeline;
   const prefix = `${uniqueName('cli')}.`;
 
-  /** Spawns `platform <args>` against the test services, with the fixture pipeline under this run's prefix. */
-  const platform = (args: readonly string[], stdin?: string): Promise<Run> =>
-    new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [join(ROOT, 'bin', 'platform.js'), ...args, '--pipeline', PIPELINE], {
-        cwd: ROOT,
-        env: { ...process.env, CLI_TEST_PREFIX: prefix, INIT_CWD: ROOT },
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-      child.stdin.end(stdin ?? '');
-    });
+  /** Runs `platform <args>` against the test services, with the fixture pipeline under this run's prefix. */
+  const platform = (args: readonly string[], stdin?: string) =>
+    runPlatform([...args, '--pipeline', PIPELINE], { env: { ...process.env, CLI_TEST_PREFIX: prefix }, ...(stdin === undefined ? {} : { stdin }) });
 
   /** A topic's format as the fixture pipeline declares it, on the registry the spawned CLI uses too. */
   const formatOf = (topic: string) => topicValueFormat(pipeline.topics.find((declared) => declared.name === topic)!, () => runtime.schemaRegistry());

@@ -12,7 +12,6 @@ import {
   HotStateStore,
   TimeBudgetExceededError,
   type HotDelta,
-  type HotStream,
   type PriceUpdate,
 } from '../../shared/hot-path';
 import { provisionTables, runPipeline, type LocalRuntime } from '../../shared/local';

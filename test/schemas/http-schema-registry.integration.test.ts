@@ -1,6 +1,4 @@
 import type { Schema } from 'avsc';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { findFreePort } from '../../shared/local/ports';
 import {
   avroValueFormat,
@@ -15,36 +13,22 @@ import {
 } from '../../shared/schemas';
 import { startApicurioRegistry, type ApicurioRegistry } from '../support/apicurio-registry';
 import { uniqueName } from '../support/integration';
+import { runPlatform } from '../support/run-platform';
 
-const ROOT = join(__dirname, '..', '..');
 /** The first start fetches Apicurio Registry (~104 MB) from Maven Central; later ones take seconds. */
 const REGISTRY_START_TIMEOUT_MS = 180_000;
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 interface Published {
   readonly registry: string;
   readonly published: ReadonlyArray<{ subject: string; version: number; id: number }>;
 }
 
-/** Spawns `platform <args>` as a user runs it. */
-const platform = (args: readonly string[]): Promise<Run> =>
-  new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, INIT_CWD: ROOT };
-    // The registry under test needs no credentials; a developer's own must not leak into it.
-    delete env['SCHEMA_REGISTRY_CREDENTIALS'];
-    const child = spawn(process.execPath, [join(ROOT, 'bin', 'platform.js'), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+/** Runs `platform <args>` as a user runs it; the registry under test needs no credentials, and a developer's own must not leak into it. */
+const platform = (args: readonly string[]) => {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env['SCHEMA_REGISTRY_CREDENTIALS'];
+  return runPlatform(args, { env });
+};
 
 /** The id the registry holds for a subject's newest version, asked of its Confluent API directly (not through the platform's client). */
 async function latestIdOf(url: string, subject: string): Promise<number> {

@@ -3,6 +3,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, 
 import { join } from 'node:path';
 import { findFreePort } from '../../shared/local/ports';
 import { LOCAL_STATE_DIR } from '../../shared/local/paths';
+import { logTail, stopChildProcess } from '../../shared/local/child-process';
 
 /** The Apicurio Registry release the tests run against: its Confluent-compatible API is what the platform talks to. */
 export const APICURIO_REGISTRY_VERSION = '3.0.9';
@@ -66,7 +67,7 @@ export async function startApicurioRegistry(options: { readonly readyTimeoutMs?:
   const killOnExit = () => registry.kill('SIGKILL');
   process.once('exit', killOnExit);
   const stop = async () => {
-    await stopProcess(registry, exited);
+    await stopChildProcess(registry, exited, STOP_TIMEOUT_MS);
     process.removeListener('exit', killOnExit);
   };
 
@@ -144,7 +145,7 @@ async function waitUntilReady(readyUrl: string, timeoutMs: number, exited: Promi
       const error = spawnError();
       if (error?.code === 'ENOENT') throw new ApicurioRegistryError('java is not on PATH: Apicurio Registry needs Java 17+', { cause: error });
       if (error) throw new ApicurioRegistryError(`Could not start java for Apicurio Registry: ${error.message}`, { cause: error });
-      throw new ApicurioRegistryError(`Apicurio Registry exited while starting (log: ${logFile}):\n${tail(logFile)}`);
+      throw new ApicurioRegistryError(`Apicurio Registry exited while starting (log: ${logFile}):\n${logTail(logFile)}`);
     }
     try {
       const response = await fetch(readyUrl, { signal: AbortSignal.timeout(1_000) });
@@ -155,29 +156,5 @@ async function waitUntilReady(readyUrl: string, timeoutMs: number, exited: Promi
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  throw new ApicurioRegistryError(`Apicurio Registry was not ready within ${timeoutMs} ms (${readyUrl}; log: ${logFile}):\n${tail(logFile)}`);
-}
-
-async function stopProcess(child: ChildProcess, exited: Promise<void>): Promise<void> {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  const stopped = await Promise.race([exited.then(() => true), delay(STOP_TIMEOUT_MS).then(() => false)]);
-  if (!stopped) {
-    child.kill('SIGKILL');
-    await exited;
-  }
-}
-
-/** A timer that does not keep the process alive by itself (the child being waited for does, while it runs). */
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
-function tail(file: string, lines = 40): string {
-  try {
-    const text = readFileSync(file, 'utf8').trimEnd();
-    return text === '' ? '(the registry logged nothing yet)' : text.split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no registry log)';
-  }
+  throw new ApicurioRegistryError(`Apicurio Registry was not ready within ${timeoutMs} ms (${readyUrl}; log: ${logFile}):\n${logTail(logFile)}`);
 }

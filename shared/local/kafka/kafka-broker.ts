@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -6,6 +6,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { KafkaBrokerError } from '../errors';
 import { assertPortFree } from '../ports';
 import { resolveBrokerClasspath } from './resolve-broker-classpath';
+import { logTail, stopChildProcess } from '../child-process';
 
 export interface KafkaBrokerOptions {
   /** Client port on 127.0.0.1; the KRaft controller listens on `port + 1`. */
@@ -104,7 +105,7 @@ export async function startKafkaBroker(options: KafkaBrokerOptions): Promise<Kaf
     clusterId,
     logFile,
     async stop() {
-      await stopProcess(broker, exited);
+      await stopChildProcess(broker, exited, 20_000);
       process.removeListener('exit', killOnExit);
       if (ephemeral) rmSync(dataDir, { recursive: true, force: true });
     },
@@ -188,7 +189,7 @@ async function runToCompletion(command: string, args: readonly string[], logFile
     child.once('exit', resolve);
   });
   if (code !== 0) {
-    throw new KafkaBrokerError(`Formatting the Kafka storage failed (exit ${code}):\n${tail(logFile)}`);
+    throw new KafkaBrokerError(`Formatting the Kafka storage failed (exit ${code}):\n${logTail(logFile)}`);
   }
 }
 
@@ -206,7 +207,7 @@ async function waitUntilAnswering(
   const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 1000 });
   while (Date.now() < deadline) {
     if (brokerExit !== undefined) {
-      throw new KafkaBrokerError(`The Kafka broker exited with code ${brokerExit} while starting:\n${tail(logFile)}`);
+      throw new KafkaBrokerError(`The Kafka broker exited with code ${brokerExit} while starting:\n${logTail(logFile)}`);
     }
     const admin = kafka.admin();
     try {
@@ -220,27 +221,5 @@ async function waitUntilAnswering(
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  throw new KafkaBrokerError(`The Kafka broker did not answer within ${timeoutMs} ms:\n${tail(logFile)}`, true);
-}
-
-async function stopProcess(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  const stopped = await Promise.race([exited.then(() => true), delay(20_000).then(() => false)]);
-  if (!stopped) {
-    child.kill('SIGKILL');
-    await exited;
-  }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
-function tail(file: string, lines = 30): string {
-  try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no broker log)';
-  }
+  throw new KafkaBrokerError(`The Kafka broker did not answer within ${timeoutMs} ms:\n${logTail(logFile)}`, true);
 }
