@@ -7,7 +7,8 @@ import { readValue } from '../../schemas';
 /**
  * What the live view shows beyond per-consumer numbers: how many results each
  * join has emitted, how much each hot stream coalesces (updates in ÷ deltas
- * out), and the latest records of the last join's output (the Core Event).
+ * out), the records in each dead-letter topic, and the latest records of the
+ * last join's output (the Core Event).
  */
 export async function startPipelineFlows(kafka: Kafka, pipeline: Pipeline) {
   const admin: Admin = kafka.admin();
@@ -38,6 +39,9 @@ export async function startPipelineFlows(kafka: Kafka, pipeline: Pipeline) {
         const [updates, deltas] = [await total(stream.inputTopic), await total(stream.outputTopic)];
         lines.push(`hot stream ${stream.name}: ${updates} updates (with flush ticks) → ${deltas} deltas${deltas > 0 ? `, ${(updates / deltas).toFixed(1)}× coalesced` : ''}`);
       }
+      // Joins and hot streams dead-letter what they cannot read themselves, so the consumers' own column misses those.
+      const letters = await Promise.all(pipeline.topics.filter((topic) => topic.kind === 'dead-letter').map(async (topic) => `${topic.name} ${await total(topic.name)}`));
+      if (letters.length > 0) lines.push(`dead letters (all causes): ${letters.join(', ')}`);
       if (coreTopic) lines.push('', `Recent ${coreTopic}:`, ...(recent.length > 0 ? recent.map((line) => `  ${line.slice(0, 220)}`) : ['  (none yet)']));
       return lines;
     },
