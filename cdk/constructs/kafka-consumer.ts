@@ -54,7 +54,8 @@ export class KafkaConsumer extends Construct {
       ...consumer.environment,
       KAFKA_CLUSTER_ARN: props.clusterArn,
       KAFKA_AUTH: 'aws-iam',
-      ...(props.schemaRegistryUrl ? { [SCHEMA_REGISTRY_VARIABLES.url]: props.schemaRegistryUrl } : {}),
+      // Look-up only: schemas are published by a release step before the deploy, so functions need no write access.
+      ...(props.schemaRegistryUrl ? { [SCHEMA_REGISTRY_VARIABLES.url]: props.schemaRegistryUrl, [SCHEMA_REGISTRY_VARIABLES.autoRegister]: 'false' } : {}),
     };
     for (const table of consumer.tables) environment[table.environmentVariable] = props.tables.get(table.name)!.tableName;
 

@@ -10,6 +10,8 @@ export const SCHEMA_REGISTRY_VARIABLES = {
   credentials: 'SCHEMA_REGISTRY_CREDENTIALS',
   /** The file-backed stand-in's file; the local runtime sets it for the functions it runs. */
   file: 'SCHEMA_REGISTRY_FILE',
+  /** `false`: look schemas up, never register them (deployed functions; a release step publishes). */
+  autoRegister: 'SCHEMA_REGISTRY_AUTO_REGISTER',
 } as const;
 
 /**
@@ -19,7 +21,7 @@ export const SCHEMA_REGISTRY_VARIABLES = {
  */
 export function schemaRegistryFromEnvironment(env: NodeJS.ProcessEnv = process.env, fallbackFile?: string): SchemaRegistry {
   const url = env[SCHEMA_REGISTRY_VARIABLES.url];
-  if (url) return new HttpSchemaRegistry(url, env[SCHEMA_REGISTRY_VARIABLES.credentials]);
+  if (url) return new HttpSchemaRegistry(url, env[SCHEMA_REGISTRY_VARIABLES.credentials], env[SCHEMA_REGISTRY_VARIABLES.autoRegister] !== 'false');
   const file = env[SCHEMA_REGISTRY_VARIABLES.file] || fallbackFile;
   if (file) return new FileSchemaRegistry(file, (subject) => repositorySchemas(env).get(subject)?.compatibility ?? 'BACKWARD');
   throw new ConfigError(

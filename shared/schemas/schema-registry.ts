@@ -102,12 +102,26 @@ export class HttpSchemaRegistry implements SchemaRegistry {
     private readonly baseUrl: string,
     /** `user:password` for basic auth (Confluent Cloud API key and secret). */
     private readonly credentials?: string,
+    /**
+     * False: `register` only looks the schema up under its subject and fails if
+     * it is not there, as Confluent advises for production (`auto.register.schemas=false`):
+     * schemas are published by a release step (`platform schemas publish`), and
+     * running code needs no write access to the registry. @default true
+     */
+    private readonly autoRegister = true,
   ) {}
 
   async register(subject: string, schema: Schema): Promise<number> {
     // Sent as written: the registry needs the defaults to judge compatibility.
-    const body = await this.request(`/subjects/${encodeURIComponent(subject)}/versions`, { method: 'POST', body: JSON.stringify({ schema: JSON.stringify(schema) }) });
-    return (body as { id: number }).id;
+    const body = JSON.stringify({ schema: JSON.stringify(schema) });
+    const path = `/subjects/${encodeURIComponent(subject)}`;
+    if (this.autoRegister) return ((await this.request(`${path}/versions`, { method: 'POST', body })) as { id: number }).id;
+    try {
+      return ((await this.request(path, { method: 'POST', body })) as { id: number }).id;
+    } catch (error) {
+      if (!(error instanceof UnknownSchemaError)) throw error;
+      throw new UnknownSchemaError(`the schema is not registered under "${subject}", and this process may not register it: publish it first (platform schemas publish)`, false, { cause: error });
+    }
   }
 
   async setCompatibility(subject: string, level: CompatibilityLevel): Promise<void> {

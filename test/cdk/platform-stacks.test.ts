@@ -105,7 +105,7 @@ describe('CDK: the platform stacks', () => {
     expect(prices['Environment'].Variables.PRICES_HOT_STATE_TABLE_NAME).toEqual({ 'Fn::ImportValue': expect.stringContaining('Tablepriceshotstate') });
   });
 
-  it('tells every function of a pipeline with Avro topics where the schema registry is, and refuses an environment without one', () => {
+  it('tells every function of a pipeline with Avro topics where the schema registry is (to look schemas up, not register them), and refuses an environment without one', () => {
     const withRegistry = synthesize('dev', examplePipeline);
     const withoutRegistry = () => addPlatformStacks(new App(), examplePipeline, parseDeploymentConfig(TEST_ENVIRONMENTS, 'prod'));
 
@@ -113,7 +113,9 @@ describe('CDK: the platform stacks', () => {
       examplePipeline.consumers.some((consumer) => consumer.name === fn['Environment'].Variables.POWERTOOLS_SERVICE_NAME),
     );
     expect(consumerFunctions.length).toBe(examplePipeline.consumers.length);
-    for (const fn of consumerFunctions) expect(fn['Environment'].Variables.SCHEMA_REGISTRY_URL).toBe('https://registry.dev.example.com');
+    for (const fn of consumerFunctions) {
+      expect(fn['Environment'].Variables).toMatchObject({ SCHEMA_REGISTRY_URL: 'https://registry.dev.example.com', SCHEMA_REGISTRY_AUTO_REGISTER: 'false' });
+    }
     expect(withoutRegistry).toThrow(/topics merchants, flyers, .* carry Avro in the Confluent wire format: set schemaRegistryUrl/);
   });
 

@@ -128,6 +128,25 @@ describe('HttpSchemaRegistry against a real registry (Apicurio, Confluent API) (
     expect(readByReader).toEqual(merchant);
   });
 
+  it('writes with a look-up-only registry (as deployed functions do) once the schema is published, and refuses before, naming the step to take', async () => {
+    // Prepare
+    const topic = uniqueName('t');
+    const schemas = repositorySchemas().get('merchants-value')!;
+    const lookUpOnly = avroValueFormat({ topic, schemas, registry: () => new HttpSchemaRegistry(apicurio.url, undefined, false) });
+    const merchant = { merchantId: 'm-1', name: 'Corner Shop', country: 'DE', website: null };
+
+    // Act
+    const beforePublishing = writeValue(lookUpOnly, merchant);
+    const publishedId = await new HttpSchemaRegistry(apicurio.url).register(`${topic}-value`, schemas.latest.schema);
+    const afterPublishing = (await writeValue(lookUpOnly, merchant))!;
+
+    // Assess
+    await expect(beforePublishing).rejects.toThrow(UnknownSchemaError);
+    await expect(beforePublishing).rejects.toThrow(/not registered under ".*-value", and this process may not register it: publish it first \(platform schemas publish\)/);
+    expect(afterPublishing.readInt32BE(1)).toBe(publishedId);
+    expect(await latestIdOf(apicurio.url, `${topic}-value`)).toBe(publishedId);
+  });
+
   it('reports a registry that is down as SchemaRegistryUnavailableError, retriable, when reading a value whose schema id it has not cached', async () => {
     // Prepare: a value framed with a real id, and a reader whose registry listens nowhere.
     const topic = uniqueName('t');
