@@ -1,9 +1,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Kafka, logLevel } from 'kafkajs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { PlatformError } from '../errors';
 import { readLocalServicesConfig } from '../local/config';
-import { LOCAL_STATE_DIR, PROJECT_ROOT } from '../local/paths';
+import { LOCAL_SCHEMA_REGISTRY_FILE, PROJECT_ROOT } from '../local/paths';
 import type { Consumer, Pipeline } from '../pipeline';
 import { JSON_VALUE_FORMAT, schemaRegistryFromEnvironment, topicValueFormat, type SchemaRegistry, type ValueFormat } from '../schemas';
 
@@ -46,7 +46,7 @@ export function createContext(options: { pipeline?: string | undefined; json: bo
   let kafka: Kafka | undefined;
   let dynamodb: DynamoDBClient | undefined;
   let registry: SchemaRegistry | undefined;
-  const schemaRegistry = () => (registry ??= schemaRegistryFromEnvironment(process.env, join(LOCAL_STATE_DIR, 'schema-registry.json')));
+  const schemaRegistry = () => (registry ??= schemaRegistryFromEnvironment(process.env, LOCAL_SCHEMA_REGISTRY_FILE));
   const pipeline = loaded.default;
   return {
     pipeline,

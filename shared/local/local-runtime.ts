@@ -5,7 +5,7 @@ import { ENVIRONMENT_VARIABLES, readLocalServicesConfig, type LocalServicesConfi
 import { assertPortFree } from './ports';
 import { startDynamoDbServer, type DynamoDbServer } from './dynamodb/dynalite-server';
 import { startKafkaBroker, type KafkaBroker } from './kafka/kafka-broker';
-import { LOCAL_STATE_DIR } from './paths';
+import { LOCAL_SCHEMA_REGISTRY_FILE, LOCAL_STATE_DIR } from './paths';
 import { SCHEMA_REGISTRY_VARIABLES, schemaRegistryFromEnvironment, type SchemaRegistry } from '../schemas';
 
 export interface LocalRuntimeOptions {
@@ -95,7 +95,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     // Powertools: no embedded-metric JSON on the terminal, errors only (the live view counts dead letters).
     POWERTOOLS_METRICS_DISABLED: 'true',
     POWERTOOLS_LOG_LEVEL: process.env['POWERTOOLS_LOG_LEVEL'] ?? 'ERROR',
-    ...registryEnvironment(config, options.persistDir ?? stateDir),
+    ...registryEnvironment(config, options.stateDir === undefined ? LOCAL_SCHEMA_REGISTRY_FILE : join(stateDir, 'schema-registry.json')),
   };
 
   return {
@@ -119,13 +119,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 }
 
 /**
- * What tells handlers where the registry is. The stand-in's file sits with the
- * broker's data when that persists, so stored records keep their schema ids.
+ * What tells handlers where the registry is. The stand-in's file stays in the
+ * state directory whether or not the broker's data persists: the CLI finds it
+ * there, and ids are stable per schema, so one file serves every run.
  */
-function registryEnvironment(config: LocalServicesConfig, dataDir: string): Record<string, string> {
+function registryEnvironment(config: LocalServicesConfig, defaultFile: string): Record<string, string> {
   const registry = config.schemaRegistry;
   if ('url' in registry) {
     return { [SCHEMA_REGISTRY_VARIABLES.url]: registry.url, ...(registry.credentials ? { [SCHEMA_REGISTRY_VARIABLES.credentials]: registry.credentials } : {}) };
   }
-  return { [SCHEMA_REGISTRY_VARIABLES.file]: registry.file ?? join(dataDir, 'schema-registry.json') };
+  return { [SCHEMA_REGISTRY_VARIABLES.file]: registry.file ?? defaultFile };
 }

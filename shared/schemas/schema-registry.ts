@@ -1,5 +1,6 @@
 import { Type, type Schema } from 'avsc';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { compatibilityProblems, type CompatibilityLevel } from './compatibility';
 import { IncompatibleSchemaError, SchemaError, SchemaRegistryUnavailableError, UnknownSchemaError } from './errors';
@@ -60,25 +61,41 @@ export class FileSchemaRegistry implements SchemaRegistry {
     return JSON.parse(entry.schema) as Schema;
   }
 
-  /** Runs `work` holding `<file>.lock`, created exclusively; a lock left by a dead process is broken after a while. */
+  /**
+   * Runs `work` holding `<file>.lock`, created exclusively and holding this
+   * holder's token, so only the holder removes it. A lock left by a process that
+   * died holding it is broken after a while, by renaming it to a name of the
+   * breaker's own first: of two processes breaking it at once, one wins.
+   */
   private async locked<T>(work: () => T): Promise<T> {
     const lock = `${this.path}.lock`;
+    const token = `${process.pid}-${randomUUID()}`;
     mkdirSync(dirname(this.path), { recursive: true });
-    for (let waited = 0; ; waited += 20) {
+    for (;;) {
       try {
-        closeSync(openSync(lock, 'wx'));
+        writeFileSync(lock, token, { flag: 'wx' });
         break;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
-        if (age > STALE_LOCK_MS) rmSync(lock, { force: true });
-        else await new Promise((resolve) => setTimeout(resolve, 20));
+        if (age > STALE_LOCK_MS) {
+          const claimed = `${lock}.stale-${token}`;
+          try {
+            renameSync(lock, claimed);
+            rmSync(claimed, { force: true });
+          } catch {
+            // Another process broke it first, or its holder finished: try again.
+          }
+        } else {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
       }
     }
     try {
       return work();
     } finally {
-      rmSync(lock, { force: true });
+      // Gone or someone else's only if ours was broken as stale: theirs is left alone.
+      if (existsSync(lock) && readFileSync(lock, { encoding: 'utf8', flag: 'r' }).toString() === token) rmSync(lock, { force: true });
     }
   }
 
@@ -89,12 +106,27 @@ export class FileSchemaRegistry implements SchemaRegistry {
   private write(file: RegistryFile): void {
     mkdirSync(dirname(this.path), { recursive: true });
     // Written whole, then renamed: a reader never sees half a file.
-    writeFileSync(`${this.path}.tmp`, `${JSON.stringify(file, null, 2)}\n`);
-    renameSync(`${this.path}.tmp`, this.path);
+    const temporary = `${this.path}.${process.pid}-${randomUUID()}.tmp`;
+    writeFileSync(temporary, `${JSON.stringify(file, null, 2)}\n`);
+    renameSync(temporary, this.path);
   }
 }
 
 const REQUEST_TIMEOUT_MS = 10_000;
+/** Confluent's codes for an unknown subject (40401), version (40402) and schema (40403). */
+const REGISTRY_NOT_FOUND_CODES = new Set([40401, 40402, 40403]);
+/** Statuses that say nothing about the schema: a credential, a proxy or a timeout to fix, then retry. */
+const TRANSIENT_STATUSES = new Set([401, 403, 407, 408, 429]);
+/** Pauses before asking again for a schema id the registry did not know: a just-registered id may lag on a replica. */
+const UNKNOWN_ID_RETRY_DELAYS_MS = [250, 1_000];
+
+function errorCodeOf(body: string): number {
+  try {
+    return Number((JSON.parse(body) as { error_code?: unknown }).error_code);
+  } catch {
+    return Number.NaN;
+  }
+}
 
 /** A real Confluent-compatible Schema Registry over its REST API (Confluent Platform, Confluent Cloud, Redpanda, Karapace). */
 export class HttpSchemaRegistry implements SchemaRegistry {
@@ -128,9 +160,17 @@ export class HttpSchemaRegistry implements SchemaRegistry {
     await this.request(`/config/${encodeURIComponent(subject)}`, { method: 'PUT', body: JSON.stringify({ compatibility: level }) });
   }
 
+  /** @throws SchemaError for a schema that is not Avro (JSON Schema, Protobuf), which no Avro reader can use */
   async schemaById(id: number): Promise<Schema> {
-    const body = await this.request(`/schemas/ids/${id}`, { method: 'GET' });
-    return JSON.parse((body as { schema: string }).schema) as Schema;
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return avroSchemaOf(id, await this.request(`/schemas/ids/${id}`, { method: 'GET' }));
+      } catch (error) {
+        const delay = UNKNOWN_ID_RETRY_DELAYS_MS[attempt];
+        if (!(error instanceof UnknownSchemaError) || delay === undefined) throw error;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
   }
 
   private async request(path: string, init: { method: string; body?: string }): Promise<unknown> {
@@ -150,12 +190,36 @@ export class HttpSchemaRegistry implements SchemaRegistry {
     } catch (error) {
       throw new SchemaRegistryUnavailableError(`${init.method} ${url} failed: ${String(error)}`, { cause: error });
     }
-    if (response.status === 404) throw new UnknownSchemaError(`${init.method} ${path}: ${text}`);
+    if (response.status === 404) {
+      // Only the registry's own "not found" codes mean the schema or subject is unknown. A bare 404 is a wrong
+      // base URL: called unknown, every record would be dead-lettered, when it is the configuration to fix.
+      if (REGISTRY_NOT_FOUND_CODES.has(errorCodeOf(text))) throw new UnknownSchemaError(`${init.method} ${path}: ${text}`);
+      throw new SchemaRegistryUnavailableError(`${init.method} ${url} answered 404 without a Schema Registry error code: is ${url.slice(0, url.length - path.length)} the registry's API base URL? ${text.slice(0, 200)}`);
+    }
     if (response.status === 409) throw new IncompatibleSchemaError(path, 'the registry’s configured', [text]);
-    // Throttling and server errors pass; anything else is a request the registry will never accept.
-    if (response.status === 429 || response.status >= 500) throw new SchemaRegistryUnavailableError(`${init.method} ${url} answered ${response.status}: ${text}`);
-    if (!response.ok) throw new SchemaError(`${init.method} ${path} answered ${response.status}: ${text}`);
-    return JSON.parse(text) as unknown;
+    // Credentials, proxies, throttling and server errors pass; anything else is a request the registry will never accept.
+    if (TRANSIENT_STATUSES.has(response.status) || response.status >= 500) {
+      throw new SchemaRegistryUnavailableError(`${init.method} ${url} answered ${response.status}: ${text.slice(0, 200)}`);
+    }
+    if (!response.ok) throw new SchemaError(`${init.method} ${path} answered ${response.status}: ${text.slice(0, 200)}`);
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      // A proxy's HTML page, say: not the registry answering.
+      throw new SchemaRegistryUnavailableError(`${init.method} ${url} answered ${response.status} with a body that is not JSON: ${text.slice(0, 200)}`);
+    }
+  }
+}
+
+/** The Avro schema in a `GET /schemas/ids/<id>` answer. @throws SchemaError when it holds another kind of schema, or none */
+function avroSchemaOf(id: number, body: unknown): Schema {
+  const { schema, schemaType } = body as { schema?: unknown; schemaType?: unknown };
+  if (schemaType !== undefined && schemaType !== 'AVRO') throw new SchemaError(`schema ${id} is ${String(schemaType)}, not Avro`);
+  if (typeof schema !== 'string') throw new SchemaError(`the registry's answer for schema ${id} holds no schema`);
+  try {
+    return JSON.parse(schema) as Schema;
+  } catch (error) {
+    throw new SchemaError(`schema ${id} is not an Avro schema (not JSON: ${(error as Error).message})`);
   }
 }
 

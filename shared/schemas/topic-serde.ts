@@ -66,7 +66,13 @@ export class TopicSerde {
     let cached = this.resolvers.get(schemaId);
     if (!cached) {
       cached = this.registry.schemaById(schemaId).then((schema) => {
-        const writer = Type.forSchema(schema);
+        let writer: Type;
+        try {
+          writer = Type.forSchema(schema);
+        } catch (error) {
+          // E.g. a schema with references to others, which this reader does not resolve.
+          throw new SchemaError(`schema ${schemaId} is not an Avro schema this reader can parse: ${(error as Error).message}`);
+        }
         try {
           return { writer, resolver: this.reader.createResolver(writer) };
         } catch (error) {

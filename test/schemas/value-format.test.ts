@@ -1,6 +1,6 @@
 import { Type, type Schema } from 'avsc';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -119,4 +119,27 @@ describe('FileSchemaRegistry under concurrent registrations', () => {
     const stored = JSON.parse(readFileSync(path, 'utf8')) as { schemas: Array<{ id: number }> };
     expect(stored.schemas.map((entry) => entry.id).sort((a, b) => a - b)).toEqual([...ids].sort((a, b) => a - b));
   }, 60_000);
+});
+
+describe('FileSchemaRegistry lock', () => {
+  it('waits for a lock another process holds, and breaks one left behind by a process that died', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'registry-')), 'registry.json');
+    const schema: Schema = { type: 'record', name: 'R', fields: [{ name: 'f', type: 'string' }] };
+    // Held by someone alive: the registration waits until it is released.
+    writeFileSync(`${path}.lock`, 'someone-else');
+    let registered = false;
+    const waiting = new FileSchemaRegistry(path).register('held-value', schema).then(() => (registered = true));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(registered).toBe(false);
+    rmSync(`${path}.lock`);
+    await waiting;
+    // Left by a process that died a minute ago: broken, and the registration goes on.
+    writeFileSync(`${path}.lock`, 'a-dead-process');
+    utimesSync(`${path}.lock`, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+
+    const id = await new FileSchemaRegistry(path).register('stale-value', schema);
+
+    expect(id).toBeGreaterThan(0);
+    expect(existsSync(`${path}.lock`)).toBe(false);
+  });
 });

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { LOCAL_STATE_DIR, PROJECT_ROOT } from '../../local/paths';
-import { catalogCompatibilityProblems, FileSchemaRegistry, HttpSchemaRegistry, loadSchemaCatalog, type SchemaRegistry } from '../../schemas';
+import { PROJECT_ROOT } from '../../local/paths';
+import { catalogCompatibilityProblems, HttpSchemaRegistry, loadSchemaCatalog, type SchemaRegistry } from '../../schemas';
 import { CliError, UsageError, type CliContext } from '../context';
 
 /**
@@ -18,14 +18,13 @@ export async function schemasCommand(context: CliContext, action: string | undef
     return;
   }
   if (action !== 'publish') throw new UsageError('schemas needs an action: check or publish');
-  const registry: SchemaRegistry = registryUrl
-    ? new HttpSchemaRegistry(registryUrl, process.env['SCHEMA_REGISTRY_CREDENTIALS'])
-    : new FileSchemaRegistry(join(LOCAL_STATE_DIR, 'schema-registry.json'), (subject) => catalog.get(subject)?.compatibility ?? 'BACKWARD');
+  // --registry-url names one; otherwise the registry every other command and `npm start` use.
+  const registry: SchemaRegistry = registryUrl ? new HttpSchemaRegistry(registryUrl, process.env['SCHEMA_REGISTRY_CREDENTIALS']) : context.schemaRegistry();
   const published: Array<{ subject: string; version: number; id: number }> = [];
   for (const subject of catalog.values()) {
     // The registry enforces the repository's level on later registrations, not just its global default.
     await registry.setCompatibility?.(subject.subject, subject.compatibility);
     for (const version of subject.versions) published.push({ subject: subject.subject, version: version.version, id: await registry.register(subject.subject, version.schema) });
   }
-  context.print({ registry: registryUrl ?? 'local file', published }, () => published.map((entry) => `${entry.subject} v${entry.version} → id ${entry.id}`).join('\n'));
+  context.print({ registry: registryUrl ?? process.env['SCHEMA_REGISTRY_URL'] ?? 'local file', published }, () => published.map((entry) => `${entry.subject} v${entry.version} → id ${entry.id}`).join('\n'));
 }

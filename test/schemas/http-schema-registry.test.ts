@@ -1,0 +1,59 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { avroValueFormat, encodeWireFormat, HttpSchemaRegistry, SchemaRegistryUnavailableError, UnknownSchemaError, UnreadableValueError, repositorySchemas } from '../../shared/schemas';
+
+/** A stand-in HTTP server that answers every request with one status and body, counting requests. */
+async function answering(status: number, body: string): Promise<{ url: string; requests: () => number; close: () => Promise<void> }> {
+  let requests = 0;
+  const server: Server = createServer((_request, response) => {
+    requests += 1;
+    response.writeHead(status, { 'Content-Type': 'application/json' }).end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, requests: () => requests, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+describe('HttpSchemaRegistry: what an answer means', () => {
+  it.each([
+    ['a 404 without a registry error code (a wrong base URL)', 404, '<html>Not Found</html>'],
+    ['a 401 (a credential to fix)', 401, '{"error_code":401,"message":"Unauthorized"}'],
+    ['a 403', 403, '{"error_code":403,"message":"Forbidden"}'],
+    ['a 503', 503, '{"error_code":50301,"message":"unavailable"}'],
+    ['a 200 that is not JSON (a proxy page)', 200, '<html>login</html>'],
+  ])('calls %s unavailable and retriable, never an unknown schema', async (_case, status, body) => {
+    const server = await answering(status, body);
+    try {
+      const asking = new HttpSchemaRegistry(server.url).schemaById(1);
+
+      await expect(asking).rejects.toThrow(SchemaRegistryUnavailableError);
+      await expect(asking).rejects.toMatchObject({ retriable: true });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('calls an id unknown only on the registry’s own “schema not found” code, after asking again in case a replica lags', async () => {
+    const server = await answering(404, '{"error_code":40403,"message":"Schema 7 not found"}');
+    try {
+      await expect(new HttpSchemaRegistry(server.url).schemaById(7)).rejects.toThrow(UnknownSchemaError);
+      expect(server.requests()).toBe(3);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('makes a value written with a schema that is not Avro (JSON Schema, Protobuf) unreadable, instead of failing the batch forever', async () => {
+    const server = await answering(200, JSON.stringify({ schemaType: 'PROTOBUF', schema: 'syntax = "proto3"; message M { string a = 1; }' }));
+    try {
+      const format = avroValueFormat({ topic: 'merchants', schemas: repositorySchemas().get('merchants-value')!, registry: () => new HttpSchemaRegistry(server.url) });
+
+      const reading = format.read(encodeWireFormat(12, Buffer.from([0, 2, 0x61])));
+
+      await expect(reading).rejects.toThrow(UnreadableValueError);
+      await expect(reading).rejects.toThrow(/^DESERIALIZATION_ERROR: schema 12 is PROTOBUF, not Avro/);
+    } finally {
+      await server.close();
+    }
+  });
+});
