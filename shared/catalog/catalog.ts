@@ -68,8 +68,9 @@ export function defineCatalog(prefix = ''): Catalog {
     deadLetterTopic: topic('offers.dlq'),
     rightCodec: codec<Merchant>('merchants'),
     formats: { left: format('items-with-flyer'), right: format('merchants'), output: format('offers') },
-    // The output is not checked at run time: a join cannot dead-letter its own result (the state is already
-    // written), and a refused result would stall the partition. Inputs are checked; the tests check offers.
+    // The output is written in the offers schema, so a result that did not match would fail its batch (retried,
+    // alarmed): a join cannot dead-letter its own result, whose state is already written. Inputs are checked
+    // before anything is written, and offerOf builds exactly the schema's fields (the end-to-end test checks).
     foreignKey: (joined) => joined.flyer.merchantId,
     joiner: (joined, merchant) => offerOf(joined.item, joined.flyer, merchant),
   });

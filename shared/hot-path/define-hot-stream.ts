@@ -67,7 +67,7 @@ export interface HotStreamDeclaration<U extends UpdateOrder> {
    * format cannot read is dead-lettered with the reason.
    * @default JSON on both
    */
-  readonly formats?: { readonly input?: ValueFormat; readonly output?: ValueFormat };
+  readonly formats?: { readonly input?: ValueFormat; readonly output?: ValueFormat; readonly entity?: ValueFormat };
 }
 
 export type HotStreamVerbosity = { readonly mode: 'delta' } | { readonly mode: 'delta-and-entity'; readonly entityTopic: string };
@@ -78,7 +78,7 @@ export type HotStream<U extends UpdateOrder = UpdateOrder> = HotStreamDeclaratio
   readonly coalesceWindowMs: number;
   carryOver(superseded: U, survivor: U): U;
   readonly verbosity: HotStreamVerbosity;
-  readonly formats: { readonly input: ValueFormat; readonly output: ValueFormat };
+  readonly formats: { readonly input: ValueFormat; readonly output: ValueFormat; readonly entity: ValueFormat };
 };
 
 const NAME = /^[a-zA-Z0-9._-]{1,100}$/;
@@ -106,7 +106,11 @@ export function defineHotStream<U extends UpdateOrder>(declaration: HotStreamDec
     mayPassThrough: declaration.mayPassThrough ?? (() => false),
     carryOver: declaration.carryOver ?? ((_superseded: U, survivor: U) => survivor),
     verbosity: declaration.verbosity ?? { mode: 'delta' as const },
-    formats: { input: declaration.formats?.input ?? JSON_VALUE_FORMAT, output: declaration.formats?.output ?? JSON_VALUE_FORMAT },
+    formats: {
+      input: declaration.formats?.input ?? JSON_VALUE_FORMAT,
+      output: declaration.formats?.output ?? JSON_VALUE_FORMAT,
+      entity: declaration.formats?.entity ?? JSON_VALUE_FORMAT,
+    },
   });
 }
 

@@ -1,5 +1,6 @@
 import type { Producer } from 'kafkajs';
 import { chunkBySize, estimatedMessageBytes } from '../kafka/chunk-by-size';
+import type { ValueFormat } from '../schemas/value-format';
 import type { HotStream, UpdateOrder } from './define-hot-stream';
 
 /** A slim delta event: the state key and its newest update, nothing static. */
@@ -29,22 +30,28 @@ export class KafkaHotDeltaSink<U extends UpdateOrder> implements HotDeltaSink<U>
 
   async publish(deltas: readonly HotDelta<U>[]): Promise<void> {
     if (deltas.length === 0) return;
-    const format = this.stream.formats.output;
-    const messages = await Promise.all(
-      deltas.map(async (delta) => ({
-        key: delta.key,
-        value: await format.write(Buffer.from(JSON.stringify({ key: delta.key, ...delta.update, emittedAt: delta.emittedAt }))),
-        headers: { [HOT_DELTA_HEADERS.version]: String(delta.update.version), [HOT_DELTA_HEADERS.stream]: this.stream.name },
-      })),
-    );
-    const { verbosity } = this.stream;
+    const { formats, verbosity } = this.stream;
+    const withEntity = verbosity.mode === 'delta-and-entity';
+    // Each topic in its own format: the entity topic's values are registered under its own subject.
+    const messagesIn = (format: ValueFormat) =>
+      Promise.all(
+        deltas.map(async (delta) => ({
+          key: delta.key,
+          value: await format.write(Buffer.from(JSON.stringify({ key: delta.key, ...delta.update, emittedAt: delta.emittedAt }))),
+          headers: { [HOT_DELTA_HEADERS.version]: String(delta.update.version), [HOT_DELTA_HEADERS.stream]: this.stream.name },
+        })),
+      );
+    const messages = await messagesIn(formats.output);
+    const entityMessages = withEntity ? await messagesIn(formats.entity) : [];
     // A write-behind store can emit tens of thousands of deltas at once; requests stay under the broker's limit.
-    for (const chunk of chunkBySize(messages, estimatedMessageBytes)) {
+    // A delta and its entity value go in the same request.
+    const pairs = messages.map((message, index) => ({ message, entity: entityMessages[index] }));
+    for (const chunk of chunkBySize(pairs, (pair) => estimatedMessageBytes(pair.message) + (pair.entity ? estimatedMessageBytes(pair.entity) : 0))) {
       await this.producer.sendBatch({
         acks: -1,
         topicMessages: [
-          { topic: this.stream.outputTopic, messages: chunk },
-          ...(verbosity.mode === 'delta-and-entity' ? [{ topic: verbosity.entityTopic, messages: chunk }] : []),
+          { topic: this.stream.outputTopic, messages: chunk.map((pair) => pair.message) },
+          ...(verbosity.mode === 'delta-and-entity' ? [{ topic: verbosity.entityTopic, messages: chunk.map((pair) => pair.entity!) }] : []),
         ],
       });
     }

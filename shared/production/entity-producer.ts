@@ -68,7 +68,8 @@ export class EntityProducer<T> {
   async publish(entities: readonly T[], context: PublishContext = {}): Promise<void> {
     const rejected: Array<{ index: number; problems: string[] }> = [];
     const keys = entities.map((entity, index) => {
-      const problems = this.options.serde.problems(entity);
+      // Strict: a field the schema does not have is a mistake the caller should hear of, not a silent drop.
+      const problems = this.options.serde.problems(entity, { strict: true });
       let key: string | undefined;
       try {
         key = this.options.keyOf(entity);

@@ -39,7 +39,9 @@ export function lazySchemaRegistry(env: NodeJS.ProcessEnv = process.env): () => 
   let builtFrom: string | undefined;
   return () => {
     // Rebuilt when the variables change: tests and the local runtime point one process at different registries.
-    const from = `${env[SCHEMA_REGISTRY_VARIABLES.url] ?? ''}|${env[SCHEMA_REGISTRY_VARIABLES.file] ?? ''}`;
+    const from = [SCHEMA_REGISTRY_VARIABLES.url, SCHEMA_REGISTRY_VARIABLES.credentials, SCHEMA_REGISTRY_VARIABLES.autoRegister, SCHEMA_REGISTRY_VARIABLES.file]
+      .map((variable) => env[variable] ?? '')
+      .join('|');
     if (!registry || from !== builtFrom) {
       registry = schemaRegistryFromEnvironment(env);
       builtFrom = from;

@@ -1,6 +1,7 @@
 import { Type, type Resolver, type Schema } from 'avsc';
 import { SchemaError, SchemaValidationError } from './errors';
 import type { SchemaRegistry } from './schema-registry';
+import { undeclaredFields } from './validated-json-codec';
 import { decodeWireFormat, encodeWireFormat } from './wire-format';
 
 /**
@@ -25,9 +26,13 @@ export class TopicSerde {
     this.reader = Type.forSchema(schema);
   }
 
-  /** The problems of a value against the current schema, each with its field path; empty when it is valid. */
-  problems(value: unknown): string[] {
+  /**
+   * The problems of a value against the current schema, each with its field path; empty when it is valid.
+   * `strict`: a field the schema does not declare is a problem too (a misspelt field would otherwise be dropped).
+   */
+  problems(value: unknown, options: { readonly strict?: boolean } = {}): string[] {
     const problems: string[] = [];
+    if (options.strict) problems.push(...undeclaredFields(this.reader, value).map((field) => `${field}: not a field of the schema`));
     this.reader.isValid(value, {
       errorHook: (path, invalid, type) =>
         problems.push(`${path.length > 0 ? path.join('.') : '(value)'}: ${JSON.stringify(invalid) ?? 'undefined'} is not a valid ${describe(type)}`),

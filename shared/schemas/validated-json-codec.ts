@@ -51,3 +51,21 @@ export function withDefaults(type: Type, value: unknown): unknown {
   }
   return filled;
 }
+
+/** The fields of a value that its schema does not declare, by path (nested records too): a misspelt field would otherwise be dropped. */
+export function undeclaredFields(type: Type, value: unknown, path = ''): string[] {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return [];
+  const name = type.typeName;
+  if (name === 'union:unwrapped' || name === 'union:wrapped') {
+    const branch = (type as Type & { types: Type[] }).types.find((candidate) => candidate.typeName === 'record');
+    return branch ? undeclaredFields(branch, value, path) : [];
+  }
+  const fields = (type as Type & { fields?: Array<{ name: string; type: Type }> }).fields;
+  if (name !== 'record' || !fields) return [];
+  const declared = new Map(fields.map((field) => [field.name, field.type]));
+  return Object.entries(value as Record<string, unknown>).flatMap(([key, nested]) => {
+    const fieldType = declared.get(key);
+    const fieldPath = path === '' ? key : `${path}.${key}`;
+    return fieldType ? undeclaredFields(fieldType, nested, fieldPath) : [fieldPath];
+  });
+}

@@ -66,13 +66,16 @@ describe('The platform command line, run as a user runs it (integration)', () =>
       { key: 'm-1', value: { merchantId: 'm-1', name: 'Corner Shop', country: 'DE', website: null } },
       { key: 'm-2', value: null },
     ];
-    const bad = [{ key: 'm-3', value: { merchantId: 'm-3', country: 'FR' } }];
+    const bad = [
+      { key: 'm-3', value: { merchantId: 'm-3', country: 'FR' } },
+      { key: 'm-4', value: { merchantId: 'm-4', name: 'Typo', country: 'FR', website: null, webSite: 'https://typo.example' } },
+    ];
 
     const refused = await platform(['produce', merchants], [...good, ...bad].map((line) => JSON.stringify(line)).join('\n'));
     const accepted = await platform(['produce', merchants, '--json'], good.map((line) => JSON.stringify(line)).join('\n'));
 
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/nothing produced to ".*merchants":\n {2}line 3: name: undefined does not match schema merchants-value v1/);
+    expect(refused.stderr).toMatch(/nothing produced to ".*merchants":\n {2}line 3: name: undefined does not match schema merchants-value v1\n {2}line 4: webSite: not a field of schema merchants-value v1/);
     expect(accepted.code).toBe(0);
     expect(JSON.parse(accepted.stdout)).toEqual({ topic: merchants, produced: 2 });
     const records = await readTopic(kafka, merchants, 2);
@@ -165,12 +168,17 @@ describe('The platform command line, run as a user runs it (integration)', () =>
     expect(JSON.parse(state.stdout)).toMatchObject({ key: 'item-7', asLeft: { leftOffset: 3, foreignKey: 'flyer-2', value: '{"name":"Milk"}' }, asRight: null });
   });
 
-  it('liberates a CSV snapshot into an entity topic, cells typed by the schema, rejecting bad rows with reasons, and does not send a finished snapshot again', async () => {
+  it('liberates a CSV snapshot into an entity topic, cells typed by the schema, rejecting bad rows with reasons, leaving out columns the entity lacks, and does not send a finished snapshot again', async () => {
     const directory = mkdtempSync(join(tmpdir(), 'liberate-'));
     const file = join(directory, 'flyers.csv');
     writeFileSync(
       file,
-      ['flyerId,merchantId,title,validFrom,validUntil', 'fl-1,m-1,"Deals, week 1",1767225600000,1767830400000', 'fl-2,m-1,Soon,someday,1767830400000', 'fl-3,m-2,Week 2,1767830400000,1768435200000'].join('\n'),
+      [
+        'flyerId,merchantId,title,validFrom,validUntil,region',
+        'fl-1,m-1,"Deals, week 1",1767225600000,1767830400000,north',
+        'fl-2,m-1,Soon,someday,1767830400000,north',
+        'fl-3,m-2,Week 2,1767830400000,1768435200000,south',
+      ].join('\n'),
     );
     const topic = `${prefix}flyers`;
     const before = await endOffset(topic);
@@ -179,7 +187,8 @@ describe('The platform command line, run as a user runs it (integration)', () =>
     const again = await platform(['liberate', topic, '--file', file, '--key-field', 'flyerId', '--schema', 'flyers-value', '--json']);
 
     expect(first.code).toBe(0);
-    expect(JSON.parse(first.stdout)).toMatchObject({ linesRead: 3, produced: 2, rejected: 1 });
+    // A column the entity does not have is left out, and named.
+    expect(JSON.parse(first.stdout)).toMatchObject({ linesRead: 3, produced: 2, rejected: 1, ignoredFields: ['region'] });
     expect(JSON.parse(first.stdout).rejectedRows).toEqual([{ line: 3, problems: ['validFrom: "someday" does not match the schema'] }]);
     expect(JSON.parse(again.stdout)).toMatchObject({ alreadyComplete: true, produced: 2 });
     expect((await endOffset(topic)) - before).toBe(2);

@@ -60,7 +60,7 @@ describe('EntityProducer (integration)', () => {
     }
   });
 
-  it('publishes JSON checked against the schema by default, what the pipeline consumers read, with the schema id in a header', async () => {
+  it('publishes JSON checked against the schema on request (a topic without a schema), with the schema id in a header', async () => {
     const { topic, entities, close } = await merchantsProducer('json');
     try {
       await entities.publish([{ merchantId: 'm-1', name: 'Corner Shop', country: 'DE', website: null }]);
@@ -80,10 +80,11 @@ describe('EntityProducer (integration)', () => {
         { merchantId: 'm-1', name: 'Fine', country: 'DE', website: null },
         { merchantId: '', name: 'No id', country: 'DE', website: null },
         { merchantId: 'm-3', country: 'FR' } as unknown as Merchant,
+        { merchantId: 'm-4', name: 'Typo', country: 'FR', website: null, webSite: 'https://typo.example' } as unknown as Merchant,
       ]);
 
       await expect(publishing).rejects.toBeInstanceOf(InvalidEntityError);
-      await expect(publishing).rejects.toThrow(/#1: the entity id \(record key\) must be a non-empty string \| #2: name: undefined is not a valid string$/);
+      await expect(publishing).rejects.toThrow(/#1: the entity id \(record key\) must be a non-empty string \| #2: name: undefined is not a valid string \| #3: webSite: not a field of the schema$/);
       const admin = kafka.admin();
       await admin.connect();
       const offsets = await admin.fetchTopicOffsets(topic);

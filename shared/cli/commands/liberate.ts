@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import type { Message } from 'kafkajs';
 import { orderedProducer, sendChunked } from '../../kafka';
 import { PROJECT_ROOT } from '../../local/paths';
-import { loadSchemaCatalog, valueSubject } from '../../schemas';
+import { loadSchemaCatalog, undeclaredFields, valueSubject } from '../../schemas';
 import { CliError, UsageError, type CliContext } from '../context';
 
 interface Checkpoint {
@@ -74,6 +74,7 @@ export async function liberateCommand(
   const producer = orderedProducer(context.kafka());
   await producer.connect();
   const rejects: Array<{ line: number; problems: string[] }> = [];
+  const ignoredFields = new Set<string>();
   let header: string[] | undefined;
   let lineNumber = 0;
   let pending: Message[] = [];
@@ -97,6 +98,8 @@ export async function liberateCommand(
       const row = csv ? fromCsv(header!, parseCsvLine(raw), schema) : fromJson(raw, problems);
       const key = row?.[keyField];
       if (row && (typeof key !== 'string' || key === '')) problems.push(`key field "${keyField}" must be a non-empty string`);
+      // A snapshot often has more columns than the entity: they are left out, and named in the summary.
+      if (row && schema) for (const field of undeclaredFields(schema, row)) ignoredFields.add(field);
       if (row && schema) schema.isValid(row, { errorHook: (path, value) => problems.push(`${path.join('.') || '(row)'}: ${JSON.stringify(value) ?? 'missing'} does not match the schema`) });
       if (problems.length > 0 || !row) {
         rejects.push({ line: lineNumber, problems });
@@ -113,10 +116,20 @@ export async function liberateCommand(
   } finally {
     await producer.disconnect();
   }
-  const summary = { topic, file, linesRead: lineNumber - (csv ? 1 : 0), resumedAfterLine: resumedAt, produced: checkpoint.produced, rejected: checkpoint.rejected, rejectedRows: rejects };
+  const summary = {
+    topic,
+    file,
+    linesRead: lineNumber - (csv ? 1 : 0),
+    resumedAfterLine: resumedAt,
+    produced: checkpoint.produced,
+    rejected: checkpoint.rejected,
+    rejectedRows: rejects,
+    ignoredFields: [...ignoredFields].sort(),
+  };
   context.print(summary, () =>
     [
       `liberated ${file} into ${topic}: ${summary.linesRead} line(s) read${resumedAt > 0 ? ` (resumed after line ${resumedAt})` : ''}, ${summary.produced} produced, ${summary.rejected} rejected`,
+      ...(summary.ignoredFields.length > 0 ? [`  fields not in the schema, left out: ${summary.ignoredFields.join(', ')}`] : []),
       ...rejects.slice(0, 20).map((reject) => `  line ${reject.line}: ${reject.problems.join('; ')}`),
       ...(rejects.length > 20 ? [`  … and ${rejects.length - 20} more (use --json for all)`] : []),
     ].join('\n'),

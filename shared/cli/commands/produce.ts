@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Message } from 'kafkajs';
 import { orderedProducer, sendChunked } from '../../kafka';
 import { PROJECT_ROOT } from '../../local/paths';
-import { loadSchemaCatalog, valueSubject, writeValue, type SubjectSchemas } from '../../schemas';
+import { loadSchemaCatalog, undeclaredFields, valueSubject, writeValue, type SubjectSchemas } from '../../schemas';
 import { CliError, type CliContext } from '../context';
 
 /** One line of input to `produce`: `{"key": "...", "value": {...} | null, "headers"?: {...}}`. */
@@ -76,6 +76,8 @@ function parseLine(raw: string, number: number, problems: string[]): InputLine |
 function valueProblems(line: InputLine, schema: SubjectSchemas | undefined): string[] {
   if (line.value === null || !schema) return [];
   const problems: string[] = [];
+  // Strict: a field the schema does not declare (a misspelt one, say) refuses the line instead of being dropped.
+  problems.push(...undeclaredFields(schema.latest.type, line.value).map((field) => `${field}: not a field of schema ${schema.subject} v${schema.latest.version}`));
   schema.latest.type.isValid(line.value, { errorHook: (path, value) => problems.push(`${path.join('.') || '(value)'}: ${JSON.stringify(value) ?? 'undefined'} does not match schema ${schema.subject} v${schema.latest.version}`) });
   return problems;
 }
