@@ -12,11 +12,19 @@ export interface EntityProjectionOptions {
   readonly keyAttribute: string;
   /** How the topic lays out values on the wire. @default JSON */
   readonly format?: ValueFormat;
+  /**
+   * Where a record no retry can make usable goes (no key, unreadable value),
+   * so the rest of the batch goes on; anything else still fails the batch, to
+   * be retried. @default none: such a record throws InvalidRecordError
+   */
+  readonly deadLetter?: (record: MskRecord, error: InvalidRecordError) => Promise<void>;
 }
 
 export interface ProjectionResult {
   readonly upserted: number;
   readonly deleted: number;
+  /** Records handed to `deadLetter`. */
+  readonly deadLettered: number;
   /** Records older than what the table already holds (a redelivery), left unapplied. */
   readonly stale: number;
 }
@@ -37,7 +45,8 @@ export const DELETED_ATTRIBUTE = '_deleted';
  * lands on the same partition). A delete leaves a marker item carrying the
  * offset so that a late, older upsert cannot resurrect the entity.
  *
- * @throws InvalidRecordError for a record with no key, a value the format cannot read, or a value that is not an object.
+ * @throws InvalidRecordError for a record with no key, a value the format cannot read, or a value that is
+ *   not an object, unless `deadLetter` takes it
  */
 export async function projectEntityRecords(
   records: readonly MskRecord[],
@@ -46,21 +55,17 @@ export async function projectEntityRecords(
   let upserted = 0;
   let deleted = 0;
   let stale = 0;
+  let deadLettered = 0;
   for (const record of records) {
-    const key = decodeKey(record);
-    if (key === null) throw new InvalidRecordError(record, 'entity records need a key (the entity id)');
-    // The key is the table's partition key, which DynamoDB caps at 2,048 bytes.
-    if (Buffer.byteLength(key) > MAX_ENTITY_KEY_BYTES) throw new InvalidRecordError(record, `a key of ${Buffer.byteLength(key)} bytes is longer than ${MAX_ENTITY_KEY_BYTES}`);
-    const value = await readValue(record, options.format ?? JSON_VALUE_FORMAT);
-    if (value !== null && (typeof value !== 'object' || Array.isArray(value))) {
-      throw new InvalidRecordError(record, 'an entity value must be a JSON object');
+    let item: Record<string, unknown>;
+    try {
+      item = await itemOf(record, options);
+    } catch (error) {
+      if (!(error instanceof InvalidRecordError) || !options.deadLetter) throw error;
+      await options.deadLetter(record, error);
+      deadLettered += 1;
+      continue;
     }
-    const item = {
-      ...(value as Record<string, unknown> | null),
-      [options.keyAttribute]: key,
-      [SOURCE_OFFSET_ATTRIBUTE]: record.offset,
-      [DELETED_ATTRIBUTE]: value === null,
-    };
     try {
       await options.documents.send(
         new PutCommand({
@@ -71,16 +76,33 @@ export async function projectEntityRecords(
           ExpressionAttributeValues: { ':offset': record.offset },
         }),
       );
-      if (value === null) deleted += 1;
+      if (item[DELETED_ATTRIBUTE] === true) deleted += 1;
       else upserted += 1;
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       stale += 1;
     }
   }
-  return { upserted, deleted, stale };
+  return { upserted, deleted, stale, deadLettered };
 }
 
+/** The table item a record stands for. @throws InvalidRecordError when the record cannot be used */
+async function itemOf(record: MskRecord, options: EntityProjectionOptions): Promise<Record<string, unknown>> {
+  const key = decodeKey(record);
+  if (key === null) throw new InvalidRecordError(record, 'entity records need a key (the entity id)');
+  // The key is the table's partition key, which DynamoDB caps at 2,048 bytes.
+  if (Buffer.byteLength(key) > MAX_ENTITY_KEY_BYTES) throw new InvalidRecordError(record, `a key of ${Buffer.byteLength(key)} bytes is longer than ${MAX_ENTITY_KEY_BYTES}`);
+  const value = await readValue(record, options.format ?? JSON_VALUE_FORMAT);
+  if (value !== null && (typeof value !== 'object' || Array.isArray(value))) {
+    throw new InvalidRecordError(record, 'an entity value must be a JSON object');
+  }
+  return {
+    ...(value as Record<string, unknown> | null),
+    [options.keyAttribute]: key,
+    [SOURCE_OFFSET_ATTRIBUTE]: record.offset,
+    [DELETED_ATTRIBUTE]: value === null,
+  };
+}
 
 /** The record's value as JSON, or null for a tombstone. @throws InvalidRecordError when it cannot be read */
 async function readValue(record: MskRecord, format: ValueFormat): Promise<unknown> {

@@ -50,7 +50,7 @@ describe('Function: projectEntityRecords (integration, dynalite)', () => {
       { documents, tableName, keyAttribute: 'merchantId' },
     );
 
-    expect(result).toEqual({ upserted: 3, deleted: 0, stale: 0 });
+    expect(result).toEqual({ upserted: 3, deleted: 0, stale: 0, deadLettered: 0 });
     expect(await stored('m1')).toMatchObject({ merchantId: 'm1', name: 'New', [SOURCE_OFFSET_ATTRIBUTE]: 2, [DELETED_ATTRIBUTE]: false });
     expect(await stored('m2')).toMatchObject({ name: 'Two' });
   });
@@ -61,7 +61,7 @@ describe('Function: projectEntityRecords (integration, dynalite)', () => {
 
     const redelivered = await projectEntityRecords([entityRecord(4, 'm1', { name: 'Alive' })], options);
 
-    expect(redelivered).toEqual({ upserted: 0, deleted: 0, stale: 1 });
+    expect(redelivered).toEqual({ upserted: 0, deleted: 0, stale: 1, deadLettered: 0 });
     expect(await stored('m1')).toEqual({ merchantId: 'm1', [SOURCE_OFFSET_ATTRIBUTE]: 5, [DELETED_ATTRIBUTE]: true });
   });
 
@@ -85,5 +85,21 @@ describe('Function: projectEntityRecords (integration, dynalite)', () => {
     await expect(projecting).rejects.toBeInstanceOf(InvalidRecordError);
     await expect(projecting).rejects.toThrow(/^merchants-0@0: /);
     await expect(projecting).rejects.toThrow(reason);
+  });
+
+  it('hands a record it cannot use to deadLetter and applies the rest of the batch', async () => {
+    const letters: Array<[number, string]> = [];
+    const options = {
+      documents,
+      tableName,
+      keyAttribute: 'merchantId',
+      deadLetter: async (record: MskRecord, error: InvalidRecordError) => void letters.push([record.offset, error.message]),
+    };
+
+    const result = await projectEntityRecords([entityRecord(1, 'm1', { name: 'before' }), entityRecord(2, 'm2', '{"name": '), entityRecord(3, 'm3', { name: 'after' })], options);
+
+    expect(result).toEqual({ upserted: 2, deleted: 0, stale: 0, deadLettered: 1 });
+    expect(letters).toEqual([[2, expect.stringMatching(/^merchants-0@2: value is not valid JSON/)]]);
+    expect(await stored('m3')).toMatchObject({ name: 'after' });
   });
 });

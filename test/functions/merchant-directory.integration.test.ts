@@ -47,10 +47,12 @@ describe('Function: merchant-directory handler, run by the local runtime (integr
     await eventually('m-2 is deleted', async () => (await stored('m-2'))?.['_deleted'] === true);
     const [deadLetter] = await readTopic(kafka, 'merchants.dlq', 1);
     expect(deadLetter).toMatchObject({ key: 'm-broken', value: '{"name": "unterminated' });
-    expect(deadLetter?.headers[DEAD_LETTER_HEADERS.reason]).toBe('RetryAttemptsExhausted');
+    // Dead-lettered by the handler at once (no retry can read it), not after the event source's retries.
+    expect(deadLetter?.headers[DEAD_LETTER_HEADERS.reason]).toBe('InvalidRecord');
     expect(deadLetter?.headers[DEAD_LETTER_HEADERS.error]).toMatch(/InvalidRecordError: merchants-0@\d+: NOT_WIRE_FORMAT: first byte is 123/);
-    expect(deadLetter?.headers[DEAD_LETTER_HEADERS.attempts]).toBe('3');
-    expect(running.mappings[0]?.stats.recordsDeadLettered).toBe(1);
+    expect(deadLetter?.headers[DEAD_LETTER_HEADERS.attempts]).toBe('1');
+    expect(deadLetter?.headers[DEAD_LETTER_HEADERS.consumerGroupId]).toBe('merchant-directory');
+    expect(running.mappings[0]?.stats.failedInvocations).toBe(0);
     await eventually('the consumer has no lag', async () => (await running.lag()).get('merchant-directory') === 0);
   });
 });
