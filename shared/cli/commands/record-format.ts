@@ -29,7 +29,10 @@ async function decodeValue(value: Buffer, format: ValueFormat): Promise<unknown>
   try {
     return await readValue(format, value);
   } catch (error) {
-    return { unreadable: error instanceof Error ? error.message : String(error), text: value.toString('utf8') };
+    const reason = error instanceof Error ? error.message : String(error);
+    // Text when the bytes are text (a producer that skipped the serializer, say); base64 when they are binary.
+    const text = value.toString('utf8');
+    return Buffer.from(text, 'utf8').equals(value) && !/[\u0000-\u0008\u000e-\u001f]/.test(text) ? { unreadable: reason, text } : { unreadable: reason, base64: value.toString('base64') };
   }
 }
 
