@@ -1,0 +1,66 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import type { Kafka } from 'kafkajs';
+import type { LocalRuntime } from '../../shared/local';
+import type { Pipeline } from '../../shared/pipeline';
+import { connectToTestServices, eventually, produce, uniqueName } from '../support/integration';
+
+const ROOT = join(__dirname, '..', '..');
+const PIPELINE = join(ROOT, 'test', 'fixtures', 'user-pipeline.ts');
+
+describe('npm start -- --pipeline <module>, as a user runs it (integration)', () => {
+  let runtime: LocalRuntime;
+  let kafka: Kafka;
+  const prefix = `${uniqueName('start')}.`;
+
+  beforeAll(async () => {
+    runtime = await connectToTestServices();
+    kafka = runtime.kafkaClient('npm-start-test');
+  });
+
+  it('runs a user’s own pipeline module, consumes what arrives on its topics, and stops cleanly on Ctrl-C', async () => {
+    // Prepare: the test's broker and DynamoDB (KAFKA_BROKERS / DYNAMODB_ENDPOINT), so no second broker starts.
+    let stdout = '';
+    // In a process group of its own, so that Ctrl-C can be sent as a terminal sends it: to npm and the platform alike.
+    const started = spawn('npm', ['start', '--', '--pipeline', PIPELINE], { cwd: ROOT, env: { ...process.env, USER_PIPELINE_PREFIX: prefix }, detached: true });
+    const ctrlC = () => process.kill(-started.pid!, 'SIGINT');
+    started.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    started.stderr.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => started.on('close', (code, signal) => resolve({ code, signal })));
+    let pipeline: Pipeline | undefined;
+    try {
+      await eventually('the platform runs', () => stdout.includes('Running. Press Ctrl-C to stop.'), 90_000).catch((error: unknown) => {
+        throw new Error(`${String(error)}; it printed:\n${stdout.slice(-2_000)}`);
+      });
+      jest.isolateModules(() => {
+        process.env['USER_PIPELINE_PREFIX'] = prefix;
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        pipeline = (require(PIPELINE) as { default: Pipeline }).default;
+      });
+
+      // Act: an order arrives, then Ctrl-C.
+      await produce(kafka, `${prefix}orders`, [{ key: 'o-1', value: JSON.stringify({ orderId: 'o-1', total: 12 }) }]);
+      // The view (every 10 s without a terminal) shows the order consumed and succeeded.
+      await eventually('the live view shows the order consumed', () => /order-audit\s+1\s+1\s/.test(stdout), 45_000);
+      ctrlC();
+      const { code, signal } = await exited;
+
+      // Assess: the platform finished its batches and stopped its services (npm itself ends on the signal, as in a
+      // terminal), and the consumer group was left (no member holds a partition).
+      expect(stdout).toMatch(/\[local\] Shutting down: finishing in-flight batches, stopping services…\n\[local\] Stopped\.\n/);
+      expect(code === 0 || signal === 'SIGINT').toBe(true);
+      const admin = kafka.admin();
+      await admin.connect();
+      const [group] = (await admin.describeGroups([`${pipeline!.name}.order-audit`])).groups;
+      await admin.disconnect();
+      expect(group?.members).toEqual([]);
+    } finally {
+      // Whatever is left of the group after a failure (the group is gone once everything exited).
+      try {
+        process.kill(-started.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }, 180_000);
+});
