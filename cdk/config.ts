@@ -27,6 +27,8 @@ export interface DeploymentConfig {
    * when the pipeline's topics carry Avro.
    */
   readonly schemaRegistryUrl: string | undefined;
+  /** A Secrets Manager secret with the registry's basic-auth credentials (`user:password`, or JSON username and password). */
+  readonly schemaRegistryCredentialsSecretArn: string | undefined;
 }
 
 export type NetworkConfig =
@@ -54,7 +56,7 @@ const CLUSTER_ARN = /^arn:aws[a-z-]*:kafka:[a-z0-9-]+:\d{12}:cluster\/[A-Za-z0-9
 
 /**
  * Reads environment `name` from the `platform` context value:
- * `{ "environments": { "<name>": { account?, region?, production?, network?, kafka?, flushTickMinutes?, provisionedPollers?, alarmEmail?, schemaRegistryUrl? } } }`.
+ * `{ "environments": { "<name>": { account?, region?, production?, network?, kafka?, flushTickMinutes?, provisionedPollers?, alarmEmail?, schemaRegistryUrl?, schemaRegistryCredentialsSecretArn? } } }`.
  * @throws DeploymentConfigError naming every problem
  */
 export function parseDeploymentConfig(platformContext: unknown, name: string): DeploymentConfig {
@@ -140,10 +142,16 @@ export function parseDeploymentConfig(platformContext: unknown, name: string): D
     provisionedPollers[consumer] = { minimum, maximum };
   }
   const alarmEmail = text('alarmEmail', field(raw, 'alarmEmail'), /^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'an email address');
+  const schemaRegistryCredentialsSecretArn = text(
+    'schemaRegistryCredentialsSecretArn',
+    field(raw, 'schemaRegistryCredentialsSecretArn'),
+    /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/,
+    'a Secrets Manager secret ARN',
+  );
   const schemaRegistryUrl = text('schemaRegistryUrl', field(raw, 'schemaRegistryUrl'), /^https?:\/\/[^\s/]+(\/\S*)?$/, 'an http(s) URL');
 
   if (problems.length > 0) throw new DeploymentConfigError(name, problems);
-  return { name, account, region, production: production as boolean, network, kafka, flushTickMinutes, provisionedPollers, alarmEmail, schemaRegistryUrl };
+  return { name, account, region, production: production as boolean, network, kafka, flushTickMinutes, provisionedPollers, alarmEmail, schemaRegistryUrl, schemaRegistryCredentialsSecretArn };
 }
 
 function field(value: unknown, name: string): unknown {

@@ -67,6 +67,7 @@ export class ConsumersStack extends Stack {
           provisionedPollers: config.provisionedPollers[consumer.name],
           rangeReader: hotStreamOf.get(consumer.name),
           schemaRegistryUrl: config.schemaRegistryUrl,
+          schemaRegistryCredentialsSecretArn: config.schemaRegistryCredentialsSecretArn,
           alarmAction,
         }),
       );

@@ -19,6 +19,8 @@ import type { NetworkConfig } from './config';
 
 export interface NetworkStackProps extends StackProps {
   readonly network: NetworkConfig;
+  /** The functions read a secret (the schema registry's credentials): a new VPC gets a Secrets Manager endpoint. */
+  readonly secretsManagerEndpoint?: boolean;
 }
 
 /**
@@ -81,6 +83,7 @@ export class NetworkStack extends Stack {
       ['Sts', InterfaceVpcEndpointAwsService.STS],
       ['Lambda', InterfaceVpcEndpointAwsService.LAMBDA],
       ['Msk', InterfaceVpcEndpointAwsService.KAFKA],
+      ...(props.secretsManagerEndpoint ? [['SecretsManager', InterfaceVpcEndpointAwsService.SECRETS_MANAGER] as const] : []),
     ] as const) {
       vpc.addInterfaceEndpoint(name, { service, privateDnsEnabled: true, subnets: this.privateSubnets, securityGroups: [endpointGroup], open: false });
     }

@@ -25,7 +25,7 @@ export function addPlatformStacks(app: App, pipeline: Pipeline, config: Deployme
   const env = config.account || config.region ? { ...(config.account ? { account: config.account } : {}), ...(config.region ? { region: config.region } : {}) } : undefined;
   const prefix = `${pipeline.name}-${config.name}`.replace(/[^A-Za-z0-9-]/g, '-');
   const common = { ...(env ? { env } : {}), tags: { pipeline: pipeline.name, environment: config.name } };
-  const network = new NetworkStack(app, `${prefix}-network`, { ...common, network: config.network });
+  const network = new NetworkStack(app, `${prefix}-network`, { ...common, network: config.network, secretsManagerEndpoint: config.schemaRegistryCredentialsSecretArn !== undefined });
   const streaming = new StreamingStack(app, `${prefix}-streaming`, { ...common, pipeline, kafka: config.kafka, vpc: network.vpc, privateSubnets: network.privateSubnets, functionSecurityGroup: network.functionSecurityGroup });
   const state = new StateStack(app, `${prefix}-state`, { ...common, pipeline, production: config.production, terminationProtection: config.production });
   const consumers = new ConsumersStack(app, `${prefix}-consumers`, {
@@ -61,6 +61,7 @@ function checkFit(pipeline: Pipeline, config: DeploymentConfig): void {
   if (avroTopics.length > 0 && !config.schemaRegistryUrl) {
     problems.push(`topics ${avroTopics.join(', ')} carry Avro in the Confluent wire format: set schemaRegistryUrl to the registry the functions use`);
   }
+  if (config.schemaRegistryCredentialsSecretArn && !config.schemaRegistryUrl) problems.push('schemaRegistryCredentialsSecretArn is set without schemaRegistryUrl');
   const consumerNames = new Set(pipeline.consumers.map((consumer) => consumer.name));
   for (const name of Object.keys(config.provisionedPollers)) {
     if (!consumerNames.has(name)) problems.push(`provisionedPollers names consumer "${name}", which pipeline "${pipeline.name}" does not declare`);

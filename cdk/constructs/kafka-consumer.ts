@@ -34,6 +34,8 @@ export interface KafkaConsumerProps {
   readonly rangeReader: string | undefined;
   /** Where the function finds the schemas of Avro values by id (SCHEMA_REGISTRY_URL). */
   readonly schemaRegistryUrl: string | undefined;
+  /** Read at cold start for the registry's basic auth (SCHEMA_REGISTRY_CREDENTIALS_SECRET_ARN). */
+  readonly schemaRegistryCredentialsSecretArn: string | undefined;
   readonly alarmAction: IAlarmAction;
 }
 
@@ -56,6 +58,7 @@ export class KafkaConsumer extends Construct {
       KAFKA_AUTH: 'aws-iam',
       // Look-up only: schemas are published by a release step before the deploy, so functions need no write access.
       ...(props.schemaRegistryUrl ? { [SCHEMA_REGISTRY_VARIABLES.url]: props.schemaRegistryUrl, [SCHEMA_REGISTRY_VARIABLES.autoRegister]: 'false' } : {}),
+      ...(props.schemaRegistryCredentialsSecretArn ? { [SCHEMA_REGISTRY_VARIABLES.credentialsSecretArn]: props.schemaRegistryCredentialsSecretArn } : {}),
     };
     for (const table of consumer.tables) environment[table.environmentVariable] = props.tables.get(table.name)!.tableName;
 
@@ -144,6 +147,11 @@ export class KafkaConsumer extends Construct {
     }
     if (written.length > 0) {
       role.addToPrincipalPolicy(new PolicyStatement({ sid: 'WriteOutputs', actions: ['kafka-cluster:DescribeTopic', 'kafka-cluster:WriteData'], resources: written.map((topic) => arns.topic(topic)) }));
+    }
+    if (props.schemaRegistryCredentialsSecretArn) {
+      role.addToPrincipalPolicy(
+        new PolicyStatement({ sid: 'ReadSchemaRegistryCredentials', actions: ['secretsmanager:GetSecretValue'], resources: [props.schemaRegistryCredentialsSecretArn] }),
+      );
     }
     if (consumer.tables.length > 0) {
       const resources = consumer.tables.flatMap((declared) => {

@@ -8,6 +8,8 @@ export const SCHEMA_REGISTRY_VARIABLES = {
   url: 'SCHEMA_REGISTRY_URL',
   /** `user:password` for the registry's basic auth. */
   credentials: 'SCHEMA_REGISTRY_CREDENTIALS',
+  /** Or the ARN of a Secrets Manager secret holding them (what deployed functions get). */
+  credentialsSecretArn: 'SCHEMA_REGISTRY_CREDENTIALS_SECRET_ARN',
   /** The file-backed stand-in's file; the local runtime sets it for the functions it runs. */
   file: 'SCHEMA_REGISTRY_FILE',
   /** `false`: look schemas up, never register them (deployed functions; a release step publishes). */
@@ -21,7 +23,11 @@ export const SCHEMA_REGISTRY_VARIABLES = {
  */
 export function schemaRegistryFromEnvironment(env: NodeJS.ProcessEnv = process.env, fallbackFile?: string): SchemaRegistry {
   const url = env[SCHEMA_REGISTRY_VARIABLES.url];
-  if (url) return new HttpSchemaRegistry(url, env[SCHEMA_REGISTRY_VARIABLES.credentials], env[SCHEMA_REGISTRY_VARIABLES.autoRegister] !== 'false');
+  if (url) {
+    const secretArn = env[SCHEMA_REGISTRY_VARIABLES.credentialsSecretArn];
+    const credentials = secretArn ? () => readCredentialsSecret(secretArn) : env[SCHEMA_REGISTRY_VARIABLES.credentials];
+    return new HttpSchemaRegistry(url, credentials, env[SCHEMA_REGISTRY_VARIABLES.autoRegister] !== 'false');
+  }
   const file = env[SCHEMA_REGISTRY_VARIABLES.file] || fallbackFile;
   if (file) return new FileSchemaRegistry(file, (subject) => repositorySchemas(env).get(subject)?.compatibility ?? 'BACKWARD');
   throw new ConfigError(
@@ -39,7 +45,7 @@ export function lazySchemaRegistry(env: NodeJS.ProcessEnv = process.env): () => 
   let builtFrom: string | undefined;
   return () => {
     // Rebuilt when the variables change: tests and the local runtime point one process at different registries.
-    const from = [SCHEMA_REGISTRY_VARIABLES.url, SCHEMA_REGISTRY_VARIABLES.credentials, SCHEMA_REGISTRY_VARIABLES.autoRegister, SCHEMA_REGISTRY_VARIABLES.file]
+    const from = Object.values(SCHEMA_REGISTRY_VARIABLES)
       .map((variable) => env[variable] ?? '')
       .join('|');
     if (!registry || from !== builtFrom) {
@@ -48,4 +54,26 @@ export function lazySchemaRegistry(env: NodeJS.ProcessEnv = process.env): () => 
     }
     return registry;
   };
+}
+
+/**
+ * Basic-auth credentials from a Secrets Manager secret: its string is either
+ * `user:password` or JSON `{ "username": …, "password": … }`. The AWS SDK comes
+ * from the Lambda runtime; it is loaded only when a secret is named.
+ */
+export async function readCredentialsSecret(secretArn: string): Promise<string> {
+  const { GetSecretValueCommand, SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
+  const { SecretString: secret } = await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: secretArn }));
+  if (!secret) throw new ConfigError(`secret ${secretArn} has no string value; it should hold "user:password"`);
+  return credentialsFromSecret(secret, secretArn);
+}
+
+/** `user:password` from a secret's string, which holds that or JSON with `username` and `password`. */
+export function credentialsFromSecret(secret: string, secretArn: string): string {
+  if (!secret.trimStart().startsWith('{')) return secret;
+  const { username, password } = JSON.parse(secret) as { username?: unknown; password?: unknown };
+  if (typeof username !== 'string' || typeof password !== 'string') {
+    throw new ConfigError(`secret ${secretArn} is JSON without string "username" and "password"`);
+  }
+  return `${username}:${password}`;
 }

@@ -130,10 +130,15 @@ function errorCodeOf(body: string): number {
 
 /** A real Confluent-compatible Schema Registry over its REST API (Confluent Platform, Confluent Cloud, Redpanda, Karapace). */
 export class HttpSchemaRegistry implements SchemaRegistry {
+  private credentialsRead: Promise<string | undefined> | undefined;
+
   constructor(
     private readonly baseUrl: string,
-    /** `user:password` for basic auth (Confluent Cloud API key and secret). */
-    private readonly credentials?: string,
+    /**
+     * `user:password` for basic auth (Confluent Cloud API key and secret), or
+     * where to read it on first use (a secret): read once, again only after a failure.
+     */
+    private readonly credentials?: string | (() => Promise<string>),
     /**
      * False: `register` only looks the schema up under its subject and fails if
      * it is not there, as Confluent advises for production (`auto.register.schemas=false`):
@@ -173,16 +178,28 @@ export class HttpSchemaRegistry implements SchemaRegistry {
     }
   }
 
+  /** @throws SchemaRegistryUnavailableError when the credentials cannot be read (retried: the secret may be reachable later) */
+  private readCredentials(): Promise<string | undefined> {
+    const source = this.credentials;
+    if (typeof source !== 'function') return Promise.resolve(source);
+    this.credentialsRead ??= source().catch((error: unknown) => {
+      this.credentialsRead = undefined;
+      throw new SchemaRegistryUnavailableError(`the schema registry's credentials could not be read: ${String(error)}`, { cause: error });
+    });
+    return this.credentialsRead;
+  }
+
   private async request(path: string, init: { method: string; body?: string }): Promise<unknown> {
     const url = `${this.baseUrl.replace(/\/$/, '')}${path}`;
     let response: Response;
     let text: string;
+    const credentials = await this.readCredentials();
     try {
       response = await fetch(url, {
         ...init,
         headers: {
           'Content-Type': 'application/vnd.schemaregistry.v1+json',
-          ...(this.credentials ? { Authorization: `Basic ${Buffer.from(this.credentials).toString('base64')}` } : {}),
+          ...(credentials ? { Authorization: `Basic ${Buffer.from(credentials).toString('base64')}` } : {}),
         },
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });

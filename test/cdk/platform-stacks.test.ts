@@ -119,6 +119,22 @@ describe('CDK: the platform stacks', () => {
     expect(withoutRegistry).toThrow(/topics merchants, flyers, .* carry Avro in the Confluent wire format: set schemaRegistryUrl/);
   });
 
+  it('lets every consumer read the schema registry’s credentials secret, and only that secret, through a Secrets Manager endpoint', () => {
+    const secret = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:schema-registry-AbCdEf';
+
+    for (const consumer of deployablePipeline.consumers) {
+      expect(statementsOf(dev, consumer.name).get('ReadSchemaRegistryCredentials')).toMatchObject({ Action: 'secretsmanager:GetSecretValue', Resource: secret });
+      const fn = dev.stacks.consumers.consumers.get(consumer.name)!.function;
+      const variables = resources(dev.templates.consumers, 'AWS::Lambda::Function').find(
+        (candidate) => candidate['Environment'].Variables.POWERTOOLS_SERVICE_NAME === consumer.name,
+      )!['Environment'].Variables;
+      expect([fn.node.id, variables.SCHEMA_REGISTRY_CREDENTIALS_SECRET_ARN]).toEqual([fn.node.id, secret]);
+    }
+    const endpoints = resources(dev.templates.network, 'AWS::EC2::VPCEndpoint').map((endpoint) => JSON.stringify(endpoint['ServiceName']));
+    expect(endpoints.some((name) => name.includes('secretsmanager'))).toBe(true);
+    expect(resources(existing.templates.consumers, 'AWS::IAM::Policy').some((policy) => JSON.stringify(policy).includes('secretsmanager'))).toBe(false);
+  });
+
   it('lets each function touch only its own topics, consumer group and tables', () => {
     const cluster = 'arn:aws:kafka:eu-west-1:123456789012';
     const clusterPath = 'shared-kafka/0a1b2c3d-4e5f-6789-abcd-ef0123456789-2';

@@ -10,7 +10,7 @@ import { deployablePipeline } from '../fixtures/deployable-pipeline';
 /** The environments the tests synthesize: a new VPC and cluster, and existing ones. */
 export const TEST_ENVIRONMENTS = {
   environments: {
-    dev: { region: 'eu-west-1', network: { mode: 'new', availabilityZones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'] }, kafka: { mode: 'provisioned', brokerNodes: 3, instanceType: 'kafka.t3.small' }, provisionedPollers: { prices: { minimum: 2, maximum: 12 } }, schemaRegistryUrl: 'https://registry.dev.example.com' },
+    dev: { region: 'eu-west-1', network: { mode: 'new', availabilityZones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'] }, kafka: { mode: 'provisioned', brokerNodes: 3, instanceType: 'kafka.t3.small' }, provisionedPollers: { prices: { minimum: 2, maximum: 12 } }, schemaRegistryUrl: 'https://registry.dev.example.com', schemaRegistryCredentialsSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:schema-registry-AbCdEf' },
     prod: { production: true, account: '123456789012', region: 'eu-west-1', network: { mode: 'new', availabilityZones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'] }, kafka: { mode: 'provisioned', brokerNodes: 3 } },
     existing: {
       account: '123456789012',

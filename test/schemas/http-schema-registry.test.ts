@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { avroValueFormat, encodeWireFormat, HttpSchemaRegistry, SchemaRegistryUnavailableError, UnknownSchemaError, UnreadableValueError, repositorySchemas } from '../../shared/schemas';
+import { credentialsFromSecret } from '../../shared/schemas/registry-from-environment';
 
 /** A stand-in HTTP server that answers every request with one status and body, counting requests. */
 async function answering(status: number, body: string): Promise<{ url: string; requests: () => number; close: () => Promise<void> }> {
@@ -55,5 +56,41 @@ describe('HttpSchemaRegistry: what an answer means', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('HttpSchemaRegistry: credentials', () => {
+  it('reads credentials from their source once, sends them as basic auth, and reads them again only after a failure', async () => {
+    const seen: Array<string | undefined> = [];
+    const server: Server = createServer((request, response) => {
+      seen.push(request.headers.authorization);
+      response.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ schema: '"string"' }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      let reads = 0;
+      const registry = new HttpSchemaRegistry(url, async () => {
+        reads += 1;
+        if (reads === 1) throw new Error('secret not reachable yet');
+        return 'key:secret';
+      });
+
+      const first = registry.schemaById(1);
+      await expect(first).rejects.toThrow(SchemaRegistryUnavailableError);
+      await registry.schemaById(1);
+      await registry.schemaById(2);
+
+      expect(reads).toBe(2);
+      expect(seen).toEqual([`Basic ${Buffer.from('key:secret').toString('base64')}`, `Basic ${Buffer.from('key:secret').toString('base64')}`]);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('takes a secret holding "user:password" or JSON with username and password', () => {
+    expect(credentialsFromSecret('key:secret', 'arn')).toBe('key:secret');
+    expect(credentialsFromSecret('{"username":"key","password":"secret"}', 'arn')).toBe('key:secret');
+    expect(() => credentialsFromSecret('{"user":"key"}', 'arn:aws:secretsmanager:eu-west-1:1:secret:x')).toThrow(/JSON without string "username" and "password"/);
   });
 });
