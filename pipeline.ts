@@ -21,16 +21,15 @@ export default definePipeline({
       handler: handler('merchant-directory'),
       topic: catalog.offers.rightTopic,
       tables: ['merchant-directory'],
-      // The handler dead-letters what it cannot read itself; what fails the batch (DynamoDB or the registry
-      // away) is retried, as long as AWS allows with a destination, before the event source gives up on it.
-      environment: { MERCHANT_DIRECTORY_DEAD_LETTER_TOPIC: 'merchants.dlq' },
-      produces: ['merchants.dlq'],
+      // As the joins: the handler dead-letters what no retry can fix itself, and reports the first record that
+      // failed otherwise (DynamoDB or the registry away), which is retried until it succeeds.
+      deadLetterTopic: 'merchants.dlq',
       timeoutSeconds: 30,
       eventSource: {
         batchSize: 100,
         maximumBatchingWindowMs: 500,
-        maximumRetryAttempts: 10,
-        onFailure: { kind: 'kafka', topic: 'merchants.dlq' },
+        maximumRetryAttempts: -1,
+        reportBatchItemFailures: true,
       },
     },
   ],

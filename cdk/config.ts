@@ -145,8 +145,9 @@ export function parseDeploymentConfig(platformContext: unknown, name: string): D
   const schemaRegistryCredentialsSecretArn = text(
     'schemaRegistryCredentialsSecretArn',
     field(raw, 'schemaRegistryCredentialsSecretArn'),
-    /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/,
-    'a Secrets Manager secret ARN',
+    // The full ARN, with the 6 characters Secrets Manager appends: IAM matches the policy against it.
+    /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/,
+    'a complete Secrets Manager secret ARN (ending in the 6 characters Secrets Manager adds)',
   );
   const schemaRegistryUrl = text('schemaRegistryUrl', field(raw, 'schemaRegistryUrl'), /^https?:\/\/[^\s/]+(\/\S*)?$/, 'an http(s) URL');
 

@@ -76,11 +76,9 @@ export function consumerNamed(pipeline: Pipeline, name: string): Consumer {
   return consumer;
 }
 
-/** Where a consumer's failed records go: its on-failure topic, or the topic its join or hot stream dead-letters to. */
-export function deadLetterTopicOf(pipeline: Pipeline, consumer: Consumer): string {
-  const join = pipeline.joins.find((candidate) => candidate.leftConsumer.name === consumer.name || candidate.rightConsumer.name === consumer.name);
-  const hot = pipeline.hotStreams.find((candidate) => candidate.consumer.name === consumer.name);
-  const topic = consumer.eventSource.onFailure?.topic ?? join?.join.deadLetterTopic ?? hot?.stream.deadLetterTopic;
+/** Where a consumer's failed records go: the topic its handler dead-letters to, or its on-failure topic. */
+export function deadLetterTopicOf(consumer: Consumer): string {
+  const topic = consumer.deadLetterTopic?.name ?? consumer.eventSource.onFailure?.topic;
   if (!topic) throw new CliError(`consumer "${consumer.name}" has no dead-letter topic`);
   return topic;
 }

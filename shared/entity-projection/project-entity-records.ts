@@ -18,6 +18,13 @@ export interface EntityProjectionOptions {
    * be retried. @default none: such a record throws InvalidRecordError
    */
   readonly deadLetter?: (record: MskRecord, error: InvalidRecordError) => Promise<void>;
+  /**
+   * Any other failure (DynamoDB or the schema registry away) stops only its
+   * partition: the record is returned in `failed`, for a partial batch
+   * response, and the partition's later records wait for the retry. Records
+   * before it, and dead letters, are not done again. @default false: it throws
+   */
+  readonly partialBatch?: boolean;
 }
 
 export interface ProjectionResult {
@@ -27,6 +34,8 @@ export interface ProjectionResult {
   readonly deadLettered: number;
   /** Records older than what the table already holds (a redelivery), left unapplied. */
   readonly stale: number;
+  /** With `partialBatch`: per partition, the first record that failed (retry from it), and why. */
+  readonly failed: ReadonlyArray<{ readonly record: MskRecord; readonly error: unknown }>;
 }
 
 /** The longest entity id a projection takes, in UTF-8 bytes. */
@@ -56,40 +65,70 @@ export async function projectEntityRecords(
   let deleted = 0;
   let stale = 0;
   let deadLettered = 0;
-  for (const record of records) {
-    let item: Record<string, unknown>;
-    try {
-      item = await itemOf(record, options);
-    } catch (error) {
-      if (!(error instanceof InvalidRecordError) || !options.deadLetter) throw error;
-      await options.deadLetter(record, error);
-      deadLettered += 1;
-      continue;
+  const failed: Array<{ record: MskRecord; error: unknown }> = [];
+  const stopped = new Set<string>();
+  /** What became of a record that did not simply apply; throws what neither a dead letter nor a partial batch takes. */
+  const settle = async (record: MskRecord, error: unknown): Promise<void> => {
+    let cause = error;
+    if (cause instanceof ConditionalCheckFailedException) {
+      stale += 1;
+      return;
     }
+    if (cause instanceof InvalidRecordError && options.deadLetter) {
+      try {
+        await options.deadLetter(record, cause);
+        deadLettered += 1;
+        return;
+      } catch (publishError) {
+        cause = publishError; // the dead-letter topic is away: the record is not done, retry it
+      }
+    }
+    if (options.partialBatch && !(cause instanceof InvalidRecordError)) {
+      failed.push({ record, error: cause });
+      stopped.add(`${record.topic}-${record.partition}`);
+      return;
+    }
+    throw cause;
+  };
+  for (const record of records) {
+    if (stopped.has(`${record.topic}-${record.partition}`)) continue;
     try {
-      await options.documents.send(
-        new PutCommand({
-          TableName: options.tableName,
-          Item: item,
-          ConditionExpression: 'attribute_not_exists(#offset) OR #offset < :offset',
-          ExpressionAttributeNames: { '#offset': SOURCE_OFFSET_ATTRIBUTE },
-          ExpressionAttributeValues: { ':offset': record.offset },
-        }),
-      );
+      const item = await itemOf(record, options);
+      await put(record, item, options);
       if (item[DELETED_ATTRIBUTE] === true) deleted += 1;
       else upserted += 1;
     } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      stale += 1;
+      await settle(record, error);
     }
   }
-  return { upserted, deleted, stale, deadLettered };
+  return { upserted, deleted, stale, deadLettered, failed };
+}
+
+/**
+ * Writes the item if its offset moves the entity forward.
+ * @throws InvalidRecordError when DynamoDB refuses the item itself (too large, say): no retry would change that
+ */
+async function put(record: MskRecord, item: Record<string, unknown>, options: EntityProjectionOptions): Promise<void> {
+  try {
+    await options.documents.send(
+      new PutCommand({
+        TableName: options.tableName,
+        Item: item,
+        ConditionExpression: 'attribute_not_exists(#offset) OR #offset < :offset',
+        ExpressionAttributeNames: { '#offset': SOURCE_OFFSET_ATTRIBUTE },
+        ExpressionAttributeValues: { ':offset': record.offset },
+      }),
+    );
+  } catch (error) {
+    if ((error as { name?: string }).name === 'ValidationException') throw new InvalidRecordError(record, `DynamoDB refused the item: ${(error as Error).message}`);
+    throw error;
+  }
 }
 
 /** The table item a record stands for. @throws InvalidRecordError when the record cannot be used */
 async function itemOf(record: MskRecord, options: EntityProjectionOptions): Promise<Record<string, unknown>> {
   const key = decodeKey(record);
-  if (key === null) throw new InvalidRecordError(record, 'entity records need a key (the entity id)');
+  if (key === null || key === '') throw new InvalidRecordError(record, 'entity records need a non-empty key (the entity id)');
   // The key is the table's partition key, which DynamoDB caps at 2,048 bytes.
   if (Buffer.byteLength(key) > MAX_ENTITY_KEY_BYTES) throw new InvalidRecordError(record, `a key of ${Buffer.byteLength(key)} bytes is longer than ${MAX_ENTITY_KEY_BYTES}`);
   const value = await readValue(record, options.format ?? JSON_VALUE_FORMAT);

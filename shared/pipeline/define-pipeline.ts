@@ -122,7 +122,8 @@ function hotStreamConsumer(binding: HotStreamBinding): ConsumerDeclaration {
     handler: { entry: binding.handler.entry, exportName: 'handler' },
     topic: stream.inputTopic,
     tables: [`${stream.name}.hot-state`],
-    produces: [stream.outputTopic, stream.deadLetterTopic, ...(stream.verbosity.mode === 'delta-and-entity' ? [stream.verbosity.entityTopic] : [])],
+    produces: [stream.outputTopic, ...(stream.verbosity.mode === 'delta-and-entity' ? [stream.verbosity.entityTopic] : [])],
+    deadLetterTopic: stream.deadLetterTopic,
     timeoutSeconds: binding.timeoutSeconds ?? 60,
     eventSource: {
       batchSize: 1_000,
@@ -182,7 +183,8 @@ function joinConsumers(binding: JoinBinding): ConsumerDeclaration[] {
     handler: { entry: binding.handler.entry, exportName: name },
     topic,
     tables: [`${join.name}.join-state`],
-    produces: [join.outputTopic, join.deadLetterTopic],
+    produces: [join.outputTopic],
+    deadLetterTopic: join.deadLetterTopic,
     timeoutSeconds: binding.timeoutSeconds ?? 300,
     eventSource: {
       ...binding.eventSource,
@@ -307,7 +309,10 @@ function resolveConsumer(
       problems.push(`${where}: environment variable ${name} is set by the binding of the table it names; do not set it yourself`);
     }
   }
-  const produces = (consumer.produces ?? []).flatMap((name) => {
+  const deadLetterTopic = consumer.deadLetterTopic === undefined ? undefined : topics.get(consumer.deadLetterTopic);
+  if (consumer.deadLetterTopic !== undefined && !deadLetterTopic) problems.push(`${where}: dead-letters to topic "${consumer.deadLetterTopic}", which is not declared`);
+  else if (deadLetterTopic && deadLetterTopic.kind !== 'dead-letter') problems.push(`${where}: its dead-letter topic "${deadLetterTopic.name}" must be declared with kind "dead-letter"`);
+  const produces = [...new Set([...(consumer.produces ?? []), ...(deadLetterTopic ? [deadLetterTopic.name] : [])])].flatMap((name) => {
     const produced = topics.get(name);
     if (!produced && !derived) problems.push(`${where}: produces topic "${name}", which is not declared`);
     return produced ? [produced] : [];
@@ -315,6 +320,7 @@ function resolveConsumer(
   const environment = {
     ...consumer.environment,
     ...Object.fromEntries(consumerTables.map((table) => [table.environmentVariable, table.name])),
+    ...(deadLetterTopic ? { [deadLetterTopicVariable(consumer.name)]: deadLetterTopic.name } : {}),
   };
   if (!topic) return undefined;
   return {
@@ -326,8 +332,14 @@ function resolveConsumer(
     memorySizeMb,
     tables: consumerTables,
     produces,
+    deadLetterTopic,
     environment,
   };
+}
+
+/** The environment variable that carries a consumer's own dead-letter topic to its handler. */
+export function deadLetterTopicVariable(consumerName: string): string {
+  return `${consumerName.replace(/[^A-Za-z0-9]+/g, '_').toUpperCase()}_DEAD_LETTER_TOPIC`;
 }
 
 function resolveEventSource(

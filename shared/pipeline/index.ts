@@ -1,4 +1,4 @@
-export { definePipeline, effectiveMaximumRetryAttempts, EVENT_SOURCE_LIMITS } from './define-pipeline';
+export { deadLetterTopicVariable, definePipeline, effectiveMaximumRetryAttempts, EVENT_SOURCE_LIMITS } from './define-pipeline';
 export { PipelineDeclarationError } from './errors';
 export type {
   AttributeType,

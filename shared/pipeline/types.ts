@@ -101,6 +101,13 @@ export interface ConsumerDeclaration {
    * destination is written by the event source and need not be listed.
    */
   readonly produces?: readonly string[];
+  /**
+   * A declared topic of kind `dead-letter` the handler writes records it can
+   * never use to, itself (with partial batch responses and retries until
+   * success, nothing else is given up). Added to `produces`, and passed to the
+   * handler as `<CONSUMER>_DEAD_LETTER_TOPIC` (see {@link deadLetterTopicVariable}).
+   */
+  readonly deadLetterTopic?: string;
   /** Extra environment variables for the handler. */
   readonly environment?: Readonly<Record<string, string>>;
 }
@@ -212,6 +219,8 @@ export interface Consumer {
   readonly tables: readonly Table[];
   /** Topics the handler writes. */
   readonly produces: readonly Topic[];
+  /** Where the handler dead-letters records itself, if it does. */
+  readonly deadLetterTopic: Topic | undefined;
   /** Declared environment plus one `<TABLE>_TABLE_NAME` variable per table. */
   readonly environment: Readonly<Record<string, string>>;
 }

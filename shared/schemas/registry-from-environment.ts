@@ -70,8 +70,16 @@ export async function readCredentialsSecret(secretArn: string): Promise<string> 
 
 /** `user:password` from a secret's string, which holds that or JSON with `username` and `password`. */
 export function credentialsFromSecret(secret: string, secretArn: string): string {
-  if (!secret.trimStart().startsWith('{')) return secret;
-  const { username, password } = JSON.parse(secret) as { username?: unknown; password?: unknown };
+  // A secret made from a file often ends in a newline, which would make every request a 401.
+  if (!secret.trimStart().startsWith('{')) return secret.trim();
+  let parsed: { username?: unknown; password?: unknown };
+  try {
+    parsed = JSON.parse(secret) as { username?: unknown; password?: unknown };
+  } catch {
+    // Not the parser's message: it quotes the secret.
+    throw new ConfigError(`secret ${secretArn} starts like JSON but is not valid JSON; it should hold "user:password" or {"username", "password"}`);
+  }
+  const { username, password } = parsed;
   if (typeof username !== 'string' || typeof password !== 'string') {
     throw new ConfigError(`secret ${secretArn} is JSON without string "username" and "password"`);
   }

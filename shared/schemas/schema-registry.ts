@@ -214,6 +214,8 @@ export class HttpSchemaRegistry implements SchemaRegistry {
       throw new SchemaRegistryUnavailableError(`${init.method} ${url} answered 404 without a Schema Registry error code: is ${url.slice(0, url.length - path.length)} the registry's API base URL? ${text.slice(0, 200)}`);
     }
     if (response.status === 409) throw new IncompatibleSchemaError(path, 'the registry’s configured', [text]);
+    // Credentials read from a secret may have been rotated: read them again next time.
+    if ((response.status === 401 || response.status === 403) && typeof this.credentials === 'function') this.credentialsRead = undefined;
     // Credentials, proxies, throttling and server errors pass; anything else is a request the registry will never accept.
     if (TRANSIENT_STATUSES.has(response.status) || response.status >= 500) {
       throw new SchemaRegistryUnavailableError(`${init.method} ${url} answered ${response.status}: ${text.slice(0, 200)}`);

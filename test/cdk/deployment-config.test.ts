@@ -57,6 +57,17 @@ describe('CDK: deployment configuration, validated at synth time', () => {
     ]);
   });
 
+  it('wants the schema registry as an http(s) URL, and its credentials secret by its complete ARN, which IAM matches', () => {
+    const problems = problemsOf(() =>
+      parseDeploymentConfig({ environments: { bad: { schemaRegistryUrl: 'registry:8081', schemaRegistryCredentialsSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:schema-registry' } } }, 'bad'),
+    );
+
+    expect(problems).toEqual([
+      'schemaRegistryCredentialsSecretArn must be a complete Secrets Manager secret ARN (ending in the 6 characters Secrets Manager adds), got "arn:aws:secretsmanager:eu-west-1:123456789012:secret:schema-registry"',
+      'schemaRegistryUrl must be an http(s) URL, got "registry:8081"',
+    ]);
+  });
+
   it('wants the zones named when account and region are set, so synth never looks them up', () => {
     expect(problemsOf(() => parseDeploymentConfig({ environments: { p: { account: '123456789012', region: 'eu-west-1' } } }, 'p'))).toEqual([
       'network.availabilityZones is required when account and region are set (e.g. ["eu-west-1a", "eu-west-1b", "eu-west-1c"])',

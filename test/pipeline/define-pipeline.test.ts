@@ -93,6 +93,16 @@ describe('Function: definePipeline', () => {
     expect(problemsOf(declaration({ produces: ['order-totals'] }))).toEqual(['consumer "order-audit": produces topic "order-totals", which is not declared']);
   });
 
+  it('gives a consumer that dead-letters records itself its topic: to produce, and by name in ORDER_AUDIT_DEAD_LETTER_TOPIC', () => {
+    const consumer = definePipeline(declaration({ deadLetterTopic: 'orders.dlq' })).consumers[0]!;
+
+    expect(consumer.deadLetterTopic?.name).toBe('orders.dlq');
+    expect(consumer.produces.map((topic) => topic.name)).toEqual(['orders.dlq']);
+    expect(consumer.environment).toMatchObject({ ORDER_AUDIT_DEAD_LETTER_TOPIC: 'orders.dlq' });
+    expect(problemsOf(declaration({ deadLetterTopic: 'orders' }))).toEqual(['consumer "order-audit": its dead-letter topic "orders" must be declared with kind "dead-letter"']);
+    expect(problemsOf(declaration({ deadLetterTopic: 'nowhere.dlq' }))).toEqual(['consumer "order-audit": dead-letters to topic "nowhere.dlq", which is not declared']);
+  });
+
   it('returns a frozen pipeline so that no reader can change the topology', () => {
     // Act
     const pipeline = definePipeline(declaration());

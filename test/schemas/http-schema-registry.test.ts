@@ -88,9 +88,26 @@ describe('HttpSchemaRegistry: credentials', () => {
     }
   });
 
+  it('reads credentials from their secret again after the registry answers 401, so a rotated key is picked up', async () => {
+    const server = await answering(401, '{"error_code":401,"message":"Unauthorized"}');
+    try {
+      let reads = 0;
+      const registry = new HttpSchemaRegistry(server.url, async () => `key:secret-${(reads += 1)}`);
+
+      await expect(registry.schemaById(1)).rejects.toThrow(SchemaRegistryUnavailableError);
+      await expect(registry.schemaById(1)).rejects.toThrow(SchemaRegistryUnavailableError);
+
+      expect(reads).toBe(2);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('takes a secret holding "user:password" or JSON with username and password', () => {
     expect(credentialsFromSecret('key:secret', 'arn')).toBe('key:secret');
     expect(credentialsFromSecret('{"username":"key","password":"secret"}', 'arn')).toBe('key:secret');
+    expect(credentialsFromSecret('key:secret\n', 'arn')).toBe('key:secret');
+    expect(() => credentialsFromSecret('{"username":"key","password":hunter2}', 'arn')).toThrow(/^(?!.*hunter2).*not valid JSON/);
     expect(() => credentialsFromSecret('{"user":"key"}', 'arn:aws:secretsmanager:eu-west-1:1:secret:x')).toThrow(/JSON without string "username" and "password"/);
   });
 });

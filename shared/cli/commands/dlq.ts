@@ -57,7 +57,7 @@ export async function dlqCommand(context: CliContext, action: string | undefined
   if (!action || !['list', 'show', 'redrive'].includes(action)) throw new UsageError('dlq needs an action: list, show or redrive');
   if (!consumerName) throw new UsageError(`dlq ${action} needs a consumer name`);
   const consumer = consumerNamed(context.pipeline, consumerName);
-  const topic = deadLetterTopicOf(context.pipeline, consumer);
+  const topic = deadLetterTopicOf(consumer);
   const letters = await lettersOf(context, consumer, topic);
 
   if (action === 'list') {

@@ -58,7 +58,10 @@ async function main(): Promise<void> {
   let view: NodeJS.Timeout | undefined;
 
   let stopping = false;
+  let stoppingSince = 0;
   const shutdown = async (code: number) => {
+    // One Ctrl-C can arrive twice at once (the terminal signals the group, and npm forwards it): only a later one forces.
+    if (stopping && Date.now() - stoppingSince < 1_000) return;
     if (stopping) {
       // A second Ctrl-C: stop waiting for in-flight batches (they are re-delivered next time).
       console.log('\n[local] Forced exit.');
@@ -66,6 +69,7 @@ async function main(): Promise<void> {
       process.exit(130);
     }
     stopping = true;
+    stoppingSince = Date.now();
     clearInterval(view);
     console.log('\n[local] Shutting down: finishing in-flight batches, stopping services…');
     await demo?.stop().catch(() => undefined);
