@@ -310,8 +310,9 @@ function resolveConsumer(
     }
   }
   const deadLetterTopic = consumer.deadLetterTopic === undefined ? undefined : topics.get(consumer.deadLetterTopic);
-  if (consumer.deadLetterTopic !== undefined && !deadLetterTopic) problems.push(`${where}: dead-letters to topic "${consumer.deadLetterTopic}", which is not declared`);
-  else if (deadLetterTopic && deadLetterTopic.kind !== 'dead-letter') problems.push(`${where}: its dead-letter topic "${deadLetterTopic.name}" must be declared with kind "dead-letter"`);
+  // A join's or hot stream's own checks already name its dead-letter topic's problems.
+  if (!derived && consumer.deadLetterTopic !== undefined && !deadLetterTopic) problems.push(`${where}: dead-letters to topic "${consumer.deadLetterTopic}", which is not declared`);
+  else if (!derived && deadLetterTopic && deadLetterTopic.kind !== 'dead-letter') problems.push(`${where}: its dead-letter topic "${deadLetterTopic.name}" must be declared with kind "dead-letter"`);
   const produces = [...new Set([...(consumer.produces ?? []), ...(deadLetterTopic ? [deadLetterTopic.name] : [])])].flatMap((name) => {
     const produced = topics.get(name);
     if (!produced && !derived) problems.push(`${where}: produces topic "${name}", which is not declared`);

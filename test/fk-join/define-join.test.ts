@@ -110,7 +110,11 @@ describe('Function: definePipeline with joins', () => {
       onFailure: undefined,
       consumerGroupId: 'catalog.items-with-flyer.left',
     });
-    expect(join?.rightConsumer.environment).toEqual({ ITEMS_WITH_FLYER_JOIN_STATE_TABLE_NAME: 'items-with-flyer.join-state' });
+    expect(join?.rightConsumer.environment).toEqual({
+      ITEMS_WITH_FLYER_JOIN_STATE_TABLE_NAME: 'items-with-flyer.join-state',
+      ITEMS_WITH_FLYER_RIGHT_DEAD_LETTER_TOPIC: 'items-with-flyer.dlq',
+    });
+    expect(join?.rightConsumer.deadLetterTopic?.name).toBe('items-with-flyer.dlq');
   });
 
   it('requires entity topics for the inputs and the output, and a dead-letter topic', () => {
