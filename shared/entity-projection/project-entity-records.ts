@@ -146,16 +146,12 @@ async function itemOf(record: MskRecord, options: EntityProjectionOptions): Prom
 /** The record's value as JSON, or null for a tombstone. @throws InvalidRecordError when it cannot be read */
 async function readValue(record: MskRecord, format: ValueFormat): Promise<unknown> {
   if (record.value === undefined) return null;
-  let text: string;
+  const bytes = Buffer.from(record.value, 'base64');
   try {
-    text = (await format.read(Buffer.from(record.value, 'base64'))).toString('utf8');
+    return await format.decode(bytes);
   } catch (error) {
     if (error instanceof UnreadableValueError) throw new InvalidRecordError(record, error.message);
+    if (error instanceof SyntaxError) throw new InvalidRecordError(record, `value is not valid JSON (${error.message}): ${bytes.toString('utf8').slice(0, 120)}`);
     throw error;
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    throw new InvalidRecordError(record, `value is not valid JSON (${(error as Error).message}): ${text.slice(0, 120)}`);
   }
 }

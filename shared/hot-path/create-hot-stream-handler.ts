@@ -146,12 +146,12 @@ async function parseUpdate<U extends UpdateOrder>(
   // Keys starting with U+0000 are the state table's own (buffered ranges).
   if (recordKey.startsWith('\u0000')) throw new HotPathError('item ids must not start with U+0000');
   if (value === undefined) throw new HotPathError('an update needs a value; tombstones have no meaning on an update stream');
-  const text = await stream.formats.input.read(value);
   let json: unknown;
   try {
-    json = JSON.parse(text.toString('utf8'));
+    json = await stream.formats.input.decode(value);
   } catch (error) {
-    throw new HotPathError(`value is not valid JSON (${(error as Error).message})`);
+    if (error instanceof SyntaxError) throw new HotPathError(`value is not valid JSON (${error.message})`);
+    throw error;
   }
   const update = stream.parse(json);
   // Rejects keys the stream cannot use, here where the record can be dead-lettered.

@@ -37,7 +37,7 @@ export class KafkaHotDeltaSink<U extends UpdateOrder> implements HotDeltaSink<U>
       Promise.all(
         deltas.map(async (delta) => ({
           key: delta.key,
-          value: await format.write(Buffer.from(JSON.stringify({ key: delta.key, ...delta.update, emittedAt: delta.emittedAt }))),
+          value: await format.encode({ key: delta.key, ...delta.update, emittedAt: delta.emittedAt }),
           headers: { [HOT_DELTA_HEADERS.version]: String(delta.update.version), [HOT_DELTA_HEADERS.stream]: this.stream.name },
         })),
       );

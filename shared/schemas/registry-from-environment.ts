@@ -42,18 +42,7 @@ export function schemaRegistryFromEnvironment(env: NodeJS.ProcessEnv = process.e
  */
 export function lazySchemaRegistry(env: NodeJS.ProcessEnv = process.env): () => SchemaRegistry {
   let registry: SchemaRegistry | undefined;
-  let builtFrom: string | undefined;
-  return () => {
-    // Rebuilt when the variables change: tests and the local runtime point one process at different registries.
-    const from = Object.values(SCHEMA_REGISTRY_VARIABLES)
-      .map((variable) => env[variable] ?? '')
-      .join('|');
-    if (!registry || from !== builtFrom) {
-      registry = schemaRegistryFromEnvironment(env);
-      builtFrom = from;
-    }
-    return registry;
-  };
+  return () => (registry ??= schemaRegistryFromEnvironment(env));
 }
 
 /**

@@ -9,28 +9,37 @@ import { withDefaults } from './validated-json-codec';
 
 /**
  * How a topic's values are laid out on the wire. The platform's logic (joins,
- * hot streams, projections) works on JSON; a format converts at the edge, as
- * a Confluent serializer and deserializer would.
+ * hot streams, projections) works on JSON values; a format converts at the
+ * edge, as a Confluent serializer and deserializer would. `decode` and
+ * `encode` are the conversion; `read` and `write` are the same as JSON text,
+ * for the joins, which keep their inputs as text in DynamoDB.
  */
 export interface ValueFormat {
   /** For messages and `--help`: "JSON", or the schema and wire format. */
   readonly description: string;
   /**
-   * Wire bytes to the value as JSON text.
+   * Wire bytes to the value.
    * @throws UnreadableValueError when no retry can read them (dead-letter the record);
-   *   SchemaRegistryUnavailableError when the registry could not be asked (retry)
+   *   SchemaRegistryUnavailableError when the registry could not be asked (retry);
+   *   SyntaxError for a JSON topic's bytes that are not JSON
    */
-  read(bytes: Buffer): Promise<Buffer>;
+  decode(bytes: Buffer): Promise<unknown>;
   /**
-   * A JSON value to wire bytes.
+   * A value to wire bytes.
    * @throws SchemaValidationError naming every field that does not match; SchemaRegistryUnavailableError
    */
+  encode(value: unknown): Promise<Buffer>;
+  /** Wire bytes to the value as JSON text (a JSON topic's bytes pass as they are). Throws as `decode`. */
+  read(bytes: Buffer): Promise<Buffer>;
+  /** A value as JSON text to wire bytes. Throws as `encode`. */
   write(json: Buffer): Promise<Buffer>;
 }
 
 /** Values are JSON text as they are: the default, and what topics without a schema carry. */
 export const JSON_VALUE_FORMAT: ValueFormat = Object.freeze({
   description: 'JSON',
+  decode: async (bytes: Buffer) => JSON.parse(bytes.toString('utf8')) as unknown,
+  encode: async (value: unknown) => Buffer.from(JSON.stringify(value)),
   read: async (bytes: Buffer) => bytes,
   write: async (json: Buffer) => json,
 });
@@ -56,26 +65,21 @@ export function avroValueFormat(options: AvroValueFormatOptions): ValueFormat {
   const subject = `${options.topic}-value`;
   const latest = options.schemas.latest;
   let serde: TopicSerde | undefined;
-  let serdeRegistry: SchemaRegistry | undefined;
-  const current = () => {
-    const registry = options.registry();
-    if (!serde || serdeRegistry !== registry) {
-      serde = new TopicSerde(subject, latest.schema as Schema, registry);
-      serdeRegistry = registry;
+  // Built on first use, when the environment names the registry.
+  const topicSerde = () => (serde ??= new TopicSerde(subject, latest.schema as Schema, options.registry()));
+  const decode = async (bytes: Buffer): Promise<unknown> => {
+    try {
+      return plainValue(await topicSerde().decode(bytes));
+    } catch (error) {
+      throw unreadable(error);
     }
-    return serde;
   };
+  const encode = (value: unknown): Promise<Buffer> => topicSerde().encode(withDefaults(latest.type, value));
   return Object.freeze({
     description: `Avro (${options.schemas.subject} v${latest.version}) in the Confluent wire format, subject ${subject}`,
-    async read(bytes: Buffer): Promise<Buffer> {
-      let value: unknown;
-      try {
-        value = await current().decode(bytes);
-      } catch (error) {
-        throw unreadable(error);
-      }
-      return Buffer.from(JSON.stringify(value));
-    },
+    decode,
+    encode,
+    read: async (bytes: Buffer) => Buffer.from(JSON.stringify(await decode(bytes))),
     async write(json: Buffer): Promise<Buffer> {
       let value: unknown;
       try {
@@ -83,9 +87,22 @@ export function avroValueFormat(options: AvroValueFormatOptions): ValueFormat {
       } catch (error) {
         throw new SchemaValidationError(subject, [`(value): not JSON (${(error as Error).message})`]);
       }
-      return current().encode(withDefaults(latest.type, value));
+      return encode(value);
     },
   });
+}
+
+/**
+ * A decoded value as plain data: avsc decodes records into instances of classes
+ * it generates, which compare unequal to plain objects and which the DynamoDB
+ * document client refuses to marshal.
+ */
+function plainValue(value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return value;
+  if (Array.isArray(value)) return value.map(plainValue);
+  const plain: Record<string, unknown> = {};
+  for (const [field, nested] of Object.entries(value)) plain[field] = plainValue(nested);
+  return plain;
 }
 
 /** Sorts a decoding failure into one no retry can fix (dead-letter) or one a retry may (rethrown as is). */
@@ -114,12 +131,12 @@ export function topicValueFormat(topic: TopicValueDeclaration, registry: () => S
   return avroValueFormat({ topic: topic.name, schemas, registry });
 }
 
-/** A JSON value in the format's wire bytes; a tombstone (null) stays null. */
+/** A value in the format's wire bytes; a tombstone (null) stays null. */
 export async function writeValue(format: ValueFormat, value: unknown): Promise<Buffer | null> {
-  return value === null ? null : format.write(Buffer.from(JSON.stringify(value)));
+  return value === null ? null : format.encode(value);
 }
 
-/** Wire bytes read as a JSON value; a tombstone (null) stays null. @throws UnreadableValueError */
+/** Wire bytes as a value; a tombstone (null) stays null. @throws as {@link ValueFormat.decode} */
 export async function readValue(format: ValueFormat, bytes: Buffer | null): Promise<unknown> {
-  return bytes === null ? null : (JSON.parse((await format.read(bytes)).toString('utf8')) as unknown);
+  return bytes === null ? null : format.decode(bytes);
 }

@@ -44,6 +44,17 @@ describe('avroValueFormat', () => {
     expect(await readValue(format, bytes)).toEqual({ merchantId: 'm-1', name: 'Corner Shop', website: 'https://corner.example' });
   });
 
+  it('reads values as plain data, nested records too, as the joins’ reference comparisons and the DynamoDB client need', async () => {
+    const registry = newRegistry();
+    const nested: Schema = { type: 'record', name: 'Outer', fields: [{ name: 'inner', type: { type: 'record', name: 'Inner', fields: [{ name: 'a', type: 'string' }] } }] };
+    const format = avroValueFormat({ topic: 'outer', schemas: subject('outer-value', nested), registry: () => registry });
+
+    const value = (await readValue(format, await writeValue(format, { inner: { a: 'x' } }))) as { inner: object };
+
+    expect([Object.getPrototypeOf(value), Object.getPrototypeOf(value.inner)]).toEqual([Object.prototype, Object.prototype]);
+    expect(value).toStrictEqual({ inner: { a: 'x' } });
+  });
+
   it('fills fields left out with their schema defaults before writing', async () => {
     const registry = newRegistry();
     const format = avroValueFormat({ topic: 'merchants', schemas: subject('merchants-value', merchantV2), registry: () => registry });

@@ -107,7 +107,7 @@ export async function liberateCommand(
         continue;
       }
       // In the topic's wire format (Avro with its schema id when the topic declares a schema).
-      pending.push({ key: key as string, value: await format.write(Buffer.from(JSON.stringify(row))) });
+      pending.push({ key: key as string, value: await format.encode(row) });
       if (pending.length >= CHUNK_ROWS) await flush();
     }
     await flush();
