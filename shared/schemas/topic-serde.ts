@@ -1,7 +1,7 @@
 import { Type, type Resolver, type Schema } from 'avsc';
 import { SchemaError, SchemaValidationError } from './errors';
 import type { SchemaRegistry } from './schema-registry';
-import { undeclaredFields } from './validated-json-codec';
+import { undeclaredFields } from './record-values';
 import { decodeWireFormat, encodeWireFormat } from './wire-format';
 
 /**

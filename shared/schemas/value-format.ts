@@ -5,7 +5,7 @@ import { repositorySchemas } from './repository-schemas';
 import type { SubjectSchemas } from './schema-catalog';
 import type { SchemaRegistry } from './schema-registry';
 import { TopicSerde } from './topic-serde';
-import { withDefaults } from './validated-json-codec';
+import { withDefaults } from './record-values';
 
 /**
  * How a topic's values are laid out on the wire. The platform's logic (joins,
