@@ -1,5 +1,5 @@
 import { defineJoin, type FkJoin } from '../fk-join';
-import { lazySchemaRegistry, repositorySchemas, topicValueFormat, validatedJsonCodec, type ValueFormat } from '../schemas';
+import { lazySchemaRegistry, topicValueFormat, type ValueFormat } from '../schemas';
 import { definePriceStream, defineStockStream, type HotStream, type PriceUpdate, type StockUpdate } from '../hot-path';
 import type { TopicDeclaration } from '../pipeline';
 import { offerOf, type Flyer, type Item, type ItemWithFlyer, type Merchant, type Offer } from './model';
@@ -41,9 +41,8 @@ export function defineCatalog(prefix = ''): Catalog {
   const registry = lazySchemaRegistry();
   const formats = new Map(topics.map((declaration) => [declaration.name, topicValueFormat(declaration, registry)]));
   const format = (name: string) => formats.get(topic(name))!;
-  // Inside a join values are JSON, checked against the same schemas (by unprefixed topic name) before anything is written.
-  const schemas = repositorySchemas();
-  const codec = <T>(name: string) => validatedJsonCodec<T>(schemas.get(`${name}-value`)!);
+  // The formats read every input into the newest version of its schema (or dead-letter it) before a join sees it,
+  // so the joins' own codecs are plain JSON: checking the values again would find nothing.
   const itemsWithFlyer = defineJoin<Item, Flyer, ItemWithFlyer>({
     name: topic('items-with-flyer'),
     // An item is an offer only on a flyer that exists.
@@ -52,8 +51,6 @@ export function defineCatalog(prefix = ''): Catalog {
     rightTopic: topic('flyers'),
     outputTopic: topic('items-with-flyer'),
     deadLetterTopic: topic('items-with-flyer.dlq'),
-    leftCodec: codec<Item>('items'),
-    rightCodec: codec<Flyer>('flyers'),
     formats: { left: format('items'), right: format('flyers'), output: format('items-with-flyer') },
     foreignKey: (item) => item.flyerId,
     joiner: (item, flyer) => ({ item, flyer: flyer! }),
@@ -66,7 +63,6 @@ export function defineCatalog(prefix = ''): Catalog {
     rightTopic: topic('merchants'),
     outputTopic: topic('offers'),
     deadLetterTopic: topic('offers.dlq'),
-    rightCodec: codec<Merchant>('merchants'),
     formats: { left: format('items-with-flyer'), right: format('merchants'), output: format('offers') },
     // The output is written in the offers schema, so a result that did not match would fail its batch (retried,
     // alarmed): a join cannot dead-letter its own result, whose state is already written. Inputs are checked
