@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException, type ConsumedCapacity } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
+  BatchWriteCommand,
   DeleteCommand,
   GetCommand,
   PutCommand,
@@ -18,7 +19,7 @@ export interface DynamoDbUsage {
   writeCapacityUnits: number;
 }
 
-export type DocumentCommand = GetCommand | PutCommand | UpdateCommand | DeleteCommand | QueryCommand | BatchGetCommand;
+export type DocumentCommand = GetCommand | PutCommand | UpdateCommand | DeleteCommand | QueryCommand | BatchGetCommand | BatchWriteCommand;
 
 /** The parts of the document client's outputs the platform's stores read. */
 export interface DocumentOutput {
@@ -29,6 +30,7 @@ export interface DocumentOutput {
   readonly LastEvaluatedKey?: Record<string, unknown>;
   readonly Responses?: Record<string, Record<string, unknown>[]>;
   readonly UnprocessedKeys?: Record<string, { Keys?: Record<string, unknown>[] }>;
+  readonly UnprocessedItems?: Record<string, ReadonlyArray<{ PutRequest?: { Item?: Record<string, unknown> }; DeleteRequest?: { Key?: Record<string, unknown> } }>>;
 }
 
 /** A document client that counts what every command costs. Commands should ask for ReturnConsumedCapacity. */

@@ -1,9 +1,11 @@
-import { forEachConcurrently } from '../concurrency';
+import { mapSettledConcurrently } from '../concurrency';
+import { converge, type ConvergeTarget, type LeftInput } from './converge';
 import type { FkJoin } from './define-join';
 import { CodecError, InvalidJoinInputError } from './errors';
-import { isAfter, joinOutput, samePosition, type JoinOutput, type JoinPosition } from './join-result';
-import type { JoinOutputRecord, JoinOutputSink } from './join-output-sink';
-import type { JoinStateStore, OutputRow } from './join-state-store';
+import type { JoinOutputSink } from './join-output-sink';
+import type { JoinStateStore, LeftRow, Subscription } from './join-state-store';
+
+export type { LeftInput } from './converge';
 
 /** A decoded input record: its key, offset in its partition, and value bytes (null = tombstone). */
 export interface JoinInputRecord {
@@ -12,45 +14,48 @@ export interface JoinInputRecord {
   readonly value: Buffer | null;
 }
 
-export interface JoinProcessorOptions {
-  /** Subscribers read per Query during a right-side fan-out. @default 100 */
-  readonly fanOutPageSize?: number;
-  /** Output rows written at once during a fan-out. @default 8 */
-  readonly writeConcurrency?: number;
+/** The valid records of one partition in a batch, in offset order. */
+export interface PartitionBatch<T extends JoinInputRecord = JoinInputRecord> {
+  /** Identifies the partition, e.g. `items-0`. */
+  readonly partition: string;
+  readonly records: readonly T[];
 }
 
-interface OutputCandidate {
-  readonly leftKey: string;
-  readonly position: JoinPosition;
-  readonly value: JoinOutput;
+export interface JoinProcessorOptions {
+  /** Subscription entries read per Query during a fan-out. @default 100 */
+  readonly fanOutPageSize?: number;
+  /** Right keys whose fan-outs read their next page at once. @default 8 */
+  readonly fanOutConcurrency?: number;
+}
+
+/** A record whose fan-out paused, from which its partition is to be delivered again. */
+export interface PausedRecord {
+  readonly partition: string;
+  readonly offset: number;
+}
+
+interface FanOut {
+  readonly partition: string;
+  readonly record: JoinInputRecord;
+  /** An earlier attempt of this fan-out may have published: every key it may have reached is published again. */
+  readonly repair: boolean;
+  cursor: string | undefined;
 }
 
 /**
- * Computes a foreign-key join from left and right entity records, keeping its
- * state in DynamoDB, so that once inputs stop the output topic ends, for every
- * left key, with the join of the latest left and right rows (or with no row).
+ * Computes a foreign-key join from batches of left and right entity records,
+ * keeping its state in DynamoDB, so that once inputs stop the output topic
+ * ends, for every left key, with the join of the latest left and right rows
+ * (or with no row). Each batch is coalesced per key first, as Kafka Streams'
+ * record cache does: intermediate results of a key may be skipped, the last never.
  *
- * Why this holds under concurrency, at-least-once delivery and crashes:
- * - Each side writes its own row first and reads the other side afterwards, with
- *   strongly consistent operations; a left update registers its subscription
- *   before reading the right row, a right update stores the right row before
- *   querying subscribers. Of two concurrent updates at least one sees the other.
- * - Every result is stamped with its position (left offset, right offset). The
- *   output row of a left key only moves to a later position (compare-and-set on
- *   its version), so a stale result, or an older offset redelivered, can never
- *   replace a newer one. Input rows likewise only move forward by offset.
- * - Publish, then verify: after publishing, the output row is read again and its
- *   newer result, if any, is published too. The writer of the newest version
- *   publishes it, and anyone who published something older afterwards sees the
- *   newer version and publishes it again after theirs; so the last record of
- *   every key is the newest result.
- * - A crash between writing a result and publishing it is repaired by the
- *   redelivery: the same input reaches the same position and republishes the
- *   stored result (a duplicate, with the same version header).
+ * The design and the argument for its correctness under concurrent left and
+ * right invocations, crashes, redeliveries, rewinds and zombie invocations are
+ * in this module's README.
  */
 export class JoinProcessor {
   private readonly fanOutPageSize: number;
-  private readonly writeConcurrency: number;
+  private readonly fanOutConcurrency: number;
 
   constructor(
     private readonly join: FkJoin,
@@ -59,137 +64,176 @@ export class JoinProcessor {
     options: JoinProcessorOptions = {},
   ) {
     this.fanOutPageSize = options.fanOutPageSize ?? 100;
-    this.writeConcurrency = options.writeConcurrency ?? 8;
+    this.fanOutConcurrency = options.fanOutConcurrency ?? 8;
   }
 
   /**
-   * Applies a left record: moves its subscription to the new foreign key and
-   * recomputes its output.
-   * @throws InvalidJoinInputError when the value cannot be decoded, before anything is written
+   * Checks a left record and extracts its foreign key.
+   * @throws InvalidJoinInputError when it cannot be joined (dead-letter it)
    */
-  async applyLeft(record: JoinInputRecord): Promise<void> {
+  prepareLeft(record: JoinInputRecord): LeftInput {
     checkSize(record);
     const foreignKey = record.value === null ? null : this.join.foreignKey(decodeInput(() => this.join.leftCodec.decode(record.value!)));
     if (foreignKey !== null) checkKey('foreign key', foreignKey);
-    const stored = await this.store.getLeft(record.key);
-    if (stored && stored.leftOffset > record.offset) return;
-
-    if (stored?.foreignKey && stored.foreignKey !== foreignKey) {
-      await this.store.retireSubscription(stored.foreignKey, record.key, record.offset);
-    }
-    if (foreignKey !== null && record.value !== null) {
-      await this.store.putSubscription(foreignKey, record.key, record.offset, record.value);
-    }
-    const written = await this.store.putLeft(record.key, { leftOffset: record.offset, foreignKey, value: record.value });
-    if (!written) return;
-
-    const right = foreignKey === null ? undefined : await this.store.getRight(foreignKey);
-    await this.applyOutputs([
-      {
-        leftKey: record.key,
-        position: { leftOffset: record.offset, rightOffset: right?.rightOffset ?? -1 },
-        value: joinOutput(this.join, record.value, right?.value ?? null),
-      },
-    ]);
+    return { ...record, foreignKey };
   }
 
   /**
-   * Applies a right record and fans its change out to every subscribed left key,
-   * one page at a time. Returns 'paused' when `hasTimeLeft` said stop before the
-   * last page: the progress is saved, and the same record delivered again
-   * continues after the last subscriber reached.
-   * @throws InvalidJoinInputError when the value cannot be decoded, before anything is written
+   * Checks a right record.
+   * @throws InvalidJoinInputError when it cannot be joined (dead-letter it)
    */
-  async applyRight(record: JoinInputRecord, hasTimeLeft: () => boolean = () => true): Promise<'done' | 'paused'> {
+  prepareRight(record: JoinInputRecord): JoinInputRecord {
     checkSize(record);
     if (record.value !== null) decodeInput(() => this.join.rightCodec.decode(record.value!));
-    const put = await this.store.putRight(record.key, record.offset, record.value);
-    if (put.outcome === 'stale') return 'done';
-    // Delivered again after a crash, this fan-out may have published a result that a newer one had already
-    // superseded and then died before it could check: every left key it may have reached, including ones that
-    // have since moved to another right key, gets its latest result published again.
-    const redelivered = put.outcome === 'redelivered';
-    let cursor = redelivered ? put.stored.fanOutCursor : undefined;
-    for (;;) {
-      const page = await this.store.subscribers(record.key, this.fanOutPageSize, cursor);
-      const active = page.subscriptions.flatMap((subscription) => (subscription.retired ? [] : [subscription]));
-      await this.applyOutputs(
-        active.map((subscription) => ({
-          leftKey: subscription.leftKey,
-          position: { leftOffset: subscription.leftOffset, rightOffset: record.offset },
-          value: joinOutput(this.join, subscription.value, record.value),
-        })),
-      );
-      if (redelivered) {
-        await this.republishLatest(page.subscriptions.filter((subscription) => subscription.retired).map((subscription) => subscription.leftKey));
-      }
-      if (page.lastLeftKey === undefined) return 'done';
-      cursor = page.lastLeftKey;
-      if (!hasTimeLeft()) {
-        await this.store.saveFanOutCursor(record.key, record.offset, cursor);
-        return 'paused';
-      }
-    }
+    return record;
   }
 
-  /** Moves each left key's output row to its candidate, where the candidate is newer, then publishes. */
-  private async applyOutputs(candidates: readonly OutputCandidate[]): Promise<void> {
-    if (candidates.length === 0) return;
-    const toPublish: JoinOutputRecord[] = [];
-    let pending = candidates;
-    let rows = await this.store.getOutputs(pending.map((candidate) => candidate.leftKey));
-    while (pending.length > 0) {
-      const lostRace: OutputCandidate[] = [];
-      await forEachConcurrently(pending, this.writeConcurrency, async (candidate) => {
-        const row = rows.get(candidate.leftKey);
-        if (row && !isAfter(candidate.position, row)) {
-          // The same position again is a redelivery: its publish may have been lost in a crash.
-          if (samePosition(candidate.position, row)) pushTail(toPublish, candidate.leftKey, row);
-          return;
+  /**
+   * Applies a batch of left records: for each key its last record moves its
+   * subscription (when the foreign key changes) and recomputes its output.
+   */
+  async applyLeft(batches: readonly PartitionBatch<LeftInput>[]): Promise<void> {
+    const latest = new Map<string, ConvergeTarget>();
+    for (const batch of batches) for (const input of batch.records) latest.set(input.key, { leftKey: input.key, input, mustPublish: false });
+    if (latest.size === 0) return;
+    if (this.join.type === 'inner') await this.markRedeliveries(batches, latest);
+    const rows = await this.store.readLeftRows([...latest.keys()], false);
+    await converge(this.join, this.store, this.sink, [...latest.values()], rows);
+  }
+
+  /**
+   * Applies a batch of right records: for each key its last record is stored and fanned out to every
+   * subscribed left key, a page at a time. When `hasTimeLeft` says stop before the last page, progress is
+   * saved and the record is returned: delivered again, it continues after the last subscription reached.
+   * @returns the records whose fan-out paused
+   */
+  async applyRight(batches: readonly PartitionBatch[], hasTimeLeft: () => boolean = () => true): Promise<PausedRecord[]> {
+    const latest = new Map<string, { partition: string; record: JoinInputRecord; firstOffset: number }>();
+    for (const batch of batches) {
+      for (const record of batch.records) latest.set(record.key, { partition: batch.partition, record, firstOffset: latest.get(record.key)?.firstOffset ?? record.offset });
+    }
+    const started = await settled(
+      mapSettledConcurrently([...latest.values()], this.fanOutConcurrency, async ({ partition, record, firstOffset }): Promise<FanOut | undefined> => {
+        const put = await this.store.putRight(record.key, record.offset, record.value);
+        if (put.outcome === 'stale') return undefined;
+        if (put.outcome === 'written') {
+          // A record of this batch stored before means an earlier attempt of the batch got that far.
+          return { partition, record, repair: put.previousOffset !== undefined && put.previousOffset >= firstOffset, cursor: undefined };
         }
-        const next = nextOutputRow(row, candidate);
-        if (await this.store.replaceOutput(candidate.leftKey, row?.version, next)) {
-          if (next.tailVersion === next.version) toPublish.push({ leftKey: candidate.leftKey, version: next.version, value: next.value });
-        } else {
-          lostRace.push(candidate);
+        // Resuming a paused fan-out is a plain continuation the first time; a second resumption follows a crash.
+        const repair = put.cursor === undefined || !(await this.store.claimResumption(record.key, record.offset, put.cursor));
+        return { partition, record, repair, cursor: put.cursor };
+      }),
+    );
+    let active = started.filter((fanOut): fanOut is FanOut => fanOut !== undefined);
+    const paused: PausedRecord[] = [];
+    for (let wave = 0; active.length > 0; wave += 1) {
+      if (wave > 0 && !hasTimeLeft()) {
+        for (const fanOut of active) {
+          await this.store.saveFanOutCursor(fanOut.record.key, fanOut.record.offset, fanOut.cursor!);
+          paused.push({ partition: fanOut.partition, offset: fanOut.record.offset });
         }
+        break;
+      }
+      const pages = await settled(mapSettledConcurrently(active, this.fanOutConcurrency, (fanOut) => this.store.subscriptions(fanOut.record.key, this.fanOutPageSize, fanOut.cursor)));
+      await this.fanOutPage(active.map((fanOut, index) => ({ fanOut, subscriptions: pages[index]!.subscriptions })));
+      active = active.filter((fanOut, index) => {
+        fanOut.cursor = pages[index]!.cursor;
+        return fanOut.cursor !== undefined;
       });
-      pending = lostRace;
-      if (pending.length > 0) rows = await this.store.getOutputs(pending.map((candidate) => candidate.leftKey));
     }
-    await this.publishAndVerify(toPublish);
+    return paused;
   }
 
-  /** Publishes the latest result of each left key again (a duplicate where it was already the last). */
-  private async republishLatest(leftKeys: readonly string[]): Promise<void> {
-    if (leftKeys.length === 0) return;
-    const rows = await this.store.getOutputs(leftKeys);
-    const latest: JoinOutputRecord[] = [];
-    for (const [leftKey, row] of rows) pushTail(latest, leftKey, row);
-    await this.publishAndVerify(latest);
-  }
+  /** Joins one page of subscription entries of each fan-out with the right rows just stored. */
+  private async fanOutPage(pages: ReadonlyArray<{ fanOut: FanOut; subscriptions: readonly Subscription[] }>): Promise<void> {
+    const entries = pages.flatMap(({ fanOut, subscriptions }) => subscriptions.map((subscription) => ({ fanOut, subscription })));
+    if (entries.length === 0) return;
+    const rows = new Map(await this.store.readLeftRows([...new Set(entries.map((entry) => entry.subscription.leftKey))], true));
+    const targets = new Map<string, ConvergeTarget>();
+    const target = (leftKey: string, mustPublish: boolean) => {
+      const existing = targets.get(leftKey);
+      if (existing) existing.mustPublish ||= mustPublish;
+      else targets.set(leftKey, { leftKey, mustPublish });
+    };
+    const outdated: Subscription[] = [];
 
-  /** Publishes, then re-reads the rows and publishes any newer result until none is newer. */
-  private async publishAndVerify(records: readonly JoinOutputRecord[]): Promise<void> {
-    let batch = records;
-    while (batch.length > 0) {
-      await this.sink.publish(batch);
-      const rows = await this.store.getOutputs(batch.map((record) => record.leftKey));
-      const newer: JoinOutputRecord[] = [];
-      for (const record of batch) {
-        const row = rows.get(record.leftKey);
-        if (row?.tailVersion !== undefined && row.tailVersion > record.version) pushTail(newer, record.leftKey, row);
+    const classify = (fanOut: FanOut, subscription: Subscription, row: LeftRow | undefined): 'pending' | 'done' => {
+      if (subscription.retired) {
+        if (fanOut.repair) target(subscription.leftKey, true);
+        return 'done';
       }
-      batch = newer;
+      // The left record that subscribed has not written its row yet: it is between subscribing and
+      // reading this right row, or has just read an older one. Leave its write to fail instead.
+      if (row === undefined || row.leftOffset < subscription.subscribedAt) return 'pending';
+      if (row.foreignKey === subscription.rightKey && row.subscribedAt === subscription.subscribedAt) {
+        target(subscription.leftKey, fanOut.repair);
+      } else {
+        // The row has moved past this entry (its retirement was lost in a crash, or it was never used).
+        outdated.push({ ...subscription, retired: true });
+        if (fanOut.repair) target(subscription.leftKey, true);
+      }
+      return 'done';
+    };
+
+    const pending = new Map<string, number>();
+    for (const { fanOut, subscription } of entries) {
+      if (classify(fanOut, subscription, rows.get(subscription.leftKey)) === 'pending') {
+        pending.set(subscription.leftKey, Math.max(subscription.subscribedAt, pending.get(subscription.leftKey) ?? -1));
+      }
     }
+    if (pending.size > 0) {
+      const overtaken: string[] = [];
+      await settled(
+        mapSettledConcurrently([...pending], this.fanOutConcurrency, async ([leftKey, subscribedAt]) => {
+          if (!(await this.store.nudgeLeftRow(leftKey, subscribedAt))) overtaken.push(leftKey);
+        }),
+      );
+      // The subscribing record wrote its row meanwhile: join it like any other.
+      if (overtaken.length > 0) {
+        const reread = await this.store.readLeftRows(overtaken, true);
+        for (const leftKey of overtaken) {
+          const row = reread.get(leftKey);
+          if (row) rows.set(leftKey, row);
+        }
+        for (const { fanOut, subscription } of entries) {
+          if (overtaken.includes(subscription.leftKey)) classify(fanOut, subscription, rows.get(subscription.leftKey));
+        }
+      }
+    }
+    await converge(this.join, this.store, this.sink, [...targets.values()], rows);
+    await this.store.writeSubscriptions(outdated);
   }
+
+  /** Marks the keys whose record an earlier attempt of its partition's batch may have published (inner joins only). */
+  private async markRedeliveries(batches: readonly PartitionBatch<LeftInput>[], latest: ReadonlyMap<string, ConvergeTarget>): Promise<void> {
+    await settled(
+      mapSettledConcurrently(batches, this.fanOutConcurrency, async (batch) => {
+        const last = batch.records.at(-1);
+        if (!last) return;
+        const attemptedThrough = await this.store.markAttempted(batch.partition, last.offset);
+        if (attemptedThrough === undefined) return;
+        for (const record of batch.records) {
+          const target = latest.get(record.key);
+          if (target && target.input === record && record.offset <= attemptedThrough) target.mustPublish = true;
+        }
+      }),
+    );
+  }
+}
+
+/** The values of settled outcomes, or the first failure once all have stopped. */
+async function settled<T>(outcomes: Promise<PromiseSettledResult<T>[]>): Promise<T[]> {
+  const results = await outcomes;
+  const failure = results.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+  if (failure) throw failure.reason;
+  return results.map((outcome) => (outcome as PromiseFulfilledResult<T>).value);
 }
 
 /**
  * The largest input value a join takes. Its rows hold an input value (left row,
- * subscription, right row) or an output built from a left and a right value,
- * and a DynamoDB item holds at most 400 KB: a larger value could never be
- * written, and the partition would retry it forever.
+ * right row), and a DynamoDB item holds at most 400 KB: a larger value could
+ * never be written, and the partition would retry it forever.
  */
 export const MAX_JOIN_VALUE_BYTES = 128 * 1024;
 
@@ -222,25 +266,4 @@ function decodeInput<T>(decode: () => T): T {
     if (error instanceof CodecError) throw new InvalidJoinInputError(error.message, false, { cause: error });
     throw error;
   }
-}
-
-/**
- * The row after applying a candidate. A tombstone that follows a tombstone (or
- * no output at all) is recorded but not emitted: the tail stays where it was.
- */
-function nextOutputRow(row: OutputRow | undefined, candidate: OutputCandidate): OutputRow {
-  const version = (row?.version ?? 0) + 1;
-  const emitted = candidate.value !== null || (row?.value ?? null) !== null;
-  return {
-    version,
-    leftOffset: candidate.position.leftOffset,
-    rightOffset: candidate.position.rightOffset,
-    value: candidate.value,
-    tailVersion: emitted ? version : row?.tailVersion,
-  };
-}
-
-/** The record the output topic should end with for this row, if any. */
-function pushTail(into: JoinOutputRecord[], leftKey: string, row: OutputRow): void {
-  if (row.tailVersion !== undefined) into.push({ leftKey, version: row.tailVersion, value: row.value });
 }

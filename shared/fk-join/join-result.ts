@@ -5,7 +5,8 @@ import type { FkJoin } from './define-join';
  * record's offset (−1 without a right row). A left key's offsets all come from
  * one partition, and so do a right key's, so comparing positions orders the
  * results for a left key: a later left record wins; for the same left record
- * (hence the same foreign key), a later right record wins.
+ * (hence the same foreign key), a later right record wins. Equal positions
+ * mean equal results, since the joiner is pure.
  */
 export interface JoinPosition {
   readonly leftOffset: number;
@@ -18,8 +19,15 @@ export function isAfter(candidate: JoinPosition, current: JoinPosition | undefin
   return candidate.rightOffset > current.rightOffset;
 }
 
-export function samePosition(a: JoinPosition, b: JoinPosition | undefined): boolean {
-  return b !== undefined && a.leftOffset === b.leftOffset && a.rightOffset === b.rightOffset;
+/** The position as join outputs carry it in their `x-join-position` header: `<leftOffset>:<rightOffset>`. */
+export function formatJoinPosition(position: JoinPosition): string {
+  return `${position.leftOffset}:${position.rightOffset}`;
+}
+
+/** Reads an `x-join-position` header; undefined when it is not one. */
+export function parseJoinPosition(text: string): JoinPosition | undefined {
+  const match = /^(\d+):(-1|\d+)$/.exec(text);
+  return match ? { leftOffset: Number(match[1]), rightOffset: Number(match[2]) } : undefined;
 }
 
 /** The encoded join output for a left key, or null when the join has no row for it (a tombstone). */

@@ -1,5 +1,6 @@
 import {
   BatchGetCommand,
+  BatchWriteCommand,
   GetCommand,
   PutCommand,
   QueryCommand,
@@ -7,72 +8,52 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure, MeteredDocumentClient, type DynamoDbUsage } from '../dynamodb';
-import { JOIN_STATE_TTL_ATTRIBUTE } from './define-join';
-import type { JoinPosition } from './join-result';
+import { forEachConcurrently } from '../concurrency';
+import {
+  BATCH_GET_LIMIT,
+  BATCH_WRITE_LIMIT,
+  leftRowKey,
+  ledgerKey,
+  rightRowKey,
+  SUBSCRIPTION_PREFIX,
+  toLeftRow,
+  toLeftRowItem,
+  toRightRow,
+  toRightRowItem,
+  toSubscription,
+  toSubscriptionItem,
+  type ItemKey,
+  type LeftRow,
+  type RightRow,
+  type Subscription,
+} from './join-state-items';
+import type { SubscriptionItem } from './join-state-schema';
 
-/*
- * One table per join, keyed by (pk, sk), both strings:
- *   L#<leftKey>  LEFT            the latest left row: offset, foreign key, value
- *   L#<leftKey>  OUTPUT          the latest join result for the left key, versioned
- *   R#<rightKey> RIGHT           the latest right row: offset, value
- *   R#<rightKey> SUB#<leftKey>   a subscription: the left row that refers to the right key, with its value,
- *                                so a right update finds its subscribers with one Query and no index.
- *                                When the left row moves away, the subscription is retired, not deleted:
- *                                a fan-out redelivered after a crash must still reach every left key it
- *                                may have published to (see JoinProcessor). Retired ones expire by TTL.
- * Deleted rows stay as markers holding their offset, so an older redelivery can never bring them back.
- */
-
-export interface LeftRow {
-  readonly leftOffset: number;
-  readonly foreignKey: string | null;
-  /** Null when the left row is deleted. */
-  readonly value: Buffer | null;
-}
-
-export interface RightRow {
-  readonly rightOffset: number;
-  /** Null when the right row is deleted. */
-  readonly value: Buffer | null;
-  /** Left key of the last subscriber a paused fan-out reached for this offset. */
-  readonly fanOutCursor: string | undefined;
-}
-
-export type Subscription =
-  | { readonly leftKey: string; readonly leftOffset: number; readonly retired: false; readonly value: Buffer }
-  /** The left row referred to this right key until `leftOffset`. */
-  | { readonly leftKey: string; readonly leftOffset: number; readonly retired: true };
-
-/** Longer than any redelivery can come late: Kafka's default retention is 7 days. */
-const RETIRED_SUBSCRIPTION_LIFETIME_SECONDS = 8 * 24 * 60 * 60;
-
-export interface OutputRow extends JoinPosition {
-  /** Increases by one on every change; sent with each output as a header. */
-  readonly version: number;
-  /** The result at this version; null when the join has no row for the key. */
-  readonly value: Buffer | null;
-  /**
-   * Version of the record the output topic should end with. Equals `version`
-   * unless the result is a tombstone following a tombstone (or nothing), which
-   * is not emitted; undefined while the key has never had output.
-   */
-  readonly tailVersion: number | undefined;
-}
+export type { LeftRow, RightRow, Subscription } from './join-state-items';
 
 /** DynamoDB requests and capacity a join used; the benchmark reports them per input record. */
 export type JoinStateUsage = DynamoDbUsage;
 
-const LEFT = 'LEFT';
-const RIGHT = 'RIGHT';
-const OUTPUT = 'OUTPUT';
-const SUBSCRIPTION_PREFIX = 'SUB#';
-const leftPk = (key: string) => `L#${key}`;
-const rightPk = (key: string) => `R#${key}`;
+/** The outcome of storing a right record. */
+export type PutRightOutcome =
+  /** Stored; `previousOffset` is the offset it replaced (undefined: the key had no row). */
+  | { readonly outcome: 'written'; readonly previousOffset: number | undefined }
+  /** This offset was stored already: an earlier attempt ran; resume its fan-out from `cursor`. */
+  | { readonly outcome: 'redelivered'; readonly cursor: string | undefined }
+  /** A later offset is stored: nothing to do. */
+  | { readonly outcome: 'stale' };
+
+/** Longer than any redelivery can come late: Kafka's default retention is 7 days. */
+const RETIRED_SUBSCRIPTION_LIFETIME_SECONDS = 8 * 24 * 60 * 60;
+/** Conditional writes in flight at once; the SDK's default socket pool holds 50. */
+const WRITE_CONCURRENCY = 16;
 
 /**
- * The DynamoDB operations of a foreign-key join. Every write is a single-item
- * conditional write (no transactions), and every read is strongly consistent:
- * the join's correctness argument relies on both.
+ * The DynamoDB operations of a foreign-key join, batch-shaped: reads are
+ * `BatchGetItem`s of up to 100 keys, subscription changes are `BatchWriteItem`s
+ * of up to 25, and a left row (the left record with the join's output state) is
+ * replaced by one conditional `PutItem` on its revision. See the module README
+ * for the layout and why each read is strong or eventual.
  */
 export class JoinStateStore {
   private readonly metered: MeteredDocumentClient;
@@ -80,6 +61,7 @@ export class JoinStateStore {
   constructor(
     documents: DynamoDBDocumentClient,
     private readonly tableName: string,
+    private readonly now: () => number = Date.now,
   ) {
     this.metered = new MeteredDocumentClient(documents);
   }
@@ -88,172 +70,38 @@ export class JoinStateStore {
     return this.metered.usage;
   }
 
-  async getLeft(leftKey: string): Promise<LeftRow | undefined> {
-    const item = await this.get(leftPk(leftKey), LEFT);
-    if (!item) return undefined;
-    return { leftOffset: item['leftOffset'] as number, foreignKey: (item['foreignKey'] as string | undefined) ?? null, value: bytes(item['value']) };
+  /** The left rows of these keys. `consistent: false` halves the read cost; callers then write conditionally on `rev`. */
+  async readLeftRows(leftKeys: readonly string[], consistent: boolean): Promise<Map<string, LeftRow>> {
+    const rows = new Map<string, LeftRow>();
+    for (const item of await this.batchGet(leftKeys.map(leftRowKey), consistent)) {
+      const row = toLeftRow(item);
+      rows.set(row.leftKey, row);
+    }
+    return rows;
   }
 
-  /** Writes the left row unless a later one is stored; an equal offset (a redelivery) is written again. */
-  async putLeft(leftKey: string, row: LeftRow): Promise<boolean> {
-    return this.conditionalPut(
-      { pk: leftPk(leftKey), sk: LEFT, leftOffset: row.leftOffset, ...optional('foreignKey', row.foreignKey), ...optional('value', row.value) },
-      'attribute_not_exists(pk) OR leftOffset <= :offset',
-      { ':offset': row.leftOffset },
-    );
-  }
-
-  /** Subscribes a left key to a right key, unless a later left row already holds the subscription. */
-  async putSubscription(rightKey: string, leftKey: string, leftOffset: number, value: Buffer): Promise<boolean> {
-    return this.conditionalPut(
-      { pk: rightPk(rightKey), sk: SUBSCRIPTION_PREFIX + leftKey, leftKey, leftOffset, value },
-      'attribute_not_exists(pk) OR leftOffset <= :offset',
-      { ':offset': leftOffset },
-    );
-  }
-
-  /** Retires the subscription an earlier left row (up to and including `leftOffset`) held. */
-  async retireSubscription(rightKey: string, leftKey: string, leftOffset: number): Promise<void> {
-    await this.conditionalPut(
-      {
-        pk: rightPk(rightKey),
-        sk: SUBSCRIPTION_PREFIX + leftKey,
-        leftKey,
-        leftOffset,
-        retired: true,
-        [JOIN_STATE_TTL_ATTRIBUTE]: Math.floor(Date.now() / 1000) + RETIRED_SUBSCRIPTION_LIFETIME_SECONDS,
-      },
-      'attribute_not_exists(pk) OR leftOffset <= :offset',
-      { ':offset': leftOffset },
-    );
-  }
-
-  async getRight(rightKey: string): Promise<RightRow | undefined> {
-    const item = await this.get(rightPk(rightKey), RIGHT);
-    if (!item) return undefined;
-    return {
-      rightOffset: item['rightOffset'] as number,
-      value: bytes(item['value']),
-      fanOutCursor: item['fanOutCursor'] as string | undefined,
-    };
-  }
-
-  /**
-   * Writes the right row if it is newer than the stored one.
-   * @returns 'written', 'redelivered' (the same offset is stored: resume its fan-out) or 'stale'.
-   */
-  async putRight(rightKey: string, rightOffset: number, value: Buffer | null): Promise<{ outcome: 'written' } | { outcome: 'redelivered'; stored: RightRow } | { outcome: 'stale' }> {
-    const written = await this.conditionalPut(
-      { pk: rightPk(rightKey), sk: RIGHT, rightOffset, ...optional('value', value) },
-      'attribute_not_exists(pk) OR rightOffset < :offset',
-      { ':offset': rightOffset },
-    );
-    if (written) return { outcome: 'written' };
-    const stored = await this.getRight(rightKey);
-    return stored?.rightOffset === rightOffset ? { outcome: 'redelivered', stored } : { outcome: 'stale' };
-  }
-
-  /** Remembers how far a fan-out got, so the next invocation continues after that subscriber. */
-  async saveFanOutCursor(rightKey: string, rightOffset: number, lastLeftKey: string): Promise<void> {
-    await this.metered.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { pk: rightPk(rightKey), sk: RIGHT },
-        UpdateExpression: 'SET fanOutCursor = :cursor',
-        ConditionExpression: 'rightOffset = :offset',
-        ExpressionAttributeValues: { ':offset': rightOffset, ':cursor': lastLeftKey },
-        ReturnConsumedCapacity: 'TOTAL',
-      }),
-    ).catch(ignoreConditionFailure);
-  }
-
-  /** One page of a right key's subscribers, in left-key order, after `startAfterLeftKey`. */
-  async subscribers(
-    rightKey: string,
-    pageSize: number,
-    startAfterLeftKey: string | undefined,
-  ): Promise<{ subscriptions: Subscription[]; lastLeftKey: string | undefined }> {
-    const response = await this.metered.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': rightPk(rightKey), ':prefix': SUBSCRIPTION_PREFIX },
-        ConsistentRead: true,
-        Limit: pageSize,
-        ...(startAfterLeftKey ? { ExclusiveStartKey: { pk: rightPk(rightKey), sk: SUBSCRIPTION_PREFIX + startAfterLeftKey } } : {}),
-        ReturnConsumedCapacity: 'TOTAL',
-      }),
-    );
-    const subscriptions = (response.Items ?? []).map((item): Subscription => {
-      const leftKey = item['leftKey'] as string;
-      const leftOffset = item['leftOffset'] as number;
-      return item['retired'] === true ? { leftKey, leftOffset, retired: true } : { leftKey, leftOffset, retired: false, value: bytes(item['value'])! };
-    });
-    const lastSk = response.LastEvaluatedKey?.['sk'] as string | undefined;
-    return { subscriptions, lastLeftKey: lastSk?.slice(SUBSCRIPTION_PREFIX.length) };
-  }
-
-  /** The output rows of up to any number of left keys, read consistently in batches of 100. */
-  async getOutputs(leftKeys: readonly string[]): Promise<Map<string, OutputRow>> {
-    const rows = new Map<string, OutputRow>();
-    const unique = [...new Set(leftKeys)];
-    for (let start = 0; start < unique.length; start += 100) {
-      let keys: Record<string, unknown>[] = unique.slice(start, start + 100).map((key) => ({ pk: leftPk(key), sk: OUTPUT }));
-      while (keys.length > 0) {
-        const response = await this.metered.send(
-          new BatchGetCommand({
-            RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } },
-            ReturnConsumedCapacity: 'TOTAL',
-          }),
-        );
-        for (const item of response.Responses?.[this.tableName] ?? []) {
-          rows.set((item['pk'] as string).slice(2), toOutputRow(item));
-        }
-        keys = response.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
-      }
+  /** The right rows of these keys, read strongly. */
+  async readRightRows(rightKeys: readonly string[]): Promise<Map<string, RightRow>> {
+    const rows = new Map<string, RightRow>();
+    for (const item of await this.batchGet(rightKeys.map(rightRowKey), true)) {
+      const row = toRightRow(item);
+      rows.set(row.rightKey, row);
     }
     return rows;
   }
 
   /**
-   * Replaces a left key's output row if it still has `expectedVersion` (undefined: no row yet).
-   * @returns false when another writer changed it first; read it again and decide anew.
+   * Replaces a left row if it still has revision `expectedRev` (undefined: no row yet), with revision + 1.
+   * @returns false when another writer changed it first: read it again and decide anew
    */
-  async replaceOutput(leftKey: string, expectedVersion: number | undefined, row: OutputRow): Promise<boolean> {
-    return this.conditionalPut(
-      {
-        pk: leftPk(leftKey),
-        sk: OUTPUT,
-        version: row.version,
-        leftOffset: row.leftOffset,
-        rightOffset: row.rightOffset,
-        ...optional('value', row.value),
-        ...optional('tailVersion', row.tailVersion ?? null),
-      },
-      expectedVersion === undefined ? 'attribute_not_exists(pk)' : 'version = :expected',
-      expectedVersion === undefined ? undefined : { ':expected': expectedVersion },
-    );
-  }
-
-  private async get(pk: string, sk: string): Promise<Record<string, unknown> | undefined> {
-    const response = await this.metered.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk, sk }, ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' }),
-    );
-    return response.Item;
-  }
-
-  private async conditionalPut(
-    item: Record<string, unknown>,
-    condition: string,
-    values: Record<string, unknown> | undefined,
-  ): Promise<boolean> {
+  async replaceLeftRow(row: Omit<LeftRow, 'rev'>, expectedRev: number | undefined): Promise<boolean> {
     try {
       await this.metered.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: item,
-          ConditionExpression: condition,
-          ...(values ? { ExpressionAttributeValues: values } : {}),
+          Item: toLeftRowItem({ ...row, rev: (expectedRev ?? 0) + 1 }),
+          ConditionExpression: expectedRev === undefined ? 'attribute_not_exists(pk)' : 'rev = :rev',
+          ...(expectedRev === undefined ? {} : { ExpressionAttributeValues: { ':rev': expectedRev } }),
           ReturnConsumedCapacity: 'TOTAL',
         }),
       );
@@ -263,27 +111,195 @@ export class JoinStateStore {
       throw error;
     }
   }
+
+  /**
+   * Bumps a left row's revision while it holds an offset before `subscribedAt` (creating a placeholder
+   * row if there is none), so that the writer subscribing at `subscribedAt` fails its conditional write
+   * and reads the right row again.
+   * @returns false when the row already holds `subscribedAt` or later: read it and join it instead
+   */
+  async nudgeLeftRow(leftKey: string, subscribedAt: number): Promise<boolean> {
+    try {
+      await this.metered.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: leftRowKey(leftKey),
+          UpdateExpression: 'SET rev = if_not_exists(rev, :zero) + :one, leftOffset = if_not_exists(leftOffset, :none), leftKey = :key',
+          ConditionExpression: 'attribute_not_exists(pk) OR leftOffset < :subscribedAt',
+          ExpressionAttributeValues: { ':zero': 0, ':one': 1, ':none': -1, ':key': leftKey, ':subscribedAt': subscribedAt },
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Writes subscription entries (active or retired), 25 to a request. Entries are keyed by their offset, so no condition is needed. */
+  async writeSubscriptions(subscriptions: readonly Subscription[]): Promise<void> {
+    const expiresAt = Math.floor(this.now() / 1000) + RETIRED_SUBSCRIPTION_LIFETIME_SECONDS;
+    const items = new Map<string, SubscriptionItem>();
+    for (const subscription of subscriptions) {
+      const item = toSubscriptionItem(subscription, expiresAt);
+      // One request may not name an item twice; a retirement wins over a put of the same entry.
+      const id = `${item.pk}\u0000${item.sk}`;
+      if (!items.get(id)?.['retired']) items.set(id, item);
+    }
+    await this.batchWrite([...items.values()]);
+  }
+
+  /**
+   * Stores a right record unless the same or a later offset is stored.
+   * A deleted right row stays as a marker holding its offset, so an older redelivery cannot bring it back.
+   */
+  async putRight(rightKey: string, rightOffset: number, value: Buffer | null): Promise<PutRightOutcome> {
+    try {
+      const output = await this.metered.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: toRightRowItem({ rightKey, rightOffset, value, fanOutCursor: undefined }),
+          ConditionExpression: 'attribute_not_exists(pk) OR rightOffset < :offset',
+          ExpressionAttributeValues: { ':offset': rightOffset },
+          ReturnValues: 'ALL_OLD',
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      return { outcome: 'written', previousOffset: output.Attributes ? toRightRow(output.Attributes).rightOffset : undefined };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+    // The local server has no ReturnValuesOnConditionCheckFailure; this read only follows a redelivery.
+    const response = await this.metered.send(new GetCommand({ TableName: this.tableName, Key: rightRowKey(rightKey), ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' }));
+    const stored = response.Item ? toRightRow(response.Item) : undefined;
+    return stored?.rightOffset === rightOffset ? { outcome: 'redelivered', cursor: stored.fanOutCursor } : { outcome: 'stale' };
+  }
+
+  /** Remembers how far a fan-out got, so the next invocation continues after that subscription. */
+  async saveFanOutCursor(rightKey: string, rightOffset: number, cursor: string): Promise<void> {
+    try {
+      await this.metered.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: rightRowKey(rightKey),
+          UpdateExpression: 'SET fanOutCursor = :cursor',
+          ConditionExpression: 'rightOffset = :offset',
+          ExpressionAttributeValues: { ':offset': rightOffset, ':cursor': cursor },
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+    } catch (error) {
+      // A later right record is stored: its own fan-out supersedes this one.
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  /**
+   * Claims the continuation of a paused fan-out from `cursor`.
+   * @returns false when an earlier attempt already resumed from it (and may have published before failing)
+   */
+  async claimResumption(rightKey: string, rightOffset: number, cursor: string): Promise<boolean> {
+    try {
+      await this.metered.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: rightRowKey(rightKey),
+          UpdateExpression: 'SET resumedFrom = :cursor',
+          ConditionExpression: 'rightOffset = :offset AND (attribute_not_exists(resumedFrom) OR resumedFrom <> :cursor)',
+          ExpressionAttributeValues: { ':offset': rightOffset, ':cursor': cursor },
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** One page of a right key's subscription entries (active and retired), in left-key order, after `cursor`. */
+  async subscriptions(rightKey: string, pageSize: number, cursor: string | undefined): Promise<{ subscriptions: Subscription[]; cursor: string | undefined }> {
+    const { pk } = rightRowKey(rightKey);
+    const response = await this.metered.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': pk, ':prefix': SUBSCRIPTION_PREFIX },
+        ConsistentRead: true,
+        Limit: pageSize,
+        ...(cursor ? { ExclusiveStartKey: { pk, sk: cursor } } : {}),
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+    return {
+      subscriptions: (response.Items ?? []).map((item) => toSubscription(item)),
+      cursor: response.LastEvaluatedKey?.['sk'] as string | undefined,
+    };
+  }
+
+  /**
+   * Records that a partition's records up to `lastOffset` are being attempted.
+   * @returns the offset attempts had reached before (undefined: none), so that records up to it are known redeliveries
+   */
+  async markAttempted(partition: string, lastOffset: number): Promise<number | undefined> {
+    try {
+      const output = await this.metered.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: ledgerKey(partition),
+          UpdateExpression: 'SET attemptedThrough = :last',
+          ConditionExpression: 'attribute_not_exists(attemptedThrough) OR attemptedThrough < :last',
+          ExpressionAttributeValues: { ':last': lastOffset },
+          ReturnValues: 'UPDATED_OLD',
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      return output.Attributes?.['attemptedThrough'] as number | undefined;
+    } catch (error) {
+      if (isConditionFailure(error)) return lastOffset;
+      throw error;
+    }
+  }
+
+  private async batchGet(keys: readonly ItemKey[], consistent: boolean): Promise<Record<string, unknown>[]> {
+    const unique = [...new Map(keys.map((key) => [`${key.pk}\u0000${key.sk}`, key])).values()];
+    const items: Record<string, unknown>[] = [];
+    const chunks: ItemKey[][] = [];
+    for (let start = 0; start < unique.length; start += BATCH_GET_LIMIT) chunks.push(unique.slice(start, start + BATCH_GET_LIMIT));
+    await forEachConcurrently(chunks, 4, async (chunk) => {
+      let pending: Record<string, unknown>[] = chunk as unknown as Record<string, unknown>[];
+      for (let attempt = 0; pending.length > 0; attempt += 1) {
+        if (attempt > 0) await backOff(attempt);
+        const response = await this.metered.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: consistent } }, ReturnConsumedCapacity: 'TOTAL' }),
+        );
+        items.push(...(response.Responses?.[this.tableName] ?? []));
+        pending = response.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+      }
+    });
+    return items;
+  }
+
+  private async batchWrite(items: readonly SubscriptionItem[]): Promise<void> {
+    const chunks: SubscriptionItem[][] = [];
+    for (let start = 0; start < items.length; start += BATCH_WRITE_LIMIT) chunks.push(items.slice(start, start + BATCH_WRITE_LIMIT));
+    await forEachConcurrently(chunks, WRITE_CONCURRENCY, async (chunk) => {
+      let pending = chunk.map((item) => ({ PutRequest: { Item: item } }));
+      for (let attempt = 0; pending.length > 0; attempt += 1) {
+        if (attempt > 0) await backOff(attempt);
+        const response = await this.metered.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending }, ReturnConsumedCapacity: 'TOTAL' }));
+        pending = (response.UnprocessedItems?.[this.tableName] ?? []) as typeof pending;
+      }
+    });
+  }
+
+  /** Conditional writes in flight at once, for callers that replace many rows. */
+  static readonly writeConcurrency = WRITE_CONCURRENCY;
 }
 
-function toOutputRow(item: Record<string, unknown>): OutputRow {
-  return {
-    version: item['version'] as number,
-    leftOffset: item['leftOffset'] as number,
-    rightOffset: item['rightOffset'] as number,
-    value: bytes(item['value']),
-    tailVersion: item['tailVersion'] as number | undefined,
-  };
-}
-
-function bytes(attribute: unknown): Buffer | null {
-  return attribute instanceof Uint8Array ? Buffer.from(attribute) : null;
-}
-
-/** Leaves an attribute out instead of storing null, so absent values read back as absent. */
-function optional(name: string, value: unknown): Record<string, unknown> {
-  return value === null || value === undefined ? {} : { [name]: value };
-}
-
-function ignoreConditionFailure(error: unknown): void {
-  if (!isConditionFailure(error)) throw error;
+/** Unprocessed batch items are retried with exponential back-off, as AWS advises (the table is throttling). */
+function backOff(attempt: number): Promise<void> {
+  const ms = Math.min(1_000, 25 * 2 ** attempt) * (0.5 + Math.random() / 2);
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -159,13 +159,16 @@ describe('The platform command line, run as a user runs it (integration)', () =>
   it('shows the join state of a key', async () => {
     const join = pipeline.joins[0]!;
     const documents = DynamoDBDocumentClient.from(runtime.dynamoDbClient());
-    await new JoinStateStore(documents, join.table.name).putLeft('item-7', { leftOffset: 3, foreignKey: 'flyer-2', value: Buffer.from('{"name":"Milk"}') });
+    await new JoinStateStore(documents, join.table.name).replaceLeftRow(
+      { leftKey: 'item-7', leftOffset: 3, foreignKey: 'flyer-2', value: Buffer.from('{"name":"Milk"}'), subscribedAt: 3, outputRightOffset: -1, emitted: false },
+      undefined,
+    );
     documents.destroy();
 
     const state = await platform(['state', join.join.name, 'item-7', '--json']);
 
     expect(state.code).toBe(0);
-    expect(JSON.parse(state.stdout)).toMatchObject({ key: 'item-7', asLeft: { leftOffset: 3, foreignKey: 'flyer-2', value: '{"name":"Milk"}' }, asRight: null });
+    expect(JSON.parse(state.stdout)).toMatchObject({ key: 'item-7', asLeft: { leftOffset: 3, foreignKey: 'flyer-2', value: '{"name":"Milk"}', output: { position: '3:-1' } }, asRight: null });
   });
 
   it('liberates a CSV snapshot into an entity topic, cells typed by the schema, rejecting bad rows with reasons, leaving out columns the entity lacks, and does not send a finished snapshot again', async () => {

@@ -9,15 +9,20 @@ import { pipelineFor } from './join-harness';
  * The concurrency property of the foreign-key join, checked against a model.
  *
  * Four pollers — two left partitions, two right partitions — apply random left
- * and right updates (foreign-key changes, deletes) through JoinProcessor on the
- * real DynamoDB API (dynalite). fast-check's scheduler decides which poller's
- * next DynamoDB call or publish goes first, so every run is one interleaving;
- * the fault plan crashes pollers before or after a call (the record is then
- * delivered again, as the event source does) and rewinds partitions to an
- * earlier offset (a lost commit: older records delivered again, out of order).
+ * and right updates (foreign-key changes, deletes) in batches of random sizes
+ * through JoinProcessor on the real DynamoDB API (dynalite). fast-check's
+ * scheduler decides which poller's next DynamoDB call or publish goes first,
+ * so every run is one interleaving. The fault plan crashes pollers before or
+ * after a call (the batch is then delivered again, as the event source does),
+ * rewinds partitions to an earlier offset (a lost commit: older records
+ * delivered again, out of order), runs a second, zombie invocation of some
+ * partitions concurrently with the first (both process the same batches), and
+ * runs fan-outs out of time so that they pause and resume from their cursor.
  *
  * Property: once every poller is done, the last output record of each left key
- * is the join of the final left and right rows, or no row at all.
+ * is the join of the final left and right rows, or no row at all. Without any
+ * fault, no tombstone is published for a key whose last output was already a
+ * tombstone or that had none.
  */
 
 interface LeftValue {
@@ -44,7 +49,13 @@ const updateArbitrary: fc.Arbitrary<Update> = fc.oneof(
 const faultsArbitrary = fc.record({
   crashes: fc.uniqueArray(fc.record({ call: fc.nat(150), afterCall: fc.boolean() }), { maxLength: 6, selector: (crash) => crash.call }),
   rewinds: fc.array(fc.record({ partition: fc.nat(3), afterProcessed: fc.nat(6), back: fc.integer({ min: 1, max: 4 }) }), { maxLength: 3 }),
+  /** Partitions processed by a second invocation at the same time. */
+  zombies: fc.subarray([0, 1, 2, 3], { maxLength: 2 }),
+  /** What `hasTimeLeft` answers between fan-out pages, in turn; a false pauses the fan-out. */
+  timeLeft: fc.array(fc.boolean(), { minLength: 1, maxLength: 4 }),
 });
+
+const batchSizesArbitrary = fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 4, maxLength: 4 });
 
 class Crash extends Error {}
 
@@ -100,26 +111,29 @@ describe.each<JoinType>(['inner', 'left'])('JoinProcessor (%s) under concurrency
 
   it('ends every left key with the join of the latest left and right rows, for every interleaving', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(updateArbitrary, { minLength: 1, maxLength: 14 }), faultsArbitrary, fc.scheduler(), async (updates, faults, scheduler) => {
+      fc.asyncProperty(fc.array(updateArbitrary, { minLength: 1, maxLength: 14 }), faultsArbitrary, batchSizesArbitrary, fc.scheduler(), async (updates, faults, batchSizes, scheduler) => {
         // Prepare: a fresh key space in the shared table for this run.
         const run = uniqueName('run');
         const join = joinFor(type, run);
         const log: JoinOutputRecord[] = [];
         let calls = 0;
-        let blocked = 0;
+        let running = 0;
         const crashes = new Map(faults.crashes.map((crash) => [crash.call, crash.afterCall]));
 
         /** Every store call and publish waits for the scheduler, and may crash before or after it lands. */
         const gate = async <T>(label: string, call: () => Promise<T>): Promise<T> => {
           const number = calls++;
-          blocked += 1;
           await scheduler.schedule(Promise.resolve(), label);
-          blocked -= 1;
-          const crashAfter = crashes.get(number);
-          if (crashAfter === false) throw new Crash(`crash before ${label}`);
-          const result = await call();
-          if (crashAfter === true) throw new Crash(`crash after ${label}`);
-          return result;
+          running += 1;
+          try {
+            const crashAfter = crashes.get(number);
+            if (crashAfter === false) throw new Crash(`crash before ${label}`);
+            const result = await call();
+            if (crashAfter === true) throw new Crash(`crash after ${label}`);
+            return result;
+          } finally {
+            running -= 1;
+          }
         };
         const realStore = new JoinStateStore(documents, tableName);
         const store = new Proxy(realStore, {
@@ -130,7 +144,7 @@ describe.each<JoinType>(['inner', 'left'])('JoinProcessor (%s) under concurrency
           },
         });
         const sink = { publish: (records: readonly JoinOutputRecord[]) => gate('publish', async () => void log.push(...records)) };
-        const processor = new JoinProcessor(join, store, sink, { writeConcurrency: 1, fanOutPageSize: 2 });
+        const processor = new JoinProcessor(join, store, sink, { fanOutPageSize: 2, fanOutConcurrency: 1 });
 
         // Records in partitions: a key always lands on the same one; offsets follow production order.
         const partitions: Array<Array<{ update: Update; offset: number }>> = [[], [], [], []];
@@ -145,32 +159,44 @@ describe.each<JoinType>(['inner', 'left'])('JoinProcessor (%s) under concurrency
           const value = update.side === 'left' ? { ...update.value, fk: update.value.fk === null ? null : prefixed(update.value.fk) } : update.value;
           return Buffer.from(JSON.stringify(value));
         };
+        /** One invocation stream of a partition: batches in order, a crashed batch delivered again, rewinds, pauses. */
         const poll = async (partition: number) => {
           const records = partitions[partition]!;
           const rewinds = faults.rewinds.filter((rewind) => rewind.partition === partition);
+          const batchSize = batchSizes[partition]!;
+          let timeChecks = 0;
+          const hasTimeLeft = () => faults.timeLeft[timeChecks++ % faults.timeLeft.length]!;
           let processed = 0;
           for (let index = 0; index < records.length; ) {
-            const { update, offset } = records[index]!;
-            const input = { key: prefixed(update.key), offset, value: encode(update) };
+            const batch = records.slice(index, index + batchSize);
+            const inputs = batch.map(({ update, offset }) => ({ key: prefixed(update.key), offset, value: encode(update) }));
+            let next = index + batch.length;
             try {
-              if (update.side === 'left') await processor.applyLeft(input);
-              else await processor.applyRight(input);
+              if (partition < 2) {
+                await processor.applyLeft([{ partition: `${run}-left-${partition}`, records: inputs.map((input) => processor.prepareLeft(input)) }]);
+              } else {
+                const paused = await processor.applyRight([{ partition: `${run}-right-${partition}`, records: inputs }], hasTimeLeft);
+                // A batch item failure: the partition is delivered again from the earliest paused record.
+                if (paused.length > 0) next = index + batch.findIndex(({ offset }) => offset === Math.min(...paused.map((record) => record.offset)));
+              }
             } catch (error) {
-              if (error instanceof Crash) continue; // the event source delivers the same record again
+              if (error instanceof Crash) continue; // the event source delivers the same batch again
               throw error;
             }
             processed += 1;
             const rewind = rewinds.find((candidate) => candidate.afterProcessed === processed);
-            index = rewind ? Math.max(0, index + 1 - rewind.back) : index + 1;
+            index = rewind ? Math.max(0, next - rewind.back) : next;
           }
         };
 
-        // Act: run the four pollers, releasing one scheduled step at a time once all are blocked or done.
+        // Act: run the pollers, releasing one scheduled step at a time once no released call is still running
+        // (a poller may wait on several calls at once: a batch's conditional writes run concurrently).
         let finished = 0;
-        const pollers = [0, 1, 2, 3].map((partition) => poll(partition).finally(() => (finished += 1)));
+        const pollers = [0, 1, 2, 3, ...faults.zombies].map((partition) => poll(partition).finally(() => (finished += 1)));
         while (finished < pollers.length) {
-          if (blocked + finished === pollers.length && scheduler.count() > 0) await scheduler.waitOne();
-          else await new Promise((resolve) => setImmediate(resolve));
+          await new Promise((resolve) => setImmediate(resolve));
+          await new Promise((resolve) => setImmediate(resolve));
+          if (running === 0 && scheduler.count() > 0) await scheduler.waitOne();
         }
         await Promise.all(pollers);
 
@@ -180,8 +206,16 @@ describe.each<JoinType>(['inner', 'left'])('JoinProcessor (%s) under concurrency
         for (const [key, expected] of expectedOutputs(type, updates)) {
           expect({ key, last: last.get(key) ?? null }).toEqual({ key, last: expected });
         }
+        const faultless = faults.crashes.length === 0 && faults.rewinds.length === 0 && faults.zombies.length === 0 && faults.timeLeft.every(Boolean);
+        if (faultless) {
+          const previous = new Map<string, Buffer | null>();
+          for (const record of log) {
+            if (record.value === null) expect({ key: record.leftKey, tombstoneAfter: previous.get(record.leftKey) ?? null }).not.toEqual({ key: record.leftKey, tombstoneAfter: null });
+            previous.set(record.leftKey, record.value);
+          }
+        }
       }),
-      { numRuns: 150, endOnFailure: true },
+      { numRuns: 300, endOnFailure: true, timeout: 15_000 },
     );
   });
 });

@@ -1,6 +1,6 @@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Admin, Consumer as KafkaConsumer, Kafka } from 'kafkajs';
-import { createJoinHandlers, defineJoin, joinStateTableVariable, JOIN_OUTPUT_HEADERS, type FkJoin, type JoinType } from '../../shared/fk-join';
+import { createJoinHandlers, defineJoin, joinStateTableVariable, JOIN_OUTPUT_HEADERS, parseJoinPosition, type FkJoin, type JoinPosition, type JoinType } from '../../shared/fk-join';
 import { topicRecordCount } from '../../shared/kafka';
 import { runPipeline, type LocalRuntime, type RunningPipeline } from '../../shared/local';
 import { definePipeline, type Pipeline } from '../../shared/pipeline';
@@ -10,7 +10,8 @@ import { eventually, NOOP_HANDLER_ENTRY, produce, uniqueName } from '../support/
 export interface JoinedRecord {
   readonly key: string;
   readonly value: string | null;
-  readonly version: number;
+  /** From the `x-join-position` header. */
+  readonly position: JoinPosition | undefined;
 }
 
 /**
@@ -146,7 +147,7 @@ export class JoinHarness {
         records.push({
           key: message.key!.toString(),
           value: message.value === null ? null : (JSON.parse(message.value.toString()) as string),
-          version: Number(message.headers?.[JOIN_OUTPUT_HEADERS.version]?.toString()),
+          position: parseJoinPosition(message.headers?.[JOIN_OUTPUT_HEADERS.position]?.toString() ?? ''),
         });
       },
     });

@@ -1,5 +1,5 @@
 import type { Kafka } from 'kafkajs';
-import type { JoinType } from '../../shared/fk-join';
+import { isAfter, type JoinType } from '../../shared/fk-join';
 import type { LocalRuntime } from '../../shared/local';
 import { connectToTestServices } from '../support/integration';
 import { JoinHarness, kip213Join, pipelineFor } from './join-harness';
@@ -105,14 +105,16 @@ describe.each<JoinType>(['inner', 'left'])('Foreign-key join (%s) — KIP-213 se
     }
   });
 
-  it('tags every output with a per-key version that increases', async () => {
+  it('tags every output with its position (left offset, right offset), increasing per key', async () => {
     await step('right', [['rhs1', 'a']]);
     await step('left', [['lhs1', 'v1|rhs1']]);
     await step('right', [['rhs1', 'a2']]);
     await step('left', [['lhs1', null]]);
 
-    const versions = harness.outputsOf(join.outputTopic).filter((record) => record.key === 'lhs1').map((record) => record.version);
-    expect(versions).toEqual([...versions].sort((a, b) => a - b));
-    expect(new Set(versions).size).toBe(versions.length);
+    const positions = harness.outputsOf(join.outputTopic).filter((record) => record.key === 'lhs1').map((record) => record.position);
+    expect(positions).toHaveLength(3);
+    expect(positions[1]).toEqual({ leftOffset: positions[0]!.leftOffset, rightOffset: positions[0]!.rightOffset + 1 });
+    expect(positions[2]).toEqual({ leftOffset: positions[0]!.leftOffset + 1, rightOffset: -1 });
+    for (let index = 1; index < positions.length; index += 1) expect(isAfter(positions[index]!, positions[index - 1])).toBe(true);
   });
 });

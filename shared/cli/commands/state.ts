@@ -10,18 +10,26 @@ export async function stateCommand(context: CliContext, joinName: string | undef
   const documents = DynamoDBDocumentClient.from(context.dynamodb());
   const store = new JoinStateStore(documents, deployed.table.name);
   const text = (value: Buffer | null | undefined) => (value === null || value === undefined ? value ?? null : value.toString('utf8'));
-  const left = await store.getLeft(key);
-  const right = await store.getRight(key);
-  const output = (await store.getOutputs([key])).get(key);
-  const { subscriptions } = await store.subscribers(key, 50, undefined);
+  const left = (await store.readLeftRows([key], true)).get(key);
+  const right = (await store.readRightRows([key])).get(key);
+  const { subscriptions } = await store.subscriptions(key, 50, undefined);
   const state = {
     join: joinName,
     key,
-    asLeft: left ? { ...left, value: text(left.value) } : null,
-    output: output ? { ...output, value: text(output.value) } : null,
-    asRight: right ? { ...right, value: text(right.value) } : null,
-    /** Left keys referring to this key as right key (first 50); retired ones no longer do. */
-    subscribers: subscriptions.map((subscription) => ({ leftKey: subscription.leftKey, leftOffset: subscription.leftOffset, retired: subscription.retired })),
+    /** The left row holds the left record and where the join's output for it stands. */
+    asLeft: left
+      ? {
+          leftOffset: left.leftOffset,
+          foreignKey: left.foreignKey,
+          value: text(left.value),
+          output: { position: `${left.leftOffset}:${left.outputRightOffset}`, lastPublished: left.emitted ? 'value' : 'tombstone or nothing' },
+          subscribedAt: left.subscribedAt,
+          rev: left.rev,
+        }
+      : null,
+    asRight: right ? { rightOffset: right.rightOffset, value: text(right.value), ...(right.fanOutCursor ? { fanOutCursor: right.fanOutCursor } : {}) } : null,
+    /** Subscription entries of this key as right key (first 50); retired ones no longer refer to it. */
+    subscribers: subscriptions.map((subscription) => ({ leftKey: subscription.leftKey, subscribedAt: subscription.subscribedAt, retired: subscription.retired })),
   };
   context.print(state, () => JSON.stringify(state, null, 2));
 }
