@@ -149,7 +149,9 @@ export class JoinProcessor {
   private async fanOutPage(pages: ReadonlyArray<{ fanOut: FanOut; subscriptions: readonly Subscription[] }>): Promise<void> {
     const entries = pages.flatMap(({ fanOut, subscriptions }) => subscriptions.map((subscription) => ({ fanOut, subscription })));
     if (entries.length === 0) return;
-    const rows = new Map(await this.store.readLeftRows([...new Set(entries.map((entry) => entry.subscription.leftKey))], true));
+    // A retired entry's row is read only to repair: a first fan-out has nothing to join there.
+    const needed = entries.filter(({ fanOut, subscription }) => fanOut.repair || !subscription.retired);
+    const rows = new Map(await this.store.readLeftRows([...new Set(needed.map((entry) => entry.subscription.leftKey))], true));
     const targets = new Map<string, ConvergeTarget>();
     const target = (leftKey: string, mustPublish: boolean) => {
       const existing = targets.get(leftKey);

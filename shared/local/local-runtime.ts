@@ -71,6 +71,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     ? Promise.resolve(undefined)
     : startDynamoDbServer({
         port: config.dynamoDbPort,
+        stateDir,
         ...(options.persistDir ? { dataDir: join(options.persistDir, 'dynamodb') } : {}),
       });
   const [kafkaResult, dynamoResult] = await Promise.allSettled([kafkaStart, dynamoStart]);

@@ -44,6 +44,8 @@ export async function runPipeline(
     dynamodb.destroy();
   }
 
+  await waitForGroupCoordinators(admin, pipeline);
+
   // Handlers read their configuration at module load, so the environment is set before any is required.
   Object.assign(process.env, runtime.handlerEnvironment());
   for (const consumer of pipeline.consumers) Object.assign(process.env, consumer.environment);
@@ -80,6 +82,27 @@ export async function runPipeline(
       await admin.disconnect();
     },
   };
+}
+
+/**
+ * Waits until the broker's group coordinators answer for every consumer group. A broker that has just
+ * started is still loading its offsets topic; consumers started then crash on their first join ("the
+ * coordinator is loading") and only restart after a back-off of seconds.
+ */
+async function waitForGroupCoordinators(admin: Admin, pipeline: Pipeline, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const consumer of pipeline.consumers) {
+    for (;;) {
+      try {
+        await admin.fetchOffsets({ groupId: consumer.eventSource.consumerGroupId, topics: [consumer.topic.name] });
+        break;
+      } catch {
+        // Consumers started now would hit the same error and recover by themselves: start them anyway.
+        if (Date.now() > deadline) return;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  }
 }
 
 /**

@@ -1,6 +1,11 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateTableCommand, DynamoDBClient, GetItemCommand, ListTablesCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import {
+  DynamoDbServerError,
   findFreePort,
   findFreePortPair,
   PortInUseError,
@@ -10,7 +15,9 @@ import {
   startLocalRuntime,
   LOCAL_STATE_DIR,
 } from '../../shared/local';
-import { uniqueName } from '../support/integration';
+import { eventually, uniqueName } from '../support/integration';
+
+const DYNAMODB_SERVER_MODULE = join(__dirname, '..', '..', 'shared', 'local', 'dynamodb', 'dynalite-server.ts');
 
 async function occupy(port: number): Promise<Server> {
   const server = createServer();
@@ -24,6 +31,36 @@ async function isListening(port: number): Promise<boolean> {
     server.once('error', () => resolve(true));
     server.listen(port, '127.0.0.1', () => server.close(() => resolve(false)));
   });
+}
+
+/** Whether a process runs: an exited one that no one has reaped yet (a zombie) does not. */
+function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** The running dynalite processes (of any parent) started for a port. */
+function dynaliteProcessesOn(port: number): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        return args.some((arg) => arg.endsWith('dynalite-process.js')) && args.includes(String(port));
+      } catch {
+        return false;
+      }
+    })
+    .map(Number)
+    .filter(isRunning);
+}
+
+function dynamoDbClient(endpoint: string): DynamoDBClient {
+  return new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
 }
 
 describe('Function: startLocalRuntime (integration)', () => {
@@ -119,13 +156,140 @@ describe('Function: startLocalRuntime (integration)', () => {
 });
 
 describe('Function: startDynamoDbServer (integration)', () => {
-  it('refuses a busy port with a PortInUseError', async () => {
+  it('runs dynalite in a process of its own, which stop() ends', async () => {
+    // Prepare
+    const port = await findFreePort();
+
+    // Act
+    const server = await startDynamoDbServer({ port });
+
+    // Assess
+    let stopped = false;
+    try {
+      expect(server.endpoint).toBe(`http://127.0.0.1:${port}`);
+      expect(server.pid).not.toBe(process.pid);
+      expect(dynaliteProcessesOn(port)).toEqual([server.pid]);
+      const client = dynamoDbClient(server.endpoint);
+      await expect(client.send(new ListTablesCommand({}))).resolves.toHaveProperty('TableNames', []);
+      client.destroy();
+
+      await server.stop();
+      stopped = true;
+      expect(isRunning(server.pid)).toBe(false);
+      expect(await isListening(port)).toBe(false);
+    } finally {
+      if (!stopped) await server.stop();
+    }
+  });
+
+  it('refuses a busy port with a clear error and no child left behind', async () => {
+    // Prepare
     const port = await findFreePort();
     const squatter = await occupy(port);
     try {
-      await expect(startDynamoDbServer({ port })).rejects.toBeInstanceOf(PortInUseError);
+      // Act
+      const starting = startDynamoDbServer({ port });
+
+      // Assess
+      await expect(starting).rejects.toBeInstanceOf(PortInUseError);
+      await expect(starting).rejects.toThrow(`127.0.0.1:${port} is already in use`);
+      await expect(starting).rejects.toThrow('LOCAL_DYNAMODB_PORT');
+      expect(dynaliteProcessesOn(port)).toEqual([]);
     } finally {
       squatter.close();
+    }
+  });
+
+  it('stops with its parent when the parent is killed with SIGKILL', async () => {
+    // Prepare: a parent process that starts the server and prints its pid.
+    const port = await findFreePort();
+    const script = `require(${JSON.stringify(DYNAMODB_SERVER_MODULE)})
+      .startDynamoDbServer({ port: ${port} })
+      .then((server) => console.log('dynalite pid', server.pid), (error) => { console.error(error); process.exit(1); });`;
+    const parent = spawn(process.execPath, ['-r', '@swc-node/register', '-e', script], { cwd: join(__dirname, '..', '..'), stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    parent.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    parent.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const parentExited = new Promise<void>((resolve) => parent.once('exit', () => resolve()));
+    let childPid: number | undefined;
+    try {
+      await eventually('the parent started dynalite', () => /dynalite pid \d+/.test(output), 30_000).catch((error: unknown) => {
+        throw new Error(`${String(error)}; the parent printed:\n${output}`);
+      });
+      childPid = Number(/dynalite pid (\d+)/.exec(output)![1]);
+      expect(isRunning(childPid)).toBe(true);
+      expect(await isListening(port)).toBe(true);
+
+      // Act
+      parent.kill('SIGKILL');
+      await parentExited;
+
+      // Assess
+      await eventually('the dynalite process is gone', () => !isRunning(childPid!), 5_000);
+      expect(await isListening(port)).toBe(false);
+    } finally {
+      parent.kill('SIGKILL');
+      if (childPid !== undefined && isRunning(childPid)) process.kill(childPid, 'SIGKILL');
+    }
+  });
+
+  it('keeps tables across a restart with a data directory', async () => {
+    // Prepare
+    const dataDir = mkdtempSync(join(tmpdir(), 'dynalite-data-'));
+    const tableName = uniqueName('persisted');
+    const first = await startDynamoDbServer({ port: await findFreePort(), dataDir });
+    try {
+      const client = dynamoDbClient(first.endpoint);
+      await client.send(
+        new CreateTableCommand({
+          TableName: tableName,
+          AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+          KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+          BillingMode: 'PAY_PER_REQUEST',
+        }),
+      );
+      await client.send(new PutItemCommand({ TableName: tableName, Item: { id: { S: 'a' }, price: { N: '12' } } }));
+      client.destroy();
+
+      // Act
+      await first.stop();
+      const second = await startDynamoDbServer({ port: await findFreePort(), dataDir });
+
+      // Assess
+      try {
+        const again = dynamoDbClient(second.endpoint);
+        await expect(again.send(new ListTablesCommand({}))).resolves.toHaveProperty('TableNames', [tableName]);
+        const { Item } = await again.send(new GetItemCommand({ TableName: tableName, Key: { id: { S: 'a' } } }));
+        expect(Item).toEqual({ id: { S: 'a' }, price: { N: '12' } });
+        again.destroy();
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await first.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('fails with a DynamoDbServerError naming the port and quoting its log when dynalite cannot start, and leaves no child behind', async () => {
+    // Prepare: LevelDB lets one process at a time open a directory.
+    const dataDir = mkdtempSync(join(tmpdir(), 'dynalite-data-'));
+    const holder = await startDynamoDbServer({ port: await findFreePort(), dataDir });
+    const port = await findFreePort();
+    try {
+      // Act
+      const starting = startDynamoDbServer({ port, dataDir });
+
+      // Assess
+      await expect(starting).rejects.toBeInstanceOf(DynamoDbServerError);
+      await expect(starting).rejects.toThrow(`127.0.0.1:${port} exited with code 1 before it was listening`);
+      await expect(starting).rejects.toThrow(`Its log (${join(LOCAL_STATE_DIR, `dynalite-${port}.log`)}) ends:\ndynalite could not open its LevelDB store in ${dataDir}: `);
+      await expect(starting).rejects.toThrow(`IO error: lock ${join(dataDir, 'LOCK')}`);
+      expect(dynaliteProcessesOn(port)).toEqual([]);
+      expect(await isListening(port)).toBe(false);
+    } finally {
+      await holder.stop();
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });

@@ -8,6 +8,11 @@ export interface DemoTrafficOptions extends CatalogSize {
   /** Price and stock updates per second, skewed (Zipf 1.1) over the items. */
   readonly ticksPerSecond: number;
   readonly seed: number;
+  /**
+   * Resolves once the merchants and flyers sent so far are consumed; the items are sent after, so
+   * that each item joins once, on arrival, instead of once alone and once more when its flyer lands.
+   */
+  readonly referenceDataConsumed?: () => Promise<void>;
 }
 
 /**
@@ -31,6 +36,7 @@ export async function startDemoTraffic(kafka: Kafka, catalog: Catalog, options: 
   const fact = <T>(key: string, value: T | null) => ({ key, value });
   await send(catalog.offers.rightTopic, data.merchants.map((merchant) => fact(merchant.merchantId, merchant)));
   await send(catalog.itemsWithFlyer.rightTopic, data.flyers.map((flyer) => fact(flyer.flyerId, flyer)));
+  await options.referenceDataConsumed?.();
   await send(catalog.itemsWithFlyer.leftTopic, data.items.map((item) => fact(item.itemId, item)));
   log(`Seeded ${data.merchants.length} merchants, ${data.flyers.length} flyers and ${data.items.length} items.`);
 

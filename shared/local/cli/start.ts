@@ -95,7 +95,16 @@ async function main(): Promise<void> {
     if (usingDefaultPipeline && !values['no-demo']) {
       const size = { merchants: count(values.merchants, 'merchants'), flyers: count(values.flyers, 'flyers'), items: count(values.items, 'items') };
       const ticksPerSecond = count(values.ticks, 'ticks');
-      demo = await startDemoTraffic(runtime.kafkaClient('local-demo-traffic'), catalog, { ...size, ticksPerSecond, seed: count(values.seed, 'seed') }, log);
+      const pipelineRunning = running;
+      const rightConsumers = pipeline.joins.map(({ join }) => `${join.name}.right`);
+      const referenceDataConsumed = async () => {
+        // Bounded: a slow start only costs the joins some repeated work, never the demo.
+        for (const deadline = Date.now() + 30_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 200))) {
+          const lag = await pipelineRunning.lag().catch(() => undefined);
+          if (lag && rightConsumers.every((name) => lag.get(name) === 0)) return;
+        }
+      };
+      demo = await startDemoTraffic(runtime.kafkaClient('local-demo-traffic'), catalog, { ...size, ticksPerSecond, seed: count(values.seed, 'seed'), referenceDataConsumed }, log);
       log(`Demo traffic: ${ticksPerSecond} price/stock updates a second (Zipf-skewed), item and flyer changes, deletes, and now and then a malformed record.`);
     }
     flows = await startPipelineFlows(runtime.kafkaClient('local-view'), pipeline);
