@@ -23,7 +23,10 @@ export type PhaseName = (typeof PHASES)[number];
 export interface PhaseMeasurement {
   readonly results: number;
   readonly seconds: number;
+  /** Every process of the side: for the platform, the runner and the local DynamoDB server. */
   readonly cpuMs: number;
+  /** The platform's runner alone (what would run in Lambda); Kafka Streams' JVM. */
+  readonly ownCpuMs: number;
 }
 
 export interface RoundMeasurement {
@@ -39,6 +42,8 @@ export interface RoundMeasurement {
 interface SideProcess {
   /** CPU ms of every process of the side so far. */
   cpuMs(): number;
+  /** CPU ms of the side's own process (without the local DynamoDB server). */
+  ownCpuMs(): number;
   /** Consumer lag of the side's groups, over every topic they read (Kafka Streams' internal ones included). */
   lag(admin: Admin): Promise<number>;
   stop(): Promise<void>;
@@ -75,12 +80,19 @@ export async function runRound(side: Side, type: JoinType, options: SideBySideOp
     const phase = async (topic: string, messages: readonly Message[]): Promise<PhaseMeasurement> => {
       const outputsBefore = await outputCount();
       const cpuBefore = process!.cpuMs();
+      const ownBefore = process!.ownCpuMs();
       const started = Date.now();
       await produce(topic, messages);
       const settledAt = await settle(admin, process!, outputCount);
-      return { results: (await outputCount()) - outputsBefore, seconds: (settledAt - started) / 1000, cpuMs: process!.cpuMs() - cpuBefore };
+      return {
+        results: (await outputCount()) - outputsBefore,
+        seconds: (settledAt - started) / 1000,
+        cpuMs: process!.cpuMs() - cpuBefore,
+        ownCpuMs: process!.ownCpuMs() - ownBefore,
+      };
     };
     await phase(join.rightTopic, options.phases.rightLoad);
+    await phase(join.leftTopic, options.phases.warmUp);
     const leftLoad = await phase(join.leftTopic, options.phases.leftLoad);
     const fkChanges = await phase(join.leftTopic, options.phases.fkChanges);
     const fanOut = await phase(join.rightTopic, options.phases.fanOut);
@@ -158,6 +170,7 @@ async function startRunner(prefix: string, type: JoinType, options: SideBySideOp
   const pids = [child.pid!, ...options.dynamoDbPids];
   return {
     cpuMs: () => pids.reduce((sum, pid) => sum + processCpuMs(pid), 0),
+    ownCpuMs: () => processCpuMs(child.pid!),
     lag: async () => {
       const status = await new Promise<string>((resolve) => {
         waiting.push(resolve);
@@ -191,6 +204,7 @@ async function startPeer(prefix: string, join_: ReturnType<typeof benchJoin>, ty
   });
   return {
     cpuMs: () => peer.cpuMs(),
+    ownCpuMs: () => peer.cpuMs(),
     lag: (admin) => groupLag(admin, applicationId),
     stop: async () => {
       await peer.stop();

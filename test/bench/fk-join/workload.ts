@@ -69,6 +69,8 @@ export interface Message {
 
 export interface Phases {
   readonly rightLoad: Message[];
+  /** Unmeasured left rows of other keys, so that both sides are measured warm (JIT-compiled, connections open). */
+  readonly warmUp: Message[];
   readonly leftLoad: Message[];
   readonly fkChanges: Message[];
   readonly fanOut: Message[];
@@ -88,10 +90,11 @@ function item(n: number, flyerId: string, valueBytes: number): string {
 export function phaseRecords(size: WorkloadSize = DEFAULT_SIZE, seed = 7): Phases {
   const random = seededRandom(seed);
   const rightLoad = Array.from({ length: size.rightRows }, (_, f) => ({ key: `f${f}`, value: JSON.stringify({ title: `flyer ${f}` }) }));
+  const warmUp = Array.from({ length: size.leftRows }, (_, n) => ({ key: `warm-${n}`, value: item(n, skewedFlyer(random, size.rightRows), size.valueBytes) }));
   const leftLoad = Array.from({ length: size.leftRows }, (_, n) => ({ key: `i${n}`, value: item(n, skewedFlyer(random, size.rightRows), size.valueBytes) }));
   const fkChanges = Array.from({ length: size.leftRows }, (_, n) => ({ key: `i${n}`, value: item(n + 1, skewedFlyer(random, size.rightRows), size.valueBytes) }));
   const fanOut = Array.from({ length: size.rightUpdates }, (_, u) => ({ key: skewedFlyer(random, size.rightRows), value: JSON.stringify({ title: `flyer rev ${u}` }) }));
-  return { rightLoad, leftLoad, fkChanges, fanOut };
+  return { rightLoad, warmUp, leftLoad, fkChanges, fanOut };
 }
 
 /** What the output topic must end with: the join of the final left and right rows. */
@@ -99,7 +102,7 @@ export function expectedFinalOutputs(type: JoinType, phases: Phases): Map<string
   const flyers = new Map<string, string>();
   for (const { key, value } of [...phases.rightLoad, ...phases.fanOut]) if (value !== null) flyers.set(key, value);
   const items = new Map<string, string>();
-  for (const { key, value } of [...phases.leftLoad, ...phases.fkChanges]) if (value !== null) items.set(key, value);
+  for (const { key, value } of [...phases.warmUp, ...phases.leftLoad, ...phases.fkChanges]) if (value !== null) items.set(key, value);
   const expected = new Map<string, string | null>();
   for (const [key, value] of items) {
     const flyer = flyers.get((JSON.parse(value) as Item).flyerId) ?? null;
