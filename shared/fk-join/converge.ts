@@ -1,5 +1,6 @@
 import { forEachConcurrently } from '../concurrency';
 import type { FkJoin } from './define-join';
+import { FkJoinError } from './errors';
 import { isAfter, joinOutput, type JoinPosition } from './join-result';
 import type { JoinOutputRecord, JoinOutputSink } from './join-output-sink';
 import { JoinStateStore, type LeftRow, type Subscription } from './join-state-store';
@@ -12,16 +13,24 @@ export interface LeftInput {
   readonly foreignKey: string | null;
 }
 
+/**
+ * What may have been published for a key and not recorded in its row: by an earlier attempt of a
+ * redelivered batch (assume a value), or by this one before its conditional write failed. Until the
+ * key's result is published again, such a record may be the last on the topic.
+ */
+export type Unrecorded = 'nothing' | 'tombstone' | 'value';
+
 /** A left key whose output is to be brought up to date. */
 export interface ConvergeTarget {
   readonly leftKey: string;
   /** A left record to apply; without one, the key's stored row is joined with its right row as they are now. */
   readonly input?: LeftInput;
-  /**
-   * Publish the result even where the row says it is already out, or is a tombstone after a tombstone:
-   * an earlier attempt may have published something else after it (a redelivery, a lost race).
-   */
-  mustPublish: boolean;
+  unrecorded: Unrecorded;
+}
+
+/** The worse of two: a value published and not recorded needs even a tombstone published after it. */
+export function worse(a: Unrecorded, b: Unrecorded): Unrecorded {
+  return a === 'value' || b === 'value' ? 'value' : a === 'tombstone' || b === 'tombstone' ? 'tombstone' : 'nothing';
 }
 
 interface Plan {
@@ -70,26 +79,28 @@ export async function converge(
     const rights = await store.readRightRows([...new Set(plans.flatMap((plan) => (plan.foreignKey === null ? [] : [plan.foreignKey])))]);
 
     // 2. Compute each key's result; skip keys whose row already holds it.
-    const writes: Array<{ plan: Plan; next: Omit<LeftRow, 'rev'>; published: boolean }> = [];
+    const writes: Array<{ plan: Plan; next: Omit<LeftRow, 'rev'>; published: boolean; value: Buffer | null }> = [];
     const toPublish: JoinOutputRecord[] = [];
     const again: ConvergeTarget[] = [];
     for (const plan of plans) {
       const right = plan.foreignKey === null ? undefined : rights.get(plan.foreignKey);
       const position: JoinPosition = { leftOffset: plan.offset, rightOffset: right?.rightOffset ?? -1 };
       const stored = plan.row && plan.row.leftOffset >= 0 ? { leftOffset: plan.row.leftOffset, rightOffset: plan.row.outputRightOffset } : undefined;
-      if (!plan.fresh && stored && !isAfter(position, stored)) {
-        if (position.rightOffset < stored.rightOffset) {
-          again.push(plan.target); // read before the row's own right: cannot be, with strong reads; read again
-          continue;
-        }
-        if (!plan.target.mustPublish) continue;
+      const newer = plan.fresh || !stored || isAfter(position, stored);
+      if (!newer && position.rightOffset < stored!.rightOffset) {
+        // Right offsets only grow and this read was strong: the right topic was recreated (see Limits).
+        throw new FkJoinError(`join "${join.name}": right key ${plan.foreignKey} is at offset ${position.rightOffset}, behind the ${stored!.rightOffset} the output of ${plan.target.leftKey} was joined with; were the right topic's partitions changed or the topic recreated?`, false);
       }
       const value = joinOutput(join, plan.value, right?.value ?? null);
-      const published = value !== null || plan.row?.emitted === true || plan.target.mustPublish;
+      // Whatever went out unrecorded must not stay last unless it equals this result's kind.
+      const republish = plan.target.unrecorded === 'value' || (plan.target.unrecorded === 'tombstone' && value !== null);
+      if (!newer && !republish) continue;
+      const published = republish || (newer && (value !== null || plan.row?.emitted === true));
       if (published) toPublish.push({ leftKey: plan.target.leftKey, position, value });
       writes.push({
         plan,
         published,
+        value,
         next: {
           leftKey: plan.target.leftKey,
           leftOffset: plan.offset,
@@ -104,14 +115,14 @@ export async function converge(
 
     // 3. Publish, then record: a write that fails sends its key round again.
     await sink.publish(toPublish);
-    await forEachConcurrently(writes, JoinStateStore.writeConcurrency, async ({ plan, next, published }) => {
+    await forEachConcurrently(writes, JoinStateStore.writeConcurrency, async ({ plan, next, published, value }) => {
       if (await store.replaceLeftRow(next, plan.row?.rev)) {
         const previous = plan.row;
         if (plan.fresh && previous?.foreignKey != null && previous.subscribedAt !== null && previous.subscribedAt !== next.subscribedAt) {
           retirements.push({ rightKey: previous.foreignKey, leftKey: plan.target.leftKey, subscribedAt: previous.subscribedAt, retired: true });
         }
       } else {
-        if (published) plan.target.mustPublish = true;
+        if (published) plan.target.unrecorded = worse(plan.target.unrecorded, value === null ? 'tombstone' : 'value');
         again.push(plan.target);
       }
     });
@@ -141,7 +152,7 @@ function planFor(target: ConvergeTarget, row: LeftRow | undefined): Plan[] {
     ];
   }
   // A record the row already holds (or has passed) is a redelivery: an earlier attempt may have published.
-  if (input !== undefined) target.mustPublish = true;
+  if (input !== undefined) target.unrecorded = 'value';
   if (row === undefined || row.leftOffset < 0) return [];
   return [{ target, row, fresh, offset: row.leftOffset, foreignKey: row.foreignKey, value: row.value, subscribedAt: row.subscribedAt }];
 }

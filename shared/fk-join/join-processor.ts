@@ -1,5 +1,5 @@
 import { mapSettledConcurrently } from '../concurrency';
-import { converge, type ConvergeTarget, type LeftInput } from './converge';
+import { converge, worse, type ConvergeTarget, type LeftInput } from './converge';
 import type { FkJoin } from './define-join';
 import { CodecError, InvalidJoinInputError } from './errors';
 import type { JoinOutputSink } from './join-output-sink';
@@ -94,47 +94,41 @@ export class JoinProcessor {
    */
   async applyLeft(batches: readonly PartitionBatch<LeftInput>[]): Promise<void> {
     const latest = new Map<string, ConvergeTarget>();
-    for (const batch of batches) for (const input of batch.records) latest.set(input.key, { leftKey: input.key, input, mustPublish: false });
+    for (const batch of batches) for (const input of batch.records) latest.set(input.key, { leftKey: input.key, input, unrecorded: 'nothing' });
     if (latest.size === 0) return;
-    if (this.join.type === 'inner') await this.markRedeliveries(batches, latest);
+    await this.markRedeliveries(batches, latest);
     const rows = await this.store.readLeftRows([...latest.keys()], false);
     await converge(this.join, this.store, this.sink, [...latest.values()], rows);
   }
 
   /**
    * Applies a batch of right records: for each key its last record is stored and fanned out to every
-   * subscribed left key, a page at a time. When `hasTimeLeft` says stop before the last page, progress is
-   * saved and the record is returned: delivered again, it continues after the last subscription reached.
-   * @returns the records whose fan-out paused
+   * subscribed left key, a page at a time, a bounded number of keys at once. When `hasTimeLeft` says stop,
+   * progress is saved and the unfinished records are returned: delivered again, a fan-out continues after
+   * the last subscription it reached, and one not started starts.
+   * @returns the records whose fan-out paused or did not start
    */
   async applyRight(batches: readonly PartitionBatch[], hasTimeLeft: () => boolean = () => true): Promise<PausedRecord[]> {
     const latest = new Map<string, { partition: string; record: JoinInputRecord; firstOffset: number }>();
     for (const batch of batches) {
       for (const record of batch.records) latest.set(record.key, { partition: batch.partition, record, firstOffset: latest.get(record.key)?.firstOffset ?? record.offset });
     }
-    const started = await settled(
-      mapSettledConcurrently([...latest.values()], this.fanOutConcurrency, async ({ partition, record, firstOffset }): Promise<FanOut | undefined> => {
-        const put = await this.store.putRight(record.key, record.offset, record.value);
-        if (put.outcome === 'stale') return undefined;
-        if (put.outcome === 'written') {
-          // A record of this batch stored before means an earlier attempt of the batch got that far.
-          return { partition, record, repair: put.previousOffset !== undefined && put.previousOffset >= firstOffset, cursor: undefined };
-        }
-        // Resuming a paused fan-out is a plain continuation the first time; a second resumption follows a crash.
-        const repair = put.cursor === undefined || !(await this.store.claimResumption(record.key, record.offset, put.cursor));
-        return { partition, record, repair, cursor: put.cursor };
-      }),
-    );
-    let active = started.filter((fanOut): fanOut is FanOut => fanOut !== undefined);
-    const paused: PausedRecord[] = [];
-    for (let wave = 0; active.length > 0; wave += 1) {
+    const waiting = [...latest.values()];
+    let active: FanOut[] = [];
+    for (let wave = 0; active.length > 0 || waiting.length > 0; wave += 1) {
       if (wave > 0 && !hasTimeLeft()) {
+        const paused: PausedRecord[] = waiting.map(({ partition, record }) => ({ partition, offset: record.offset }));
         for (const fanOut of active) {
           await this.store.saveFanOutCursor(fanOut.record.key, fanOut.record.offset, fanOut.cursor!);
           paused.push({ partition: fanOut.partition, offset: fanOut.record.offset });
         }
-        break;
+        return paused;
       }
+      // Bounded, so that one wave stays well inside an invocation whatever the batch size.
+      const starting = waiting.splice(0, Math.max(0, this.fanOutConcurrency * 4 - active.length));
+      const started = await settled(mapSettledConcurrently(starting, this.fanOutConcurrency, (entry) => this.startFanOut(entry)));
+      active = [...active, ...started.filter((fanOut): fanOut is FanOut => fanOut !== undefined)];
+      if (active.length === 0) continue;
       const pages = await settled(mapSettledConcurrently(active, this.fanOutConcurrency, (fanOut) => this.store.subscriptions(fanOut.record.key, this.fanOutPageSize, fanOut.cursor)));
       await this.fanOutPage(active.map((fanOut, index) => ({ fanOut, subscriptions: pages[index]!.subscriptions })));
       active = active.filter((fanOut, index) => {
@@ -142,7 +136,24 @@ export class JoinProcessor {
         return fanOut.cursor !== undefined;
       });
     }
-    return paused;
+    return [];
+  }
+
+  /** Stores a right record and decides how its fan-out runs. */
+  private async startFanOut({ partition, record, firstOffset }: { partition: string; record: JoinInputRecord; firstOffset: number }): Promise<FanOut | undefined> {
+    const put = await this.store.putRight(record.key, record.offset, record.value);
+    if (put.outcome === 'written') {
+      // A record of this batch stored before means an earlier attempt of the batch got that far.
+      const repair = put.previousOffset !== undefined && put.previousOffset >= firstOffset;
+      return { partition, record, repair, cursor: undefined };
+    }
+    // Delivered again (or a later record is stored: a rewind, a redelivery, a concurrent invocation). An
+    // attempt of this record may have published, even after the later one's fan-out: every key it may have
+    // reached is published again, from where a paused attempt got. Resuming from a cursor is a plain
+    // continuation the first time; a second resumption from the same cursor follows a crash.
+    const cursor = await this.store.readFanOutCursor(record.key, record.offset);
+    const repair = cursor === undefined || !(await this.store.claimResumption(record.key, record.offset, cursor));
+    return { partition, record, repair, cursor };
   }
 
   /** Joins one page of subscription entries of each fan-out with the right rows just stored. */
@@ -153,10 +164,11 @@ export class JoinProcessor {
     const needed = entries.filter(({ fanOut, subscription }) => fanOut.repair || !subscription.retired);
     const rows = new Map(await this.store.readLeftRows([...new Set(needed.map((entry) => entry.subscription.leftKey))], true));
     const targets = new Map<string, ConvergeTarget>();
-    const target = (leftKey: string, mustPublish: boolean) => {
+    const target = (leftKey: string, repair: boolean) => {
+      const unrecorded = repair ? 'value' : 'nothing';
       const existing = targets.get(leftKey);
-      if (existing) existing.mustPublish ||= mustPublish;
-      else targets.set(leftKey, { leftKey, mustPublish });
+      if (existing) existing.unrecorded = worse(existing.unrecorded, unrecorded);
+      else targets.set(leftKey, { leftKey, unrecorded });
     };
     const outdated: Subscription[] = [];
 
@@ -207,7 +219,11 @@ export class JoinProcessor {
     await this.store.writeSubscriptions(outdated);
   }
 
-  /** Marks the keys whose record an earlier attempt of its partition's batch may have published (inner joins only). */
+  /**
+   * Records in each partition's ledger how far attempts have got, and marks the keys that have any record an
+   * earlier attempt may have published (a redelivery, with the same or other batch boundaries, or a concurrent
+   * invocation): their result is published even where it would otherwise be skipped.
+   */
   private async markRedeliveries(batches: readonly PartitionBatch<LeftInput>[], latest: ReadonlyMap<string, ConvergeTarget>): Promise<void> {
     await settled(
       mapSettledConcurrently(batches, this.fanOutConcurrency, async (batch) => {
@@ -217,7 +233,7 @@ export class JoinProcessor {
         if (attemptedThrough === undefined) return;
         for (const record of batch.records) {
           const target = latest.get(record.key);
-          if (target && target.input === record && record.offset <= attemptedThrough) target.mustPublish = true;
+          if (target && record.offset <= attemptedThrough) target.unrecorded = 'value';
         }
       }),
     );

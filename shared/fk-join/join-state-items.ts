@@ -5,6 +5,7 @@
  *                                           the join's output state for it (right offset joined, whether the
  *                                           last output was a value), under a revision every write bumps
  *   R#<rightKey>  R                         right row: the latest right record (offset, value; deletes stay as markers)
+ *   R#<rightKey>  C#<offset>                fan-out cursor: where a paused fan-out of that right record continues
  *   R#<rightKey>  S#<leftKey>#<offset>      subscription entry: the left key referred to this right key from
  *                                           the left record at <offset> on; retired (with a TTL) once it moves on
  *   P#<partition> P                         ledger: how far attempts on a left partition have got
@@ -19,6 +20,7 @@ export const LEFT_SK = 'L';
 export const RIGHT_SK = 'R';
 export const LEDGER_SK = 'P';
 export const SUBSCRIPTION_PREFIX = 'S#';
+export const CURSOR_PREFIX = 'C#';
 
 /** DynamoDB's limits for one BatchGetItem and one BatchWriteItem. */
 export const BATCH_GET_LIMIT = 100;
@@ -52,8 +54,6 @@ export interface RightRow {
   readonly rightOffset: number;
   /** Null when the right record is a tombstone. */
   readonly value: Buffer | null;
-  /** Sort key of the last subscription entry a paused fan-out reached for this offset. */
-  readonly fanOutCursor: string | undefined;
 }
 
 export interface Subscription {
@@ -68,6 +68,8 @@ export interface Subscription {
 export const leftRowKey = (leftKey: string): ItemKey => ({ pk: `L#${leftKey}`, sk: LEFT_SK });
 export const rightRowKey = (rightKey: string): ItemKey => ({ pk: `R#${rightKey}`, sk: RIGHT_SK });
 export const ledgerKey = (partition: string): ItemKey => ({ pk: `P#${partition}`, sk: LEDGER_SK });
+/** Where a paused fan-out of one right record continues: beside the right row, one item per offset. */
+export const fanOutCursorKey = (rightKey: string, rightOffset: number): ItemKey => ({ pk: `R#${rightKey}`, sk: `${CURSOR_PREFIX}${rightOffset}` });
 /** The offset is last and all digits, so distinct (left key, offset) pairs never share a sort key. */
 export const subscriptionKey = (subscription: Pick<Subscription, 'rightKey' | 'leftKey' | 'subscribedAt'>): ItemKey => ({
   pk: `R#${subscription.rightKey}`,
@@ -108,7 +110,6 @@ export function toRightRowItem(row: RightRow): RightRowItem {
     rightKey: row.rightKey,
     rightOffset: row.rightOffset,
     ...(row.value === null ? {} : { value: row.value }),
-    ...(row.fanOutCursor === undefined ? {} : { fanOutCursor: row.fanOutCursor }),
   };
 }
 
@@ -117,7 +118,6 @@ export function toRightRow(item: Record<string, unknown>): RightRow {
     rightKey: item['rightKey'] as string,
     rightOffset: item['rightOffset'] as number,
     value: bytes(item['value']),
-    fanOutCursor: item['fanOutCursor'] as string | undefined,
   };
 }
 

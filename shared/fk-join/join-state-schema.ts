@@ -53,9 +53,13 @@ export function joinStateEntities(table: ReturnType<typeof joinStateTable>) {
         rightKey: string(),
         rightOffset: number(),
         value: binary().optional(),
-        fanOutCursor: string().optional(),
-        resumedFrom: string().optional(),
       }),
+    }),
+    fanOutCursor: new Entity({
+      name: 'FanOutCursor',
+      table,
+      ...PLAIN,
+      schema: item({ pk: string().key(), sk: string().key(), cursor: string(), resumedFrom: string().optional(), expiresAt: number() }),
     }),
     subscription: new Entity({
       name: 'Subscription',

@@ -12,6 +12,7 @@ import { forEachConcurrently } from '../concurrency';
 import {
   BATCH_GET_LIMIT,
   BATCH_WRITE_LIMIT,
+  fanOutCursorKey,
   leftRowKey,
   ledgerKey,
   rightRowKey,
@@ -38,8 +39,8 @@ export type JoinStateUsage = DynamoDbUsage;
 export type PutRightOutcome =
   /** Stored; `previousOffset` is the offset it replaced (undefined: the key had no row). */
   | { readonly outcome: 'written'; readonly previousOffset: number | undefined }
-  /** This offset was stored already: an earlier attempt ran; resume its fan-out from `cursor`. */
-  | { readonly outcome: 'redelivered'; readonly cursor: string | undefined }
+  /** This offset was stored already: an earlier attempt ran. */
+  | { readonly outcome: 'redelivered' }
   /** A later offset is stored: nothing to do. */
   | { readonly outcome: 'stale' };
 
@@ -159,7 +160,7 @@ export class JoinStateStore {
       const output = await this.metered.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: toRightRowItem({ rightKey, rightOffset, value, fanOutCursor: undefined }),
+          Item: toRightRowItem({ rightKey, rightOffset, value }),
           ConditionExpression: 'attribute_not_exists(pk) OR rightOffset < :offset',
           ExpressionAttributeValues: { ':offset': rightOffset },
           ReturnValues: 'ALL_OLD',
@@ -173,26 +174,30 @@ export class JoinStateStore {
     // The local server has no ReturnValuesOnConditionCheckFailure; this read only follows a redelivery.
     const response = await this.metered.send(new GetCommand({ TableName: this.tableName, Key: rightRowKey(rightKey), ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' }));
     const stored = response.Item ? toRightRow(response.Item) : undefined;
-    return stored?.rightOffset === rightOffset ? { outcome: 'redelivered', cursor: stored.fanOutCursor } : { outcome: 'stale' };
+    return stored?.rightOffset === rightOffset ? { outcome: 'redelivered' } : { outcome: 'stale' };
   }
 
-  /** Remembers how far a fan-out got, so the next invocation continues after that subscription. */
+  /**
+   * Remembers how far a fan-out of one right record got, so that the record delivered again continues
+   * after that subscription entry. Kept per offset (a stale record's repair pauses too), expiring with
+   * the retired entries.
+   */
   async saveFanOutCursor(rightKey: string, rightOffset: number, cursor: string): Promise<void> {
-    try {
-      await this.metered.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: rightRowKey(rightKey),
-          UpdateExpression: 'SET fanOutCursor = :cursor',
-          ConditionExpression: 'rightOffset = :offset',
-          ExpressionAttributeValues: { ':offset': rightOffset, ':cursor': cursor },
-          ReturnConsumedCapacity: 'TOTAL',
-        }),
-      );
-    } catch (error) {
-      // A later right record is stored: its own fan-out supersedes this one.
-      if (!isConditionFailure(error)) throw error;
-    }
+    await this.metered.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...fanOutCursorKey(rightKey, rightOffset), cursor, expiresAt: Math.floor(this.now() / 1000) + RETIRED_SUBSCRIPTION_LIFETIME_SECONDS },
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+  }
+
+  /** The cursor a paused fan-out of this right record saved, if any (read strongly; only redeliveries ask). */
+  async readFanOutCursor(rightKey: string, rightOffset: number): Promise<string | undefined> {
+    const response = await this.metered.send(
+      new GetCommand({ TableName: this.tableName, Key: fanOutCursorKey(rightKey, rightOffset), ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' }),
+    );
+    return response.Item?.['cursor'] as string | undefined;
   }
 
   /**
@@ -204,10 +209,12 @@ export class JoinStateStore {
       await this.metered.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: rightRowKey(rightKey),
+          Key: fanOutCursorKey(rightKey, rightOffset),
           UpdateExpression: 'SET resumedFrom = :cursor',
-          ConditionExpression: 'rightOffset = :offset AND (attribute_not_exists(resumedFrom) OR resumedFrom <> :cursor)',
-          ExpressionAttributeValues: { ':offset': rightOffset, ':cursor': cursor },
+          // CURSOR is one of DynamoDB's reserved words.
+          ConditionExpression: '#cursor = :cursor AND (attribute_not_exists(resumedFrom) OR resumedFrom <> :cursor)',
+          ExpressionAttributeNames: { '#cursor': 'cursor' },
+          ExpressionAttributeValues: { ':cursor': cursor },
           ReturnConsumedCapacity: 'TOTAL',
         }),
       );

@@ -53,6 +53,8 @@ const faultsArbitrary = fc.record({
   zombies: fc.subarray([0, 1, 2, 3], { maxLength: 2 }),
   /** What `hasTimeLeft` answers between fan-out pages, in turn; a false pauses the fan-out. */
   timeLeft: fc.array(fc.boolean(), { minLength: 1, maxLength: 4 }),
+  /** A crashed batch comes back with one record more: redeliveries need not keep their boundaries. */
+  growOnRetry: fc.boolean(),
 });
 
 const batchSizesArbitrary = fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 4, maxLength: 4 });
@@ -167,8 +169,10 @@ describe.each<JoinType>(['inner', 'left'])('JoinProcessor (%s) under concurrency
           let timeChecks = 0;
           const hasTimeLeft = () => faults.timeLeft[timeChecks++ % faults.timeLeft.length]!;
           let processed = 0;
+          let retrying = false;
           for (let index = 0; index < records.length; ) {
-            const batch = records.slice(index, index + batchSize);
+            const batch = records.slice(index, index + batchSize + (retrying && faults.growOnRetry ? 1 : 0));
+            retrying = false;
             const inputs = batch.map(({ update, offset }) => ({ key: prefixed(update.key), offset, value: encode(update) }));
             let next = index + batch.length;
             try {
@@ -180,7 +184,10 @@ describe.each<JoinType>(['inner', 'left'])('JoinProcessor (%s) under concurrency
                 if (paused.length > 0) next = index + batch.findIndex(({ offset }) => offset === Math.min(...paused.map((record) => record.offset)));
               }
             } catch (error) {
-              if (error instanceof Crash) continue; // the event source delivers the same batch again
+              if (error instanceof Crash) {
+                retrying = true;
+                continue; // the event source delivers the batch again (perhaps with more records)
+              }
               throw error;
             }
             processed += 1;
@@ -206,16 +213,18 @@ describe.each<JoinType>(['inner', 'left'])('JoinProcessor (%s) under concurrency
         for (const [key, expected] of expectedOutputs(type, updates)) {
           expect({ key, last: last.get(key) ?? null }).toEqual({ key, last: expected });
         }
+        // Two writers racing may each publish a tombstone (neither knows the other's order), but without faults a
+        // key that never had a value never gets one.
         const faultless = faults.crashes.length === 0 && faults.rewinds.length === 0 && faults.zombies.length === 0 && faults.timeLeft.every(Boolean);
         if (faultless) {
-          const previous = new Map<string, Buffer | null>();
+          const hadValue = new Set<string>();
           for (const record of log) {
-            if (record.value === null) expect({ key: record.leftKey, tombstoneAfter: previous.get(record.leftKey) ?? null }).not.toEqual({ key: record.leftKey, tombstoneAfter: null });
-            previous.set(record.leftKey, record.value);
+            if (record.value === null) expect({ tombstoneFor: record.leftKey, afterAValue: hadValue.has(record.leftKey) }).toEqual({ tombstoneFor: record.leftKey, afterAValue: true });
+            else hadValue.add(record.leftKey);
           }
         }
       }),
-      { numRuns: 300, endOnFailure: true, timeout: 15_000 },
+      { numRuns: 400, endOnFailure: true, timeout: 15_000 },
     );
   });
 });

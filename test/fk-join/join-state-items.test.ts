@@ -26,6 +26,7 @@ describe('Module: join-state-items', () => {
     rightRow: entities.rightRow.build(EntityParser),
     subscription: entities.subscription.build(EntityParser),
     ledger: entities.ledger.build(EntityParser),
+    fanOutCursor: entities.fanOutCursor.build(EntityParser),
   };
   const parse = (entity: keyof typeof entities, item: object) => parsers[entity].parse(item as never);
 
@@ -61,8 +62,8 @@ describe('Module: join-state-items', () => {
   });
 
   it('writes right rows, tombstone markers included, that the RightRow entity accepts', () => {
-    const right: RightRow = { rightKey: 'flyer-2', rightOffset: 9, value: Buffer.from('{}'), fanOutCursor: 'S#item-7#12' };
-    const marker: RightRow = { rightKey: 'flyer-3', rightOffset: 10, value: null, fanOutCursor: undefined };
+    const right: RightRow = { rightKey: 'flyer-2', rightOffset: 9, value: Buffer.from('{}') };
+    const marker: RightRow = { rightKey: 'flyer-3', rightOffset: 10, value: null };
 
     for (const row of [right, marker]) {
       expect(() => parse('rightRow', toRightRowItem(row))).not.toThrow();

@@ -27,7 +27,7 @@ export async function stateCommand(context: CliContext, joinName: string | undef
           rev: left.rev,
         }
       : null,
-    asRight: right ? { rightOffset: right.rightOffset, value: text(right.value), ...(right.fanOutCursor ? { fanOutCursor: right.fanOutCursor } : {}) } : null,
+    asRight: right ? { rightOffset: right.rightOffset, value: text(right.value) } : null,
     /** Subscription entries of this key as right key (first 50); retired ones no longer refer to it. */
     subscribers: subscriptions.map((subscription) => ({ leftKey: subscription.leftKey, subscribedAt: subscription.subscribedAt, retired: subscription.retired })),
   };
