@@ -1,7 +1,7 @@
 import { forEachConcurrently } from '../concurrency';
 import type { FkJoin } from './define-join';
 import { FkJoinError } from './errors';
-import { isAfter, joinOutput, type JoinPosition } from './join-result';
+import { DecodedValues, isAfter, joinOutput, type JoinPosition } from './join-result';
 import type { JoinOutputRecord, JoinOutputSink } from './join-output-sink';
 import { JoinStateStore, type LeftRow, type Subscription } from './join-state-store';
 
@@ -10,6 +10,8 @@ export interface LeftInput {
   readonly key: string;
   readonly offset: number;
   readonly value: Buffer | null;
+  /** The value as the left codec decoded it (to find the foreign key), so the joiner gets it without decoding again. */
+  readonly decodedValue: unknown;
   readonly foreignKey: string | null;
 }
 
@@ -66,6 +68,8 @@ export async function converge(
   let round = [...new Map(targets.map((target) => [target.leftKey, target])).values()];
   let rows: ReadonlyMap<string, LeftRow> = initialRows;
   const retirements: Subscription[] = [];
+  const decoded = new DecodedValues();
+  for (const { input } of targets) if (input?.value) decoded.set(input.value, input.decodedValue);
   while (round.length > 0) {
     const plans = round.flatMap((target) => planFor(target, rows.get(target.leftKey)));
 
@@ -91,7 +95,7 @@ export async function converge(
         // Right offsets only grow and this read was strong: the right topic was recreated (see Limits).
         throw new FkJoinError(`join "${join.name}": right key ${plan.foreignKey} is at offset ${position.rightOffset}, behind the ${stored!.rightOffset} the output of ${plan.target.leftKey} was joined with; were the right topic's partitions changed or the topic recreated?`, false);
       }
-      const value = joinOutput(join, plan.value, right?.value ?? null);
+      const value = joinOutput(join, plan.value, right?.value ?? null, decoded);
       // Whatever went out unrecorded must not stay last unless it equals this result's kind.
       const republish = plan.target.unrecorded === 'value' || (plan.target.unrecorded === 'tombstone' && value !== null);
       if (!newer && !republish) continue;

@@ -23,7 +23,10 @@ export interface JoinDeclaration<L, R, O> {
   readonly type: JoinType;
   /** The right key a left value refers to, or null when it refers to none. */
   foreignKey(left: L): string | null;
-  /** The output for a left value and its right value (null when there is none, in a left join). Must be pure. */
+  /**
+   * The output for a left value and its right value (null when there is none, in a left join). Must be pure,
+   * and must not change its arguments: one decoded right value is shared by every left row of a batch that joins it.
+   */
   joiner(left: L, right: R | null): O;
   /** @default JSON */
   readonly leftCodec?: ValueCodec<L>;

@@ -1,4 +1,4 @@
-import { mapSettledConcurrently } from '../concurrency';
+import { mapConcurrently } from '../concurrency';
 import { converge, worse, type ConvergeTarget, type LeftInput } from './converge';
 import type { FkJoin } from './define-join';
 import { CodecError, InvalidJoinInputError } from './errors';
@@ -73,9 +73,10 @@ export class JoinProcessor {
    */
   prepareLeft(record: JoinInputRecord): LeftInput {
     checkSize(record);
-    const foreignKey = record.value === null ? null : this.join.foreignKey(decodeInput(() => this.join.leftCodec.decode(record.value!)));
+    const decodedValue = record.value === null ? null : decodeInput(() => this.join.leftCodec.decode(record.value!));
+    const foreignKey = record.value === null ? null : this.join.foreignKey(decodedValue);
     if (foreignKey !== null) checkKey('foreign key', foreignKey);
-    return { ...record, foreignKey };
+    return { ...record, decodedValue, foreignKey };
   }
 
   /**
@@ -126,10 +127,10 @@ export class JoinProcessor {
       }
       // Bounded, so that one wave stays well inside an invocation whatever the batch size.
       const starting = waiting.splice(0, Math.max(0, this.fanOutConcurrency * 4 - active.length));
-      const started = await settled(mapSettledConcurrently(starting, this.fanOutConcurrency, (entry) => this.startFanOut(entry)));
+      const started = await mapConcurrently(starting, this.fanOutConcurrency, (entry) => this.startFanOut(entry));
       active = [...active, ...started.filter((fanOut): fanOut is FanOut => fanOut !== undefined)];
       if (active.length === 0) continue;
-      const pages = await settled(mapSettledConcurrently(active, this.fanOutConcurrency, (fanOut) => this.store.subscriptions(fanOut.record.key, this.fanOutPageSize, fanOut.cursor)));
+      const pages = await mapConcurrently(active, this.fanOutConcurrency, (fanOut) => this.store.subscriptions(fanOut.record.key, this.fanOutPageSize, fanOut.cursor));
       await this.fanOutPage(active.map((fanOut, index) => ({ fanOut, subscriptions: pages[index]!.subscriptions })));
       active = active.filter((fanOut, index) => {
         fanOut.cursor = pages[index]!.cursor;
@@ -198,11 +199,9 @@ export class JoinProcessor {
     }
     if (pending.size > 0) {
       const overtaken: string[] = [];
-      await settled(
-        mapSettledConcurrently([...pending], this.fanOutConcurrency, async ([leftKey, subscribedAt]) => {
-          if (!(await this.store.nudgeLeftRow(leftKey, subscribedAt))) overtaken.push(leftKey);
-        }),
-      );
+      await mapConcurrently([...pending], this.fanOutConcurrency, async ([leftKey, subscribedAt]) => {
+        if (!(await this.store.nudgeLeftRow(leftKey, subscribedAt))) overtaken.push(leftKey);
+      });
       // The subscribing record wrote its row meanwhile: join it like any other.
       if (overtaken.length > 0) {
         const reread = await this.store.readLeftRows(overtaken, true);
@@ -225,27 +224,17 @@ export class JoinProcessor {
    * invocation): their result is published even where it would otherwise be skipped.
    */
   private async markRedeliveries(batches: readonly PartitionBatch<LeftInput>[], latest: ReadonlyMap<string, ConvergeTarget>): Promise<void> {
-    await settled(
-      mapSettledConcurrently(batches, this.fanOutConcurrency, async (batch) => {
-        const last = batch.records.at(-1);
-        if (!last) return;
-        const attemptedThrough = await this.store.markAttempted(batch.partition, last.offset);
-        if (attemptedThrough === undefined) return;
-        for (const record of batch.records) {
-          const target = latest.get(record.key);
-          if (target && record.offset <= attemptedThrough) target.unrecorded = 'value';
-        }
-      }),
-    );
+    await mapConcurrently(batches, this.fanOutConcurrency, async (batch) => {
+      const last = batch.records.at(-1);
+      if (!last) return;
+      const attemptedThrough = await this.store.markAttempted(batch.partition, last.offset);
+      if (attemptedThrough === undefined) return;
+      for (const record of batch.records) {
+        const target = latest.get(record.key);
+        if (target && record.offset <= attemptedThrough) target.unrecorded = 'value';
+      }
+    });
   }
-}
-
-/** The values of settled outcomes, or the first failure once all have stopped. */
-async function settled<T>(outcomes: Promise<PromiseSettledResult<T>[]>): Promise<T[]> {
-  const results = await outcomes;
-  const failure = results.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
-  if (failure) throw failure.reason;
-  return results.map((outcome) => (outcome as PromiseFulfilledResult<T>).value);
 }
 
 /**

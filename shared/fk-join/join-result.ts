@@ -40,10 +40,30 @@ export type JoinOutput = Buffer | null;
  * @param left the encoded left value, or null when the left row is deleted
  * @param right the encoded right value, or null when there is no right row
  */
-export function joinOutput(join: FkJoin, left: Buffer | null, right: Buffer | null): JoinOutput {
+export function joinOutput(join: FkJoin, left: Buffer | null, right: Buffer | null, decoded: DecodedValues = new DecodedValues()): JoinOutput {
   if (left === null) return null;
   if (right === null && join.type === 'inner') return null;
-  const leftValue = join.leftCodec.decode(left);
-  const rightValue = right === null ? null : join.rightCodec.decode(right);
+  const leftValue = decoded.of(left, join.leftCodec);
+  const rightValue = right === null ? null : decoded.of(right, join.rightCodec);
   return join.outputCodec.encode(join.joiner(leftValue, rightValue));
+}
+
+/**
+ * Values decoded once per batch: a right row joins with every left row that refers to it, and a
+ * left record was decoded already to find its foreign key. Keyed by the bytes' identity.
+ */
+export class DecodedValues {
+  private readonly values = new Map<Buffer, unknown>();
+
+  /** Remembers what `bytes` decode to. */
+  set(bytes: Buffer, value: unknown): void {
+    this.values.set(bytes, value);
+  }
+
+  of(bytes: Buffer, codec: { decode(bytes: Buffer): unknown }): unknown {
+    if (this.values.has(bytes)) return this.values.get(bytes);
+    const value = codec.decode(bytes);
+    this.values.set(bytes, value);
+    return value;
+  }
 }

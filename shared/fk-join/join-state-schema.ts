@@ -1,4 +1,3 @@
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { binary, boolean, Entity, item, number, string, Table, type SavedItem } from 'dynamodb-toolbox';
 
 /*
@@ -12,10 +11,9 @@ import { binary, boolean, Entity, item, number, string, Table, type SavedItem } 
  */
 
 /** The table of one join; the name is the join's derived table name. */
-export function joinStateTable(name: string, documentClient?: DynamoDBDocumentClient) {
+export function joinStateTable(name: string) {
   return new Table({
     name,
-    ...(documentClient ? { documentClient } : {}),
     partitionKey: { name: 'pk', type: 'string' },
     sortKey: { name: 'sk', type: 'string' },
   });

@@ -3,7 +3,7 @@
  * running test/bench/kafka-streams/FkJoinPeer.java against the local broker, so
  * the platform's join and Kafka's can be compared on the same records, CPU for CPU.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
@@ -11,6 +11,7 @@ import { LocalRuntimeError } from '../../shared/local/errors';
 import { LOCAL_STATE_DIR } from '../../shared/local/paths';
 import { stopChildProcess } from '../../shared/local/child-process';
 import { BROKER_POM } from '../../shared/local/kafka/resolve-broker-classpath';
+import { otherProcessCpuMs } from './measure';
 
 /** The pinned pom that lists Kafka Streams' jars; its hash keys the cache. */
 export const KAFKA_STREAMS_POM = join(__dirname, 'kafka-streams', 'pom.xml');
@@ -23,11 +24,6 @@ const STDERR_TAIL_CHARS = 4_000;
 /** The Kafka Streams peer could not be resolved, compiled or started; the message says why. */
 export class KafkaStreamsPeerError extends LocalRuntimeError {
   override readonly name = 'KafkaStreamsPeerError';
-}
-
-/** A process's CPU time could not be read. */
-export class ProcessCpuError extends LocalRuntimeError {
-  override readonly name = 'ProcessCpuError';
 }
 
 export interface KafkaStreamsPeerOptions {
@@ -181,64 +177,17 @@ export async function startKafkaStreamsPeer(options: KafkaStreamsPeerOptions): P
     pid: peer.pid!,
     cpuMs: () => {
       if (stopping) return lastCpuMs;
-      lastCpuMs = processCpuMs(peer.pid!);
+      lastCpuMs = readCpuMs(peer) ?? lastCpuMs;
       return lastCpuMs;
     },
     stop,
   };
 }
 
-/**
- * CPU time a process has used, user + system, including the children it has
- * waited for, in milliseconds: from `/proc/<pid>/stat` (Linux only), so it works
- * for any process, a JVM or dynalite alike. For this Node process itself
- * `process.cpuUsage()` says the same without a file read.
- *
- * @throws ProcessCpuError when the process does not exist (any more) or /proc is unreadable.
- */
-export function processCpuMs(pid: number): number {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch (error) {
-    throw new ProcessCpuError(
-      `Cannot read the CPU time of process ${pid}: /proc/${pid}/stat is unreadable (has it exited? is this Linux?)`,
-      false,
-      { cause: error },
-    );
-  }
-  // The command name (field 2) is in parentheses and may hold spaces or ')': fields are counted after the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // fields[0] is field 3 (state); utime, stime, cutime and cstime are fields 14 to 17.
-  const ticks = fields.slice(11, 15).map(Number);
-  if (ticks.length !== 4 || ticks.some((tick) => !Number.isFinite(tick))) {
-    throw new ProcessCpuError(`Cannot read the CPU time of process ${pid}: /proc/${pid}/stat is not as expected: ${stat.slice(0, 200)}`);
-  }
-  return (ticks.reduce((sum, tick) => sum + tick, 0) * 1000) / clockTicksPerSecond();
-}
-
-let clockTicks: number | undefined;
-/** The unit of /proc's CPU times (USER_HZ): 100 on every mainstream Linux, but asked for once rather than assumed. */
-function clockTicksPerSecond(): number {
-  if (clockTicks === undefined) {
-    try {
-      const answer = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
-      clockTicks = Number.isInteger(answer) && answer > 0 ? answer : 100;
-    } catch {
-      clockTicks = 100;
-    }
-  }
-  return clockTicks;
-}
-
 /** The peer's CPU time, or undefined when it has already exited. */
 function readCpuMs(peer: ChildProcess): number | undefined {
   if (peer.pid === undefined || peer.exitCode !== null || peer.signalCode !== null) return undefined;
-  try {
-    return processCpuMs(peer.pid);
-  } catch {
-    return undefined;
-  }
+  return otherProcessCpuMs(peer.pid, { includeReapedChildren: true });
 }
 
 /** Resolves when the peer prints READY; rejects, with the why, when it exits first or takes longer than `timeoutMs`. */

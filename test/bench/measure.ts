@@ -66,13 +66,16 @@ function statFields(pid: number): string[] | undefined {
 
 /**
  * CPU time (user + system) another process has used, in ms, from /proc; its
- * reaped children are not included. Undefined when the process is gone or
- * there is no /proc (not Linux). Resolution: one clock tick (10 ms).
+ * reaped children only with `includeReapedChildren` (a JVM's, say). Undefined
+ * when the process is gone or there is no /proc (not Linux). Resolution: one
+ * clock tick (10 ms).
  */
-export function otherProcessCpuMs(pid: number): number | undefined {
+export function otherProcessCpuMs(pid: number, options: { readonly includeReapedChildren?: boolean } = {}): number | undefined {
   const fields = statFields(pid);
-  // After the name: state(0) ppid(1) … utime(11) stime(12), i.e. fields 14 and 15 of proc(5).
-  return fields ? ((Number(fields[11]) + Number(fields[12])) * 1_000) / ticksPerSecond() : undefined;
+  if (!fields) return undefined;
+  // After the name: state(0) ppid(1) … utime(11) stime(12) cutime(13) cstime(14), i.e. fields 14–17 of proc(5).
+  const ticks = fields.slice(11, options.includeReapedChildren ? 15 : 13).reduce((sum, field) => sum + Number(field), 0);
+  return (ticks * 1_000) / ticksPerSecond();
 }
 
 /** Every live descendant of a process (by default this one), e.g. the local Kafka broker's JVM. Empty without /proc. */

@@ -10,7 +10,7 @@ import { JoinProcessor, JoinStateStore, type JoinOutputRecord, type JoinStateUsa
 import { provisionTables } from '../../../shared/local';
 import { seededRandom } from '../../../shared/random';
 import { uniqueName } from '../../support/integration';
-import { benchJoin, benchPipeline, type Item } from './workload';
+import { benchJoin, benchPipeline, itemJson } from './workload';
 
 export interface Units {
   readonly requests: number;
@@ -53,10 +53,6 @@ export async function measureRequestCosts(dynamodb: DynamoDBClient, type: JoinTy
   const random = seededRandom(11);
   const leftRows = batchSize === 1 ? 300 : 1_000;
   let offset = 0;
-  const pad = (bare: Record<string, unknown>) => {
-    const text = JSON.stringify(bare);
-    return text.length >= valueBytes ? text : JSON.stringify({ ...bare, pad: 'x'.repeat(valueBytes - text.length - 9) });
-  };
 
   const applyLeft = async (records: Array<{ key: string; value: string }>) => {
     for (let start = 0; start < records.length; start += batchSize) {
@@ -82,15 +78,15 @@ export async function measureRequestCosts(dynamodb: DynamoDBClient, type: JoinTy
     await applyRight(Array.from({ length: RIGHT_ROWS }, (_, f) => ({ key: `f${f}`, value: JSON.stringify({ title: `flyer ${f}` }) })));
     const inserts = Array.from({ length: leftRows }, (_, n) => {
       flyerOf.set(`i${n}`, skewed());
-      return { key: `i${n}`, value: pad({ n, flyerId: flyerOf.get(`i${n}`)! } satisfies Item) };
+      return { key: `i${n}`, value: itemJson(n, flyerOf.get(`i${n}`)!, valueBytes) };
     });
     const leftInsert = await measure(leftRows, () => applyLeft(inserts));
-    const unchanged = inserts.map(({ key }, n) => ({ key, value: pad({ n: n + 1, flyerId: flyerOf.get(key)! } satisfies Item) }));
+    const unchanged = inserts.map(({ key }, n) => ({ key, value: itemJson(n + 1, flyerOf.get(key)!, valueBytes) }));
     const fkUnchanged = await measure(leftRows, () => applyLeft(unchanged));
     const changed = inserts.map(({ key }, n) => {
       const previous = Number(flyerOf.get(key)!.slice(1));
       flyerOf.set(key, `f${(previous + 1 + Math.floor(random() * (RIGHT_ROWS - 1))) % RIGHT_ROWS}`);
-      return { key, value: pad({ n: n + 2, flyerId: flyerOf.get(key)! } satisfies Item) };
+      return { key, value: itemJson(n + 2, flyerOf.get(key)!, valueBytes) };
     });
     const fkChanged = await measure(leftRows, () => applyLeft(changed));
     // The same right keys twice over: as subscribed flyers, and as keys nobody subscribes to.

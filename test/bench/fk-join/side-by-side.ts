@@ -13,7 +13,8 @@ import type { Admin, Kafka } from 'kafkajs';
 import type { JoinType } from '../../../shared/fk-join';
 import { provisionTopics, LOCAL_STATE_DIR, type LocalRuntime } from '../../../shared/local';
 import { uniqueName } from '../../support/integration';
-import { processCpuMs, startKafkaStreamsPeer } from '../kafka-streams-peer';
+import { startKafkaStreamsPeer } from '../kafka-streams-peer';
+import { otherProcessCpuMs } from '../measure';
 import { benchJoin, benchPipeline, expectedFinalOutputs, type Message, type Phases } from './workload';
 
 export type Side = 'platform' | 'kafkaStreams';
@@ -169,8 +170,8 @@ async function startRunner(prefix: string, type: JoinType, options: SideBySideOp
   await readyPromise;
   const pids = [child.pid!, ...options.dynamoDbPids];
   return {
-    cpuMs: () => pids.reduce((sum, pid) => sum + processCpuMs(pid), 0),
-    ownCpuMs: () => processCpuMs(child.pid!),
+    cpuMs: () => pids.reduce((sum, pid) => sum + cpuMsOf(pid), 0),
+    ownCpuMs: () => cpuMsOf(child.pid!),
     lag: async () => {
       const status = await new Promise<string>((resolve) => {
         waiting.push(resolve);
@@ -187,6 +188,12 @@ async function startRunner(prefix: string, type: JoinType, options: SideBySideOp
       process.removeListener('exit', killOnExit);
     },
   };
+}
+
+function cpuMsOf(pid: number): number {
+  const ms = otherProcessCpuMs(pid, { includeReapedChildren: true });
+  if (ms === undefined) throw new Error(`process ${pid} is gone: its CPU time cannot be read`);
+  return ms;
 }
 
 async function startPeer(prefix: string, join_: ReturnType<typeof benchJoin>, type: JoinType, options: SideBySideOptions): Promise<SideProcess> {

@@ -81,18 +81,19 @@ function skewedFlyer(random: () => number, rightRows: number): string {
   return `f${Math.floor(rightRows * random() ** 3)}`;
 }
 
-function item(n: number, flyerId: string, valueBytes: number): string {
-  const bare = JSON.stringify({ n, flyerId });
-  return bare.length >= valueBytes ? bare : JSON.stringify({ n, flyerId, pad: 'x'.repeat(valueBytes - bare.length - 9) });
+/** An item's JSON, padded (a `pad` field) to about `valueBytes`. */
+export function itemJson(n: number, flyerId: string, valueBytes: number): string {
+  const bare = JSON.stringify({ n, flyerId } satisfies Item);
+  return bare.length >= valueBytes ? bare : JSON.stringify({ n, flyerId, pad: 'x'.repeat(valueBytes - bare.length - 9) } satisfies Item);
 }
 
 /** The records of every phase; the same seed gives the same records. */
 export function phaseRecords(size: WorkloadSize = DEFAULT_SIZE, seed = 7): Phases {
   const random = seededRandom(seed);
   const rightLoad = Array.from({ length: size.rightRows }, (_, f) => ({ key: `f${f}`, value: JSON.stringify({ title: `flyer ${f}` }) }));
-  const warmUp = Array.from({ length: size.leftRows }, (_, n) => ({ key: `warm-${n}`, value: item(n, skewedFlyer(random, size.rightRows), size.valueBytes) }));
-  const leftLoad = Array.from({ length: size.leftRows }, (_, n) => ({ key: `i${n}`, value: item(n, skewedFlyer(random, size.rightRows), size.valueBytes) }));
-  const fkChanges = Array.from({ length: size.leftRows }, (_, n) => ({ key: `i${n}`, value: item(n + 1, skewedFlyer(random, size.rightRows), size.valueBytes) }));
+  const warmUp = Array.from({ length: size.leftRows }, (_, n) => ({ key: `warm-${n}`, value: itemJson(n, skewedFlyer(random, size.rightRows), size.valueBytes) }));
+  const leftLoad = Array.from({ length: size.leftRows }, (_, n) => ({ key: `i${n}`, value: itemJson(n, skewedFlyer(random, size.rightRows), size.valueBytes) }));
+  const fkChanges = Array.from({ length: size.leftRows }, (_, n) => ({ key: `i${n}`, value: itemJson(n + 1, skewedFlyer(random, size.rightRows), size.valueBytes) }));
   const fanOut = Array.from({ length: size.rightUpdates }, (_, u) => ({ key: skewedFlyer(random, size.rightRows), value: JSON.stringify({ title: `flyer rev ${u}` }) }));
   return { rightLoad, warmUp, leftLoad, fkChanges, fanOut };
 }
