@@ -10,7 +10,7 @@
  * (with a written reason, in cdk/nag-acknowledgements.ts) is an error.
  */
 import { App, Aspects } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import pipeline from '../pipeline';
 import { parseDeploymentConfig } from './config';
 import { acknowledgeNagFindings } from './nag-acknowledgements';
@@ -20,5 +20,6 @@ const app = new App();
 const environment = (app.node.tryGetContext('environment') as string | undefined) ?? 'dev';
 const stacks = addPlatformStacks(app, pipeline, parseDeploymentConfig(app.node.tryGetContext('platform'), environment));
 Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));
+Aspects.of(app).add(new ServerlessChecks({ verbose: true }));
 acknowledgeNagFindings(stacks);
 app.synth();

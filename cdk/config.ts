@@ -33,12 +33,33 @@ export interface DeploymentConfig {
 
 export type NetworkConfig =
   /** `availabilityZones` names the zones (no lookup); without them an environment-agnostic stack gets 2. */
-  | { readonly mode: 'new'; readonly zoneCount: number; readonly availabilityZones: readonly string[] | undefined }
-  | { readonly mode: 'existing'; readonly vpcId: string; readonly availabilityZones: readonly string[]; readonly privateSubnetIds: readonly string[] };
+  | { readonly mode: 'new'; readonly zoneCount: number; readonly availabilityZones: readonly string[] | undefined; readonly awsApiAccess: AwsApiAccess }
+  | { readonly mode: 'existing'; readonly vpcId: string; readonly availabilityZones: readonly string[]; readonly privateSubnetIds: readonly string[]; readonly awsApiAccess: AwsApiAccess };
+
+/**
+ * How the event source pollers (which Lambda runs in the cluster's subnets with the cluster's security group) and
+ * the functions reach STS, Lambda, MSK's API and Secrets Manager.
+ * - `endpoints`: interface endpoints the new VPC gets, admitting the cluster's and the functions' groups on 443.
+ * - `nat`: a NAT gateway per zone (the new VPC gets public subnets); the cluster's group may leave on 443.
+ * - `existing-endpoints`: an existing VPC's endpoints, by security group: those groups get ingress on 443.
+ */
+export type AwsApiAccess =
+  | { readonly kind: 'endpoints' }
+  | { readonly kind: 'nat' }
+  | { readonly kind: 'existing-endpoints'; readonly endpointSecurityGroupIds: readonly string[] };
 
 export type KafkaClusterConfig =
   | { readonly mode: 'provisioned'; readonly brokerNodes: number; readonly instanceType: string; readonly volumeSizeGiB: number; readonly kafkaVersion: string }
-  | { readonly mode: 'existing'; readonly clusterArn: string; readonly securityGroupId: string };
+  | {
+      readonly mode: 'existing';
+      readonly clusterArn: string;
+      readonly securityGroupId: string;
+      /**
+       * Whether synth adds the rules the platform needs to the cluster's group (see cdk/README.md). Off when
+       * another team owns that group and has added them already: CloudFormation refuses a duplicate rule.
+       */
+      readonly addSecurityGroupRules: boolean;
+    };
 
 /** The environment configuration is invalid; lists every problem. */
 export class DeploymentConfigError extends PlatformError {
@@ -52,6 +73,7 @@ export class DeploymentConfigError extends PlatformError {
 }
 
 const KAFKA_VERSIONS = ['3.9.x.kraft', '4.0.x.kraft', '4.1.x.kraft'];
+const SECURITY_GROUP_ID = /^sg-[0-9a-f]{8,17}$/;
 const CLUSTER_ARN = /^arn:aws[a-z-]*:kafka:[a-z0-9-]+:\d{12}:cluster\/[A-Za-z0-9-]+\/[A-Za-z0-9-]+$/;
 
 /**
@@ -84,7 +106,7 @@ export function parseDeploymentConfig(platformContext: unknown, name: string): D
   if (typeof production !== 'boolean') problems.push('production must be true or false');
 
   const networkRaw = field(raw, 'network') ?? { mode: 'new' };
-  let network: NetworkConfig = { mode: 'new', zoneCount: 2, availabilityZones: undefined };
+  let network: NetworkConfig = { mode: 'new', zoneCount: 2, availabilityZones: undefined, awsApiAccess: { kind: 'endpoints' } };
   const networkMode = field(networkRaw, 'mode') ?? 'new';
   if (networkMode === 'existing') {
     const vpcId = text('network.vpcId', field(networkRaw, 'vpcId'), /^vpc-[0-9a-f]{8,17}$/, 'a VPC id such as "vpc-0123456789abcdef0"');
@@ -94,7 +116,19 @@ export function parseDeploymentConfig(platformContext: unknown, name: string): D
     if (!zones || zones.length < 2) problems.push('network.availabilityZones must list at least 2 zones');
     if (!subnets || subnets.some((subnet) => !/^subnet-[0-9a-f]{8,17}$/.test(subnet))) problems.push('network.privateSubnetIds must list subnet ids such as "subnet-0123…"');
     else if (zones && subnets.length !== zones.length) problems.push('network.privateSubnetIds must list one private subnet per availability zone, in the same order');
-    network = { mode: 'existing', vpcId: vpcId ?? '', availabilityZones: zones ?? [], privateSubnetIds: subnets ?? [] };
+    const access = field(networkRaw, 'awsApiAccess');
+    let awsApiAccess: AwsApiAccess = { kind: 'nat' };
+    const endpointGroups = stringList(field(access, 'endpointSecurityGroupIds'));
+    if (access === 'nat') awsApiAccess = { kind: 'nat' };
+    else if (endpointGroups && endpointGroups.length > 0 && endpointGroups.every((id) => SECURITY_GROUP_ID.test(id))) awsApiAccess = { kind: 'existing-endpoints', endpointSecurityGroupIds: endpointGroups };
+    else {
+      // Not guessed: pollers that cannot reach STS and Lambda never connect, and nothing at synth could tell.
+      problems.push(
+        'network.awsApiAccess is required with network.mode "existing": "nat" when the private subnets route to a NAT gateway, or ' +
+          '{ "endpointSecurityGroupIds": ["sg-…"] } naming the security groups of the VPC\'s STS, Lambda, MSK and (with registry credentials) Secrets Manager interface endpoints',
+      );
+    }
+    network = { mode: 'existing', vpcId: vpcId ?? '', availabilityZones: zones ?? [], privateSubnetIds: subnets ?? [], awsApiAccess };
   } else if (networkMode === 'new') {
     const zones = field(networkRaw, 'availabilityZones') === undefined ? undefined : stringList(field(networkRaw, 'availabilityZones'));
     if (field(networkRaw, 'availabilityZones') !== undefined && (!zones || zones.length < 2)) problems.push('network.availabilityZones must list at least 2 zones');
@@ -102,7 +136,9 @@ export function parseDeploymentConfig(platformContext: unknown, name: string): D
     // Zones are named, never looked up, so synth needs no credentials; an account-bound stack would look them up.
     if (!zones && account !== undefined && region !== undefined) problems.push('network.availabilityZones is required when account and region are set (e.g. ["eu-west-1a", "eu-west-1b", "eu-west-1c"])');
     if (zones && region !== undefined && zones.some((zone) => !zone.startsWith(region))) problems.push(`network.availabilityZones must be zones of ${region}`);
-    network = { mode: 'new', zoneCount: zones?.length ?? 2, availabilityZones: zones };
+    const access = field(networkRaw, 'awsApiAccess') ?? 'endpoints';
+    if (access !== 'endpoints' && access !== 'nat') problems.push(`network.awsApiAccess must be "endpoints" or "nat" with network.mode "new", got ${JSON.stringify(access)}`);
+    network = { mode: 'new', zoneCount: zones?.length ?? 2, availabilityZones: zones, awsApiAccess: { kind: access === 'nat' ? 'nat' : 'endpoints' } };
   } else {
     problems.push(`network.mode must be "new" or "existing", got ${JSON.stringify(field(networkRaw, 'mode'))}`);
   }
@@ -112,10 +148,13 @@ export function parseDeploymentConfig(platformContext: unknown, name: string): D
   const kafkaMode = field(kafkaRaw, 'mode') ?? 'provisioned';
   if (kafkaMode === 'existing') {
     const clusterArn = text('kafka.clusterArn', field(kafkaRaw, 'clusterArn'), CLUSTER_ARN, 'an MSK cluster ARN (arn:aws:kafka:<region>:<account>:cluster/<name>/<uuid>)');
-    const securityGroupId = text('kafka.securityGroupId', field(kafkaRaw, 'securityGroupId'), /^sg-[0-9a-f]{8,17}$/, 'the cluster security group id');
+    const securityGroupId = text('kafka.securityGroupId', field(kafkaRaw, 'securityGroupId'), SECURITY_GROUP_ID, 'the cluster security group id');
     if (clusterArn === undefined) problems.push('kafka.clusterArn is required with kafka.mode "existing"');
     if (securityGroupId === undefined) problems.push('kafka.securityGroupId is required with kafka.mode "existing" (consumers are allowed in through it)');
-    kafka = { mode: 'existing', clusterArn: clusterArn ?? '', securityGroupId: securityGroupId ?? '' };
+    if (networkMode !== 'existing') problems.push('kafka.mode "existing" needs network.mode "existing": the cluster lives in a VPC of its own, which the functions must join');
+    const addSecurityGroupRules = field(kafkaRaw, 'addSecurityGroupRules') ?? true;
+    if (typeof addSecurityGroupRules !== 'boolean') problems.push('kafka.addSecurityGroupRules must be true or false');
+    kafka = { mode: 'existing', clusterArn: clusterArn ?? '', securityGroupId: securityGroupId ?? '', addSecurityGroupRules: addSecurityGroupRules === true };
   } else {
     if (kafkaMode !== 'provisioned') problems.push(`kafka.mode must be "provisioned" or "existing", got ${JSON.stringify(kafkaMode)}`);
     const zones = network.mode === 'new' ? network.zoneCount : network.availabilityZones.length;
@@ -150,9 +189,24 @@ export function parseDeploymentConfig(platformContext: unknown, name: string): D
     'a complete Secrets Manager secret ARN (ending in the 6 characters Secrets Manager adds)',
   );
   const schemaRegistryUrl = text('schemaRegistryUrl', field(raw, 'schemaRegistryUrl'), /^https?:\/\/[^\s/]+(\/\S*)?$/, 'an http(s) URL');
+  if (schemaRegistryCredentialsSecretArn !== undefined && schemaRegistryUrl?.startsWith('http://')) {
+    problems.push('schemaRegistryUrl must use https:// when schemaRegistryCredentialsSecretArn is set: basic-auth credentials would cross the network in clear text');
+  }
 
   if (problems.length > 0) throw new DeploymentConfigError(name, problems);
-  return { name, account, region, production: production as boolean, network, kafka, flushTickMinutes, provisionedPollers, alarmEmail, schemaRegistryUrl, schemaRegistryCredentialsSecretArn };
+  return {
+    name,
+    account,
+    region,
+    production: production as boolean,
+    network,
+    kafka,
+    flushTickMinutes,
+    provisionedPollers,
+    alarmEmail,
+    schemaRegistryUrl,
+    schemaRegistryCredentialsSecretArn,
+  };
 }
 
 function field(value: unknown, name: string): unknown {

@@ -25,10 +25,10 @@ export function acknowledgeNagFindings(stacks: PlatformStacks): void {
             'Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaMSKExecutionRole',
           ],
         },
-        {
-          id: 'AwsSolutions-L1',
+        ...['AwsSolutions-L1', 'Serverless-LambdaLatestVersion'].map((id) => ({
+          id,
           reason: 'Node.js 22 is the deployment runtime on purpose: the test suite and the local runtime run on the Node 20/22 line, not 24.',
-        },
+        })),
         {
           id: 'AwsSolutions-IAM5',
           reason:
@@ -36,9 +36,50 @@ export function acknowledgeNagFindings(stacks: PlatformStacks): void {
             `and is deleted after the read; each stream's groups share the prefix "${READ_RANGE_GROUP_PREFIX}<stream>." and the wildcard grants nothing else.`,
           appliesTo: [{ regex: `/^Resource::.*:group\\/.*\\/${READ_RANGE_GROUP_PREFIX.replace(/\./g, '\\.')}[A-Za-z0-9._-]+\\.\\*$/g` }],
         },
+        {
+          id: 'AwsSolutions-IAM5',
+          reason:
+            'Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so CDK grants them on "*". ' +
+            'A test checks that no other action is granted on "*".',
+          appliesTo: ['Resource::*'],
+        },
       ],
       true,
     );
+  }
+  for (const consumer of stacks.consumers.consumers.values()) {
+    NagSuppressions.addResourceSuppressions(
+      consumer.function,
+      [
+        {
+          id: 'Serverless-LambdaDLQ',
+          reason:
+            'Consumers are invoked synchronously by their MSK event source mapping, never asynchronously, so a function dead-letter queue would receive nothing; ' +
+            'records no retry can fix go to the consumer’s dead-letter topic, by the handler or by the mapping’s on-failure destination.',
+        },
+      ],
+      true,
+    );
+    if (!consumer.hasOnFailureDestination) {
+      NagSuppressions.addResourceSuppressions(
+        consumer.function,
+        [
+          {
+            id: 'Serverless-LambdaEventSourceMappingDestination',
+            reason:
+              'This consumer retries a failing batch until it succeeds and dead-letters, itself, each record no retry can fix (with the reason) to its dead-letter topic. ' +
+              'An on-failure destination would let the mapping skip valid records that only wait for DynamoDB or the registry to come back, and break the join’s and hot path’s per-key order.',
+          },
+        ],
+        true,
+      );
+    }
+  }
+  if (stacks.consumers.flushTickDeadLetters) {
+    NagSuppressions.addResourceSuppressions(stacks.consumers.flushTickDeadLetters, [
+      { id: 'AwsSolutions-SQS3', reason: 'This queue is a dead-letter queue (the flush schedule’s and the flush ticker’s asynchronous invocations’), which cdk-nag does not see.' },
+      { id: 'Serverless-SQSRedrivePolicy', reason: 'This queue is itself the last stop for flush ticks nobody could deliver; a tick is worth nothing after the next one, so it alarms rather than redrives.' },
+    ]);
   }
   if (stacks.consumers.flushTicker) {
     NagSuppressions.addResourceSuppressionsByPath(

@@ -15,27 +15,46 @@ import {
 } from 'aws-cdk-lib/aws-ec2';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import type { NetworkConfig } from './config';
+import type { KafkaClusterConfig, NetworkConfig } from './config';
+
+/** MSK's IAM-authenticated TLS listener: the one port clients, pollers included, open to the brokers. */
+export const MSK_IAM_PORT = 9098;
+/** Where the AWS APIs (STS, Lambda, MSK, Secrets Manager) listen, through an endpoint or a NAT gateway. */
+const HTTPS_PORT = 443;
 
 export interface NetworkStackProps extends StackProps {
   readonly network: NetworkConfig;
+  /** Whose security group the brokers use: a new one for a new cluster, or the existing cluster's. */
+  readonly kafka: KafkaClusterConfig;
   /** The functions read a secret (the schema registry's credentials): a new VPC gets a Secrets Manager endpoint. */
   readonly secretsManagerEndpoint?: boolean;
 }
 
 /**
- * The VPC the cluster and consumers live in: private subnets in at least two
- * zones and no NAT. Consumers reach AWS APIs through VPC endpoints: STS (MSK
- * IAM auth signs with the role's credentials), Lambda, MSK's control plane
- * (bootstrap brokers) and a DynamoDB gateway. Dead letters go to Kafka topics
- * in the same cluster, so the on-failure path needs no endpoint. Or an
- * existing VPC, named by id and subnets (no lookup, so synth needs no credentials).
+ * The VPC the cluster and consumers live in, and every rule of who may open
+ * which port to whom (the rules are listed in cdk/README.md).
+ *
+ * Lambda runs an MSK event source mapping's pollers in the cluster's subnets
+ * with the **cluster's** security groups, not the function's. So the cluster's
+ * group admits itself on the broker port and may leave to itself on it, and it
+ * reaches STS (IAM auth) and Lambda (invoking the function) on 443: through
+ * interface endpoints that admit it (the default for a new VPC), a NAT
+ * gateway, or an existing VPC's endpoints named by security group. The
+ * functions' own group reaches the brokers on the same port, and the endpoints.
+ *
+ * A new VPC has private subnets in at least two zones, no NAT unless asked for,
+ * a DynamoDB gateway endpoint and flow logs. An existing VPC is named by id and
+ * subnets (no lookup, so synth needs no credentials).
  */
 export class NetworkStack extends Stack {
   readonly vpc: IVpc;
   readonly privateSubnets: SubnetSelection;
   /** The platform's functions run in this group; the brokers and the VPC endpoints let it in. */
   readonly functionSecurityGroup: ISecurityGroup;
+  /** The brokers' group, which Lambda also gives the event source pollers. */
+  readonly clusterSecurityGroup: ISecurityGroup;
+  /** The interface endpoints' group(s) the platform admitted itself to (none with NAT). */
+  readonly endpointSecurityGroups: readonly ISecurityGroup[];
 
   override get availabilityZones(): string[] {
     return this.namedZones ? [...this.namedZones] : super.availabilityZones;
@@ -46,7 +65,7 @@ export class NetworkStack extends Stack {
 
   constructor(scope: Construct, id: string, props: NetworkStackProps) {
     super(scope, id, props);
-    const { network } = props;
+    const { network, kafka } = props;
     this.namedZones = network.availabilityZones;
     if (this.namedZones) {
       Validations.of(this).acknowledge({
@@ -61,31 +80,69 @@ export class NetworkStack extends Stack {
         privateSubnetIds: [...network.privateSubnetIds],
       });
       this.privateSubnets = { subnets: this.vpc.privateSubnets };
-      this.functionSecurityGroup = new SecurityGroup(this, 'Functions', { vpc: this.vpc, description: 'Lambda functions of the pipeline', allowAllOutbound: true });
-      return;
+    } else {
+      const nat = network.awsApiAccess.kind === 'nat';
+      this.vpc = new Vpc(this, 'Vpc', {
+        ipAddresses: IpAddresses.cidr('10.40.0.0/16'),
+        ...(network.availabilityZones ? { availabilityZones: [...network.availabilityZones] } : { maxAzs: network.zoneCount }),
+        // One NAT gateway per zone: a zone's outage does not cut the other zones' pollers off from STS and Lambda.
+        natGateways: nat ? network.zoneCount : 0,
+        subnetConfiguration: nat
+          ? [
+              { name: 'public', subnetType: SubnetType.PUBLIC, cidrMask: 24 },
+              { name: 'private', subnetType: SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 20 },
+            ]
+          : [{ name: 'private', subnetType: SubnetType.PRIVATE_ISOLATED, cidrMask: 20 }],
+        flowLogs: {
+          all: { destination: FlowLogDestination.toCloudWatchLogs(new LogGroup(this, 'FlowLogs', { retention: RetentionDays.THREE_MONTHS })) },
+        },
+      });
+      this.privateSubnets = { subnetType: nat ? SubnetType.PRIVATE_WITH_EGRESS : SubnetType.PRIVATE_ISOLATED };
+      this.vpc.addGatewayEndpoint('DynamoDb', { service: GatewayVpcEndpointAwsService.DYNAMODB });
     }
-    const vpc = new Vpc(this, 'Vpc', {
-      ipAddresses: IpAddresses.cidr('10.40.0.0/16'),
-      ...(network.availabilityZones ? { availabilityZones: [...network.availabilityZones] } : { maxAzs: network.zoneCount }),
-      natGateways: 0,
-      subnetConfiguration: [{ name: 'private', subnetType: SubnetType.PRIVATE_ISOLATED, cidrMask: 20 }],
-      flowLogs: {
-        all: { destination: FlowLogDestination.toCloudWatchLogs(new LogGroup(this, 'FlowLogs', { retention: RetentionDays.THREE_MONTHS })) },
-      },
-    });
-    this.vpc = vpc;
-    this.privateSubnets = { subnetType: SubnetType.PRIVATE_ISOLATED };
-    this.functionSecurityGroup = new SecurityGroup(this, 'Functions', { vpc, description: 'Lambda functions of the pipeline', allowAllOutbound: true });
-    const endpointGroup = new SecurityGroup(this, 'Endpoints', { vpc, description: 'Interface endpoints, reached by the functions only', allowAllOutbound: false });
-    endpointGroup.addIngressRule(Peer.securityGroupId(this.functionSecurityGroup.securityGroupId), Port.tcp(443), 'HTTPS from the functions');
-    vpc.addGatewayEndpoint('DynamoDb', { service: GatewayVpcEndpointAwsService.DYNAMODB });
-    for (const [name, service] of [
-      ['Sts', InterfaceVpcEndpointAwsService.STS],
-      ['Lambda', InterfaceVpcEndpointAwsService.LAMBDA],
-      ['Msk', InterfaceVpcEndpointAwsService.KAFKA],
-      ...(props.secretsManagerEndpoint ? [['SecretsManager', InterfaceVpcEndpointAwsService.SECRETS_MANAGER] as const] : []),
-    ] as const) {
-      vpc.addInterfaceEndpoint(name, { service, privateDnsEnabled: true, subnets: this.privateSubnets, securityGroups: [endpointGroup], open: false });
+    // Functions talk to the brokers, the endpoints, DynamoDB and the schema registry (wherever the user runs it).
+    this.functionSecurityGroup = new SecurityGroup(this, 'Functions', { vpc: this.vpc, description: 'Lambda functions of the pipeline', allowAllOutbound: true });
+
+    const manageClusterRules = kafka.mode === 'provisioned' || kafka.addSecurityGroupRules;
+    this.clusterSecurityGroup =
+      kafka.mode === 'existing'
+        ? // allowAllOutbound false: CDK then writes the egress rules below instead of assuming the group allows everything.
+          SecurityGroup.fromSecurityGroupId(this, 'ClusterGroup', kafka.securityGroupId, { mutable: kafka.addSecurityGroupRules, allowAllOutbound: false })
+        : new SecurityGroup(this, 'ClusterGroup', { vpc: this.vpc, description: 'MSK brokers and the Lambda event source pollers', allowAllOutbound: false });
+    const cluster = this.clusterSecurityGroup;
+    const brokerPort = Port.tcp(MSK_IAM_PORT);
+    if (manageClusterRules) {
+      cluster.addIngressRule(this.functionSecurityGroup, brokerPort, 'Kafka over IAM/TLS from the functions (producing)');
+      cluster.addIngressRule(cluster, brokerPort, 'Kafka over IAM/TLS from the event source pollers, which Lambda runs in this group');
+      cluster.addEgressRule(cluster, brokerPort, 'The event source pollers to the brokers');
     }
+
+    const endpointGroups: ISecurityGroup[] = [];
+    const api = network.awsApiAccess;
+    if (api.kind === 'endpoints' && network.mode === 'new') {
+      const endpointGroup = new SecurityGroup(this, 'Endpoints', { vpc: this.vpc, description: 'Interface endpoints, reached by the functions and the pollers', allowAllOutbound: false });
+      endpointGroups.push(endpointGroup);
+      for (const [name, service] of [
+        ['Sts', InterfaceVpcEndpointAwsService.STS],
+        ['Lambda', InterfaceVpcEndpointAwsService.LAMBDA],
+        ['Msk', InterfaceVpcEndpointAwsService.KAFKA],
+        ...(props.secretsManagerEndpoint ? [['SecretsManager', InterfaceVpcEndpointAwsService.SECRETS_MANAGER] as const] : []),
+      ] as const) {
+        this.vpc.addInterfaceEndpoint(name, { service, privateDnsEnabled: true, subnets: this.privateSubnets, securityGroups: [endpointGroup], open: false });
+      }
+    } else if (api.kind === 'existing-endpoints') {
+      api.endpointSecurityGroupIds.forEach((groupId, index) => endpointGroups.push(SecurityGroup.fromSecurityGroupId(this, `EndpointGroup${index}`, groupId, { mutable: true })));
+    }
+    for (const endpointGroup of endpointGroups) {
+      endpointGroup.addIngressRule(this.functionSecurityGroup, Port.tcp(HTTPS_PORT), 'AWS APIs (STS, MSK, Secrets Manager) from the functions');
+      if (manageClusterRules) {
+        endpointGroup.addIngressRule(cluster, Port.tcp(HTTPS_PORT), 'STS and Lambda from the event source pollers');
+        cluster.addEgressRule(endpointGroup, Port.tcp(HTTPS_PORT), 'The event source pollers to STS and Lambda');
+      }
+    }
+    if (api.kind === 'nat' && manageClusterRules) {
+      cluster.addEgressRule(Peer.anyIpv4(), Port.tcp(HTTPS_PORT), 'The event source pollers to STS and Lambda through the NAT gateway');
+    }
+    this.endpointSecurityGroups = endpointGroups;
   }
 }

@@ -3,6 +3,7 @@ import type { Pipeline } from '../shared/pipeline';
 import { DeploymentConfigError, type DeploymentConfig } from './config';
 import { AWS_DEFAULT_KAFKA_BATCHING_WINDOW_MS } from './constructs/kafka-consumer';
 import { ConsumersStack } from './consumers-stack';
+import { deployedStackName } from './deployed-outputs';
 import { NetworkStack } from './network-stack';
 import { StateStack } from './state-stack';
 import { StreamingStack } from './streaming-stack';
@@ -23,16 +24,29 @@ export interface PlatformStacks {
 export function addPlatformStacks(app: App, pipeline: Pipeline, config: DeploymentConfig): PlatformStacks {
   checkFit(pipeline, config);
   const env = config.account || config.region ? { ...(config.account ? { account: config.account } : {}), ...(config.region ? { region: config.region } : {}) } : undefined;
-  const prefix = `${pipeline.name}-${config.name}`.replace(/[^A-Za-z0-9-]/g, '-');
+
   const common = { ...(env ? { env } : {}), tags: { pipeline: pipeline.name, environment: config.name } };
-  const network = new NetworkStack(app, `${prefix}-network`, { ...common, network: config.network, secretsManagerEndpoint: config.schemaRegistryCredentialsSecretArn !== undefined });
-  const streaming = new StreamingStack(app, `${prefix}-streaming`, { ...common, pipeline, kafka: config.kafka, vpc: network.vpc, privateSubnets: network.privateSubnets, functionSecurityGroup: network.functionSecurityGroup });
-  const state = new StateStack(app, `${prefix}-state`, { ...common, pipeline, production: config.production, terminationProtection: config.production });
-  const consumers = new ConsumersStack(app, `${prefix}-consumers`, {
+  const network = new NetworkStack(app, deployedStackName(pipeline.name, config.name, 'network'), {
+    ...common,
+    network: config.network,
+    kafka: config.kafka,
+    secretsManagerEndpoint: config.schemaRegistryCredentialsSecretArn !== undefined,
+  });
+  const streaming = new StreamingStack(app, deployedStackName(pipeline.name, config.name, 'streaming'), {
+    ...common,
+    pipeline,
+    kafka: config.kafka,
+    vpc: network.vpc,
+    privateSubnets: network.privateSubnets,
+    clusterSecurityGroup: network.clusterSecurityGroup,
+  });
+  const state = new StateStack(app, deployedStackName(pipeline.name, config.name, 'state'), { ...common, pipeline, production: config.production, terminationProtection: config.production });
+  const consumers = new ConsumersStack(app, deployedStackName(pipeline.name, config.name, 'consumers'), {
     ...common,
     pipeline,
     config,
     clusterArn: streaming.clusterArn,
+    knownCluster: streaming.knownCluster,
     arns: streaming.arns,
     tables: state.tables,
     vpc: network.vpc,

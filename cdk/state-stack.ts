@@ -1,7 +1,8 @@
-import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption, type ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { Construct } from 'constructs';
 import type { AttributeType as DeclaredAttributeType, Pipeline } from '../shared/pipeline';
+import { DEPLOYED_OUTPUTS } from './deployed-outputs';
 
 export interface StateStackProps extends StackProps {
   readonly pipeline: Pipeline;
@@ -42,6 +43,7 @@ export class StateStack extends Stack {
         });
       }
       tables.set(declared.name, table);
+      new CfnOutput(this, DEPLOYED_OUTPUTS.tableName(declared.name), { value: table.tableName, description: `Table "${declared.name}" (platform state --env reads it)` });
     }
     this.tables = tables;
   }

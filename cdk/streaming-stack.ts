@@ -1,24 +1,23 @@
-import { Stack, type StackProps } from 'aws-cdk-lib';
-import { Peer, Port, SecurityGroup, type ISecurityGroup, type IVpc, type SubnetSelection } from 'aws-cdk-lib/aws-ec2';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { ISecurityGroup, IVpc, SubnetSelection } from 'aws-cdk-lib/aws-ec2';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnCluster, CfnTopic } from 'aws-cdk-lib/aws-msk';
 import type { Construct } from 'constructs';
 import type { Pipeline, Topic } from '../shared/pipeline';
 import type { KafkaClusterConfig } from './config';
+import type { KnownCluster } from './constructs/cluster-metrics';
 import { MskResourceArns } from './constructs/msk-resource-arns';
+import { DEPLOYED_OUTPUTS } from './deployed-outputs';
 
 export interface StreamingStackProps extends StackProps {
   readonly pipeline: Pipeline;
   readonly kafka: KafkaClusterConfig;
   readonly vpc: IVpc;
   readonly privateSubnets: SubnetSelection;
-  /** The functions' group, let in to the brokers. */
-  readonly functionSecurityGroup: ISecurityGroup;
+  /** The brokers' group, with its rules (NetworkStack); ignored for an existing cluster, which has its own. */
+  readonly clusterSecurityGroup: ISecurityGroup;
 }
-
-/** MSK's IAM-authenticated TLS listener. */
-export const MSK_IAM_PORT = 9098;
 
 /**
  * The Kafka cluster and the pipeline's topics. A new cluster is MSK
@@ -32,29 +31,27 @@ export const MSK_IAM_PORT = 9098;
 export class StreamingStack extends Stack {
   readonly clusterArn: string;
   readonly arns: MskResourceArns;
+  /** The cluster this stack creates, by name and broker count, for broker metrics; undefined for an existing cluster. */
+  readonly knownCluster: KnownCluster | undefined;
 
   constructor(scope: Construct, id: string, props: StreamingStackProps) {
     super(scope, id, props);
     const { kafka, vpc } = props;
-    const clients = Peer.securityGroupId(props.functionSecurityGroup.securityGroupId);
-
     if (kafka.mode === 'existing') {
       this.clusterArn = kafka.clusterArn;
-      const clusterGroup = SecurityGroup.fromSecurityGroupId(this, 'ClusterGroup', kafka.securityGroupId, { mutable: true });
-      clusterGroup.addIngressRule(clients, Port.tcp(MSK_IAM_PORT), 'Kafka over IAM/TLS from the functions');
+      this.knownCluster = undefined;
     } else {
-      const clusterGroup = new SecurityGroup(this, 'ClusterGroup', { vpc, description: 'MSK brokers', allowAllOutbound: false });
-      clusterGroup.addIngressRule(clients, Port.tcp(MSK_IAM_PORT), 'Kafka over IAM/TLS from the functions');
+      const clusterName = `${props.pipeline.name}-kafka`.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 64);
       const key = new Key(this, 'DataKey', { description: 'MSK data at rest', enableKeyRotation: true });
       const brokerLogs = new LogGroup(this, 'BrokerLogs', { retention: RetentionDays.ONE_MONTH });
       const cluster = new CfnCluster(this, 'Cluster', {
-        clusterName: `${props.pipeline.name}-kafka`.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 64),
+        clusterName,
         kafkaVersion: kafka.kafkaVersion,
         numberOfBrokerNodes: kafka.brokerNodes,
         brokerNodeGroupInfo: {
           instanceType: kafka.instanceType,
           clientSubnets: vpc.selectSubnets(props.privateSubnets).subnetIds,
-          securityGroups: [clusterGroup.securityGroupId],
+          securityGroups: [props.clusterSecurityGroup.securityGroupId],
           storageInfo: { ebsStorageInfo: { volumeSize: kafka.volumeSizeGiB } },
         },
         clientAuthentication: { sasl: { iam: { enabled: true } }, unauthenticated: { enabled: false } },
@@ -66,7 +63,9 @@ export class StreamingStack extends Stack {
         enhancedMonitoring: 'PER_TOPIC_PER_PARTITION',
       });
       this.clusterArn = cluster.attrArn;
+      this.knownCluster = { name: clusterName, brokerNodes: kafka.brokerNodes };
     }
+    new CfnOutput(this, DEPLOYED_OUTPUTS.clusterArn, { value: this.clusterArn, description: 'The MSK cluster (platform --env finds its brokers through it)' });
     this.arns = new MskResourceArns(this.clusterArn);
 
     for (const topic of props.pipeline.topics) {

@@ -1,5 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, MathExpression, Metric, TreatMissingData, type IAlarmAction } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, ComparisonOperator, MathExpression, Metric, TreatMissingData, type AlarmProps, type IAlarmAction, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ISecurityGroup, IVpc, SubnetSelection } from 'aws-cdk-lib/aws-ec2';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
@@ -17,6 +17,11 @@ import { PlatformFunction } from './platform-function';
 export const TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'];
 
 export const AWS_DEFAULT_KAFKA_BATCHING_WINDOW_MS = 500;
+
+/** How long a consumer may be silent (while its topic receives records) before it alarms: three of these. */
+export const SILENCE_PERIOD = Duration.minutes(5);
+
+type AlarmShape = Pick<AlarmProps, 'comparisonOperator' | 'treatMissingData' | 'evaluationPeriods' | 'datapointsToAlarm'>;
 
 
 export interface KafkaConsumerProps {
@@ -37,6 +42,12 @@ export interface KafkaConsumerProps {
   /** Read at cold start for the registry's basic auth (SCHEMA_REGISTRY_CREDENTIALS_SECRET_ARN). */
   readonly schemaRegistryCredentialsSecretArn: string | undefined;
   readonly alarmAction: IAlarmAction;
+  /**
+   * Records arriving at the consumer's topic (MSK's per-broker topic metrics, summed), when the cluster's brokers
+   * are known: a mapping that is never invoked while this is above zero is not connected. Without it the consumer
+   * alarms when its mapping reports no offset lag at all, which a connected mapping does every minute.
+   */
+  readonly topicActivity: IMetric | undefined;
 }
 
 /**
@@ -47,11 +58,14 @@ export class KafkaConsumer extends Construct {
   readonly function: PlatformFunction;
   readonly metrics: ConsumerMetrics;
   readonly alarms: readonly Alarm[];
+  /** Whether the mapping sends records it gave up on to an on-failure destination (the consumer's dead-letter topic). */
+  readonly hasOnFailureDestination: boolean;
 
   constructor(scope: Construct, id: string, props: KafkaConsumerProps) {
     super(scope, id);
     const { consumer } = props;
     const settings = consumer.eventSource;
+    this.hasOnFailureDestination = settings.onFailure !== undefined;
     const environment: Record<string, string> = {
       ...consumer.environment,
       KAFKA_CLUSTER_ARN: props.clusterArn,
@@ -99,24 +113,49 @@ export class KafkaConsumer extends Construct {
 
     this.metrics = consumerMetrics(this.function.functionName, eventSource.eventSourceMappingId, props.pipelineName, consumer.name);
     const timeoutMs = consumer.timeoutSeconds * 1000;
-    const alarm = (name: string, metric: Metric | MathExpression, threshold: number, description: string) => {
-      const created = metric.createAlarm(this, name, {
+    const alarm = (name: string, metric: IMetric, threshold: number, description: string, options: Partial<AlarmShape> = {}) => {
+      const created = new Alarm(this, name, {
+        metric,
         threshold,
         evaluationPeriods: 3,
         datapointsToAlarm: 2,
         comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        // Counts and latencies: no data means nothing happened. The alarms below that must notice silence say so.
         treatMissingData: TreatMissingData.NOT_BREACHING,
+        ...options,
         alarmDescription: `${consumer.name}: ${description}`,
       });
       created.addAlarmAction(props.alarmAction);
       return created;
     };
+    const neverConsumes = props.topicActivity
+      ? alarm(
+          'NotConsuming',
+          new MathExpression({
+            expression: 'IF(activity > 0 AND FILL(invocations, 0) == 0, 1, 0)',
+            usingMetrics: { activity: props.topicActivity, invocations: this.metrics.invocations.with({ period: SILENCE_PERIOD }) },
+            period: SILENCE_PERIOD,
+            label: 'Records arrive, no invocation',
+          }),
+          1,
+          `records arrive at topic ${consumer.topic.name} but the function is never invoked: check the event source mapping's state (a mapping that cannot reach the brokers, STS or Lambda says "PROBLEM: Connection error")`,
+          { evaluationPeriods: 3, datapointsToAlarm: 3 },
+        )
+      : alarm(
+          'NotConsuming',
+          this.metrics.offsetLag.with({ period: SILENCE_PERIOD }),
+          -1,
+          `the event source mapping reports no offset lag: it is not polling ${consumer.topic.name} (check its state; "PROBLEM: Connection error" means the pollers cannot reach the brokers, STS or Lambda)`,
+          // Only silence breaches: no real lag is below -1.
+          { comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD, treatMissingData: TreatMissingData.BREACHING, evaluationPeriods: 3, datapointsToAlarm: 3 },
+        );
     this.alarms = [
       alarm('OffsetLag', this.metrics.offsetLag, 10_000, 'the consumer is falling behind its topic'),
       alarm('Errors', this.metrics.errors, 1, 'invocations fail (the event source retries them)'),
       alarm('Throttles', this.metrics.throttles, 1, 'invocations are throttled'),
       alarm('DurationNearTimeout', this.metrics.durationP99, Math.round(timeoutMs * 0.8), 'p99 duration is above 80% of the timeout'),
       alarm('DeadLettered', this.metrics.deadLettered, 1, 'records were dead-lettered (by the event source or the handler)'),
+      neverConsumes,
     ];
   }
 

@@ -1,8 +1,9 @@
 import { Duration } from 'aws-cdk-lib';
 import type { ISecurityGroup, IVpc, SubnetSelection } from 'aws-cdk-lib/aws-ec2';
-import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { join } from 'node:path';
 import { SCHEMAS_DIR_VARIABLE } from '../../shared/schemas/repository-schemas';
@@ -63,12 +64,15 @@ export interface PlatformFunctionProps {
   /** Names the service in structured logs and metrics (Powertools). */
   readonly serviceName: string;
   readonly metricsNamespace: string;
+  /** For a function invoked asynchronously (a schedule): where Lambda puts events whose retries all failed. */
+  readonly asyncDeadLetterQueue?: IQueue;
 }
 
 /**
  * A Lambda function of the platform: Node 22 on arm64, bundled by esbuild as
  * minified ESM with source maps, JSON logs to its own log group with a
- * retention, in the VPC's private subnets. The one place these defaults live.
+ * retention, active X-Ray tracing, in the VPC's private subnets. The one place
+ * these defaults live.
  */
 export class PlatformFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: PlatformFunctionProps) {
@@ -84,6 +88,9 @@ export class PlatformFunction extends NodejsFunction {
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
       loggingFormat: LoggingFormat.JSON,
+      // X-Ray: each invocation is a trace; the records' own W3C trace context (shared/tracing) links the hops.
+      tracing: Tracing.ACTIVE,
+      ...(props.asyncDeadLetterQueue ? { deadLetterQueue: props.asyncDeadLetterQueue } : {}),
       logGroup,
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets,

@@ -18,6 +18,7 @@ import type {
   TableDeclaration,
   Topic,
   TopicDeclaration,
+  TopicKind,
 } from './types';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -228,6 +229,13 @@ export function effectiveMaximumRetryAttempts(settings: ResolvedEventSourceSetti
   return settings.maximumRetryAttempts;
 }
 
+/**
+ * Days a topic keeps records unless it declares `retentionMs`. Dead letters wait for a person to notice,
+ * investigate and redrive them, so they keep two weeks (a holiday week and then some); entity topics are
+ * compacted and this only bounds how long a tombstone stays readable.
+ */
+const DEFAULT_RETENTION_DAYS: Readonly<Record<TopicKind, number>> = { entity: 1, event: 7, 'dead-letter': 14 };
+
 function resolveTopic(topic: TopicDeclaration, problems: string[]): Topic {
   const where = `topic "${topic.name}"`;
   if (!TOPIC_NAME.test(topic.name)) problems.push(`${where}: name must be 1–249 letters, digits, ".", "_" or "-"`);
@@ -235,7 +243,7 @@ function resolveTopic(topic: TopicDeclaration, problems: string[]): Topic {
   checkInteger(where, 'partitions', partitions, 1, 10_000, problems);
   const replicationFactor = topic.replicationFactor ?? 3;
   checkInteger(where, 'replicationFactor', replicationFactor, 1, 32, problems);
-  const retentionMs = topic.retentionMs ?? (topic.kind === 'entity' ? DAY_MS : 7 * DAY_MS);
+  const retentionMs = topic.retentionMs ?? DEFAULT_RETENTION_DAYS[topic.kind] * DAY_MS;
   if (retentionMs !== -1) checkInteger(where, 'retentionMs', retentionMs, 60_000, Number.MAX_SAFE_INTEGER, problems);
 
   const config: Record<string, string> =

@@ -25,7 +25,7 @@ export interface TopicDeclaration {
   /**
    * How long records are kept. Entity topics are compacted, so for them this only
    * bounds how long a tombstone stays readable (`delete.retention.ms`).
-   * @default 7 days for event and dead-letter topics, 1 day of tombstone retention for entity topics
+   * @default 7 days for event topics, 14 days for dead-letter topics, 1 day of tombstone retention for entity topics
    */
   readonly retentionMs?: number;
   /** Replication factor in AWS; the local single-node broker always uses 1. @default 3 */

@@ -35,7 +35,7 @@ describe('CDK: deployment configuration, validated at synth time', () => {
   );
 
   it('names the environments it knows when asked for another', () => {
-    expect(problemsOf(() => parseDeploymentConfig(TEST_ENVIRONMENTS, 'staging'))).toEqual(['no such environment in cdk.json context "platform.environments" (known: dev, prod, existing)']);
+    expect(problemsOf(() => parseDeploymentConfig(TEST_ENVIRONMENTS, 'staging'))).toEqual(['no such environment in cdk.json context "platform.environments" (known: dev, prod, nat, existing)']);
   });
 
   it('reports every invalid setting together, with what is expected', () => {
@@ -52,6 +52,7 @@ describe('CDK: deployment configuration, validated at synth time', () => {
       'network.vpcId must be a VPC id such as "vpc-0123456789abcdef0", got "vpc-1"',
       'network.availabilityZones must list at least 2 zones',
       'network.privateSubnetIds must list subnet ids such as "subnet-0123…"',
+      'network.awsApiAccess is required with network.mode "existing": "nat" when the private subnets route to a NAT gateway, or { "endpointSecurityGroupIds": ["sg-…"] } naming the security groups of the VPC\'s STS, Lambda, MSK and (with registry credentials) Secrets Manager interface endpoints',
       'kafka.kafkaVersion must be one of 3.9.x.kraft, 4.0.x.kraft, 4.1.x.kraft (KRaft, Kafka ≥ 3.9), got "3.6.0"',
       'kafka.instanceType must be an MSK instance type such as "kafka.m7g.large", got "m5.large"',
     ]);
@@ -80,6 +81,37 @@ describe('CDK: deployment configuration, validated at synth time', () => {
   it('refuses an existing cluster without the security group its consumers must be let in through', () => {
     expect(problemsOf(() => parseDeploymentConfig({ environments: { x: { kafka: { mode: 'existing', clusterArn: 'arn:aws:kafka:eu-west-1:123456789012:cluster/c/u-1' } } } }, 'x'))).toEqual([
       'kafka.securityGroupId is required with kafka.mode "existing" (consumers are allowed in through it)',
+      'kafka.mode "existing" needs network.mode "existing": the cluster lives in a VPC of its own, which the functions must join',
+    ]);
+  });
+
+  it('refuses registry credentials that would travel over plain http', () => {
+    const secret = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:schema-registry-AbCdEf';
+
+    expect(problemsOf(() => parseDeploymentConfig({ environments: { x: { schemaRegistryUrl: 'http://registry.internal:8081', schemaRegistryCredentialsSecretArn: secret } } }, 'x'))).toEqual([
+      'schemaRegistryUrl must use https:// when schemaRegistryCredentialsSecretArn is set: basic-auth credentials would cross the network in clear text',
+    ]);
+    expect(parseDeploymentConfig({ environments: { x: { schemaRegistryUrl: 'http://registry.internal:8081' } } }, 'x').schemaRegistryUrl).toBe('http://registry.internal:8081');
+  });
+
+  it('asks an existing VPC how the pollers reach STS and Lambda instead of guessing, and takes a NAT gateway or endpoint groups', () => {
+    const existing = (awsApiAccess: unknown) => ({
+      environments: {
+        x: {
+          network: { mode: 'existing', vpcId: 'vpc-0123456789abcdef0', availabilityZones: ['eu-west-1a', 'eu-west-1b'], privateSubnetIds: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'], awsApiAccess },
+        },
+      },
+    });
+
+    expect(problemsOf(() => parseDeploymentConfig(existing(undefined), 'x'))[0]).toMatch(/^network.awsApiAccess is required with network.mode "existing"/);
+    expect(problemsOf(() => parseDeploymentConfig(existing({ endpointSecurityGroupIds: ['not-a-group'] }), 'x'))[0]).toMatch(/^network.awsApiAccess is required/);
+    expect(parseDeploymentConfig(existing('nat'), 'x').network.awsApiAccess).toEqual({ kind: 'nat' });
+    expect(parseDeploymentConfig(existing({ endpointSecurityGroupIds: ['sg-0123456789abcdef0'] }), 'x').network.awsApiAccess).toEqual({
+      kind: 'existing-endpoints',
+      endpointSecurityGroupIds: ['sg-0123456789abcdef0'],
+    });
+    expect(problemsOf(() => parseDeploymentConfig({ environments: { x: { network: { awsApiAccess: 'carrier-pigeon' } } } }, 'x'))).toEqual([
+      'network.awsApiAccess must be "endpoints" or "nat" with network.mode "new", got "carrier-pigeon"',
     ]);
   });
 

@@ -23,12 +23,12 @@ describe('CDK: the platform stacks', () => {
   const dev = synthesize('dev');
   const existing = synthesize('existing');
 
-  it('passes cdk-nag AwsSolutions: no unacknowledged error or warning in any stack', () => {
-    for (const { stacks } of [dev, existing]) {
+  it('passes cdk-nag AwsSolutions and Serverless: no unacknowledged error or warning in any stack', () => {
+    for (const { stacks } of [dev, existing, synthesize('nat', examplePipeline)]) {
       for (const stack of Object.values(stacks)) {
         const findings = [
-          ...Annotations.fromStack(stack).findError('*', Match.stringLikeRegexp('AwsSolutions-')),
-          ...Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('AwsSolutions-')),
+          ...Annotations.fromStack(stack).findError('*', Match.stringLikeRegexp('(AwsSolutions|Serverless)-')),
+          ...Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('(AwsSolutions|Serverless)-')),
         ];
         expect(findings.map((finding) => `${finding.id}: ${String(finding.entry.data)}`)).toEqual([]);
       }
@@ -44,6 +44,8 @@ describe('CDK: the platform stacks', () => {
     expect(JSON.parse(Buffer.from(byName.get('items')!['Configs'], 'base64').toString())).toEqual({ 'cleanup.policy': 'compact', 'delete.retention.ms': '86400000' });
     expect(JSON.parse(Buffer.from(byName.get('price-updates')!['Configs'], 'base64').toString())).toEqual({ 'cleanup.policy': 'delete', 'retention.ms': String(3 * 24 * 3_600_000) });
     expect(byName.get('merchants.dlq')).toMatchObject({ PartitionCount: 1 });
+    // Dead letters wait for a person: two weeks unless the topic declares otherwise.
+    expect(JSON.parse(Buffer.from(byName.get('merchants.dlq')!['Configs'], 'base64').toString())).toEqual({ 'cleanup.policy': 'delete', 'retention.ms': String(14 * 24 * 3_600_000) });
   });
 
   it('creates an MSK Provisioned cluster in KRaft mode with IAM authentication only, TLS everywhere, encryption at rest and broker logs', () => {
@@ -153,10 +155,8 @@ describe('CDK: the platform stacks', () => {
 
     const prices = statementsOf(existing, 'prices');
     expect(prices.get('OwnConsumerGroup')!['Resource']).toBe(`${cluster}:group/${clusterPath}/shop.prices`);
-    expect(prices.get('ReplayGroups')).toMatchObject({
-      Action: ['kafka-cluster:DescribeGroup', 'kafka-cluster:AlterGroup', 'kafka-cluster:DeleteGroup'],
-      Resource: `${cluster}:group/${clusterPath}/platform.read-range.prices.*`,
-    });
+    expect(prices.get('ReplayGroups')).toMatchObject({ Resource: `${cluster}:group/${clusterPath}/platform.read-range.prices.*` });
+    expect([...prices.get('ReplayGroups')!['Action']].sort()).toEqual(['kafka-cluster:AlterGroup', 'kafka-cluster:DeleteGroup', 'kafka-cluster:DescribeGroup']);
     expect(merchants.get('ReplayGroups')).toBeUndefined();
     // Every function's producer is idempotent, which MSK IAM grants on the cluster.
     expect(merchants.get('ConnectToCluster')!['Action']).toContain('kafka-cluster:WriteDataIdempotently');
@@ -181,17 +181,74 @@ describe('CDK: the platform stacks', () => {
     production.templates.state.allResources('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', Properties: Match.objectLike({ DeletionProtectionEnabled: true }) });
   });
 
-  it('alarms on offset lag, errors, throttles, duration near the timeout and dead letters for every consumer, on one dashboard', () => {
+  it('alarms on offset lag, errors, throttles, duration near the timeout, dead letters and silence for every consumer, on one dashboard', () => {
     const alarms = resources(dev.templates.consumers, 'AWS::CloudWatch::Alarm');
-
-    expect(alarms).toHaveLength(5 * deployablePipeline.consumers.length);
     const descriptions = alarms.map((alarm) => alarm['AlarmDescription'] as string);
+
     for (const consumer of deployablePipeline.consumers) {
-      expect(descriptions.filter((description) => description.startsWith(`${consumer.name}:`))).toHaveLength(5);
+      expect(descriptions.filter((description) => description.startsWith(`${consumer.name}:`))).toHaveLength(6);
     }
     expect(alarms.find((alarm) => alarm['AlarmDescription'] === 'merchant-directory: p99 duration is above 80% of the timeout')).toMatchObject({ Threshold: 24_000, ExtendedStatistic: 'p99' });
     expect(alarms.filter((alarm) => alarm['MetricName'] === 'OffsetLag')).toHaveLength(deployablePipeline.consumers.length);
     dev.templates.consumers.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+
+  it('alarms when records arrive at a topic of its own cluster but the consumer is never invoked, as a mapping that cannot connect is', () => {
+    const notConsuming = resources(dev.templates.consumers, 'AWS::CloudWatch::Alarm').find((alarm) => String(alarm['AlarmDescription']).startsWith('merchant-directory: records arrive at topic merchants'))!;
+    const metrics = notConsuming['Metrics'] as Array<Record<string, any>>;
+    const brokers = metrics.filter((metric) => metric['MetricStat']?.Metric.MetricName === 'MessagesInPerSec');
+
+    expect(notConsuming).toMatchObject({ Threshold: 1, TreatMissingData: 'notBreaching', EvaluationPeriods: 3, DatapointsToAlarm: 3 });
+    expect(metrics.find((metric) => metric['ReturnData'] !== false)!['Expression']).toBe('IF(activity > 0 AND FILL(invocations, 0) == 0, 1, 0)');
+    expect(brokers.map((metric) => metric['MetricStat'].Metric.Dimensions)).toEqual(
+      [1, 2, 3].map((broker) => [
+        { Name: 'Broker ID', Value: String(broker) },
+        { Name: 'Cluster Name', Value: 'shop-kafka' },
+        { Name: 'Topic', Value: 'merchants' },
+      ]),
+    );
+  });
+
+  it('alarms when a consumer of an existing cluster reports no offset lag at all: only silence breaches', () => {
+    const silent = resources(existing.templates.consumers, 'AWS::CloudWatch::Alarm').find((alarm) => String(alarm['AlarmDescription']).startsWith('merchant-directory: the event source mapping reports no offset lag'))!;
+
+    expect(silent).toMatchObject({ MetricName: 'OffsetLag', ComparisonOperator: 'LessThanThreshold', Threshold: -1, TreatMissingData: 'breaching', Period: 300 });
+  });
+
+  it('alarms on DynamoDB throttling for every table, and on each broker’s disk of a cluster it creates', () => {
+    const alarms = resources(dev.templates.consumers, 'AWS::CloudWatch::Alarm');
+    const throttling = alarms.filter((alarm) => String(alarm['AlarmDescription']).startsWith('table '));
+    const disk = alarms.filter((alarm) => String(alarm['AlarmDescription']).includes("a broker's data disk"));
+
+    expect(throttling).toHaveLength(deployablePipeline.tables.length);
+    expect(JSON.stringify(throttling[0]!['Metrics'])).toContain('WriteThrottleEvents');
+    expect(disk).toHaveLength(1);
+    expect(disk[0]).toMatchObject({ Threshold: 80, TreatMissingData: 'breaching' });
+    expect((disk[0]!['Metrics'] as unknown[]).filter((metric) => JSON.stringify(metric).includes('KafkaDataLogsDiskUsed'))).toHaveLength(3);
+    expect(resources(existing.templates.consumers, 'AWS::CloudWatch::Alarm').some((alarm) => String(alarm['AlarmDescription']).includes('data disk'))).toBe(false);
+  });
+
+  it('retries flush ticks, keeps those the scheduler gives up on in an encrypted queue, and alarms on failures, give-ups and a silent schedule', () => {
+    dev.templates.consumers.hasResourceProperties('AWS::Scheduler::Schedule', {
+      Target: { RetryPolicy: { MaximumRetryAttempts: 2 }, DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^HotFlushDeadLetters'), 'Arn'] } } },
+    });
+    dev.templates.consumers.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
+    const tickerAlarms = resources(dev.templates.consumers, 'AWS::CloudWatch::Alarm').filter((alarm) => String(alarm['AlarmDescription']).startsWith('hot-flush-ticker:'));
+    expect(tickerAlarms.map((alarm) => [alarm['MetricName'], alarm['TreatMissingData']]).sort()).toEqual([
+      ['ApproximateNumberOfMessagesVisible', 'notBreaching'],
+      ['Errors', 'notBreaching'],
+      ['Invocations', 'breaching'],
+    ]);
+  });
+
+  it('runs every function with active X-Ray tracing, and grants nothing on "*" but X-Ray’s actions, which have no resources', () => {
+    for (const fn of resources(dev.templates.consumers, 'AWS::Lambda::Function')) expect(fn['TracingConfig']).toEqual({ Mode: 'Active' });
+    const onEverything = resources(dev.templates.consumers, 'AWS::IAM::Policy')
+      .flatMap((policy) => policy['PolicyDocument'].Statement as Array<Record<string, any>>)
+      .filter((statement) => statement['Resource'] === '*')
+      .flatMap((statement) => [statement['Action']].flat());
+    expect(onEverything.length).toBeGreaterThan(0);
+    expect([...new Set(onEverything)].sort()).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
   });
 
   it('runs the hot-path flush ticker on an EventBridge Scheduler schedule', () => {
