@@ -90,10 +90,14 @@ export async function projectEntityRecords(
     }
     throw cause;
   };
-  for (const record of records) {
+  const format = options.format ?? JSON_VALUE_FORMAT;
+  const values = records.map((record): Buffer | null => (record.value === undefined ? null : Buffer.from(record.value, 'base64')));
+  // The batch's schema ids are looked up together first: a record with an id already answered costs no request.
+  await format.prefetch?.(values.filter((bytes): bytes is Buffer => bytes !== null));
+  for (const [index, record] of records.entries()) {
     if (stopped.has(`${record.topic}-${record.partition}`)) continue;
     try {
-      const item = await itemOf(record, options);
+      const item = await itemOf(record, values[index] ?? null, format, options.keyAttribute);
       await put(record, item, options);
       if (item[DELETED_ATTRIBUTE] === true) deleted += 1;
       else upserted += 1;
@@ -125,28 +129,27 @@ async function put(record: MskRecord, item: Record<string, unknown>, options: En
   }
 }
 
-/** The table item a record stands for. @throws InvalidRecordError when the record cannot be used */
-async function itemOf(record: MskRecord, options: EntityProjectionOptions): Promise<Record<string, unknown>> {
+/** The table item a record (with its value's bytes) stands for. @throws InvalidRecordError when the record cannot be used */
+async function itemOf(record: MskRecord, bytes: Buffer | null, format: ValueFormat, keyAttribute: string): Promise<Record<string, unknown>> {
   const key = decodeKey(record);
   if (key === null || key === '') throw new InvalidRecordError(record, 'entity records need a non-empty key (the entity id)');
   // The key is the table's partition key, which DynamoDB caps at 2,048 bytes.
   if (Buffer.byteLength(key) > MAX_ENTITY_KEY_BYTES) throw new InvalidRecordError(record, `a key of ${Buffer.byteLength(key)} bytes is longer than ${MAX_ENTITY_KEY_BYTES}`);
-  const value = await readValue(record, options.format ?? JSON_VALUE_FORMAT);
+  const value = await readValue(record, bytes, format);
   if (value !== null && (typeof value !== 'object' || Array.isArray(value))) {
     throw new InvalidRecordError(record, 'an entity value must be a JSON object');
   }
   return {
     ...(value as Record<string, unknown> | null),
-    [options.keyAttribute]: key,
+    [keyAttribute]: key,
     [SOURCE_OFFSET_ATTRIBUTE]: record.offset,
     [DELETED_ATTRIBUTE]: value === null,
   };
 }
 
 /** The record's value as JSON, or null for a tombstone. @throws InvalidRecordError when it cannot be read */
-async function readValue(record: MskRecord, format: ValueFormat): Promise<unknown> {
-  if (record.value === undefined) return null;
-  const bytes = Buffer.from(record.value, 'base64');
+async function readValue(record: MskRecord, bytes: Buffer | null, format: ValueFormat): Promise<unknown> {
+  if (bytes === null) return null;
   try {
     return await format.decode(bytes);
   } catch (error) {

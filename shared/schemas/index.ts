@@ -11,7 +11,7 @@ export {
   type UnreadableValueReason,
 } from './errors';
 export { catalogCompatibilityProblems, loadSchemaCatalog, valueSubject, type SchemaVersion, type SubjectSchemas } from './schema-catalog';
-export { canonicalForm, FileSchemaRegistry, HttpSchemaRegistry, type SchemaRegistry } from './schema-registry';
+export { canonicalForm, FileSchemaRegistry, HttpSchemaRegistry, type HttpSchemaRegistryOptions, type SchemaRegistry } from './schema-registry';
 export { TopicSerde } from './topic-serde';
 export { decodeWireFormat, encodeWireFormat, MAGIC_BYTE } from './wire-format';
 export { undeclaredFields } from './record-values';

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writ
 import { dirname } from 'node:path';
 import { compatibilityProblems, type CompatibilityLevel } from './compatibility';
 import { IncompatibleSchemaError, SchemaError, SchemaRegistryUnavailableError, UnknownSchemaError } from './errors';
+import { SchemaIdCache } from './schema-id-cache';
 
 /** The part of a schema registry the platform uses: Confluent Schema Registry's, for Avro. */
 export interface SchemaRegistry {
@@ -119,6 +120,34 @@ const REGISTRY_NOT_FOUND_CODES = new Set([40401, 40402, 40403]);
 const TRANSIENT_STATUSES = new Set([401, 403, 407, 408, 429]);
 /** Pauses before asking again for a schema id the registry did not know: a just-registered id may lag on a replica. */
 const UNKNOWN_ID_RETRY_DELAYS_MS = [250, 1_000];
+/**
+ * How long an id the registry did not know (even after those retries) is called unknown without asking.
+ * Longer than a function's default timeout (60 s), so an invocation retried after a timeout finds its
+ * ids still known to be unknown; short enough that an id registered late is read within a minute.
+ */
+const UNKNOWN_ID_TTL_MS = 60_000;
+/** The most unknown ids remembered (a few hundred kB): garbage in the id bytes cannot grow the cache without bound. */
+const MAX_UNKNOWN_IDS = 10_000;
+/**
+ * How many ids per {@link UNKNOWN_ID_TTL_MS} get the retries for a lagging replica. A release brings one
+ * or two new ids; many unknown ids at once are bad bytes or another environment's registry, which no
+ * wait mends, and each would cost a record the whole wait, one record after another.
+ */
+const RETRIED_UNKNOWN_IDS_PER_TTL = 4;
+
+/** Tuning for {@link HttpSchemaRegistry}'s look-ups by id; the defaults are the platform's. */
+export interface HttpSchemaRegistryOptions {
+  /** How long an unknown id (or an id whose schema is not Avro) is answered from memory. @default 60_000 */
+  readonly unknownIdTtlMs?: number;
+  /** The most such ids remembered; the oldest is forgotten first. @default 10_000 */
+  readonly maxUnknownIds?: number;
+  /** Pauses before asking again for an id the registry did not know, in case a replica lags. @default [250, 1_000] */
+  readonly unknownIdRetryDelaysMs?: readonly number[];
+  /** How many ids per `unknownIdTtlMs` get those retries; the others are unknown on the first answer. @default 4 */
+  readonly retriedUnknownIdsPerTtl?: number;
+  /** The clock. @default Date.now */
+  readonly now?: () => number;
+}
 
 function errorCodeOf(body: string): number {
   try {
@@ -128,9 +157,27 @@ function errorCodeOf(body: string): number {
   }
 }
 
-/** A real Confluent-compatible Schema Registry over its REST API (Confluent Platform, Confluent Cloud, Redpanda, Karapace). */
+/**
+ * A real Confluent-compatible Schema Registry over its REST API (Confluent Platform, Confluent Cloud, Redpanda, Karapace).
+ *
+ * Look-ups by id are cached (see {@link SchemaIdCache}): a schema found is kept for good, an id the registry
+ * does not know is answered from memory for a minute, and concurrent look-ups of one id share one request,
+ * so a batch full of records with an unknown id costs one look-up, not one per record. A registry that
+ * cannot be asked is never remembered: each read asks again and fails retriable.
+ *
+ * @example
+ * const registry = new HttpSchemaRegistry('https://schema-registry.example.com', 'key:secret', false);
+ * const schema = await registry.schemaById(100_042);
+ */
 export class HttpSchemaRegistry implements SchemaRegistry {
   private credentialsRead: Promise<string | undefined> | undefined;
+  private readonly schemas: SchemaIdCache;
+  private readonly retryDelaysMs: readonly number[];
+  private readonly retriedPerTtl: number;
+  private readonly unknownIdTtlMs: number;
+  private readonly now: () => number;
+  /** When each id that was given the retries for a lagging replica started them, oldest first. */
+  private readonly retryStarts: number[] = [];
 
   constructor(
     private readonly baseUrl: string,
@@ -146,7 +193,20 @@ export class HttpSchemaRegistry implements SchemaRegistry {
      * running code needs no write access to the registry. @default true
      */
     private readonly autoRegister = true,
-  ) {}
+    {
+      unknownIdTtlMs = UNKNOWN_ID_TTL_MS,
+      maxUnknownIds = MAX_UNKNOWN_IDS,
+      unknownIdRetryDelaysMs = UNKNOWN_ID_RETRY_DELAYS_MS,
+      retriedUnknownIdsPerTtl = RETRIED_UNKNOWN_IDS_PER_TTL,
+      now = Date.now,
+    }: HttpSchemaRegistryOptions = {},
+  ) {
+    this.schemas = new SchemaIdCache({ failureTtlMs: unknownIdTtlMs, maxFailures: maxUnknownIds, now });
+    this.retryDelaysMs = unknownIdRetryDelaysMs;
+    this.retriedPerTtl = retriedUnknownIdsPerTtl;
+    this.unknownIdTtlMs = unknownIdTtlMs;
+    this.now = now;
+  }
 
   async register(subject: string, schema: Schema): Promise<number> {
     // Sent as written: the registry needs the defaults to judge compatibility.
@@ -165,17 +225,43 @@ export class HttpSchemaRegistry implements SchemaRegistry {
     await this.request(`/config/${encodeURIComponent(subject)}`, { method: 'PUT', body: JSON.stringify({ compatibility: level }) });
   }
 
-  /** @throws SchemaError for a schema that is not Avro (JSON Schema, Protobuf), which no Avro reader can use */
-  async schemaById(id: number): Promise<Schema> {
+  /**
+   * The schema registered under `id`, asked once per id (see the class notes on caching).
+   * @throws UnknownSchemaError for an id the registry does not know (remembered for `unknownIdTtlMs`);
+   *   SchemaError for a schema that is not Avro (JSON Schema, Protobuf), which no Avro reader can use;
+   *   SchemaRegistryUnavailableError when the registry cannot be asked (never remembered)
+   */
+  schemaById(id: number): Promise<Schema> {
+    return this.schemas.get(id, () => this.lookUp(id));
+  }
+
+  private async lookUp(id: number): Promise<Schema> {
     for (let attempt = 0; ; attempt += 1) {
       try {
         return avroSchemaOf(id, await this.request(`/schemas/ids/${id}`, { method: 'GET' }));
       } catch (error) {
-        const delay = UNKNOWN_ID_RETRY_DELAYS_MS[attempt];
+        const delay = this.retryDelaysMs[attempt];
         if (!(error instanceof UnknownSchemaError) || delay === undefined) throw error;
+        if (attempt === 0 && !this.mayWaitForReplica()) {
+          const recent = this.retryStarts.length;
+          throw new UnknownSchemaError(
+            `${error.message} (not asked again: ${recent} other ids already waited for a lagging replica in the last ${this.unknownIdTtlMs / 1000} s)`,
+            false,
+            { cause: error },
+          );
+        }
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
     }
+  }
+
+  /** Whether one more unknown id may wait for a lagging replica: {@link RETRIED_UNKNOWN_IDS_PER_TTL} may, per TTL. */
+  private mayWaitForReplica(): boolean {
+    const now = this.now();
+    while (this.retryStarts.length > 0 && now - this.retryStarts[0]! >= this.unknownIdTtlMs) this.retryStarts.shift();
+    if (this.retryStarts.length >= this.retriedPerTtl) return false;
+    this.retryStarts.push(now);
+    return true;
   }
 
   /** @throws SchemaRegistryUnavailableError when the credentials cannot be read (retried: the secret may be reachable later) */

@@ -1,8 +1,12 @@
 import { Type, type Resolver, type Schema } from 'avsc';
-import { SchemaError, SchemaValidationError } from './errors';
+import { forEachConcurrently } from '../concurrency';
+import { SchemaError, SchemaRegistryUnavailableError, SchemaValidationError } from './errors';
 import type { SchemaRegistry } from './schema-registry';
 import { undeclaredFields } from './record-values';
 import { decodeWireFormat, encodeWireFormat } from './wire-format';
+
+/** Look-ups at once when a batch's ids are fetched ahead: enough to overlap round trips, few enough for a registry's rate limit. */
+const PREFETCH_CONCURRENCY = 4;
 
 /**
  * Encodes and decodes one topic's values: Avro in the Confluent wire format,
@@ -67,10 +71,37 @@ export class TopicSerde {
     }
   }
 
+  /**
+   * Looks up the writer schemas these values need, a few ids at a time, so
+   * a batch waits for its distinct ids together rather than one after another
+   * as its records are read. Stops asking once the registry cannot be asked
+   * (each request may take its full timeout). Never throws: reading each value
+   * reports its own failure.
+   */
+  async prefetch(values: readonly Buffer[]): Promise<void> {
+    const ids = new Set<number>();
+    for (const bytes of values) {
+      try {
+        ids.add(decodeWireFormat(bytes).schemaId);
+      } catch {
+        // Not in the wire format: reading it says so.
+      }
+    }
+    let unavailable = false;
+    await forEachConcurrently([...ids], PREFETCH_CONCURRENCY, async (id) => {
+      if (unavailable) return;
+      await this.resolverFor(id).catch((error: unknown) => {
+        if (error instanceof SchemaRegistryUnavailableError) unavailable = true;
+      });
+    });
+  }
+
   private resolverFor(schemaId: number) {
     let cached = this.resolvers.get(schemaId);
     if (!cached) {
+      let answered = false;
       cached = this.registry.schemaById(schemaId).then((schema) => {
+        answered = true;
         let writer: Type;
         try {
           writer = Type.forSchema(schema);
@@ -84,7 +115,8 @@ export class TopicSerde {
           throw new SchemaError(`schema ${schemaId} cannot be read as the current "${this.subject}" schema: ${(error as Error).message}`);
         }
       });
-      cached.catch(() => this.resolvers.delete(schemaId));
+      // The registry's failures are its to remember (or not); a schema this reader cannot use stays unusable.
+      cached.catch(() => answered || this.resolvers.delete(schemaId));
       this.resolvers.set(schemaId, cached);
     }
     return cached;

@@ -33,6 +33,17 @@ export interface ValueFormat {
   read(bytes: Buffer): Promise<Buffer>;
   /** A value as JSON text to wire bytes. Throws as `encode`. */
   write(json: Buffer): Promise<Buffer>;
+  /**
+   * Readies the format to read a batch's values: an Avro topic looks up the
+   * batch's distinct writer schema ids a few at a time, so records with a new
+   * or unknown id cost one look-up per id, overlapped, before the records are
+   * read one by one. Optional, and never throws: reading each value reports its own failure.
+   *
+   * @example
+   * await format.prefetch?.(values);
+   * for (const bytes of values) results.push(await format.decode(bytes).catch(deadLetter));
+   */
+  prefetch?(values: readonly Buffer[]): Promise<void>;
 }
 
 /** Values are JSON text as they are: the default, and what topics without a schema carry. */
@@ -42,6 +53,7 @@ export const JSON_VALUE_FORMAT: ValueFormat = Object.freeze({
   encode: async (value: unknown) => Buffer.from(JSON.stringify(value)),
   read: async (bytes: Buffer) => bytes,
   write: async (json: Buffer) => json,
+  prefetch: async () => undefined,
 });
 
 export interface AvroValueFormatOptions {
@@ -88,6 +100,15 @@ export function avroValueFormat(options: AvroValueFormatOptions): ValueFormat {
         throw new SchemaValidationError(subject, [`(value): not JSON (${(error as Error).message})`]);
       }
       return encode(value);
+    },
+    async prefetch(values: readonly Buffer[]): Promise<void> {
+      let reader: TopicSerde;
+      try {
+        reader = topicSerde();
+      } catch {
+        return; // no registry configured: reading a value says so
+      }
+      await reader.prefetch(values);
     },
   });
 }

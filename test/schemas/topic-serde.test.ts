@@ -7,9 +7,11 @@ import {
   encodeWireFormat,
   FileSchemaRegistry,
   IncompatibleSchemaError,
+  SchemaError,
   SchemaValidationError,
   TopicSerde,
   WireFormatError,
+  type SchemaRegistry,
 } from '../../shared/schemas';
 
 const merchantV1: Schema = { type: 'record', name: 'Merchant', fields: [{ name: 'merchantId', type: 'string' }, { name: 'name', type: 'string' }] };
@@ -93,6 +95,26 @@ describe('TopicSerde', () => {
 
     await expect(encoding).rejects.toBeInstanceOf(SchemaValidationError);
     await expect(encoding).rejects.toThrow('value does not match schema "merchants-value": merchantId: 7 is not a valid string; name: undefined is not a valid string');
+  });
+
+  it('asks the registry once for a writer schema it cannot read as the current one, and refuses every value written with it', async () => {
+    const changedType: Schema = { type: 'record', name: 'Merchant', fields: [{ name: 'merchantId', type: 'long' }] };
+    let asked = 0;
+    const registry: SchemaRegistry = {
+      register: async () => 1,
+      schemaById: async () => {
+        asked += 1;
+        return changedType;
+      },
+    };
+    const serde = new TopicSerde('merchants-value', merchantV2, registry);
+    const bytes = encodeWireFormat(6, Buffer.from([2]));
+
+    const outcomes = await Promise.all(Array.from({ length: 10 }, () => serde.decode(bytes).catch((error: unknown) => error)));
+    outcomes.push(await serde.decode(bytes).catch((error: unknown) => error));
+
+    expect(outcomes.every((outcome) => outcome instanceof SchemaError && /cannot be read as the current "merchants-value" schema/.test(outcome.message))).toBe(true);
+    expect(asked).toBe(1);
   });
 
   it('refuses bytes that are not in the wire format, such as plain JSON', async () => {
