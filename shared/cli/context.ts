@@ -1,30 +1,35 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Kafka, logLevel } from 'kafkajs';
-import { resolve } from 'node:path';
-import { PlatformError } from '../errors';
-import { readLocalServicesConfig } from '../local/config';
-import { LOCAL_SCHEMA_REGISTRY_FILE, PROJECT_ROOT } from '../local/paths';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { kafkaClientConfig } from '../kafka';
+import { PROJECT_ROOT } from '../local/paths';
 import type { Consumer, Pipeline } from '../pipeline';
 import { JSON_VALUE_FORMAT, schemaRegistryFromEnvironment, topicValueFormat, type SchemaRegistry, type ValueFormat } from '../schemas';
+import { CliError } from './errors';
+import { cloudFormationStackOutputs } from './stack-outputs';
+import { resolveTarget, type CliTarget, type TargetFlags } from './target';
 
-/** A command failed for a reason the user can act on: printed without a stack, exit code 1. */
-export class CliError extends PlatformError {
-  override readonly name: string = 'CliError';
-}
-
-/** The command line itself is wrong: printed with a pointer to --help, exit code 2. */
-export class UsageError extends CliError {
-  override readonly name = 'UsageError';
-}
+export { CliError, UsageError } from './errors';
 
 /** What every command gets: the pipeline, clients for the services it runs on, and how to print. */
 export interface CliContext {
   readonly pipeline: Pipeline;
   readonly json: boolean;
-  kafka(): Kafka;
+  /** What the commands run against (the local runtime, or a deployed environment), and how to reach it. */
+  readonly target: CliTarget;
+  /** The Kafka client, built on first use (with --env, after reading the cluster from the deployed stacks). */
+  kafka(): Promise<Kafka>;
   dynamodb(): DynamoDBClient;
-  /** The registry `npm start` uses: SCHEMA_REGISTRY_URL, SCHEMA_REGISTRY_FILE, or the local stand-in's file. */
+  /** A declared table's name where the commands run: as declared locally, as deployed with --env. */
+  tableName(declared: string): Promise<string>;
+  /**
+   * The registry to read and produce with: locally the one `npm start` uses (SCHEMA_REGISTRY_URL,
+   * SCHEMA_REGISTRY_FILE or the local stand-in's file); with --env the environment's, looking schemas up only.
+   */
   schemaRegistry(): SchemaRegistry;
+  /** The same registry, allowed to register schemas (`schemas publish`). */
+  schemaPublisher(): SchemaRegistry;
   /** How a topic lays out its values, as the pipeline declares it (JSON for topics it does not declare). */
   formatOf(topic: string): ValueFormat;
   /** Prints a result: as JSON with --json, else as text. */
@@ -32,37 +37,53 @@ export interface CliContext {
 }
 
 /**
- * Services are the ones `npm start` runs (KAFKA_BROKERS / DYNAMODB_ENDPOINT
- * or the local defaults), the pipeline is `pipeline.ts` unless --pipeline names another.
+ * The pipeline is `pipeline.ts` unless --pipeline names another. Services are
+ * the ones `npm start` runs (KAFKA_BROKERS / DYNAMODB_ENDPOINT or the local
+ * defaults), or with `--env <name>` the deployed environment's; see {@link resolveTarget}.
  */
-export function createContext(options: { pipeline?: string | undefined; json: boolean }): CliContext {
-  const pipelinePath = options.pipeline ? resolve(process.env['INIT_CWD'] ?? process.cwd(), options.pipeline) : resolve(PROJECT_ROOT, 'pipeline.ts');
+export function createContext(options: { pipeline?: string | undefined; json: boolean } & TargetFlags): CliContext {
+  // Paths on the command line are the user's: relative to where they ran `npm run platform` (INIT_CWD).
+  const cwd = process.env['INIT_CWD'] ?? process.cwd();
+  const pipelinePath = options.pipeline ? resolve(cwd, options.pipeline) : resolve(PROJECT_ROOT, 'pipeline.ts');
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const loaded = require(pipelinePath) as { default?: Pipeline };
   if (!loaded.default || !Array.isArray(loaded.default.consumers)) throw new CliError(`${pipelinePath} must default-export the result of definePipeline({...})`);
-  const config = readLocalServicesConfig();
-  const brokers = config.externalKafkaBrokers ?? [`127.0.0.1:${config.kafkaPort}`];
-  const endpoint = config.externalDynamoDbEndpoint ?? `http://127.0.0.1:${config.dynamoDbPort}`;
-  let kafka: Kafka | undefined;
+  const pipeline = loaded.default;
+  const target = resolveTarget({ ...options, ...(options.ca === undefined ? {} : { ca: resolve(cwd, options.ca) }) }, pipeline.name, {
+    env: process.env,
+    platformContext: () => (JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as { context?: { platform?: unknown } }).context?.platform,
+    stackOutputs: cloudFormationStackOutputs,
+  });
+  // Every AWS client this process builds without a region (the registry's secret reader, say) works in the environment's.
+  if (target.awsRegion !== undefined) process.env['AWS_REGION'] = target.awsRegion;
+  let kafka: Promise<Kafka> | undefined;
   let dynamodb: DynamoDBClient | undefined;
   let registry: SchemaRegistry | undefined;
-  const schemaRegistry = () => (registry ??= schemaRegistryFromEnvironment(process.env, LOCAL_SCHEMA_REGISTRY_FILE));
-  const pipeline = loaded.default;
+  let publisher: SchemaRegistry | undefined;
+  const schemaRegistry = () => (registry ??= schemaRegistryFromEnvironment(target.schemaRegistryEnvironment, target.schemaRegistryFallbackFile));
   return {
     pipeline,
+    target,
     schemaRegistry,
+    schemaPublisher: () =>
+      target.schemaPublishingEnvironment === target.schemaRegistryEnvironment
+        ? schemaRegistry()
+        : (publisher ??= schemaRegistryFromEnvironment(target.schemaPublishingEnvironment, target.schemaRegistryFallbackFile)),
     formatOf: (topic) => {
       const declared = pipeline.topics.find((candidate) => candidate.name === topic);
       return declared ? topicValueFormat(declared, schemaRegistry) : JSON_VALUE_FORMAT;
     },
     json: options.json,
-    kafka: () => (kafka ??= new Kafka({ clientId: 'platform-cli', brokers: [...brokers], logLevel: logLevel.NOTHING, retry: { retries: 2 } })),
-    dynamodb: () =>
-      (dynamodb ??= new DynamoDBClient({
-        endpoint,
-        region: config.awsRegion,
-        credentials: { accessKeyId: process.env['AWS_ACCESS_KEY_ID'] ?? 'local', secretAccessKey: process.env['AWS_SECRET_ACCESS_KEY'] ?? 'local' },
-      })),
+    kafka: () =>
+      (kafka ??= target.kafkaConnection().then(
+        (connection) => new Kafka({ clientId: 'platform-cli', ...kafkaClientConfig(connection), logLevel: logLevel.NOTHING, retry: { retries: 2 } }),
+        (error: unknown) => {
+          kafka = undefined;
+          throw error;
+        },
+      )),
+    dynamodb: () => (dynamodb ??= new DynamoDBClient(target.dynamodb)),
+    tableName: (declared) => target.tableName(declared),
     print(value, text) {
       console.log(options.json ? JSON.stringify(value, null, 2) : text());
     },

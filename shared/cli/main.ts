@@ -1,11 +1,12 @@
 /**
  * The platform's command line: `npm run platform -- <command>` (or the
  * `platform` binary). Runs against the services `npm start` runs, or
- * KAFKA_BROKERS / DYNAMODB_ENDPOINT. Exit codes: 0 done, 1 failed, 2 wrong usage.
+ * KAFKA_BROKERS / DYNAMODB_ENDPOINT, or with `--env <name>` a deployed
+ * environment. Exit codes: 0 done, 1 failed, 2 wrong usage.
  */
 import { parseArgs } from 'node:util';
-import { PlatformError } from '../errors';
-import { CliError, createContext, UsageError } from './context';
+import { createContext, UsageError } from './context';
+import { explainFailure, type FailureScene } from './explain-failure';
 import { dlqCommand } from './commands/dlq';
 import { liberateCommand } from './commands/liberate';
 import { produceCommand } from './commands/produce';
@@ -36,7 +37,23 @@ Options:
   --pipeline <module.ts>   the pipeline (default: pipeline.ts)
   --json                   machine-readable output
   -h, --help               this help
+
+Where it runs (default: what \`npm start\` runs, or KAFKA_BROKERS / DYNAMODB_ENDPOINT; plaintext, no authentication):
+  --env <name>             a deployed environment of cdk.json (platform.environments.<name>): MSK IAM over TLS in its
+                           region, brokers from KAFKA_BROKERS or its cluster (looked up with kafka:GetBootstrapBrokers),
+                           tables named as its state stack reports, its schema registry (looked up only; \`schemas publish\`
+                           registers). Needs AWS credentials (AWS_PROFILE, aws sso login, …) and a network path to the
+                           brokers: from inside the VPC, or a tunnel (README: "Reaching a deployed environment")
+  --brokers <h:p[,h:p…]>   these brokers (overrides KAFKA_BROKERS and the environment's cluster)
+  --tls                    TLS to the brokers, trusting the system's certificate authorities (on with --env and aws-iam)
+  --ca <file.pem>          TLS, trusting the certificate authorities in this PEM file
+  --auth none|aws-iam      SASL/OAUTHBEARER signed with your AWS credentials, as MSK IAM access control expects
+                           (default: aws-iam with --env, none otherwise)
+  --region <region>        the AWS region (default: the environment's, else AWS_REGION)
 `;
+
+/** What the failure message names: the brokers and whether they are a deployed environment's. */
+let scene: FailureScene = {};
 
 async function main(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -54,6 +71,12 @@ async function main(argv: readonly string[]): Promise<number> {
       'registry-url': { type: 'string' },
       schema: { type: 'string' },
       restart: { type: 'boolean', default: false },
+      env: { type: 'string' },
+      brokers: { type: 'string' },
+      tls: { type: 'boolean' },
+      ca: { type: 'string' },
+      auth: { type: 'string' },
+      region: { type: 'string' },
     },
   });
   const [command, ...rest] = positionals;
@@ -61,7 +84,17 @@ async function main(argv: readonly string[]): Promise<number> {
     console.log(HELP);
     return command || values.help ? 0 : 2;
   }
-  const context = createContext({ pipeline: values.pipeline, json: values.json });
+  const context = createContext({
+    pipeline: values.pipeline,
+    json: values.json,
+    env: values.env,
+    brokers: values.brokers,
+    tls: values.tls,
+    ca: values.ca,
+    auth: values.auth,
+    region: values.region,
+  });
+  scene = { kafka: context.target.kafkaDescription, deployed: context.target.deployment !== undefined };
   const need = (value: string | undefined, what: string) => {
     if (!value) throw new UsageError(`${command} needs ${what}`);
     return value;
@@ -102,7 +135,7 @@ main(process.argv.slice(2)).then(
       console.error(`error: ${error.message}\nRun with --help for usage.`);
       process.exit(2);
     }
-    console.error(`error: ${error instanceof CliError || error instanceof PlatformError ? error.message : String(error)}`);
+    console.error(`error: ${explainFailure(error, scene)}`);
     process.exit(1);
   },
 );

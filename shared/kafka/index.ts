@@ -1,7 +1,5 @@
-import { GetBootstrapBrokersCommand, KafkaClient } from '@aws-sdk/client-kafka';
-import { generateAuthToken } from 'aws-msk-iam-sasl-signer-js';
-import { Kafka, logLevel, type KafkaConfig, type Producer } from 'kafkajs';
-import { ConfigError, requireEnv } from '../config';
+import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { kafkaClientConfig, kafkaConnectionFromEnvironment } from './kafka-connection';
 
 /**
  * The producer every part of the platform writes with: idempotent with one
@@ -30,54 +28,15 @@ export function connectOnce(connect: () => Promise<unknown>): () => Promise<void
 }
 
 /**
- * The Kafka client a Lambda handler builds at cold start, from its environment:
- *
- * - `KAFKA_BROKERS`: comma-separated brokers (the local runtime sets it), or
- * - `KAFKA_CLUSTER_ARN`: an MSK cluster whose IAM bootstrap brokers are looked
- *   up on first connect (what the CDK stacks set);
- * - `KAFKA_AUTH`: `none` (default) or `aws-iam` (TLS and SASL/OAUTHBEARER
- *   signed with the function's role, as MSK IAM access control expects).
+ * The Kafka client a Lambda handler builds at cold start, from its
+ * environment (`KAFKA_BROKERS` or `KAFKA_CLUSTER_ARN`, `KAFKA_AUTH`,
+ * `AWS_REGION`; see {@link kafkaConnectionFromEnvironment}).
  */
 export function kafkaFromEnvironment(clientId: string, env: NodeJS.ProcessEnv = process.env): Kafka {
-  return new Kafka({ clientId, logLevel: logLevel.ERROR, ...kafkaConnection(env) });
-}
-
-/** Brokers and authentication from the environment; see {@link kafkaFromEnvironment}. */
-export function kafkaConnection(env: NodeJS.ProcessEnv): Pick<KafkaConfig, 'brokers' | 'ssl' | 'sasl'> {
-  const auth = env['KAFKA_AUTH'] ?? 'none';
-  if (auth !== 'none' && auth !== 'aws-iam') throw new ConfigError(`KAFKA_AUTH must be "none" or "aws-iam", got "${auth}"`);
-  const clusterArn = env['KAFKA_CLUSTER_ARN'];
-  const brokers: KafkaConfig['brokers'] =
-    env['KAFKA_BROKERS'] || !clusterArn ? requireEnv('KAFKA_BROKERS', env).split(',') : () => bootstrapBrokers(clusterArn, auth);
-  if (auth === 'none') return { brokers };
-  const region = requireEnv('AWS_REGION', env);
-  return {
-    brokers,
-    ssl: true,
-    sasl: {
-      mechanism: 'oauthbearer',
-      oauthBearerProvider: async () => ({ value: (await generateAuthToken({ region })).token }),
-    },
-  };
-}
-
-let bootstrap: Promise<string[]> | undefined;
-
-async function bootstrapBrokers(clusterArn: string, auth: 'none' | 'aws-iam'): Promise<string[]> {
-  bootstrap ??= new KafkaClient({}).send(new GetBootstrapBrokersCommand({ ClusterArn: clusterArn })).then(
-    (output) => {
-      const brokers = auth === 'aws-iam' ? output.BootstrapBrokerStringSaslIam : output.BootstrapBrokerStringTls;
-      if (!brokers) throw new ConfigError(`MSK cluster ${clusterArn} reports no ${auth === 'aws-iam' ? 'IAM' : 'TLS'} bootstrap brokers`);
-      return brokers.split(',');
-    },
-    (error: unknown) => {
-      bootstrap = undefined;
-      throw error;
-    },
-  );
-  return bootstrap;
+  return new Kafka({ clientId, logLevel: logLevel.ERROR, ...kafkaClientConfig(kafkaConnectionFromEnvironment(env)) });
 }
 
 export { READ_RANGE_GROUP_PREFIX, readPartitionRange, type PartitionRange, type ReadPartitionRangeOptions } from './read-partition-range';
 export { chunkBySize, estimatedMessageBytes, MAX_PRODUCE_REQUEST_BYTES } from './chunk-by-size';
 export { sendChunked, topicRecordCount } from './send-chunked';
+export { KAFKA_AUTHS, kafkaClientConfig, kafkaConnectionFromEnvironment, type KafkaAuth, type KafkaConnection } from './kafka-connection';

@@ -19,13 +19,13 @@ function redriveGroup(consumer: Consumer): string {
 
 /** Every letter of a dead-letter topic that came from this consumer, oldest first per partition. */
 async function lettersOf(context: CliContext, consumer: Consumer, topic: string): Promise<Letter[]> {
-  const admin = context.kafka().admin();
+  const admin = (await context.kafka()).admin();
   await admin.connect();
   const offsets = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
   const letters: Letter[] = [];
   for (const bounds of offsets) {
     if (Number(bounds.high) <= Number(bounds.low)) continue;
-    const { messages } = await readPartitionRange(context.kafka(), topic, bounds.partition, Number(bounds.low), Number(bounds.high) - 1, { reader: 'cli' });
+    const { messages } = await readPartitionRange(await context.kafka(), topic, bounds.partition, Number(bounds.low), Number(bounds.high) - 1, { reader: 'cli' });
     for (const message of messages) {
       const headers = headersAsText(message.headers ?? {});
       // The event source names the consumer group; a handler dead-lettering itself names the consumer. Only a
@@ -90,12 +90,12 @@ export async function dlqCommand(context: CliContext, action: string | undefined
 async function redrive(context: CliContext, consumer: Consumer, topic: string, letters: readonly Letter[]): Promise<void> {
   // Connecting the transactional producer first fences any earlier run still in a transaction, so the offsets read
   // next include everything a concurrent or crashed run committed.
-  const producer = context.kafka().producer({ transactionalId: redriveGroup(consumer), idempotent: true, maxInFlightRequests: 1 });
+  const producer = (await context.kafka()).producer({ transactionalId: redriveGroup(consumer), idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   let redriven = 0;
   let already = 0;
   try {
-    const admin = context.kafka().admin();
+    const admin = (await context.kafka()).admin();
     await admin.connect();
     const [done] = await admin.fetchOffsets({ groupId: redriveGroup(consumer), topics: [topic] }).finally(() => admin.disconnect());
     const next = new Map((done?.partitions ?? []).map((partition) => [partition.partition, Number(partition.offset)]));

@@ -71,7 +71,7 @@ export async function liberateCommand(
   }
   const resumedAt = checkpoint.linesDone;
 
-  const producer = orderedProducer(context.kafka());
+  const producer = orderedProducer(await context.kafka());
   await producer.connect();
   const rejects: Array<{ line: number; problems: string[] }> = [];
   const ignoredFields = new Set<string>();

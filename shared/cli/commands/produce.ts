@@ -46,7 +46,7 @@ export async function produceCommand(context: CliContext, topic: string, file: s
   const messages: Message[] = await Promise.all(
     lines.map(async (line) => ({ key: line.key, value: await writeValue(format, line.value), ...(line.headers ? { headers: line.headers } : {}) })),
   );
-  const producer = orderedProducer(context.kafka());
+  const producer = orderedProducer(await context.kafka());
   await producer.connect();
   try {
     await sendChunked(producer, topic, messages);

@@ -12,7 +12,7 @@ export async function replayCommand(context: CliContext, consumerName: string, f
   if (at !== undefined && Number.isNaN(at)) throw new UsageError(`--from must be "earliest" or an ISO time such as 2026-11-26T10:00:00Z, got "${from}"`);
   const groupId = consumer.eventSource.consumerGroupId;
   const topic = consumer.topic.name;
-  const admin = context.kafka().admin();
+  const admin = (await context.kafka()).admin();
   await admin.connect();
   try {
     const [group] = (await admin.describeGroups([groupId])).groups;

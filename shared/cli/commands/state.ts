@@ -8,7 +8,8 @@ export async function stateCommand(context: CliContext, joinName: string | undef
   const deployed = context.pipeline.joins.find((candidate) => candidate.join.name === joinName);
   if (!deployed) throw new CliError(`no join "${joinName}" in pipeline "${context.pipeline.name}" (there are: ${context.pipeline.joins.map((join) => join.join.name).join(', ') || 'none'})`);
   const documents = DynamoDBDocumentClient.from(context.dynamodb());
-  const store = new JoinStateStore(documents, deployed.table.name);
+  // Locally the declared name; in a deployed environment the name CloudFormation gave the table.
+  const store = new JoinStateStore(documents, await context.tableName(deployed.table.name));
   const text = (value: Buffer | null | undefined) => (value === null || value === undefined ? value ?? null : value.toString('utf8'));
   const left = (await store.readLeftRows([key], true)).get(key);
   const right = (await store.readRightRows([key])).get(key);

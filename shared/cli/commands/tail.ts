@@ -7,7 +7,7 @@ import { printable } from './record-format';
  * as they arrive (decoded, with headers) until Ctrl-C or N records.
  */
 export async function tailCommand(context: CliContext, topic: string, from: string, max: number | undefined): Promise<void> {
-  const admin = context.kafka().admin();
+  const admin = (await context.kafka()).admin();
   await admin.connect();
   let start: Array<{ partition: number; offset: string }>;
   try {
@@ -22,7 +22,7 @@ export async function tailCommand(context: CliContext, topic: string, from: stri
   } finally {
     await admin.disconnect();
   }
-  const consumer = context.kafka().consumer({ groupId: `platform-cli.tail.${randomUUID()}`, maxWaitTimeInMs: 200 });
+  const consumer = (await context.kafka()).consumer({ groupId: `platform-cli.tail.${randomUUID()}`, maxWaitTimeInMs: 200 });
   await consumer.connect();
   const format = context.formatOf(topic);
   let printed = 0;

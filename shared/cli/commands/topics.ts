@@ -11,7 +11,7 @@ interface TopicRow {
 
 /** `topics`: every topic with its partitions, end offsets and the lag of each consumer group on it. */
 export async function topicsCommand(context: CliContext): Promise<void> {
-  const admin = context.kafka().admin();
+  const admin = (await context.kafka()).admin();
   await admin.connect();
   try {
     const names = (await admin.listTopics()).filter((name) => !name.startsWith('__')).sort();

@@ -17,6 +17,11 @@ export interface KafkaBrokerOptions {
   readonly dataDir?: string;
   /** @default 768 */
   readonly heapMb?: number;
+  /**
+   * Also a TLS listener on 127.0.0.1 (`SSL`, no client certificates), for tests of clients that speak TLS:
+   * its port and a PKCS#12 key store with the broker's key and certificate. The plaintext listener stays. @default none
+   */
+  readonly tlsListener?: { readonly port: number; readonly keyStoreFile: string; readonly keyStorePassword: string };
   /** @default 90_000 (the first start may include the Maven download) */
   readonly startTimeoutMs?: number;
   readonly log?: (line: string) => void;
@@ -44,6 +49,7 @@ export async function startKafkaBroker(options: KafkaBrokerOptions): Promise<Kaf
   const controllerPort = options.port + 1;
   await assertPortFree('the Kafka broker', host, options.port, 'LOCAL_KAFKA_PORT');
   await assertPortFree('the Kafka KRaft controller', host, controllerPort, 'LOCAL_KAFKA_PORT');
+  if (options.tlsListener) await assertPortFree("the Kafka broker's TLS listener", host, options.tlsListener.port, 'LOCAL_KAFKA_PORT');
 
   mkdirSync(options.stateDir, { recursive: true });
   const libsDir = await resolveBrokerClasspath(options.stateDir, log);
@@ -53,7 +59,7 @@ export async function startKafkaBroker(options: KafkaBrokerOptions): Promise<Kaf
   const logFile = join(options.stateDir, `kafka-broker-${options.port}.log`);
   const configFile = join(dataDir, 'server.properties');
   const log4jFile = join(dataDir, 'log4j2.properties');
-  writeFileSync(configFile, serverProperties({ host, port: options.port, controllerPort, logDir: join(dataDir, 'log') }));
+  writeFileSync(configFile, serverProperties({ host, port: options.port, controllerPort, logDir: join(dataDir, 'log'), tlsListener: options.tlsListener }));
   writeFileSync(log4jFile, log4jProperties(logFile));
   writeFileSync(logFile, '');
 
@@ -112,17 +118,21 @@ export async function startKafkaBroker(options: KafkaBrokerOptions): Promise<Kaf
   };
 }
 
-function serverProperties(settings: { host: string; port: number; controllerPort: number; logDir: string }): string {
-  const { host, port, controllerPort, logDir } = settings;
+function serverProperties(settings: { host: string; port: number; controllerPort: number; logDir: string; tlsListener: KafkaBrokerOptions['tlsListener'] }): string {
+  const { host, port, controllerPort, logDir, tlsListener } = settings;
+  const tls = tlsListener ? `,SSL://${host}:${tlsListener.port}` : '';
   return `${[
     'process.roles=broker,controller',
     'node.id=1',
     `controller.quorum.voters=1@${host}:${controllerPort}`,
-    `listeners=PLAINTEXT://${host}:${port},CONTROLLER://${host}:${controllerPort}`,
-    `advertised.listeners=PLAINTEXT://${host}:${port}`,
+    `listeners=PLAINTEXT://${host}:${port},CONTROLLER://${host}:${controllerPort}${tls}`,
+    `advertised.listeners=PLAINTEXT://${host}:${port}${tls}`,
     'controller.listener.names=CONTROLLER',
     'inter.broker.listener.name=PLAINTEXT',
-    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    `listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT${tlsListener ? ',SSL:SSL' : ''}`,
+    ...(tlsListener
+      ? ['ssl.keystore.type=PKCS12', `ssl.keystore.location=${tlsListener.keyStoreFile}`, `ssl.keystore.password=${tlsListener.keyStorePassword}`, 'ssl.client.auth=none']
+      : []),
     `log.dirs=${logDir}`,
     // Topics come only from the pipeline declaration.
     'auto.create.topics.enable=false',
