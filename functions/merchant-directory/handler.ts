@@ -4,11 +4,12 @@ import { catalog } from '../../shared/catalog';
 import { requireEnv } from '../../shared/config';
 import { KafkaDeadLetterPublisher } from '../../shared/dead-letter';
 import { projectEntityRecords } from '../../shared/entity-projection';
-import type { MskBatchResponse, MskEvent } from '../../shared/event-source';
+import type { MskBatchResponse, MskEvent, MskRecord } from '../../shared/event-source';
 import { connectOnce, kafkaFromEnvironment, orderedProducer } from '../../shared/kafka';
 import { createTelemetry } from '../../shared/observability';
 import { deadLetterTopicVariable } from '../../shared/pipeline';
 import { recordsOf, toSourceRecord } from '../../shared/records';
+import { traceContextOfMskHeaders, XRayBatchTracer } from '../../shared/tracing';
 
 // Built once per execution environment, at cold start.
 const tableName = requireEnv('MERCHANT_DIRECTORY_TABLE_NAME');
@@ -23,6 +24,9 @@ const connect = connectOnce(() => producer.connect());
 // Letters name the consumer, as the joins' and hot streams' do: `platform dlq list merchant-directory` finds them.
 const deadLetters = new KafkaDeadLetterPublisher(producer, deadLetterTopic, CONSUMER);
 const telemetry = createTelemetry(CONSUMER);
+const tracer = new XRayBatchTracer(CONSUMER, { warn: (message) => telemetry.logger.warn(message) });
+/** The W3C trace id a record carries, for log lines about it. */
+const traceIdOf = (record: MskRecord) => traceContextOfMskHeaders(record.headers)?.traceId;
 
 /**
  * Keeps the merchant directory table equal to the latest state of the `merchants`
@@ -33,20 +37,27 @@ const telemetry = createTelemetry(CONSUMER);
  * from there (until it succeeds): earlier records and letters are not repeated.
  */
 export const handler = async (event: MskEvent): Promise<MskBatchResponse> => {
+  const records = recordsOf(event);
   try {
-    const { failed } = await projectEntityRecords(recordsOf(event), {
-      documents,
-      tableName,
-      keyAttribute: 'merchantId',
-      ...(format ? { format } : {}),
-      deadLetter: async (record, error) => {
-        await connect();
-        await deadLetters.publish([{ record: toSourceRecord(record), reason: 'InvalidRecord', error: `${error.name}: ${error.message}`, attempts: 1 }]);
-        telemetry.deadLettered(1, error.message);
-      },
-      partialBatch: true,
-    });
-    for (const { record, error } of failed) telemetry.logger.warn('record to retry', { partition: record.partition, offset: record.offset, error: String(error) });
+    // Recorded in X-Ray (active tracing) with the records' trace ids; the projection produces nothing, so their traces end here.
+    const { failed } = await tracer.trace(
+      records.flatMap((record) => traceContextOfMskHeaders(record.headers) ?? []),
+      () =>
+        projectEntityRecords(records, {
+          documents,
+          tableName,
+          keyAttribute: 'merchantId',
+          ...(format ? { format } : {}),
+          deadLetter: async (record, error) => {
+            await connect();
+            // The letter keeps the record's own headers, its traceparent included.
+            await deadLetters.publish([{ record: toSourceRecord(record), reason: 'InvalidRecord', error: `${error.name}: ${error.message}`, attempts: 1 }]);
+            telemetry.deadLettered(1, error.message, { partition: record.partition, offset: record.offset, traceId: traceIdOf(record) });
+          },
+          partialBatch: true,
+        }),
+    );
+    for (const { record, error } of failed) telemetry.logger.warn('record to retry', { partition: record.partition, offset: record.offset, traceId: traceIdOf(record), error: String(error) });
     return { batchItemFailures: failed.map(({ record }) => ({ itemIdentifier: { partition: `${record.topic}-${record.partition}`, offset: record.offset } })) };
   } finally {
     telemetry.flush();

@@ -10,11 +10,12 @@ import type { MskBatchResponse, MskEvent, MskRecord } from '../event-source';
 import { decodeKey, toSourceRecord } from '../records';
 import { UnreadableValueError } from '../schemas/errors';
 import type { ValueFormat } from '../schemas/value-format';
+import { newRootContext, traceContextOfMskHeaders, XRayBatchTracer } from '../tracing';
 import { joinStateTableVariable, type FkJoin } from './define-join';
 import { InvalidJoinInputError } from './errors';
 import { JoinProcessor, type JoinInputRecord, type PartitionBatch } from './join-processor';
-import { KafkaJoinOutputSink } from './join-output-sink';
-import { JoinStateStore } from './join-state-store';
+import { currentJoinOutputCauses, JoinOutputCauses, KafkaJoinOutputSink, withJoinOutputCauses, type InputTrace } from './join-output-sink';
+import { JoinStateStore, type Subscription } from './join-state-store';
 
 export interface JoinHandlers {
   /** Consumes the left topic. */
@@ -58,18 +59,25 @@ export function createJoinHandlers(join: FkJoin, options: JoinHandlerOptions = {
   const producer = orderedProducer(kafka);
   const connect = connectOnce(() => producer.connect());
 
-  const store = new JoinStateStore(documents, tableName);
+  const store = new FanOutTracingStore(documents, tableName);
   const processor = new JoinProcessor(join, store, new KafkaJoinOutputSink(producer, join.outputTopic, join.name, join.formats.output), {
     ...(options.fanOutPageSize ? { fanOutPageSize: options.fanOutPageSize } : {}),
   });
   const timeReserveMs = options.timeReserveMs ?? 10_000;
 
   const handle = (side: 'left' | 'right') => {
-    const deadLetter = new KafkaDeadLetterPublisher(producer, join.deadLetterTopic, `${join.name}.${side}`);
-    const telemetry = createTelemetry(`${join.name}.${side}`);
+    const consumer = `${join.name}.${side}`;
+    const deadLetter = new KafkaDeadLetterPublisher(producer, join.deadLetterTopic, consumer);
+    const telemetry = createTelemetry(consumer);
+    const tracer = new XRayBatchTracer(consumer, { env, warn: (message) => telemetry.logger.warn(message) });
 
     /** Reads and checks every record; what cannot be joined is dead-lettered in one request, with the reason. */
-    async function validRecords<T extends JoinInputRecord>(event: MskEvent, prepare: (record: JoinInputRecord) => T): Promise<Array<PartitionBatch<T>>> {
+    async function validRecords<T extends JoinInputRecord>(
+      event: MskEvent,
+      traces: ReadonlyMap<MskRecord, InputTrace>,
+      causes: JoinOutputCauses,
+      prepare: (record: JoinInputRecord) => T,
+    ): Promise<Array<PartitionBatch<T>>> {
       const batches: Array<PartitionBatch<T>> = [];
       const invalid: Array<{ record: MskRecord; message: string }> = [];
       for (const [partition, records] of Object.entries(event.records)) {
@@ -79,6 +87,7 @@ export function createJoinHandlers(join: FkJoin, options: JoinHandlerOptions = {
             const input = await toJoinInput(record, join.formats[side]);
             if (input === undefined) throw new InvalidJoinInputError('join inputs need a key: the entity id');
             valid.push(prepare(input));
+            causes.input(input.key, input.offset, traces.get(record)!);
           } catch (error) {
             // Only an invalid input is dead-lettered; anything else fails the invocation, to be retried.
             if (!(error instanceof InvalidJoinInputError)) throw error;
@@ -89,22 +98,25 @@ export function createJoinHandlers(join: FkJoin, options: JoinHandlerOptions = {
         batches.push({ partition, records: valid });
       }
       if (invalid.length > 0) {
+        // The letters keep the records' own headers, traceparent included.
         await deadLetter.publish(invalid.map(({ record, message }) => ({ record: toSourceRecord(record), reason: 'InvalidRecord', error: message, attempts: 1 })));
-        for (const { message } of invalid) telemetry.deadLettered(1, message);
+        for (const { record, message } of invalid) {
+          telemetry.deadLettered(1, message, { partition: record.partition, offset: record.offset, traceId: traces.get(record)!.context.traceId });
+        }
       }
       return batches;
     }
 
-    async function handleBatch(event: MskEvent, context: Context): Promise<MskBatchResponse> {
+    async function handleBatch(event: MskEvent, context: Context, traces: ReadonlyMap<MskRecord, InputTrace>): Promise<MskBatchResponse> {
       await connect();
+      const causes = new JoinOutputCauses(side);
       if (side === 'left') {
-        await processor.applyLeft(await validRecords(event, (record) => processor.prepareLeft(record)));
+        const batches = await validRecords(event, traces, causes, (record) => processor.prepareLeft(record));
+        await withJoinOutputCauses(causes, () => processor.applyLeft(batches));
         return { batchItemFailures: [] };
       }
-      const paused = await processor.applyRight(
-        await validRecords(event, (record) => processor.prepareRight(record)),
-        () => context.getRemainingTimeInMillis() > timeReserveMs,
-      );
+      const batches = await validRecords(event, traces, causes, (record) => processor.prepareRight(record));
+      const paused = await withJoinOutputCauses(causes, () => processor.applyRight(batches, () => context.getRemainingTimeInMillis() > timeReserveMs));
       // Resume each partition from its earliest paused record; later records are applied again (idempotent).
       const earliest = new Map<string, number>();
       for (const { partition, offset } of paused) earliest.set(partition, Math.min(offset, earliest.get(partition) ?? Number.POSITIVE_INFINITY));
@@ -113,7 +125,15 @@ export function createJoinHandlers(join: FkJoin, options: JoinHandlerOptions = {
 
     return async (event: MskEvent, context: Context): Promise<MskBatchResponse> => {
       try {
-        return await handleBatch(event, context);
+        // Each record's trace: the one it carries, or a new one when it carries none (or an invalid one).
+        const traces = new Map<MskRecord, InputTrace>();
+        for (const records of Object.values(event.records)) {
+          for (const record of records) {
+            const carried = traceContextOfMskHeaders(record.headers);
+            traces.set(record, { context: carried ?? newRootContext(), carried: carried !== undefined });
+          }
+        }
+        return await tracer.trace([...traces.values()].map((trace) => trace.context), () => handleBatch(event, context, traces));
       } finally {
         telemetry.flush();
       }
@@ -132,5 +152,19 @@ async function toJoinInput(record: MskRecord, format: ValueFormat): Promise<Join
   } catch (error) {
     if (error instanceof UnreadableValueError) throw new InvalidJoinInputError(error.message, false, { cause: error });
     throw error;
+  }
+}
+
+/**
+ * The join's store, telling the invocation's {@link JoinOutputCauses} which left
+ * keys each fan-out reached (the entries it read), so a fan-out's results
+ * continue the trace of the right record that caused them. Reads and writes are
+ * the store's own.
+ */
+class FanOutTracingStore extends JoinStateStore {
+  override async subscriptions(rightKey: string, pageSize: number, cursor: string | undefined): Promise<{ subscriptions: Subscription[]; cursor: string | undefined }> {
+    const page = await super.subscriptions(rightKey, pageSize, cursor);
+    currentJoinOutputCauses()?.reached(rightKey, page.subscriptions);
+    return page;
   }
 }

@@ -14,8 +14,12 @@ export const DEAD_LETTERED_METRIC = 'DeadLetteredRecords';
 export interface Telemetry {
   readonly logger: Logger;
   readonly metrics: Metrics;
-  /** Counts and logs records the handler dead-lettered itself. */
-  deadLettered(count: number, reason: string): void;
+  /**
+   * Counts and logs records the handler dead-lettered itself. `details` go into
+   * the log line: for one record, its partition, offset and `traceId` (the W3C
+   * trace id of its `traceparent`), so the letter's journey can be followed.
+   */
+  deadLettered(count: number, reason: string, details?: Readonly<Record<string, unknown>>): void;
   /** Writes the invocation's metrics (call once per invocation, also when it failed). */
   flush(): void;
 }
@@ -26,10 +30,10 @@ export function createTelemetry(serviceName: string): Telemetry {
   return {
     logger,
     metrics,
-    deadLettered(count, reason) {
+    deadLettered(count, reason, details = {}) {
       if (count === 0) return;
       metrics.addMetric(DEAD_LETTERED_METRIC, MetricUnit.Count, count);
-      logger.warn('records dead-lettered', { count, reason });
+      logger.warn('records dead-lettered', { count, reason, ...details });
     },
     flush() {
       // Without data Powertools would warn on every invocation.

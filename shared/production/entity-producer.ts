@@ -3,6 +3,7 @@ import type { IHeaders, Producer } from 'kafkajs';
 import { PlatformError } from '../errors';
 import { sendChunked } from '../kafka/send-chunked';
 import type { TopicSerde } from '../schemas';
+import { newRootContext, parseTraceparent, traceHeaders } from '../tracing';
 
 /** The headers every record published through the platform's producers carries. */
 export const STANDARD_HEADERS = {
@@ -31,7 +32,17 @@ export class InvalidEntityError extends PlatformError {
 /** Where an event came from and what caused it, carried in headers for tracing across services. */
 export interface PublishContext {
   readonly causationId?: string;
+  /** A free-form id of the caller's own, written as `x-trace-id` (the W3C context travels in `traceparent`). */
   readonly traceId?: string;
+  /**
+   * The caller's W3C trace context (its `traceparent` header value, e.g. from
+   * the request being served): every record of the call carries it, so the
+   * journey downstream continues the caller's trace. Without one (or when it
+   * is not valid) each record starts a trace of its own.
+   */
+  readonly traceparent?: string;
+  /** The caller's `tracestate`, passed on with its `traceparent`. */
+  readonly tracestate?: string;
 }
 
 export interface EntityProducerOptions<T> {
@@ -57,7 +68,8 @@ export interface EntityProducerOptions<T> {
  * platform expects: full state ("fact") events keyed by entity id, tombstones
  * for deletes, values checked against the topic's schema (JSON, or Avro in the
  * Confluent wire format), and the standard headers
- * (event id, schema id, source system, causation and trace ids). A call is
+ * (event id, schema id, source system, causation and trace ids, and the W3C
+ * `traceparent`: the caller's context, or a new trace per record). A call is
  * validated whole before anything is sent: one invalid entity refuses the call
  * with every problem named, so a batch is never half-published by mistake.
  */
@@ -98,6 +110,7 @@ export class EntityProducer<T> {
 
   private headers(context: PublishContext, schemaId: number | undefined): IHeaders {
     return {
+      ...traceHeaders(parseTraceparent(context.traceparent, context.tracestate) ?? newRootContext()),
       [STANDARD_HEADERS.eventId]: randomUUID(),
       [STANDARD_HEADERS.sourceSystem]: this.options.sourceSystem,
       ...(schemaId === undefined ? {} : { [STANDARD_HEADERS.schemaId]: String(schemaId) }),

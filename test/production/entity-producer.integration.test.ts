@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { orderedProducer, readPartitionRange } from '../../shared/kafka';
 import { EntityProducer, InvalidEntityError, STANDARD_HEADERS } from '../../shared/production';
 import { FileSchemaRegistry, loadSchemaCatalog, TopicSerde } from '../../shared/schemas';
+import { parseTraceparent, TRACE_HEADERS } from '../../shared/tracing';
 import { connectToTestServices, readTopic, uniqueName } from '../support/integration';
 
 interface Merchant {
@@ -90,6 +91,32 @@ describe('EntityProducer (integration)', () => {
       const offsets = await admin.fetchTopicOffsets(topic);
       await admin.disconnect();
       expect(offsets.every((partition) => partition.high === '0')).toBe(true);
+    } finally {
+      await close();
+    }
+  });
+
+  it('stamps every record with a W3C traceparent: a new trace per record, or the caller\'s context with its tracestate', async () => {
+    const { topic, entities, close } = await merchantsProducer();
+    const callerContext = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    try {
+      await entities.publish([
+        { merchantId: 'm-1', name: 'One', country: 'DE', website: null },
+        { merchantId: 'm-2', name: 'Two', country: 'DE', website: null },
+      ]);
+      await entities.publish([{ merchantId: 'm-3', name: 'Three', country: 'FR', website: null }], { traceparent: callerContext, tracestate: 'shop=7' });
+      await entities.delete(['m-4'], { traceparent: callerContext });
+      await entities.publish([{ merchantId: 'm-5', name: 'Five', country: 'FR', website: null }], { traceparent: 'not-a-traceparent', tracestate: 'shop=7' });
+
+      const records = new Map((await readTopic(kafka, topic, 5)).map((record) => [record.key, record.headers]));
+      const [one, two] = [parseTraceparent(records.get('m-1')![TRACE_HEADERS.traceparent]), parseTraceparent(records.get('m-2')![TRACE_HEADERS.traceparent])];
+      expect(one).toEqual({ traceId: expect.stringMatching(/^[0-9a-f]{32}$/), parentId: expect.stringMatching(/^[0-9a-f]{16}$/), flags: 1 });
+      expect(two?.traceId).not.toBe(one?.traceId);
+      expect(records.get('m-3')).toMatchObject({ [TRACE_HEADERS.traceparent]: callerContext, [TRACE_HEADERS.tracestate]: 'shop=7' });
+      expect(records.get('m-4')).toMatchObject({ [TRACE_HEADERS.traceparent]: callerContext });
+      // An invalid context is not refused: the record starts a trace of its own, without the tracestate.
+      expect(parseTraceparent(records.get('m-5')![TRACE_HEADERS.traceparent])?.traceId).not.toBe('4bf92f3577b34da6a3ce929d0e0e4736');
+      expect(records.get('m-5')![TRACE_HEADERS.tracestate]).toBeUndefined();
     } finally {
       await close();
     }
