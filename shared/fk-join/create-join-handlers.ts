@@ -7,7 +7,7 @@ import { createTelemetry } from '../observability';
 import { KafkaDeadLetterPublisher } from '../dead-letter';
 import { connectOnce, kafkaFromEnvironment, orderedProducer } from '../kafka';
 import type { MskBatchResponse, MskEvent, MskRecord } from '../event-source';
-import { decodeKey, toSourceRecord } from '../records';
+import { decodeKey, recordsOf, toSourceRecord, valueHeads } from '../records';
 import { UnreadableValueError } from '../schemas/errors';
 import type { ValueFormat } from '../schemas/value-format';
 import { newRootContext, traceContextOfMskHeaders, XRayBatchTracer } from '../tracing';
@@ -80,6 +80,8 @@ export function createJoinHandlers(join: FkJoin, options: JoinHandlerOptions = {
     ): Promise<Array<PartitionBatch<T>>> {
       const batches: Array<PartitionBatch<T>> = [];
       const invalid: Array<{ record: MskRecord; message: string }> = [];
+      // A batch's schema ids looked up ahead, a few at a time: records with unknown ids then cost nothing each.
+      await join.formats[side].prefetch?.(valueHeads(recordsOf(event)));
       for (const [partition, records] of Object.entries(event.records)) {
         const valid: T[] = [];
         for (const record of records) {

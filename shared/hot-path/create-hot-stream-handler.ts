@@ -6,16 +6,17 @@ import { requireEnv } from '../config';
 import { createTelemetry } from '../observability';
 import { KafkaDeadLetterPublisher, type DeadLetter } from '../dead-letter';
 import { connectOnce, kafkaFromEnvironment, orderedProducer, readPartitionRange } from '../kafka';
-import type { MskEvent, MskRecord } from '../event-source';
-import { decodeKey, recordsOf, toSourceRecord } from '../records';
+import type { MskBatchResponse, MskEvent, MskRecord, SourceRecord } from '../event-source';
+import { decodeKey, recordsOf, toSourceRecord, valueHeads } from '../records';
 import { UnreadableValueError } from '../schemas/errors';
 import type { HotUpdateRecord } from './coalesce';
-import { hotStateTableVariable, type HotStream, type UpdateOrder } from './define-hot-stream';
-import { HotPathError } from './errors';
+import { hotStateTableVariable, reportBatchItemFailuresVariable, type HotStream, type UpdateOrder } from './define-hot-stream';
+import { BatchIncompleteError, HotPathError } from './errors';
 import { FLUSH_TICK_HEADER, isFlushTick } from './flush-ticks';
 import { KafkaHotDeltaSink } from './hot-delta-sink';
-import { HotPathProcessor, type HotBatchResult, type ReplayedRange } from './hot-path-processor';
+import { HotPathProcessor, type HotBatchResult, type RefusedUpdate, type ReplayedRange } from './hot-path-processor';
 import { HotStateStore, type BufferedRange } from './hot-state-store';
+import { MAX_UPDATE_BYTES, whyUnstorable } from './storable-update';
 
 export interface HotStreamHandlerOptions {
   /** @default process.env */
@@ -28,10 +29,19 @@ export interface HotStreamHandlerOptions {
   readonly now?: () => number;
   /** Names this execution environment's buffered ranges (coalescing across batches). @default a random UUID */
   readonly environmentId?: string;
+  /**
+   * Whether the event source mapping takes partial batch responses
+   * (`ReportBatchItemFailures`). Only then does a batch that failed part-way
+   * return the first record not done per partition; otherwise it throws and
+   * is retried whole. Never set it without the mapping setting: a mapping
+   * without it takes any response as success and would skip the records named.
+   * @default the environment variable {@link reportBatchItemFailuresVariable} is `true`
+   */
+  readonly reportBatchItemFailures?: boolean;
 }
 
 export interface HotStreamHandler<U extends UpdateOrder = UpdateOrder> {
-  (event: MskEvent, context: Context): Promise<void>;
+  (event: MskEvent, context: Context): Promise<MskBatchResponse>;
   readonly store: HotStateStore<U>;
   readonly processor: HotPathProcessor<U>;
   /** Totals over every batch so far, for metrics and the benchmark. */
@@ -45,20 +55,33 @@ export interface HotStreamHandler<U extends UpdateOrder = UpdateOrder> {
  * // functions/prices/handler.ts
  * export const handler = createHotStreamHandler(prices);
  *
- * DynamoDB throttling (ProvisionedThroughputExceeded, ThrottlingException) is
+ * What no retry can fix is dead-lettered with the reason and the partition
+ * moves on: updates that do not parse or that the hot state could never store
+ * (no or an empty key, a value over {@link MAX_UPDATE_BYTES}, a version
+ * DynamoDB cannot hold), found as they are read, and updates DynamoDB refuses
+ * when they are written (a `ValidationException`, once a probe showed the
+ * table takes well-formed writes); a refused update's key keeps its newest
+ * update that can be stored. Anything else fails: DynamoDB throttling is first
  * retried by the AWS SDK's adaptive retry mode, which also slows the client
- * down; what still fails fails the batch, which the event source retries.
- * Updates that do not parse are dead-lettered with the reason.
+ * down; what still fails, or DynamoDB, the broker or the registry being away,
+ * fails the batch, which the event source retries (from the first record not
+ * done, with partial batch responses).
  */
 export function createHotStreamHandler<U extends UpdateOrder>(stream: HotStream<U>, options: HotStreamHandlerOptions = {}): HotStreamHandler<U> {
   const env = options.env ?? process.env;
   const tableName = requireEnv(hotStateTableVariable(stream.name), env);
+  const reportBatchItemFailures = options.reportBatchItemFailures ?? env[reportBatchItemFailuresVariable(stream.name)] === 'true';
   const documents =
     options.documents ?? DynamoDBDocumentClient.from(new DynamoDBClient({ retryMode: 'adaptive', maxAttempts: 10 }));
   const kafka = options.kafka ?? kafkaFromEnvironment(`hot.${stream.name}`, env);
   const producer = orderedProducer(kafka);
   const connect = connectOnce(() => producer.connect());
   const store = new HotStateStore<U>(documents, tableName);
+  const deadLetter = new KafkaDeadLetterPublisher(producer, stream.deadLetterTopic, stream.name);
+  const telemetry = createTelemetry(stream.name);
+  /** The events being handled: a refused update's record is looked up in them (the emulator may run several partitions at once). */
+  const inFlight = new Set<MskEvent>();
+
   const readRange = async (range: BufferedRange, timeoutMs: number): Promise<ReplayedRange<U>> => {
     const { messages, lostBefore } = await readPartitionRange(kafka, range.topic, range.partition, range.fromOffset, range.toOffset, { timeoutMs, reader: stream.name });
     const records: HotUpdateRecord<U>[] = [];
@@ -72,58 +95,95 @@ export function createHotStreamHandler<U extends UpdateOrder>(stream: HotStream<
     }
     return { records, lostBefore };
   };
+  /** Dead-letters updates the hot state refused, as the records they were on the broker. */
+  const deadLetterRefused = async (refused: readonly RefusedUpdate<U>[]): Promise<void> => {
+    const sources = await sourceRecordsOf(
+      refused.map(({ record }) => record),
+      (record) => findInEvents(inFlight, stream.inputTopic, record.partition, record.offset),
+      (partition, fromOffset, toOffset) => readPartitionRange(kafka, stream.inputTopic, partition, fromOffset, toOffset, { reader: stream.name }).then((range) => range.messages),
+      stream.inputTopic,
+    );
+    const letters: DeadLetter[] = refused.map(({ record, error }, index) => ({
+      record: sources[index]!.record,
+      reason: 'InvalidRecord',
+      error: `${error.name}: ${error.message}${sources[index]!.rebuilt ? ' (the record is no longer in the topic: this letter holds the update as read)' : ''}`,
+      attempts: 1,
+    }));
+    await connect();
+    await deadLetter.publish(letters);
+    telemetry.deadLettered(letters.length, letters[0]!.error!);
+  };
   const processor = new HotPathProcessor(stream, store, new KafkaHotDeltaSink<U>(producer, stream), {
     readRange,
+    deadLetter: deadLetterRefused,
     ...(options.writeConcurrency ? { writeConcurrency: options.writeConcurrency } : {}),
     ...(options.now ? { now: options.now } : {}),
     ...(options.environmentId ? { environmentId: options.environmentId } : {}),
   });
-  const deadLetter = new KafkaDeadLetterPublisher(producer, stream.deadLetterTopic, stream.name);
   const timeReserveMs = options.timeReserveMs ?? 10_000;
-  const totals = { updates: 0, keysApplied: 0, stale: 0, emitted: 0, unchanged: 0, replayed: 0 };
+  const totals = { updates: 0, keysApplied: 0, stale: 0, emitted: 0, unchanged: 0, replayed: 0, refused: 0 };
 
-  const telemetry = createTelemetry(stream.name);
-
-  const handler = async (event: MskEvent, context: Context): Promise<void> => {
+  const handleBatch = async (event: MskEvent, context: Context): Promise<MskBatchResponse> => {
+    await connect();
+    const updates: HotUpdateRecord<U>[] = [];
+    const unusable: DeadLetter[] = [];
+    // A batch's schema ids looked up ahead, a few at a time: records with unknown ids then cost nothing each.
+    await stream.formats.input.prefetch?.(valueHeads(recordsOf(event)));
+    for (const record of recordsOf(event)) {
+      if (isFlushTick(record.headers)) continue;
+      try {
+        updates.push(await parse(stream, record));
+      } catch (error) {
+        if (!isUnusable(error)) throw error;
+        unusable.push({ record: toSourceRecord(record), reason: 'InvalidRecord', error: `${error.name}: ${error.message}`, attempts: 1 });
+      }
+    }
+    // One request for the batch's letters: a stream of bad updates must not cost a round trip each.
+    if (unusable.length > 0) {
+      await deadLetter.publish(unusable);
+      telemetry.deadLettered(unusable.length, unusable[0]!.error!);
+    }
+    let result: HotBatchResult;
     try {
-      await connect();
-      const updates: HotUpdateRecord<U>[] = [];
-      const unusable: DeadLetter[] = [];
-      for (const record of recordsOf(event)) {
-        if (isFlushTick(record.headers)) continue;
-        try {
-          updates.push(await parse(stream, record));
-        } catch (error) {
-          if (!isUnusable(error)) throw error;
-          unusable.push({ record: toSourceRecord(record), reason: 'InvalidRecord', error: `${error.name}: ${error.message}`, attempts: 1 });
-        }
-      }
-      // One request for the batch's letters: a stream of bad updates must not cost a round trip each.
-      if (unusable.length > 0) {
-        await deadLetter.publish(unusable);
-        telemetry.deadLettered(unusable.length, unusable[0]!.error!);
-      }
-      const result = await processor.processBatch(
+      result = await processor.processBatch(
         updates,
         Object.keys(event.records),
         () => context.getRemainingTimeInMillis() > timeReserveMs,
         () => context.getRemainingTimeInMillis() - timeReserveMs,
       );
-      for (const name of Object.keys(totals) as Array<keyof typeof totals>) totals[name] += result[name];
-      telemetry.logger.debug('batch applied', { ...result });
+    } catch (error) {
+      if (!(error instanceof BatchIncompleteError)) throw error;
+      // Without partial batch responses, or with nothing done, the batch fails whole (and counts as an error).
+      if (!reportBatchItemFailures || !madeProgress(event, error.resumeAt)) throw error.cause;
+      telemetry.logger.warn('batch done in part; the event source retries from the first record not done', { resumeAt: error.resumeAt, error: String(error.cause) });
+      return { batchItemFailures: error.resumeAt.map(({ partition, offset }) => ({ itemIdentifier: { partition, offset } })) };
+    }
+    for (const name of Object.keys(totals) as Array<keyof typeof totals>) totals[name] += result[name];
+    telemetry.logger.debug('batch applied', { ...result });
+    return { batchItemFailures: [] };
+  };
+
+  const handler = async (event: MskEvent, context: Context): Promise<MskBatchResponse> => {
+    inFlight.add(event);
+    try {
+      return await handleBatch(event, context);
     } finally {
+      inFlight.delete(event);
       telemetry.flush();
     }
   };
   return Object.assign(handler, { store, processor, totals });
 }
 
-/** The longest state key a hot stream takes, in UTF-8 bytes: a DynamoDB partition key (at most 2,048) with room to spare. */
-const MAX_STATE_KEY_BYTES = 512;
-
 /** A record no retry makes usable: dead-lettered with the reason (any other error fails the batch, to be retried). */
 function isUnusable(error: unknown): error is HotPathError | UnreadableValueError {
-  return error instanceof HotPathError || error instanceof UnreadableValueError;
+  return (error instanceof HotPathError && !error.retriable) || error instanceof UnreadableValueError;
+}
+
+/** True when some partition of the event got past its first record. */
+function madeProgress(event: MskEvent, resumeAt: ReadonlyArray<{ readonly partition: string; readonly offset: number }>): boolean {
+  const resume = new Map(resumeAt.map(({ partition, offset }) => [partition, offset]));
+  return Object.entries(event.records).some(([partition, records]) => records.length > 0 && resume.get(partition) !== records[0]!.offset);
 }
 
 function parse<U extends UpdateOrder>(stream: HotStream<U>, record: MskRecord): Promise<HotUpdateRecord<U>> {
@@ -135,6 +195,11 @@ function parseReplayed<U extends UpdateOrder>(stream: HotStream<U>, message: Kaf
   return parseUpdate(stream, message.key ? message.key.toString('utf8') : null, message.value ?? undefined, Number(message.offset), partition);
 }
 
+/**
+ * Reads and checks an update. Everything the hot state could never store is
+ * refused here, before anything is written, with the reason for the letter.
+ * @throws HotPathError (or InvalidUpdateError, UnreadableValueError) for a record no retry makes usable
+ */
 async function parseUpdate<U extends UpdateOrder>(
   stream: HotStream<U>,
   recordKey: string | null,
@@ -142,8 +207,8 @@ async function parseUpdate<U extends UpdateOrder>(
   offset: number,
   partition: number,
 ): Promise<HotUpdateRecord<U>> {
-  if (recordKey === null) throw new HotPathError('updates need a key: the item id');
-  // Keys starting with U+0000 are the state table's own (buffered ranges).
+  if (recordKey === null || recordKey === '') throw new HotPathError('updates need a non-empty key: the item id');
+  // Keys starting with U+0000 are the state table's own (buffered ranges, probes).
   if (recordKey.startsWith('\u0000')) throw new HotPathError('item ids must not start with U+0000');
   if (value === undefined) throw new HotPathError('an update needs a value; tombstones have no meaning on an update stream');
   let json: unknown;
@@ -155,9 +220,75 @@ async function parseUpdate<U extends UpdateOrder>(
   }
   const update = stream.parse(json);
   // Rejects keys the stream cannot use, here where the record can be dead-lettered.
-  const stateKey = stream.stateKey(recordKey, update);
-  if (Buffer.byteLength(stateKey) > MAX_STATE_KEY_BYTES) {
-    throw new HotPathError(`state key of ${Buffer.byteLength(stateKey)} bytes is longer than a hot stream takes (${MAX_STATE_KEY_BYTES} bytes; it is a DynamoDB key)`);
-  }
+  const problem = whyUnstorable(stream.stateKey(recordKey, update), update);
+  if (problem) throw new HotPathError(problem);
+  // Last, so a record that is wrong as well as large is named for what is wrong (decoding it first costs
+  // milliseconds; Lambda's 6 MB payload cap bounds it). A value this large is no slim update either way.
+  if (value.length > MAX_UPDATE_BYTES) throw new HotPathError(`a value of ${value.length} bytes is larger than a hot-stream update may be (${MAX_UPDATE_BYTES} bytes)`);
   return { recordKey, offset, partition, update };
+}
+
+/** The record in a handled event at a partition and offset (each partition's records are in offset order). */
+function findInEvents(events: Iterable<MskEvent>, topic: string, partition: number, offset: number): MskRecord | undefined {
+  for (const event of events) {
+    const records = event.records[`${topic}-${partition}`] ?? [];
+    let low = 0;
+    let high = records.length - 1;
+    while (low <= high) {
+      const middle = (low + high) >> 1;
+      const candidate = records[middle]!;
+      if (candidate.offset === offset) return candidate;
+      if (candidate.offset < offset) low = middle + 1;
+      else high = middle - 1;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The records refused updates came from, as they were on the broker: from the
+ * events in hand, or read again from the topic (an update held across batches,
+ * or replayed), one read per partition. One retention already deleted is
+ * rebuilt from the update as read.
+ */
+async function sourceRecordsOf<U extends UpdateOrder>(
+  records: readonly HotUpdateRecord<U>[],
+  inEvents: (record: HotUpdateRecord<U>) => MskRecord | undefined,
+  readRange: (partition: number, fromOffset: number, toOffset: number) => Promise<KafkaMessage[]>,
+  topic: string,
+): Promise<Array<{ record: SourceRecord; rebuilt: boolean }>> {
+  const found = records.map((record) => inEvents(record));
+  const missing = new Map<number, number[]>();
+  records.forEach((record, index) => {
+    if (!found[index]) missing.set(record.partition, [...(missing.get(record.partition) ?? []), record.offset]);
+  });
+  const read = new Map<string, KafkaMessage>();
+  for (const [partition, offsets] of missing) {
+    for (const message of await readRange(partition, Math.min(...offsets), Math.max(...offsets))) read.set(`${partition}@${message.offset}`, message);
+  }
+  return records.map((record, index) => {
+    const event = found[index];
+    if (event) return { record: toSourceRecord(event), rebuilt: false };
+    const message = read.get(`${record.partition}@${record.offset}`);
+    if (message) return { record: fromKafkaMessage(topic, record.partition, message), rebuilt: false };
+    return {
+      record: { topic, partition: record.partition, offset: record.offset, timestamp: 0, timestampType: 'CREATE_TIME', key: Buffer.from(record.recordKey), value: Buffer.from(JSON.stringify(record.update)), headers: [] },
+      rebuilt: true,
+    };
+  });
+}
+
+function fromKafkaMessage(topic: string, partition: number, message: KafkaMessage): SourceRecord {
+  return {
+    topic,
+    partition,
+    offset: Number(message.offset),
+    timestamp: Number(message.timestamp),
+    timestampType: 'CREATE_TIME',
+    key: message.key ?? null,
+    value: message.value ?? null,
+    headers: Object.entries(message.headers ?? {}).flatMap(([name, value]) =>
+      (Array.isArray(value) ? value : value === undefined ? [] : [value]).map((bytes) => [name, Buffer.from(bytes)] as const),
+    ),
+  };
 }

@@ -19,7 +19,7 @@ export interface HotStreamDeclaration<U extends UpdateOrder> {
   readonly inputTopic: string;
   /** Event topic of the slim delta events (the hot path's core topic). */
   readonly outputTopic: string;
-  /** Dead-letter topic for updates that do not parse. */
+  /** Dead-letter topic for updates that do not parse, or that the hot state refuses for good. */
   readonly deadLetterTopic: string;
   /** At most one delta per key per this interval; the latest value always follows within it. */
   readonly minEmitIntervalMs: number;
@@ -124,6 +124,16 @@ export function isNewerUpdate(candidate: UpdateOrder, current: UpdateOrder | und
 /** The environment variable that carries a hot stream's state table name to its handler. */
 export function hotStateTableVariable(streamName: string): string {
   return `${streamName.replace(/[^A-Za-z0-9]+/g, '_').toUpperCase()}_HOT_STATE_TABLE_NAME`;
+}
+
+/**
+ * The environment variable (`true`) that tells a hot stream's handler its event
+ * source mapping takes partial batch responses (`ReportBatchItemFailures`). Set
+ * by whoever sets the mapping setting, with it: a handler that reports failures
+ * to a mapping that ignores them would have the records named skipped.
+ */
+export function reportBatchItemFailuresVariable(streamName: string): string {
+  return `${streamName.replace(/[^A-Za-z0-9]+/g, '_').toUpperCase()}_REPORT_BATCH_ITEM_FAILURES`;
 }
 
 /** The sparse index of keys whose latest value still waits to be emitted, per input partition. */

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { forEachConcurrently } from '../concurrency';
-import { coalesceNewest, type HotUpdateRecord } from './coalesce';
+import { coalesceNewest, newestOf, type HotUpdateRecord } from './coalesce';
 import { isNewerUpdate, type HotStream, type UpdateOrder } from './define-hot-stream';
-import { HotPathError, TimeBudgetExceededError } from './errors';
+import { BatchIncompleteError, HotPathError, TimeBudgetExceededError, UpdateRefusedError } from './errors';
 import type { HotDelta, HotDeltaSink } from './hot-delta-sink';
 import { isBufferedRangeKey, type BufferedRange, type HotState, type HotStateStore } from './hot-state-store';
 import { WriteBehindBuffer } from './write-behind-buffer';
@@ -23,6 +23,19 @@ export interface HotPathProcessorOptions<U extends UpdateOrder> {
   readonly environmentId?: string;
   /** A partition's write-behind buffer is stored before its window ends once it holds this many keys. @default 100,000 */
   readonly maxBufferedKeysPerPartition?: number;
+  /**
+   * Takes the updates the hot state refuses for good (see UpdateRefusedError)
+   * to the dead-letter topic, and resolves once they are there; each key then
+   * falls back to its newest update that can be stored. Called before the keys
+   * count as done. @default none: a refused update fails the batch (retried forever)
+   */
+  readonly deadLetter?: (refused: readonly RefusedUpdate<U>[]) => Promise<void>;
+}
+
+/** An update the hot state refused for good, to dead-letter: the record it came from, and why. */
+export interface RefusedUpdate<U extends UpdateOrder> {
+  readonly record: HotUpdateRecord<U>;
+  readonly error: UpdateRefusedError;
 }
 
 /** A buffered range read again: its updates, and where the log started if retention already deleted its beginning. */
@@ -43,6 +56,8 @@ export interface HotBatchResult {
   readonly unchanged: number;
   /** Updates read again from the input topic for an environment that never stored its buffer. */
   readonly replayed: number;
+  /** Updates the hot state refused for good, dead-lettered (each key fell back to its newest update that could be stored). */
+  readonly refused: number;
 }
 
 type Counts = { -readonly [K in Exclude<keyof HotBatchResult, 'updates'>]: number };
@@ -63,6 +78,12 @@ type Counts = { -readonly [K in Exclude<keyof HotBatchResult, 'updates'>]: numbe
  * Only the consumer of a key's partition ever emits it, one batch at a time,
  * so a key's deltas are published in order. Emitting is publish-then-mark: a
  * crash in between re-emits the same version (a duplicate), never loses it.
+ *
+ * An update the hot state refuses for good goes to `deadLetter`, and its key
+ * falls back to its newest update that can be stored: no valid update is
+ * skipped for a bad one. A batch that fails part-way throws
+ * {@link BatchIncompleteError}, naming per partition the first record not done
+ * (keys are stored in the order of their first record, so that is as late as it can be).
  */
 export class HotPathProcessor<U extends UpdateOrder> {
   private readonly writeConcurrency: number;
@@ -110,6 +131,8 @@ export class HotPathProcessor<U extends UpdateOrder> {
    * @param hasTimeLeft asked before each key; when it says no, the batch fails with a retriable
    *   TimeBudgetExceededError before any key is left half-applied
    * @param timeLeftMs the time a replay of another environment's lost buffer may take
+   * @throws BatchIncompleteError when storing the batch's own updates failed part-way (its cause says why);
+   *   other errors when nothing, or only work for earlier batches (buffers, flushes), failed
    */
   async processBatch(
     records: readonly HotUpdateRecord<U>[],
@@ -118,7 +141,7 @@ export class HotPathProcessor<U extends UpdateOrder> {
     /** How long a replay may take, at most. */
     timeLeftMs: () => number = () => DEFAULT_REPLAY_TIME_MS,
   ): Promise<HotBatchResult> {
-    const counts: Counts = { keysApplied: 0, stale: 0, emitted: 0, unchanged: 0, replayed: 0 };
+    const counts: Counts = { keysApplied: 0, stale: 0, emitted: 0, unchanged: 0, replayed: 0, refused: 0 };
     const now = this.now();
     let storeNow = records;
     if (this.stream.coalesceWindowMs > 0) {
@@ -131,18 +154,41 @@ export class HotPathProcessor<U extends UpdateOrder> {
     }
 
     const newest = [...coalesceNewest(this.stream, storeNow)];
-    const applied = await this.applyNewest(newest, now, hasTimeLeft, counts);
-    if (applied.remaining.length > 0) throw new TimeBudgetExceededError(applied.remaining.length);
-    // Emitting and flushing may stop early when time runs short: what is left stays pending for the next flush.
-    await this.emitApplied(applied, now, counts);
+    const applied = await this.applyNewest(newest, now, hasTimeLeft, counts, async (key) => this.recordsOf(key, storeNow));
+    const failure = (await this.settle(applied, now, counts)) ?? (applied.remaining.length > 0 ? { error: new TimeBudgetExceededError(applied.remaining.length) } : undefined);
+    if (failure) throw this.incomplete(failure.error, storeNow, applied.notDone);
+    // Owed keys are pending in the index: emitting them may stop early when time runs short, the next flush goes on.
+    await this.emitDue(applied.owed, counts);
 
     for (const partition of partitions) {
       if (!hasTimeLeft()) break;
       const number = partitionNumber(partition);
-      if (this.buffer.isDue(number, this.now())) await this.storeBuffered(number, hasTimeLeft, counts);
+      if (this.buffer.isDue(number, this.now())) await this.storeBuffered(number, hasTimeLeft, timeLeftMs, counts);
       await this.flush(partition, counts, hasTimeLeft, timeLeftMs);
     }
     return { updates: records.length, ...counts };
+  }
+
+  /**
+   * The error a failed batch throws: per partition, the first of its records whose key is not done, so the event
+   * source retries from there. The records before it are stored, buffered or dead-lettered; the ones after it are
+   * applied again (idempotent).
+   */
+  private incomplete(error: unknown, records: readonly HotUpdateRecord<U>[], notDone: ReadonlySet<string>): unknown {
+    const resumeAt = new Map<number, number>();
+    for (const record of records) {
+      if (!notDone.has(this.stream.stateKey(record.recordKey, record.update))) continue;
+      const first = resumeAt.get(record.partition);
+      if (first === undefined || record.offset < first) resumeAt.set(record.partition, record.offset);
+    }
+    // Nothing of this batch's own is left undone: a plain failure.
+    if (resumeAt.size === 0) return error;
+    return new BatchIncompleteError([...resumeAt].map(([partition, offset]) => ({ partition: `${this.stream.inputTopic}-${partition}`, offset })), error);
+  }
+
+  /** The records of a state key among `records`. */
+  private recordsOf(key: string, records: readonly HotUpdateRecord<U>[]): HotUpdateRecord<U>[] {
+    return records.filter((record) => this.stream.stateKey(record.recordKey, record.update) === key);
   }
 
   /**
@@ -187,14 +233,16 @@ export class HotPathProcessor<U extends UpdateOrder> {
   }
 
   /** Stores (and emits) what this environment holds for a partition, then releases its buffered range. */
-  private async storeBuffered(partition: number, hasTimeLeft: () => boolean, counts: Counts): Promise<void> {
+  private async storeBuffered(partition: number, hasTimeLeft: () => boolean, timeLeftMs: () => number, counts: Counts): Promise<void> {
     const held = this.buffer.take(partition);
     if (!held) return;
     const now = this.now();
     let applied: Applied<U>;
     try {
-      applied = await this.applyNewest([...held.updates], now, hasTimeLeft, counts);
-      await this.emitApplied(applied, now, counts);
+      applied = await this.applyNewest([...held.updates], now, hasTimeLeft, counts, this.heldRecords(partition, timeLeftMs));
+      const failure = await this.settle(applied, now, counts);
+      if (failure) throw failure.error;
+      await this.emitDue(applied.owed, counts);
     } catch (error) {
       // These updates' offsets were committed long ago: they live only here (and in the range) until stored and
       // published. Applying again is harmless: conditional on versions, and a claimed emission is published again.
@@ -207,6 +255,22 @@ export class HotPathProcessor<U extends UpdateOrder> {
       await this.store.releaseBufferedRange({ topic: this.stream.inputTopic, partition, environmentId: this.rangeOwner(partition), ...range });
       this.rangeRevisions.delete(partition);
     }
+  }
+
+  /**
+   * The records of a key held for a partition, read again from the input topic (the buffer keeps only the newest
+   * per key): where the hot state refuses a held update, its key falls back to the newest one before it. The range
+   * is read once per store, and only when an update was refused.
+   */
+  private heldRecords(partition: number, timeLeftMs: () => number): (key: string) => Promise<HotUpdateRecord<U>[]> {
+    let reading: Promise<readonly HotUpdateRecord<U>[]> | undefined;
+    return async (key) => {
+      const range = this.rangeRevisions.get(partition);
+      if (!range || !this.options.readRange) return [];
+      const buffered: BufferedRange = { topic: this.stream.inputTopic, partition, environmentId: this.rangeOwner(partition), ...range };
+      reading ??= this.options.readRange(buffered, timeLeftMs()).then((replayed) => replayed.records);
+      return this.recordsOf(key, await reading);
+    };
   }
 
   /** Stores and emits a range another environment buffered and never stored, read again from the topic. */
@@ -228,74 +292,136 @@ export class HotPathProcessor<U extends UpdateOrder> {
     const { records } = replayed;
     counts.replayed += records.length;
     const now = this.now();
-    const applied = await this.applyNewest([...coalesceNewest(this.stream, records)], now, hasTimeLeft, counts);
-    await this.emitApplied(applied, now, counts);
+    const applied = await this.applyNewest([...coalesceNewest(this.stream, records)], now, hasTimeLeft, counts, async (of) => this.recordsOf(of, records));
+    const failure = await this.settle(applied, now, counts);
+    if (failure) throw failure.error;
+    await this.emitDue(applied.owed, counts);
     if (applied.remaining.length === 0) await this.store.releaseBufferedRange(range);
   }
 
   /**
-   * Stores the newest update per key, claiming the emission in the same write
-   * where it is likely due. Every worker stops taking keys once one fails or
-   * time runs short, and all have stopped before this returns or throws: no
-   * write may land after the caller gave up on it.
+   * Stores the newest update per key, keys in the order given, claiming the
+   * emission in the same write where it is likely due. Every worker stops
+   * taking keys once one fails or time runs short, and all have stopped before
+   * this returns: no write may land after the caller gave up on it. Never
+   * throws: a failure comes back with the keys it left undone.
+   * @param recordsOf a key's other updates, to fall back on when its newest is refused
    */
   private async applyNewest(
     newest: ReadonlyArray<readonly [string, HotUpdateRecord<U>]>,
     now: number,
     hasTimeLeft: () => boolean,
     counts: Counts,
+    recordsOf: (key: string) => Promise<readonly HotUpdateRecord<U>[]>,
   ): Promise<Applied<U>> {
-    const owed: HotState<U>[] = [];
-    const claimed: HotState<U>[] = [];
+    const outcomes = { claimed: [] as HotState<U>[], owed: [] as HotState<U>[], refused: [] as RefusedUpdate<U>[] };
+    const notDone = new Set<string>();
+    let failure: Applied<U>['failure'];
     let next = 0;
-    let failed = false;
-    const outcomes = await Promise.allSettled(
+    await Promise.all(
       Array.from({ length: Math.min(this.writeConcurrency, newest.length) }, async () => {
-        while (next < newest.length && !failed && hasTimeLeft()) {
+        while (next < newest.length && !failure && hasTimeLeft()) {
           const [key, record] = newest[next++]!;
           try {
-            const claim = this.claimableAt(key, record.update, now);
-            const claimedWrite = claim === false ? undefined : await this.store.applyAndClaim(key, record.update, record.offset, now, claim);
-            if (claimedWrite) {
-              counts.keysApplied += 1;
-              const before = claimedWrite.previouslyEmitted;
-              if (before !== null && this.knownOut(key, before, claimedWrite.previousClaimUnconfirmed) && this.stream.sameValue(before, record.update)) {
-                counts.unchanged += 1;
-                this.rememberEmitted(key, now, record.update);
-              } else {
-                claimed.push(claimedWrite.state);
-              }
-              continue;
-            }
-            const applied = await this.store.apply(key, record.update, record.offset, `${this.stream.inputTopic}-${record.partition}`, this.stream.minEmitIntervalMs);
-            if (applied.outcome === 'stale') {
-              counts.stale += 1;
-            } else {
-              counts.keysApplied += 1;
-              this.remember(applied.state);
-              // A redelivery of an update whose emission was claimed before publishing: the publish may have
-              // been lost, so it is published again (a duplicate if it was not).
-              const { state } = applied;
-              if (applied.outcome === 'redelivered' && state.emissionClaimed && state.emittedOffset === state.sourceOffset) claimed.push(state);
-              else owed.push(state);
-            }
+            await this.applyKey(key, record, now, counts, outcomes, recordsOf);
           } catch (error) {
-            failed = true;
-            throw error;
+            failure ??= { error };
+            notDone.add(key);
           }
         }
       }),
     );
-    const failure = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
-    if (failure) throw failure.reason;
-    return { claimed, owed, remaining: newest.slice(next) };
+    const remaining = newest.slice(next);
+    for (const [key] of remaining) notDone.add(key);
+    return { ...outcomes, remaining, notDone, failure };
   }
 
-  private async emitApplied(applied: Applied<U>, now: number, counts: Counts): Promise<void> {
-    await this.sink.publish(applied.claimed.map((state) => ({ key: state.key, update: state.value, emittedAt: now })));
-    for (const state of applied.claimed) this.rememberEmitted(state.key, now, state.value);
-    counts.emitted += applied.claimed.length;
-    await this.emitDue(applied.owed, counts);
+  /**
+   * Stores a key's update. One the hot state refuses for good is kept for the
+   * dead-letter topic, and the key falls back to the newest of its other
+   * updates not refused, until one is stored or none is left: a bad update
+   * never makes a key skip a valid one.
+   */
+  private async applyKey(
+    key: string,
+    newest: HotUpdateRecord<U>,
+    now: number,
+    counts: Counts,
+    applied: Pick<Applied<U>, 'claimed' | 'owed' | 'refused'>,
+    recordsOf: (key: string) => Promise<readonly HotUpdateRecord<U>[]>,
+  ): Promise<void> {
+    const refused = new Set<string>();
+    let record: HotUpdateRecord<U> | undefined = newest;
+    while (record) {
+      try {
+        await this.applyOne(key, record, now, counts, applied);
+        return;
+      } catch (error) {
+        if (!(error instanceof UpdateRefusedError) || !this.options.deadLetter) throw error;
+        applied.refused.push({ record, error });
+        refused.add(`${record.partition}@${record.offset}`);
+        record = (await recordsOf(key)).reduce<HotUpdateRecord<U> | undefined>(
+          (survivor, other) => (refused.has(`${other.partition}@${other.offset}`) ? survivor : newestOf(this.stream, survivor, other)),
+          undefined,
+        );
+      }
+    }
+  }
+
+  private async applyOne(key: string, record: HotUpdateRecord<U>, now: number, counts: Counts, applied: Pick<Applied<U>, 'claimed' | 'owed'>): Promise<void> {
+    const claim = this.claimableAt(key, record.update, now);
+    const claimedWrite = claim === false ? undefined : await this.store.applyAndClaim(key, record.update, record.offset, now, claim);
+    if (claimedWrite) {
+      counts.keysApplied += 1;
+      const before = claimedWrite.previouslyEmitted;
+      if (before !== null && this.knownOut(key, before, claimedWrite.previousClaimUnconfirmed) && this.stream.sameValue(before, record.update)) {
+        counts.unchanged += 1;
+        this.rememberEmitted(key, now, record.update);
+      } else {
+        applied.claimed.push(claimedWrite.state);
+      }
+      return;
+    }
+    const outcome = await this.store.apply(key, record.update, record.offset, `${this.stream.inputTopic}-${record.partition}`, this.stream.minEmitIntervalMs);
+    if (outcome.outcome === 'stale') {
+      counts.stale += 1;
+      return;
+    }
+    counts.keysApplied += 1;
+    this.remember(outcome.state);
+    // A redelivery of an update whose emission was claimed before publishing: the publish may have
+    // been lost, so it is published again (a duplicate if it was not).
+    const { state } = outcome;
+    if (outcome.outcome === 'redelivered' && state.emissionClaimed && state.emittedOffset === state.sourceOffset) applied.claimed.push(state);
+    else applied.owed.push(state);
+  }
+
+  /**
+   * Publishes the deltas the writes claimed, and dead-letters the updates
+   * refused. A key whose delta or letter did not go out is not done: its
+   * records are retried, which finds the claim and publishes it again, or meets
+   * the refusal again.
+   * @returns the first failure, of the writes or of these
+   */
+  private async settle(applied: Applied<U>, now: number, counts: Counts): Promise<{ readonly error: unknown } | undefined> {
+    let failure = applied.failure;
+    try {
+      await this.sink.publish(applied.claimed.map((state) => ({ key: state.key, update: state.value, emittedAt: now })));
+      for (const state of applied.claimed) this.rememberEmitted(state.key, now, state.value);
+      counts.emitted += applied.claimed.length;
+    } catch (error) {
+      failure ??= { error };
+      for (const state of applied.claimed) applied.notDone.add(state.key);
+    }
+    if (applied.refused.length === 0) return failure;
+    try {
+      await this.options.deadLetter!(applied.refused);
+      counts.refused += applied.refused.length;
+    } catch (error) {
+      failure ??= { error };
+      for (const { error: refusal } of applied.refused) applied.notDone.add(refusal.key);
+    }
+    return failure;
   }
 
   /**
@@ -401,6 +527,12 @@ interface Applied<U extends UpdateOrder> {
   readonly claimed: HotState<U>[];
   /** Stored and marked pending: emitted now if due. */
   readonly owed: HotState<U>[];
-  /** Not applied because time ran short. */
+  /** Refused for good: to dead-letter. */
+  readonly refused: RefusedUpdate<U>[];
+  /** Not started: time ran short, or another key failed first. */
   readonly remaining: ReadonlyArray<readonly [string, HotUpdateRecord<U>]>;
+  /** Keys not done: the one that failed, those not started, and (once settled) those whose delta or letter did not go out. */
+  readonly notDone: Set<string>;
+  /** The first failure of a write. */
+  readonly failure: { readonly error: unknown } | undefined;
 }

@@ -1,6 +1,8 @@
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure, MeteredDocumentClient, type DynamoDbUsage } from '../dynamodb';
 import { PENDING_INDEX, type UpdateOrder } from './define-hot-stream';
+import { HotStateTableError, UpdateRefusedError } from './errors';
+import { MAX_UPDATE_BYTES, whyUnstorableOrder } from './storable-update';
 
 /**
  * One item per state key (pk):
@@ -68,13 +70,42 @@ const NEWER_THAN_STORED =
 /** Stores an update as the key's newest; both writes that store one start with it. */
 const STORE_UPDATE = 'SET #value = :value, version = :version, sourceTimestamp = :ts, sourceOffset = :offset';
 
-function storedUpdateValues(update: UpdateOrder, offset: number): Record<string, unknown> {
-  return { ':value': JSON.stringify(update), ':version': update.version, ':ts': update.sourceTimestamp, ':offset': offset };
+/**
+ * The values that store an update, refused here when no retry could store them:
+ * numbers the document client would refuse with a plain Error, and updates
+ * larger than an item takes (see MAX_UPDATE_BYTES). Keys are left to DynamoDB.
+ * @throws UpdateRefusedError
+ */
+function storedUpdateValues(key: string, update: UpdateOrder, offset: number): Record<string, unknown> {
+  const order = whyUnstorableOrder(update);
+  if (order) throw new UpdateRefusedError(key, order);
+  const json = JSON.stringify(update);
+  // A UTF-16 unit is at most 3 UTF-8 bytes: only an update near the limit needs its bytes counted.
+  if (json.length * 3 > MAX_UPDATE_BYTES && Buffer.byteLength(json) > MAX_UPDATE_BYTES) {
+    throw new UpdateRefusedError(key, `it is ${Buffer.byteLength(json)} bytes as stored, more than a hot-state item takes (${MAX_UPDATE_BYTES}; an item holds two updates)`);
+  }
+  return { ':value': json, ':version': update.version, ':ts': update.sourceTimestamp, ':offset': offset };
+}
+
+/** The two writes that store an update; a refused one is checked against a probe of the same kind. */
+type StoringWrite = 'apply' | 'applyAndClaim';
+
+/** The state key probes write under: no record key can take it (keys starting with U+0000 are refused), nor any partition. */
+const PROBE_KEY = '\u0000probe';
+const PROBE_UPDATE: UpdateOrder = { version: 0, sourceTimestamp: 0 };
+/** How long a probe that went through vouches for the table. */
+const PROBE_VALID_MS = 60_000;
+
+/** DynamoDB's answer to a request it will never take as it is. */
+function isValidationError(error: unknown): error is Error {
+  return error instanceof Error && error.name === 'ValidationException';
 }
 
 /** The DynamoDB operations of a hot stream: single-item conditional writes, strongly consistent reads. */
 export class HotStateStore<U extends UpdateOrder> {
   private readonly metered: MeteredDocumentClient;
+  /** When a probe of each write last went through. */
+  private readonly probedAt = new Map<StoringWrite, number>();
 
   constructor(
     documents: DynamoDBDocumentClient,
@@ -91,29 +122,16 @@ export class HotStateStore<U extends UpdateOrder> {
    * Stores an update if it is newer than the stored one — by source version,
    * then source timestamp, then offset (a state key always comes from one
    * partition) — and marks the key pending, due one interval after its last emission.
+   * @throws UpdateRefusedError when no retry could store it (the record is dead-lettered);
+   *   HotStateTableError when the table refuses well-formed writes too
    */
   async apply(key: string, update: U, offset: number, partition: string, minEmitIntervalMs: number): Promise<ApplyOutcome<U>> {
+    const command = this.applyCommand(key, update, offset, partition, minEmitIntervalMs);
     try {
-      const output = await this.metered.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: key },
-          UpdateExpression: `${STORE_UPDATE}, pendingPartition = :partition, dueAt = if_not_exists(emittedAt, :zero) + :interval`,
-          ConditionExpression: NEWER_THAN_STORED,
-          ExpressionAttributeNames: { '#value': 'value' },
-          ExpressionAttributeValues: {
-            ...storedUpdateValues(update, offset),
-            ':partition': partition,
-            ':zero': 0,
-            ':interval': minEmitIntervalMs,
-          },
-          ReturnValues: 'ALL_NEW',
-          ReturnConsumedCapacity: 'TOTAL',
-        }),
-      );
+      const output = await this.metered.send(command);
       return { outcome: 'applied', state: toState<U>(output.Attributes!) };
     } catch (error) {
-      if (!isConditionFailure(error)) throw error;
+      if (!isConditionFailure(error)) throw await this.refusal(error, key, 'apply');
       const stored = await this.get(key);
       return stored?.sourceOffset === offset ? { outcome: 'redelivered', state: stored } : { outcome: 'stale' };
     }
@@ -128,6 +146,7 @@ export class HotStateStore<U extends UpdateOrder> {
    * crash in between loses nothing.
    * @returns the new state, the value emitted before and whether that was an unconfirmed claim (its publish may
    *   have been lost), or undefined when a condition failed (use {@link apply})
+   * @throws UpdateRefusedError, HotStateTableError as {@link apply}
    */
   async applyAndClaim(
     key: string,
@@ -136,41 +155,96 @@ export class HotStateStore<U extends UpdateOrder> {
     now: number,
     dueBefore: number | undefined,
   ): Promise<{ readonly state: HotState<U>; readonly previouslyEmitted: U | null; readonly previousClaimUnconfirmed: boolean } | undefined> {
+    const command = this.applyAndClaimCommand(key, update, offset, now, dueBefore);
+    let output: Awaited<ReturnType<MeteredDocumentClient['send']>>;
     try {
-      const output = await this.metered.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: key },
-          UpdateExpression: `${STORE_UPDATE}, emittedValue = :value, emittedOffset = :offset, emittedAt = :now, emissionClaimed = :claimed REMOVE pendingPartition, dueAt`,
-          ConditionExpression: `(${NEWER_THAN_STORED})${dueBefore === undefined ? '' : ' AND (attribute_not_exists(emittedAt) OR emittedAt <= :dueBefore)'}`,
-          ExpressionAttributeNames: { '#value': 'value' },
-          ExpressionAttributeValues: {
-            ...storedUpdateValues(update, offset),
-            ':now': now,
-            ':claimed': true,
-            ...(dueBefore === undefined ? {} : { ':dueBefore': dueBefore }),
-          },
-          ReturnValues: 'ALL_OLD',
-          ReturnConsumedCapacity: 'TOTAL',
-        }),
-      );
-      const previouslyEmitted = typeof output.Attributes?.['emittedValue'] === 'string' ? (JSON.parse(output.Attributes['emittedValue']) as U) : null;
-      const state: HotState<U> = {
-        key,
-        value: update,
-        sourceOffset: offset,
-        emittedValue: update,
-        emittedOffset: offset,
-        emissionClaimed: true,
-        emittedAt: now,
-        pendingPartition: undefined,
-        dueAt: undefined,
-      };
-      return { state, previouslyEmitted, previousClaimUnconfirmed: output.Attributes?.['emissionClaimed'] === true };
+      output = await this.metered.send(command);
     } catch (error) {
-      if (!isConditionFailure(error)) throw error;
+      if (!isConditionFailure(error)) throw await this.refusal(error, key, 'applyAndClaim');
       return undefined;
     }
+    const previouslyEmitted = typeof output.Attributes?.['emittedValue'] === 'string' ? (JSON.parse(output.Attributes['emittedValue']) as U) : null;
+    const state: HotState<U> = {
+      key,
+      value: update,
+      sourceOffset: offset,
+      emittedValue: update,
+      emittedOffset: offset,
+      emissionClaimed: true,
+      emittedAt: now,
+      pendingPartition: undefined,
+      dueAt: undefined,
+    };
+    return { state, previouslyEmitted, previousClaimUnconfirmed: output.Attributes?.['emissionClaimed'] === true };
+  }
+
+  private applyCommand(key: string, update: UpdateOrder, offset: number, partition: string, minEmitIntervalMs: number): UpdateCommand {
+    return new UpdateCommand({
+      TableName: this.tableName,
+      Key: { pk: key },
+      UpdateExpression: `${STORE_UPDATE}, pendingPartition = :partition, dueAt = if_not_exists(emittedAt, :zero) + :interval`,
+      ConditionExpression: NEWER_THAN_STORED,
+      ExpressionAttributeNames: { '#value': 'value' },
+      ExpressionAttributeValues: {
+        ...storedUpdateValues(key, update, offset),
+        ':partition': partition,
+        ':zero': 0,
+        ':interval': minEmitIntervalMs,
+      },
+      ReturnValues: 'ALL_NEW',
+      ReturnConsumedCapacity: 'TOTAL',
+    });
+  }
+
+  private applyAndClaimCommand(key: string, update: UpdateOrder, offset: number, now: number, dueBefore: number | undefined): UpdateCommand {
+    return new UpdateCommand({
+      TableName: this.tableName,
+      Key: { pk: key },
+      UpdateExpression: `${STORE_UPDATE}, emittedValue = :value, emittedOffset = :offset, emittedAt = :now, emissionClaimed = :claimed REMOVE pendingPartition, dueAt`,
+      ConditionExpression: `(${NEWER_THAN_STORED})${dueBefore === undefined ? '' : ' AND (attribute_not_exists(emittedAt) OR emittedAt <= :dueBefore)'}`,
+      ExpressionAttributeNames: { '#value': 'value' },
+      ExpressionAttributeValues: {
+        ...storedUpdateValues(key, update, offset),
+        ':now': now,
+        ':claimed': true,
+        ...(dueBefore === undefined ? {} : { ':dueBefore': dueBefore }),
+      },
+      ReturnValues: 'ALL_OLD',
+      ReturnConsumedCapacity: 'TOTAL',
+    });
+  }
+
+  /**
+   * What a failed storing write means. A `ValidationException` is the record's
+   * fault only if the table takes a minimal update by the same write: a table
+   * with another key or index type refuses every write with the same exception,
+   * and must not send a whole stream to the dead-letter topic. Anything else
+   * (throttling, DynamoDB or the network away) is returned as it is, to be retried.
+   */
+  private async refusal(error: unknown, key: string, write: StoringWrite): Promise<unknown> {
+    if (!isValidationError(error)) return error;
+    if (!(await this.takesWellFormed(write))) return new HotStateTableError(this.tableName, error);
+    return new UpdateRefusedError(key, `DynamoDB refused it: ${error.name}: ${error.message}`, { cause: error });
+  }
+
+  /**
+   * Sends a minimal update by the given write under a key no record can take,
+   * filed under no partition's pending index; a success or a failed condition
+   * (an earlier probe is stored) both mean DynamoDB takes the write's shape.
+   * @throws what the probe met other than a refusal (DynamoDB away): retried with the batch
+   */
+  private async takesWellFormed(write: StoringWrite): Promise<boolean> {
+    const at = this.probedAt.get(write);
+    if (at !== undefined && Date.now() - at < PROBE_VALID_MS) return true;
+    const probe = write === 'apply' ? this.applyCommand(PROBE_KEY, PROBE_UPDATE, 0, PROBE_KEY, 0) : this.applyAndClaimCommand(PROBE_KEY, PROBE_UPDATE, 0, 0, undefined);
+    try {
+      await this.metered.send(probe);
+    } catch (error) {
+      if (isValidationError(error)) return false;
+      if (!isConditionFailure(error)) throw error;
+    }
+    this.probedAt.set(write, Date.now());
+    return true;
   }
 
   /**

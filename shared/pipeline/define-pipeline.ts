@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { JOIN_STATE_TTL_ATTRIBUTE, joinStateTableVariable } from '../fk-join/define-join';
-import { hotStateTableVariable, PENDING_INDEX } from '../hot-path/define-hot-stream';
+import { hotStateTableVariable, PENDING_INDEX, reportBatchItemFailuresVariable } from '../hot-path/define-hot-stream';
 import { repositorySchemas } from '../schemas/repository-schemas';
 import { PipelineDeclarationError } from './errors';
 import type {
@@ -126,13 +126,17 @@ function hotStreamConsumer(binding: HotStreamBinding): ConsumerDeclaration {
     produces: [stream.outputTopic, ...(stream.verbosity.mode === 'delta-and-entity' ? [stream.verbosity.entityTopic] : [])],
     deadLetterTopic: stream.deadLetterTopic,
     timeoutSeconds: binding.timeoutSeconds ?? 60,
+    // The handler reports the first record not done only when the mapping takes partial batch responses; one
+    // place sets both, so they never disagree (a mapping without the setting would commit the records named).
+    environment: { [reportBatchItemFailuresVariable(stream.name)]: 'true' },
     eventSource: {
       batchSize: 1_000,
       maximumBatchingWindowMs: 1_000,
       ...binding.eventSource,
       maximumRetryAttempts: -1,
+      // What still fails after the handler dead-lettered what it could is not one record's fault: bisecting would only multiply invocations.
       bisectBatchOnFunctionError: false,
-      reportBatchItemFailures: false,
+      reportBatchItemFailures: true,
     },
   };
 }

@@ -35,3 +35,13 @@ export function toSourceRecord(record: MskRecord): SourceRecord {
     ),
   };
 }
+
+/**
+ * The first bytes of each record's value, enough for the wire format's magic
+ * byte and schema id (8 base64 characters are 6 bytes): what a value format's
+ * `prefetch` needs to look a batch's schema ids up ahead, without decoding
+ * whole values twice.
+ */
+export function valueHeads(records: readonly MskRecord[]): Buffer[] {
+  return records.flatMap((record) => (record.value ? [Buffer.from(record.value.slice(0, 8), 'base64')] : []));
+}

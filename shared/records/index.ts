@@ -1,2 +1,2 @@
-export { decodeKey, headerText, recordsOf, toSourceRecord } from './decode';
+export { decodeKey, headerText, recordsOf, toSourceRecord, valueHeads } from './decode';
 export { InvalidRecordError } from './errors';

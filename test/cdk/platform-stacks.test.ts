@@ -93,10 +93,10 @@ describe('CDK: the platform stacks', () => {
 
     expect(byTopic.get('merchants')!['ProvisionedPollerConfig']).toEqual({ MinimumPollers: 1, MaximumPollers: 6 });
     expect(byTopic.get('items')!['ProvisionedPollerConfig']).toEqual({ MinimumPollers: 1, MaximumPollers: 12 });
-    // Hot streams retry until success without bisecting: on-demand pollers, and no default-valued settings in the template.
-    expect(byTopic.get('price-updates')!['ProvisionedPollerConfig']).toBeUndefined();
+    // Hot streams retry until success from the first record not done (partial batch responses), without bisecting.
+    expect(byTopic.get('price-updates')).toMatchObject({ FunctionResponseTypes: ['ReportBatchItemFailures'], MaximumRetryAttempts: -1 });
+    expect(byTopic.get('price-updates')!['ProvisionedPollerConfig']).toEqual({ MinimumPollers: 1, MaximumPollers: 12 });
     expect(byTopic.get('price-updates')!['BisectBatchOnFunctionError']).toBeUndefined();
-    expect(byTopic.get('price-updates')!['MaximumRetryAttempts']).toBeUndefined();
   });
 
   it('runs every function on Node 22, arm64, with MSK IAM auth configured and its tables passed by physical name', () => {

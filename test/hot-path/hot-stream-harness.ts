@@ -1,6 +1,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import type { Kafka } from 'kafkajs';
+import { createServer, connect, type Server, type Socket } from 'node:net';
 import { buildMskEvent, type MskRecord } from '../../shared/event-source';
 import {
   createHotStreamHandler,
@@ -12,9 +13,9 @@ import {
   type HotStream,
   type PriceUpdate,
 } from '../../shared/hot-path';
-import { provisionTables, provisionTopics, type LocalRuntime } from '../../shared/local';
+import { findFreePort, provisionTables, provisionTopics, type LocalRuntime } from '../../shared/local';
 import { definePipeline, type Pipeline } from '../../shared/pipeline';
-import { NOOP_HANDLER_ENTRY, readTopic, uniqueName } from '../support/integration';
+import { NOOP_HANDLER_ENTRY, readTopic, uniqueName, type ConsumedRecord } from '../support/integration';
 
 /** What the hot-path tests share: a one-stream pipeline, updates, and events as the event source delivers them. */
 
@@ -44,7 +45,7 @@ export const price = (version: number, amountMinor: number, extra: Partial<Price
   ...extra,
 });
 
-/** An MSK event as the event source would deliver it, for calling a handler directly. */
+/** An MSK event as the event source would deliver it, for calling a handler directly: values as JSON, Buffers as they are. */
 export function eventOf(topic: string, updates: Array<[key: string, value: unknown]>, partition = 0, firstOffset = 0) {
   const records: MskRecord[] = updates.map(([key, value], index) => ({
     topic,
@@ -53,7 +54,7 @@ export function eventOf(topic: string, updates: Array<[key: string, value: unkno
     timestamp: Date.now(),
     timestampType: 'CREATE_TIME',
     key: Buffer.from(key).toString('base64'),
-    value: Buffer.from(JSON.stringify(value)).toString('base64'),
+    value: (Buffer.isBuffer(value) ? value : Buffer.from(JSON.stringify(value))).toString('base64'),
     headers: [],
   }));
   return buildMskEvent(records, { eventSourceArn: 'arn:aws:kafka:us-east-1:000000000000:cluster/local/test', bootstrapServers: ['127.0.0.1:9092'] });
@@ -87,6 +88,7 @@ export interface HandlerOptions {
   readonly documents?: DynamoDBDocumentClient;
   readonly now?: () => number;
   readonly environmentId?: string;
+  readonly reportBatchItemFailures?: boolean;
 }
 
 /** A stream with its topics and table created, and a handler made for it (more: `handlerIn`, another execution environment). */
@@ -110,10 +112,52 @@ export async function deployHotStream<S extends HotStream<never> | ReturnType<ty
       kafka,
       ...(environment.now ? { now: environment.now } : {}),
       ...(environment.environmentId ? { environmentId: environment.environmentId } : {}),
+      ...(environment.reportBatchItemFailures !== undefined ? { reportBatchItemFailures: environment.reportBatchItemFailures } : {}),
     });
   const handler = handlerIn(options);
   const stored = (key: string) => new HotStateStore<PriceUpdate>(documents, tableName).get(key);
   const deltas = async (count: number) =>
     (await readTopic(kafka, stream.outputTopic, count)).map((record) => JSON.parse(record.value!) as PriceUpdate & { key: string });
-  return { pipeline, tableName, handler, handlerIn, stored, deltas };
+  /** The stream's dead letters, by source offset. */
+  const letters = async (count: number): Promise<Map<number, ConsumedRecord>> =>
+    new Map((await readTopic(kafka, stream.deadLetterTopic, count)).map((letter) => [Number(letter.headers['x-dead-letter-source-offset']), letter]));
+  return { pipeline, tableName, handler, handlerIn, stored, deltas, letters };
+}
+
+/**
+ * A TCP proxy in front of a local service that can be taken away and brought
+ * back: closed, its port refuses connections (and open ones are cut), as a
+ * service that is down does; open, it forwards to the service.
+ */
+export async function switchableProxy(target: string) {
+  const { hostname, port: targetPort } = new URL(target);
+  const port = await findFreePort();
+  const sockets = new Set<Socket>();
+  let server: Server | undefined;
+  const track = (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  };
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    open: () =>
+      new Promise<void>((resolve) => {
+        server = createServer((client) => {
+          const upstream = connect(Number(targetPort), hostname);
+          track(client);
+          track(upstream);
+          client.on('error', () => upstream.destroy());
+          upstream.on('error', () => client.destroy());
+          client.pipe(upstream).pipe(client);
+        });
+        server.listen(port, '127.0.0.1', () => resolve());
+      }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        if (!server) return resolve();
+        server.close(() => resolve());
+        server = undefined;
+      }),
+  };
 }
