@@ -20,17 +20,22 @@ const HELP = `Usage: platform <command> [options]
 
 Commands:
   topics                                   topics with partitions, records and lag per consumer group
-  produce <topic> [--file F]               publish NDJSON lines {"key","value","headers"?} from F or stdin, checked against the topic's schema
-                                           (the schema the topic declares, or --schema <subject>); sent in its wire format
+  produce <topic> [--file F] [--traceparent <W3C traceparent>]
+                                           publish NDJSON lines {"key","value","headers"?} from F or stdin, checked against the topic's schema
+                                           (the schema the topic declares, or --schema <subject>); sent in its wire format. Each record
+                                           in a W3C trace: with --traceparent all of them in that one (as child spans), else a line's own
+                                           valid traceparent header, else a new trace per line; the trace ids printed (stderr, or --json)
   tail <topic> [--from beginning|end|<ISO time>] [--max N]
-                                           print records (decoded, with headers) as they arrive
-  dlq list <consumer>                      the records a consumer dead-lettered, with reasons
-  dlq show <consumer> --offset <p>:<o>     one dead-lettered record in full
-  dlq redrive <consumer>                   re-publish dead-lettered records to their source topic, exactly once each
+                                           print records (decoded, with headers and trace id) as they arrive
+  dlq list <consumer>                      the records a consumer dead-lettered, with reasons and trace ids
+  dlq show <consumer> --offset <p>:<o>     one dead-lettered record in full, with its trace (W3C and X-Ray ids, span, cause span)
+  dlq redrive <consumer>                   re-publish dead-lettered records to their source topic, exactly once each, each as a new span
+                                           of the letter's trace (a new trace for a letter without one)
   replay <consumer> --from earliest|<ISO time>
                                            reprocess from there (refused while the consumer runs)
   state <join> <key>                       a join's state for a key
-  liberate <topic> --file F --key-field K  bootstrap an entity topic from an NDJSON or CSV snapshot (resumable; --restart to send again; --schema as for produce)
+  liberate <topic> --file F --key-field K  bootstrap an entity topic from an NDJSON or CSV snapshot, a new trace per row
+                                           (resumable; --restart to send again; --schema as for produce)
   schemas check|publish [--registry-url U] check compatibility, or register every schema version
 
 Options:
@@ -70,6 +75,7 @@ async function main(argv: readonly string[]): Promise<number> {
       'key-field': { type: 'string' },
       'registry-url': { type: 'string' },
       schema: { type: 'string' },
+      traceparent: { type: 'string' },
       restart: { type: 'boolean', default: false },
       env: { type: 'string' },
       brokers: { type: 'string' },
@@ -99,11 +105,13 @@ async function main(argv: readonly string[]): Promise<number> {
     if (!value) throw new UsageError(`${command} needs ${what}`);
     return value;
   };
+  // Only produce writes records in a trace of the caller's choosing (liberate starts one per row, redrive continues the letter's).
+  if (values.traceparent !== undefined && command !== 'produce') throw new UsageError(`--traceparent is an option of produce only, not of ${command}`);
   switch (command) {
     case 'topics':
       return topicsCommand(context).then(() => 0);
     case 'produce':
-      return produceCommand(context, need(rest[0], 'a topic'), values.file, values.schema).then(() => 0);
+      return produceCommand(context, need(rest[0], 'a topic'), values.file, values.schema, values.traceparent).then(() => 0);
     case 'tail': {
       const max = values.max === undefined ? undefined : Number(values.max);
       if (max !== undefined && (!Number.isInteger(max) || max < 1)) throw new UsageError(`--max must be a whole number ≥ 1, got "${values.max}"`);

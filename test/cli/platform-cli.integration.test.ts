@@ -9,12 +9,16 @@ import { orderedProducer } from '../../shared/kafka';
 import { provisionPipeline, type LocalRuntime } from '../../shared/local';
 import type { Pipeline } from '../../shared/pipeline';
 import { readValue, topicValueFormat, writeValue } from '../../shared/schemas';
+import { parseTraceparent, TRACE_HEADERS } from '../../shared/tracing';
 import { connectToTestServices, eventually, produce, readTopic, recordCount, uniqueName } from '../support/integration';
 import { runPlatform } from '../support/run-platform';
 
 const ROOT = join(__dirname, '..', '..');
 const PIPELINE = join(ROOT, 'test', 'fixtures', 'cli-pipeline.ts');
-
+/** A W3C trace context from the specification's examples. */
+const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+const TRACE_ID_FORM = /^[0-9a-f]{32}$/;
 
 describe('The platform command line, run as a user runs it (integration)', () => {
   let runtime: LocalRuntime;
@@ -77,9 +81,13 @@ describe('The platform command line, run as a user runs it (integration)', () =>
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/nothing produced to ".*merchants":\n {2}line 3: name: undefined does not match schema merchants-value v1\n {2}line 4: webSite: not a field of schema merchants-value v1/);
     expect(accepted.code).toBe(0);
-    expect(JSON.parse(accepted.stdout)).toEqual({ topic: merchants, produced: 2 });
+    // Lines without a traceparent: a new trace each, its id in the result, in input order.
+    const result = JSON.parse(accepted.stdout) as { traceIds: string[] };
+    expect(result).toEqual({ topic: merchants, produced: 2, traceIds: [expect.stringMatching(TRACE_ID_FORM), expect.stringMatching(TRACE_ID_FORM)] });
+    expect(result.traceIds[0]).not.toBe(result.traceIds[1]);
     const records = await readTopic(kafka, merchants, 2);
     expect(records.map((record) => [record.key, record.value === null]).sort()).toEqual([['m-1', false], ['m-2', true]]);
+    expect(good.map((line) => parseTraceparent(records.find((record) => record.key === line.key)!.headers[TRACE_HEADERS.traceparent])?.traceId)).toEqual(result.traceIds);
     const m1 = records.find((record) => record.key === 'm-1')!;
     expect(m1.valueBytes![0]).toBe(0); // the wire format's magic byte, then the schema id
     expect(await readValue(formatOf(merchants), m1.valueBytes)).toEqual(good[0]!.value);
@@ -127,6 +135,7 @@ describe('The platform command line, run as a user runs it (integration)', () =>
     // Assess
     expect(list.code).toBe(0);
     expect(JSON.parse(list.stdout).letters).toEqual([expect.objectContaining({ key: 'm-9', reason: 'RetryAttemptsExhausted', error: 'Error: downstream unavailable', source: `${prefix}merchants-0@41` })]);
+    expect(JSON.parse(list.stdout).letters[0]).not.toHaveProperty('traceId'); // the record had no traceparent
     expect(JSON.parse(first.stdout)).toMatchObject({ redriven: 1, alreadyRedriven: 0 });
     expect(JSON.parse(second.stdout)).toMatchObject({ redriven: 0, alreadyRedriven: 1 });
     const redriven = (await readTopic(kafka, `${prefix}merchants`, 3)).filter((record) => record.key === 'm-9');
@@ -134,6 +143,9 @@ describe('The platform command line, run as a user runs it (integration)', () =>
     expect(redriven[0]!.value).toBe('{"name":"fixed later"}');
     expect(redriven[0]!.headers).toMatchObject({ trace: 't-1', 'x-redriven-from': `${prefix}merchants.dlq-0@0` });
     expect(Object.keys(redriven[0]!.headers).some((name) => name.startsWith(DEAD_LETTER_HEADERS.reason))).toBe(false);
+    // A letter without a trace goes back in a new one, caused by no record.
+    expect(parseTraceparent(redriven[0]!.headers[TRACE_HEADERS.traceparent])).toEqual(expect.objectContaining({ traceId: expect.stringMatching(TRACE_ID_FORM) }));
+    expect(redriven[0]!.headers).not.toHaveProperty(TRACE_HEADERS.cause);
   });
 
   it('replays a consumer from the earliest offset, but refuses while the consumer runs', async () => {
@@ -195,8 +207,13 @@ describe('The platform command line, run as a user runs it (integration)', () =>
     expect(JSON.parse(first.stdout).rejectedRows).toEqual([{ line: 3, problems: ['validFrom: "someday" does not match the schema'] }]);
     expect(JSON.parse(again.stdout)).toMatchObject({ alreadyComplete: true, produced: 2 });
     expect((await endOffset(topic)) - before).toBe(2);
-    const liberated = (await readTopic(kafka, topic, before + 2)).find((record) => record.key === 'fl-1');
+    const records = await readTopic(kafka, topic, before + 2);
+    const liberated = records.find((record) => record.key === 'fl-1');
     expect(await readValue(formatOf(topic), liberated!.valueBytes)).toEqual({ flyerId: 'fl-1', merchantId: 'm-1', title: 'Deals, week 1', validFrom: 1767225600000, validUntil: 1767830400000 });
+    // A trace per row.
+    const traces = ['fl-1', 'fl-3'].map((key) => parseTraceparent(records.find((record) => record.key === key)!.headers[TRACE_HEADERS.traceparent])?.traceId);
+    expect(traces).toEqual([expect.stringMatching(TRACE_ID_FORM), expect.stringMatching(TRACE_ID_FORM)]);
+    expect(traces[0]).not.toBe(traces[1]);
   });
 
   it('resumes a liberation that stopped part-way after the last acknowledged line, sending only the rest', async () => {
@@ -217,6 +234,162 @@ describe('The platform command line, run as a user runs it (integration)', () =>
     expect(keys.sort()).toEqual(['r-2', 'r-3']);
   });
 
+  describe('trace context', () => {
+    it('shows the trace id of each record it tails', async () => {
+      const topic = `${prefix}traced`;
+      await createTopic(topic);
+      await produce(kafka, topic, [
+        { key: 'joined', value: '{"n":1}', headers: { [TRACE_HEADERS.traceparent]: TRACEPARENT, [TRACE_HEADERS.cause]: 'b7ad6b7169203331' } },
+        { key: 'untraced', value: '{"n":2}' },
+      ]);
+
+      const json = await platform(['tail', topic, '--from', 'beginning', '--max', '2', '--json']);
+      const text = await platform(['tail', topic, '--from', 'beginning', '--max', '2']);
+
+      expect(json.code).toBe(0);
+      const [joined, untraced] = json.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(joined).toMatchObject({ key: 'joined', trace: { traceId: TRACE_ID, spanId: '00f067aa0ba902b7', causeSpanId: 'b7ad6b7169203331', xrayTraceId: '1-4bf92f35-77b34da6a3ce929d0e0e4736' } });
+      expect(untraced).toMatchObject({ key: 'untraced' });
+      expect(untraced).not.toHaveProperty('trace');
+      expect(text.code).toBe(0);
+      expect(text.stdout.trim().split('\n')).toEqual([
+        expect.stringMatching(new RegExp(`^\\S+ ${topic}-0@0 joined trace=${TRACE_ID} \\{"n":1\\} `)),
+        expect.stringMatching(new RegExp(`^\\S+ ${topic}-0@1 untraced trace=\\(none\\) \\{"n":2\\} `)),
+      ]);
+    });
+
+    it('puts every line of a produce into the trace given by --traceparent', async () => {
+      const items = `${prefix}items`;
+      const lines = ['i-1', 'i-2'].map((itemId) => ({ key: itemId, value: { itemId, flyerId: 'f-1', name: 'Milk', category: 'dairy', description: null, imageUrl: null } }));
+
+      const json = await platform(['produce', items, '--traceparent', TRACEPARENT, '--json'], lines.map((line) => JSON.stringify(line)).join('\n'));
+      const text = await platform(['produce', items, '--traceparent', TRACEPARENT], JSON.stringify({ ...lines[0], key: 'i-3' }));
+
+      expect(json.code).toBe(0);
+      expect(JSON.parse(json.stdout)).toEqual({ topic: items, produced: 2, traceIds: [TRACE_ID, TRACE_ID] });
+      expect(text.code).toBe(0);
+      expect(text.stdout).toBe(`produced 1 record(s) to ${items}\n`);
+      expect(text.stderr).toContain(`trace ${TRACE_ID}: all 1 record(s), each a child of --traceparent\n`);
+      const records = (await readTopic(kafka, items, await endOffset(items))).filter((record) => ['i-1', 'i-2', 'i-3'].includes(record.key!));
+      const contexts = records.map((record) => parseTraceparent(record.headers[TRACE_HEADERS.traceparent]));
+      // Children: the given trace and flags, a span of each record's own; the caller's span is on no record, so no x-trace-cause.
+      expect(contexts).toEqual([0, 1, 2].map(() => expect.objectContaining({ traceId: TRACE_ID, flags: 1 })));
+      expect(new Set([...contexts.map((context) => context!.parentId), '00f067aa0ba902b7']).size).toBe(4);
+      expect(records.every((record) => record.headers[TRACE_HEADERS.cause] === undefined)).toBe(true);
+    });
+
+    it('keeps a produced line’s own traceparent, starts a trace for each other line, and lists them on stderr', async () => {
+      const items = `${prefix}items`;
+      const value = (itemId: string) => ({ itemId, flyerId: 'f-1', name: 'Milk', category: 'dairy', description: null, imageUrl: null });
+      const input = [
+        { key: 'i-4', value: value('i-4'), headers: { [TRACE_HEADERS.traceparent]: TRACEPARENT, 'x-source-system': 'monolith' } },
+        { key: 'i-5', value: value('i-5'), headers: { [TRACE_HEADERS.traceparent]: 'not-a-traceparent' } },
+      ];
+
+      const run = await platform(['produce', items], input.map((line) => JSON.stringify(line)).join('\n'));
+
+      expect(run.code).toBe(0);
+      expect(run.stderr).toContain(`traces of the 2 record(s):\n  line 1 key=i-4 trace=${TRACE_ID}\n`);
+      const fresh = /^ {2}line 2 key=i-5 trace=([0-9a-f]{32})$/m.exec(run.stderr)?.[1];
+      expect(fresh).toBeDefined();
+      const records = await readTopic(kafka, items, await endOffset(items));
+      expect(records.find((record) => record.key === 'i-4')!.headers).toEqual({ [TRACE_HEADERS.traceparent]: TRACEPARENT, 'x-source-system': 'monolith' });
+      expect(parseTraceparent(records.find((record) => record.key === 'i-5')!.headers[TRACE_HEADERS.traceparent])?.traceId).toBe(fresh);
+    });
+
+    it('refuses an invalid --traceparent with exit code 2', async () => {
+      const items = `${prefix}items`;
+      const before = await endOffset(items);
+      const line = JSON.stringify({ key: 'i-9', value: { itemId: 'i-9', flyerId: 'f-1', name: 'Milk', category: 'dairy', description: null, imageUrl: null } });
+
+      const invalid = await platform(['produce', items, '--traceparent', '00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01'], line);
+      const both = await platform(['produce', items, '--traceparent', TRACEPARENT], JSON.stringify({ ...(JSON.parse(line) as object), headers: { traceparent: TRACEPARENT } }));
+
+      expect(invalid.code).toBe(2);
+      expect(invalid.stderr).toMatch(/^error: --traceparent must be a W3C traceparent, 00-<trace id: 32 lowercase hex>-<parent span id: 16 lowercase hex>-<flags: 2 hex>.* got "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"\nRun with --help/);
+      // A line with a trace of its own contradicts --traceparent: the input is refused, naming the line.
+      expect(both.code).toBe(1);
+      expect(both.stderr).toMatch(/line 1: has a traceparent header of its own, and --traceparent puts every line into one trace: drop one of them/);
+      expect(await endOffset(items)).toBe(before);
+    });
+
+    it('refuses --traceparent on a command other than produce with exit code 2', async () => {
+      const run = await platform(['liberate', `${prefix}items`, '--file', 'items.ndjson', '--key-field', 'itemId', '--traceparent', TRACEPARENT]);
+
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(/^error: --traceparent is an option of produce only, not of liberate\nRun with --help/);
+    });
+
+    describe('of dead letters', () => {
+      const consumerName = 'merchant-directory';
+      /** Where the letter came from: a topic of its own, so the redriven record is the only one there. */
+      const source = `${prefix}traced-source`;
+
+      beforeAll(async () => {
+        await createTopic(source);
+        const consumer = pipeline.consumers.find((candidate) => candidate.name === consumerName)!;
+        const producer = orderedProducer(kafka);
+        await producer.connect();
+        await new KafkaDeadLetterPublisher(producer, `${prefix}merchants.dlq`, consumer.eventSource.consumerGroupId)
+          .publish([
+            {
+              record: {
+                topic: source,
+                partition: 0,
+                offset: 7,
+                timestamp: Date.now(),
+                timestampType: 'CREATE_TIME',
+                key: Buffer.from('m-traced'),
+                value: Buffer.from('{"name":"traced"}'),
+                headers: [
+                  [TRACE_HEADERS.traceparent, Buffer.from(TRACEPARENT)],
+                  [TRACE_HEADERS.tracestate, Buffer.from('rojo=00f067aa0ba902b7')],
+                  [TRACE_HEADERS.cause, Buffer.from('b7ad6b7169203331')],
+                ],
+              },
+              reason: 'RetryAttemptsExhausted',
+              error: 'Error: downstream unavailable',
+              attempts: 1,
+            },
+          ])
+          .finally(() => producer.disconnect());
+      });
+
+      it('shows a dead letter’s trace id', async () => {
+        const list = await platform(['dlq', 'list', consumerName, '--json']);
+        const text = await platform(['dlq', 'list', consumerName]);
+        const row = (JSON.parse(list.stdout) as { letters: Array<{ key: string; partition: number; offset: number }> }).letters.find((letter) => letter.key === 'm-traced')!;
+        const show = await platform(['dlq', 'show', consumerName, '--offset', `${row.partition}:${row.offset}`, '--json']);
+
+        expect(list.code).toBe(0);
+        expect(row).toMatchObject({ traceId: TRACE_ID, source: `${source}-0@7` });
+        expect(text.stdout).toContain(`${row.partition}:${row.offset} key=m-traced trace=${TRACE_ID} from ${source}-0@7 RetryAttemptsExhausted`);
+        expect(text.stdout).toMatch(/key=m-9 trace=\(none\) from/);
+        expect(show.code).toBe(0);
+        expect(JSON.parse(show.stdout)).toMatchObject({ key: 'm-traced', trace: { traceId: TRACE_ID, spanId: '00f067aa0ba902b7', causeSpanId: 'b7ad6b7169203331', xrayTraceId: '1-4bf92f35-77b34da6a3ce929d0e0e4736' } });
+      });
+
+      it('redrives a letter as a child of its trace', async () => {
+        const run = await platform(['dlq', 'redrive', consumerName, '--json']);
+
+        expect(run.code).toBe(0);
+        expect(JSON.parse(run.stdout)).toMatchObject({ redriven: 1 });
+        const [redriven] = await readTopic(kafka, source, 1);
+        // A new span in the letter's trace, tracestate passed on, x-trace-cause naming the letter's span.
+        const context = parseTraceparent(redriven!.headers[TRACE_HEADERS.traceparent], redriven!.headers[TRACE_HEADERS.tracestate]);
+        expect(context).toEqual({ traceId: TRACE_ID, parentId: expect.stringMatching(/^[0-9a-f]{16}$/), flags: 1, traceState: 'rojo=00f067aa0ba902b7' });
+        expect(context!.parentId).not.toBe('00f067aa0ba902b7');
+        expect(redriven!.headers[TRACE_HEADERS.cause]).toBe('00f067aa0ba902b7');
+        expect(redriven).toMatchObject({ key: 'm-traced', value: '{"name":"traced"}' });
+        expect(redriven!.headers['x-redriven-from']).toMatch(new RegExp(`^${prefix.replace(/\./g, '\\.')}merchants\\.dlq-0@\\d+$`));
+        // Exactly once still: a second run sends nothing.
+        const again = await platform(['dlq', 'redrive', consumerName, '--json']);
+        expect(JSON.parse(again.stdout)).toMatchObject({ redriven: 0 });
+        expect(await endOffset(source)).toBe(2); // the record and its transaction's commit marker
+      });
+    });
+  });
+
   it('checks the repository schemas for compatibility', async () => {
     const check = await platform(['schemas', 'check', '--json']);
 
@@ -225,4 +398,11 @@ describe('The platform command line, run as a user runs it (integration)', () =>
   });
 
   const endOffset = (topic: string) => recordCount(kafka, topic);
+
+  /** A topic of one partition the pipeline does not declare (its records are JSON to the CLI). */
+  const createTopic = async (topic: string) => {
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true }).finally(() => admin.disconnect());
+  };
 });

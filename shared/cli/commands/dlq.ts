@@ -4,6 +4,7 @@ import { readPartitionRange } from '../../kafka';
 import type { Consumer } from '../../pipeline';
 import { CliError, consumerNamed, deadLetterTopicOf, UsageError, type CliContext } from '../context';
 import { headersAsText, printable } from './record-format';
+import { printedTrace, redrivenTraceHeaders } from './record-trace';
 
 interface Letter {
   readonly partition: number;
@@ -41,6 +42,7 @@ async function lettersOf(context: CliContext, consumer: Consumer, topic: string)
 }
 
 function summary(letter: Letter) {
+  const traceId = printedTrace(letter.message.headers)?.traceId;
   return {
     partition: letter.partition,
     offset: letter.offset,
@@ -49,6 +51,8 @@ function summary(letter: Letter) {
     error: letter.headers[DEAD_LETTER_HEADERS.error],
     source: `${letter.headers[DEAD_LETTER_HEADERS.sourceTopic]}-${letter.headers[DEAD_LETTER_HEADERS.sourcePartition]}@${letter.headers[DEAD_LETTER_HEADERS.sourceOffset]}`,
     failedAt: letter.headers[DEAD_LETTER_HEADERS.failedAt],
+    // The trace of the record that failed (a letter keeps its headers); absent when it had none.
+    ...(traceId === undefined ? {} : { traceId }),
   };
 }
 
@@ -63,7 +67,7 @@ export async function dlqCommand(context: CliContext, action: string | undefined
   if (action === 'list') {
     const rows = letters.map(summary);
     context.print({ consumer: consumerName, topic, letters: rows }, () =>
-      [`${rows.length} dead-lettered record(s) of ${consumerName} in ${topic}`, ...rows.map((row) => `  ${row.partition}:${row.offset} key=${row.key ?? '(none)'} from ${row.source} ${row.reason}: ${row.error}`)].join('\n'),
+      [`${rows.length} dead-lettered record(s) of ${consumerName} in ${topic}`, ...rows.map((row) => `  ${row.partition}:${row.offset} key=${row.key ?? '(none)'} trace=${row.traceId ?? '(none)'} from ${row.source} ${row.reason}: ${row.error}`)].join('\n'),
     );
     return;
   }
@@ -81,7 +85,9 @@ export async function dlqCommand(context: CliContext, action: string | undefined
 
 /**
  * Re-publishes each letter not redriven before to the topic it came from, as
- * it was (key, value, original headers), exactly once: the records and the
+ * it was (key, value, original headers), exactly once, as a child of its trace
+ * (a new `traceparent` in the letter's trace, `x-trace-cause` naming the
+ * letter's span; a new trace for a letter without one): the records and the
  * redrive group's new offsets are committed in one Kafka transaction, so a
  * crash or a second run never sends a letter twice. The memory is the redrive
  * group's committed offsets, which the broker keeps while
@@ -111,7 +117,8 @@ async function redrive(context: CliContext, consumer: Consumer, topic: string, l
           const source = letter.headers[DEAD_LETTER_HEADERS.sourceTopic] ?? consumer.topic.name;
           const original = Object.fromEntries(Object.entries(letter.message.headers ?? {}).filter(([name]) => !name.startsWith('x-dead-letter-')));
           const messages = bySource.get(source) ?? [];
-          messages.push({ key: letter.message.key, value: letter.message.value, headers: { ...original, 'x-redriven-from': `${topic}-${letter.partition}@${letter.offset}` } });
+          // A new span of the letter's trace (x-trace-cause: the letter's span), or a new trace when it had none.
+          messages.push({ key: letter.message.key, value: letter.message.value, headers: { ...redrivenTraceHeaders(original), 'x-redriven-from': `${topic}-${letter.partition}@${letter.offset}` } });
           bySource.set(source, messages);
         }
         await transaction.sendBatch({ acks: -1, topicMessages: [...bySource].map(([source, messages]) => ({ topic: source, messages: messages as never })) });

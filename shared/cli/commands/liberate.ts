@@ -6,6 +6,7 @@ import type { Message } from 'kafkajs';
 import { orderedProducer, sendChunked } from '../../kafka';
 import { PROJECT_ROOT } from '../../local/paths';
 import { loadSchemaCatalog, undeclaredFields, valueSubject } from '../../schemas';
+import { newRootContext, traceHeaders } from '../../tracing';
 import { CliError, UsageError, type CliContext } from '../context';
 
 interface Checkpoint {
@@ -31,6 +32,7 @@ const CHUNK_ROWS = 1_000;
  * rejected ones are listed with their reasons and the run goes on. A
  * checkpoint after every acknowledged chunk lets a stopped run resume where it
  * was (facts are idempotent, so a chunk sent twice after a crash is harmless).
+ * Each row starts a W3C trace of its own (`traceparent`).
  */
 export async function liberateCommand(
   context: CliContext,
@@ -107,7 +109,8 @@ export async function liberateCommand(
         continue;
       }
       // In the topic's wire format (Avro with its schema id when the topic declares a schema).
-      pending.push({ key: key as string, value: await format.encode(row) });
+      // One trace per row: each fact starts the journey of its entity's change.
+      pending.push({ key: key as string, value: await format.encode(row), headers: traceHeaders(newRootContext()) });
       if (pending.length >= CHUNK_ROWS) await flush();
     }
     await flush();

@@ -4,7 +4,9 @@ import type { Message } from 'kafkajs';
 import { orderedProducer, sendChunked } from '../../kafka';
 import { PROJECT_ROOT } from '../../local/paths';
 import { loadSchemaCatalog, undeclaredFields, valueSubject, writeValue, type SubjectSchemas } from '../../schemas';
+import { TRACE_HEADERS } from '../../tracing';
 import { CliError, type CliContext } from '../context';
+import { producedTraceHeaders, traceparentFlag } from './record-trace';
 
 /** One line of input to `produce`: `{"key": "...", "value": {...} | null, "headers"?: {...}}`. */
 interface InputLine {
@@ -14,13 +16,20 @@ interface InputLine {
 }
 
 /**
- * `produce <topic> [--file F] [--schema <subject>]`: publishes NDJSON lines (`{key, value, headers?}`;
+ * `produce <topic> [--file F] [--schema <subject>] [--traceparent <W3C traceparent>]`: publishes NDJSON lines (`{key, value, headers?}`;
  * a null value is a tombstone) from a file or stdin, in the topic's wire
  * format. Every line is checked first, against the schema the topic declares
  * (or `--schema`): one bad line refuses the whole input, naming each problem,
  * and nothing is sent.
+ *
+ * Every record is in a W3C trace: with `--traceparent`, all of them in that
+ * one (each a child span of it); otherwise a line's own valid `traceparent`
+ * header, or a new trace per line. The trace ids are printed (on stderr, or
+ * in the JSON result as `traceIds`, one per record in input order).
  */
-export async function produceCommand(context: CliContext, topic: string, file: string | undefined, subjectOption?: string): Promise<void> {
+export async function produceCommand(context: CliContext, topic: string, file: string | undefined, subjectOption?: string, traceparent?: string): Promise<void> {
+  // Checked before anything is read or sent: a mistyped trace is a usage error, not records in a trace nobody finds.
+  const parent = traceparentFlag(traceparent);
   const declared = context.pipeline.topics.find((candidate) => candidate.name === topic);
   if (!declared) throw new CliError(`topic "${topic}" is not declared in pipeline "${context.pipeline.name}"`);
   if (subjectOption !== undefined && declared.valueSchema !== undefined && subjectOption !== declared.valueSchema) {
@@ -32,20 +41,22 @@ export async function produceCommand(context: CliContext, topic: string, file: s
   if (subjectOption !== undefined && !schemas.has(subject)) throw new CliError(`no schema "${subject}" in schemas/`);
   const schema = schemas.get(subject);
   const problems: string[] = [];
-  const lines: InputLine[] = [];
+  const lines: Array<InputLine & { readonly number: number }> = [];
   text.replace(/^\uFEFF/, '').split('\n').forEach((raw, index) => {
     if (raw.trim() === '') return;
     const line = parseLine(raw, index + 1, problems);
     if (!line) return;
     problems.push(...valueProblems(line, schema).map((problem) => `line ${index + 1}: ${problem}`));
-    lines.push(line);
+    if (parent && line.headers?.[TRACE_HEADERS.traceparent] !== undefined) {
+      problems.push(`line ${index + 1}: has a traceparent header of its own, and --traceparent puts every line into one trace: drop one of them`);
+    }
+    lines.push({ ...line, number: index + 1 });
   });
   if (problems.length > 0) throw new CliError(`nothing produced to "${topic}":\n  ${problems.join('\n  ')}`);
   // Every line is valid: each goes out in the topic's wire format (Avro with its schema id when it declares one).
   const format = context.formatOf(topic);
-  const messages: Message[] = await Promise.all(
-    lines.map(async (line) => ({ key: line.key, value: await writeValue(format, line.value), ...(line.headers ? { headers: line.headers } : {}) })),
-  );
+  const traced = lines.map((line) => producedTraceHeaders(line.headers, parent));
+  const messages: Message[] = await Promise.all(lines.map(async (line, index) => ({ key: line.key, value: await writeValue(format, line.value), headers: traced[index]!.headers })));
   const producer = orderedProducer(await context.kafka());
   await producer.connect();
   try {
@@ -53,8 +64,21 @@ export async function produceCommand(context: CliContext, topic: string, file: s
   } finally {
     await producer.disconnect();
   }
-  context.print({ topic, produced: messages.length }, () => `produced ${messages.length} record(s) to ${topic}`);
+  const traceIds = traced.map((line) => line.traceId);
+  if (!context.json) process.stderr.write(traceSummary(lines, traceIds, parent?.traceId));
+  context.print({ topic, produced: messages.length, traceIds }, () => `produced ${messages.length} record(s) to ${topic}`);
 }
+
+/** Which trace each record went out in, for stderr: one line for --traceparent, else one per record (the first 20). */
+function traceSummary(lines: ReadonlyArray<{ readonly number: number; readonly key: string | null }>, traceIds: readonly string[], parentTraceId: string | undefined): string {
+  if (traceIds.length === 0) return '';
+  if (parentTraceId !== undefined) return `trace ${parentTraceId}: all ${traceIds.length} record(s), each a child of --traceparent\n`;
+  const shown = lines.slice(0, TRACES_SHOWN).map((line, index) => `  line ${line.number} key=${line.key ?? '(none)'} trace=${traceIds[index]}`);
+  const more = lines.length > TRACES_SHOWN ? [`  … and ${lines.length - TRACES_SHOWN} more (use --json for all)`] : [];
+  return [`traces of the ${traceIds.length} record(s):`, ...shown, ...more, ''].join('\n');
+}
+
+const TRACES_SHOWN = 20;
 
 function parseLine(raw: string, number: number, problems: string[]): InputLine | undefined {
   let parsed: unknown;
@@ -70,6 +94,10 @@ function parseLine(raw: string, number: number, problems: string[]): InputLine |
     return undefined;
   }
   if (line.key !== null && typeof line.key !== 'string') problems.push(`line ${number}: key must be a string or null`);
+  const headers: unknown = line.headers;
+  if (headers !== undefined && (headers === null || typeof headers !== 'object' || Array.isArray(headers) || !Object.values(headers).every((value) => typeof value === 'string'))) {
+    problems.push(`line ${number}: headers must be an object of strings, {"name": "value"}`);
+  }
   return line as InputLine;
 }
 

@@ -1,7 +1,8 @@
 import type { IHeaders, KafkaMessage } from 'kafkajs';
 import { readValue, type ValueFormat } from '../../schemas';
+import { printedTrace, type PrintedTrace } from './record-trace';
 
-/** A record as the CLI prints it: key as text, value decoded from its topic's format, headers as text. */
+/** A record as the CLI prints it: key as text, value decoded from its topic's format, headers as text, and its trace. */
 export interface PrintedRecord {
   readonly topic: string;
   readonly partition: number;
@@ -10,6 +11,8 @@ export interface PrintedRecord {
   readonly key: string | null;
   readonly value: unknown;
   readonly headers: Record<string, string>;
+  /** The W3C trace it belongs to; absent when it carries no valid `traceparent`. */
+  readonly trace?: PrintedTrace;
 }
 
 export async function printable(topic: string, partition: number, message: KafkaMessage, format: ValueFormat): Promise<PrintedRecord> {
@@ -21,7 +24,13 @@ export async function printable(topic: string, partition: number, message: Kafka
     key: message.key?.toString('utf8') ?? null,
     value: message.value === null ? null : await decodeValue(message.value, format),
     headers: headersAsText(message.headers ?? {}),
+    ...traceField(message.headers),
   };
+}
+
+function traceField(headers: IHeaders | undefined): { trace?: PrintedTrace } {
+  const trace = printedTrace(headers);
+  return trace ? { trace } : {};
 }
 
 /** The value as its format reads it; bytes it cannot read are shown as text with the reason, never hidden. */

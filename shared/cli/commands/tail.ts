@@ -4,7 +4,8 @@ import { printable } from './record-format';
 
 /**
  * `tail <topic> [--from beginning|end|<ISO time>] [--max N]`: prints records
- * as they arrive (decoded, with headers) until Ctrl-C or N records.
+ * as they arrive (decoded, with headers and the trace each belongs to) until
+ * Ctrl-C or N records.
  */
 export async function tailCommand(context: CliContext, topic: string, from: string, max: number | undefined): Promise<void> {
   const admin = (await context.kafka()).admin();
@@ -44,7 +45,11 @@ export async function tailCommand(context: CliContext, topic: string, from: stri
           eachMessage: async ({ partition, message }) => {
             if (max !== undefined && printed >= max) return;
             const record = await printable(topic, partition, message, format);
-            console.log(context.json ? JSON.stringify(record) : `${record.timestamp} ${topic}-${partition}@${record.offset} ${record.key ?? '(no key)'} ${JSON.stringify(record.value)} ${JSON.stringify(record.headers)}`);
+            console.log(
+              context.json
+                ? JSON.stringify(record)
+                : `${record.timestamp} ${topic}-${partition}@${record.offset} ${record.key ?? '(no key)'} trace=${record.trace?.traceId ?? '(none)'} ${JSON.stringify(record.value)} ${JSON.stringify(record.headers)}`,
+            );
             printed += 1;
             if (max !== undefined && printed >= max) resolvePrinted();
           },
