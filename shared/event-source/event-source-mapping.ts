@@ -4,7 +4,7 @@ import { KafkaDeadLetterPublisher } from '../dead-letter';
 import { orderedProducer } from '../kafka';
 import { EventSourceError } from './errors';
 import { invokeHandler, loadHandler, type MskHandler } from './handler';
-import { buildMskEvent, type MskTimestampType, type SourceRecord } from './msk-event';
+import { buildMskEvent, sourceRecordOfKafkaMessage, type SourceRecord } from './msk-event';
 import { PartitionWorker } from './partition-worker';
 import { emptyStats, type EventSourceMappingStats } from './stats';
 
@@ -152,7 +152,7 @@ export class EventSourceMapping {
   private async onFetched({ batch }: EachBatchPayload): Promise<void> {
     if (this.state !== 'running' || batch.messages.length === 0) return;
     const worker = this.workerFor(batch.partition);
-    const records = batch.messages.map((message) => toSourceRecord(batch.topic, batch.partition, message));
+    const records = batch.messages.map((message) => sourceRecordOfKafkaMessage(batch.topic, batch.partition, message));
     this.stats.recordsFetched += records.length;
     worker.enqueue(records);
     // Backpressure: stop fetching a partition that is far ahead of its function.
@@ -312,25 +312,3 @@ export class EventSourceMapping {
   }
 }
 
-function toSourceRecord(topic: string, partition: number, message: KafkaMessage): SourceRecord {
-  return {
-    topic,
-    partition,
-    offset: Number(message.offset),
-    timestamp: Number(message.timestamp),
-    timestampType: timestampTypeOf(message),
-    key: message.key,
-    value: message.value,
-    headers: Object.entries(message.headers ?? {}).flatMap(([name, value]) =>
-      (Array.isArray(value) ? value : [value]).flatMap((bytes) =>
-        bytes === undefined ? [] : [[name, Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes)] as const],
-      ),
-    ),
-  };
-}
-
-/** kafkajs keeps the record batch's timestamp type on an untyped `batchContext`. */
-function timestampTypeOf(message: KafkaMessage): MskTimestampType {
-  const context = (message as { batchContext?: { timestampType?: number } }).batchContext;
-  return context?.timestampType === 1 ? 'LOG_APPEND_TIME' : 'CREATE_TIME';
-}

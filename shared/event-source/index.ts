@@ -3,6 +3,7 @@ export { invokeHandler, loadHandler, type InvocationOutcome, type MskHandler } f
 export {
   buildMskEvent,
   partitionKey,
+  sourceRecordOfKafkaMessage,
   toMskRecord,
   toSignedBytes,
   type EventSourceIdentity,

@@ -10,11 +10,11 @@ import type { MskBatchResponse, MskEvent, MskRecord } from '../event-source';
 import { decodeKey, recordsOf, toSourceRecord, valueHeads } from '../records';
 import { UnreadableValueError } from '../schemas/errors';
 import type { ValueFormat } from '../schemas/value-format';
-import { newRootContext, traceContextOfMskHeaders, XRayBatchTracer } from '../tracing';
+import { inputTraceOfMskHeaders, XRayBatchTracer, type InputTrace } from '../tracing';
 import { joinStateTableVariable, type FkJoin } from './define-join';
 import { InvalidJoinInputError } from './errors';
 import { JoinProcessor, type JoinInputRecord, type PartitionBatch } from './join-processor';
-import { currentJoinOutputCauses, JoinOutputCauses, KafkaJoinOutputSink, withJoinOutputCauses, type InputTrace } from './join-output-sink';
+import { currentJoinOutputCauses, JoinOutputCauses, KafkaJoinOutputSink, withJoinOutputCauses } from './join-output-sink';
 import { JoinStateStore, type Subscription } from './join-state-store';
 
 export interface JoinHandlers {
@@ -131,8 +131,7 @@ export function createJoinHandlers(join: FkJoin, options: JoinHandlerOptions = {
         const traces = new Map<MskRecord, InputTrace>();
         for (const records of Object.values(event.records)) {
           for (const record of records) {
-            const carried = traceContextOfMskHeaders(record.headers);
-            traces.set(record, { context: carried ?? newRootContext(), carried: carried !== undefined });
+            traces.set(record, inputTraceOfMskHeaders(record.headers));
           }
         }
         return await tracer.trace([...traces.values()].map((trace) => trace.context), () => handleBatch(event, context, traces));

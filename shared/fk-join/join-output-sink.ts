@@ -2,7 +2,7 @@ import type { Producer } from 'kafkajs';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { chunkBySize, estimatedMessageBytes } from '../kafka/chunk-by-size';
 import { JSON_VALUE_FORMAT, type ValueFormat } from '../schemas/value-format';
-import { childContext, childTraceHeaders, newRootContext, traceHeaders, type TraceContext } from '../tracing';
+import { outputTraceHeaders, type InputTrace } from '../tracing';
 import type { Subscription } from './join-state-store';
 import { formatJoinPosition, type JoinPosition } from './join-result';
 
@@ -62,23 +62,6 @@ export class KafkaJoinOutputSink implements JoinOutputSink {
       await this.producer.send({ topic: this.topic, acks: -1, messages: chunk });
     }
   }
-}
-
-/**
- * A result's trace headers: a child of its cause, naming the cause's span when
- * the cause carried its context (an input without one had a new trace started
- * for it, whose span is on no record). A result whose cause is unknown (a sink
- * used outside the handlers) starts a trace of its own.
- */
-function outputTraceHeaders(cause: InputTrace | undefined): Record<string, string> {
-  if (cause === undefined) return traceHeaders(newRootContext());
-  return cause.carried ? childTraceHeaders(cause.context) : traceHeaders(childContext(cause.context));
-}
-
-/** The trace of an input record: the context it carried, or the one started for it when it carried none (or an invalid one). */
-export interface InputTrace {
-  readonly context: TraceContext;
-  readonly carried: boolean;
 }
 
 /**

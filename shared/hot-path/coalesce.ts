@@ -1,4 +1,5 @@
 import { isNewerUpdate, type HotStream, type UpdateOrder } from './define-hot-stream';
+import type { InputTrace } from '../tracing';
 
 /** An update as read from the input topic. */
 export interface HotUpdateRecord<U extends UpdateOrder> {
@@ -6,12 +7,15 @@ export interface HotUpdateRecord<U extends UpdateOrder> {
   readonly offset: number;
   readonly partition: number;
   readonly update: U;
+  /** The trace its record carried (or was started for it); kept with the update wherever it goes. None: the delta starts a trace. */
+  readonly trace?: InputTrace;
 }
 
 /**
  * The newest update per state key of a batch: newest by source version, then
  * source timestamp, then offset. Everything older in the batch is dropped here,
- * before DynamoDB sees it.
+ * before DynamoDB sees it. The survivor keeps its own record's trace: a key's
+ * delta continues the trace of the update it carries.
  */
 export function coalesceNewest<U extends UpdateOrder>(stream: HotStream<U>, records: readonly HotUpdateRecord<U>[]): Map<string, HotUpdateRecord<U>> {
   const newest = new Map<string, HotUpdateRecord<U>>();

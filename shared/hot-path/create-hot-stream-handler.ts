@@ -7,8 +7,10 @@ import { createTelemetry } from '../observability';
 import { KafkaDeadLetterPublisher, type DeadLetter } from '../dead-letter';
 import { connectOnce, kafkaFromEnvironment, orderedProducer, readPartitionRange } from '../kafka';
 import type { MskBatchResponse, MskEvent, MskRecord, SourceRecord } from '../event-source';
+import { sourceRecordOfKafkaMessage } from '../event-source/msk-event';
 import { decodeKey, recordsOf, toSourceRecord, valueHeads } from '../records';
 import { UnreadableValueError } from '../schemas/errors';
+import { inputTraceOfHeaders, inputTraceOfMskHeaders, traceContextOfMskHeaders, traceHeaders, XRayBatchTracer, type InputTrace, type TraceContext } from '../tracing';
 import type { HotUpdateRecord } from './coalesce';
 import { hotStateTableVariable, reportBatchItemFailuresVariable, type HotStream, type UpdateOrder } from './define-hot-stream';
 import { BatchIncompleteError, HotPathError } from './errors';
@@ -66,6 +68,12 @@ export interface HotStreamHandler<U extends UpdateOrder = UpdateOrder> {
  * down; what still fails, or DynamoDB, the broker or the registry being away,
  * fails the batch, which the event source retries (from the first record not
  * done, with partial batch responses).
+ *
+ * Each update keeps the W3C trace context its record carried (a new trace when
+ * it carried none), through coalescing and the write-behind buffer into the
+ * hot-state item, and the delta that carries it, whenever it is emitted, is a
+ * child of it. Each batch is recorded in X-Ray (active tracing) with its
+ * records' traces; log lines about dead-lettered updates name their `traceId`.
  */
 export function createHotStreamHandler<U extends UpdateOrder>(stream: HotStream<U>, options: HotStreamHandlerOptions = {}): HotStreamHandler<U> {
   const env = options.env ?? process.env;
@@ -79,6 +87,8 @@ export function createHotStreamHandler<U extends UpdateOrder>(stream: HotStream<
   const store = new HotStateStore<U>(documents, tableName);
   const deadLetter = new KafkaDeadLetterPublisher(producer, stream.deadLetterTopic, stream.name);
   const telemetry = createTelemetry(stream.name);
+  // Active tracing: each batch an X-Ray subsegment of its invocation, annotated with its records' traces.
+  const tracer = new XRayBatchTracer(stream.name, { env, warn: (message) => telemetry.logger.warn(message) });
   /** The events being handled: a refused update's record is looked up in them (the emulator may run several partitions at once). */
   const inFlight = new Set<MskEvent>();
 
@@ -88,7 +98,7 @@ export function createHotStreamHandler<U extends UpdateOrder>(stream: HotStream<
     for (const message of messages) {
       if (message.headers?.[FLUSH_TICK_HEADER] !== undefined) continue;
       try {
-        records.push(await parseReplayed(stream, message, range.partition));
+        records.push(await parseReplayed(stream, message, range.partition, inputTraceOfHeaders(message.headers)));
       } catch (error) {
         if (!isUnusable(error)) throw error; // dead-lettered when it was first consumed
       }
@@ -111,7 +121,9 @@ export function createHotStreamHandler<U extends UpdateOrder>(stream: HotStream<
     }));
     await connect();
     await deadLetter.publish(letters);
-    telemetry.deadLettered(letters.length, letters[0]!.error!);
+    refused.forEach(({ record }, index) =>
+      telemetry.deadLettered(1, letters[index]!.error!, { partition: record.partition, offset: record.offset, traceId: record.trace?.context.traceId }),
+    );
   };
   const processor = new HotPathProcessor(stream, store, new KafkaHotDeltaSink<U>(producer, stream), {
     readRange,
@@ -123,25 +135,28 @@ export function createHotStreamHandler<U extends UpdateOrder>(stream: HotStream<
   const timeReserveMs = options.timeReserveMs ?? 10_000;
   const totals = { updates: 0, keysApplied: 0, stale: 0, emitted: 0, unchanged: 0, replayed: 0, refused: 0 };
 
-  const handleBatch = async (event: MskEvent, context: Context): Promise<MskBatchResponse> => {
+  const handleBatch = async (event: MskEvent, context: Context, traces: ReadonlyMap<MskRecord, InputTrace>): Promise<MskBatchResponse> => {
     await connect();
     const updates: HotUpdateRecord<U>[] = [];
-    const unusable: DeadLetter[] = [];
+    const unusable: Array<{ letter: DeadLetter; record: MskRecord }> = [];
     // A batch's schema ids looked up ahead, a few at a time: records with unknown ids then cost nothing each.
     await stream.formats.input.prefetch?.(valueHeads(recordsOf(event)));
     for (const record of recordsOf(event)) {
       if (isFlushTick(record.headers)) continue;
       try {
-        updates.push(await parse(stream, record));
+        updates.push(await parse(stream, record, traces.get(record)!));
       } catch (error) {
         if (!isUnusable(error)) throw error;
-        unusable.push({ record: toSourceRecord(record), reason: 'InvalidRecord', error: `${error.name}: ${error.message}`, attempts: 1 });
+        unusable.push({ record, letter: { record: toSourceRecord(record), reason: 'InvalidRecord', error: `${error.name}: ${error.message}`, attempts: 1 } });
       }
     }
     // One request for the batch's letters: a stream of bad updates must not cost a round trip each.
     if (unusable.length > 0) {
-      await deadLetter.publish(unusable);
-      telemetry.deadLettered(unusable.length, unusable[0]!.error!);
+      // The letters keep the records' own headers, traceparent included.
+      await deadLetter.publish(unusable.map(({ letter }) => letter));
+      for (const { record, letter } of unusable) {
+        telemetry.deadLettered(1, letter.error!, { partition: record.partition, offset: record.offset, traceId: traces.get(record)!.context.traceId });
+      }
     }
     let result: HotBatchResult;
     try {
@@ -155,7 +170,11 @@ export function createHotStreamHandler<U extends UpdateOrder>(stream: HotStream<
       if (!(error instanceof BatchIncompleteError)) throw error;
       // Without partial batch responses, or with nothing done, the batch fails whole (and counts as an error).
       if (!reportBatchItemFailures || !madeProgress(event, error.resumeAt)) throw error.cause;
-      telemetry.logger.warn('batch done in part; the event source retries from the first record not done', { resumeAt: error.resumeAt, error: String(error.cause) });
+      const resumeAt = error.resumeAt.map(({ partition, offset }) => {
+        const record = event.records[partition]?.find((candidate) => candidate.offset === offset);
+        return { partition, offset, traceId: record && traces.get(record)?.context.traceId };
+      });
+      telemetry.logger.warn('batch done in part; the event source retries from the first record not done', { resumeAt, error: String(error.cause) });
       return { batchItemFailures: error.resumeAt.map(({ partition, offset }) => ({ itemIdentifier: { partition, offset } })) };
     }
     for (const name of Object.keys(totals) as Array<keyof typeof totals>) totals[name] += result[name];
@@ -166,7 +185,21 @@ export function createHotStreamHandler<U extends UpdateOrder>(stream: HotStream<
   const handler = async (event: MskEvent, context: Context): Promise<MskBatchResponse> => {
     inFlight.add(event);
     try {
-      return await handleBatch(event, context);
+      // Each update's trace: the one its record carries, or a new one when it carries none (or an invalid one).
+      const traces = new Map<MskRecord, InputTrace>();
+      // What X-Ray annotates the batch with: its updates' traces, and the traces flush ticks carry (the ticker's).
+      const annotated: TraceContext[] = [];
+      for (const record of recordsOf(event)) {
+        if (isFlushTick(record.headers)) {
+          const tick = traceContextOfMskHeaders(record.headers);
+          if (tick) annotated.push(tick);
+          continue;
+        }
+        const trace = inputTraceOfMskHeaders(record.headers);
+        traces.set(record, trace);
+        annotated.push(trace.context);
+      }
+      return await tracer.trace(annotated, () => handleBatch(event, context, traces));
     } finally {
       inFlight.delete(event);
       telemetry.flush();
@@ -186,13 +219,13 @@ function madeProgress(event: MskEvent, resumeAt: ReadonlyArray<{ readonly partit
   return Object.entries(event.records).some(([partition, records]) => records.length > 0 && resume.get(partition) !== records[0]!.offset);
 }
 
-function parse<U extends UpdateOrder>(stream: HotStream<U>, record: MskRecord): Promise<HotUpdateRecord<U>> {
+function parse<U extends UpdateOrder>(stream: HotStream<U>, record: MskRecord, trace: InputTrace): Promise<HotUpdateRecord<U>> {
   const value = record.value === undefined ? undefined : Buffer.from(record.value, 'base64');
-  return parseUpdate(stream, decodeKey(record), value, record.offset, record.partition);
+  return parseUpdate(stream, decodeKey(record), value, record.offset, record.partition, trace);
 }
 
-function parseReplayed<U extends UpdateOrder>(stream: HotStream<U>, message: KafkaMessage, partition: number): Promise<HotUpdateRecord<U>> {
-  return parseUpdate(stream, message.key ? message.key.toString('utf8') : null, message.value ?? undefined, Number(message.offset), partition);
+function parseReplayed<U extends UpdateOrder>(stream: HotStream<U>, message: KafkaMessage, partition: number, trace: InputTrace): Promise<HotUpdateRecord<U>> {
+  return parseUpdate(stream, message.key ? message.key.toString('utf8') : null, message.value ?? undefined, Number(message.offset), partition, trace);
 }
 
 /**
@@ -206,6 +239,7 @@ async function parseUpdate<U extends UpdateOrder>(
   value: Buffer | undefined,
   offset: number,
   partition: number,
+  trace: InputTrace,
 ): Promise<HotUpdateRecord<U>> {
   if (recordKey === null || recordKey === '') throw new HotPathError('updates need a non-empty key: the item id');
   // Keys starting with U+0000 are the state table's own (buffered ranges, probes).
@@ -225,7 +259,7 @@ async function parseUpdate<U extends UpdateOrder>(
   // Last, so a record that is wrong as well as large is named for what is wrong (decoding it first costs
   // milliseconds; Lambda's 6 MB payload cap bounds it). A value this large is no slim update either way.
   if (value.length > MAX_UPDATE_BYTES) throw new HotPathError(`a value of ${value.length} bytes is larger than a hot-stream update may be (${MAX_UPDATE_BYTES} bytes)`);
-  return { recordKey, offset, partition, update };
+  return { recordKey, offset, partition, update, trace };
 }
 
 /** The record in a handled event at a partition and offset (each partition's records are in offset order). */
@@ -270,25 +304,21 @@ async function sourceRecordsOf<U extends UpdateOrder>(
     const event = found[index];
     if (event) return { record: toSourceRecord(event), rebuilt: false };
     const message = read.get(`${record.partition}@${record.offset}`);
-    if (message) return { record: fromKafkaMessage(topic, record.partition, message), rebuilt: false };
+    if (message) return { record: sourceRecordOfKafkaMessage(topic, record.partition, message), rebuilt: false };
     return {
-      record: { topic, partition: record.partition, offset: record.offset, timestamp: 0, timestampType: 'CREATE_TIME', key: Buffer.from(record.recordKey), value: Buffer.from(JSON.stringify(record.update)), headers: [] },
+      record: {
+        topic,
+        partition: record.partition,
+        offset: record.offset,
+        timestamp: 0,
+        timestampType: 'CREATE_TIME',
+        key: Buffer.from(record.recordKey),
+        value: Buffer.from(JSON.stringify(record.update)),
+        // The context the record carried, so the letter stays in its trace (a trace started for it was on no record).
+        headers: record.trace?.carried ? Object.entries(traceHeaders(record.trace.context)).map(([name, value]) => [name, Buffer.from(value)] as const) : [],
+      },
       rebuilt: true,
     };
   });
 }
 
-function fromKafkaMessage(topic: string, partition: number, message: KafkaMessage): SourceRecord {
-  return {
-    topic,
-    partition,
-    offset: Number(message.offset),
-    timestamp: Number(message.timestamp),
-    timestampType: 'CREATE_TIME',
-    key: message.key ?? null,
-    value: message.value ?? null,
-    headers: Object.entries(message.headers ?? {}).flatMap(([name, value]) =>
-      (Array.isArray(value) ? value : value === undefined ? [] : [value]).map((bytes) => [name, Buffer.from(bytes)] as const),
-    ),
-  };
-}

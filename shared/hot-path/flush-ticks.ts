@@ -1,4 +1,5 @@
 import type { Admin, Producer } from 'kafkajs';
+import { newRootContext, traceHeaders, type TraceContext } from '../tracing';
 
 /** Header marking a flush tick: a record that carries no update and only wakes the consumer of its partition. */
 export const FLUSH_TICK_HEADER = 'x-hot-flush-tick';
@@ -10,8 +11,19 @@ const FLUSH_TICK_KEY = '__flush-tick__';
  * last value waits for the emit interval are flushed by the one consumer that
  * owns them: emissions for a key stay in order. Scheduled by EventBridge
  * Scheduler in AWS and by a timer in the local runtime.
+ *
+ * Every tick of a call carries `trace` (the ticker's; a new trace by default),
+ * so the hot-stream batches a tick wakes are annotated with it in X-Ray. The
+ * deltas a flush emits do not take it: each continues the trace of the update
+ * it carries.
  */
-export async function publishFlushTicks(admin: Admin, producer: Producer, inputTopics: readonly string[], now: number = Date.now()): Promise<number> {
+export async function publishFlushTicks(
+  admin: Admin,
+  producer: Producer,
+  inputTopics: readonly string[],
+  now: number = Date.now(),
+  trace: TraceContext = newRootContext(),
+): Promise<number> {
   const metadata = await admin.fetchTopicMetadata({ topics: [...inputTopics] });
   const messages = metadata.topics.flatMap((topic) =>
     topic.partitions.map((partition) => ({ topic: topic.name, partition: partition.partitionId })),
@@ -23,7 +35,7 @@ export async function publishFlushTicks(admin: Admin, producer: Producer, inputT
       messages: messages
         .filter((message) => message.topic === topic)
         // No value (the tick's time is in its header): any reader of the topic, whatever its format, reads a null.
-        .map(({ partition }) => ({ partition, key: FLUSH_TICK_KEY, value: null, headers: { [FLUSH_TICK_HEADER]: String(now) } })),
+        .map(({ partition }) => ({ partition, key: FLUSH_TICK_KEY, value: null, headers: { [FLUSH_TICK_HEADER]: String(now), ...traceHeaders(trace) } })),
     })),
   });
   return messages.length;

@@ -2,12 +2,15 @@ import type { Producer } from 'kafkajs';
 import { chunkBySize, estimatedMessageBytes } from '../kafka/chunk-by-size';
 import type { ValueFormat } from '../schemas/value-format';
 import type { HotStream, UpdateOrder } from './define-hot-stream';
+import { outputTraceHeaders, type InputTrace } from '../tracing';
 
 /** A slim delta event: the state key and its newest update, nothing static. */
 export interface HotDelta<U extends UpdateOrder> {
   readonly key: string;
   readonly update: U;
   readonly emittedAt: number;
+  /** The trace of the update it carries (kept in the hot state with it); none: the delta starts a trace. */
+  readonly trace?: InputTrace;
 }
 
 export interface HotDeltaSink<U extends UpdateOrder> {
@@ -15,6 +18,11 @@ export interface HotDeltaSink<U extends UpdateOrder> {
   publish(deltas: readonly HotDelta<U>[]): Promise<void>;
 }
 
+/**
+ * Headers every delta (and entity record) carries. Each also carries a W3C
+ * `traceparent` (and the `tracestate` it got), a child of the update it
+ * carries, and that update's span id in `x-trace-cause` (see `shared/tracing`).
+ */
 export const HOT_DELTA_HEADERS = { version: 'x-hot-version', stream: 'x-hot-stream' } as const;
 
 /**
@@ -32,13 +40,19 @@ export class KafkaHotDeltaSink<U extends UpdateOrder> implements HotDeltaSink<U>
     if (deltas.length === 0) return;
     const { formats, verbosity } = this.stream;
     const withEntity = verbosity.mode === 'delta-and-entity';
+    // One span per emission: a delta and its entity record are written by the same hop, as children of the same update.
+    const headers = deltas.map((delta) => ({
+      [HOT_DELTA_HEADERS.version]: String(delta.update.version),
+      [HOT_DELTA_HEADERS.stream]: this.stream.name,
+      ...outputTraceHeaders(delta.trace),
+    }));
     // Each topic in its own format: the entity topic's values are registered under its own subject.
     const messagesIn = (format: ValueFormat) =>
       Promise.all(
-        deltas.map(async (delta) => ({
+        deltas.map(async (delta, index) => ({
           key: delta.key,
           value: await format.encode({ key: delta.key, ...delta.update, emittedAt: delta.emittedAt }),
-          headers: { [HOT_DELTA_HEADERS.version]: String(delta.update.version), [HOT_DELTA_HEADERS.stream]: this.stream.name },
+          headers: headers[index]!,
         })),
       );
     const messages = await messagesIn(formats.output);

@@ -76,7 +76,9 @@ type Counts = { -readonly [K in Exclude<keyof HotBatchResult, 'updates'>]: numbe
  * never comes back (see {@link BufferedRange}).
  *
  * Only the consumer of a key's partition ever emits it, one batch at a time,
- * so a key's deltas are published in order. Emitting is publish-then-mark: a
+ * so a key's deltas are published in order. Each update's trace goes with it
+ * (coalescing keeps the survivor's, the hot state stores it in the write that
+ * stores the update) and its delta is a child of it, whenever it is emitted. Emitting is publish-then-mark: a
  * crash in between re-emits the same version (a duplicate), never loses it.
  *
  * An update the hot state refuses for good goes to `deadLetter`, and its key
@@ -370,7 +372,7 @@ export class HotPathProcessor<U extends UpdateOrder> {
 
   private async applyOne(key: string, record: HotUpdateRecord<U>, now: number, counts: Counts, applied: Pick<Applied<U>, 'claimed' | 'owed'>): Promise<void> {
     const claim = this.claimableAt(key, record.update, now);
-    const claimedWrite = claim === false ? undefined : await this.store.applyAndClaim(key, record.update, record.offset, now, claim);
+    const claimedWrite = claim === false ? undefined : await this.store.applyAndClaim(key, record.update, record.offset, now, claim, record.trace);
     if (claimedWrite) {
       counts.keysApplied += 1;
       const before = claimedWrite.previouslyEmitted;
@@ -382,7 +384,7 @@ export class HotPathProcessor<U extends UpdateOrder> {
       }
       return;
     }
-    const outcome = await this.store.apply(key, record.update, record.offset, `${this.stream.inputTopic}-${record.partition}`, this.stream.minEmitIntervalMs);
+    const outcome = await this.store.apply(key, record.update, record.offset, `${this.stream.inputTopic}-${record.partition}`, this.stream.minEmitIntervalMs, record.trace);
     if (outcome.outcome === 'stale') {
       counts.stale += 1;
       return;
@@ -406,7 +408,7 @@ export class HotPathProcessor<U extends UpdateOrder> {
   private async settle(applied: Applied<U>, now: number, counts: Counts): Promise<{ readonly error: unknown } | undefined> {
     let failure = applied.failure;
     try {
-      await this.sink.publish(applied.claimed.map((state) => ({ key: state.key, update: state.value, emittedAt: now })));
+      await this.sink.publish(applied.claimed.map((state) => deltaOf(state, now)));
       for (const state of applied.claimed) this.rememberEmitted(state.key, now, state.value);
       counts.emitted += applied.claimed.length;
     } catch (error) {
@@ -490,7 +492,7 @@ export class HotPathProcessor<U extends UpdateOrder> {
       if (unchanged) toClear.push(state);
       else if ((state.dueAt ?? 0) <= now || this.stream.passThrough(state.emittedValue, state.value)) toPublish.push(state);
     }
-    const deltas: HotDelta<U>[] = toPublish.map((state) => ({ key: state.key, update: state.value, emittedAt: now }));
+    const deltas: HotDelta<U>[] = toPublish.map((state) => deltaOf(state, now));
     await this.sink.publish(deltas);
     // Publish, then verify: a mark that fails means another writer moved the key on. If it emitted a newer
     // value, that value may have been published before ours; publishing it again keeps it last.
@@ -502,7 +504,9 @@ export class HotPathProcessor<U extends UpdateOrder> {
       }
       const current = await this.store.get(state.key);
       if (current?.emittedValue && isNewerUpdate(current.emittedValue, state.value)) {
-        republish.push({ key: state.key, update: current.emittedValue, emittedAt: current.emittedAt ?? now });
+        // The item keeps the trace of its newest update only: the emitted value's, when that is the one stored.
+        const trace = current.emittedOffset === current.sourceOffset ? current.trace : undefined;
+        republish.push({ key: state.key, update: current.emittedValue, emittedAt: current.emittedAt ?? now, trace });
       }
     });
     await this.sink.publish(republish);
@@ -510,6 +514,11 @@ export class HotPathProcessor<U extends UpdateOrder> {
     counts.emitted += toPublish.length;
     counts.unchanged += toClear.length;
   }
+}
+
+/** The delta of a stored update: it continues the trace stored with the update, whichever invocation emits it. */
+function deltaOf<U extends UpdateOrder>(state: HotState<U>, emittedAt: number): HotDelta<U> {
+  return { key: state.key, update: state.value, emittedAt, trace: state.trace };
 }
 
 const MAX_REMEMBERED_KEYS = 100_000;

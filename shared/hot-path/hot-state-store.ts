@@ -1,5 +1,6 @@
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure, MeteredDocumentClient, type DynamoDbUsage } from '../dynamodb';
+import { formatTraceparent, parseTraceparent, type InputTrace } from '../tracing';
 import { PENDING_INDEX, type UpdateOrder } from './define-hot-stream';
 import { HotStateTableError, UpdateRefusedError } from './errors';
 import { MAX_UPDATE_BYTES, whyUnstorableOrder } from './storable-update';
@@ -10,6 +11,8 @@ import { MAX_UPDATE_BYTES, whyUnstorableOrder } from './storable-update';
  *   emittedValue, emittedVersion, emittedAt  the last delta published
  *   pendingPartition, dueAt                  set while the newest value may still need emitting; a sparse
  *                                            index over them lets a partition's consumer find due keys
+ *   traceparent, tracestate, traceStarted    the trace of the newest update (W3C; traceStarted when the hot
+ *                                            stream started it), written with the update, for its delta
  */
 export interface HotState<U extends UpdateOrder> {
   readonly key: string;
@@ -25,6 +28,8 @@ export interface HotState<U extends UpdateOrder> {
   /** Present while the key waits for emission; the input partition (`<topic>-<partition>`) owning it. */
   readonly pendingPartition: string | undefined;
   readonly dueAt: number | undefined;
+  /** The trace of the stored update, for its delta; undefined for an item stored without one (the delta starts a trace). */
+  readonly trace: InputTrace | undefined;
 }
 
 /**
@@ -70,6 +75,40 @@ const NEWER_THAN_STORED =
 /** Stores an update as the key's newest; both writes that store one start with it. */
 const STORE_UPDATE = 'SET #value = :value, version = :version, sourceTimestamp = :ts, sourceOffset = :offset';
 
+/** The item's attributes that hold the stored update's trace. */
+const TRACE_ATTRIBUTES = { traceparent: 'traceparent', tracestate: 'tracestate', started: 'traceStarted' } as const;
+
+/**
+ * What stores an update's trace beside it, in the same write: `traceparent`
+ * (55 bytes), `tracestate` when it came with one, `traceStarted` when the hot
+ * stream started the trace. What the new update has not is removed, so an item
+ * never holds a trace that is not its update's.
+ */
+function storedTrace(trace: InputTrace | undefined): { set: string; remove: string[]; values: Record<string, unknown> } {
+  const { traceparent, tracestate, started } = TRACE_ATTRIBUTES;
+  if (trace === undefined) return { set: '', remove: [traceparent, tracestate, started], values: {} };
+  const state = trace.context.traceState;
+  return {
+    set:
+      `, ${traceparent} = :traceparent` +
+      (state === undefined ? '' : `, ${tracestate} = :tracestate`) +
+      (trace.carried ? '' : `, ${started} = :traceStarted`),
+    remove: [...(state === undefined ? [tracestate] : []), ...(trace.carried ? [started] : [])],
+    values: {
+      ':traceparent': formatTraceparent(trace.context),
+      ...(state === undefined ? {} : { ':tracestate': state }),
+      ...(trace.carried ? {} : { ':traceStarted': true }),
+    },
+  };
+}
+
+/** The trace an item holds for its update; undefined for one stored without it (or with one that does not parse). */
+function traceOfItem(item: Record<string, unknown>): InputTrace | undefined {
+  const text = (name: string) => (typeof item[name] === 'string' ? (item[name] as string) : undefined);
+  const context = parseTraceparent(text(TRACE_ATTRIBUTES.traceparent), text(TRACE_ATTRIBUTES.tracestate));
+  return context && { context, carried: item[TRACE_ATTRIBUTES.started] !== true };
+}
+
 /**
  * The values that store an update, refused here when no retry could store them:
  * numbers the document client would refuse with a plain Error, and updates
@@ -93,6 +132,8 @@ type StoringWrite = 'apply' | 'applyAndClaim';
 /** The state key probes write under: no record key can take it (keys starting with U+0000 are refused), nor any partition. */
 const PROBE_KEY = '\u0000probe';
 const PROBE_UPDATE: UpdateOrder = { version: 0, sourceTimestamp: 0 };
+/** A probe writes a trace as an update does: the same shape. */
+const PROBE_TRACE: InputTrace = { context: { traceId: '0000000000000000000000000000000f', parentId: '000000000000000f', flags: 0 }, carried: true };
 /** How long a probe that went through vouches for the table. */
 const PROBE_VALID_MS = 60_000;
 
@@ -122,11 +163,13 @@ export class HotStateStore<U extends UpdateOrder> {
    * Stores an update if it is newer than the stored one — by source version,
    * then source timestamp, then offset (a state key always comes from one
    * partition) — and marks the key pending, due one interval after its last emission.
+   * The update's trace is written in the same request (no trace: the item's is removed), so whichever
+   * invocation later emits the update continues its trace.
    * @throws UpdateRefusedError when no retry could store it (the record is dead-lettered);
    *   HotStateTableError when the table refuses well-formed writes too
    */
-  async apply(key: string, update: U, offset: number, partition: string, minEmitIntervalMs: number): Promise<ApplyOutcome<U>> {
-    const command = this.applyCommand(key, update, offset, partition, minEmitIntervalMs);
+  async apply(key: string, update: U, offset: number, partition: string, minEmitIntervalMs: number, trace?: InputTrace): Promise<ApplyOutcome<U>> {
+    const command = this.applyCommand(key, update, offset, partition, minEmitIntervalMs, trace);
     try {
       const output = await this.metered.send(command);
       return { outcome: 'applied', state: toState<U>(output.Attributes!) };
@@ -143,7 +186,7 @@ export class HotStateStore<U extends UpdateOrder> {
    * `dueBefore` is undefined (a pass-through), last emitted no later than it.
    * The caller publishes after the write, unless the value equals the one
    * emitted before; a redelivery finds the claim and publishes again, so a
-   * crash in between loses nothing.
+   * crash in between loses nothing. The update's trace is stored with it, as by {@link apply}.
    * @returns the new state, the value emitted before and whether that was an unconfirmed claim (its publish may
    *   have been lost), or undefined when a condition failed (use {@link apply})
    * @throws UpdateRefusedError, HotStateTableError as {@link apply}
@@ -154,8 +197,9 @@ export class HotStateStore<U extends UpdateOrder> {
     offset: number,
     now: number,
     dueBefore: number | undefined,
+    trace?: InputTrace,
   ): Promise<{ readonly state: HotState<U>; readonly previouslyEmitted: U | null; readonly previousClaimUnconfirmed: boolean } | undefined> {
-    const command = this.applyAndClaimCommand(key, update, offset, now, dueBefore);
+    const command = this.applyAndClaimCommand(key, update, offset, now, dueBefore, trace);
     let output: Awaited<ReturnType<MeteredDocumentClient['send']>>;
     try {
       output = await this.metered.send(command);
@@ -174,19 +218,24 @@ export class HotStateStore<U extends UpdateOrder> {
       emittedAt: now,
       pendingPartition: undefined,
       dueAt: undefined,
+      trace,
     };
     return { state, previouslyEmitted, previousClaimUnconfirmed: output.Attributes?.['emissionClaimed'] === true };
   }
 
-  private applyCommand(key: string, update: UpdateOrder, offset: number, partition: string, minEmitIntervalMs: number): UpdateCommand {
+  private applyCommand(key: string, update: UpdateOrder, offset: number, partition: string, minEmitIntervalMs: number, trace: InputTrace | undefined): UpdateCommand {
+    const traced = storedTrace(trace);
     return new UpdateCommand({
       TableName: this.tableName,
       Key: { pk: key },
-      UpdateExpression: `${STORE_UPDATE}, pendingPartition = :partition, dueAt = if_not_exists(emittedAt, :zero) + :interval`,
+      UpdateExpression:
+        `${STORE_UPDATE}${traced.set}, pendingPartition = :partition, dueAt = if_not_exists(emittedAt, :zero) + :interval` +
+        (traced.remove.length > 0 ? ` REMOVE ${traced.remove.join(', ')}` : ''),
       ConditionExpression: NEWER_THAN_STORED,
       ExpressionAttributeNames: { '#value': 'value' },
       ExpressionAttributeValues: {
         ...storedUpdateValues(key, update, offset),
+        ...traced.values,
         ':partition': partition,
         ':zero': 0,
         ':interval': minEmitIntervalMs,
@@ -196,15 +245,19 @@ export class HotStateStore<U extends UpdateOrder> {
     });
   }
 
-  private applyAndClaimCommand(key: string, update: UpdateOrder, offset: number, now: number, dueBefore: number | undefined): UpdateCommand {
+  private applyAndClaimCommand(key: string, update: UpdateOrder, offset: number, now: number, dueBefore: number | undefined, trace: InputTrace | undefined): UpdateCommand {
+    const traced = storedTrace(trace);
     return new UpdateCommand({
       TableName: this.tableName,
       Key: { pk: key },
-      UpdateExpression: `${STORE_UPDATE}, emittedValue = :value, emittedOffset = :offset, emittedAt = :now, emissionClaimed = :claimed REMOVE pendingPartition, dueAt`,
+      UpdateExpression:
+        `${STORE_UPDATE}${traced.set}, emittedValue = :value, emittedOffset = :offset, emittedAt = :now, emissionClaimed = :claimed ` +
+        `REMOVE ${['pendingPartition', 'dueAt', ...traced.remove].join(', ')}`,
       ConditionExpression: `(${NEWER_THAN_STORED})${dueBefore === undefined ? '' : ' AND (attribute_not_exists(emittedAt) OR emittedAt <= :dueBefore)'}`,
       ExpressionAttributeNames: { '#value': 'value' },
       ExpressionAttributeValues: {
         ...storedUpdateValues(key, update, offset),
+        ...traced.values,
         ':now': now,
         ':claimed': true,
         ...(dueBefore === undefined ? {} : { ':dueBefore': dueBefore }),
@@ -236,7 +289,10 @@ export class HotStateStore<U extends UpdateOrder> {
   private async takesWellFormed(write: StoringWrite): Promise<boolean> {
     const at = this.probedAt.get(write);
     if (at !== undefined && Date.now() - at < PROBE_VALID_MS) return true;
-    const probe = write === 'apply' ? this.applyCommand(PROBE_KEY, PROBE_UPDATE, 0, PROBE_KEY, 0) : this.applyAndClaimCommand(PROBE_KEY, PROBE_UPDATE, 0, 0, undefined);
+    const probe =
+      write === 'apply'
+        ? this.applyCommand(PROBE_KEY, PROBE_UPDATE, 0, PROBE_KEY, 0, PROBE_TRACE)
+        : this.applyAndClaimCommand(PROBE_KEY, PROBE_UPDATE, 0, 0, undefined, PROBE_TRACE);
     try {
       await this.metered.send(probe);
     } catch (error) {
@@ -397,5 +453,6 @@ function toState<U extends UpdateOrder>(item: Record<string, unknown>): HotState
     emittedAt: item['emittedAt'] as number | undefined,
     pendingPartition: item['pendingPartition'] as string | undefined,
     dueAt: item['dueAt'] as number | undefined,
+    trace: traceOfItem(item),
   };
 }

@@ -2,3 +2,4 @@ export { childContext, formatTraceparent, isSampled, newRootContext, parseTracep
 export { childTraceHeaders, TRACE_HEADERS, traceContextOfHeaders, traceContextOfMskHeaders, traceHeaders } from './record-headers';
 export { fromXRayTraceId, parseXRayTraceHeader, toXRayTraceId, traceContextFromXRay, type XRayTraceHeader } from './xray-trace-id';
 export { XRayBatchTracer, type XRayBatchTracerOptions } from './xray-batch-tracer';
+export { inputTraceOfHeaders, inputTraceOfMskHeaders, outputTraceHeaders, type InputTrace } from './input-trace';

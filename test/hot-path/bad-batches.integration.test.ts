@@ -2,7 +2,7 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import type { Kafka } from 'kafkajs';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 import { catalog } from '../../shared/catalog';
 import { EventSourceMapping, type MskEvent, type MskHandler } from '../../shared/event-source';
 import {
@@ -21,9 +21,9 @@ import {
   type RefusedUpdate,
 } from '../../shared/hot-path';
 import type { LocalRuntime } from '../../shared/local';
-import { encodeWireFormat, type ValueFormat } from '../../shared/schemas';
+import { encodeWireFormat } from '../../shared/schemas';
 import { connectToTestServices, eventually, produce, recordCount, uniqueName } from '../support/integration';
-import { context, deployHotStream, eventOf, price, prices, switchableProxy } from './hot-stream-harness';
+import { context, deployHotStream, eventOf, GZIP_JSON_FORMAT, price, prices, switchableProxy } from './hot-stream-harness';
 
 /** A context whose invocation has time for `keys` more keys, then runs short (the handler keeps a 10 s reserve). */
 const timeFor = (keys: number) => {
@@ -96,13 +96,7 @@ describe('High-frequency path: a way out of a bad batch (integration)', () => {
 
     it('stores a key\'s newest update that can be stored when the newest one is refused, and dead-letters that one as it was on the broker', async () => {
       // Prepare: compressed values, so a small record can carry an update far too large to store.
-      const gzipJson: ValueFormat = {
-        description: 'JSON, gzip-compressed',
-        decode: async (bytes) => JSON.parse(gunzipSync(bytes).toString('utf8')) as unknown,
-        encode: async (value) => gzipSync(JSON.stringify(value)),
-        read: async (bytes) => gunzipSync(bytes),
-        write: async (json) => gzipSync(json),
-      };
+      const gzipJson = GZIP_JSON_FORMAT;
       const name = uniqueName('noted-prices');
       const stream = defineHotStream<NotedPrice>({
         name,

@@ -1,8 +1,9 @@
+import { gunzipSync, gzipSync } from 'node:zlib';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import type { Kafka } from 'kafkajs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { buildMskEvent, type MskRecord } from '../../shared/event-source';
+import { buildMskEvent, toSignedBytes, type MskRecord } from '../../shared/event-source';
 import {
   createHotStreamHandler,
   definePriceStream,
@@ -15,6 +16,7 @@ import {
 } from '../../shared/hot-path';
 import { findFreePort, provisionTables, provisionTopics, type LocalRuntime } from '../../shared/local';
 import { definePipeline, type Pipeline } from '../../shared/pipeline';
+import type { ValueFormat } from '../../shared/schemas';
 import { NOOP_HANDLER_ENTRY, readTopic, uniqueName, type ConsumedRecord } from '../support/integration';
 
 /** What the hot-path tests share: a one-stream pipeline, updates, and events as the event source delivers them. */
@@ -45,9 +47,14 @@ export const price = (version: number, amountMinor: number, extra: Partial<Price
   ...extra,
 });
 
-/** An MSK event as the event source would deliver it, for calling a handler directly: values as JSON, Buffers as they are. */
-export function eventOf(topic: string, updates: Array<[key: string, value: unknown]>, partition = 0, firstOffset = 0) {
-  const records: MskRecord[] = updates.map(([key, value], index) => ({
+/** Record headers as Lambda's MSK event carries them: one single-key object of signed bytes per header. */
+export function mskHeaders(headers: Readonly<Record<string, string>> = {}): MskRecord['headers'] {
+  return Object.entries(headers).map(([name, value]) => ({ [name]: toSignedBytes(Buffer.from(value)) }));
+}
+
+/** An MSK event as the event source would deliver it, for calling a handler directly: values as JSON, Buffers as they are; headers as text. */
+export function eventOf(topic: string, updates: Array<[key: string, value: unknown, headers?: Readonly<Record<string, string>>]>, partition = 0, firstOffset = 0) {
+  const records: MskRecord[] = updates.map(([key, value, headers], index) => ({
     topic,
     partition,
     offset: firstOffset + index,
@@ -55,13 +62,13 @@ export function eventOf(topic: string, updates: Array<[key: string, value: unkno
     timestampType: 'CREATE_TIME',
     key: Buffer.from(key).toString('base64'),
     value: (Buffer.isBuffer(value) ? value : Buffer.from(JSON.stringify(value))).toString('base64'),
-    headers: [],
+    headers: mskHeaders(headers),
   }));
   return buildMskEvent(records, { eventSourceArn: 'arn:aws:kafka:us-east-1:000000000000:cluster/local/test', bootstrapServers: ['127.0.0.1:9092'] });
 }
 
-/** The event a flush tick produces: one record on the partition, marked as a tick. */
-export function tickEvent(topic: string, partition: number, offset: number) {
+/** The event a flush tick produces: one record on the partition, marked as a tick (with the ticker's trace headers, if given). */
+export function tickEvent(topic: string, partition: number, offset: number, headers: Readonly<Record<string, string>> = {}) {
   const tick: MskRecord = {
     topic,
     partition,
@@ -70,7 +77,7 @@ export function tickEvent(topic: string, partition: number, offset: number) {
     timestampType: 'CREATE_TIME',
     key: Buffer.from('__flush-tick__').toString('base64'),
     value: Buffer.from('{}').toString('base64'),
-    headers: [{ [FLUSH_TICK_HEADER]: [49] }],
+    headers: [{ [FLUSH_TICK_HEADER]: [49] }, ...mskHeaders(headers)],
   };
   return buildMskEvent([tick], { eventSourceArn: 'arn:aws:kafka:us-east-1:000000000000:cluster/local/test', bootstrapServers: ['127.0.0.1:9092'] });
 }
@@ -89,6 +96,8 @@ export interface HandlerOptions {
   readonly now?: () => number;
   readonly environmentId?: string;
   readonly reportBatchItemFailures?: boolean;
+  /** More environment for the handler (X-Ray's, say). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** A stream with its topics and table created, and a handler made for it (more: `handlerIn`, another execution environment). */
@@ -107,7 +116,7 @@ export async function deployHotStream<S extends HotStream<never> | ReturnType<ty
   const tableName = pipeline.hotStreams[0]!.table.name;
   const handlerIn = (environment: HandlerOptions) =>
     createHotStreamHandler(stream as HotStream<never>, {
-      env: { [hotStateTableVariable(stream.name)]: tableName, KAFKA_BROKERS: runtime.kafka.brokers.join(',') },
+      env: { [hotStateTableVariable(stream.name)]: tableName, KAFKA_BROKERS: runtime.kafka.brokers.join(','), ...environment.env },
       documents: environment.documents ?? documents,
       kafka,
       ...(environment.now ? { now: environment.now } : {}),
@@ -161,3 +170,12 @@ export async function switchableProxy(target: string) {
       }),
   };
 }
+
+/** Values as gzip-compressed JSON: a small record can then carry an update far too large to store. */
+export const GZIP_JSON_FORMAT: ValueFormat = {
+  description: 'JSON, gzip-compressed',
+  decode: async (bytes) => JSON.parse(gunzipSync(bytes).toString('utf8')) as unknown,
+  encode: async (value) => gzipSync(JSON.stringify(value)),
+  read: async (bytes) => gunzipSync(bytes),
+  write: async (json) => gzipSync(json),
+};
