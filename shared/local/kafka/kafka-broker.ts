@@ -49,7 +49,7 @@ export async function startKafkaBroker(options: KafkaBrokerOptions): Promise<Kaf
   const controllerPort = options.port + 1;
   await assertPortFree('the Kafka broker', host, options.port, 'LOCAL_KAFKA_PORT');
   await assertPortFree('the Kafka KRaft controller', host, controllerPort, 'LOCAL_KAFKA_PORT');
-  if (options.tlsListener) await assertPortFree("the Kafka broker's TLS listener", host, options.tlsListener.port, 'LOCAL_KAFKA_PORT');
+  if (options.tlsListener) await assertPortFree('the TLS listener of the Kafka broker', host, options.tlsListener.port, 'LOCAL_KAFKA_PORT');
 
   mkdirSync(options.stateDir, { recursive: true });
   const libsDir = await resolveBrokerClasspath(options.stateDir, log);
