@@ -2,11 +2,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Kafka, logLevel } from 'kafkajs';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { PlatformError } from '../errors';
 import { kafkaClientConfig } from '../kafka';
 import { PROJECT_ROOT } from '../local/paths';
 import type { Consumer, Pipeline } from '../pipeline';
 import { JSON_VALUE_FORMAT, schemaRegistryFromEnvironment, topicValueFormat, type SchemaRegistry, type ValueFormat } from '../schemas';
-import { CliError } from './errors';
+import { CliError, UsageError } from './errors';
 import { cloudFormationStackOutputs } from './stack-outputs';
 import { resolveTarget, type CliTarget, type TargetFlags } from './target';
 
@@ -45,10 +46,7 @@ export function createContext(options: { pipeline?: string | undefined; json: bo
   // Paths on the command line are the user's: relative to where they ran `npm run platform` (INIT_CWD).
   const cwd = process.env['INIT_CWD'] ?? process.cwd();
   const pipelinePath = options.pipeline ? resolve(cwd, options.pipeline) : resolve(PROJECT_ROOT, 'pipeline.ts');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const loaded = require(pipelinePath) as { default?: Pipeline };
-  if (!loaded.default || !Array.isArray(loaded.default.consumers)) throw new CliError(`${pipelinePath} must default-export the result of definePipeline({...})`);
-  const pipeline = loaded.default;
+  const pipeline = loadPipeline(pipelinePath, options.pipeline !== undefined);
   const target = resolveTarget({ ...options, ...(options.ca === undefined ? {} : { ca: resolve(cwd, options.ca) }) }, pipeline.name, {
     env: process.env,
     platformContext: () => (JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as { context?: { platform?: unknown } }).context?.platform,
@@ -90,10 +88,53 @@ export function createContext(options: { pipeline?: string | undefined; json: bo
   };
 }
 
+/**
+ * The pipeline module's default export. A module that is not there, or does
+ * not compile, is the user's input to fix (a {@link UsageError}, exit 2) and
+ * is reported as file, line and what, never as the compiler's native
+ * backtrace; a module that throws while it runs fails with its message.
+ */
+export function loadPipeline(pipelinePath: string, named: boolean): Pipeline {
+  const flag = named ? '--pipeline ' : '';
+  let loaded: { default?: Pipeline };
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    loaded = require(pipelinePath) as { default?: Pipeline };
+  } catch (error) {
+    if (error instanceof PlatformError) throw error;
+    const code = (error as { code?: unknown }).code;
+    const message = error instanceof Error ? error.message : String(error);
+    if (code === 'MODULE_NOT_FOUND' && message.includes(`'${pipelinePath}'`)) throw new UsageError(`${flag}${pipelinePath}: no such module`);
+    const syntax = compileError(message);
+    if (syntax) throw new UsageError(`${flag}${pipelinePath} does not compile: ${syntax}`);
+    throw new CliError(`${flag}${pipelinePath} failed while loading: ${error instanceof Error ? `${error.name}: ${message.split('\n')[0]}` : message}`);
+  }
+  if (!loaded.default || !Array.isArray(loaded.default.consumers)) throw new CliError(`${pipelinePath} must default-export the result of definePipeline({...})`);
+  return loaded.default;
+}
+
+/**
+ * `file:line:column: what`, and the line with a caret, from the report
+ * @swc-node/register throws for a module that does not parse (swc's
+ * diagnostic, followed by a native backtrace); undefined for other errors.
+ */
+export function compileError(message: string): string | undefined {
+  const what = /^\s*(?:Error:\s*)?[x×]\s+(.+)$/m.exec(message)?.[1];
+  const where = /,-\[(.+):(\d+):(\d+)\]/.exec(message);
+  if (!what || !where) return undefined;
+  const lines = message.split('\n');
+  const caret = lines.findIndex((line) => /^\s*:\s*\^/.test(line));
+  const source = caret > 0 ? /^\s*(\d+) \|(.*)$/.exec(lines[caret - 1]!) : null;
+  if (!source) return `${where[1]}:${where[2]}: ${what.trim()}`;
+  const column = lines[caret]!.indexOf('^') - lines[caret - 1]!.indexOf('|') - 1;
+  const code = source[2]!.replace(/^ /, '');
+  return `${where[1]}:${source[1]}:${column}: ${what.trim()}\n  ${code}\n  ${' '.repeat(Math.max(0, column - 1))}^`;
+}
+
 /** A declared consumer by name, or a clear error listing the ones there are. */
 export function consumerNamed(pipeline: Pipeline, name: string): Consumer {
   const consumer = pipeline.consumers.find((candidate) => candidate.name === name);
-  if (!consumer) throw new CliError(`no consumer "${name}" in pipeline "${pipeline.name}" (there are: ${pipeline.consumers.map((known) => known.name).join(', ')})`);
+  if (!consumer) throw new UsageError(`no consumer "${name}" in pipeline "${pipeline.name}" (there are: ${pipeline.consumers.map((known) => known.name).join(', ')})`);
   return consumer;
 }
 

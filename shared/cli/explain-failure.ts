@@ -1,4 +1,5 @@
 import { PlatformError } from '../errors';
+import type { CliTarget } from './target';
 
 /** Node's codes for a TLS certificate the client does not trust. */
 const UNTRUSTED_CERTIFICATE = new Set([
@@ -19,7 +20,20 @@ export interface FailureScene {
   readonly kafka?: string | undefined;
   /** A deployed environment: its brokers are reachable only from its VPC. */
   readonly deployed?: boolean | undefined;
+  /**
+   * The services `npm start` runs, at the addresses it runs them (no --env, --brokers, KAFKA_BROKERS or
+   * DYNAMODB_ENDPOINT): nothing answering there means the platform is not running, and that is what to say.
+   */
+  readonly local?: { readonly kafka?: string | undefined; readonly dynamodb?: string | undefined } | undefined;
 }
+
+/** What to name in a failure of commands running against this target. */
+export function failureScene(target: CliTarget): FailureScene {
+  return { kafka: target.kafkaDescription, deployed: target.deployment !== undefined, local: target.localServices };
+}
+
+/** Nothing listening (refused), or nothing answering in time: what a stopped `npm start` looks like. */
+const NOTHING_ANSWERS = new Set(['ECONNREFUSED', 'ETIMEDOUT']);
 
 /**
  * The message the CLI prints for a failure, never a stack: its own errors as
@@ -34,9 +48,15 @@ export function explainFailure(error: unknown, scene: FailureScene = {}): string
   if (names.includes('CredentialsProviderError')) {
     return `no AWS credentials found (${messageOf(error)}): sign in (aws sso login, AWS_PROFILE=…) or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`;
   }
-  if (!names.some((name) => name.startsWith('KafkaJS'))) return String(error);
-
   const codes = chain.map((entry) => (entry as { code?: unknown }).code).filter((code): code is string => typeof code === 'string');
+  const kafka = names.some((name) => name.startsWith('KafkaJS'));
+  const nothingAnswers = codes.some((code) => NOTHING_ANSWERS.has(code)) || (kafka && chain.some((entry) => /^Connection timeout/.test(messageOf(entry))));
+  const localAddress = kafka ? scene.local?.kafka : scene.local?.dynamodb;
+  if (nothingAnswers && localAddress !== undefined) {
+    return `the platform is not running: start it with \`npm start\` (nothing answered at ${kafka ? 'Kafka' : 'DynamoDB'} ${localAddress})`;
+  }
+  if (!kafka) return codes.some((code) => UNREACHABLE.has(code)) ? `could not connect: ${messageOf(error)}` : String(error);
+
   const types = chain.map((entry) => (entry as { type?: unknown }).type).filter((type): type is string => typeof type === 'string');
   const reason = messageOf(chain[chain.length - 1]).replace(/^Connection error: /, '');
   const at = `Kafka at ${scene.kafka ?? 'the brokers'}`;

@@ -54,6 +54,11 @@ export interface CliTarget {
   readonly schemaPublishingEnvironment: NodeJS.ProcessEnv;
   /** The local stand-in's file when the variables name no registry; none in a deployed environment. */
   readonly schemaRegistryFallbackFile: string | undefined;
+  /**
+   * The addresses of the services `npm start` runs, where the CLI uses them (the local defaults, no --env,
+   * --brokers, KAFKA_BROKERS or DYNAMODB_ENDPOINT): when nothing answers there, the platform is not running.
+   */
+  readonly localServices: { readonly kafka?: string | undefined; readonly dynamodb?: string | undefined } | undefined;
 }
 
 /**
@@ -104,6 +109,10 @@ export function resolveTarget(flags: TargetFlags, pipelineName: string, sources:
       schemaRegistryEnvironment: env,
       schemaPublishingEnvironment: env,
       schemaRegistryFallbackFile: LOCAL_SCHEMA_REGISTRY_FILE,
+      localServices: {
+        kafka: brokers === undefined ? listed.join(',') : undefined,
+        dynamodb: local.externalDynamoDbEndpoint === undefined ? `http://127.0.0.1:${local.dynamoDbPort}` : undefined,
+      },
     };
   }
 
@@ -149,6 +158,7 @@ export function resolveTarget(flags: TargetFlags, pipelineName: string, sources:
     schemaRegistryEnvironment: { ...registry, [SCHEMA_REGISTRY_VARIABLES.autoRegister]: 'false' },
     schemaPublishingEnvironment: { ...registry, [SCHEMA_REGISTRY_VARIABLES.autoRegister]: 'true' },
     schemaRegistryFallbackFile: undefined,
+    localServices: undefined,
   };
 }
 

@@ -29,3 +29,13 @@ export function logTail(file: string, lines = 30): string {
     return `(no log at ${file})`;
   }
 }
+
+/** A local service that ended without being asked to: which one, how, and where its log is. */
+export interface ServiceDeath {
+  /** "the Kafka broker", "the local DynamoDB server (dynalite)" */
+  readonly service: string;
+  readonly pid: number;
+  /** "was killed by SIGKILL", "exited with code 1" */
+  readonly description: string;
+  readonly logFile: string;
+}

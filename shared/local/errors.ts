@@ -12,9 +12,11 @@ export class PortInUseError extends LocalRuntimeError {
     readonly host: string,
     readonly port: number,
     readonly environmentVariable: string,
+    /** What holds the port, when known: "pid 1234 (java … kafka.Kafka …)". */
+    readonly holder?: string,
   ) {
     super(
-      `Cannot start ${service}: ${host}:${port} is already in use. ` +
+      `Cannot start ${service}: ${host}:${port} is already in use${holder ? ` by ${holder}` : ''}. ` +
         `Stop whatever listens there, choose another port with ${environmentVariable}=<port>, ` +
         'or point the runtime at a service you already run (KAFKA_BROKERS / DYNAMODB_ENDPOINT).',
     );

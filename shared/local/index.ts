@@ -6,6 +6,7 @@ export { startKafkaBroker, type KafkaBroker, type KafkaBrokerOptions } from './k
 export { startDynamoDbServer, type DynamoDbServer, type DynamoDbServerOptions } from './dynamodb/dynalite-server';
 export { assertPortFree, findFreePort, findFreePortPair } from './ports';
 export { LOCAL_STATE_DIR, PROJECT_ROOT } from './paths';
+export type { ServiceDeath } from './child-process';
 export {
   DynamoDbServerError,
   KafkaBrokerError,

@@ -2,6 +2,8 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Kafka, logLevel } from 'kafkajs';
 import { ENVIRONMENT_VARIABLES, readLocalServicesConfig, type LocalServicesConfig } from './config';
+import type { ServiceDeath } from './child-process';
+import { stopLeftoverBrokers } from './kafka/broker-record';
 import { assertPortFree } from './ports';
 import { startDynamoDbServer, type DynamoDbServer } from './dynamodb/dynalite-server';
 import { startKafkaBroker, type KafkaBroker } from './kafka/kafka-broker';
@@ -34,6 +36,11 @@ export interface LocalRuntime {
    * every DynamoDB client at the local server, so handler code has no local-only branch.
    */
   handlerEnvironment(): Record<string, string>;
+  /**
+   * Resolves when a service this runtime started ends without stop() having been called: the broker
+   * or dynalite crashed or was killed. Never resolves for the user's own services.
+   */
+  readonly died: Promise<ServiceDeath>;
   /** Stops what this runtime started (never the user's own services). */
   stop(): Promise<void>;
 }
@@ -52,6 +59,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   const log = options.log ?? (() => undefined);
   // Every port is checked before anything starts, so a busy one fails at once, not after a broker start.
   if (!config.externalKafkaBrokers) {
+    // Unless it is held by a broker an earlier, killed run of this checkout left behind: that one is stopped.
+    await stopLeftoverBrokers(stateDir, log);
     await assertPortFree('the Kafka broker', '127.0.0.1', config.kafkaPort, ENVIRONMENT_VARIABLES.kafkaPort);
     await assertPortFree('the Kafka KRaft controller', '127.0.0.1', config.kafkaPort + 1, ENVIRONMENT_VARIABLES.kafkaPort);
   }
@@ -113,6 +122,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       }),
     schemaRegistry: () => schemaRegistryFromEnvironment(environment),
     handlerEnvironment: () => ({ ...environment }),
+    died: Promise.race([broker?.died ?? new Promise<never>(() => undefined), dynamoServer?.died ?? new Promise<never>(() => undefined)]),
     async stop() {
       await Promise.all([broker?.stop(), dynamoServer?.stop()]);
     },

@@ -1,14 +1,17 @@
 import { createServer } from 'node:net';
 import { LocalRuntimeError, PortInUseError } from './errors';
+import { describeProcess, portHolder } from './processes';
 
-/** Fails with a {@link PortInUseError} naming the service and the variable that moves it. */
+/** Fails with a {@link PortInUseError} naming the service, what holds the port (when it can tell) and the variable that moves it. */
 export async function assertPortFree(
   service: string,
   host: string,
   port: number,
   environmentVariable: string,
 ): Promise<void> {
-  if (!(await isFree(host, port))) throw new PortInUseError(service, host, port, environmentVariable);
+  if (await isFree(host, port)) return;
+  const holder = portHolder(port);
+  throw new PortInUseError(service, host, port, environmentVariable, holder ? describeProcess(holder) : undefined);
 }
 
 /** A port the OS reports free right now; for tests and runs that must not collide with `npm start`. */

@@ -54,4 +54,15 @@ describe('Function: explainFailure', () => {
     expect(explainFailure(noCredentials)).toBe('no AWS credentials found (Could not load credentials from any providers): sign in (aws sso login, AWS_PROFILE=…) or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY');
     expect(explainFailure(new TypeError('x is not a function'))).toBe('TypeError: x is not a function');
   });
+
+  it('says the platform is not running when nothing answers where `npm start` runs it, and only there', () => {
+    const refused = afterRetries(new KafkaJSConnectionError('Connection error: connect ECONNREFUSED 127.0.0.1:19092', { broker: '127.0.0.1:19092', code: 'ECONNREFUSED' }));
+    const dynamodbRefused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:18000'), { code: 'ECONNREFUSED' });
+    const local = { kafka: '127.0.0.1:19092, plaintext', local: { kafka: '127.0.0.1:19092', dynamodb: 'http://127.0.0.1:18000' } };
+
+    expect(explainFailure(refused, local)).toBe('the platform is not running: start it with `npm start` (nothing answered at Kafka 127.0.0.1:19092)');
+    expect(explainFailure(dynamodbRefused, local)).toBe('the platform is not running: start it with `npm start` (nothing answered at DynamoDB http://127.0.0.1:18000)');
+    // Brokers named with --brokers or KAFKA_BROKERS are not `npm start`'s: the connection failure is explained as such.
+    expect(explainFailure(refused, { kafka: '127.0.0.1:19092, plaintext' })).toMatch(/^could not connect to Kafka at 127\.0\.0\.1:19092, plaintext \(connect ECONNREFUSED 127\.0\.0\.1:19092\)\. Is the broker running/);
+  });
 });

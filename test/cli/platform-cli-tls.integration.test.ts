@@ -69,7 +69,7 @@ describe('The platform command line over TLS, against a real broker with a certi
 
     expect(topics.stderr).toBe('');
     expect(topics.code).toBe(0);
-    expect(JSON.parse(topics.stdout)).toEqual([{ topic, partitions: 1, records: 1, lag: {} }]);
+    expect(JSON.parse(topics.stdout)).toEqual([{ topic, partitions: 1, records: 1, lag: {}, noCommitYet: {} }]);
     expect(tail.stderr).toBe('');
     expect(tail.code).toBe(0);
     expect(JSON.parse(tail.stdout)).toMatchObject({ topic, partition: 0, offset: 0, key: 'k-1', value: { over: 'tls' }, headers: { 'x-test': 'yes' } });
@@ -80,7 +80,7 @@ describe('The platform command line over TLS, against a real broker with a certi
 
     expect(deployed.stderr).toBe('');
     expect(deployed.code).toBe(0);
-    expect(JSON.parse(deployed.stdout)).toEqual([{ topic, partitions: 1, records: 1, lag: {} }]);
+    expect(JSON.parse(deployed.stdout)).toEqual([{ topic, partitions: 1, records: 1, lag: {}, noCommitYet: {} }]);
   });
 
   it('fails with exit code 1 and a clear message, no stack, when the broker’s certificate is not signed by the --ca it was given', async () => {

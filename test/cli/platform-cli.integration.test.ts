@@ -1,6 +1,7 @@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Kafka } from 'kafkajs';
 import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEAD_LETTER_HEADERS, KafkaDeadLetterPublisher } from '../../shared/dead-letter';
@@ -106,7 +107,9 @@ describe('The platform command line, run as a user runs it (integration)', () =>
     const tail = await platform(['tail', flyers, '--from', 'beginning', '--max', '1', '--json']);
 
     expect(topics.code).toBe(0);
-    expect((JSON.parse(topics.stdout) as Array<{ topic: string }>).find((row) => row.topic === flyers)).toEqual({ topic: flyers, partitions: 3, records: 1, lag: { [`${prefix}lagging`]: 1 } });
+    const row = (JSON.parse(topics.stdout) as Array<{ topic: string; noCommitYet: Record<string, string> }>).find((candidate) => candidate.topic === flyers)!;
+    expect(row).toMatchObject({ topic: flyers, partitions: 3, records: 1, lag: { [`${prefix}lagging`]: 1 } });
+    expect(row.noCommitYet).not.toHaveProperty(`${prefix}lagging`);
     expect(tail.code).toBe(0);
     // Decoded from Avro in the wire format, with the schema the registry holds for the record's schema id.
     expect(JSON.parse(tail.stdout)).toMatchObject({ topic: flyers, key: 'f-1', value: flyer, headers: { 'x-source-system': 'monolith' } });
@@ -168,7 +171,7 @@ describe('The platform command line, run as a user runs it (integration)', () =>
     expect(JSON.parse(replayed.stdout).partitions).toEqual(expect.arrayContaining([{ partition: 0, offset: '0' }]));
   });
 
-  it('shows the join state of a key', async () => {
+  it('shows state as readable JSON', async () => {
     const join = pipeline.joins[0]!;
     const documents = DynamoDBDocumentClient.from(runtime.dynamoDbClient());
     await new JoinStateStore(documents, join.table.name).replaceLeftRow(
@@ -178,9 +181,15 @@ describe('The platform command line, run as a user runs it (integration)', () =>
     documents.destroy();
 
     const state = await platform(['state', join.join.name, 'item-7', '--json']);
+    const text = await platform(['state', join.join.name, 'item-7']);
 
     expect(state.code).toBe(0);
-    expect(JSON.parse(state.stdout)).toMatchObject({ key: 'item-7', asLeft: { leftOffset: 3, foreignKey: 'flyer-2', value: '{"name":"Milk"}', output: { position: '3:-1' } }, asRight: null });
+    // The stored value as the object it is, not a JSON string inside the JSON.
+    expect(JSON.parse(state.stdout)).toMatchObject({ key: 'item-7', asLeft: { leftOffset: 3, foreignKey: 'flyer-2', value: { name: 'Milk' }, output: { position: '3:-1' } }, asRight: null });
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain(`join ${join.join.name}, key item-7\nas left row: offset 3, foreign key flyer-2, subscribed at 3, rev `);
+    expect(text.stdout).toContain('  value:\n    {\n      "name": "Milk"\n    }\nas right row: none\n');
+    expect(text.stdout).not.toContain('\\"');
   });
 
   it('liberates a CSV snapshot into an entity topic, cells typed by the schema, rejecting bad rows with reasons, leaving out columns the entity lacks, and does not send a finished snapshot again', async () => {
@@ -216,24 +225,6 @@ describe('The platform command line, run as a user runs it (integration)', () =>
     expect(traces[0]).not.toBe(traces[1]);
   });
 
-  it('resumes a liberation that stopped part-way after the last acknowledged line, sending only the rest', async () => {
-    const directory = mkdtempSync(join(tmpdir(), 'liberate-'));
-    const file = join(directory, 'merchants.ndjson');
-    writeFileSync(file, ['\uFEFF{"merchantId":"r-1","name":"One","country":"DE","website":null}', '{"merchantId":"r-2","name":"Two","country":"FR","website":null}', '{"merchantId":"r-3","name":"Three","country":"PT","website":null}'].join('\n'));
-    // An entity topic nothing else in these tests writes (merchants also holds transaction markers from redrive).
-    const topic = `${prefix}merchants-snapshot`;
-    // As a run that crashed after its first acknowledged chunk (line 1) leaves it.
-    const { size, mtimeMs } = statSync(file);
-    writeFileSync(`${file}.liberate-checkpoint.json`, JSON.stringify({ file, topic, keyField: 'merchantId', subject: 'merchants-value', completed: false, size, modifiedMs: mtimeMs, linesDone: 1, produced: 1, rejected: 0 }));
-
-    const resumed = await platform(['liberate', topic, '--file', file, '--key-field', 'merchantId', '--schema', 'merchants-value', '--json']);
-
-    expect(resumed.code).toBe(0);
-    expect(JSON.parse(resumed.stdout)).toMatchObject({ resumedAfterLine: 1, produced: 3, rejected: 0 });
-    const keys = (await readTopic(kafka, topic, await endOffset(topic))).map((record) => record.key);
-    expect(keys.sort()).toEqual(['r-2', 'r-3']);
-  });
-
   describe('trace context', () => {
     it('shows the trace id of each record it tails', async () => {
       const topic = `${prefix}traced`;
@@ -263,7 +254,7 @@ describe('The platform command line, run as a user runs it (integration)', () =>
       const lines = ['i-1', 'i-2'].map((itemId) => ({ key: itemId, value: { itemId, flyerId: 'f-1', name: 'Milk', category: 'dairy', description: null, imageUrl: null } }));
 
       const json = await platform(['produce', items, '--traceparent', TRACEPARENT, '--json'], lines.map((line) => JSON.stringify(line)).join('\n'));
-      const text = await platform(['produce', items, '--traceparent', TRACEPARENT], JSON.stringify({ ...lines[0], key: 'i-3' }));
+      const text = await platform(['produce', items, '--traceparent', TRACEPARENT], JSON.stringify({ key: 'i-3', value: { ...lines[0]!.value, itemId: 'i-3' } }));
 
       expect(json.code).toBe(0);
       expect(JSON.parse(json.stdout)).toEqual({ topic: items, produced: 2, traceIds: [TRACE_ID, TRACE_ID] });
@@ -397,7 +388,178 @@ describe('The platform command line, run as a user runs it (integration)', () =>
     expect(JSON.parse(check.stdout)).toMatchObject({ problems: [] });
   });
 
+  it('redrives only the letter --offset names', async () => {
+    // Prepare: three letters from a source topic of their own.
+    const source = `${prefix}redrive-one-source`;
+    await createTopic(source);
+    const consumer = pipeline.consumers.find((candidate) => candidate.name === 'merchant-directory')!;
+    const producer = orderedProducer(kafka);
+    await producer.connect();
+    await new KafkaDeadLetterPublisher(producer, `${prefix}merchants.dlq`, consumer.eventSource.consumerGroupId)
+      .publish(
+        ['r-1', 'r-2', 'r-3'].map((key, index) => ({
+          record: { topic: source, partition: 0, offset: index, timestamp: Date.now(), timestampType: 'CREATE_TIME', key: Buffer.from(key), value: Buffer.from(`{"n":${index}}`), headers: [] },
+          reason: 'RetryAttemptsExhausted',
+          error: 'Error: downstream unavailable',
+          attempts: 1,
+        })),
+      )
+      .finally(() => producer.disconnect());
+    const letters = (JSON.parse((await platform(['dlq', 'list', 'merchant-directory', '--json'])).stdout) as { letters: Array<{ key: string; partition: number; offset: number }> }).letters;
+    const at = (key: string) => letters.filter((letter) => letter.key === key).map((letter) => `${letter.partition}:${letter.offset}`)[0]!;
+
+    // Act: the middle one alone, again, then everything pending, then once more.
+    const one = await platform(['dlq', 'redrive', 'merchant-directory', '--offset', at('r-2'), '--json']);
+    const afterOne = await readTopic(kafka, source, 1);
+    const endAfterOne = await endOffset(source);
+    const oneAgain = await platform(['dlq', 'redrive', 'merchant-directory', '--offset', at('r-2')]);
+    const rest = await platform(['dlq', 'redrive', 'merchant-directory', '--json']);
+    const none = await platform(['dlq', 'redrive', 'merchant-directory', '--json']);
+    const earlierAgain = await platform(['dlq', 'redrive', 'merchant-directory', '--offset', at('r-1'), '--json']);
+    const missing = await platform(['dlq', 'redrive', 'merchant-directory', '--offset', '0:999999']);
+
+    // Assess: r-2 went alone, exactly once; the full redrive sent the other two and skipped it.
+    expect(one.code).toBe(0);
+    expect(JSON.parse(one.stdout)).toEqual({ consumer: 'merchant-directory', topic: `${prefix}merchants.dlq`, offset: at('r-2'), redriven: 1, alreadyRedriven: 0 });
+    expect(afterOne.map((record) => record.key)).toEqual(['r-2']);
+    expect(endAfterOne).toBe(2); // the record and its transaction's commit marker
+    expect(oneAgain.code).toBe(0);
+    expect(oneAgain.stdout).toBe(`the letter ${at('r-2')} of merchant-directory in ${prefix}merchants.dlq had been redriven before: nothing sent\n`);
+    expect(JSON.parse(rest.stdout)).toMatchObject({ redriven: 2 });
+    expect(JSON.parse(none.stdout)).toMatchObject({ redriven: 0 });
+    expect(JSON.parse(earlierAgain.stdout)).toMatchObject({ redriven: 0, alreadyRedriven: 1 });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^error: no letter of merchant-directory at 0:999999 in .*merchants\.dlq/);
+    const sent = await readTopic(kafka, source, 3);
+    expect(sent.map((record) => record.key).sort()).toEqual(['r-1', 'r-2', 'r-3']);
+    expect(await endOffset(source)).toBe(5); // r-2 and a marker, then r-1 and r-3 in one transaction and its marker
+  });
+
+  it('lists a consumer group that has not committed yet, with its lag from the start', async () => {
+    // Prepare: a consumer stuck on its first batch (joined, committing nothing), and a declared consumer that never ran.
+    const topic = `${prefix}stuck-input`;
+    await createTopic(topic);
+    await produce(kafka, topic, [
+      { key: 'a', value: '{"n":1}' },
+      { key: 'b', value: '{"n":2}' },
+    ]);
+    const stuck = kafka.consumer({ groupId: `${prefix}stuck` });
+    await stuck.connect();
+    await stuck.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve) => {
+      stuck.on(stuck.events.GROUP_JOIN, () => resolve());
+      void stuck.run({ autoCommit: false, eachMessage: async () => undefined });
+    });
+    const prices = pipeline.hotStreams[0]!.consumer;
+    await produce(kafka, prices.topic.name, [{ key: 'i-1', value: '{}' }]);
+
+    // Act
+    const json = await platform(['topics', '--json']).finally(() => undefined);
+    const text = await platform(['topics']);
+    await stuck.disconnect();
+
+    // Assess
+    expect(json.code).toBe(0);
+    const rows = JSON.parse(json.stdout) as Array<{ topic: string; lag: Record<string, number>; noCommitYet: Record<string, string> }>;
+    expect(rows.find((row) => row.topic === topic)).toMatchObject({ records: 2, lag: { [`${prefix}stuck`]: 2 }, noCommitYet: { [`${prefix}stuck`]: 'beginning' } });
+    const declared = rows.find((row) => row.topic === prices.topic.name)!;
+    expect(declared.lag[prices.eventSource.consumerGroupId]).toBeGreaterThanOrEqual(1);
+    expect(declared.noCommitYet[prices.eventSource.consumerGroupId]).toBe('beginning');
+    expect(text.stdout).toMatch(new RegExp(`^${topic.replace(/\./g, '\\.')} .* lag: ${prefix.replace(/\./g, '\\.')}stuck=2 \\(no commit yet, from the beginning\\)$`, 'm'));
+  });
+
+  it('refuses a key that disagrees with the entity id', async () => {
+    const merchants = `${prefix}merchants`;
+    const before = await endOffset(merchants);
+    const input = [
+      { key: 'm-20', value: { merchantId: 'm-20', name: 'Right', country: 'DE', website: null } },
+      { key: 'm-21', value: { merchantId: 'm-99', name: 'Wrong', country: 'DE', website: null } },
+      { key: 'm-22', value: null },
+    ];
+
+    const run = await platform(['produce', merchants], input.map((line) => JSON.stringify(line)).join('\n'));
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/nothing produced to ".*merchants":\n {2}line 2: key "m-21" is not the entity's id \(merchantId is "m-99"\)/);
+    expect(run.stderr).not.toMatch(/line [13]:/);
+    expect(await endOffset(merchants)).toBe(before);
+  });
+
+  it('exits 2 on every usage error', async () => {
+    const cases: Array<[string, string[], RegExp]> = [
+      ['an unknown command', ['frobnicate'], /unknown command "frobnicate"/],
+      ['an unknown flag', ['topics', '--bogus'], /Unknown option '--bogus'/],
+      ['a flag of another command', ['topics', '--max', '3'], /--max is an option of tail only, not of topics/],
+      ['an extra argument', ['topics', 'extra'], /topics takes no arguments, got 1 \(extra\)/],
+      ['a missing argument', ['state', 'only-a-join'], /state is missing an argument: platform state <join> <key>/],
+      ['a missing option value', ['tail', 'x', '--max'], /--max/],
+      ['a bad number', ['tail', 'x', '--max', '0'], /--max must be a whole number ≥ 1, got "0"/],
+      ['a bad time', ['tail', 'x', '--from', 'yesterday'], /--from must be "beginning", "end" or an ISO time/],
+      ['a bad replay position', ['replay', 'merchant-directory', '--from', 'beginning'], /--from must be "earliest" or an ISO time/],
+      ['an unknown dlq action', ['dlq', 'purge', 'merchant-directory'], /dlq needs an action: list, show or redrive, got "purge"/],
+      ['dlq show without --offset', ['dlq', 'show', 'merchant-directory'], /dlq show needs --offset <partition>:<offset>/],
+      ['a bad --offset', ['dlq', 'redrive', 'merchant-directory', '--offset', '7'], /--offset must be <partition>:<offset>/],
+      ['an unknown consumer', ['dlq', 'list', 'nobody'], /no consumer "nobody" in pipeline/],
+      ['an unknown join', ['state', 'nothing', 'k'], /no join "nothing" in pipeline/],
+      ['an undeclared topic', ['produce', 'undeclared'], /topic "undeclared" is not declared in pipeline/],
+      ['an unknown schemas action', ['schemas', 'frob'], /schemas needs an action: check or publish/],
+      ['a bad --auth', ['topics', '--auth', 'password'], /--auth must be none or aws-iam/],
+      ['a missing --pipeline module', ['topics', '--pipeline', 'no-such-pipeline.ts'], /--pipeline .*no-such-pipeline\.ts: no such module/],
+    ];
+
+    const runs = await Promise.all(cases.map(([, args]) => runPlatform(args.includes('--pipeline') ? args : [...args, '--pipeline', PIPELINE], { env: { ...process.env, CLI_TEST_PREFIX: prefix } })));
+
+    runs.forEach((run, index) => {
+      const [what, , message] = cases[index]!;
+      expect({ what, code: run.code, stderr: run.stderr }).toEqual({ what, code: 2, stderr: expect.stringMatching(message) });
+      expect(run.stderr).toMatch(/\nRun with --help for usage\.\n$/);
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+    });
+  });
+
+  it('says the platform is not running when nothing answers', async () => {
+    const closed = await closedPort();
+    const { KAFKA_BROKERS: _brokers, DYNAMODB_ENDPOINT: _dynamodb, ...env } = process.env;
+
+    const started = Date.now();
+    const local = await runPlatform(['topics', '--pipeline', PIPELINE], { env: { ...env, CLI_TEST_PREFIX: prefix, LOCAL_KAFKA_PORT: String(closed) } });
+    const elapsed = Date.now() - started;
+    const named = await runPlatform(['topics', '--pipeline', PIPELINE, '--brokers', `127.0.0.1:${closed}`], { env: { ...process.env, CLI_TEST_PREFIX: prefix } });
+
+    expect(local.code).toBe(1);
+    expect(local.stderr).toBe(`error: the platform is not running: start it with \`npm start\` (nothing answered at Kafka 127.0.0.1:${closed})\n`);
+    expect(elapsed).toBeLessThan(10_000);
+    // Brokers the user named are not `npm start`'s: the connection failure is explained, never a raw KafkaJS error.
+    expect(named.code).toBe(1);
+    expect(named.stderr).toMatch(new RegExp(`^error: could not connect to Kafka at 127\\.0\\.0\\.1:${closed}, plaintext \\(connect ECONNREFUSED`));
+    expect(named.stderr).not.toMatch(/KafkaJS/);
+  });
+
+  it('reports a syntax error in a --pipeline module without a backtrace', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'pipeline-'));
+    const file = join(directory, 'broken-pipeline.ts');
+    writeFileSync(file, ['import { definePipeline } from "../../shared/pipeline";', 'export default definePipeline({ name: "x", topics: [ });', ''].join('\n'));
+
+    const run = await runPlatform(['topics', '--pipeline', file]);
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(new RegExp(`^error: --pipeline ${file.replace(/[.\\/]/g, '\\$&')} does not compile: ${file.replace(/[.\\/]/g, '\\$&')}:2:\\d+: Expression expected\n`));
+    expect(run.stderr).not.toMatch(/backtrace|_ZN|<unknown>|\n\s+at /);
+    expect(run.stderr.split('\n').length).toBeLessThanOrEqual(6);
+  });
+
   const endOffset = (topic: string) => recordCount(kafka, topic);
+
+  /** A port nothing listens on: taken from the system, then released. */
+  const closedPort = () =>
+    new Promise<number>((resolve, reject) => {
+      const server = createServer();
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as AddressInfo;
+        server.close(() => resolve(port));
+      });
+    });
 
   /** A topic of one partition the pipeline does not declare (its records are JSON to the CLI). */
   const createTopic = async (topic: string) => {

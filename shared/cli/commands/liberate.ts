@@ -1,38 +1,47 @@
 import type { Type } from 'avsc';
-import { createReadStream, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Message } from 'kafkajs';
+import { existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { orderedProducer, sendChunked } from '../../kafka';
 import { PROJECT_ROOT } from '../../local/paths';
-import { loadSchemaCatalog, undeclaredFields, valueSubject } from '../../schemas';
+import { loadSchemaCatalog, undeclaredFields, valueSubject, type ValueFormat } from '../../schemas';
 import { newRootContext, traceHeaders } from '../../tracing';
 import { CliError, UsageError, type CliContext } from '../context';
-
-interface Checkpoint {
-  readonly file: string;
-  readonly topic: string;
-  readonly keyField: string;
-  readonly subject: string;
-  readonly completed: boolean;
-  readonly size: number;
-  readonly modifiedMs: number;
-  readonly linesDone: number;
-  readonly produced: number;
-  readonly rejected: number;
-}
+import {
+  CHECKPOINT_VERSION,
+  checkpointPathOf,
+  checkpointVerdict,
+  endOffsetsByPartition,
+  fieldTypes,
+  LiberationProgress,
+  openSnapshot,
+  readCheckpoint,
+  writeCheckpoint,
+  writersOf,
+  type Checkpoint,
+  type Snapshot,
+} from '../liberate';
 
 const CHUNK_ROWS = 1_000;
+/** How often the progress line is offered an update (it shows one at most once a second). */
+const PROGRESS_EVERY_ROWS = 100;
 
 /**
  * `liberate <topic> --file <snapshot.ndjson|.csv> --key-field <field>`:
  * bootstraps an entity topic from a snapshot, the job a connector does. Rows
  * are checked against the topic's schema (CSV cells converted to the schema's
- * types); valid ones are published as full-state facts keyed by the key field,
- * rejected ones are listed with their reasons and the run goes on. A
- * checkpoint after every acknowledged chunk lets a stopped run resume where it
- * was (facts are idempotent, so a chunk sent twice after a crash is harmless).
+ * types, every row exactly as many cells as the header has columns); valid ones
+ * are published as full-state facts keyed by the key field, rejected ones are
+ * listed with their line and reasons and the run goes on. A checkpoint after
+ * every acknowledged chunk lets a stopped run resume where it was (facts are
+ * idempotent, so a chunk sent twice after a crash is harmless); it is trusted
+ * only on the cluster it was written against and while the topic still holds
+ * what it recorded, so a fresh cluster or a recreated topic gets the data.
  * Each row starts a W3C trace of its own (`traceparent`).
+ *
+ * Refused before anything is read or sent (usage errors, exit 2): a topic the
+ * pipeline derives (a join's output, a hot stream's deltas, dead letters) and a
+ * key field the file or the schema does not have.
  */
 export async function liberateCommand(
   context: CliContext,
@@ -45,145 +54,147 @@ export async function liberateCommand(
   if (!file || !keyField) throw new UsageError('liberate needs --file <snapshot.ndjson|.csv> and --key-field <field>');
   const declared = context.pipeline.topics.find((candidate) => candidate.name === topic);
   if (!declared) throw new CliError(`topic "${topic}" is not declared in pipeline "${context.pipeline.name}"`);
+  const writers = writersOf(context.pipeline, topic);
+  if (writers.length > 0) {
+    throw new UsageError(`topic "${topic}" is ${writers.join(', ')}: liberate feeds the entity topics the monolith owns, never one the pipeline derives; nothing was produced`);
+  }
+  if (declared.kind !== 'entity') throw new UsageError(`topic "${topic}" is a ${declared.kind} topic; liberate fills entity topics`);
   if (subjectOption !== undefined && declared.valueSchema !== undefined && subjectOption !== declared.valueSchema) {
     throw new CliError(`topic "${topic}" declares value schema "${declared.valueSchema}"; --schema ${subjectOption} would write values its consumers cannot read`);
   }
   const subject = subjectOption ?? declared.valueSchema ?? valueSubject(topic);
   const format = context.formatOf(topic);
-  if (declared.kind !== 'entity') throw new CliError(`topic "${topic}" is a ${declared.kind} topic; liberate fills entity topics`);
   if (!existsSync(file)) throw new CliError(`no such file: ${file}`);
   const schemas = loadSchemaCatalog(join(PROJECT_ROOT, 'schemas'));
   if (subjectOption !== undefined && !schemas.has(subject)) throw new CliError(`no schema "${subject}" in schemas/`);
   const schema = schemas.get(subject)?.latest.type;
-  const csv = file.toLowerCase().endsWith('.csv');
-
-  const checkpointPath = `${file}.liberate-checkpoint.json`;
-  const { size, mtimeMs } = statSync(file);
-  let checkpoint: Checkpoint = { file, topic, keyField, subject, completed: false, size, modifiedMs: mtimeMs, linesDone: 0, produced: 0, rejected: 0 };
-  if (existsSync(checkpointPath) && !restart) {
-    const saved = JSON.parse(readFileSync(checkpointPath, 'utf8')) as Checkpoint;
-    const same = saved.topic === topic && saved.keyField === keyField && saved.subject === subject && saved.size === size && saved.modifiedMs === mtimeMs;
-    if (same && saved.completed) {
-      context.print({ topic, file, alreadyComplete: true, produced: saved.produced, rejected: saved.rejected }, () =>
-        `${file} was already liberated into ${topic} (${saved.produced} produced, ${saved.rejected} rejected); --restart sends it again`,
-      );
-      return;
-    }
-    if (same) checkpoint = saved;
+  const fields = fieldTypes(schema);
+  // Every row would be rejected: say so once, before reading any.
+  if (schema && !fields.has(keyField)) {
+    throw new UsageError(`--key-field "${keyField}" is not a field of schema ${subject} (its fields: ${[...fields.keys()].join(', ')}); nothing was produced`);
   }
-  const resumedAt = checkpoint.linesDone;
+  const csv = file.toLowerCase().endsWith('.csv');
+  const snapshot = await openSnapshot(file, csv, schema);
+  try {
+    if (snapshot.columns && !snapshot.columns.includes(keyField)) {
+      throw new UsageError(`--key-field "${keyField}" is not a column of ${file} (its columns: ${snapshot.columns.join(', ')}); nothing was produced`);
+    }
+    const { size, mtimeMs } = statSync(file);
+    const checkpointPath = checkpointPathOf(file);
+    const kafka = await context.kafka();
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const { clusterId } = await admin.describeCluster();
+      if (!(await admin.listTopics()).includes(topic)) throw new CliError(`topic "${topic}" does not exist on cluster ${clusterId}: create the pipeline's topics first (npm start, or a deployment, does); nothing was produced`);
+      const endOffsets = async () => endOffsetsByPartition(await admin.fetchTopicOffsets(topic));
+      const scope = { size, modifiedMs: mtimeMs, clusterId, topic, keyField, subject, endOffsets: await endOffsets() };
+      const saved = restart ? undefined : readCheckpoint(checkpointPath);
+      const verdict = saved === undefined ? undefined : checkpointVerdict(saved, scope);
+      if (verdict?.applies === true && verdict.checkpoint.completed) {
+        const done = verdict.checkpoint;
+        context.print({ topic, file, clusterId, alreadyComplete: true, produced: done.produced, rejected: done.rejected }, () =>
+          `${file} was already liberated into ${topic} on cluster ${clusterId} (${done.produced} produced, ${done.rejected} rejected; the topic still holds them); --restart sends it again`,
+        );
+        return;
+      }
+      const startedOverBecause = verdict?.applies === false ? `the checkpoint ${checkpointPath} does not apply: ${verdict.reason}` : undefined;
+      if (startedOverBecause !== undefined) process.stderr.write(`liberate: starting over, as ${startedOverBecause}\n`);
+      const checkpoint: Checkpoint =
+        verdict?.applies === true
+          ? verdict.checkpoint
+          : { version: CHECKPOINT_VERSION, file: resolve(file), size, modifiedMs: mtimeMs, clusterId, topic, keyField, subject, endOffsets: scope.endOffsets, linesDone: 0, produced: 0, rejected: 0, completed: false };
+      const { done, ...summary } = await produceRows(context, { topic, keyField, snapshot, format, schema, checkpoint, checkpointPath, endOffsets, totalBytes: size });
+      const result = { topic, file, clusterId, ...summary, produced: done.produced, rejected: done.rejected, ...(startedOverBecause === undefined ? {} : { startedOverBecause }) };
+      context.print(result, () =>
+        [
+          `liberated ${file} into ${topic}: ${result.linesRead} line(s), ${result.rowsRead} row(s) read${result.resumedAfterLine > 0 ? ` (resumed after line ${result.resumedAfterLine})` : ''}, ${result.produced} produced, ${result.rejected} rejected`,
+          ...(startedOverBecause === undefined ? [] : [`  started over: ${startedOverBecause}`]),
+          ...(result.ignoredFields.length > 0 ? [`  fields not in the schema, left out: ${result.ignoredFields.join(', ')}`] : []),
+          ...result.rejectedRows.slice(0, 20).map((reject) => `  line ${reject.line}: ${reject.problems.join('; ')}`),
+          ...(result.rejectedRows.length > 20 ? [`  … and ${result.rejectedRows.length - 20} more (use --json for all)`] : []),
+        ].join('\n'),
+      );
+    } finally {
+      await admin.disconnect();
+    }
+  } finally {
+    snapshot.close();
+  }
+}
 
-  const producer = orderedProducer(await context.kafka());
-  await producer.connect();
-  const rejects: Array<{ line: number; problems: string[] }> = [];
+interface Liberation {
+  readonly topic: string;
+  readonly keyField: string;
+  readonly snapshot: Snapshot;
+  readonly format: ValueFormat;
+  readonly schema: Type | undefined;
+  /** Where to start: a fresh one, or the one a stopped run left. */
+  readonly checkpoint: Checkpoint;
+  readonly checkpointPath: string;
+  endOffsets(): Promise<Record<string, string>>;
+  readonly totalBytes: number;
+}
+
+/** Reads the rows, produces the good ones chunk by chunk with a checkpoint after each, and says what it did. */
+async function produceRows(context: CliContext, liberation: Liberation) {
+  const { topic, keyField, snapshot, format, schema, checkpointPath } = liberation;
+  let checkpoint = liberation.checkpoint;
+  const resumedAt = checkpoint.linesDone;
+  const progress = new LiberationProgress({ totalBytes: liberation.totalBytes, interactive: process.stderr.isTTY === true, write: (text) => process.stderr.write(text) });
+  const rejects: Array<{ line: number; problems: readonly string[] }> = [];
   const ignoredFields = new Set<string>();
-  let header: string[] | undefined;
-  let lineNumber = 0;
+  let rows = 0;
+  let lastLine = 0;
+  let rejected = checkpoint.rejected;
   let pending: Message[] = [];
   const flush = async () => {
-    await sendChunked(producer, topic, pending);
-    checkpoint = { ...checkpoint, linesDone: lineNumber, produced: checkpoint.produced + pending.length };
-    writeFileSync(checkpointPath, JSON.stringify(checkpoint));
+    if (pending.length > 0) await sendChunked(producer, topic, pending);
+    // What the topic holds once this chunk is acknowledged: a later run trusts the checkpoint only while it still does.
+    checkpoint = { ...checkpoint, linesDone: lastLine, produced: checkpoint.produced + pending.length, rejected, endOffsets: await liberation.endOffsets() };
+    writeCheckpoint(checkpointPath, checkpoint);
     pending = [];
-    process.stderr.write(`… ${lineNumber} lines read, ${checkpoint.produced} produced, ${checkpoint.rejected} rejected\n`);
   };
+  const state = () => ({ bytesRead: snapshot.bytesRead(), rows, produced: checkpoint.produced + pending.length, rejected });
+  const producer = orderedProducer(await context.kafka());
+  await producer.connect();
   try {
-    for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
-      lineNumber += 1;
-      const raw = lineNumber === 1 ? line.replace(/^\uFEFF/, '') : line; // a byte-order mark is not part of the first cell
-      if (csv && header === undefined) {
-        header = parseCsvLine(raw);
-        continue;
-      }
-      if (lineNumber <= resumedAt || raw.trim() === '') continue;
-      const problems: string[] = [];
-      const row = csv ? fromCsv(header!, parseCsvLine(raw), schema) : fromJson(raw, problems);
-      const key = row?.[keyField];
-      if (row && (typeof key !== 'string' || key === '')) problems.push(`key field "${keyField}" must be a non-empty string`);
+    for await (const row of snapshot.rows) {
+      rows += 1;
+      lastLine = row.endLine;
+      if (rows % PROGRESS_EVERY_ROWS === 0) progress.update(state());
+      if (row.line <= resumedAt) continue;
+      const problems = [...row.problems];
+      const value = row.value;
+      const key = value?.[keyField];
+      if (value && (typeof key !== 'string' || key === '')) problems.push(`key field "${keyField}" must be a non-empty string`);
       // A snapshot often has more columns than the entity: they are left out, and named in the summary.
-      if (row && schema) for (const field of undeclaredFields(schema, row)) ignoredFields.add(field);
-      if (row && schema) schema.isValid(row, { errorHook: (path, value) => problems.push(`${path.join('.') || '(row)'}: ${JSON.stringify(value) ?? 'missing'} does not match the schema`) });
-      if (problems.length > 0 || !row) {
-        rejects.push({ line: lineNumber, problems });
-        checkpoint = { ...checkpoint, rejected: checkpoint.rejected + 1 };
+      if (value && schema) for (const field of undeclaredFields(schema, value)) ignoredFields.add(field);
+      if (value && schema) schema.isValid(value, { errorHook: (path, found) => problems.push(`${path.join('.') || '(row)'}: ${JSON.stringify(found) ?? 'missing'} does not match the schema`) });
+      if (problems.length > 0 || !value) {
+        rejects.push({ line: row.line, problems });
+        rejected += 1;
         continue;
       }
       // In the topic's wire format (Avro with its schema id when the topic declares a schema).
       // One trace per row: each fact starts the journey of its entity's change.
-      pending.push({ key: key as string, value: await format.encode(row), headers: traceHeaders(newRootContext()) });
+      pending.push({ key: key as string, value: await format.encode(value), headers: traceHeaders(newRootContext()) });
       if (pending.length >= CHUNK_ROWS) await flush();
     }
     await flush();
     checkpoint = { ...checkpoint, completed: true };
-    writeFileSync(checkpointPath, JSON.stringify(checkpoint));
+    writeCheckpoint(checkpointPath, checkpoint);
   } finally {
     await producer.disconnect();
   }
-  const summary = {
-    topic,
-    file,
-    linesRead: lineNumber - (csv ? 1 : 0),
+  progress.finish(state());
+  return {
+    done: checkpoint,
+    // Physical lines of rows (a CSV header aside), and rows: more lines than rows when quoted cells hold line breaks.
+    linesRead: rows === 0 ? 0 : lastLine - snapshot.headerEndLine,
+    rowsRead: rows,
     resumedAfterLine: resumedAt,
-    produced: checkpoint.produced,
-    rejected: checkpoint.rejected,
     rejectedRows: rejects,
     ignoredFields: [...ignoredFields].sort(),
   };
-  context.print(summary, () =>
-    [
-      `liberated ${file} into ${topic}: ${summary.linesRead} line(s) read${resumedAt > 0 ? ` (resumed after line ${resumedAt})` : ''}, ${summary.produced} produced, ${summary.rejected} rejected`,
-      ...(summary.ignoredFields.length > 0 ? [`  fields not in the schema, left out: ${summary.ignoredFields.join(', ')}`] : []),
-      ...rejects.slice(0, 20).map((reject) => `  line ${reject.line}: ${reject.problems.join('; ')}`),
-      ...(rejects.length > 20 ? [`  … and ${rejects.length - 20} more (use --json for all)`] : []),
-    ].join('\n'),
-  );
-}
-
-function fromJson(raw: string, problems: string[]): Record<string, unknown> | undefined {
-  try {
-    const value = JSON.parse(raw) as unknown;
-    if (value !== null && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
-    problems.push('not a JSON object');
-  } catch (error) {
-    problems.push(`not JSON (${(error as Error).message})`);
-  }
-  return undefined;
-}
-
-/** A CSV row as an object, cells converted to the types the schema gives their fields. */
-function fromCsv(header: readonly string[], cells: readonly string[], schema: Type | undefined): Record<string, unknown> {
-  const fields = new Map(((schema?.schema() as { fields?: Array<{ name: string; type: unknown }> } | undefined)?.fields ?? []).map((field) => [field.name, field.type]));
-  return Object.fromEntries(header.map((name, index) => [name, convert(cells[index] ?? '', fields.get(name))]));
-}
-
-function convert(cell: string, type: unknown): unknown {
-  const types = Array.isArray(type) ? type : [type];
-  if (cell === '' && types.includes('null')) return null;
-  const base = types.map((candidate) => (typeof candidate === 'object' && candidate !== null ? (candidate as { type: string }).type : candidate)).find((candidate) => candidate !== 'null');
-  if ((base === 'long' || base === 'int' || base === 'double' || base === 'float') && cell.trim() !== '' && !Number.isNaN(Number(cell))) return Number(cell);
-  if (base === 'boolean' && (cell === 'true' || cell === 'false')) return cell === 'true';
-  return cell;
-}
-
-/** One CSV line (RFC 4180 quoting: "a ""quoted"", cell"). */
-export function parseCsvLine(line: string): string[] {
-  const cells: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let index = 0; index < line.length; index += 1) {
-    const char = line[index]!;
-    if (quoted) {
-      if (char === '"' && line[index + 1] === '"') {
-        cell += '"';
-        index += 1;
-      } else if (char === '"') quoted = false;
-      else cell += char;
-    } else if (char === '"') quoted = true;
-    else if (char === ',') {
-      cells.push(cell);
-      cell = '';
-    } else cell += char;
-  }
-  cells.push(cell);
-  return cells;
 }

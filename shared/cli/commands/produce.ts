@@ -5,7 +5,7 @@ import { orderedProducer, sendChunked } from '../../kafka';
 import { PROJECT_ROOT } from '../../local/paths';
 import { loadSchemaCatalog, undeclaredFields, valueSubject, writeValue, type SubjectSchemas } from '../../schemas';
 import { TRACE_HEADERS } from '../../tracing';
-import { CliError, type CliContext } from '../context';
+import { CliError, UsageError, type CliContext } from '../context';
 import { producedTraceHeaders, traceparentFlag } from './record-trace';
 
 /** One line of input to `produce`: `{"key": "...", "value": {...} | null, "headers"?: {...}}`. */
@@ -31,7 +31,7 @@ export async function produceCommand(context: CliContext, topic: string, file: s
   // Checked before anything is read or sent: a mistyped trace is a usage error, not records in a trace nobody finds.
   const parent = traceparentFlag(traceparent);
   const declared = context.pipeline.topics.find((candidate) => candidate.name === topic);
-  if (!declared) throw new CliError(`topic "${topic}" is not declared in pipeline "${context.pipeline.name}"`);
+  if (!declared) throw new UsageError(`topic "${topic}" is not declared in pipeline "${context.pipeline.name}"`);
   if (subjectOption !== undefined && declared.valueSchema !== undefined && subjectOption !== declared.valueSchema) {
     throw new CliError(`topic "${topic}" declares value schema "${declared.valueSchema}"; --schema ${subjectOption} would write values its consumers cannot read`);
   }
@@ -40,6 +40,8 @@ export async function produceCommand(context: CliContext, topic: string, file: s
   const schemas = loadSchemaCatalog(join(PROJECT_ROOT, 'schemas'));
   if (subjectOption !== undefined && !schemas.has(subject)) throw new CliError(`no schema "${subject}" in schemas/`);
   const schema = schemas.get(subject);
+  // On an entity topic the key is the entity's id: a line whose key disagrees with it would file the fact under another entity.
+  const idField = declared.kind === 'entity' && schema ? entityIdField(schema.latest.schema) : undefined;
   const problems: string[] = [];
   const lines: Array<InputLine & { readonly number: number }> = [];
   text.replace(/^\uFEFF/, '').split('\n').forEach((raw, index) => {
@@ -47,6 +49,8 @@ export async function produceCommand(context: CliContext, topic: string, file: s
     const line = parseLine(raw, index + 1, problems);
     if (!line) return;
     problems.push(...valueProblems(line, schema).map((problem) => `line ${index + 1}: ${problem}`));
+    const idProblem = idField && keyProblem(line, idField);
+    if (idProblem) problems.push(`line ${index + 1}: ${idProblem}`);
     if (parent && line.headers?.[TRACE_HEADERS.traceparent] !== undefined) {
       problems.push(`line ${index + 1}: has a traceparent header of its own, and --traceparent puts every line into one trace: drop one of them`);
     }
@@ -108,4 +112,31 @@ function valueProblems(line: InputLine, schema: SubjectSchemas | undefined): str
   problems.push(...undeclaredFields(schema.latest.type, line.value).map((field) => `${field}: not a field of schema ${schema.subject} v${schema.latest.version}`));
   schema.latest.type.isValid(line.value, { errorHook: (path, value) => problems.push(`${path.join('.') || '(value)'}: ${JSON.stringify(value) ?? 'undefined'} does not match schema ${schema.subject} v${schema.latest.version}`) });
   return problems;
+}
+
+/**
+ * Where an entity's id is in its values: the field the schema's record names
+ * in its doc ("keyed by merchantId"), at the top level or in a record field
+ * one level down (items-with-flyer: `item.itemId`). Undefined when the schema
+ * names none, or names one its values do not have.
+ */
+export function entityIdField(schema: unknown): readonly string[] | undefined {
+  const record = schema as { doc?: unknown; fields?: ReadonlyArray<{ name: string; type: unknown }> };
+  const name = typeof record?.doc === 'string' ? /keyed by (\w+)/.exec(record.doc)?.[1] : undefined;
+  if (!name || !Array.isArray(record.fields)) return undefined;
+  if (record.fields.some((field) => field.name === name)) return [name];
+  for (const field of record.fields) {
+    const nested = field.type as { type?: unknown; fields?: ReadonlyArray<{ name: string }> };
+    if (nested?.type === 'record' && Array.isArray(nested.fields) && nested.fields.some((inner) => inner.name === name)) return [field.name, name];
+  }
+  return undefined;
+}
+
+/** A line whose key is not its value's entity id; tombstones (no value) have nothing to compare. */
+function keyProblem(line: InputLine, path: readonly string[]): string | undefined {
+  if (line.value === null || typeof line.value !== 'object') return undefined;
+  let id: unknown = line.value;
+  for (const step of path) id = id !== null && typeof id === 'object' ? (id as Record<string, unknown>)[step] : undefined;
+  if (typeof id !== 'string' || id === line.key) return undefined;
+  return `key ${JSON.stringify(line.key)} is not the entity's id (${path.join('.')} is ${JSON.stringify(id)}): the key of an entity's fact is its id`;
 }

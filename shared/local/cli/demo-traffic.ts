@@ -13,6 +13,11 @@ export interface DemoTrafficOptions extends CatalogSize {
    * that each item joins once, on arrival, instead of once alone and once more when its flyer lands.
    */
   readonly referenceDataConsumed?: () => Promise<void>;
+  /**
+   * Send the generated catalog first. `npm start -- --persist` passes false when the catalog's topics
+   * already hold records, so a restart keeps what is there instead of seeding it again. @default true
+   */
+  readonly seedCatalog?: boolean;
 }
 
 /**
@@ -34,11 +39,15 @@ export async function startDemoTraffic(kafka: Kafka, catalog: Catalog, options: 
       ...raw,
     ]);
   const fact = <T>(key: string, value: T | null) => ({ key, value });
-  await send(catalog.offers.rightTopic, data.merchants.map((merchant) => fact(merchant.merchantId, merchant)));
-  await send(catalog.itemsWithFlyer.rightTopic, data.flyers.map((flyer) => fact(flyer.flyerId, flyer)));
-  await options.referenceDataConsumed?.();
-  await send(catalog.itemsWithFlyer.leftTopic, data.items.map((item) => fact(item.itemId, item)));
-  log(`Seeded ${data.merchants.length} merchants, ${data.flyers.length} flyers and ${data.items.length} items.`);
+  if (options.seedCatalog ?? true) {
+    await send(catalog.offers.rightTopic, data.merchants.map((merchant) => fact(merchant.merchantId, merchant)));
+    await send(catalog.itemsWithFlyer.rightTopic, data.flyers.map((flyer) => fact(flyer.flyerId, flyer)));
+    await options.referenceDataConsumed?.();
+    await send(catalog.itemsWithFlyer.leftTopic, data.items.map((item) => fact(item.itemId, item)));
+    log(`Seeded ${data.merchants.length} merchants, ${data.flyers.length} flyers and ${data.items.length} items.`);
+  } else {
+    log('The catalog is there from an earlier run (--persist): not seeding it again.');
+  }
 
   const ticks = new TickSource(random);
   const nextItem = zipfSampler(data.items.length, 1.1, random);

@@ -17,7 +17,10 @@ import { startLocalRuntime, type LocalRuntime } from '../local-runtime';
 import { LocalConfigError } from '../errors';
 import { LOCAL_STATE_DIR, PROJECT_ROOT } from '../paths';
 import { runPipeline, type RunningPipeline } from '../run-pipeline';
-import { catalog } from '../../catalog';
+import { catalog, type Catalog } from '../../catalog';
+import { topicRecordCount } from '../../kafka';
+import { delay } from '../child-process';
+import { captureKafkaJsConsole, RecentWarnings } from './recent-warnings';
 import { startDemoTraffic } from './demo-traffic';
 import { startPipelineFlows } from './pipeline-flows';
 import { renderProgress } from './progress-view';
@@ -49,7 +52,15 @@ async function main(): Promise<void> {
   const usingDefaultPipeline = values.pipeline === undefined;
   const pipeline = loadPipeline(pipelinePath);
 
+  // The AWS SDK warns on every start that its releases after early January 2027 need Node.js 22: harmless
+  // for the versions this project pins (see "Local services" in the README). Its own switch silences
+  // that warning and nothing else; a value the user set is kept.
+  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
+
   const log = (line: string) => console.log(`[local] ${line}`);
+  const warnings = new RecentWarnings();
+  // The handlers' own Kafka clients log connection errors through kafkajs's console logger: into the view, collapsed.
+  captureKafkaJsConsole((line) => warnings.add(line));
   log(`Starting local services for pipeline "${pipeline.name}"…`);
   const runtime = await startLocalRuntime({ log, ...(values.persist ? { persistDir: resolve(LOCAL_STATE_DIR, 'state') } : {}) });
   let running: RunningPipeline | undefined;
@@ -59,37 +70,53 @@ async function main(): Promise<void> {
 
   let stopping = false;
   let stoppingSince = 0;
-  const shutdown = async (code: number) => {
+  const shutdown = async (code: number, serviceDied = false) => {
     // One Ctrl-C can arrive twice at once (the terminal signals the group, and npm forwards it): only a later one forces.
     if (stopping && Date.now() - stoppingSince < 1_000) return;
     if (stopping) {
-      // A second Ctrl-C: stop waiting for in-flight batches (they are re-delivered next time).
+      // A second Ctrl-C: stop waiting for in-flight batches (they are re-delivered next time). The services'
+      // keepers see this process go and stop them (and remove a temporary broker data dir).
       console.log('\n[local] Forced exit.');
-      await runtime.stop().catch(() => undefined);
       process.exit(130);
     }
     stopping = true;
     stoppingSince = Date.now();
     clearInterval(view);
-    console.log('\n[local] Shutting down: finishing in-flight batches, stopping services…');
-    await demo?.stop().catch(() => undefined);
-    await flows?.stop().catch(() => undefined);
-    await running?.stop().catch((error: unknown) => console.error(error));
-    await runtime.stop();
+    // Never hang: each step is bounded, and so is the whole (the services stop with this process in any case).
+    setTimeout(() => {
+      console.error(`[local] Stopping took longer than ${SHUTDOWN_LIMIT_MS / 1000} s; exiting anyway.`);
+      process.exit(code === 0 ? 1 : code);
+    }, SHUTDOWN_LIMIT_MS).unref();
+    if (serviceDied) {
+      // With a service gone, in-flight batches cannot finish: give the clients a moment, not the full drain.
+      await within(2_000, Promise.all([demo?.stop(), flows?.stop(), running?.stop()].map((stop) => stop?.catch(() => undefined))));
+    } else {
+      console.log('\n[local] Shutting down: finishing in-flight batches, stopping services…');
+      await within(DRAIN_LIMIT_MS, demo?.stop());
+      await within(DRAIN_LIMIT_MS, flows?.stop());
+      await within(DRAIN_LIMIT_MS, running?.stop().catch((error: unknown) => console.error(error)));
+    }
+    await runtime.stop().catch((error: unknown) => console.error(`[local] ${String(error)}`));
     console.log('[local] Stopped.');
     process.exit(code);
   };
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
+  // The terminal closed: nobody is watching, stop the same way.
+  process.on('SIGHUP', () => void shutdown(129));
+  void runtime.died.then((death) => {
+    if (stopping) return;
+    console.error(
+      `\n[local] ${capitalised(death.service)} (pid ${death.pid}) ${death.description}; its log: ${death.logFile}. Stopping everything.`,
+    );
+    void shutdown(1, true);
+  });
 
   try {
     describeRuntime(runtime, pipeline);
-    const recentWarnings: string[] = [];
     running = await runPipeline(runtime, pipeline, {
       log: (level, message) => {
-        if (level === 'info') return;
-        recentWarnings.push(`${level.toUpperCase()} ${message}`);
-        if (recentWarnings.length > 5) recentWarnings.shift();
+        if (level !== 'info') warnings.add(`${level.toUpperCase()} ${message}`);
       },
     });
     if (usingDefaultPipeline && !values['no-demo']) {
@@ -104,7 +131,14 @@ async function main(): Promise<void> {
           if (lag && rightConsumers.every((name) => lag.get(name) === 0)) return;
         }
       };
-      demo = await startDemoTraffic(runtime.kafkaClient('local-demo-traffic'), catalog, { ...size, ticksPerSecond, seed: count(values.seed, 'seed'), referenceDataConsumed }, log);
+      // --persist keeps what is there: the catalog is seeded only into empty topics.
+      const seedCatalog = !values.persist || (await catalogIsEmpty(runtime, catalog));
+      demo = await startDemoTraffic(
+        runtime.kafkaClient('local-demo-traffic'),
+        catalog,
+        { ...size, ticksPerSecond, seed: count(values.seed, 'seed'), referenceDataConsumed, seedCatalog },
+        log,
+      );
       log(`Demo traffic: ${ticksPerSecond} price/stock updates a second (Zipf-skewed), item and flyer changes, deletes, and now and then a malformed record.`);
     }
     flows = await startPipelineFlows(runtime.kafkaClient('local-view'), pipeline);
@@ -114,7 +148,8 @@ async function main(): Promise<void> {
       if (!running || stopping) return;
       const lag = await running.lag().catch(() => new Map<string, number>());
       const flowLines = (await flows?.lines().catch(() => [])) ?? [];
-      const text = renderProgress(running.mappings, lag, recentWarnings, Date.now() - startedAt, flowLines);
+      if (stopping) return;
+      const text = renderProgress(running.mappings, lag, warnings.lines(), Date.now() - startedAt, flowLines);
       if (process.stdout.isTTY) process.stdout.write(`\x1b[2J\x1b[H${text}\n`);
       else console.log(text);
     };
@@ -123,14 +158,40 @@ async function main(): Promise<void> {
       if (refreshing) return;
       refreshing = true;
       refresh()
-        .catch((error: unknown) => recentWarnings.push(`ERROR live view: ${String(error)}`))
+        .catch((error: unknown) => warnings.add(`ERROR live view: ${String(error)}`))
         .finally(() => {
           refreshing = false;
         });
     }, process.stdout.isTTY ? 1_000 : 10_000);
   } catch (error) {
+    if (stopping) return;
     console.error(`[local] ${error instanceof Error ? error.message : String(error)}`);
     await shutdown(1);
+  }
+}
+
+/** How long Ctrl-C waits for in-flight batches, and for everything. */
+const DRAIN_LIMIT_MS = 20_000;
+const SHUTDOWN_LIMIT_MS = 45_000;
+
+async function within(ms: number, work: Promise<unknown> | undefined): Promise<void> {
+  if (work) await Promise.race([work.catch(() => undefined), delay(ms)]);
+}
+
+function capitalised(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** Whether the demo catalog's topics hold nothing yet (a fresh --persist state). */
+async function catalogIsEmpty(runtime: LocalRuntime, demoCatalog: Catalog): Promise<boolean> {
+  const admin = runtime.kafkaClient('local-catalog-check').admin();
+  await admin.connect();
+  try {
+    const topics = [demoCatalog.offers.rightTopic, demoCatalog.itemsWithFlyer.rightTopic, demoCatalog.itemsWithFlyer.leftTopic];
+    const counts = await Promise.all(topics.map((topic) => topicRecordCount(admin, topic)));
+    return counts.every((records) => records === 0);
+  } finally {
+    await admin.disconnect();
   }
 }
 

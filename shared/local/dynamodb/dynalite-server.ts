@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { delay, logTail, stopChildProcess } from '../child-process';
+import { delay, logTail, stopChildProcess, type ServiceDeath } from '../child-process';
 import { DynamoDbServerError } from '../errors';
 import { LOCAL_STATE_DIR } from '../paths';
 import { assertPortFree } from '../ports';
@@ -27,6 +27,8 @@ export interface DynamoDbServer {
   /** The dynalite process (for measuring its CPU through /proc/<pid>/stat, say). */
   readonly pid: number;
   readonly logFile: string;
+  /** Resolves when the server ends without stop() having been called (it crashed, or someone killed it). */
+  readonly died: Promise<ServiceDeath>;
   /** Closes the server and its store (SIGTERM, then SIGKILL after the grace period); resolves once the process has exited. */
   stop(): Promise<void>;
 }
@@ -109,11 +111,23 @@ export async function startDynamoDbServer(options: DynamoDbServerOptions): Promi
 
   const pid = child.pid;
   const stopGraceMs = options.stopGraceMs ?? 10_000;
+  let stopping = false;
+  const died = new Promise<ServiceDeath>((resolve) => {
+    void exited.then(() => {
+      if (stopping) return;
+      const description = child.signalCode ? `was killed by ${child.signalCode}` : `exited with code ${child.exitCode}`;
+      resolve({ service: 'the local DynamoDB server (dynalite)', pid, description, logFile });
+    });
+  });
   return {
     endpoint: `http://${where}`,
     pid,
     logFile,
-    stop: () => stopChildProcess(child, exited, stopGraceMs),
+    died,
+    stop: () => {
+      stopping = true;
+      return stopChildProcess(child, exited, stopGraceMs);
+    },
   };
 }
 

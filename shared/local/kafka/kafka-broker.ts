@@ -1,12 +1,25 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { KafkaBrokerError } from '../errors';
+import { KafkaBrokerError, PortInUseError } from '../errors';
 import { assertPortFree } from '../ports';
+import { describeProcess, listProcesses } from '../processes';
 import { resolveBrokerClasspath } from './resolve-broker-classpath';
-import { logTail, stopChildProcess } from '../child-process';
+import { delay, logTail, type ServiceDeath } from '../child-process';
+import {
+  brokerRecordFile,
+  describeBroker,
+  liveBrokerUsing,
+  stopLeftoverBrokers,
+  temporaryDataDir,
+  writeBrokerRecord,
+  type BrokerRecord,
+} from './broker-record';
+
+/** The JVM's keeper: plain JavaScript, so it starts in a fraction of a second. */
+const BROKER_WATCHDOG_ENTRY = join(__dirname, 'broker-watchdog.js');
 
 export interface KafkaBrokerOptions {
   /** Client port on 127.0.0.1; the KRaft controller listens on `port + 1`. */
@@ -32,6 +45,11 @@ export interface KafkaBroker {
   readonly brokers: readonly string[];
   readonly clusterId: string;
   readonly logFile: string;
+  /** The broker's JVM. */
+  readonly pid: number;
+  /** Resolves when the broker ends without stop() having been called (it crashed, or someone killed it). */
+  readonly died: Promise<ServiceDeath>;
+  /** Stops the broker (SIGTERM, SIGKILL after 10 s) and removes a temporary data dir; resolves once it has exited. */
   stop(): Promise<void>;
 }
 
@@ -40,6 +58,11 @@ export interface KafkaBroker {
  * topic auto-creation off and the settings a single node needs for consumer
  * groups to form in well under a second. Resolves once it answers metadata requests.
  *
+ * The JVM ends with this process however this process ends (SIGKILL, SIGHUP, a crash): a small
+ * watchdog process (broker-watchdog.js) holding an IPC channel to this one stops it. Its pid, ports
+ * and data dir are on record in `<stateDir>/kafka-broker-<port>.json`, so that a broker a killed
+ * run left behind anyway (its watchdog killed with it) is recognised and stopped by the next start.
+ *
  * @throws PortInUseError when the client or controller port is taken.
  * @throws KafkaBrokerError when Java or Maven is missing, or the broker fails to start (with its log's tail).
  */
@@ -47,14 +70,26 @@ export async function startKafkaBroker(options: KafkaBrokerOptions): Promise<Kaf
   const log = options.log ?? (() => undefined);
   const host = '127.0.0.1';
   const controllerPort = options.port + 1;
+  mkdirSync(options.stateDir, { recursive: true });
+  // A broker an earlier, killed run of this checkout left behind would hold the ports (and a persistent data dir).
+  await stopLeftoverBrokers(options.stateDir, log);
+  for (const port of [options.port, controllerPort]) {
+    const other = liveBrokerUsing(options.stateDir, { port });
+    if (other) throw new PortInUseError('the Kafka broker', host, port, 'LOCAL_KAFKA_PORT', describeBroker(other));
+  }
   await assertPortFree('the Kafka broker', host, options.port, 'LOCAL_KAFKA_PORT');
   await assertPortFree('the Kafka KRaft controller', host, controllerPort, 'LOCAL_KAFKA_PORT');
   if (options.tlsListener) await assertPortFree('the TLS listener of the Kafka broker', host, options.tlsListener.port, 'LOCAL_KAFKA_PORT');
+  if (options.dataDir !== undefined) {
+    const other = liveBrokerUsing(options.stateDir, { dataDir: options.dataDir });
+    if (other) {
+      throw new KafkaBrokerError(`The Kafka data directory ${options.dataDir} is in use by ${describeBroker(other)}: stop that run first, or start without --persist.`);
+    }
+  }
 
-  mkdirSync(options.stateDir, { recursive: true });
   const libsDir = await resolveBrokerClasspath(options.stateDir, log);
   const ephemeral = options.dataDir === undefined;
-  const dataDir = options.dataDir ?? mkdtempSync(join(options.stateDir, 'kafka-data-'));
+  const dataDir = options.dataDir ?? temporaryDataDir(options.stateDir);
   mkdirSync(dataDir, { recursive: true });
   const logFile = join(options.stateDir, `kafka-broker-${options.port}.log`);
   const configFile = join(dataDir, 'server.properties');
@@ -78,44 +113,155 @@ export async function startKafkaBroker(options: KafkaBrokerOptions): Promise<Kaf
 
   const metaProperties = join(dataDir, 'log', 'meta.properties');
   let clusterId: string;
-  if (existsSync(metaProperties)) {
-    clusterId = /cluster\.id=(\S+)/.exec(readFileSync(metaProperties, 'utf8'))?.[1] ?? 'unknown';
-  } else {
-    clusterId = randomClusterId();
-    await runToCompletion('java', javaArgs('kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', configFile), logFile);
-  }
-
-  const logFd = openSync(logFile, 'a');
-  // Its own process group: a Ctrl-C in the terminal reaches npm start, which drains the consumers
-  // and only then stops the broker, instead of the broker dying under them.
-  const broker = spawn('java', javaArgs('kafka.Kafka', configFile), { stdio: ['ignore', logFd, logFd], detached: true });
-  closeSync(logFd);
-  const exited = new Promise<number | null>((resolve) => broker.once('exit', (code) => resolve(code)));
-  broker.once('error', () => undefined);
-  const killOnExit = () => broker.kill('SIGKILL');
-  process.once('exit', killOnExit);
-
-  const brokers = [`${host}:${options.port}`];
   try {
-    await waitUntilAnswering(brokers, exited, options.startTimeoutMs ?? 90_000, logFile);
+    if (existsSync(metaProperties)) {
+      clusterId = /cluster\.id=(\S+)/.exec(readFileSync(metaProperties, 'utf8'))?.[1] ?? 'unknown';
+    } else {
+      clusterId = randomClusterId();
+      await runToCompletion('java', javaArgs('kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', configFile), logFile);
+    }
   } catch (error) {
-    broker.kill('SIGKILL');
-    process.removeListener('exit', killOnExit);
     if (ephemeral) rmSync(dataDir, { recursive: true, force: true });
     throw error;
   }
-  log(`Kafka broker ${clusterId} is up on ${brokers.join(',')} (log: ${logFile})`);
+
+  const recordFile = brokerRecordFile(options.stateDir, options.port);
+  const keeper = await startBrokerWatchdog({
+    javaArgs: javaArgs('kafka.Kafka', configFile),
+    logFile,
+    removeOnExit: ephemeral ? [dataDir] : [],
+    recordFile,
+  });
+  const record: BrokerRecord = {
+    pid: keeper.pid,
+    watchdogPid: keeper.watchdogPid,
+    ownerPid: process.pid,
+    port: options.port,
+    controllerPort,
+    dataDir,
+    ephemeral,
+    logFile,
+    startedAt: new Date().toISOString(),
+  };
+  writeBrokerRecord(options.stateDir, record);
+  const cleanUp = () => {
+    rmSync(recordFile, { force: true });
+    if (ephemeral) rmSync(dataDir, { recursive: true, force: true });
+  };
+
+  const brokers = [`${host}:${options.port}`];
+  try {
+    await waitUntilAnswering(brokers, keeper.died, options.startTimeoutMs ?? 90_000, logFile);
+  } catch (error) {
+    await keeper.stop();
+    cleanUp();
+    throw error;
+  }
+  log(`Kafka broker ${clusterId} is up on ${brokers.join(',')} (pid ${keeper.pid}, log: ${logFile})`);
 
   return {
     brokers,
     clusterId,
     logFile,
+    pid: keeper.pid,
+    died: keeper.died.then((description) => ({ service: 'the Kafka broker', pid: keeper.pid, description, logFile })),
     async stop() {
-      await stopChildProcess(broker, exited, 20_000);
-      process.removeListener('exit', killOnExit);
-      if (ephemeral) rmSync(dataDir, { recursive: true, force: true });
+      await keeper.stop();
+      cleanUp();
     },
   };
+}
+
+interface BrokerKeeper {
+  /** The JVM. */
+  readonly pid: number;
+  readonly watchdogPid: number;
+  /** Resolves, saying how, when the JVM (or its watchdog) ends without stop() having been called. */
+  readonly died: Promise<string>;
+  /** Stops the JVM (SIGTERM, SIGKILL after the grace period) and its watchdog; resolves once both are gone. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the JVM through broker-watchdog.js, which kills it however this process ends. The watchdog
+ * leads a process group of its own (holding the JVM), so a Ctrl-C in the terminal reaches npm start
+ * alone, which drains the consumers and only then stops the broker; and if the watchdog itself is
+ * killed, this process kills the group.
+ */
+async function startBrokerWatchdog(settings: { javaArgs: string[]; logFile: string; removeOnExit: string[]; recordFile: string }): Promise<BrokerKeeper> {
+  const graceMs = 10_000;
+  const logFd = openSync(settings.logFile, 'a');
+  let watchdog: ChildProcess;
+  try {
+    watchdog = spawn(
+      process.execPath,
+      [
+        BROKER_WATCHDOG_ENTRY,
+        ...['--grace-ms', String(graceMs), '--record', settings.recordFile],
+        ...settings.removeOnExit.flatMap((dir) => ['--remove', dir]),
+        '--',
+        'java',
+        ...settings.javaArgs,
+      ],
+      { stdio: ['ignore', logFd, logFd, 'ipc'], detached: true },
+    );
+  } finally {
+    closeSync(logFd);
+  }
+  let stopping = false;
+  let jvmPid: number | undefined;
+  let reportDeath: (description: string) => void = () => undefined;
+  const died = new Promise<string>((resolve) => (reportDeath = resolve));
+  const watchdogExited = new Promise<void>((resolve) => {
+    watchdog.once('exit', (code, signal) => {
+      resolve();
+      if (stopping) return;
+      // The JVM is in the watchdog's group: whatever is left of it goes too.
+      killGroup(watchdog.pid, jvmPid);
+      // A message saying how the JVM ended may still be on its way; it wins (the promise settles once).
+      setTimeout(() => reportDeath(`stopped with its watchdog (pid ${watchdog.pid}), which ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`), 200);
+    });
+    watchdog.once('error', () => resolve());
+  });
+  const started = new Promise<number | undefined>((resolve) => {
+    watchdog.on('message', (message: { type?: string; pid?: number; code?: number | null; signal?: string | null }) => {
+      if (message.type === 'started') resolve(message.pid);
+      if (message.type === 'exited' && !stopping) {
+        reportDeath(message.signal ? `was killed by ${message.signal}` : `exited with code ${message.code}`);
+      }
+    });
+    void watchdogExited.then(() => resolve(undefined));
+  });
+  jvmPid = await started;
+  if (jvmPid === undefined || watchdog.pid === undefined) {
+    throw new KafkaBrokerError(`The Kafka broker did not start:\n${logTail(settings.logFile)}`);
+  }
+  return {
+    pid: jvmPid,
+    watchdogPid: watchdog.pid,
+    died,
+    async stop() {
+      stopping = true;
+      if (watchdog.exitCode !== null || watchdog.signalCode !== null) return;
+      watchdog.kill('SIGTERM');
+      const stopped = await Promise.race([watchdogExited.then(() => true), delay(graceMs + 5_000).then(() => false)]);
+      if (!stopped) {
+        killGroup(watchdog.pid, jvmPid);
+        await watchdogExited;
+      }
+    },
+  };
+}
+
+function killGroup(groupLeader: number | undefined, member: number | undefined): void {
+  for (const pid of [groupLeader === undefined ? undefined : -groupLeader, member]) {
+    if (pid === undefined) continue;
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
 }
 
 function serverProperties(settings: { host: string; port: number; controllerPort: number; logDir: string; tlsListener: KafkaBrokerOptions['tlsListener'] }): string {
@@ -203,22 +349,15 @@ async function runToCompletion(command: string, args: readonly string[], logFile
   }
 }
 
-async function waitUntilAnswering(
-  brokers: string[],
-  exited: Promise<number | null>,
-  timeoutMs: number,
-  logFile: string,
-): Promise<void> {
+async function waitUntilAnswering(brokers: string[], died: Promise<string>, timeoutMs: number, logFile: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let brokerExit: number | null | undefined;
-  void exited.then((code) => {
-    brokerExit = code;
+  let death: string | undefined;
+  void died.then((description) => {
+    death = description;
   });
   const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 1000 });
   while (Date.now() < deadline) {
-    if (brokerExit !== undefined) {
-      throw new KafkaBrokerError(`The Kafka broker exited with code ${brokerExit} while starting:\n${logTail(logFile)}`);
-    }
+    if (death !== undefined) throw startFailure(death, logFile);
     const admin = kafka.admin();
     try {
       await admin.connect();
@@ -232,4 +371,19 @@ async function waitUntilAnswering(
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new KafkaBrokerError(`The Kafka broker did not answer within ${timeoutMs} ms:\n${logTail(logFile)}`, true);
+}
+
+/** Why the broker ended while starting: one line for the causes a user can fix, the log's tail otherwise. */
+function startFailure(death: string, logFile: string): KafkaBrokerError {
+  const tail = logTail(logFile, 200);
+  const lock = /Failed to acquire lock on file \.lock in (\S+?)\.? /.exec(tail);
+  if (lock) {
+    const dir = lock[1]!;
+    const holder = listProcesses().find((info) => info.args.includes(' kafka.Kafka ') && info.args.includes(dir.replace(/\/log$/, '')));
+    return new KafkaBrokerError(
+      `The Kafka broker could not lock its data directory ${dir}: another Kafka process uses it${holder ? ` (${describeProcess(holder)})` : ''}. ` +
+        `Stop that process, or start without --persist. (Log: ${logFile})`,
+    );
+  }
+  return new KafkaBrokerError(`The Kafka broker ${death} while starting. Its log (${logFile}) ends:\n${logTail(logFile)}`);
 }
