@@ -10,6 +10,7 @@ import { explainFailure, failureScene, type FailureScene } from './explain-failu
 import { dlqCommand } from './commands/dlq';
 import { liberateCommand } from './commands/liberate';
 import { produceCommand } from './commands/produce';
+import { mappingCommand } from './commands/mapping';
 import { replayCommand } from './commands/replay';
 import { schemasCommand } from './commands/schemas';
 import { stateCommand } from './commands/state';
@@ -37,7 +38,10 @@ Commands:
                                            of the letter's trace (a new trace for a letter without one); with --offset only that letter
                                            (if still pending; a later full redrive skips it)
   replay <consumer> --from earliest|<ISO time>
-                                           reprocess from there (refused while the consumer runs)
+                                           reprocess from there (refused while the consumer runs: disable it first)
+  mapping list|enable|disable [<consumer>] the local stand-in for an event source mapping's Enabled flag: disable stops
+                                           that consumer in the running npm start (it leaves its group), enable starts it
+                                           again; the flag outlives a restart (files under .local/mappings/)
   state <join> <key>                       a join's state for a key: as left row, its output, as right row, its subscribers
                                            (values shown as JSON; --json for one JSON document)
   liberate <topic> --file F --key-field K  bootstrap an entity topic from an NDJSON or CSV snapshot, a new trace per row
@@ -84,6 +88,7 @@ const COMMANDS: Readonly<Record<string, { readonly options: readonly string[]; r
   tail: { options: ['from', 'max'], arguments: [1, 1], usage: 'tail <topic> [--from beginning|end|<ISO time>] [--max N]' },
   dlq: { options: ['offset'], arguments: [2, 2], usage: 'dlq list|show|redrive <consumer> [--offset <partition>:<offset>]' },
   replay: { options: ['from'], arguments: [1, 1], usage: 'replay <consumer> --from earliest|<ISO time>' },
+  mapping: { options: [], arguments: [1, 2], usage: 'mapping list|enable|disable [<consumer>]' },
   state: { options: [], arguments: [2, 2], usage: 'state <join> <key>' },
   liberate: { options: ['file', 'key-field', 'schema', 'restart'], arguments: [1, 1], usage: 'liberate <topic> --file F --key-field K [--schema S] [--restart]' },
   schemas: { options: ['registry-url'], arguments: [1, 1], usage: 'schemas check|publish [--registry-url U]' },
@@ -190,6 +195,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return dlqCommand(context, rest[0], rest[1], values.offset).then(() => 0);
     case 'replay':
       return replayCommand(context, need(rest[0], 'a consumer'), values.from).then(() => 0);
+    case 'mapping':
+      return mappingCommand(context, rest[0], rest[1]).then(() => 0);
     case 'state':
       return stateCommand(context, rest[0], rest[1]).then(() => 0);
     case 'liberate':

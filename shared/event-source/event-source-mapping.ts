@@ -87,6 +87,11 @@ export class EventSourceMapping {
     return this.consumer.name;
   }
 
+  /** Whether it polls now: started and neither stopped nor failed (a disabled consumer's mapping is not). */
+  get polling(): boolean {
+    return this.state === 'running';
+  }
+
   /** Joins the consumer group and starts polling; resolves once partitions are assigned. */
   async start(): Promise<void> {
     if (this.state !== 'idle') throw new EventSourceError(`Event source mapping "${this.name}" was already started; create a new one`);

@@ -1,4 +1,6 @@
+import { join } from 'node:path';
 import { LocalConfigError } from './errors';
+import { LOCAL_STATE_DIR } from './paths';
 
 /** Where the local runtime's services come from: started here, or ones the user already runs. */
 export interface LocalServicesConfig {
@@ -28,6 +30,7 @@ export const ENVIRONMENT_VARIABLES = {
   schemaRegistryUrl: 'SCHEMA_REGISTRY_URL',
   schemaRegistryCredentials: 'SCHEMA_REGISTRY_CREDENTIALS',
   schemaRegistryFile: 'SCHEMA_REGISTRY_FILE',
+  mappingSwitchesDir: 'LOCAL_MAPPINGS_DIR',
 } as const;
 
 /** Reads and validates the local runtime's environment once; throws {@link LocalConfigError} on bad values. */
@@ -40,6 +43,11 @@ export function readLocalServicesConfig(env: NodeJS.ProcessEnv = process.env): L
     awsRegion: env['AWS_REGION'] || 'us-east-1',
     schemaRegistry: parseSchemaRegistry(env),
   };
+}
+
+/** From LOCAL_MAPPINGS_DIR: where the mappings' enabled switches live (see mapping-switches.ts). @default .local/mappings */
+export function readMappingSwitchesDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env[ENVIRONMENT_VARIABLES.mappingSwitchesDir] || join(LOCAL_STATE_DIR, 'mappings');
 }
 
 function parseSchemaRegistry(env: NodeJS.ProcessEnv): LocalServicesConfig['schemaRegistry'] {

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 
 /**
  * The local stand-in for an event source mapping's `Enabled` flag: a consumer
- * is disabled while `.local/mappings/<consumer>.disabled` exists. `npm start`
+ * is disabled while `<dir>/<consumer>.disabled` exists (`.local/mappings/`
+ * unless LOCAL_MAPPINGS_DIR says otherwise). `npm start`
  * watches these files and stops or restarts that consumer's mapping; the CLI
  * (`platform mapping disable|enable`) writes them. Like AWS's flag it outlives
  * a restart: a disabled consumer stays disabled until it is enabled again.
@@ -11,29 +12,26 @@ import { join } from 'node:path';
  * Files, not a message to the running process, so the switch works whether or
  * not `npm start` runs and can be seen with `ls`.
  */
-export const MAPPINGS_DIR_NAME = 'mappings';
-
-function switchFile(stateDir: string, consumerName: string): string {
-  return join(stateDir, MAPPINGS_DIR_NAME, `${encodeURIComponent(consumerName)}.disabled`);
+function switchFile(dir: string, consumerName: string): string {
+  return join(dir, `${encodeURIComponent(consumerName)}.disabled`);
 }
 
-export function isMappingEnabled(stateDir: string, consumerName: string): boolean {
-  return !existsSync(switchFile(stateDir, consumerName));
+export function isMappingEnabled(dir: string, consumerName: string): boolean {
+  return !existsSync(switchFile(dir, consumerName));
 }
 
-export function setMappingEnabled(stateDir: string, consumerName: string, enabled: boolean): void {
-  const file = switchFile(stateDir, consumerName);
+export function setMappingEnabled(dir: string, consumerName: string, enabled: boolean): void {
+  const file = switchFile(dir, consumerName);
   if (enabled) {
     rmSync(file, { force: true });
     return;
   }
-  mkdirSync(join(stateDir, MAPPINGS_DIR_NAME), { recursive: true });
+  mkdirSync(dir, { recursive: true });
   writeFileSync(file, `${new Date().toISOString()}\n`);
 }
 
 /** The consumers disabled now. */
-export function disabledMappings(stateDir: string): string[] {
-  const dir = join(stateDir, MAPPINGS_DIR_NAME);
+export function disabledMappings(dir: string): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .filter((name) => name.endsWith('.disabled'))
@@ -45,15 +43,15 @@ export function disabledMappings(stateDir: string): string[] {
  * (polling: `fs.watch` misses events on some file systems). Returns a function that stops watching.
  */
 export function watchMappingSwitches(
-  stateDir: string,
+  dir: string,
   consumerNames: readonly string[],
   onChange: (consumerName: string, enabled: boolean) => void,
   intervalMs = 500,
 ): () => void {
-  const known = new Map(consumerNames.map((name) => [name, isMappingEnabled(stateDir, name)]));
+  const known = new Map(consumerNames.map((name) => [name, isMappingEnabled(dir, name)]));
   const timer = setInterval(() => {
     for (const [name, was] of known) {
-      const now = isMappingEnabled(stateDir, name);
+      const now = isMappingEnabled(dir, name);
       if (now === was) continue;
       known.set(name, now);
       onChange(name, now);

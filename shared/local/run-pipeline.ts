@@ -4,6 +4,7 @@ import { publishFlushTicks } from '../hot-path/flush-ticks';
 import { orderedProducer } from '../kafka';
 import type { Pipeline } from '../pipeline';
 import type { LocalRuntime } from './local-runtime';
+import { isMappingEnabled, watchMappingSwitches } from './mapping-switches';
 import { provisionPipeline } from './provision';
 
 export interface RunPipelineOptions {
@@ -11,10 +12,17 @@ export interface RunPipelineOptions {
   /** Replace declared handlers by consumer name (tests use this to inject failures). */
   readonly handlers?: Readonly<Record<string, MskHandler>>;
   readonly retryDelayMs?: (attempt: number) => number;
+  /**
+   * Where the mappings' enabled switches live (`<dir>/<consumer>.disabled`, see mapping-switches.ts):
+   * a disabled consumer does not start, and flipping a switch stops or restarts its mapping while the
+   * pipeline runs. `npm start` passes its state directory; without it every consumer runs.
+   */
+  readonly mappingSwitchesDir?: string;
 }
 
 /** A pipeline running locally: every declared consumer behind its own event source mapping. */
 export interface RunningPipeline {
+  /** One per consumer, in declaration order: the current mapping (a disabled consumer's is stopped, or never started). */
   readonly mappings: readonly EventSourceMapping[];
   /** Per consumer and partition: records not yet committed by the consumer group. */
   lag(): Promise<Map<string, number>>;
@@ -50,21 +58,25 @@ export async function runPipeline(
   Object.assign(process.env, runtime.handlerEnvironment());
   for (const consumer of pipeline.consumers) Object.assign(process.env, consumer.environment);
 
-  const mappings = pipeline.consumers.map(
-    (consumer) =>
-      new EventSourceMapping({
-        consumer,
-        kafka,
-        bootstrapServers: runtime.kafka.brokers,
-        eventSourceArn: `arn:aws:kafka:${runtime.awsRegion}:000000000000:cluster/local/${runtime.kafka.clusterId}`,
-        awsRegion: runtime.awsRegion,
-        ...(options.handlers?.[consumer.name] ? { handler: options.handlers[consumer.name] } : {}),
-        ...(options.retryDelayMs ? { retryDelayMs: options.retryDelayMs } : {}),
-        ...(options.log ? { log: options.log } : {}),
-      }),
-  );
+  const createMapping = (consumer: Pipeline['consumers'][number]) =>
+    new EventSourceMapping({
+      consumer,
+      kafka,
+      bootstrapServers: runtime.kafka.brokers,
+      eventSourceArn: `arn:aws:kafka:${runtime.awsRegion}:000000000000:cluster/local/${runtime.kafka.clusterId}`,
+      awsRegion: runtime.awsRegion,
+      ...(options.handlers?.[consumer.name] ? { handler: options.handlers[consumer.name] } : {}),
+      ...(options.retryDelayMs ? { retryDelayMs: options.retryDelayMs } : {}),
+      ...(options.log ? { log: options.log } : {}),
+    });
+  const switches = options.mappingSwitchesDir;
+  const enabled = (consumer: Pipeline['consumers'][number]) => switches === undefined || isMappingEnabled(switches, consumer.name);
+  const mappings = pipeline.consumers.map(createMapping);
+  for (const consumer of pipeline.consumers.filter((candidate) => !enabled(candidate))) {
+    options.log?.('warn', `${consumer.name}: disabled (platform mapping enable ${consumer.name} to start it)`);
+  }
   // Every start settles before any clean-up, so no consumer is left connecting behind a failure.
-  const started = await Promise.allSettled(mappings.map((mapping) => mapping.start()));
+  const started = await Promise.allSettled(mappings.filter((_, index) => enabled(pipeline.consumers[index]!)).map((mapping) => mapping.start()));
   const failure = started.find((result): result is PromiseRejectedResult => result.status === 'rejected');
   if (failure) {
     await Promise.allSettled(mappings.map((mapping) => mapping.stop()));
@@ -72,11 +84,39 @@ export async function runPipeline(
     throw failure.reason;
   }
 
+  // A switch flipped while running: the mapping stops (finishing and committing its in-flight batch, then
+  // leaving its group) or a new one starts, one change at a time.
+  let switching = Promise.resolve();
+  const stopWatching =
+    switches === undefined
+      ? () => undefined
+      : watchMappingSwitches(
+          switches,
+          pipeline.consumers.map((consumer) => consumer.name),
+          (name, nowEnabled) => {
+            const index = pipeline.consumers.findIndex((consumer) => consumer.name === name);
+            switching = switching
+              .then(async () => {
+                if (!nowEnabled) {
+                  await mappings[index]!.stop();
+                  options.log?.('warn', `${name}: disabled: stopped polling and left group ${pipeline.consumers[index]!.eventSource.consumerGroupId}`);
+                  return;
+                }
+                mappings[index] = createMapping(pipeline.consumers[index]!);
+                await mappings[index]!.start();
+                options.log?.('info', `${name}: enabled: polling again from its group's committed offsets`);
+              })
+              .catch((error: unknown) => options.log?.('error', `${name}: could not be ${nowEnabled ? 'enabled' : 'disabled'}: ${String(error)}`));
+          },
+        );
+
   const stopTicks = await startFlushTicks(kafka, admin, pipeline, options.log);
   return {
     mappings,
     lag: () => consumerLag(admin, pipeline),
     async stop() {
+      stopWatching();
+      await switching;
       await stopTicks();
       await Promise.all(mappings.map((mapping) => mapping.stop()));
       await admin.disconnect();

@@ -166,7 +166,7 @@ describe('The platform command line, run as a user runs it (integration)', () =>
     const replayed = await platform(['replay', 'merchant-directory', '--from', 'earliest', '--json']);
 
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/consumer "merchant-directory" is running .* stop it, then replay/);
+    expect(refused.stderr).toMatch(/consumer "merchant-directory" is running .*: disable it first/);
     expect(replayed.code).toBe(0);
     expect(JSON.parse(replayed.stdout).partitions).toEqual(expect.arrayContaining([{ partition: 0, offset: '0' }]));
   });

@@ -42,7 +42,7 @@ describe('npm start -- --pipeline <module>, as a user runs it (integration)', ()
       // Act: an order arrives, then Ctrl-C.
       await produce(kafka, `${prefix}orders`, [{ key: 'o-1', value: JSON.stringify({ orderId: 'o-1', total: 12 }) }]);
       // The view (every 10 s without a terminal) shows the order consumed and succeeded.
-      await eventually('the live view shows the order consumed', () => /order-audit\s+1\s+1\s/.test(stdout), 45_000);
+      await eventually('the live view shows the order consumed', () => /order-audit\s+polling\s+1\s+1\s/.test(stdout), 45_000);
       ctrlC();
       const ended = await Promise.race([exited, new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 45_000).unref())]);
       expect(ended).not.toBe('hung');

@@ -17,7 +17,10 @@ export async function replayCommand(context: CliContext, consumerName: string, f
   try {
     const [group] = (await admin.describeGroups([groupId])).groups;
     if (group && group.members.length > 0) {
-      throw new CliError(`consumer "${consumerName}" is running (group ${groupId} has ${group.members.length} member(s), state ${group.state}); stop it, then replay`);
+      const how = context.target.localServices
+        ? `disable it first: \`platform mapping disable ${consumerName}\`, replay, then \`platform mapping enable ${consumerName}\``
+        : 'disable its event source mapping first (aws lambda update-event-source-mapping --uuid … --no-enabled), replay, then enable it';
+      throw new CliError(`consumer "${consumerName}" is running (group ${groupId} has ${group.members.length} member(s), state ${group.state}): ${how}`);
     }
     const partitions =
       at === undefined

@@ -5,7 +5,10 @@ import { seededRandom } from '../../random';
 import { JSON_VALUE_FORMAT, writeValue } from '../../schemas';
 
 export interface DemoTrafficOptions extends CatalogSize {
-  /** Price and stock updates per second, skewed (Zipf 1.1) over the items. */
+  /**
+   * Price and stock updates per second, skewed (Zipf 1.1) over the items. 0: after the catalog, nothing at all
+   * (no ticks, no item or flyer changes), so what the topics hold stays put once consumed.
+   */
   readonly ticksPerSecond: number;
   readonly seed: number;
   /**
@@ -48,6 +51,8 @@ export async function startDemoTraffic(kafka: Kafka, catalog: Catalog, options: 
   } else {
     log('The catalog is there from an earlier run (--persist): not seeding it again.');
   }
+
+  if (options.ticksPerSecond === 0) return { stop: () => producer.disconnect() };
 
   const ticks = new TickSource(random);
   const nextItem = zipfSampler(data.items.length, 1.1, random);

@@ -8,11 +8,13 @@ export function renderProgress(
   uptimeMs: number,
   flows: readonly string[] = [],
 ): string {
-  const header = ['consumer', 'fetched', 'succeeded', 'invocations', 'failed inv.', 'dead-lettered', 'lag'];
+  const header = ['consumer', 'state', 'fetched', 'succeeded', 'invocations', 'failed inv.', 'dead-lettered', 'lag'];
   const rows = mappings.map((mapping) => {
     const stats = mapping.stats;
     return [
       mapping.name,
+      // A consumer disabled with `platform mapping disable` is stopped; its counts start again when enabled.
+      mapping.polling ? 'polling' : 'stopped',
       stats.recordsFetched,
       stats.recordsSucceeded,
       stats.invocations,

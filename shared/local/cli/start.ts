@@ -6,16 +6,15 @@
  *
  *   npm start                                  the project's pipeline, with demo traffic
  *   npm start -- --pipeline ./my-pipeline.ts   your own pipeline module (default export)
- *   npm start -- --persist                     keep broker data and tables in .local/state
+ *   npm start -- --persist                     keep broker data and tables in .local/state (or LOCAL_PERSIST_DIR)
  *   npm start -- --no-demo                     no demo traffic
  *   npm start -- --items 200000                the demo catalog's size (also --merchants, --flyers, --ticks)
+ *   npm start -- --ticks 0                     seed the demo catalog, then send nothing more
  */
-import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Pipeline } from '../../pipeline';
 import { startLocalRuntime, type LocalRuntime } from '../local-runtime';
 import { LocalConfigError } from '../errors';
-import { LOCAL_STATE_DIR, PROJECT_ROOT } from '../paths';
+import { readMappingSwitchesDir } from '../config';
 import { runPipeline, type RunningPipeline } from '../run-pipeline';
 import { catalog, type Catalog } from '../../catalog';
 import { topicRecordCount } from '../../kafka';
@@ -24,33 +23,15 @@ import { captureKafkaJsConsole, RecentWarnings } from './recent-warnings';
 import { startDemoTraffic } from './demo-traffic';
 import { startPipelineFlows } from './pipeline-flows';
 import { renderProgress } from './progress-view';
+import { PERSIST_DIR_VARIABLE, readStartOptions, START_USAGE } from './start-options';
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      pipeline: { type: 'string' },
-      persist: { type: 'boolean', default: false },
-      'no-demo': { type: 'boolean', default: false },
-      merchants: { type: 'string', default: '50' },
-      flyers: { type: 'string', default: '500' },
-      items: { type: 'string', default: '5000' },
-      ticks: { type: 'string', default: '300' },
-      seed: { type: 'string', default: '1' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help) {
-    console.log(
-      'Usage: npm start [-- --pipeline <module.ts>] [--persist] [--no-demo] [--merchants 50] [--flyers 500] [--items 5000] [--ticks 300 (price/stock updates a second)] [--seed 1]',
-    );
+  const options = readStartOptions();
+  if (options.help) {
+    console.log(START_USAGE);
     return;
   }
-  // npm runs scripts from the package root; a relative --pipeline is meant from where the user typed it.
-  const pipelinePath = values.pipeline
-    ? resolve(process.env['INIT_CWD'] ?? process.cwd(), values.pipeline)
-    : resolve(PROJECT_ROOT, 'pipeline.ts');
-  const usingDefaultPipeline = values.pipeline === undefined;
-  const pipeline = loadPipeline(pipelinePath);
+  const pipeline = loadPipeline(options.pipelinePath);
 
   // The AWS SDK warns on every start that its releases after early January 2027 need Node.js 22: harmless
   // for the versions this project pins (see "Local services" in the README). Its own switch silences
@@ -61,8 +42,10 @@ async function main(): Promise<void> {
   const warnings = new RecentWarnings();
   // The handlers' own Kafka clients log connection errors through kafkajs's console logger: into the view, collapsed.
   captureKafkaJsConsole((line) => warnings.add(line));
+  if (options.persistDirUnused) log(`${PERSIST_DIR_VARIABLE} is set, but without --persist nothing is kept: it has no effect.`);
   log(`Starting local services for pipeline "${pipeline.name}"…`);
-  const runtime = await startLocalRuntime({ log, ...(values.persist ? { persistDir: resolve(LOCAL_STATE_DIR, 'state') } : {}) });
+  if (options.persistDir !== undefined) log(`Keeping broker data and tables in ${options.persistDir} (--persist).`);
+  const runtime = await startLocalRuntime({ log, ...(options.persistDir !== undefined ? { persistDir: options.persistDir } : {}) });
   let running: RunningPipeline | undefined;
   let demo: { stop(): Promise<void> } | undefined;
   let flows: Awaited<ReturnType<typeof startPipelineFlows>> | undefined;
@@ -115,13 +98,14 @@ async function main(): Promise<void> {
   try {
     describeRuntime(runtime, pipeline);
     running = await runPipeline(runtime, pipeline, {
+      // `platform mapping disable|enable <consumer>` stops and starts one consumer while the rest runs.
+      mappingSwitchesDir: readMappingSwitchesDir(),
       log: (level, message) => {
         if (level !== 'info') warnings.add(`${level.toUpperCase()} ${message}`);
       },
     });
-    if (usingDefaultPipeline && !values['no-demo']) {
-      const size = { merchants: count(values.merchants, 'merchants'), flyers: count(values.flyers, 'flyers'), items: count(values.items, 'items') };
-      const ticksPerSecond = count(values.ticks, 'ticks');
+    if (options.usingDefaultPipeline && options.demo) {
+      const { merchants, flyers, items, ticksPerSecond, seed } = options;
       const pipelineRunning = running;
       const rightConsumers = pipeline.joins.map(({ join }) => `${join.name}.right`);
       const referenceDataConsumed = async () => {
@@ -132,14 +116,18 @@ async function main(): Promise<void> {
         }
       };
       // --persist keeps what is there: the catalog is seeded only into empty topics.
-      const seedCatalog = !values.persist || (await catalogIsEmpty(runtime, catalog));
+      const seedCatalog = options.persistDir === undefined || (await catalogIsEmpty(runtime, catalog));
       demo = await startDemoTraffic(
         runtime.kafkaClient('local-demo-traffic'),
         catalog,
-        { ...size, ticksPerSecond, seed: count(values.seed, 'seed'), referenceDataConsumed, seedCatalog },
+        { merchants, flyers, items, ticksPerSecond, seed, referenceDataConsumed, seedCatalog },
         log,
       );
-      log(`Demo traffic: ${ticksPerSecond} price/stock updates a second (Zipf-skewed), item and flyer changes, deletes, and now and then a malformed record.`);
+      log(
+        ticksPerSecond === 0
+          ? 'Demo traffic: none after the catalog (--ticks 0).'
+          : `Demo traffic: ${ticksPerSecond} price/stock updates a second (Zipf-skewed), item and flyer changes, deletes, and now and then a malformed record.`,
+      );
     }
     flows = await startPipelineFlows(runtime.kafkaClient('local-view'), pipeline);
     log('Running. Press Ctrl-C to stop.\n');
@@ -193,12 +181,6 @@ async function catalogIsEmpty(runtime: LocalRuntime, demoCatalog: Catalog): Prom
   } finally {
     await admin.disconnect();
   }
-}
-
-function count(value: string | undefined, flag: string): number {
-  const parsed = Number(value);
-  if (!Number.isSafeInteger(parsed) || parsed < 1) throw new LocalConfigError(`--${flag} must be a whole number ≥ 1, got "${value}"`);
-  return parsed;
 }
 
 function loadPipeline(path: string): Pipeline {
