@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import {
   LOCAL_STATE_DIR,
 } from '../../shared/local';
 import { eventually, uniqueName } from '../support/integration';
+import { dynaliteProcessesOn, isRunning } from '../support/local-processes';
 
 const DYNAMODB_SERVER_MODULE = join(__dirname, '..', '..', 'shared', 'local', 'dynamodb', 'dynalite-server.ts');
 
@@ -34,30 +35,7 @@ async function isListening(port: number): Promise<boolean> {
 }
 
 /** Whether a process runs: an exited one that no one has reaped yet (a zombie) does not. */
-function isRunning(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
-/** The running dynalite processes (of any parent) started for a port. */
-function dynaliteProcessesOn(port: number): number[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((pid) => {
-      try {
-        const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-        return args.some((arg) => arg.endsWith('dynalite-process.js')) && args.includes(String(port));
-      } catch {
-        return false;
-      }
-    })
-    .map(Number)
-    .filter(isRunning);
-}
 
 function dynamoDbClient(endpoint: string): DynamoDBClient {
   return new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });

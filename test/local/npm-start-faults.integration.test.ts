@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findFreePort, findFreePortPair, KafkaBrokerError, LOCAL_STATE_DIR, startDynamoDbServer, startKafkaBroker } from '../../shared/local';
 import type { BrokerRecord } from '../../shared/local/kafka/broker-record';
 import { eventually, uniqueName } from '../support/integration';
+import { dynaliteProcessesOn, isRunning } from '../support/local-processes';
 
 /**
  * What people do to a running `npm start`: kill it (-9), close its terminal, kill its broker, start
@@ -44,29 +45,10 @@ async function untilRunning(platform: Platform): Promise<void> {
 }
 
 /** Whether a process runs: an exited one that no one has reaped yet (a zombie) does not. */
-function isRunning(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
-/** The running dynalite processes (of any parent) started for a port. */
+/** The one running dynalite process started for a port. */
 function dynaliteProcessOn(port: number): number {
-  const pids = readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((pid) => {
-      try {
-        const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-        return args.some((arg) => arg.endsWith('dynalite-process.js')) && args.includes(String(port));
-      } catch {
-        return false;
-      }
-    })
-    .map(Number)
-    .filter(isRunning);
+  const pids = dynaliteProcessesOn(port);
   expect(pids).toHaveLength(1);
   return pids[0]!;
 }

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
@@ -10,6 +10,7 @@ import { findFreePort, findFreePortPair, LOCAL_STATE_DIR } from '../../shared/lo
 import type { BrokerRecord } from '../../shared/local/kafka/broker-record';
 import { readValue, writeValue } from '../../shared/schemas';
 import { eventually, produce, readTopic, recordCount } from '../support/integration';
+import { dynaliteProcessesOn, isRunning } from '../support/local-processes';
 
 /**
  * `npm start -- --persist` when its broker or dynalite dies under running consumers: it exits non-zero
@@ -39,14 +40,6 @@ interface Services {
 }
 
 /** Whether a process runs: an exited one that no one has reaped yet (a zombie) does not. */
-function isRunning(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 function killQuietly(pid: number, signal: NodeJS.Signals): void {
   try {
@@ -56,20 +49,9 @@ function killQuietly(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** The running dynalite process started for a port (dynalite-process.js, whose arguments name the port). */
+/** The one running dynalite process started for a port. */
 function dynaliteOn(port: number): number {
-  const pids = readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((pid) => {
-      try {
-        const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-        return args.some((arg) => arg.endsWith('dynalite-process.js')) && args.includes(String(port));
-      } catch {
-        return false;
-      }
-    })
-    .map(Number)
-    .filter(isRunning);
+  const pids = dynaliteProcessesOn(port);
   expect(pids).toHaveLength(1);
   return pids[0]!;
 }
