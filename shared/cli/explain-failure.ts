@@ -48,11 +48,10 @@ export function explainFailure(error: unknown, scene: FailureScene = {}): string
   if (names.includes('CredentialsProviderError')) {
     return `no AWS credentials found (${messageOf(error)}): sign in (aws sso login, AWS_PROFILE=…) or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`;
   }
-  const codes = chain.map((entry) => (entry as { code?: unknown }).code).filter((code): code is string => typeof code === 'string');
+  const codes = codesOf(chain);
   const kafka = names.some((name) => name.startsWith('KafkaJS'));
-  const nothingAnswers = codes.some((code) => NOTHING_ANSWERS.has(code)) || (kafka && chain.some((entry) => /^Connection timeout/.test(messageOf(entry))));
   const localAddress = kafka ? scene.local?.kafka : scene.local?.dynamodb;
-  if (nothingAnswers && localAddress !== undefined) {
+  if (nothingAnswers(error) && localAddress !== undefined) {
     return `the platform is not running: start it with \`npm start\` (nothing answered at ${kafka ? 'Kafka' : 'DynamoDB'} ${localAddress})`;
   }
   if (!kafka) return codes.some((code) => UNREACHABLE.has(code)) ? `could not connect: ${messageOf(error)}` : String(error);
@@ -82,6 +81,17 @@ export function explainFailure(error: unknown, scene: FailureScene = {}): string
     return `could not connect to ${at} (${reason}). ${hint}`;
   }
   return `${at}: ${names[0] ?? 'error'}: ${messageOf(error)}`;
+}
+
+/** Whether nothing answered at the address: refused, or timed out connecting. */
+export function nothingAnswers(error: unknown): boolean {
+  const chain = causes(error);
+  const kafka = chain.some((entry) => String((entry as { name?: unknown }).name).startsWith('KafkaJS'));
+  return codesOf(chain).some((code) => NOTHING_ANSWERS.has(code)) || (kafka && chain.some((entry) => /^Connection timeout/.test(messageOf(entry))));
+}
+
+function codesOf(chain: readonly unknown[]): string[] {
+  return chain.map((entry) => (entry as { code?: unknown }).code).filter((code): code is string => typeof code === 'string');
 }
 
 /** The error and what caused it, outermost first. */

@@ -1,6 +1,5 @@
 import type { IHeaders } from 'kafkajs';
-import type { MskRecordHeader } from '../event-source/msk-event';
-import { traceContextOfHeaders, traceContextOfMskHeaders, childTraceHeaders, traceHeaders } from './record-headers';
+import { childTraceHeaders, traceContextOfHeaders, traceContextOfMskHeaders, traceHeaders, type MskEventHeader } from './record-headers';
 import { childContext, newRootContext, type TraceContext } from './trace-context';
 
 /**
@@ -16,7 +15,7 @@ export interface InputTrace {
 }
 
 /** The trace of a record as Lambda's MSK event delivers it. */
-export function inputTraceOfMskHeaders(headers: readonly MskRecordHeader[]): InputTrace {
+export function inputTraceOfMskHeaders(headers: readonly MskEventHeader[]): InputTrace {
   return inputTraceOf(traceContextOfMskHeaders(headers));
 }
 

@@ -1,5 +1,4 @@
 import type { IHeaders } from 'kafkajs';
-import type { MskRecordHeader } from '../event-source/msk-event';
 import { childContext, formatTraceparent, parseTraceparent, type TraceContext } from './trace-context';
 
 /**
@@ -16,6 +15,12 @@ export const TRACE_HEADERS = {
 } as const;
 
 /**
+ * A header as Lambda's MSK event carries it: one name to the value's bytes as signed Java bytes. Declared here,
+ * not imported from the event contract, so this bottom module imports nothing above it.
+ */
+export type MskEventHeader = Readonly<Record<string, readonly number[]>>;
+
+/**
  * The trace context a record arrived with, read from the headers as Lambda's
  * MSK event carries them (single-key objects of signed Java bytes).
  *
@@ -26,7 +31,7 @@ export const TRACE_HEADERS = {
  * @example
  * const context = traceContextOfMskHeaders(record.headers) ?? newRootContext();
  */
-export function traceContextOfMskHeaders(headers: readonly MskRecordHeader[]): TraceContext | undefined {
+export function traceContextOfMskHeaders(headers: readonly MskEventHeader[]): TraceContext | undefined {
   let traceparent: string | undefined;
   const tracestate: string[] = [];
   for (const header of headers) {

@@ -1,6 +1,7 @@
 import { readMappingSwitchesDir } from '../../local/config';
 import { isMappingEnabled, setMappingEnabled } from '../../local/mapping-switches';
 import { CliError, consumerNamed, UsageError, type CliContext } from '../context';
+import { nothingAnswers } from '../explain-failure';
 
 /** How long `disable`/`enable` wait for the running `npm start` to leave or join the consumer's group. */
 const SWITCH_TIMEOUT_MS = 60_000;
@@ -47,7 +48,7 @@ export async function mappingCommand(context: CliContext, action: string | undef
     );
   } catch (error) {
     // Nothing answers: the switch is set, and npm start reads it when it starts.
-    if (context.target.localServices.kafka !== undefined && isConnectionFailure(error)) {
+    if (context.target.localServices.kafka !== undefined && nothingAnswers(error)) {
       context.print({ consumer: consumer.name, enabled, running: false }, () => `${consumer.name} ${action}d; npm start is not running and will start ${enabled ? 'with' : 'without'} it`);
       return;
     }
@@ -74,11 +75,4 @@ async function waitForMembers(count: () => Promise<number>, done: (members: numb
     if (done(members) || Date.now() > deadline) return members;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-}
-
-function isConnectionFailure(error: unknown): boolean {
-  for (let cause: unknown = error; cause instanceof Error; cause = (cause as { cause?: unknown }).cause ?? (cause as { originalError?: unknown }).originalError) {
-    if (/ECONNREFUSED|Connection timeout|KafkaJSConnectionError/.test(`${cause.name} ${cause.message}`)) return true;
-  }
-  return false;
 }

@@ -7,18 +7,9 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
  * acknowledged (each partition's end offset), so a later run can check that the
  * records it counts are really there before trusting it.
  */
-export interface Checkpoint {
+export interface Checkpoint extends CheckpointScope {
   readonly version: typeof CHECKPOINT_VERSION;
   readonly file: string;
-  readonly size: number;
-  readonly modifiedMs: number;
-  /** The Kafka cluster id the records went to (`describeCluster`). */
-  readonly clusterId: string;
-  readonly topic: string;
-  readonly keyField: string;
-  readonly subject: string;
-  /** Each partition's end offset (high watermark) after the last acknowledged chunk. */
-  readonly endOffsets: Readonly<Record<string, string>>;
   /** The last physical line of the file whose row is produced or rejected. */
   readonly linesDone: number;
   readonly produced: number;
@@ -29,7 +20,7 @@ export interface Checkpoint {
 /** Checkpoints older than this did not record the cluster and offsets they were written against. */
 export const CHECKPOINT_VERSION = 2;
 
-/** What a checkpoint is checked against: this run and what the topic holds now. */
+/** What a checkpoint is about, and what it is checked against: this run and what the topic holds now. */
 export interface CheckpointScope {
   readonly size: number;
   readonly modifiedMs: number;
@@ -37,7 +28,7 @@ export interface CheckpointScope {
   readonly topic: string;
   readonly keyField: string;
   readonly subject: string;
-  /** Each partition's end offset now. */
+  /** Each partition's end offset (high watermark): now, or in a checkpoint after its last acknowledged chunk. */
   readonly endOffsets: Readonly<Record<string, string>>;
 }
 
