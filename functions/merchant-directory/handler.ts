@@ -4,11 +4,11 @@ import { catalog } from '../../shared/catalog';
 import { requireEnv } from '../../shared/config';
 import { KafkaDeadLetterPublisher } from '../../shared/dead-letter';
 import { projectEntityRecords } from '../../shared/entity-projection';
-import type { MskBatchResponse, MskEvent, MskRecord } from '../../shared/event-source';
+import type { MskBatchResponse, MskEvent, MskRecord } from '../../shared/msk';
 import { connectOnce, kafkaFromEnvironment, orderedProducer } from '../../shared/kafka';
 import { createTelemetry } from '../../shared/observability';
 import { deadLetterTopicVariable } from '../../shared/pipeline';
-import { recordsOf, toSourceRecord } from '../../shared/records';
+import { BatchItemFailures, recordsOf, sourceRecordOfMskRecord } from '../../shared/msk';
 import { traceContextOfMskHeaders, XRayBatchTracer } from '../../shared/tracing';
 
 // Built once per execution environment, at cold start.
@@ -51,14 +51,16 @@ export const handler = async (event: MskEvent): Promise<MskBatchResponse> => {
           deadLetter: async (record, error) => {
             await connect();
             // The letter keeps the record's own headers, its traceparent included.
-            await deadLetters.publish([{ record: toSourceRecord(record), reason: 'InvalidRecord', error: `${error.name}: ${error.message}`, attempts: 1 }]);
+            await deadLetters.publish([{ record: sourceRecordOfMskRecord(record), reason: 'InvalidRecord', error: `${error.name}: ${error.message}`, attempts: 1 }]);
             telemetry.deadLettered(1, error.message, { partition: record.partition, offset: record.offset, traceId: traceIdOf(record) });
           },
           partialBatch: true,
         }),
     );
     for (const { record, error } of failed) telemetry.logger.warn('record to retry', { partition: record.partition, offset: record.offset, traceId: traceIdOf(record), error: String(error) });
-    return { batchItemFailures: failed.map(({ record }) => ({ itemIdentifier: { partition: `${record.topic}-${record.partition}`, offset: record.offset } })) };
+    const failures = new BatchItemFailures();
+    for (const { record } of failed) failures.resumeAtRecord(record);
+    return failures.response();
   } finally {
     telemetry.flush();
   }

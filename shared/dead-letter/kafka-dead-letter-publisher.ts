@@ -1,5 +1,5 @@
 import type { IHeaders, Producer } from 'kafkajs';
-import type { SourceRecord } from '../event-source/msk-event';
+import type { SourceRecord } from '../msk';
 import { DeadLetterPublishError } from './errors';
 import { chunkBySize } from '../kafka/chunk-by-size';
 

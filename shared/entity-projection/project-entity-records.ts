@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { MskRecord } from '../event-source';
-import { decodeKey, InvalidRecordError } from '../records';
+import type { MskRecord } from '../msk';
+import { decodeKey, InvalidRecordError } from '../msk';
 import { UnreadableValueError } from '../schemas/errors';
 import { JSON_VALUE_FORMAT, type ValueFormat } from '../schemas/value-format';
 

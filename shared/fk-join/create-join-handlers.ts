@@ -6,8 +6,8 @@ import { requireEnv } from '../config';
 import { createTelemetry } from '../observability';
 import { KafkaDeadLetterPublisher } from '../dead-letter';
 import { connectOnce, kafkaFromEnvironment, orderedProducer } from '../kafka';
-import type { MskBatchResponse, MskEvent, MskRecord } from '../event-source';
-import { decodeKey, recordsOf, toSourceRecord, valueHeads } from '../records';
+import type { MskBatchResponse, MskEvent, MskRecord } from '../msk';
+import { BatchItemFailures, decodeKey, recordsOf, sourceRecordOfMskRecord, valueHeads, WHOLE_BATCH_DONE } from '../msk';
 import { UnreadableValueError } from '../schemas/errors';
 import type { ValueFormat } from '../schemas/value-format';
 import { inputTraceOfMskHeaders, XRayBatchTracer, type InputTrace } from '../tracing';
@@ -101,7 +101,7 @@ export function createJoinHandlers(join: FkJoin, options: JoinHandlerOptions = {
       }
       if (invalid.length > 0) {
         // The letters keep the records' own headers, traceparent included.
-        await deadLetter.publish(invalid.map(({ record, message }) => ({ record: toSourceRecord(record), reason: 'InvalidRecord', error: message, attempts: 1 })));
+        await deadLetter.publish(invalid.map(({ record, message }) => ({ record: sourceRecordOfMskRecord(record), reason: 'InvalidRecord', error: message, attempts: 1 })));
         for (const { record, message } of invalid) {
           telemetry.deadLettered(1, message, { partition: record.partition, offset: record.offset, traceId: traces.get(record)!.context.traceId });
         }
@@ -115,14 +115,14 @@ export function createJoinHandlers(join: FkJoin, options: JoinHandlerOptions = {
       if (side === 'left') {
         const batches = await validRecords(event, traces, causes, (record) => processor.prepareLeft(record));
         await withJoinOutputCauses(causes, () => processor.applyLeft(batches));
-        return { batchItemFailures: [] };
+        return WHOLE_BATCH_DONE;
       }
       const batches = await validRecords(event, traces, causes, (record) => processor.prepareRight(record));
       const paused = await withJoinOutputCauses(causes, () => processor.applyRight(batches, () => context.getRemainingTimeInMillis() > timeReserveMs));
       // Resume each partition from its earliest paused record; later records are applied again (idempotent).
-      const earliest = new Map<string, number>();
-      for (const { partition, offset } of paused) earliest.set(partition, Math.min(offset, earliest.get(partition) ?? Number.POSITIVE_INFINITY));
-      return { batchItemFailures: [...earliest].map(([partition, offset]) => ({ itemIdentifier: { partition, offset } })) };
+      const failures = new BatchItemFailures();
+      for (const { partition, offset } of paused) failures.resumeAt(partition, offset);
+      return failures.response();
     }
 
     return async (event: MskEvent, context: Context): Promise<MskBatchResponse> => {

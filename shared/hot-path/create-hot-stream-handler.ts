@@ -6,9 +6,9 @@ import { requireEnv } from '../config';
 import { createTelemetry } from '../observability';
 import { KafkaDeadLetterPublisher, type DeadLetter } from '../dead-letter';
 import { connectOnce, kafkaFromEnvironment, orderedProducer, readPartitionRange } from '../kafka';
-import type { MskBatchResponse, MskEvent, MskRecord, SourceRecord } from '../event-source';
-import { sourceRecordOfKafkaMessage } from '../event-source/msk-event';
-import { decodeKey, recordsOf, toSourceRecord, valueHeads } from '../records';
+import type { MskBatchResponse, MskEvent, MskRecord, SourceRecord } from '../msk';
+import { sourceRecordOfKafkaMessage } from '../kafka';
+import { BatchItemFailures, decodeKey, recordsOf, sourceRecordOfMskRecord, valueHeads, WHOLE_BATCH_DONE } from '../msk';
 import { UnreadableValueError } from '../schemas/errors';
 import { inputTraceOfHeaders, inputTraceOfMskHeaders, traceContextOfMskHeaders, traceHeaders, XRayBatchTracer, type InputTrace, type TraceContext } from '../tracing';
 import type { HotUpdateRecord } from './coalesce';
@@ -147,7 +147,7 @@ export function createHotStreamHandler<U extends UpdateOrder>(stream: HotStream<
         updates.push(await parse(stream, record, traces.get(record)!));
       } catch (error) {
         if (!isUnusable(error)) throw error;
-        unusable.push({ record, letter: { record: toSourceRecord(record), reason: 'InvalidRecord', error: `${error.name}: ${error.message}`, attempts: 1 } });
+        unusable.push({ record, letter: { record: sourceRecordOfMskRecord(record), reason: 'InvalidRecord', error: `${error.name}: ${error.message}`, attempts: 1 } });
       }
     }
     // One request for the batch's letters: a stream of bad updates must not cost a round trip each.
@@ -175,11 +175,13 @@ export function createHotStreamHandler<U extends UpdateOrder>(stream: HotStream<
         return { partition, offset, traceId: record && traces.get(record)?.context.traceId };
       });
       telemetry.logger.warn('batch done in part; the event source retries from the first record not done', { resumeAt, error: String(error.cause) });
-      return { batchItemFailures: error.resumeAt.map(({ partition, offset }) => ({ itemIdentifier: { partition, offset } })) };
+      const failures = new BatchItemFailures();
+      for (const { partition, offset } of error.resumeAt) failures.resumeAt(partition, offset);
+      return failures.response();
     }
     for (const name of Object.keys(totals) as Array<keyof typeof totals>) totals[name] += result[name];
     telemetry.logger.debug('batch applied', { ...result });
-    return { batchItemFailures: [] };
+    return WHOLE_BATCH_DONE;
   };
 
   const handler = async (event: MskEvent, context: Context): Promise<MskBatchResponse> => {
@@ -302,7 +304,7 @@ async function sourceRecordsOf<U extends UpdateOrder>(
   }
   return records.map((record, index) => {
     const event = found[index];
-    if (event) return { record: toSourceRecord(event), rebuilt: false };
+    if (event) return { record: sourceRecordOfMskRecord(event), rebuilt: false };
     const message = read.get(`${record.partition}@${record.offset}`);
     if (message) return { record: sourceRecordOfKafkaMessage(topic, record.partition, message), rebuilt: false };
     return {

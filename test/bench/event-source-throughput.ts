@@ -15,7 +15,7 @@
  *   BENCH_RECORDS=100000 BENCH_ROUNDS=5 npm run bench -- event-source
  */
 import type { Kafka } from 'kafkajs';
-import { EventSourceMapping } from '../../shared/event-source';
+import { EventSourceMapping } from '../../shared/local/event-source';
 import { provisionTopics } from '../../shared/local';
 import { definePipeline, type Consumer } from '../../shared/pipeline';
 import { NOOP_HANDLER_ENTRY, uniqueName } from '../support/integration';

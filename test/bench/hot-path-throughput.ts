@@ -44,7 +44,7 @@ import {
 } from '../../shared/hot-path';
 import { topicRecordCount } from '../../shared/kafka';
 import { runPipeline, type LocalRuntime, type RunningPipeline } from '../../shared/local';
-import type { MskHandler } from '../../shared/event-source';
+import type { MskHandler } from '../../shared/msk';
 import { definePipeline } from '../../shared/pipeline';
 import { NOOP_HANDLER_ENTRY, uniqueName } from '../support/integration';
 import { seededRandom } from '../support/seeded-random';

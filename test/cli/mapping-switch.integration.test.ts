@@ -2,10 +2,10 @@ import type { Kafka } from 'kafkajs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { MskEvent } from '../../shared/event-source';
+import type { MskEvent } from '../../shared/msk';
 import { runPipeline, type LocalRuntime, type RunningPipeline } from '../../shared/local';
 import type { Pipeline } from '../../shared/pipeline';
-import { recordsOf } from '../../shared/records';
+import { recordsOf } from '../../shared/msk';
 import { connectToTestServices, eventually, produce, uniqueName } from '../support/integration';
 import { runPlatform } from '../support/run-platform';
 

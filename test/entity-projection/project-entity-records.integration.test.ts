@@ -1,9 +1,9 @@
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import type { MskRecord } from '../../shared/event-source';
+import type { MskRecord } from '../../shared/msk';
 import { projectEntityRecords, DELETED_ATTRIBUTE, SOURCE_OFFSET_ATTRIBUTE } from '../../shared/entity-projection';
 import { provisionTables, type LocalRuntime } from '../../shared/local';
 import { definePipeline } from '../../shared/pipeline';
-import { InvalidRecordError } from '../../shared/records';
+import { InvalidRecordError } from '../../shared/msk';
 import { connectToTestServices, NOOP_HANDLER_ENTRY, uniqueName } from '../support/integration';
 
 function entityRecord(offset: number, key: string | null, value: unknown): MskRecord {

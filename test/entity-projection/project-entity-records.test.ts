@@ -1,7 +1,7 @@
 import type { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { projectEntityRecords } from '../../shared/entity-projection';
-import type { MskRecord } from '../../shared/event-source';
-import type { InvalidRecordError } from '../../shared/records';
+import type { MskRecord } from '../../shared/msk';
+import type { InvalidRecordError } from '../../shared/msk';
 import { avroValueFormat, encodeWireFormat, HttpSchemaRegistry, repositorySchemas, SchemaRegistryUnavailableError } from '../../shared/schemas';
 import { startSlowSchemaRegistry, type SlowSchemaRegistry } from '../schemas/slow-schema-registry';
 

@@ -4,7 +4,8 @@ import type { Context } from 'aws-lambda';
 import type { Kafka } from 'kafkajs';
 import { gzipSync } from 'node:zlib';
 import { catalog } from '../../shared/catalog';
-import { EventSourceMapping, type MskEvent, type MskHandler } from '../../shared/event-source';
+import { EventSourceMapping } from '../../shared/local/event-source';
+import { type MskEvent, type MskHandler } from '../../shared/msk';
 import {
   createHotStreamHandler,
   defineHotStream,

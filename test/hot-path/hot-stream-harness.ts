@@ -3,7 +3,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import type { Kafka } from 'kafkajs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { buildMskEvent, toSignedBytes, type MskRecord } from '../../shared/event-source';
+import { buildMskEvent, toSignedBytes, type MskRecord } from '../../shared/msk';
 import {
   createHotStreamHandler,
   definePriceStream,

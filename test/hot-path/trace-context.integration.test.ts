@@ -4,7 +4,7 @@ import type { Kafka } from 'kafkajs';
 import { createSocket } from 'node:dgram';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
-import type { MskEvent } from '../../shared/event-source';
+import type { MskEvent } from '../../shared/msk';
 import { defineHotStream, definePriceStream, FLUSH_TICK_HEADER, parsePriceUpdate, type HotStream, type PriceUpdate } from '../../shared/hot-path';
 import { runPipeline, type LocalRuntime } from '../../shared/local';
 import { parseTraceparent, toXRayTraceId, TRACE_HEADERS, type TraceContext } from '../../shared/tracing';

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Admin, Kafka, Message } from 'kafkajs';
-import { EventSourceMapping, type EventSourceMappingOptions, type MskEvent, type MskHandler } from '../../shared/event-source';
+import { EventSourceMapping, type EventSourceMappingOptions } from '../../shared/local/event-source';
+import { type MskEvent, type MskHandler } from '../../shared/msk';
 import { readLocalServicesConfig, startLocalRuntime, provisionTopics, type LocalRuntime } from '../../shared/local';
 import { orderedProducer, topicRecordCount } from '../../shared/kafka';
 import { definePipeline, type ConsumerDeclaration, type EventSourceSettings, type Pipeline, type TopicDeclaration } from '../../shared/pipeline';

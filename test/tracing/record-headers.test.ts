@@ -1,4 +1,4 @@
-import { toMskRecord, toSignedBytes, type MskRecordHeader } from '../../shared/event-source';
+import { toMskRecord, toSignedBytes, type MskRecordHeader } from '../../shared/msk';
 import { childTraceHeaders, newRootContext, parseTraceparent, TRACE_HEADERS, traceContextOfHeaders, traceContextOfMskHeaders, traceHeaders } from '../../shared/tracing';
 
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';

@@ -271,7 +271,7 @@ function partOfFrame({ url, functionName }: { url: string; functionName: string 
   if (url.includes('node_modules/dynamodb-toolbox/')) return 'dynamodb-toolbox';
   if (url.includes('node_modules/kafkajs/')) return 'kafkajs';
   if (url.includes('/shared/fk-join/')) return 'the join (shared/fk-join)';
-  if (url.includes('/shared/event-source/')) return 'event-source emulator';
+  if (url.includes('/shared/local/event-source/')) return 'event-source emulator';
   if (url.includes('/shared/')) return 'other project code';
   if (url.includes('node_modules/')) return 'other dependencies';
   return 'Node internals';

@@ -3,12 +3,12 @@ import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Admin, Kafka } from 'kafkajs';
-import type { LocalRuntime } from '../../shared/local';
-import { provisionTopics } from '../../shared/local';
-import { definePipeline } from '../../shared/pipeline';
-import { committedOffsets, connectToTestServices, eventually, NOOP_HANDLER_ENTRY, produce, uniqueName } from '../support/integration';
+import type { LocalRuntime } from '../../../shared/local';
+import { provisionTopics } from '../../../shared/local';
+import { definePipeline } from '../../../shared/pipeline';
+import { committedOffsets, connectToTestServices, eventually, NOOP_HANDLER_ENTRY, produce, uniqueName } from '../../support/integration';
 
-const CONSUMER_SCRIPT = join(__dirname, '..', 'fixtures', 'crashing-consumer.ts');
+const CONSUMER_SCRIPT = join(__dirname, '..', '..', 'fixtures', 'crashing-consumer.ts');
 
 function startConsumerProcess(env: Record<string, string>): { child: ChildProcess; exited: Promise<NodeJS.Signals | number | null> } {
   const child = fork(CONSUMER_SCRIPT, [], {

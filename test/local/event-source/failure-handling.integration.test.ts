@@ -1,8 +1,9 @@
 import type { Admin, Kafka } from 'kafkajs';
-import { DEAD_LETTER_HEADERS } from '../../shared/dead-letter';
-import type { EventSourceMapping, MskEvent, MskHandler } from '../../shared/event-source';
-import { provisionTopics, type LocalRuntime } from '../../shared/local';
-import { definePipeline, type EventSourceSettings } from '../../shared/pipeline';
+import { DEAD_LETTER_HEADERS } from '../../../shared/dead-letter';
+import type { EventSourceMapping } from '../../../shared/local/event-source';
+import type { MskEvent, MskHandler } from '../../../shared/msk';
+import { provisionTopics, type LocalRuntime } from '../../../shared/local';
+import { definePipeline, type EventSourceSettings } from '../../../shared/pipeline';
 import {
   committedOffsets,
   connectToTestServices,
@@ -15,7 +16,7 @@ import {
   singleConsumerPipeline,
   uniqueName,
   type SingleConsumerPipeline,
-} from '../support/integration';
+} from '../../support/integration';
 
 /** What one invocation of the handler was given. */
 interface Invocation {

@@ -1,8 +1,8 @@
 import type { Admin, Kafka } from 'kafkajs';
-import { EventSourceError } from '../../shared/event-source';
-import type { LocalRuntime } from '../../shared/local';
-import { definePipeline } from '../../shared/pipeline';
-import { connectToTestServices, mappingFor, NOOP_HANDLER_ENTRY, produce, singleConsumerPipeline, uniqueName, eventually, committedOffsets } from '../support/integration';
+import { EventSourceError } from '../../../shared/local/event-source';
+import type { LocalRuntime } from '../../../shared/local';
+import { definePipeline } from '../../../shared/pipeline';
+import { connectToTestServices, mappingFor, NOOP_HANDLER_ENTRY, produce, singleConsumerPipeline, uniqueName, eventually, committedOffsets } from '../../support/integration';
 
 describe('Class: EventSourceMapping — lifecycle (integration)', () => {
   let runtime: LocalRuntime;

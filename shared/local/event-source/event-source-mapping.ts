@@ -1,10 +1,10 @@
 import type { Consumer as KafkaConsumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
-import { effectiveMaximumRetryAttempts, EVENT_SOURCE_LIMITS, type Consumer } from '../pipeline';
-import { KafkaDeadLetterPublisher } from '../dead-letter';
-import { orderedProducer } from '../kafka';
+import { KafkaDeadLetterPublisher } from '../../dead-letter';
+import { orderedProducer, sourceRecordOfKafkaMessage } from '../../kafka';
+import { buildMskEvent, type MskHandler, type SourceRecord } from '../../msk';
+import { effectiveMaximumRetryAttempts, EVENT_SOURCE_LIMITS, type Consumer } from '../../pipeline';
 import { EventSourceError } from './errors';
-import { invokeHandler, loadHandler, type MskHandler } from './handler';
-import { buildMskEvent, sourceRecordOfKafkaMessage, type SourceRecord } from './msk-event';
+import { invokeHandler, loadHandler } from './invoker';
 import { PartitionWorker } from './partition-worker';
 import { emptyStats, type EventSourceMappingStats } from './stats';
 

@@ -1,6 +1,7 @@
 import type { Admin, Kafka, Message, Producer } from 'kafkajs';
-import type { EventSourceMapping, MskEvent } from '../../shared/event-source';
-import type { LocalRuntime } from '../../shared/local';
+import type { EventSourceMapping } from '../../../shared/local/event-source';
+import type { MskEvent } from '../../../shared/msk';
+import type { LocalRuntime } from '../../../shared/local';
 import {
   committedOffsets,
   connectToTestServices,
@@ -8,7 +9,7 @@ import {
   eventually,
   mappingFor,
   singleConsumerPipeline,
-} from '../support/integration';
+} from '../../support/integration';
 
 const SIX_MB = 6 * 1024 * 1024;
 

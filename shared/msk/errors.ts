@@ -1,5 +1,5 @@
 import { PlatformError } from '../errors';
-import type { MskRecord } from '../event-source';
+import type { MskRecord } from './event';
 
 /** A record the function cannot use; its message names the record and what was wrong, for the dead-letter topic. */
 export class InvalidRecordError extends PlatformError {

@@ -1,9 +1,10 @@
-import type { DeadLetter } from '../../shared/dead-letter';
-import type { InvocationOutcome } from '../../shared/event-source';
-import type { SourceRecord } from '../../shared/event-source';
-import { buildMskEvent, invokeHandler } from '../../shared/event-source';
-import { PartitionWorker, type PartitionWorkerSettings } from '../../shared/event-source/partition-worker';
-import { emptyStats } from '../../shared/event-source/stats';
+import type { DeadLetter } from '../../../shared/dead-letter';
+import type { InvocationOutcome } from '../../../shared/local/event-source';
+import type { SourceRecord } from '../../../shared/msk';
+import { buildMskEvent } from '../../../shared/msk';
+import { invokeHandler } from '../../../shared/local/event-source';
+import { PartitionWorker, type PartitionWorkerSettings } from '../../../shared/local/event-source/partition-worker';
+import { emptyStats } from '../../../shared/local/event-source/stats';
 
 function record(offset: number): SourceRecord {
   return { topic: 't', partition: 0, offset, timestamp: Date.now(), timestampType: 'CREATE_TIME', key: null, value: Buffer.from(`v${offset}`), headers: [] };

@@ -1,11 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
-import type { HandlerReference } from '../pipeline';
+import type { MskEvent, MskHandler } from '../../msk';
+import type { HandlerReference } from '../../pipeline';
 import { HandlerLoadError, HandlerTimeoutError } from './errors';
-import type { MskEvent } from './msk-event';
-
-/** An MSK-triggered Lambda handler: async, returning nothing or a partial batch response. */
-export type MskHandler = (event: MskEvent, context: Context) => Promise<unknown> | unknown;
 
 /** The outcome of one invocation, as data: the caller decides what a failure means. */
 export type InvocationOutcome =

@@ -1,4 +1,4 @@
-import type { MskRecord, SourceRecord } from '../event-source';
+import type { MskRecord, SourceRecord } from './event';
 
 /** A record's key as UTF-8 text, or null when the record has none. */
 export function decodeKey(record: MskRecord): string | null {
@@ -21,7 +21,7 @@ export function recordsOf(event: { readonly records: Readonly<Record<string, rea
 }
 
 /** The record as it was on the broker (raw key, value and headers), e.g. to dead-letter it unchanged. */
-export function toSourceRecord(record: MskRecord): SourceRecord {
+export function sourceRecordOfMskRecord(record: MskRecord): SourceRecord {
   return {
     topic: record.topic,
     partition: record.partition,

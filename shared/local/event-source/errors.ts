@@ -1,4 +1,4 @@
-import { PlatformError } from '../errors';
+import { PlatformError } from '../../errors';
 
 /** Base of the event-source emulator's errors. */
 export class EventSourceError extends PlatformError {

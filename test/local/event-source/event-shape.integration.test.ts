@@ -1,7 +1,7 @@
 import type { Admin, Kafka } from 'kafkajs';
-import type { MskEvent } from '../../shared/event-source';
-import type { LocalRuntime } from '../../shared/local';
-import { connectToTestServices, eventually, mappingFor, produce, singleConsumerPipeline } from '../support/integration';
+import type { MskEvent } from '../../../shared/msk';
+import type { LocalRuntime } from '../../../shared/local';
+import { connectToTestServices, eventually, mappingFor, produce, singleConsumerPipeline } from '../../support/integration';
 
 describe('EventSourceMapping: the event a handler receives (integration)', () => {
   let runtime: LocalRuntime;

@@ -1,4 +1,4 @@
-import type { KafkaMessage } from 'kafkajs';
+import type { Context } from 'aws-lambda';
 /**
  * The event Lambda's MSK event source mapping hands to a function, built from
  * Kafka records exactly as AWS builds it. The `@types/aws-lambda` MSK types
@@ -33,16 +33,10 @@ export interface MskEvent {
   readonly records: Readonly<Record<string, readonly MskRecord[]>>;
 }
 
-/** What a handler returns when its event source reports batch item failures. */
-export interface MskBatchResponse {
-  readonly batchItemFailures: readonly MskBatchItemFailure[];
-}
-export interface MskBatchItemFailure {
-  /** An object, not a string, for Kafka event sources. */
-  readonly itemIdentifier: { readonly partition: string; readonly offset: number };
-}
+/** An MSK-triggered Lambda handler: async, returning nothing or a partial batch response. */
+export type MskHandler = (event: MskEvent, context: Context) => Promise<unknown> | unknown;
 
-/** A Kafka record as the emulator read it from the broker, before any encoding. */
+/** A Kafka record as it is on the broker (raw key, value and headers), before any encoding. */
 export interface SourceRecord {
   readonly topic: string;
   readonly partition: number;
@@ -101,28 +95,4 @@ export function buildMskEvent(records: readonly MskRecord[], source: EventSource
 /** Bytes one record adds to the serialized event, used to keep each invocation under Lambda's 6 MB cap. */
 export function serializedSize(record: MskRecord): number {
   return Buffer.byteLength(JSON.stringify(record)) + 1;
-}
-
-/** A record as kafkajs read it from the broker, as it was there (raw key, value and headers). */
-export function sourceRecordOfKafkaMessage(topic: string, partition: number, message: KafkaMessage): SourceRecord {
-  return {
-    topic,
-    partition,
-    offset: Number(message.offset),
-    timestamp: Number(message.timestamp),
-    timestampType: timestampTypeOf(message),
-    key: message.key ?? null,
-    value: message.value ?? null,
-    headers: Object.entries(message.headers ?? {}).flatMap(([name, value]) =>
-      (Array.isArray(value) ? value : [value]).flatMap((bytes) =>
-        bytes === undefined ? [] : [[name, Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes)] as const],
-      ),
-    ),
-  };
-}
-
-/** kafkajs keeps the record batch's timestamp type on an untyped `batchContext`. */
-function timestampTypeOf(message: KafkaMessage): MskTimestampType {
-  const context = (message as { batchContext?: { timestampType?: number } }).batchContext;
-  return context?.timestampType === 1 ? 'LOG_APPEND_TIME' : 'CREATE_TIME';
 }

@@ -1,11 +1,5 @@
-import {
-  buildMskEvent,
-  InvalidBatchResponseError,
-  parseBatchItemFailures,
-  toMskRecord,
-  toSignedBytes,
-  type SourceRecord,
-} from '../../shared/event-source';
+import { buildMskEvent, toMskRecord, toSignedBytes, type SourceRecord } from '../../shared/msk';
+import { InvalidBatchResponseError, parseBatchItemFailures } from '../../shared/local/event-source';
 
 const identity = {
   eventSourceArn: 'arn:aws:kafka:us-east-1:123456789012:cluster/demo/abcd-1234',

@@ -1,18 +1,19 @@
 import { join } from 'node:path';
-import { HandlerLoadError, HandlerTimeoutError, invokeHandler, loadHandler, type MskEvent } from '../../shared/event-source';
+import { HandlerLoadError, HandlerTimeoutError, invokeHandler, loadHandler } from '../../../shared/local/event-source';
+import { type MskEvent } from '../../../shared/msk';
 
 const event: MskEvent = { eventSource: 'aws:kafka', eventSourceArn: 'arn:aws:kafka:us-east-1:000000000000:cluster/local/x', bootstrapServers: 'b:9092', records: {} };
 const settings = { functionName: 'fn', timeoutSeconds: 0.2, memorySizeMb: 256, awsRegion: 'eu-west-1' };
 
 describe('Function: loadHandler', () => {
   it('loads the declared export of the handler module', () => {
-    const handler = loadHandler({ entry: join(__dirname, '..', 'fixtures', 'noop-handler.ts'), exportName: 'handler' });
+    const handler = loadHandler({ entry: join(__dirname, '..', '..', 'fixtures', 'noop-handler.ts'), exportName: 'handler' });
 
     expect(typeof handler).toBe('function');
   });
 
   it('names the module and what it does export when the declared export is missing', () => {
-    const loading = () => loadHandler({ entry: join(__dirname, '..', 'fixtures', 'not-a-handler.ts'), exportName: 'handler' });
+    const loading = () => loadHandler({ entry: join(__dirname, '..', '..', 'fixtures', 'not-a-handler.ts'), exportName: 'handler' });
 
     expect(loading).toThrow(HandlerLoadError);
     expect(loading).toThrow(/not-a-handler\.ts does not export a function named "handler" \(it exports: main\)/);

@@ -1,7 +1,7 @@
-import type { DeadLetter, DeadLetterReason } from '../dead-letter';
+import type { DeadLetter, DeadLetterReason } from '../../dead-letter';
+import { partitionKey, serializedSize, toMskRecord, type MskRecord, type SourceRecord } from '../../msk';
 import { InvalidBatchResponseError } from './errors';
-import type { InvocationOutcome } from './handler';
-import { partitionKey, serializedSize, toMskRecord, type MskRecord, type SourceRecord } from './msk-event';
+import type { InvocationOutcome } from './invoker';
 import type { EventSourceMappingStats } from './stats';
 
 /** Bytes of the event around the records (source, ARN, brokers, partition key), kept free under the 6 MB cap. */

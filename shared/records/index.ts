@@ -1,2 +1,0 @@
-export { decodeKey, headerText, recordsOf, toSourceRecord, valueHeads } from './decode';
-export { InvalidRecordError } from './errors';
