@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { catalog } from './shared/catalog';
+import { catalog } from './example';
 import { definePipeline } from './shared/pipeline';
 
 const handler = (name: string) => ({ entry: join(__dirname, 'functions', name, 'handler.ts') });
@@ -7,7 +7,7 @@ const handler = (name: string) => ({ entry: join(__dirname, 'functions', name, '
 /**
  * The platform's pipeline: the single declaration of topics, tables and
  * consumers that `npm start` runs locally and the CDK stacks deploy. The
- * example domain (shared/catalog): merchants, flyers and items joined into the
+ * example domain (example/): merchants, flyers and items joined into the
  * `offers` Core Event, price and stock updates into rate-limited deltas, and a
  * merchant directory table.
  */

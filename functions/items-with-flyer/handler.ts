@@ -1,4 +1,4 @@
-import { catalog } from '../../shared/catalog';
+import { catalog } from '../../example';
 import { createJoinHandlers } from '../../shared/fk-join';
 
 /** The first hop to an offer: each item with its flyer (`items` ⋈ `flyers` → `items-with-flyer`). */

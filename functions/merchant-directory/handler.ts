@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { catalog } from '../../shared/catalog';
+import { catalog } from '../../example';
 import { requireEnv } from '../../shared/config';
 import { KafkaDeadLetterPublisher } from '../../shared/dead-letter';
 import { projectEntityRecords } from '../../shared/entity-projection';

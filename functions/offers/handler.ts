@@ -1,4 +1,4 @@
-import { catalog } from '../../shared/catalog';
+import { catalog } from '../../example';
 import { createJoinHandlers } from '../../shared/fk-join';
 
 /** The Core Event `offers`: each item with its flyer and merchant (`items-with-flyer` ⋈ `merchants`). */

@@ -1,4 +1,4 @@
-import { catalog } from '../../shared/catalog';
+import { catalog } from '../../example';
 import { createHotStreamHandler } from '../../shared/hot-path';
 
 /** Price updates → coalesced, rate-limited `price-deltas`. */

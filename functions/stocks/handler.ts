@@ -1,4 +1,4 @@
-import { catalog } from '../../shared/catalog';
+import { catalog } from '../../example';
 import { createHotStreamHandler } from '../../shared/hot-path';
 
 /** Stock updates → coalesced, rate-limited `stock-deltas`; running out of stock never waits. */

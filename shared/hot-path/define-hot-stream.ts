@@ -139,84 +139,15 @@ export function reportBatchItemFailuresVariable(streamName: string): string {
 /** The sparse index of keys whose latest value still waits to be emitted, per input partition. */
 export const PENDING_INDEX = { name: 'pending', partitionKey: 'pendingPartition', sortKey: 'dueAt' } as const;
 
-// ——— The two streams of the example domain ———
-
-export interface PriceUpdate extends UpdateOrder {
-  /** In minor units (cents), so equality is exact. */
-  readonly amountMinor: number;
-  readonly currency: string;
-  /** Set by the source for drops that must reach shoppers at once. */
-  readonly urgent?: boolean;
-}
-
-export interface StockUpdate extends UpdateOrder {
-  readonly quantity: number;
-  /** Absent for an item's total stock. */
-  readonly storeId?: string;
-}
-
 function field(value: unknown, name: string): unknown {
   return value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[name] : undefined;
 }
 
-function order(value: unknown): UpdateOrder {
+/** Reads the order every hot update carries: `version` (a whole number ≥ 0) and `sourceTimestamp` (epoch ms). @throws InvalidUpdateError */
+export function parseUpdateOrder(value: unknown): UpdateOrder {
   const version = field(value, 'version');
   const sourceTimestamp = field(value, 'sourceTimestamp');
   if (!Number.isSafeInteger(version) || (version as number) < 0) throw new InvalidUpdateError('version must be a whole number ≥ 0');
   if (!Number.isSafeInteger(sourceTimestamp)) throw new InvalidUpdateError('sourceTimestamp must be epoch milliseconds');
   return { version: version as number, sourceTimestamp: sourceTimestamp as number };
-}
-
-/** Parses a price update: `{ amountMinor, currency, sourceTimestamp, version, urgent? }`. */
-export function parsePriceUpdate(value: unknown): PriceUpdate {
-  const amountMinor = field(value, 'amountMinor');
-  const currency = field(value, 'currency');
-  const urgent = field(value, 'urgent');
-  if (!Number.isSafeInteger(amountMinor) || (amountMinor as number) < 0) throw new InvalidUpdateError('amountMinor must be a whole number of minor units ≥ 0');
-  if (typeof currency !== 'string' || !/^[A-Z]{3}$/.test(currency)) throw new InvalidUpdateError('currency must be an ISO 4217 code such as "EUR"');
-  if (urgent !== undefined && typeof urgent !== 'boolean') throw new InvalidUpdateError('urgent must be a boolean when present');
-  return { ...order(value), amountMinor: amountMinor as number, currency, ...(urgent === undefined ? {} : { urgent }) };
-}
-
-/** Parses a stock update: `{ quantity, storeId?, sourceTimestamp, version }`. */
-export function parseStockUpdate(value: unknown): StockUpdate {
-  const quantity = field(value, 'quantity');
-  // Avro writes an optional field it was not given as null.
-  const storeId = field(value, 'storeId') ?? undefined;
-  if (!Number.isSafeInteger(quantity) || (quantity as number) < 0) throw new InvalidUpdateError('quantity must be a whole number ≥ 0');
-  if (storeId !== undefined && (typeof storeId !== 'string' || storeId === '')) throw new InvalidUpdateError('storeId must be a non-empty string when present');
-  return { ...order(value), quantity: quantity as number, ...(storeId === undefined ? {} : { storeId }) };
-}
-
-/** Price stream defaults: a price drop flagged urgent never waits. */
-export function definePriceStream(options: Omit<HotStreamDeclaration<PriceUpdate>, 'parse' | 'stateKey' | 'sameValue'>): HotStream<PriceUpdate> {
-  return defineHotStream<PriceUpdate>({
-    passThrough: (previous, next) => next.urgent === true && (previous === null || next.amountMinor < previous.amountMinor),
-    mayPassThrough: (next) => next.urgent === true,
-    // An urgent drop re-sent without the flag in the same batch stays urgent.
-    carryOver: (superseded, survivor) =>
-      superseded.urgent === true && survivor.urgent !== true && superseded.amountMinor === survivor.amountMinor && superseded.currency === survivor.currency
-        ? { ...survivor, urgent: true }
-        : survivor,
-    ...options,
-    parse: parsePriceUpdate,
-    stateKey: (itemId) => itemId,
-    sameValue: (a, b) => a.amountMinor === b.amountMinor && a.currency === b.currency,
-  });
-}
-
-/** Stock stream defaults: per item and store; running out of stock never waits. */
-export function defineStockStream(options: Omit<HotStreamDeclaration<StockUpdate>, 'parse' | 'stateKey' | 'sameValue'>): HotStream<StockUpdate> {
-  return defineHotStream<StockUpdate>({
-    passThrough: (previous, next) => next.quantity === 0 && previous !== null && previous.quantity !== 0,
-    mayPassThrough: (next) => next.quantity === 0,
-    ...options,
-    parse: parseStockUpdate,
-    stateKey: (itemId, update) => {
-      // "@" separates item and store in the state key; allowing it in either would let two keys meet.
-      if (itemId.includes('@') || update.storeId?.includes('@')) throw new InvalidUpdateError('item ids and store ids must not contain "@"');
-      return update.storeId === undefined ? itemId : `${itemId}@${update.storeId}`;
-    },
-    sameValue: (a, b) => a.quantity === b.quantity,
-  });
 }

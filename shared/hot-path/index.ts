@@ -2,19 +2,14 @@ export { coalesceNewest, type HotUpdateRecord } from './coalesce';
 export { createHotStreamHandler, type HotStreamHandler, type HotStreamHandlerOptions } from './create-hot-stream-handler';
 export {
   defineHotStream,
-  definePriceStream,
-  defineStockStream,
   hotStateTableVariable,
   isNewerUpdate,
-  parsePriceUpdate,
-  parseStockUpdate,
+  parseUpdateOrder,
   PENDING_INDEX,
   reportBatchItemFailuresVariable,
   type HotStream,
   type HotStreamDeclaration,
   type HotStreamVerbosity,
-  type PriceUpdate,
-  type StockUpdate,
   type UpdateOrder,
 } from './define-hot-stream';
 export { BatchIncompleteError, HotPathError, HotStateTableError, InvalidUpdateError, TimeBudgetExceededError, UpdateRefusedError } from './errors';

@@ -32,16 +32,10 @@
  */
 import { DynamoDBDocumentClient, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Kafka, Producer } from 'kafkajs';
-import { zipfSampler } from '../../shared/catalog';
+import { zipfSampler } from '../../example';
 import type { DynamoDbUsage } from '../../shared/dynamodb';
-import {
-  createHotStreamHandler,
-  definePriceStream,
-  hotStateTableVariable,
-  isBufferedRangeKey,
-  type HotStreamHandler,
-  type PriceUpdate,
-} from '../../shared/hot-path';
+import { createHotStreamHandler, hotStateTableVariable, isBufferedRangeKey, type HotStreamHandler } from '../../shared/hot-path';
+import { definePriceStream, type PriceUpdate } from '../../example';
 import { topicRecordCount } from '../../shared/kafka';
 import { runPipeline, type LocalRuntime, type RunningPipeline } from '../../shared/local';
 import type { MskHandler } from '../../shared/msk';

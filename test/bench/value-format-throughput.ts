@@ -7,7 +7,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateCatalog, offerOf } from '../../shared/catalog';
+import { generateCatalog, offerOf } from '../../example';
 import { seededRandom } from '../../shared/random';
 import { avroValueFormat, FileSchemaRegistry, JSON_VALUE_FORMAT, repositorySchemas, type ValueFormat } from '../../shared/schemas';
 

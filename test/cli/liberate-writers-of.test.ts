@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { writersOf } from '../../shared/cli/liberate/writers-of';
-import { defineCatalog } from '../../shared/catalog';
+import { defineCatalog } from '../../example';
 import { definePipeline } from '../../shared/pipeline';
 
 const NOOP = { entry: join(__dirname, '..', 'fixtures', 'noop-handler.ts') };

@@ -1,7 +1,7 @@
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Kafka } from 'kafkajs';
 import pipeline from '../../pipeline';
-import { catalog, type Merchant } from '../../shared/catalog';
+import { catalog, type Merchant } from '../../example';
 import { DEAD_LETTER_HEADERS } from '../../shared/dead-letter';
 import { runPipeline, type LocalRuntime, type RunningPipeline } from '../../shared/local';
 import { writeValue } from '../../shared/schemas';

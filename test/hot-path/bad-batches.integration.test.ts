@@ -3,24 +3,11 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import type { Kafka } from 'kafkajs';
 import { gzipSync } from 'node:zlib';
-import { catalog } from '../../shared/catalog';
+import { catalog } from '../../example';
 import { EventSourceMapping } from '../../shared/local/event-source';
 import { type MskEvent, type MskHandler } from '../../shared/msk';
-import {
-  createHotStreamHandler,
-  defineHotStream,
-  hotStateTableVariable,
-  HotPathProcessor,
-  HotStateStore,
-  HotStateTableError,
-  MAX_UPDATE_BYTES,
-  parsePriceUpdate,
-  TimeBudgetExceededError,
-  type HotStream,
-  type HotUpdateRecord,
-  type PriceUpdate,
-  type RefusedUpdate,
-} from '../../shared/hot-path';
+import { createHotStreamHandler, defineHotStream, hotStateTableVariable, HotPathProcessor, HotStateStore, HotStateTableError, MAX_UPDATE_BYTES, TimeBudgetExceededError, type HotStream, type HotUpdateRecord, type RefusedUpdate } from '../../shared/hot-path';
+import { parsePriceUpdate, type PriceUpdate } from '../../example';
 import type { LocalRuntime } from '../../shared/local';
 import { encodeWireFormat } from '../../shared/schemas';
 import { connectToTestServices, eventually, produce, recordCount, uniqueName } from '../support/integration';

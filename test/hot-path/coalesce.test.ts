@@ -1,4 +1,5 @@
-import { coalesceNewest, definePriceStream, defineStockStream, InvalidUpdateError, type PriceUpdate } from '../../shared/hot-path';
+import { coalesceNewest, InvalidUpdateError } from '../../shared/hot-path';
+import { definePriceStream, defineStockStream, type PriceUpdate } from '../../example';
 
 const prices = definePriceStream({ name: 'prices', inputTopic: 'in', outputTopic: 'out', deadLetterTopic: 'dlq', minEmitIntervalMs: 1_000 });
 const price = (version: number, amountMinor: number, sourceTimestamp = version, urgent?: boolean): PriceUpdate => ({

@@ -1,4 +1,5 @@
-import { defineHotStream, definePriceStream, HotPathError, parsePriceUpdate, type PriceUpdate } from '../../shared/hot-path';
+import { defineHotStream, HotPathError } from '../../shared/hot-path';
+import { definePriceStream, parsePriceUpdate, type PriceUpdate } from '../../example';
 
 const base = {
   name: 'prices',

@@ -3,17 +3,8 @@ import type { Context } from 'aws-lambda';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import type { Kafka } from 'kafkajs';
-import {
-  createHotStreamHandler,
-  definePriceStream,
-  defineStockStream,
-  hotStateTableVariable,
-  HotPathProcessor,
-  HotStateStore,
-  TimeBudgetExceededError,
-  type HotDelta,
-  type PriceUpdate,
-} from '../../shared/hot-path';
+import { createHotStreamHandler, hotStateTableVariable, HotPathProcessor, HotStateStore, TimeBudgetExceededError, type HotDelta } from '../../shared/hot-path';
+import { definePriceStream, defineStockStream, type PriceUpdate } from '../../example';
 import { provisionTables, runPipeline, type LocalRuntime } from '../../shared/local';
 import { connectToTestServices, eventually, produce, readTopic, recordCount, uniqueName } from '../support/integration';
 import { context, deployHotStream, eventOf, pipelineWith, price, prices, tickEvent } from './hot-stream-harness';

@@ -1,4 +1,5 @@
-import { definePriceStream, WriteBehindBuffer, type HotUpdateRecord, type PriceUpdate } from '../../shared/hot-path';
+import { definePriceStream, type PriceUpdate } from '../../example';
+import { WriteBehindBuffer, type HotUpdateRecord } from '../../shared/hot-path';
 
 const stream = definePriceStream({ name: 'p', inputTopic: 'p.in', outputTopic: 'p.out', deadLetterTopic: 'p.dlq', minEmitIntervalMs: 1_000, coalesceWindowMs: 1_000 });
 const record = (recordKey: string, version: number, offset: number, partition = 0): HotUpdateRecord<PriceUpdate> => ({

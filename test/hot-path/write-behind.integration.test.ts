@@ -1,16 +1,8 @@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import type { Kafka } from 'kafkajs';
-import {
-  defineStockStream,
-  HotPathProcessor,
-  HotStateStore,
-  type BufferedRange,
-  type HotDelta,
-  type HotUpdateRecord,
-  type PriceUpdate,
-  type StockUpdate,
-} from '../../shared/hot-path';
+import { defineStockStream, type PriceUpdate, type StockUpdate } from '../../example';
+import { HotPathProcessor, HotStateStore, type BufferedRange, type HotDelta, type HotUpdateRecord } from '../../shared/hot-path';
 import { provisionTables, type LocalRuntime } from '../../shared/local';
 import { connectToTestServices, produce, uniqueName } from '../support/integration';
 import { context, deployHotStream, eventOf, pipelineWith, price, prices, tickEvent } from './hot-stream-harness';

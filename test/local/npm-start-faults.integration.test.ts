@@ -30,7 +30,7 @@ function startPlatform(ports: { kafka: number; dynamodb: number }): Platform {
   // The suite's shared services are not these: this run starts its own.
   delete env['KAFKA_BROKERS'];
   delete env['DYNAMODB_ENDPOINT'];
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', 'shared/local/cli/start.ts', '--pipeline', PIPELINE], { cwd: ROOT, env, detached: true });
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', 'shared/cli/start/start.ts', '--pipeline', PIPELINE], { cwd: ROOT, env, detached: true });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));

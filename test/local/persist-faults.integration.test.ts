@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { Kafka, logLevel, type Message } from 'kafkajs';
 import pipeline from '../../pipeline';
-import { catalog, offerOf, type Flyer, type Item, type Merchant, type Offer } from '../../shared/catalog';
+import { catalog, offerOf, type Flyer, type Item, type Merchant, type Offer } from '../../example';
 import { findFreePort, findFreePortPair, LOCAL_STATE_DIR } from '../../shared/local';
 import type { BrokerRecord } from '../../shared/local/kafka/broker-record';
 import { readValue, writeValue } from '../../shared/schemas';
@@ -216,7 +216,7 @@ describe('npm start --persist, when its broker or dynalite dies under running co
     // The suite's shared services are not these: this run starts its own.
     delete env['KAFKA_BROKERS'];
     delete env['DYNAMODB_ENDPOINT'];
-    const child: ChildProcess = spawn(process.execPath, ['-r', '@swc-node/register', 'shared/local/cli/start.ts', '--persist', ...DEMO_FLAGS, ...more], { cwd: ROOT, env, detached: true });
+    const child: ChildProcess = spawn(process.execPath, ['-r', '@swc-node/register', 'shared/cli/start/start.ts', '--persist', ...DEMO_FLAGS, ...more], { cwd: ROOT, env, detached: true });
     let output = '';
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -1,4 +1,4 @@
-import { captureKafkaJsConsole, RecentWarnings } from '../../shared/local/cli/recent-warnings';
+import { captureKafkaJsConsole, RecentWarnings } from '../../shared/cli/start/recent-warnings';
 
 describe('Class: RecentWarnings', () => {
   it('collapses repeats of one warning into one line with a count, whatever numbers differ', () => {

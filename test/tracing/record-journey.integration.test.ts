@@ -1,6 +1,6 @@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Kafka, Producer } from 'kafkajs';
-import { defineCatalog, type Flyer, type Item, type Merchant } from '../../shared/catalog';
+import { defineCatalog, type Flyer, type Item, type Merchant } from '../../example';
 import { createJoinHandlers, joinStateTableVariable } from '../../shared/fk-join';
 import { orderedProducer } from '../../shared/kafka';
 import { runPipeline, type LocalRuntime, type RunningPipeline } from '../../shared/local';

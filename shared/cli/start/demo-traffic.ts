@@ -1,5 +1,5 @@
 import type { Kafka, Message, Producer } from 'kafkajs';
-import { generateCatalog, TickSource, zipfSampler, type Catalog, type CatalogSize } from '../../catalog';
+import { generateCatalog, TickSource, zipfSampler, type Catalog, type CatalogSize } from '../../../example';
 import { orderedProducer, sendChunked } from '../../kafka';
 import { seededRandom } from '../../random';
 import { JSON_VALUE_FORMAT, writeValue } from '../../schemas';

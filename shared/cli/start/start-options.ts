@@ -1,8 +1,8 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { LocalConfigError } from '../errors';
-import { LOCAL_STATE_DIR, PROJECT_ROOT } from '../paths';
+import { LocalConfigError } from '../../local/errors';
+import { LOCAL_STATE_DIR, PROJECT_ROOT } from '../../local/paths';
 
 /** What `npm start` was asked to do: its flags and the one variable only it reads, read and checked once. */
 export interface StartOptions {

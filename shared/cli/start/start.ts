@@ -12,13 +12,13 @@
  *   npm start -- --ticks 0                     seed the demo catalog, then send nothing more
  */
 import type { Pipeline } from '../../pipeline';
-import { startLocalRuntime, type LocalRuntime } from '../local-runtime';
-import { LocalConfigError } from '../errors';
-import { readMappingSwitchesDir } from '../config';
-import { runPipeline, type RunningPipeline } from '../run-pipeline';
-import { catalog, type Catalog } from '../../catalog';
+import { startLocalRuntime, type LocalRuntime } from '../../local/local-runtime';
+import { LocalConfigError } from '../../local/errors';
+import { readMappingSwitchesDir } from '../../local/config';
+import { runPipeline, type RunningPipeline } from '../../local/run-pipeline';
+import { catalog, type Catalog } from '../../../example';
 import { topicRecordCount } from '../../kafka';
-import { delay } from '../child-process';
+import { delay } from '../../local/child-process';
 import { captureKafkaJsConsole, RecentWarnings } from './recent-warnings';
 import { startDemoTraffic } from './demo-traffic';
 import { startPipelineFlows } from './pipeline-flows';

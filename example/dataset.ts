@@ -1,4 +1,5 @@
-import type { PriceUpdate, StockUpdate } from '../hot-path';
+import type { PriceUpdate } from './price-stream';
+import type { StockUpdate } from './stock-stream';
 import type { Flyer, Item, Merchant } from './model';
 
 export interface CatalogSize {

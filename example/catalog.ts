@@ -1,7 +1,9 @@
-import { defineJoin, type FkJoin } from '../fk-join';
-import { lazySchemaRegistry, topicValueFormat, type ValueFormat } from '../schemas';
-import { definePriceStream, defineStockStream, type HotStream, type PriceUpdate, type StockUpdate } from '../hot-path';
-import type { TopicDeclaration } from '../pipeline';
+import { defineJoin, type FkJoin } from '../shared/fk-join';
+import type { HotStream } from '../shared/hot-path';
+import type { TopicDeclaration } from '../shared/pipeline';
+import { lazySchemaRegistry, topicValueFormat, type ValueFormat } from '../shared/schemas';
+import { definePriceStream, type PriceUpdate } from './price-stream';
+import { defineStockStream, type StockUpdate } from './stock-stream';
 import { offerOf, type Flyer, type Item, type ItemWithFlyer, type Merchant, type Offer } from './model';
 
 /** The example domain's streams: two joins to the `offers` Core Event, and the price and stock hot streams. */

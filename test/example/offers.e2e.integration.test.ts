@@ -2,7 +2,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Type, type Schema } from 'avsc';
 import type { Kafka, Message } from 'kafkajs';
 import { isDeepStrictEqual } from 'node:util';
-import { defineCatalog, generateCatalog, offerOf, type Flyer, type Item, type Merchant, type Offer } from '../../shared/catalog';
+import { defineCatalog, generateCatalog, offerOf, type Flyer, type Item, type Merchant, type Offer } from '../../example';
 import { DEAD_LETTER_HEADERS } from '../../shared/dead-letter';
 import { encodeWireFormat, readValue, repositorySchemas, writeValue, type ValueFormat } from '../../shared/schemas';
 import { createJoinHandlers, joinStateTableVariable } from '../../shared/fk-join';

@@ -1,4 +1,4 @@
-import type { EventSourceMapping } from '../event-source';
+import type { EventSourceMapping } from '../../local/event-source';
 
 /** One screen of live progress: a row per consumer, then the latest warnings. */
 export function renderProgress(
