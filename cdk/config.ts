@@ -33,8 +33,19 @@ export interface DeploymentConfig {
 
 export type NetworkConfig =
   /** `availabilityZones` names the zones (no lookup); without them an environment-agnostic stack gets 2. */
-  | { readonly mode: 'new'; readonly zoneCount: number; readonly availabilityZones: readonly string[] | undefined; readonly awsApiAccess: AwsApiAccess }
-  | { readonly mode: 'existing'; readonly vpcId: string; readonly availabilityZones: readonly string[]; readonly privateSubnetIds: readonly string[]; readonly awsApiAccess: AwsApiAccess };
+  | {
+      readonly mode: 'new';
+      readonly zoneCount: number;
+      readonly availabilityZones: readonly string[] | undefined;
+      readonly awsApiAccess: AwsApiAccess;
+    }
+  | {
+      readonly mode: 'existing';
+      readonly vpcId: string;
+      readonly availabilityZones: readonly string[];
+      readonly privateSubnetIds: readonly string[];
+      readonly awsApiAccess: AwsApiAccess;
+    };
 
 /**
  * How the event source pollers (which Lambda runs in the cluster's subnets with the cluster's security group) and
@@ -49,7 +60,13 @@ export type AwsApiAccess =
   | { readonly kind: 'existing-endpoints'; readonly endpointSecurityGroupIds: readonly string[] };
 
 export type KafkaClusterConfig =
-  | { readonly mode: 'provisioned'; readonly brokerNodes: number; readonly instanceType: string; readonly volumeSizeGiB: number; readonly kafkaVersion: string }
+  | {
+      readonly mode: 'provisioned';
+      readonly brokerNodes: number;
+      readonly instanceType: string;
+      readonly volumeSizeGiB: number;
+      readonly kafkaVersion: string;
+    }
   | {
       readonly mode: 'existing';
       readonly clusterArn: string;
@@ -87,7 +104,9 @@ export function parseDeploymentConfig(platformContext: unknown, name: string): D
   const raw = field(environments, name);
   if (raw === undefined) {
     const known = environments && typeof environments === 'object' ? Object.keys(environments) : [];
-    throw new DeploymentConfigError(name, [`no such environment in cdk.json context "platform.environments" (known: ${known.join(', ') || 'none'})`]);
+    throw new DeploymentConfigError(name, [
+      `no such environment in cdk.json context "platform.environments" (known: ${known.join(', ') || 'none'})`,
+    ]);
   }
   const text = (key: string, value: unknown, pattern: RegExp, hint: string): string | undefined => {
     if (value === undefined) return undefined;
@@ -96,7 +115,8 @@ export function parseDeploymentConfig(platformContext: unknown, name: string): D
   };
   const integer = (key: string, value: unknown, fallback: number, min: number, max: number): number => {
     if (value === undefined) return fallback;
-    if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) problems.push(`${key} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+    if (!Number.isInteger(value) || (value as number) < min || (value as number) > max)
+      problems.push(`${key} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
     return value as number;
   };
 
@@ -114,13 +134,16 @@ export function parseDeploymentConfig(platformContext: unknown, name: string): D
     const subnets = stringList(field(networkRaw, 'privateSubnetIds'));
     if (vpcId === undefined) problems.push('network.vpcId is required with network.mode "existing"');
     if (!zones || zones.length < 2) problems.push('network.availabilityZones must list at least 2 zones');
-    if (!subnets || subnets.some((subnet) => !/^subnet-[0-9a-f]{8,17}$/.test(subnet))) problems.push('network.privateSubnetIds must list subnet ids such as "subnet-0123…"');
-    else if (zones && subnets.length !== zones.length) problems.push('network.privateSubnetIds must list one private subnet per availability zone, in the same order');
+    if (!subnets || subnets.some((subnet) => !/^subnet-[0-9a-f]{8,17}$/.test(subnet)))
+      problems.push('network.privateSubnetIds must list subnet ids such as "subnet-0123…"');
+    else if (zones && subnets.length !== zones.length)
+      problems.push('network.privateSubnetIds must list one private subnet per availability zone, in the same order');
     const access = field(networkRaw, 'awsApiAccess');
     let awsApiAccess: AwsApiAccess = { kind: 'nat' };
     const endpointGroups = stringList(field(access, 'endpointSecurityGroupIds'));
     if (access === 'nat') awsApiAccess = { kind: 'nat' };
-    else if (endpointGroups && endpointGroups.length > 0 && endpointGroups.every((id) => SECURITY_GROUP_ID.test(id))) awsApiAccess = { kind: 'existing-endpoints', endpointSecurityGroupIds: endpointGroups };
+    else if (endpointGroups && endpointGroups.length > 0 && endpointGroups.every((id) => SECURITY_GROUP_ID.test(id)))
+      awsApiAccess = { kind: 'existing-endpoints', endpointSecurityGroupIds: endpointGroups };
     else {
       // Not guessed: pollers that cannot reach STS and Lambda never connect, and nothing at synth could tell.
       problems.push(
@@ -131,14 +154,26 @@ export function parseDeploymentConfig(platformContext: unknown, name: string): D
     network = { mode: 'existing', vpcId: vpcId ?? '', availabilityZones: zones ?? [], privateSubnetIds: subnets ?? [], awsApiAccess };
   } else if (networkMode === 'new') {
     const zones = field(networkRaw, 'availabilityZones') === undefined ? undefined : stringList(field(networkRaw, 'availabilityZones'));
-    if (field(networkRaw, 'availabilityZones') !== undefined && (!zones || zones.length < 2)) problems.push('network.availabilityZones must list at least 2 zones');
-    if (field(networkRaw, 'maxAzs') !== undefined) problems.push('network.maxAzs is not read: list network.availabilityZones (2 or more), or leave both out for 2 zones');
+    if (field(networkRaw, 'availabilityZones') !== undefined && (!zones || zones.length < 2))
+      problems.push('network.availabilityZones must list at least 2 zones');
+    if (field(networkRaw, 'maxAzs') !== undefined)
+      problems.push('network.maxAzs is not read: list network.availabilityZones (2 or more), or leave both out for 2 zones');
     // Zones are named, never looked up, so synth needs no credentials; an account-bound stack would look them up.
-    if (!zones && account !== undefined && region !== undefined) problems.push('network.availabilityZones is required when account and region are set (e.g. ["eu-west-1a", "eu-west-1b", "eu-west-1c"])');
-    if (zones && region !== undefined && zones.some((zone) => !zone.startsWith(region))) problems.push(`network.availabilityZones must be zones of ${region}`);
+    if (!zones && account !== undefined && region !== undefined)
+      problems.push(
+        'network.availabilityZones is required when account and region are set (e.g. ["eu-west-1a", "eu-west-1b", "eu-west-1c"])',
+      );
+    if (zones && region !== undefined && zones.some((zone) => !zone.startsWith(region)))
+      problems.push(`network.availabilityZones must be zones of ${region}`);
     const access = field(networkRaw, 'awsApiAccess') ?? 'endpoints';
-    if (access !== 'endpoints' && access !== 'nat') problems.push(`network.awsApiAccess must be "endpoints" or "nat" with network.mode "new", got ${JSON.stringify(access)}`);
-    network = { mode: 'new', zoneCount: zones?.length ?? 2, availabilityZones: zones, awsApiAccess: { kind: access === 'nat' ? 'nat' : 'endpoints' } };
+    if (access !== 'endpoints' && access !== 'nat')
+      problems.push(`network.awsApiAccess must be "endpoints" or "nat" with network.mode "new", got ${JSON.stringify(access)}`);
+    network = {
+      mode: 'new',
+      zoneCount: zones?.length ?? 2,
+      availabilityZones: zones,
+      awsApiAccess: { kind: access === 'nat' ? 'nat' : 'endpoints' },
+    };
   } else {
     problems.push(`network.mode must be "new" or "existing", got ${JSON.stringify(field(networkRaw, 'mode'))}`);
   }
@@ -147,25 +182,54 @@ export function parseDeploymentConfig(platformContext: unknown, name: string): D
   let kafka: KafkaClusterConfig;
   const kafkaMode = field(kafkaRaw, 'mode') ?? 'provisioned';
   if (kafkaMode === 'existing') {
-    const clusterArn = text('kafka.clusterArn', field(kafkaRaw, 'clusterArn'), CLUSTER_ARN, 'an MSK cluster ARN (arn:aws:kafka:<region>:<account>:cluster/<name>/<uuid>)');
-    const securityGroupId = text('kafka.securityGroupId', field(kafkaRaw, 'securityGroupId'), SECURITY_GROUP_ID, 'the cluster security group id');
+    const clusterArn = text(
+      'kafka.clusterArn',
+      field(kafkaRaw, 'clusterArn'),
+      CLUSTER_ARN,
+      'an MSK cluster ARN (arn:aws:kafka:<region>:<account>:cluster/<name>/<uuid>)',
+    );
+    const securityGroupId = text(
+      'kafka.securityGroupId',
+      field(kafkaRaw, 'securityGroupId'),
+      SECURITY_GROUP_ID,
+      'the cluster security group id',
+    );
     if (clusterArn === undefined) problems.push('kafka.clusterArn is required with kafka.mode "existing"');
-    if (securityGroupId === undefined) problems.push('kafka.securityGroupId is required with kafka.mode "existing" (consumers are allowed in through it)');
-    if (networkMode !== 'existing') problems.push('kafka.mode "existing" needs network.mode "existing": the cluster lives in a VPC of its own, which the functions must join');
+    if (securityGroupId === undefined)
+      problems.push('kafka.securityGroupId is required with kafka.mode "existing" (consumers are allowed in through it)');
+    if (networkMode !== 'existing')
+      problems.push(
+        'kafka.mode "existing" needs network.mode "existing": the cluster lives in a VPC of its own, which the functions must join',
+      );
     const addSecurityGroupRules = field(kafkaRaw, 'addSecurityGroupRules') ?? true;
     if (typeof addSecurityGroupRules !== 'boolean') problems.push('kafka.addSecurityGroupRules must be true or false');
-    kafka = { mode: 'existing', clusterArn: clusterArn ?? '', securityGroupId: securityGroupId ?? '', addSecurityGroupRules: addSecurityGroupRules === true };
+    kafka = {
+      mode: 'existing',
+      clusterArn: clusterArn ?? '',
+      securityGroupId: securityGroupId ?? '',
+      addSecurityGroupRules: addSecurityGroupRules === true,
+    };
   } else {
     if (kafkaMode !== 'provisioned') problems.push(`kafka.mode must be "provisioned" or "existing", got ${JSON.stringify(kafkaMode)}`);
     const zones = network.mode === 'new' ? network.zoneCount : network.availabilityZones.length;
     const brokerNodes = integer('kafka.brokerNodes', field(kafkaRaw, 'brokerNodes'), zones, 2, 30);
-    if (zones > 0 && brokerNodes % zones !== 0) problems.push(`kafka.brokerNodes (${brokerNodes}) must be a multiple of the number of availability zones (${zones})`);
+    if (zones > 0 && brokerNodes % zones !== 0)
+      problems.push(`kafka.brokerNodes (${brokerNodes}) must be a multiple of the number of availability zones (${zones})`);
     const kafkaVersion = (field(kafkaRaw, 'kafkaVersion') as string | undefined) ?? '3.9.x.kraft';
-    if (!KAFKA_VERSIONS.includes(kafkaVersion)) problems.push(`kafka.kafkaVersion must be one of ${KAFKA_VERSIONS.join(', ')} (KRaft, Kafka ≥ 3.9), got ${JSON.stringify(kafkaVersion)}`);
+    if (!KAFKA_VERSIONS.includes(kafkaVersion))
+      problems.push(
+        `kafka.kafkaVersion must be one of ${KAFKA_VERSIONS.join(', ')} (KRaft, Kafka ≥ 3.9), got ${JSON.stringify(kafkaVersion)}`,
+      );
     kafka = {
       mode: 'provisioned',
       brokerNodes,
-      instanceType: text('kafka.instanceType', field(kafkaRaw, 'instanceType'), /^kafka\.[a-z0-9]+\.[a-z0-9]+$/, 'an MSK instance type such as "kafka.m7g.large"') ?? 'kafka.m7g.large',
+      instanceType:
+        text(
+          'kafka.instanceType',
+          field(kafkaRaw, 'instanceType'),
+          /^kafka\.[a-z0-9]+\.[a-z0-9]+$/,
+          'an MSK instance type such as "kafka.m7g.large"',
+        ) ?? 'kafka.m7g.large',
       volumeSizeGiB: integer('kafka.volumeSizeGiB', field(kafkaRaw, 'volumeSizeGiB'), 100, 1, 16_384),
       kafkaVersion,
     };
@@ -190,7 +254,9 @@ export function parseDeploymentConfig(platformContext: unknown, name: string): D
   );
   const schemaRegistryUrl = text('schemaRegistryUrl', field(raw, 'schemaRegistryUrl'), /^https?:\/\/[^\s/]+(\/\S*)?$/, 'an http(s) URL');
   if (schemaRegistryCredentialsSecretArn !== undefined && schemaRegistryUrl?.startsWith('http://')) {
-    problems.push('schemaRegistryUrl must use https:// when schemaRegistryCredentialsSecretArn is set: basic-auth credentials would cross the network in clear text');
+    problems.push(
+      'schemaRegistryUrl must use https:// when schemaRegistryCredentialsSecretArn is set: basic-auth credentials would cross the network in clear text',
+    );
   }
 
   if (problems.length > 0) throw new DeploymentConfigError(name, problems);

@@ -1,5 +1,16 @@
 import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, Dashboard, GraphWidget, MathExpression, Metric, TextWidget, TreatMissingData, type IAlarmAction, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
+import {
+  Alarm,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  MathExpression,
+  Metric,
+  TextWidget,
+  TreatMissingData,
+  type IAlarmAction,
+  type IMetric,
+} from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { ISecurityGroup, IVpc, SubnetSelection } from 'aws-cdk-lib/aws-ec2';
@@ -85,12 +96,22 @@ export class ConsumersStack extends Stack {
     if (props.knownCluster) this.brokerDiskAlarms(props.knownCluster, alarmAction);
 
     const dashboard = new Dashboard(this, 'Dashboard', { dashboardName: `${pipeline.name}-consumers`.replace(/[^A-Za-z0-9_-]/g, '-') });
-    dashboard.addWidgets(new TextWidget({ markdown: `# ${pipeline.name}: consumers\nOffset lag, errors, throttles, p99 duration and dead-lettered records per consumer.`, width: 24, height: 2 }));
+    dashboard.addWidgets(
+      new TextWidget({
+        markdown: `# ${pipeline.name}: consumers\nOffset lag, errors, throttles, p99 duration and dead-lettered records per consumer.`,
+        width: 24,
+        height: 2,
+      }),
+    );
     for (const [name, consumer] of consumers) {
       const { metrics } = consumer;
       dashboard.addWidgets(
         new GraphWidget({ title: `${name}: offset lag`, left: [metrics.offsetLag], width: 6 }),
-        new GraphWidget({ title: `${name}: invocations, errors, throttles`, left: [metrics.invocations, metrics.errors, metrics.throttles], width: 6 }),
+        new GraphWidget({
+          title: `${name}: invocations, errors, throttles`,
+          left: [metrics.invocations, metrics.errors, metrics.throttles],
+          width: 6,
+        }),
         new GraphWidget({ title: `${name}: p99 duration (ms)`, left: [metrics.durationP99], width: 6 }),
         new GraphWidget({ title: `${name}: dead-lettered`, left: [metrics.deadLettered], width: 6 }),
       );
@@ -108,7 +129,14 @@ export class ConsumersStack extends Stack {
   /** Any throttled read or write on a table, in two of three minutes (the SDK retries them, but the pipeline slows). */
   private tableThrottleAlarms(props: ConsumersStackProps, alarmAction: IAlarmAction): void {
     for (const [declaredName, table] of props.tables) {
-      const throttled = (metricName: string) => new Metric({ namespace: 'AWS/DynamoDB', metricName, dimensionsMap: { TableName: table.tableName }, statistic: 'Sum', period: Duration.minutes(1) });
+      const throttled = (metricName: string) =>
+        new Metric({
+          namespace: 'AWS/DynamoDB',
+          metricName,
+          dimensionsMap: { TableName: table.tableName },
+          statistic: 'Sum',
+          period: Duration.minutes(1),
+        });
       const alarm = new Alarm(this, `Throttled-${declaredName}`, {
         metric: new MathExpression({
           expression: 'FILL(reads, 0) + FILL(writes, 0)',
@@ -152,7 +180,11 @@ export class ConsumersStack extends Stack {
   private flushTickerFor(props: ConsumersStackProps, alarmAction: IAlarmAction): PlatformFunction {
     const inputTopics = props.pipeline.hotStreams.map((hot) => hot.stream.inputTopic);
     // Ticks the scheduler could not deliver, and ticks whose asynchronous invocation failed every retry.
-    const givenUp = new Queue(this, 'HotFlushDeadLetters', { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
+    const givenUp = new Queue(this, 'HotFlushDeadLetters', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
     this.flushTickDeadLetters = givenUp;
     const ticker = new PlatformFunction(this, 'HotFlushTicker', {
       asyncDeadLetterQueue: givenUp,
@@ -167,23 +199,50 @@ export class ConsumersStack extends Stack {
       metricsNamespace: props.pipeline.name,
     });
     ticker.addToRolePolicy(
-      new PolicyStatement({ sid: 'ConnectToCluster', actions: ['kafka-cluster:Connect', 'kafka-cluster:WriteDataIdempotently'], resources: [props.clusterArn] }),
+      new PolicyStatement({
+        sid: 'ConnectToCluster',
+        actions: ['kafka-cluster:Connect', 'kafka-cluster:WriteDataIdempotently'],
+        resources: [props.clusterArn],
+      }),
     );
     ticker.addToRolePolicy(
-      new PolicyStatement({ sid: 'TickHotInputs', actions: ['kafka-cluster:DescribeTopic', 'kafka-cluster:WriteData'], resources: inputTopics.map((topic) => props.arns.topic(topic)) }),
+      new PolicyStatement({
+        sid: 'TickHotInputs',
+        actions: ['kafka-cluster:DescribeTopic', 'kafka-cluster:WriteData'],
+        resources: inputTopics.map((topic) => props.arns.topic(topic)),
+      }),
     );
-    ticker.addToRolePolicy(new PolicyStatement({ sid: 'FindBrokers', actions: ['kafka:GetBootstrapBrokers'], resources: [props.clusterArn] }));
+    ticker.addToRolePolicy(
+      new PolicyStatement({ sid: 'FindBrokers', actions: ['kafka:GetBootstrapBrokers'], resources: [props.clusterArn] }),
+    );
     const tickMinutes = props.config.flushTickMinutes;
     new Schedule(this, 'HotFlushSchedule', {
       description: `Flush ticks for ${inputTopics.join(', ')}`,
       schedule: ScheduleExpression.rate(Duration.minutes(tickMinutes)),
       // A late tick is still useful until the next one is due.
-      target: new LambdaInvoke(ticker, { retryAttempts: 2, maxEventAge: Duration.minutes(Math.max(1, tickMinutes)), deadLetterQueue: givenUp }),
+      target: new LambdaInvoke(ticker, {
+        retryAttempts: 2,
+        maxEventAge: Duration.minutes(Math.max(1, tickMinutes)),
+        deadLetterQueue: givenUp,
+      }),
     });
     const tickerMetric = (metricName: string) =>
-      new Metric({ namespace: 'AWS/Lambda', metricName, dimensionsMap: { FunctionName: ticker.functionName }, statistic: 'Sum', period: Duration.minutes(Math.max(5, tickMinutes)) });
+      new Metric({
+        namespace: 'AWS/Lambda',
+        metricName,
+        dimensionsMap: { FunctionName: ticker.functionName },
+        statistic: 'Sum',
+        period: Duration.minutes(Math.max(5, tickMinutes)),
+      });
     const alarms: Array<[string, IMetric, number, ComparisonOperator, TreatMissingData, string]> = [
-      ['HotFlushErrors', tickerMetric('Errors'), 1, ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD, TreatMissingData.NOT_BREACHING, 'flush ticks fail: hot buffers flush only when traffic arrives'],
+      [
+        'HotFlushErrors',
+        tickerMetric('Errors'),
+        1,
+        ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        TreatMissingData.NOT_BREACHING,
+        'flush ticks fail: hot buffers flush only when traffic arrives',
+      ],
       [
         'HotFlushNotInvoked',
         tickerMetric('Invocations'),
@@ -202,9 +261,15 @@ export class ConsumersStack extends Stack {
       ],
     ];
     for (const [id, metric, threshold, comparisonOperator, treatMissingData, description] of alarms) {
-      new Alarm(this, id, { metric, threshold, comparisonOperator, treatMissingData, evaluationPeriods: 2, datapointsToAlarm: 2, alarmDescription: `hot-flush-ticker: ${description}` }).addAlarmAction(
-        alarmAction,
-      );
+      new Alarm(this, id, {
+        metric,
+        threshold,
+        comparisonOperator,
+        treatMissingData,
+        evaluationPeriods: 2,
+        datapointsToAlarm: 2,
+        alarmDescription: `hot-flush-ticker: ${description}`,
+      }).addAlarmAction(alarmAction);
     }
     return ticker;
   }

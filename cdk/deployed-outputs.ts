@@ -11,6 +11,10 @@ export const DEPLOYED_OUTPUTS = {
 } as const;
 
 /** The stack name of one part of a deployment (see cdk/platform.ts). */
-export function deployedStackName(pipelineName: string, environment: string, part: 'network' | 'streaming' | 'state' | 'consumers'): string {
+export function deployedStackName(
+  pipelineName: string,
+  environment: string,
+  part: 'network' | 'streaming' | 'state' | 'consumers',
+): string {
   return `${pipelineName}-${environment}-${part}`.replace(/[^A-Za-z0-9-]/g, '-');
 }

@@ -8,7 +8,10 @@ import type { PlatformStacks } from './platform';
  * reason. Anything not listed here fails `cdk synth` and the tests.
  */
 export function acknowledgeNagFindings(stacks: PlatformStacks): void {
-  const functions: IConstruct[] = [...[...stacks.consumers.consumers.values()].map((consumer) => consumer.function), ...(stacks.consumers.flushTicker ? [stacks.consumers.flushTicker] : [])];
+  const functions: IConstruct[] = [
+    ...[...stacks.consumers.consumers.values()].map((consumer) => consumer.function),
+    ...(stacks.consumers.flushTicker ? [stacks.consumers.flushTicker] : []),
+  ];
   for (const fn of functions) {
     NagSuppressions.addResourceSuppressions(
       fn,
@@ -27,7 +30,8 @@ export function acknowledgeNagFindings(stacks: PlatformStacks): void {
         },
         ...['AwsSolutions-L1', 'Serverless-LambdaLatestVersion'].map((id) => ({
           id,
-          reason: 'Node.js 22 is the deployment runtime on purpose: the test suite and the local runtime run on the Node 20/22 line, not 24.',
+          reason:
+            'Node.js 22 is the deployment runtime on purpose: the test suite and the local runtime run on the Node 20/22 line, not 24.',
         })),
         {
           id: 'AwsSolutions-IAM5',
@@ -77,21 +81,26 @@ export function acknowledgeNagFindings(stacks: PlatformStacks): void {
   }
   if (stacks.consumers.flushTickDeadLetters) {
     NagSuppressions.addResourceSuppressions(stacks.consumers.flushTickDeadLetters, [
-      { id: 'AwsSolutions-SQS3', reason: 'This queue is a dead-letter queue (the flush schedule’s and the flush ticker’s asynchronous invocations’), which cdk-nag does not see.' },
-      { id: 'Serverless-SQSRedrivePolicy', reason: 'This queue is itself the last stop for flush ticks nobody could deliver; a tick is worth nothing after the next one, so it alarms rather than redrives.' },
+      {
+        id: 'AwsSolutions-SQS3',
+        reason:
+          'This queue is a dead-letter queue (the flush schedule’s and the flush ticker’s asynchronous invocations’), which cdk-nag does not see.',
+      },
+      {
+        id: 'Serverless-SQSRedrivePolicy',
+        reason:
+          'This queue is itself the last stop for flush ticks nobody could deliver; a tick is worth nothing after the next one, so it alarms rather than redrives.',
+      },
     ]);
   }
   if (stacks.consumers.flushTicker) {
-    NagSuppressions.addResourceSuppressionsByPath(
-      stacks.consumers,
-      stacks.consumers.schedulerRolePolicyPaths(),
-      [
-        {
-          id: 'AwsSolutions-IAM5',
-          reason: 'EventBridge Scheduler may invoke the flush ticker function; CDK grants it the function ARN and its versions (":*"), nothing else.',
-          appliesTo: [{ regex: '/^Resource::<HotFlushTicker[A-Za-z0-9]*\\.Arn>:\\*$/g' }],
-        },
-      ],
-    );
+    NagSuppressions.addResourceSuppressionsByPath(stacks.consumers, stacks.consumers.schedulerRolePolicyPaths(), [
+      {
+        id: 'AwsSolutions-IAM5',
+        reason:
+          'EventBridge Scheduler may invoke the flush ticker function; CDK grants it the function ARN and its versions (":*"), nothing else.',
+        appliesTo: [{ regex: '/^Resource::<HotFlushTicker[A-Za-z0-9]*\\.Arn>:\\*$/g' }],
+      },
+    ]);
   }
 }

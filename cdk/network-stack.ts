@@ -70,7 +70,8 @@ export class NetworkStack extends Stack {
     if (this.namedZones) {
       Validations.of(this).acknowledge({
         id: 'CloudFormation-Validate::W3010',
-        reason: 'Zones are named in cdk.json on purpose: synth then needs no AWS lookup (offline, no credentials), and MSK needs a known, fixed zone count.',
+        reason:
+          'Zones are named in cdk.json on purpose: synth then needs no AWS lookup (offline, no credentials), and MSK needs a known, fixed zone count.',
       });
     }
     if (network.mode === 'existing') {
@@ -94,21 +95,34 @@ export class NetworkStack extends Stack {
             ]
           : [{ name: 'private', subnetType: SubnetType.PRIVATE_ISOLATED, cidrMask: 20 }],
         flowLogs: {
-          all: { destination: FlowLogDestination.toCloudWatchLogs(new LogGroup(this, 'FlowLogs', { retention: RetentionDays.THREE_MONTHS })) },
+          all: {
+            destination: FlowLogDestination.toCloudWatchLogs(new LogGroup(this, 'FlowLogs', { retention: RetentionDays.THREE_MONTHS })),
+          },
         },
       });
       this.privateSubnets = { subnetType: nat ? SubnetType.PRIVATE_WITH_EGRESS : SubnetType.PRIVATE_ISOLATED };
       this.vpc.addGatewayEndpoint('DynamoDb', { service: GatewayVpcEndpointAwsService.DYNAMODB });
     }
     // Functions talk to the brokers, the endpoints, DynamoDB and the schema registry (wherever the user runs it).
-    this.functionSecurityGroup = new SecurityGroup(this, 'Functions', { vpc: this.vpc, description: 'Lambda functions of the pipeline', allowAllOutbound: true });
+    this.functionSecurityGroup = new SecurityGroup(this, 'Functions', {
+      vpc: this.vpc,
+      description: 'Lambda functions of the pipeline',
+      allowAllOutbound: true,
+    });
 
     const manageClusterRules = kafka.mode === 'provisioned' || kafka.addSecurityGroupRules;
     this.clusterSecurityGroup =
       kafka.mode === 'existing'
         ? // allowAllOutbound false: CDK then writes the egress rules below instead of assuming the group allows everything.
-          SecurityGroup.fromSecurityGroupId(this, 'ClusterGroup', kafka.securityGroupId, { mutable: kafka.addSecurityGroupRules, allowAllOutbound: false })
-        : new SecurityGroup(this, 'ClusterGroup', { vpc: this.vpc, description: 'MSK brokers and the Lambda event source pollers', allowAllOutbound: false });
+          SecurityGroup.fromSecurityGroupId(this, 'ClusterGroup', kafka.securityGroupId, {
+            mutable: kafka.addSecurityGroupRules,
+            allowAllOutbound: false,
+          })
+        : new SecurityGroup(this, 'ClusterGroup', {
+            vpc: this.vpc,
+            description: 'MSK brokers and the Lambda event source pollers',
+            allowAllOutbound: false,
+          });
     const cluster = this.clusterSecurityGroup;
     const brokerPort = Port.tcp(MSK_IAM_PORT);
     if (manageClusterRules) {
@@ -120,7 +134,11 @@ export class NetworkStack extends Stack {
     const endpointGroups: ISecurityGroup[] = [];
     const api = network.awsApiAccess;
     if (api.kind === 'endpoints' && network.mode === 'new') {
-      const endpointGroup = new SecurityGroup(this, 'Endpoints', { vpc: this.vpc, description: 'Interface endpoints, reached by the functions and the pollers', allowAllOutbound: false });
+      const endpointGroup = new SecurityGroup(this, 'Endpoints', {
+        vpc: this.vpc,
+        description: 'Interface endpoints, reached by the functions and the pollers',
+        allowAllOutbound: false,
+      });
       endpointGroups.push(endpointGroup);
       for (const [name, service] of [
         ['Sts', InterfaceVpcEndpointAwsService.STS],
@@ -128,13 +146,25 @@ export class NetworkStack extends Stack {
         ['Msk', InterfaceVpcEndpointAwsService.KAFKA],
         ...(props.secretsManagerEndpoint ? [['SecretsManager', InterfaceVpcEndpointAwsService.SECRETS_MANAGER] as const] : []),
       ] as const) {
-        this.vpc.addInterfaceEndpoint(name, { service, privateDnsEnabled: true, subnets: this.privateSubnets, securityGroups: [endpointGroup], open: false });
+        this.vpc.addInterfaceEndpoint(name, {
+          service,
+          privateDnsEnabled: true,
+          subnets: this.privateSubnets,
+          securityGroups: [endpointGroup],
+          open: false,
+        });
       }
     } else if (api.kind === 'existing-endpoints') {
-      api.endpointSecurityGroupIds.forEach((groupId, index) => endpointGroups.push(SecurityGroup.fromSecurityGroupId(this, `EndpointGroup${index}`, groupId, { mutable: true })));
+      api.endpointSecurityGroupIds.forEach((groupId, index) =>
+        endpointGroups.push(SecurityGroup.fromSecurityGroupId(this, `EndpointGroup${index}`, groupId, { mutable: true })),
+      );
     }
     for (const endpointGroup of endpointGroups) {
-      endpointGroup.addIngressRule(this.functionSecurityGroup, Port.tcp(HTTPS_PORT), 'AWS APIs (STS, MSK, Secrets Manager) from the functions');
+      endpointGroup.addIngressRule(
+        this.functionSecurityGroup,
+        Port.tcp(HTTPS_PORT),
+        'AWS APIs (STS, MSK, Secrets Manager) from the functions',
+      );
       if (manageClusterRules) {
         endpointGroup.addIngressRule(cluster, Port.tcp(HTTPS_PORT), 'STS and Lambda from the event source pollers');
         cluster.addEgressRule(endpointGroup, Port.tcp(HTTPS_PORT), 'The event source pollers to STS and Lambda');

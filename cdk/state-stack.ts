@@ -43,10 +43,17 @@ export class StateStack extends Stack {
         });
       }
       tables.set(declared.name, table);
-      new CfnOutput(this, DEPLOYED_OUTPUTS.tableName(declared.name), { value: table.tableName, description: `Table "${declared.name}" (platform state --env reads it)` });
+      new CfnOutput(this, DEPLOYED_OUTPUTS.tableName(declared.name), {
+        value: table.tableName,
+        description: `Table "${declared.name}" (platform state --env reads it)`,
+      });
     }
     this.tables = tables;
   }
 }
 
-const ATTRIBUTE_TYPES: Record<DeclaredAttributeType, AttributeType> = { S: AttributeType.STRING, N: AttributeType.NUMBER, B: AttributeType.BINARY };
+const ATTRIBUTE_TYPES: Record<DeclaredAttributeType, AttributeType> = {
+  S: AttributeType.STRING,
+  N: AttributeType.NUMBER,
+  B: AttributeType.BINARY,
+};

@@ -65,7 +65,10 @@ export class StreamingStack extends Stack {
       this.clusterArn = cluster.attrArn;
       this.knownCluster = { name: clusterName, brokerNodes: kafka.brokerNodes };
     }
-    new CfnOutput(this, DEPLOYED_OUTPUTS.clusterArn, { value: this.clusterArn, description: 'The MSK cluster (platform --env finds its brokers through it)' });
+    new CfnOutput(this, DEPLOYED_OUTPUTS.clusterArn, {
+      value: this.clusterArn,
+      description: 'The MSK cluster (platform --env finds its brokers through it)',
+    });
     this.arns = new MskResourceArns(this.clusterArn);
 
     for (const topic of props.pipeline.topics) {

@@ -26,24 +26,36 @@ const DAY_MS = 86_400_000;
  */
 export function generateCatalog(size: CatalogSize, random: () => number, now = 1_767_225_600_000): CatalogDataset {
   const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)]!;
-  const merchants = Array.from({ length: size.merchants }, (_, index): Merchant => ({
-    merchantId: `merchant-${index}`,
-    name: `Merchant ${index}`,
-    country: pick(COUNTRIES),
-    website: random() < 0.7 ? `https://merchant-${index}.example` : null,
-  }));
+  const merchants = Array.from(
+    { length: size.merchants },
+    (_, index): Merchant => ({
+      merchantId: `merchant-${index}`,
+      name: `Merchant ${index}`,
+      country: pick(COUNTRIES),
+      website: random() < 0.7 ? `https://merchant-${index}.example` : null,
+    }),
+  );
   const flyers = Array.from({ length: size.flyers }, (_, index): Flyer => {
     const validFrom = now - Math.floor(random() * 7) * DAY_MS;
-    return { flyerId: `flyer-${index}`, merchantId: pick(merchants).merchantId, title: `Weekly deals #${index}`, validFrom, validUntil: validFrom + 7 * DAY_MS };
+    return {
+      flyerId: `flyer-${index}`,
+      merchantId: pick(merchants).merchantId,
+      title: `Weekly deals #${index}`,
+      validFrom,
+      validUntil: validFrom + 7 * DAY_MS,
+    };
   });
-  const items = Array.from({ length: size.items }, (_, index): Item => ({
-    itemId: `item-${index}`,
-    flyerId: pick(flyers).flyerId,
-    name: `${pick(NOUNS)} ${index}`,
-    category: pick(CATEGORIES),
-    description: random() < 0.8 ? `Fresh deal on item ${index}` : null,
-    imageUrl: random() < 0.6 ? `https://images.example/item-${index}.jpg` : null,
-  }));
+  const items = Array.from(
+    { length: size.items },
+    (_, index): Item => ({
+      itemId: `item-${index}`,
+      flyerId: pick(flyers).flyerId,
+      name: `${pick(NOUNS)} ${index}`,
+      category: pick(CATEGORIES),
+      description: random() < 0.8 ? `Fresh deal on item ${index}` : null,
+      imageUrl: random() < 0.6 ? `https://images.example/item-${index}.jpg` : null,
+    }),
+  );
   return { merchants, flyers, items };
 }
 

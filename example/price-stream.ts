@@ -1,5 +1,12 @@
 /** The example domain's price stream: an item's current price, coalesced and rate-limited. */
-import { defineHotStream, InvalidUpdateError, parseUpdateOrder, type HotStream, type HotStreamDeclaration, type UpdateOrder } from '../shared/hot-path';
+import {
+  defineHotStream,
+  InvalidUpdateError,
+  parseUpdateOrder,
+  type HotStream,
+  type HotStreamDeclaration,
+  type UpdateOrder,
+} from '../shared/hot-path';
 
 export interface PriceUpdate extends UpdateOrder {
   /** In minor units (cents), so equality is exact. */
@@ -18,20 +25,27 @@ export function parsePriceUpdate(value: unknown): PriceUpdate {
   const amountMinor = field(value, 'amountMinor');
   const currency = field(value, 'currency');
   const urgent = field(value, 'urgent');
-  if (!Number.isSafeInteger(amountMinor) || (amountMinor as number) < 0) throw new InvalidUpdateError('amountMinor must be a whole number of minor units ≥ 0');
-  if (typeof currency !== 'string' || !/^[A-Z]{3}$/.test(currency)) throw new InvalidUpdateError('currency must be an ISO 4217 code such as "EUR"');
+  if (!Number.isSafeInteger(amountMinor) || (amountMinor as number) < 0)
+    throw new InvalidUpdateError('amountMinor must be a whole number of minor units ≥ 0');
+  if (typeof currency !== 'string' || !/^[A-Z]{3}$/.test(currency))
+    throw new InvalidUpdateError('currency must be an ISO 4217 code such as "EUR"');
   if (urgent !== undefined && typeof urgent !== 'boolean') throw new InvalidUpdateError('urgent must be a boolean when present');
   return { ...parseUpdateOrder(value), amountMinor: amountMinor as number, currency, ...(urgent === undefined ? {} : { urgent }) };
 }
 
 /** Price stream defaults: a price drop flagged urgent never waits. */
-export function definePriceStream(options: Omit<HotStreamDeclaration<PriceUpdate>, 'parse' | 'stateKey' | 'sameValue'>): HotStream<PriceUpdate> {
+export function definePriceStream(
+  options: Omit<HotStreamDeclaration<PriceUpdate>, 'parse' | 'stateKey' | 'sameValue'>,
+): HotStream<PriceUpdate> {
   return defineHotStream<PriceUpdate>({
     passThrough: (previous, next) => next.urgent === true && (previous === null || next.amountMinor < previous.amountMinor),
     mayPassThrough: (next) => next.urgent === true,
     // An urgent drop re-sent without the flag in the same batch stays urgent.
     carryOver: (superseded, survivor) =>
-      superseded.urgent === true && survivor.urgent !== true && superseded.amountMinor === survivor.amountMinor && superseded.currency === survivor.currency
+      superseded.urgent === true &&
+      survivor.urgent !== true &&
+      superseded.amountMinor === survivor.amountMinor &&
+      superseded.currency === survivor.currency
         ? { ...survivor, urgent: true }
         : survivor,
     ...options,

@@ -16,8 +16,21 @@ export interface KnownCluster {
 /** CloudWatch's limit on the metrics one alarm's math expression may read. */
 export const MAX_METRICS_PER_ALARM = 10;
 
-const brokerMetric = (cluster: KnownCluster, brokerId: number, metricName: string, statistic: string, period: Duration, extra: Record<string, string> = {}) =>
-  new Metric({ namespace: 'AWS/Kafka', metricName, dimensionsMap: { 'Cluster Name': cluster.name, 'Broker ID': String(brokerId), ...extra }, statistic, period });
+const brokerMetric = (
+  cluster: KnownCluster,
+  brokerId: number,
+  metricName: string,
+  statistic: string,
+  period: Duration,
+  extra: Record<string, string> = {},
+) =>
+  new Metric({
+    namespace: 'AWS/Kafka',
+    metricName,
+    dimensionsMap: { 'Cluster Name': cluster.name, 'Broker ID': String(brokerId), ...extra },
+    statistic,
+    period,
+  });
 
 /**
  * Records arriving at a topic over the whole cluster (the sum of its brokers' `MessagesInPerSec`, which needs
@@ -27,9 +40,19 @@ const brokerMetric = (cluster: KnownCluster, brokerId: number, metricName: strin
 export function topicMessagesIn(cluster: KnownCluster | undefined, topic: string, period: Duration): IMetric | undefined {
   if (!cluster || cluster.brokerNodes > MAX_METRICS_PER_ALARM - 1) return undefined;
   const usingMetrics = Object.fromEntries(
-    Array.from({ length: cluster.brokerNodes }, (_, index) => [`in${index + 1}`, brokerMetric(cluster, index + 1, 'MessagesInPerSec', 'Sum', period, { Topic: topic })]),
+    Array.from({ length: cluster.brokerNodes }, (_, index) => [
+      `in${index + 1}`,
+      brokerMetric(cluster, index + 1, 'MessagesInPerSec', 'Sum', period, { Topic: topic }),
+    ]),
   );
-  return new MathExpression({ expression: Object.keys(usingMetrics).map((id) => `FILL(${id}, 0)`).join(' + '), usingMetrics, period, label: `${topic}: records in` });
+  return new MathExpression({
+    expression: Object.keys(usingMetrics)
+      .map((id) => `FILL(${id}, 0)`)
+      .join(' + '),
+    usingMetrics,
+    period,
+    label: `${topic}: records in`,
+  });
 }
 
 /** The fullest broker's data disk, in percent, one expression per group of at most 10 brokers. */
@@ -38,9 +61,19 @@ export function brokerDiskUsedPercent(cluster: KnownCluster): IMetric[] {
   for (let first = 1; first <= cluster.brokerNodes; first += MAX_METRICS_PER_ALARM) {
     const last = Math.min(cluster.brokerNodes, first + MAX_METRICS_PER_ALARM - 1);
     const usingMetrics = Object.fromEntries(
-      Array.from({ length: last - first + 1 }, (_, index) => [`disk${first + index}`, brokerMetric(cluster, first + index, 'KafkaDataLogsDiskUsed', 'Maximum', Duration.minutes(5))]),
+      Array.from({ length: last - first + 1 }, (_, index) => [
+        `disk${first + index}`,
+        brokerMetric(cluster, first + index, 'KafkaDataLogsDiskUsed', 'Maximum', Duration.minutes(5)),
+      ]),
     );
-    groups.push(new MathExpression({ expression: `MAX([${Object.keys(usingMetrics).join(', ')}])`, usingMetrics, period: Duration.minutes(5), label: `Fullest data disk, brokers ${first}–${last} (%)` }));
+    groups.push(
+      new MathExpression({
+        expression: `MAX([${Object.keys(usingMetrics).join(', ')}])`,
+        usingMetrics,
+        period: Duration.minutes(5),
+        label: `Fullest data disk, brokers ${first}–${last} (%)`,
+      }),
+    );
   }
   return groups;
 }

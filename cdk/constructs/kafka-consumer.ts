@@ -1,5 +1,14 @@
 import { Duration } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, MathExpression, Metric, TreatMissingData, type AlarmProps, type IAlarmAction, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
+import {
+  Alarm,
+  ComparisonOperator,
+  MathExpression,
+  Metric,
+  TreatMissingData,
+  type AlarmProps,
+  type IAlarmAction,
+  type IMetric,
+} from 'aws-cdk-lib/aws-cloudwatch';
 import type { ISecurityGroup, IVpc, SubnetSelection } from 'aws-cdk-lib/aws-ec2';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
@@ -14,7 +23,14 @@ import type { MskResourceArns } from './msk-resource-arns';
 import { PlatformFunction } from './platform-function';
 
 /** The DynamoDB item actions the platform's stores use; never Scan, never table administration. */
-export const TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'];
+export const TABLE_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:Query',
+];
 
 export const AWS_DEFAULT_KAFKA_BATCHING_WINDOW_MS = 500;
 
@@ -22,7 +38,6 @@ export const AWS_DEFAULT_KAFKA_BATCHING_WINDOW_MS = 500;
 export const SILENCE_PERIOD = Duration.minutes(5);
 
 type AlarmShape = Pick<AlarmProps, 'comparisonOperator' | 'treatMissingData' | 'evaluationPeriods' | 'datapointsToAlarm'>;
-
 
 export interface KafkaConsumerProps {
   readonly pipelineName: string;
@@ -71,8 +86,12 @@ export class KafkaConsumer extends Construct {
       KAFKA_CLUSTER_ARN: props.clusterArn,
       KAFKA_AUTH: 'aws-iam',
       // Look-up only: schemas are published by a release step before the deploy, so functions need no write access.
-      ...(props.schemaRegistryUrl ? { [SCHEMA_REGISTRY_VARIABLES.url]: props.schemaRegistryUrl, [SCHEMA_REGISTRY_VARIABLES.autoRegister]: 'false' } : {}),
-      ...(props.schemaRegistryCredentialsSecretArn ? { [SCHEMA_REGISTRY_VARIABLES.credentialsSecretArn]: props.schemaRegistryCredentialsSecretArn } : {}),
+      ...(props.schemaRegistryUrl
+        ? { [SCHEMA_REGISTRY_VARIABLES.url]: props.schemaRegistryUrl, [SCHEMA_REGISTRY_VARIABLES.autoRegister]: 'false' }
+        : {}),
+      ...(props.schemaRegistryCredentialsSecretArn
+        ? { [SCHEMA_REGISTRY_VARIABLES.credentialsSecretArn]: props.schemaRegistryCredentialsSecretArn }
+        : {}),
     };
     for (const table of consumer.tables) environment[table.environmentVariable] = props.tables.get(table.name)!.tableName;
 
@@ -90,16 +109,21 @@ export class KafkaConsumer extends Construct {
     });
 
     // Retry controls and partial batch responses work only with provisioned pollers: one per partition at most.
-    const pollers = props.provisionedPollers ?? (usesRetryControls(consumer) ? { minimum: 1, maximum: consumer.topic.partitions } : undefined);
+    const pollers =
+      props.provisionedPollers ?? (usesRetryControls(consumer) ? { minimum: 1, maximum: consumer.topic.partitions } : undefined);
     const eventSource = new ManagedKafkaEventSource({
       clusterArn: props.clusterArn,
       topic: consumer.topic.name,
       consumerGroupId: settings.consumerGroupId,
       startingPosition: StartingPosition[settings.startingPosition],
-      ...(settings.startingPositionTimestampMs !== undefined ? { startingPositionTimestamp: Math.floor(settings.startingPositionTimestampMs / 1000) } : {}),
+      ...(settings.startingPositionTimestampMs !== undefined
+        ? { startingPositionTimestamp: Math.floor(settings.startingPositionTimestampMs / 1000) }
+        : {}),
       batchSize: settings.batchSize,
       // AWS takes whole seconds; its Kafka default, 500 ms, is what leaving it unset gives (checked at synth).
-      ...(settings.maximumBatchingWindowMs === AWS_DEFAULT_KAFKA_BATCHING_WINDOW_MS ? {} : { maxBatchingWindow: Duration.seconds(settings.maximumBatchingWindowMs / 1000) }),
+      ...(settings.maximumBatchingWindowMs === AWS_DEFAULT_KAFKA_BATCHING_WINDOW_MS
+        ? {}
+        : { maxBatchingWindow: Duration.seconds(settings.maximumBatchingWindowMs / 1000) }),
       ...(effectiveMaximumRetryAttempts(settings) !== -1 || pollers ? { retryAttempts: effectiveMaximumRetryAttempts(settings) } : {}),
       ...(settings.maximumRecordAgeSeconds !== -1 ? { maxRecordAge: Duration.seconds(settings.maximumRecordAgeSeconds) } : {}),
       ...(settings.bisectBatchOnFunctionError ? { bisectBatchOnError: true } : {}),
@@ -147,7 +171,12 @@ export class KafkaConsumer extends Construct {
           -1,
           `the event source mapping reports no offset lag: it is not polling ${consumer.topic.name} (check its state; "PROBLEM: Connection error" means the pollers cannot reach the brokers, STS or Lambda)`,
           // Only silence breaches: no real lag is below -1.
-          { comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD, treatMissingData: TreatMissingData.BREACHING, evaluationPeriods: 3, datapointsToAlarm: 3 },
+          {
+            comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+            treatMissingData: TreatMissingData.BREACHING,
+            evaluationPeriods: 3,
+            datapointsToAlarm: 3,
+          },
         );
     this.alarms = [
       alarm('OffsetLag', this.metrics.offsetLag, 10_000, 'the consumer is falling behind its topic'),
@@ -163,7 +192,12 @@ export class KafkaConsumer extends Construct {
     const { consumer, arns } = props;
     const role = this.function.role!;
     const groups = [arns.group(consumer.eventSource.consumerGroupId)];
-    const written = [...new Set([...consumer.produces.map((topic) => topic.name), ...(consumer.eventSource.onFailure ? [consumer.eventSource.onFailure.topic] : [])])];
+    const written = [
+      ...new Set([
+        ...consumer.produces.map((topic) => topic.name),
+        ...(consumer.eventSource.onFailure ? [consumer.eventSource.onFailure.topic] : []),
+      ]),
+    ];
     // Every function produces idempotently (orderedProducer): MSK IAM wants that granted on the cluster.
     role.addToPrincipalPolicy(
       new PolicyStatement({
@@ -172,8 +206,20 @@ export class KafkaConsumer extends Construct {
         resources: [props.clusterArn],
       }),
     );
-    role.addToPrincipalPolicy(new PolicyStatement({ sid: 'ReadInput', actions: ['kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData'], resources: [arns.topic(consumer.topic.name)] }));
-    role.addToPrincipalPolicy(new PolicyStatement({ sid: 'OwnConsumerGroup', actions: ['kafka-cluster:DescribeGroup', 'kafka-cluster:AlterGroup'], resources: groups }));
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'ReadInput',
+        actions: ['kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData'],
+        resources: [arns.topic(consumer.topic.name)],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'OwnConsumerGroup',
+        actions: ['kafka-cluster:DescribeGroup', 'kafka-cluster:AlterGroup'],
+        resources: groups,
+      }),
+    );
     if (props.rangeReader !== undefined) {
       // Throwaway groups that never commit, deleted after each read.
       role.addToPrincipalPolicy(
@@ -185,11 +231,21 @@ export class KafkaConsumer extends Construct {
       );
     }
     if (written.length > 0) {
-      role.addToPrincipalPolicy(new PolicyStatement({ sid: 'WriteOutputs', actions: ['kafka-cluster:DescribeTopic', 'kafka-cluster:WriteData'], resources: written.map((topic) => arns.topic(topic)) }));
+      role.addToPrincipalPolicy(
+        new PolicyStatement({
+          sid: 'WriteOutputs',
+          actions: ['kafka-cluster:DescribeTopic', 'kafka-cluster:WriteData'],
+          resources: written.map((topic) => arns.topic(topic)),
+        }),
+      );
     }
     if (props.schemaRegistryCredentialsSecretArn) {
       role.addToPrincipalPolicy(
-        new PolicyStatement({ sid: 'ReadSchemaRegistryCredentials', actions: ['secretsmanager:GetSecretValue'], resources: [props.schemaRegistryCredentialsSecretArn] }),
+        new PolicyStatement({
+          sid: 'ReadSchemaRegistryCredentials',
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [props.schemaRegistryCredentialsSecretArn],
+        }),
       );
     }
     if (consumer.tables.length > 0) {
@@ -223,10 +279,15 @@ export interface ConsumerMetrics {
   readonly invocations: Metric;
 }
 
-
 function consumerMetrics(functionName: string, eventSourceMappingId: string, namespace: string, consumerName: string): ConsumerMetrics {
   const lambda = (metricName: string, statistic: string) =>
-    new Metric({ namespace: 'AWS/Lambda', metricName, dimensionsMap: { FunctionName: functionName }, statistic, period: Duration.minutes(1) });
+    new Metric({
+      namespace: 'AWS/Lambda',
+      metricName,
+      dimensionsMap: { FunctionName: functionName },
+      statistic,
+      period: Duration.minutes(1),
+    });
   const byEventSource = new Metric({
     namespace: 'AWS/Lambda',
     metricName: 'OnFailureDestinationDeliveredEventCount',
@@ -234,7 +295,13 @@ function consumerMetrics(functionName: string, eventSourceMappingId: string, nam
     statistic: 'Sum',
     period: Duration.minutes(1),
   });
-  const byHandler = new Metric({ namespace, metricName: DEAD_LETTERED_METRIC, dimensionsMap: { service: consumerName }, statistic: 'Sum', period: Duration.minutes(1) });
+  const byHandler = new Metric({
+    namespace,
+    metricName: DEAD_LETTERED_METRIC,
+    dimensionsMap: { service: consumerName },
+    statistic: 'Sum',
+    period: Duration.minutes(1),
+  });
   return {
     offsetLag: lambda('OffsetLag', 'Maximum'),
     errors: lambda('Errors', 'Sum'),

@@ -51,13 +51,21 @@ export const handler = async (event: MskEvent): Promise<MskBatchResponse> => {
           deadLetter: async (record, error) => {
             await connect();
             // The letter keeps the record's own headers, its traceparent included.
-            await deadLetters.publish([{ record: sourceRecordOfMskRecord(record), reason: 'InvalidRecord', error: `${error.name}: ${error.message}`, attempts: 1 }]);
+            await deadLetters.publish([
+              { record: sourceRecordOfMskRecord(record), reason: 'InvalidRecord', error: `${error.name}: ${error.message}`, attempts: 1 },
+            ]);
             telemetry.deadLettered(1, error.message, { partition: record.partition, offset: record.offset, traceId: traceIdOf(record) });
           },
           partialBatch: true,
         }),
     );
-    for (const { record, error } of failed) telemetry.logger.warn('record to retry', { partition: record.partition, offset: record.offset, traceId: traceIdOf(record), error: String(error) });
+    for (const { record, error } of failed)
+      telemetry.logger.warn('record to retry', {
+        partition: record.partition,
+        offset: record.offset,
+        traceId: traceIdOf(record),
+        error: String(error),
+      });
     const failures = new BatchItemFailures();
     for (const { record } of failed) failures.resumeAtRecord(record);
     return failures.response();

@@ -49,7 +49,8 @@ export function createContext(options: { pipeline?: string | undefined; json: bo
   const pipeline = loadPipeline(pipelinePath, options.pipeline !== undefined);
   const target = resolveTarget({ ...options, ...(options.ca === undefined ? {} : { ca: resolve(cwd, options.ca) }) }, pipeline.name, {
     env: process.env,
-    platformContext: () => (JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as { context?: { platform?: unknown } }).context?.platform,
+    platformContext: () =>
+      (JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as { context?: { platform?: unknown } }).context?.platform,
     stackOutputs: cloudFormationStackOutputs,
   });
   // Every AWS client this process builds without a region (the registry's secret reader, say) works in the environment's.
@@ -58,7 +59,8 @@ export function createContext(options: { pipeline?: string | undefined; json: bo
   let dynamodb: DynamoDBClient | undefined;
   let registry: SchemaRegistry | undefined;
   let publisher: SchemaRegistry | undefined;
-  const schemaRegistry = () => (registry ??= schemaRegistryFromEnvironment(target.schemaRegistryEnvironment, target.schemaRegistryFallbackFile));
+  const schemaRegistry = () =>
+    (registry ??= schemaRegistryFromEnvironment(target.schemaRegistryEnvironment, target.schemaRegistryFallbackFile));
   return {
     pipeline,
     target,
@@ -74,7 +76,8 @@ export function createContext(options: { pipeline?: string | undefined; json: bo
     json: options.json,
     kafka: () =>
       (kafka ??= target.kafkaConnection().then(
-        (connection) => new Kafka({ clientId: 'platform-cli', ...kafkaClientConfig(connection), logLevel: logLevel.NOTHING, retry: { retries: 2 } }),
+        (connection) =>
+          new Kafka({ clientId: 'platform-cli', ...kafkaClientConfig(connection), logLevel: logLevel.NOTHING, retry: { retries: 2 } }),
         (error: unknown) => {
           kafka = undefined;
           throw error;
@@ -104,12 +107,16 @@ export function loadPipeline(pipelinePath: string, named: boolean): Pipeline {
     if (error instanceof PlatformError) throw error;
     const code = (error as { code?: unknown }).code;
     const message = error instanceof Error ? error.message : String(error);
-    if (code === 'MODULE_NOT_FOUND' && message.includes(`'${pipelinePath}'`)) throw new UsageError(`${flag}${pipelinePath}: no such module`);
+    if (code === 'MODULE_NOT_FOUND' && message.includes(`'${pipelinePath}'`))
+      throw new UsageError(`${flag}${pipelinePath}: no such module`);
     const syntax = compileError(message);
     if (syntax) throw new UsageError(`${flag}${pipelinePath} does not compile: ${syntax}`);
-    throw new CliError(`${flag}${pipelinePath} failed while loading: ${error instanceof Error ? `${error.name}: ${message.split('\n')[0]}` : message}`);
+    throw new CliError(
+      `${flag}${pipelinePath} failed while loading: ${error instanceof Error ? `${error.name}: ${message.split('\n')[0]}` : message}`,
+    );
   }
-  if (!loaded.default || !Array.isArray(loaded.default.consumers)) throw new CliError(`${pipelinePath} must default-export the result of definePipeline({...})`);
+  if (!loaded.default || !Array.isArray(loaded.default.consumers))
+    throw new CliError(`${pipelinePath} must default-export the result of definePipeline({...})`);
   return loaded.default;
 }
 
@@ -134,7 +141,10 @@ export function compileError(message: string): string | undefined {
 /** A declared consumer by name, or a clear error listing the ones there are. */
 export function consumerNamed(pipeline: Pipeline, name: string): Consumer {
   const consumer = pipeline.consumers.find((candidate) => candidate.name === name);
-  if (!consumer) throw new UsageError(`no consumer "${name}" in pipeline "${pipeline.name}" (there are: ${pipeline.consumers.map((known) => known.name).join(', ')})`);
+  if (!consumer)
+    throw new UsageError(
+      `no consumer "${name}" in pipeline "${pipeline.name}" (there are: ${pipeline.consumers.map((known) => known.name).join(', ')})`,
+    );
   return consumer;
 }
 

@@ -59,7 +59,10 @@ export function explainFailure(error: unknown, scene: FailureScene = {}): string
   const types = chain.map((entry) => (entry as { type?: unknown }).type).filter((type): type is string => typeof type === 'string');
   const reason = messageOf(chain[chain.length - 1]).replace(/^Connection error: /, '');
   const at = `Kafka at ${scene.kafka ?? 'the brokers'}`;
-  if (codes.some((code) => UNTRUSTED_CERTIFICATE.has(code)) || (/certificate/i.test(reason) && !/altnames|does not match|expired|not yet valid/i.test(reason))) {
+  if (
+    codes.some((code) => UNTRUSTED_CERTIFICATE.has(code)) ||
+    (/certificate/i.test(reason) && !/altnames|does not match|expired|not yet valid/i.test(reason))
+  ) {
     return `could not connect to ${at}: the brokers' TLS certificate is not trusted (${reason}). Give the certificate authority that signed it with --ca <file.pem>`;
   }
   if (codes.includes('ERR_TLS_CERT_ALTNAME_INVALID') || /altnames|does not match/i.test(reason)) {
@@ -76,7 +79,7 @@ export function explainFailure(error: unknown, scene: FailureScene = {}): string
   }
   if (codes.some((code) => UNREACHABLE.has(code)) || /Connection (timeout|error|closed)|Closed connection/i.test(reason)) {
     const hint = scene.deployed
-      ? "A deployed cluster's brokers are reachable only from inside its VPC (see README, \"Reaching a deployed environment\")"
+      ? 'A deployed cluster\'s brokers are reachable only from inside its VPC (see README, "Reaching a deployed environment")'
       : 'Is the broker running, and does its listener speak what the CLI does (plaintext, or TLS with --tls / --ca)?';
     return `could not connect to ${at} (${reason}). ${hint}`;
   }
@@ -87,7 +90,10 @@ export function explainFailure(error: unknown, scene: FailureScene = {}): string
 export function nothingAnswers(error: unknown): boolean {
   const chain = causes(error);
   const kafka = chain.some((entry) => String((entry as { name?: unknown }).name).startsWith('KafkaJS'));
-  return codesOf(chain).some((code) => NOTHING_ANSWERS.has(code)) || (kafka && chain.some((entry) => /^Connection timeout/.test(messageOf(entry))));
+  return (
+    codesOf(chain).some((code) => NOTHING_ANSWERS.has(code)) ||
+    (kafka && chain.some((entry) => /^Connection timeout/.test(messageOf(entry))))
+  );
 }
 
 function codesOf(chain: readonly unknown[]): string[] {
@@ -97,7 +103,12 @@ function codesOf(chain: readonly unknown[]): string[] {
 /** The error and what caused it, outermost first. */
 function causes(error: unknown): unknown[] {
   const chain: unknown[] = [];
-  for (let entry = error; entry !== undefined && entry !== null && chain.length < 10 && !chain.includes(entry); entry = (entry as { cause?: unknown }).cause) chain.push(entry);
+  for (
+    let entry = error;
+    entry !== undefined && entry !== null && chain.length < 10 && !chain.includes(entry);
+    entry = (entry as { cause?: unknown }).cause
+  )
+    chain.push(entry);
   return chain;
 }
 

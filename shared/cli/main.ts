@@ -82,15 +82,25 @@ const GLOBAL_OPTIONS = ['pipeline', 'json', 'help', 'env', 'brokers', 'tls', 'ca
  * many arguments (`dlq redrive <consumer>`: 2). Anything else is a usage
  * error (exit 2), never silently ignored.
  */
-const COMMANDS: Readonly<Record<string, { readonly options: readonly string[]; readonly arguments: readonly [min: number, max: number]; readonly usage: string }>> = {
+const COMMANDS: Readonly<
+  Record<string, { readonly options: readonly string[]; readonly arguments: readonly [min: number, max: number]; readonly usage: string }>
+> = {
   topics: { options: [], arguments: [0, 0], usage: 'topics' },
-  produce: { options: ['file', 'schema', 'traceparent'], arguments: [1, 1], usage: 'produce <topic> [--file F] [--schema S] [--traceparent T]' },
+  produce: {
+    options: ['file', 'schema', 'traceparent'],
+    arguments: [1, 1],
+    usage: 'produce <topic> [--file F] [--schema S] [--traceparent T]',
+  },
   tail: { options: ['from', 'max'], arguments: [1, 1], usage: 'tail <topic> [--from beginning|end|<ISO time>] [--max N]' },
   dlq: { options: ['offset'], arguments: [2, 2], usage: 'dlq list|show|redrive <consumer> [--offset <partition>:<offset>]' },
   replay: { options: ['from'], arguments: [1, 1], usage: 'replay <consumer> --from earliest|<ISO time>' },
   mapping: { options: [], arguments: [1, 2], usage: 'mapping list|enable|disable [<consumer>]' },
   state: { options: [], arguments: [2, 2], usage: 'state <join> <key>' },
-  liberate: { options: ['file', 'key-field', 'schema', 'restart'], arguments: [1, 1], usage: 'liberate <topic> --file F --key-field K [--schema S] [--restart]' },
+  liberate: {
+    options: ['file', 'key-field', 'schema', 'restart'],
+    arguments: [1, 1],
+    usage: 'liberate <topic> --file F --key-field K [--schema S] [--restart]',
+  },
   schemas: { options: ['registry-url'], arguments: [1, 1], usage: 'schemas check|publish [--registry-url U]' },
 };
 
@@ -133,7 +143,10 @@ function checkUsage(command: string, given: readonly string[], positionals: read
   }
   const [min, max] = spec.arguments;
   if (positionals.length < min || positionals.length > max) {
-    const what = positionals.length < min ? 'is missing an argument' : `takes ${max === 0 ? 'no arguments' : `${max} argument(s)`}, got ${positionals.length} (${positionals.join(' ')})`;
+    const what =
+      positionals.length < min
+        ? 'is missing an argument'
+        : `takes ${max === 0 ? 'no arguments' : `${max} argument(s)`}, got ${positionals.length} (${positionals.join(' ')})`;
     throw new UsageError(`${command} ${what}: platform ${spec.usage}`);
   }
 }
@@ -157,18 +170,26 @@ async function main(argv: readonly string[]): Promise<number> {
   };
   // Values checked before the pipeline is loaded or anything connects: a wrong one is the user's to fix, exit 2.
   const max = values.max === undefined ? undefined : Number(values.max);
-  if (max !== undefined && (!Number.isInteger(max) || max < 1)) throw new UsageError(`--max must be a whole number ≥ 1, got "${values.max}"`);
+  if (max !== undefined && (!Number.isInteger(max) || max < 1))
+    throw new UsageError(`--max must be a whole number ≥ 1, got "${values.max}"`);
   const positions = command === 'replay' ? ['earliest'] : ['beginning', 'end'];
   if (values.from !== undefined && !positions.includes(values.from) && Number.isNaN(Date.parse(values.from))) {
-    throw new UsageError(`--from must be ${positions.map((position) => `"${position}"`).join(', ')} or an ISO time such as 2026-11-26T10:00:00Z, got "${values.from}"`);
+    throw new UsageError(
+      `--from must be ${positions.map((position) => `"${position}"`).join(', ')} or an ISO time such as 2026-11-26T10:00:00Z, got "${values.from}"`,
+    );
   }
   if (command === 'dlq') {
-    if (!['list', 'show', 'redrive'].includes(rest[0]!)) throw new UsageError(`dlq needs an action: list, show or redrive, got "${rest[0]}"`);
-    if (rest[0] === 'list' && values.offset !== undefined) throw new UsageError('dlq list lists every letter: --offset is for dlq show and dlq redrive');
-    if (rest[0] === 'show' && values.offset === undefined) throw new UsageError('dlq show needs --offset <partition>:<offset> (dlq list shows them)');
+    if (!['list', 'show', 'redrive'].includes(rest[0]!))
+      throw new UsageError(`dlq needs an action: list, show or redrive, got "${rest[0]}"`);
+    if (rest[0] === 'list' && values.offset !== undefined)
+      throw new UsageError('dlq list lists every letter: --offset is for dlq show and dlq redrive');
+    if (rest[0] === 'show' && values.offset === undefined)
+      throw new UsageError('dlq show needs --offset <partition>:<offset> (dlq list shows them)');
   }
-  if (command === 'schemas' && !['check', 'publish'].includes(rest[0]!)) throw new UsageError(`schemas needs an action: check or publish, got "${rest[0]}"`);
-  if (command === 'schemas' && rest[0] === 'check' && values['registry-url'] !== undefined) throw new UsageError('--registry-url is for schemas publish');
+  if (command === 'schemas' && !['check', 'publish'].includes(rest[0]!))
+    throw new UsageError(`schemas needs an action: check or publish, got "${rest[0]}"`);
+  if (command === 'schemas' && rest[0] === 'check' && values['registry-url'] !== undefined)
+    throw new UsageError('--registry-url is for schemas publish');
   const context = createContext({
     pipeline: values.pipeline,
     json: values.json ?? false,
@@ -182,7 +203,9 @@ async function main(argv: readonly string[]): Promise<number> {
   scene = failureScene(context.target);
   // Commands that write a topic write a declared one: another name is a typo, not a failure.
   if ((command === 'produce' || command === 'liberate') && !context.pipeline.topics.some((topic) => topic.name === rest[0])) {
-    throw new UsageError(`topic "${rest[0]}" is not declared in pipeline "${context.pipeline.name}" (there are: ${context.pipeline.topics.map((topic) => topic.name).join(', ')})`);
+    throw new UsageError(
+      `topic "${rest[0]}" is not declared in pipeline "${context.pipeline.name}" (there are: ${context.pipeline.topics.map((topic) => topic.name).join(', ')})`,
+    );
   }
   switch (command) {
     case 'topics':
@@ -200,7 +223,14 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'state':
       return stateCommand(context, rest[0], rest[1]).then(() => 0);
     case 'liberate':
-      return liberateCommand(context, need(rest[0], 'a topic'), values.file, values['key-field'], values.schema, values.restart ?? false).then(() => 0);
+      return liberateCommand(
+        context,
+        need(rest[0], 'a topic'),
+        values.file,
+        values['key-field'],
+        values.schema,
+        values.restart ?? false,
+      ).then(() => 0);
     case 'schemas':
       return schemasCommand(context, rest[0], values['registry-url']).then(() => 0);
     default:

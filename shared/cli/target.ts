@@ -91,7 +91,8 @@ export function resolveTarget(flags: TargetFlags, pipelineName: string, sources:
       );
     }
     const signingRegion = region ?? envRegion;
-    if (resolvedAuth === 'aws-iam' && !signingRegion) throw new UsageError('--auth aws-iam signs for an AWS region: give --region <region> or set AWS_REGION');
+    if (resolvedAuth === 'aws-iam' && !signingRegion)
+      throw new UsageError('--auth aws-iam signs for an AWS region: give --region <region> or set AWS_REGION');
     const listed = brokers ?? [`127.0.0.1:${local.kafkaPort}`];
     const connection: KafkaConnection = { brokers: listed, tls, auth: resolvedAuth, region: signingRegion };
     return {
@@ -121,37 +122,56 @@ export function resolveTarget(flags: TargetFlags, pipelineName: string, sources:
   const environments = field(platformContext, 'environments');
   if (field(environments, name) === undefined) {
     const known = environments !== null && typeof environments === 'object' ? Object.keys(environments) : [];
-    throw new UsageError(`--env ${name}: cdk.json's context.platform.environments has no such environment (it has: ${known.join(', ') || 'none'})`);
+    throw new UsageError(
+      `--env ${name}: cdk.json's context.platform.environments has no such environment (it has: ${known.join(', ') || 'none'})`,
+    );
   }
   const deployment = parseDeploymentConfig(platformContext, name);
   const awsRegion = region ?? deployment.region ?? envRegion;
   if (!awsRegion) throw new UsageError(`environment "${name}" names no region in cdk.json: give --region <region> or set AWS_REGION`);
   const resolvedAuth = auth ?? 'aws-iam';
   if (resolvedAuth === 'none' && !brokers) {
-    throw new UsageError(`--auth none: the cluster of environment "${name}" takes MSK IAM clients only; name brokers that take unauthenticated clients with --brokers`);
+    throw new UsageError(
+      `--auth none: the cluster of environment "${name}" takes MSK IAM clients only; name brokers that take unauthenticated clients with --brokers`,
+    );
   }
   let outputs: StackOutputsReader | undefined;
   // The outputs the stacks emit for this (cdk/deployed-outputs.ts: one contract, written there, read here).
   const output = async (part: 'streaming' | 'state', key: string): Promise<string> => {
     const stack = deployedStackName(pipelineName, name, part);
     const value = (await (outputs ??= sources.stackOutputs(awsRegion, name))(stack))[key];
-    if (!value) throw new CliError(`stack ${stack} has no output ${key} (deployed by a version of the platform that did not emit it): deploy environment "${name}" again`);
+    if (!value)
+      throw new CliError(
+        `stack ${stack} has no output ${key} (deployed by a version of the platform that did not emit it): deploy environment "${name}" again`,
+      );
     return value;
   };
-  const clusterArn = async () => (deployment.kafka.mode === 'existing' ? deployment.kafka.clusterArn : output('streaming', DEPLOYED_OUTPUTS.clusterArn));
+  const clusterArn = async () =>
+    deployment.kafka.mode === 'existing' ? deployment.kafka.clusterArn : output('streaming', DEPLOYED_OUTPUTS.clusterArn);
   // A registry of this environment only: never the local stand-in's file, and never registering while reading or producing.
   const registry: NodeJS.ProcessEnv = {
     ...env,
     [SCHEMA_REGISTRY_VARIABLES.url]: env[SCHEMA_REGISTRY_VARIABLES.url] || deployment.schemaRegistryUrl || '',
     [SCHEMA_REGISTRY_VARIABLES.file]: '',
-    ...(env[SCHEMA_REGISTRY_VARIABLES.credentials] ? {} : { [SCHEMA_REGISTRY_VARIABLES.credentialsSecretArn]: deployment.schemaRegistryCredentialsSecretArn ?? '' }),
+    ...(env[SCHEMA_REGISTRY_VARIABLES.credentials]
+      ? {}
+      : { [SCHEMA_REGISTRY_VARIABLES.credentialsSecretArn]: deployment.schemaRegistryCredentialsSecretArn ?? '' }),
   };
   return {
     description: `environment "${name}" (${awsRegion})`,
-    kafkaDescription: describeKafka(brokers?.join(',') ?? `the IAM bootstrap brokers of environment "${name}"'s MSK cluster`, { tls, auth: resolvedAuth, region: awsRegion }, flags.ca),
+    kafkaDescription: describeKafka(
+      brokers?.join(',') ?? `the IAM bootstrap brokers of environment "${name}"'s MSK cluster`,
+      { tls, auth: resolvedAuth, region: awsRegion },
+      flags.ca,
+    ),
     deployment,
     awsRegion,
-    kafkaConnection: async () => ({ brokers: brokers ?? { mskClusterArn: await clusterArn() }, tls, auth: resolvedAuth, region: awsRegion }),
+    kafkaConnection: async () => ({
+      brokers: brokers ?? { mskClusterArn: await clusterArn() },
+      tls,
+      auth: resolvedAuth,
+      region: awsRegion,
+    }),
     // AWS's DynamoDB, never a DYNAMODB_ENDPOINT left over from local work (the SDK's AWS_ENDPOINT_URL_DYNAMODB still applies).
     dynamodb: { region: awsRegion },
     tableName: (declared) => output('state', DEPLOYED_OUTPUTS.tableName(declared)),
@@ -163,7 +183,10 @@ export function resolveTarget(flags: TargetFlags, pipelineName: string, sources:
 }
 
 function describeKafka(where: string, connection: Omit<KafkaConnection, 'brokers'>, caFile: string | undefined): string {
-  const security = connection.tls === false ? 'plaintext' : `over TLS${caFile === undefined ? '' : ` (trusting the certificate authorities in ${caFile})`}`;
+  const security =
+    connection.tls === false
+      ? 'plaintext'
+      : `over TLS${caFile === undefined ? '' : ` (trusting the certificate authorities in ${caFile})`}`;
   return `${where}, ${security}${connection.auth === 'aws-iam' ? `, with MSK IAM authentication in ${connection.region}` : ''}`;
 }
 
@@ -178,15 +201,20 @@ function parseRegion(raw: string): string {
 }
 
 function parseBrokers(raw: string): string[] {
-  const brokers = raw.split(',').map((broker) => broker.trim()).filter(Boolean);
-  if (brokers.length === 0 || brokers.some((broker) => !/^[^:\s]+:\d{1,5}$/.test(broker))) throw new UsageError(`--brokers must be host:port[,host:port…], got "${raw}"`);
+  const brokers = raw
+    .split(',')
+    .map((broker) => broker.trim())
+    .filter(Boolean);
+  if (brokers.length === 0 || brokers.some((broker) => !/^[^:\s]+:\d{1,5}$/.test(broker)))
+    throw new UsageError(`--brokers must be host:port[,host:port…], got "${raw}"`);
   return brokers;
 }
 
 function readCertificates(file: string): string[] {
   if (!existsSync(file)) throw new CliError(`--ca ${file}: no such file`);
   const pem = readFileSync(file, 'utf8');
-  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new CliError(`--ca ${file} holds no PEM certificate (a "-----BEGIN CERTIFICATE-----" block)`);
+  if (!pem.includes('-----BEGIN CERTIFICATE-----'))
+    throw new CliError(`--ca ${file} holds no PEM certificate (a "-----BEGIN CERTIFICATE-----" block)`);
   return [pem];
 }
 

@@ -1,1 +1,7 @@
-export { isConditionFailure, MeteredDocumentClient, type DocumentCommand, type DocumentOutput, type DynamoDbUsage } from './metered-document-client';
+export {
+  isConditionFailure,
+  MeteredDocumentClient,
+  type DocumentCommand,
+  type DocumentOutput,
+  type DynamoDbUsage,
+} from './metered-document-client';

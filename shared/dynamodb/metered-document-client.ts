@@ -30,7 +30,10 @@ export interface DocumentOutput {
   readonly LastEvaluatedKey?: Record<string, unknown>;
   readonly Responses?: Record<string, Record<string, unknown>[]>;
   readonly UnprocessedKeys?: Record<string, { Keys?: Record<string, unknown>[] }>;
-  readonly UnprocessedItems?: Record<string, ReadonlyArray<{ PutRequest?: { Item?: Record<string, unknown> }; DeleteRequest?: { Key?: Record<string, unknown> } }>>;
+  readonly UnprocessedItems?: Record<
+    string,
+    ReadonlyArray<{ PutRequest?: { Item?: Record<string, unknown> }; DeleteRequest?: { Key?: Record<string, unknown> } }>
+  >;
 }
 
 /** A document client that counts what every command costs. Commands should ask for ReturnConsumedCapacity. */
@@ -47,7 +50,10 @@ export class MeteredDocumentClient {
     try {
       const output = (await this.documents.send(command as never)) as DocumentOutput;
       const consumed = output.ConsumedCapacity;
-      const units = (Array.isArray(consumed) ? consumed : consumed ? [consumed] : []).reduce((sum, entry) => sum + (entry.CapacityUnits ?? 0), 0);
+      const units = (Array.isArray(consumed) ? consumed : consumed ? [consumed] : []).reduce(
+        (sum, entry) => sum + (entry.CapacityUnits ?? 0),
+        0,
+      );
       if (isRead) this.usage.readCapacityUnits += units;
       else this.usage.writeCapacityUnits += units;
       return output;

@@ -57,10 +57,7 @@ export const DELETED_ATTRIBUTE = '_deleted';
  * @throws InvalidRecordError for a record with no key, a value the format cannot read, or a value that is
  *   not an object, unless `deadLetter` takes it
  */
-export async function projectEntityRecords(
-  records: readonly MskRecord[],
-  options: EntityProjectionOptions,
-): Promise<ProjectionResult> {
+export async function projectEntityRecords(records: readonly MskRecord[], options: EntityProjectionOptions): Promise<ProjectionResult> {
   let upserted = 0;
   let deleted = 0;
   let stale = 0;
@@ -124,17 +121,24 @@ async function put(record: MskRecord, item: Record<string, unknown>, options: En
       }),
     );
   } catch (error) {
-    if ((error as { name?: string }).name === 'ValidationException') throw new InvalidRecordError(record, `DynamoDB refused the item: ${(error as Error).message}`);
+    if ((error as { name?: string }).name === 'ValidationException')
+      throw new InvalidRecordError(record, `DynamoDB refused the item: ${(error as Error).message}`);
     throw error;
   }
 }
 
 /** The table item a record (with its value's bytes) stands for. @throws InvalidRecordError when the record cannot be used */
-async function itemOf(record: MskRecord, bytes: Buffer | null, format: ValueFormat, keyAttribute: string): Promise<Record<string, unknown>> {
+async function itemOf(
+  record: MskRecord,
+  bytes: Buffer | null,
+  format: ValueFormat,
+  keyAttribute: string,
+): Promise<Record<string, unknown>> {
   const key = decodeKey(record);
   if (key === null || key === '') throw new InvalidRecordError(record, 'entity records need a non-empty key (the entity id)');
   // The key is the table's partition key, which DynamoDB caps at 2,048 bytes.
-  if (Buffer.byteLength(key) > MAX_ENTITY_KEY_BYTES) throw new InvalidRecordError(record, `a key of ${Buffer.byteLength(key)} bytes is longer than ${MAX_ENTITY_KEY_BYTES}`);
+  if (Buffer.byteLength(key) > MAX_ENTITY_KEY_BYTES)
+    throw new InvalidRecordError(record, `a key of ${Buffer.byteLength(key)} bytes is longer than ${MAX_ENTITY_KEY_BYTES}`);
   const value = await readValue(record, bytes, format);
   if (value !== null && (typeof value !== 'object' || Array.isArray(value))) {
     throw new InvalidRecordError(record, 'an entity value must be a JSON object');
@@ -154,7 +158,8 @@ async function readValue(record: MskRecord, bytes: Buffer | null, format: ValueF
     return await format.decode(bytes);
   } catch (error) {
     if (error instanceof UnreadableValueError) throw new InvalidRecordError(record, error.message);
-    if (error instanceof SyntaxError) throw new InvalidRecordError(record, `value is not valid JSON (${error.message}): ${bytes.toString('utf8').slice(0, 120)}`);
+    if (error instanceof SyntaxError)
+      throw new InvalidRecordError(record, `value is not valid JSON (${error.message}): ${bytes.toString('utf8').slice(0, 120)}`);
     throw error;
   }
 }

@@ -75,9 +75,16 @@ export async function converge(
 
     // 1. Subscribe first, then read the right rows: a right update concurrent with this one either
     //    finds the subscription, or is seen by the read below.
-    const subscriptions = plans.filter((plan) => plan.fresh && plan.foreignKey !== null && plan.subscribedAt === plan.offset && !subscribed.has(subscriptionId(plan)));
+    const subscriptions = plans.filter(
+      (plan) => plan.fresh && plan.foreignKey !== null && plan.subscribedAt === plan.offset && !subscribed.has(subscriptionId(plan)),
+    );
     await store.writeSubscriptions(
-      subscriptions.map((plan) => ({ rightKey: plan.foreignKey!, leftKey: plan.target.leftKey, subscribedAt: plan.offset, retired: false })),
+      subscriptions.map((plan) => ({
+        rightKey: plan.foreignKey!,
+        leftKey: plan.target.leftKey,
+        subscribedAt: plan.offset,
+        retired: false,
+      })),
     );
     for (const plan of subscriptions) subscribed.add(subscriptionId(plan));
     const rights = await store.readRightRows([...new Set(plans.flatMap((plan) => (plan.foreignKey === null ? [] : [plan.foreignKey])))]);
@@ -89,11 +96,15 @@ export async function converge(
     for (const plan of plans) {
       const right = plan.foreignKey === null ? undefined : rights.get(plan.foreignKey);
       const position: JoinPosition = { leftOffset: plan.offset, rightOffset: right?.rightOffset ?? -1 };
-      const stored = plan.row && plan.row.leftOffset >= 0 ? { leftOffset: plan.row.leftOffset, rightOffset: plan.row.outputRightOffset } : undefined;
+      const stored =
+        plan.row && plan.row.leftOffset >= 0 ? { leftOffset: plan.row.leftOffset, rightOffset: plan.row.outputRightOffset } : undefined;
       const newer = plan.fresh || !stored || isAfter(position, stored);
       if (!newer && position.rightOffset < stored!.rightOffset) {
         // Right offsets only grow and this read was strong: the right topic was recreated (see Limits).
-        throw new FkJoinError(`join "${join.name}": right key ${plan.foreignKey} is at offset ${position.rightOffset}, behind the ${stored!.rightOffset} the output of ${plan.target.leftKey} was joined with; were the right topic's partitions changed or the topic recreated?`, false);
+        throw new FkJoinError(
+          `join "${join.name}": right key ${plan.foreignKey} is at offset ${position.rightOffset}, behind the ${stored!.rightOffset} the output of ${plan.target.leftKey} was joined with; were the right topic's partitions changed or the topic recreated?`,
+          false,
+        );
       }
       const value = joinOutput(join, plan.value, right?.value ?? null, decoded);
       // Whatever went out unrecorded must not stay last unless it equals this result's kind.
@@ -123,7 +134,12 @@ export async function converge(
       if (await store.replaceLeftRow(next, plan.row?.rev)) {
         const previous = plan.row;
         if (plan.fresh && previous?.foreignKey != null && previous.subscribedAt !== null && previous.subscribedAt !== next.subscribedAt) {
-          retirements.push({ rightKey: previous.foreignKey, leftKey: plan.target.leftKey, subscribedAt: previous.subscribedAt, retired: true });
+          retirements.push({
+            rightKey: previous.foreignKey,
+            leftKey: plan.target.leftKey,
+            subscribedAt: previous.subscribedAt,
+            retired: true,
+          });
         }
       } else {
         if (published) plan.target.unrecorded = worse(plan.target.unrecorded, value === null ? 'tombstone' : 'value');
@@ -131,7 +147,13 @@ export async function converge(
       }
     });
     round = again;
-    rows = round.length > 0 ? await store.readLeftRows(round.map((target) => target.leftKey), true) : rows;
+    rows =
+      round.length > 0
+        ? await store.readLeftRows(
+            round.map((target) => target.leftKey),
+            true,
+          )
+        : rows;
   }
   // Retire what moved on only after the move is recorded: until then a right update must still find the key.
   await store.writeSubscriptions(retirements);

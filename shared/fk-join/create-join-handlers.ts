@@ -101,9 +101,20 @@ export function createJoinHandlers(join: FkJoin, options: JoinHandlerOptions = {
       }
       if (invalid.length > 0) {
         // The letters keep the records' own headers, traceparent included.
-        await deadLetter.publish(invalid.map(({ record, message }) => ({ record: sourceRecordOfMskRecord(record), reason: 'InvalidRecord', error: message, attempts: 1 })));
+        await deadLetter.publish(
+          invalid.map(({ record, message }) => ({
+            record: sourceRecordOfMskRecord(record),
+            reason: 'InvalidRecord',
+            error: message,
+            attempts: 1,
+          })),
+        );
         for (const { record, message } of invalid) {
-          telemetry.deadLettered(1, message, { partition: record.partition, offset: record.offset, traceId: traces.get(record)!.context.traceId });
+          telemetry.deadLettered(1, message, {
+            partition: record.partition,
+            offset: record.offset,
+            traceId: traces.get(record)!.context.traceId,
+          });
         }
       }
       return batches;
@@ -118,7 +129,9 @@ export function createJoinHandlers(join: FkJoin, options: JoinHandlerOptions = {
         return WHOLE_BATCH_DONE;
       }
       const batches = await validRecords(event, traces, causes, (record) => processor.prepareRight(record));
-      const paused = await withJoinOutputCauses(causes, () => processor.applyRight(batches, () => context.getRemainingTimeInMillis() > timeReserveMs));
+      const paused = await withJoinOutputCauses(causes, () =>
+        processor.applyRight(batches, () => context.getRemainingTimeInMillis() > timeReserveMs),
+      );
       // Resume each partition from its earliest paused record; later records are applied again (idempotent).
       const failures = new BatchItemFailures();
       for (const { partition, offset } of paused) failures.resumeAt(partition, offset);
@@ -134,7 +147,10 @@ export function createJoinHandlers(join: FkJoin, options: JoinHandlerOptions = {
             traces.set(record, inputTraceOfMskHeaders(record.headers));
           }
         }
-        return await tracer.trace([...traces.values()].map((trace) => trace.context), () => handleBatch(event, context, traces));
+        return await tracer.trace(
+          [...traces.values()].map((trace) => trace.context),
+          () => handleBatch(event, context, traces),
+        );
       } finally {
         telemetry.flush();
       }
@@ -163,7 +179,11 @@ async function toJoinInput(record: MskRecord, format: ValueFormat): Promise<Join
  * the store's own.
  */
 class FanOutTracingStore extends JoinStateStore {
-  override async subscriptions(rightKey: string, pageSize: number, cursor: string | undefined): Promise<{ subscriptions: Subscription[]; cursor: string | undefined }> {
+  override async subscriptions(
+    rightKey: string,
+    pageSize: number,
+    cursor: string | undefined,
+  ): Promise<{ subscriptions: Subscription[]; cursor: string | undefined }> {
     const page = await super.subscriptions(rightKey, pageSize, cursor);
     currentJoinOutputCauses()?.reached(rightKey, page.subscriptions);
     return page;

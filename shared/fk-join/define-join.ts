@@ -80,7 +80,9 @@ export function defineJoin<L, R, O>(declaration: JoinDeclaration<L, R, O>): FkJo
   }
   const topics = [declaration.leftTopic, declaration.rightTopic, declaration.outputTopic, declaration.deadLetterTopic];
   if (new Set(topics).size !== topics.length) {
-    throw new JoinDeclarationError(`join "${declaration.name}": the left, right, output and dead-letter topics must be four different topics`);
+    throw new JoinDeclarationError(
+      `join "${declaration.name}": the left, right, output and dead-letter topics must be four different topics`,
+    );
   }
   return Object.freeze({
     ...declaration,

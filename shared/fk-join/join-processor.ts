@@ -95,7 +95,8 @@ export class JoinProcessor {
    */
   async applyLeft(batches: readonly PartitionBatch<LeftInput>[]): Promise<void> {
     const latest = new Map<string, ConvergeTarget>();
-    for (const batch of batches) for (const input of batch.records) latest.set(input.key, { leftKey: input.key, input, unrecorded: 'nothing' });
+    for (const batch of batches)
+      for (const input of batch.records) latest.set(input.key, { leftKey: input.key, input, unrecorded: 'nothing' });
     if (latest.size === 0) return;
     await this.markRedeliveries(batches, latest);
     const rows = await this.store.readLeftRows([...latest.keys()], false);
@@ -112,7 +113,8 @@ export class JoinProcessor {
   async applyRight(batches: readonly PartitionBatch[], hasTimeLeft: () => boolean = () => true): Promise<PausedRecord[]> {
     const latest = new Map<string, { partition: string; record: JoinInputRecord; firstOffset: number }>();
     for (const batch of batches) {
-      for (const record of batch.records) latest.set(record.key, { partition: batch.partition, record, firstOffset: latest.get(record.key)?.firstOffset ?? record.offset });
+      for (const record of batch.records)
+        latest.set(record.key, { partition: batch.partition, record, firstOffset: latest.get(record.key)?.firstOffset ?? record.offset });
     }
     const waiting = [...latest.values()];
     let active: FanOut[] = [];
@@ -130,7 +132,9 @@ export class JoinProcessor {
       const started = await mapConcurrently(starting, this.fanOutConcurrency, (entry) => this.startFanOut(entry));
       active = [...active, ...started.filter((fanOut): fanOut is FanOut => fanOut !== undefined)];
       if (active.length === 0) continue;
-      const pages = await mapConcurrently(active, this.fanOutConcurrency, (fanOut) => this.store.subscriptions(fanOut.record.key, this.fanOutPageSize, fanOut.cursor));
+      const pages = await mapConcurrently(active, this.fanOutConcurrency, (fanOut) =>
+        this.store.subscriptions(fanOut.record.key, this.fanOutPageSize, fanOut.cursor),
+      );
       await this.fanOutPage(active.map((fanOut, index) => ({ fanOut, subscriptions: pages[index]!.subscriptions })));
       active = active.filter((fanOut, index) => {
         fanOut.cursor = pages[index]!.cursor;
@@ -141,7 +145,15 @@ export class JoinProcessor {
   }
 
   /** Stores a right record and decides how its fan-out runs. */
-  private async startFanOut({ partition, record, firstOffset }: { partition: string; record: JoinInputRecord; firstOffset: number }): Promise<FanOut | undefined> {
+  private async startFanOut({
+    partition,
+    record,
+    firstOffset,
+  }: {
+    partition: string;
+    record: JoinInputRecord;
+    firstOffset: number;
+  }): Promise<FanOut | undefined> {
     const put = await this.store.putRight(record.key, record.offset, record.value);
     if (put.outcome === 'written') {
       // A record of this batch stored before means an earlier attempt of the batch got that far.
@@ -223,7 +235,10 @@ export class JoinProcessor {
    * earlier attempt may have published (a redelivery, with the same or other batch boundaries, or a concurrent
    * invocation): their result is published even where it would otherwise be skipped.
    */
-  private async markRedeliveries(batches: readonly PartitionBatch<LeftInput>[], latest: ReadonlyMap<string, ConvergeTarget>): Promise<void> {
+  private async markRedeliveries(
+    batches: readonly PartitionBatch<LeftInput>[],
+    latest: ReadonlyMap<string, ConvergeTarget>,
+  ): Promise<void> {
     await mapConcurrently(batches, this.fanOutConcurrency, async (batch) => {
       const last = batch.records.at(-1);
       if (!last) return;
@@ -254,14 +269,20 @@ export const MAX_JOIN_KEY_BYTES = 512;
 function checkKey(role: string, key: string): void {
   const bytes = Buffer.byteLength(key);
   if (bytes > MAX_JOIN_KEY_BYTES) {
-    throw new InvalidJoinInputError(`${role} of ${bytes} bytes is longer than a join takes (${MAX_JOIN_KEY_BYTES} bytes; keys are parts of DynamoDB keys)`, false);
+    throw new InvalidJoinInputError(
+      `${role} of ${bytes} bytes is longer than a join takes (${MAX_JOIN_KEY_BYTES} bytes; keys are parts of DynamoDB keys)`,
+      false,
+    );
   }
 }
 
 function checkSize(record: JoinInputRecord): void {
   checkKey('record key', record.key);
   if (record.value !== null && record.value.length > MAX_JOIN_VALUE_BYTES) {
-    throw new InvalidJoinInputError(`value of ${record.value.length} bytes is larger than a join takes (${MAX_JOIN_VALUE_BYTES} bytes; its state lives in DynamoDB items of at most 400 KB)`, false);
+    throw new InvalidJoinInputError(
+      `value of ${record.value.length} bytes is larger than a join takes (${MAX_JOIN_VALUE_BYTES} bytes; its state lives in DynamoDB items of at most 400 KB)`,
+      false,
+    );
   }
 }
 

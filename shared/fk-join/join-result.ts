@@ -40,7 +40,12 @@ export type JoinOutput = Buffer | null;
  * @param left the encoded left value, or null when the left row is deleted
  * @param right the encoded right value, or null when there is no right row
  */
-export function joinOutput(join: FkJoin, left: Buffer | null, right: Buffer | null, decoded: DecodedValues = new DecodedValues()): JoinOutput {
+export function joinOutput(
+  join: FkJoin,
+  left: Buffer | null,
+  right: Buffer | null,
+  decoded: DecodedValues = new DecodedValues(),
+): JoinOutput {
   if (left === null) return null;
   if (right === null && join.type === 'inner') return null;
   const leftValue = decoded.of(left, join.leftCodec);

@@ -69,7 +69,10 @@ export const leftRowKey = (leftKey: string): ItemKey => ({ pk: `L#${leftKey}`, s
 export const rightRowKey = (rightKey: string): ItemKey => ({ pk: `R#${rightKey}`, sk: RIGHT_SK });
 export const ledgerKey = (partition: string): ItemKey => ({ pk: `P#${partition}`, sk: LEDGER_SK });
 /** Where a paused fan-out of one right record continues: beside the right row, one item per offset. */
-export const fanOutCursorKey = (rightKey: string, rightOffset: number): ItemKey => ({ pk: `R#${rightKey}`, sk: `${CURSOR_PREFIX}${rightOffset}` });
+export const fanOutCursorKey = (rightKey: string, rightOffset: number): ItemKey => ({
+  pk: `R#${rightKey}`,
+  sk: `${CURSOR_PREFIX}${rightOffset}`,
+});
 /** The offset is last and all digits, so distinct (left key, offset) pairs never share a sort key. */
 export const subscriptionKey = (subscription: Pick<Subscription, 'rightKey' | 'leftKey' | 'subscribedAt'>): ItemKey => ({
   pk: `R#${subscription.rightKey}`,

@@ -172,7 +172,9 @@ export class JoinStateStore {
       if (!isConditionFailure(error)) throw error;
     }
     // The local server has no ReturnValuesOnConditionCheckFailure; this read only follows a redelivery.
-    const response = await this.metered.send(new GetCommand({ TableName: this.tableName, Key: rightRowKey(rightKey), ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' }));
+    const response = await this.metered.send(
+      new GetCommand({ TableName: this.tableName, Key: rightRowKey(rightKey), ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' }),
+    );
     const stored = response.Item ? toRightRow(response.Item) : undefined;
     return stored?.rightOffset === rightOffset ? { outcome: 'redelivered' } : { outcome: 'stale' };
   }
@@ -186,7 +188,11 @@ export class JoinStateStore {
     await this.metered.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { ...fanOutCursorKey(rightKey, rightOffset), cursor, expiresAt: Math.floor(this.now() / 1000) + RETIRED_SUBSCRIPTION_LIFETIME_SECONDS },
+        Item: {
+          ...fanOutCursorKey(rightKey, rightOffset),
+          cursor,
+          expiresAt: Math.floor(this.now() / 1000) + RETIRED_SUBSCRIPTION_LIFETIME_SECONDS,
+        },
         ReturnConsumedCapacity: 'TOTAL',
       }),
     );
@@ -195,7 +201,12 @@ export class JoinStateStore {
   /** The cursor a paused fan-out of this right record saved, if any (read strongly; only redeliveries ask). */
   async readFanOutCursor(rightKey: string, rightOffset: number): Promise<string | undefined> {
     const response = await this.metered.send(
-      new GetCommand({ TableName: this.tableName, Key: fanOutCursorKey(rightKey, rightOffset), ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' }),
+      new GetCommand({
+        TableName: this.tableName,
+        Key: fanOutCursorKey(rightKey, rightOffset),
+        ConsistentRead: true,
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
     );
     return response.Item?.['cursor'] as string | undefined;
   }
@@ -226,7 +237,11 @@ export class JoinStateStore {
   }
 
   /** One page of a right key's subscription entries (active and retired), in left-key order, after `cursor`. */
-  async subscriptions(rightKey: string, pageSize: number, cursor: string | undefined): Promise<{ subscriptions: Subscription[]; cursor: string | undefined }> {
+  async subscriptions(
+    rightKey: string,
+    pageSize: number,
+    cursor: string | undefined,
+  ): Promise<{ subscriptions: Subscription[]; cursor: string | undefined }> {
     const { pk } = rightRowKey(rightKey);
     const response = await this.metered.send(
       new QueryCommand({
@@ -279,7 +294,10 @@ export class JoinStateStore {
       for (let attempt = 0; pending.length > 0; attempt += 1) {
         if (attempt > 0) await backOff(attempt);
         const response = await this.metered.send(
-          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: consistent } }, ReturnConsumedCapacity: 'TOTAL' }),
+          new BatchGetCommand({
+            RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: consistent } },
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
         );
         items.push(...(response.Responses?.[this.tableName] ?? []));
         pending = response.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
@@ -295,7 +313,9 @@ export class JoinStateStore {
       let pending = chunk.map((item) => ({ PutRequest: { Item: item } }));
       for (let attempt = 0; pending.length > 0; attempt += 1) {
         if (attempt > 0) await backOff(attempt);
-        const response = await this.metered.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending }, ReturnConsumedCapacity: 'TOTAL' }));
+        const response = await this.metered.send(
+          new BatchWriteCommand({ RequestItems: { [this.tableName]: pending }, ReturnConsumedCapacity: 'TOTAL' }),
+        );
         pending = (response.UnprocessedItems?.[this.tableName] ?? []) as typeof pending;
       }
     });

@@ -17,7 +17,10 @@ export interface HotUpdateRecord<U extends UpdateOrder> {
  * before DynamoDB sees it. The survivor keeps its own record's trace: a key's
  * delta continues the trace of the update it carries.
  */
-export function coalesceNewest<U extends UpdateOrder>(stream: HotStream<U>, records: readonly HotUpdateRecord<U>[]): Map<string, HotUpdateRecord<U>> {
+export function coalesceNewest<U extends UpdateOrder>(
+  stream: HotStream<U>,
+  records: readonly HotUpdateRecord<U>[],
+): Map<string, HotUpdateRecord<U>> {
   const newest = new Map<string, HotUpdateRecord<U>>();
   for (const record of records) {
     const key = stream.stateKey(record.recordKey, record.update);
@@ -27,8 +30,15 @@ export function coalesceNewest<U extends UpdateOrder>(stream: HotStream<U>, reco
 }
 
 /** The newer of two updates of one state key, keeping what the stream carries over from the other. */
-export function newestOf<U extends UpdateOrder>(stream: HotStream<U>, current: HotUpdateRecord<U> | undefined, record: HotUpdateRecord<U>): HotUpdateRecord<U> {
+export function newestOf<U extends UpdateOrder>(
+  stream: HotStream<U>,
+  current: HotUpdateRecord<U> | undefined,
+  record: HotUpdateRecord<U>,
+): HotUpdateRecord<U> {
   if (current === undefined) return record;
-  const newer = isNewerUpdate(record.update, current.update) || (!isNewerUpdate(current.update, record.update) && record.offset > current.offset);
-  return newer ? { ...record, update: stream.carryOver(current.update, record.update) } : { ...current, update: stream.carryOver(record.update, current.update) };
+  const newer =
+    isNewerUpdate(record.update, current.update) || (!isNewerUpdate(current.update, record.update) && record.offset > current.offset);
+  return newer
+    ? { ...record, update: stream.carryOver(current.update, record.update) }
+    : { ...current, update: stream.carryOver(record.update, current.update) };
 }

@@ -10,7 +10,15 @@ import type { MskBatchResponse, MskEvent, MskRecord, SourceRecord } from '../msk
 import { sourceRecordOfKafkaMessage } from '../kafka';
 import { BatchItemFailures, decodeKey, recordsOf, sourceRecordOfMskRecord, valueHeads, WHOLE_BATCH_DONE } from '../msk';
 import { UnreadableValueError } from '../schemas/errors';
-import { inputTraceOfHeaders, inputTraceOfMskHeaders, traceContextOfMskHeaders, traceHeaders, XRayBatchTracer, type InputTrace, type TraceContext } from '../tracing';
+import {
+  inputTraceOfHeaders,
+  inputTraceOfMskHeaders,
+  traceContextOfMskHeaders,
+  traceHeaders,
+  XRayBatchTracer,
+  type InputTrace,
+  type TraceContext,
+} from '../tracing';
 import type { HotUpdateRecord } from './coalesce';
 import { hotStateTableVariable, reportBatchItemFailuresVariable, type HotStream, type UpdateOrder } from './define-hot-stream';
 import { BatchIncompleteError, HotPathError } from './errors';
@@ -75,12 +83,14 @@ export interface HotStreamHandler<U extends UpdateOrder = UpdateOrder> {
  * child of it. Each batch is recorded in X-Ray (active tracing) with its
  * records' traces; log lines about dead-lettered updates name their `traceId`.
  */
-export function createHotStreamHandler<U extends UpdateOrder>(stream: HotStream<U>, options: HotStreamHandlerOptions = {}): HotStreamHandler<U> {
+export function createHotStreamHandler<U extends UpdateOrder>(
+  stream: HotStream<U>,
+  options: HotStreamHandlerOptions = {},
+): HotStreamHandler<U> {
   const env = options.env ?? process.env;
   const tableName = requireEnv(hotStateTableVariable(stream.name), env);
   const reportBatchItemFailures = options.reportBatchItemFailures ?? env[reportBatchItemFailuresVariable(stream.name)] === 'true';
-  const documents =
-    options.documents ?? DynamoDBDocumentClient.from(new DynamoDBClient({ retryMode: 'adaptive', maxAttempts: 10 }));
+  const documents = options.documents ?? DynamoDBDocumentClient.from(new DynamoDBClient({ retryMode: 'adaptive', maxAttempts: 10 }));
   const kafka = options.kafka ?? kafkaFromEnvironment(`hot.${stream.name}`, env);
   const producer = orderedProducer(kafka);
   const connect = connectOnce(() => producer.connect());
@@ -93,7 +103,10 @@ export function createHotStreamHandler<U extends UpdateOrder>(stream: HotStream<
   const inFlight = new Set<MskEvent>();
 
   const readRange = async (range: BufferedRange, timeoutMs: number): Promise<ReplayedRange<U>> => {
-    const { messages, lostBefore } = await readPartitionRange(kafka, range.topic, range.partition, range.fromOffset, range.toOffset, { timeoutMs, reader: stream.name });
+    const { messages, lostBefore } = await readPartitionRange(kafka, range.topic, range.partition, range.fromOffset, range.toOffset, {
+      timeoutMs,
+      reader: stream.name,
+    });
     const records: HotUpdateRecord<U>[] = [];
     for (const message of messages) {
       if (message.headers?.[FLUSH_TICK_HEADER] !== undefined) continue;
@@ -110,7 +123,10 @@ export function createHotStreamHandler<U extends UpdateOrder>(stream: HotStream<
     const sources = await sourceRecordsOf(
       refused.map(({ record }) => record),
       (record) => findInEvents(inFlight, stream.inputTopic, record.partition, record.offset),
-      (partition, fromOffset, toOffset) => readPartitionRange(kafka, stream.inputTopic, partition, fromOffset, toOffset, { reader: stream.name }).then((range) => range.messages),
+      (partition, fromOffset, toOffset) =>
+        readPartitionRange(kafka, stream.inputTopic, partition, fromOffset, toOffset, { reader: stream.name }).then(
+          (range) => range.messages,
+        ),
       stream.inputTopic,
     );
     const letters: DeadLetter[] = refused.map(({ record, error }, index) => ({
@@ -122,7 +138,11 @@ export function createHotStreamHandler<U extends UpdateOrder>(stream: HotStream<
     await connect();
     await deadLetter.publish(letters);
     refused.forEach(({ record }, index) =>
-      telemetry.deadLettered(1, letters[index]!.error!, { partition: record.partition, offset: record.offset, traceId: record.trace?.context.traceId }),
+      telemetry.deadLettered(1, letters[index]!.error!, {
+        partition: record.partition,
+        offset: record.offset,
+        traceId: record.trace?.context.traceId,
+      }),
     );
   };
   const processor = new HotPathProcessor(stream, store, new KafkaHotDeltaSink<U>(producer, stream), {
@@ -147,7 +167,15 @@ export function createHotStreamHandler<U extends UpdateOrder>(stream: HotStream<
         updates.push(await parse(stream, record, traces.get(record)!));
       } catch (error) {
         if (!isUnusable(error)) throw error;
-        unusable.push({ record, letter: { record: sourceRecordOfMskRecord(record), reason: 'InvalidRecord', error: `${error.name}: ${error.message}`, attempts: 1 } });
+        unusable.push({
+          record,
+          letter: {
+            record: sourceRecordOfMskRecord(record),
+            reason: 'InvalidRecord',
+            error: `${error.name}: ${error.message}`,
+            attempts: 1,
+          },
+        });
       }
     }
     // One request for the batch's letters: a stream of bad updates must not cost a round trip each.
@@ -155,7 +183,11 @@ export function createHotStreamHandler<U extends UpdateOrder>(stream: HotStream<
       // The letters keep the records' own headers, traceparent included.
       await deadLetter.publish(unusable.map(({ letter }) => letter));
       for (const { record, letter } of unusable) {
-        telemetry.deadLettered(1, letter.error!, { partition: record.partition, offset: record.offset, traceId: traces.get(record)!.context.traceId });
+        telemetry.deadLettered(1, letter.error!, {
+          partition: record.partition,
+          offset: record.offset,
+          traceId: traces.get(record)!.context.traceId,
+        });
       }
     }
     let result: HotBatchResult;
@@ -174,7 +206,10 @@ export function createHotStreamHandler<U extends UpdateOrder>(stream: HotStream<
         const record = event.records[partition]?.find((candidate) => candidate.offset === offset);
         return { partition, offset, traceId: record && traces.get(record)?.context.traceId };
       });
-      telemetry.logger.warn('batch done in part; the event source retries from the first record not done', { resumeAt, error: String(error.cause) });
+      telemetry.logger.warn('batch done in part; the event source retries from the first record not done', {
+        resumeAt,
+        error: String(error.cause),
+      });
       const failures = new BatchItemFailures();
       for (const { partition, offset } of error.resumeAt) failures.resumeAt(partition, offset);
       return failures.response();
@@ -226,8 +261,20 @@ function parse<U extends UpdateOrder>(stream: HotStream<U>, record: MskRecord, t
   return parseUpdate(stream, decodeKey(record), value, record.offset, record.partition, trace);
 }
 
-function parseReplayed<U extends UpdateOrder>(stream: HotStream<U>, message: KafkaMessage, partition: number, trace: InputTrace): Promise<HotUpdateRecord<U>> {
-  return parseUpdate(stream, message.key ? message.key.toString('utf8') : null, message.value ?? undefined, Number(message.offset), partition, trace);
+function parseReplayed<U extends UpdateOrder>(
+  stream: HotStream<U>,
+  message: KafkaMessage,
+  partition: number,
+  trace: InputTrace,
+): Promise<HotUpdateRecord<U>> {
+  return parseUpdate(
+    stream,
+    message.key ? message.key.toString('utf8') : null,
+    message.value ?? undefined,
+    Number(message.offset),
+    partition,
+    trace,
+  );
 }
 
 /**
@@ -260,7 +307,8 @@ async function parseUpdate<U extends UpdateOrder>(
   if (problem) throw new HotPathError(problem);
   // Last, so a record that is wrong as well as large is named for what is wrong (decoding it first costs
   // milliseconds; Lambda's 6 MB payload cap bounds it). A value this large is no slim update either way.
-  if (value.length > MAX_UPDATE_BYTES) throw new HotPathError(`a value of ${value.length} bytes is larger than a hot-stream update may be (${MAX_UPDATE_BYTES} bytes)`);
+  if (value.length > MAX_UPDATE_BYTES)
+    throw new HotPathError(`a value of ${value.length} bytes is larger than a hot-stream update may be (${MAX_UPDATE_BYTES} bytes)`);
   return { recordKey, offset, partition, update, trace };
 }
 
@@ -300,7 +348,8 @@ async function sourceRecordsOf<U extends UpdateOrder>(
   });
   const read = new Map<string, KafkaMessage>();
   for (const [partition, offsets] of missing) {
-    for (const message of await readRange(partition, Math.min(...offsets), Math.max(...offsets))) read.set(`${partition}@${message.offset}`, message);
+    for (const message of await readRange(partition, Math.min(...offsets), Math.max(...offsets)))
+      read.set(`${partition}@${message.offset}`, message);
   }
   return records.map((record, index) => {
     const event = found[index];
@@ -317,10 +366,11 @@ async function sourceRecordsOf<U extends UpdateOrder>(
         key: Buffer.from(record.recordKey),
         value: Buffer.from(JSON.stringify(record.update)),
         // The context the record carried, so the letter stays in its trace (a trace started for it was on no record).
-        headers: record.trace?.carried ? Object.entries(traceHeaders(record.trace.context)).map(([name, value]) => [name, Buffer.from(value)] as const) : [],
+        headers: record.trace?.carried
+          ? Object.entries(traceHeaders(record.trace.context)).map(([name, value]) => [name, Buffer.from(value)] as const)
+          : [],
       },
       rebuilt: true,
     };
   });
 }
-

@@ -86,13 +86,16 @@ const NAME = /^[a-zA-Z0-9._-]{1,100}$/;
 const MAX_COALESCE_WINDOW_MS = 15 * 60_000;
 
 export function defineHotStream<U extends UpdateOrder>(declaration: HotStreamDeclaration<U>): HotStream<U> {
-  if (!NAME.test(declaration.name)) throw new HotPathError(`hot stream name "${declaration.name}" must be 1–100 letters, digits, ".", "_" or "-"`);
+  if (!NAME.test(declaration.name))
+    throw new HotPathError(`hot stream name "${declaration.name}" must be 1–100 letters, digits, ".", "_" or "-"`);
   if (!Number.isInteger(declaration.minEmitIntervalMs) || declaration.minEmitIntervalMs < 0) {
     throw new HotPathError(`hot stream "${declaration.name}": minEmitIntervalMs must be a whole number of milliseconds ≥ 0`);
   }
   const coalesceWindowMs = declaration.coalesceWindowMs ?? 0;
   if (!Number.isInteger(coalesceWindowMs) || coalesceWindowMs < 0 || coalesceWindowMs > MAX_COALESCE_WINDOW_MS) {
-    throw new HotPathError(`hot stream "${declaration.name}": coalesceWindowMs must be a whole number of milliseconds from 0 to ${MAX_COALESCE_WINDOW_MS}`);
+    throw new HotPathError(
+      `hot stream "${declaration.name}": coalesceWindowMs must be a whole number of milliseconds from 0 to ${MAX_COALESCE_WINDOW_MS}`,
+    );
   }
   if (coalesceWindowMs > 0 && declaration.passThrough && !declaration.mayPassThrough) {
     throw new HotPathError(

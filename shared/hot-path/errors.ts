@@ -47,7 +47,7 @@ export class HotStateTableError extends HotPathError {
   constructor(tableName: string, cause: Error) {
     super(
       `DynamoDB refuses even a minimal well-formed write to hot-state table "${tableName}" (${cause.name}: ${cause.message}): ` +
-        'check the table\'s key and indexes against the pipeline declaration; no record is dead-lettered for this, the batch is retried',
+        "check the table's key and indexes against the pipeline declaration; no record is dead-lettered for this, the batch is retried",
       true,
       { cause },
     );

@@ -35,7 +35,12 @@ export async function publishFlushTicks(
       messages: messages
         .filter((message) => message.topic === topic)
         // No value (the tick's time is in its header): any reader of the topic, whatever its format, reads a null.
-        .map(({ partition }) => ({ partition, key: FLUSH_TICK_KEY, value: null, headers: { [FLUSH_TICK_HEADER]: String(now), ...traceHeaders(trace) } })),
+        .map(({ partition }) => ({
+          partition,
+          key: FLUSH_TICK_KEY,
+          value: null,
+          headers: { [FLUSH_TICK_HEADER]: String(now), ...traceHeaders(trace) },
+        })),
     })),
   });
   return messages.length;

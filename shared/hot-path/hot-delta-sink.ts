@@ -60,7 +60,10 @@ export class KafkaHotDeltaSink<U extends UpdateOrder> implements HotDeltaSink<U>
     // A write-behind store can emit tens of thousands of deltas at once; requests stay under the broker's limit.
     // A delta and its entity value go in the same request.
     const pairs = messages.map((message, index) => ({ message, entity: entityMessages[index] }));
-    for (const chunk of chunkBySize(pairs, (pair) => estimatedMessageBytes(pair.message) + (pair.entity ? estimatedMessageBytes(pair.entity) : 0))) {
+    for (const chunk of chunkBySize(
+      pairs,
+      (pair) => estimatedMessageBytes(pair.message) + (pair.entity ? estimatedMessageBytes(pair.entity) : 0),
+    )) {
       await this.producer.sendBatch({
         acks: -1,
         topicMessages: [

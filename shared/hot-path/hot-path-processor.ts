@@ -157,7 +157,9 @@ export class HotPathProcessor<U extends UpdateOrder> {
 
     const newest = [...coalesceNewest(this.stream, storeNow)];
     const applied = await this.applyNewest(newest, now, hasTimeLeft, counts, async (key) => this.recordsOf(key, storeNow));
-    const failure = (await this.settle(applied, now, counts)) ?? (applied.remaining.length > 0 ? { error: new TimeBudgetExceededError(applied.remaining.length) } : undefined);
+    const failure =
+      (await this.settle(applied, now, counts)) ??
+      (applied.remaining.length > 0 ? { error: new TimeBudgetExceededError(applied.remaining.length) } : undefined);
     if (failure) throw this.incomplete(failure.error, storeNow, applied.notDone);
     // Owed keys are pending in the index: emitting them may stop early when time runs short, the next flush goes on.
     await this.emitDue(applied.owed, counts);
@@ -185,7 +187,10 @@ export class HotPathProcessor<U extends UpdateOrder> {
     }
     // Nothing of this batch's own is left undone: a plain failure.
     if (resumeAt.size === 0) return error;
-    return new BatchIncompleteError([...resumeAt].map(([partition, offset]) => ({ partition: `${this.stream.inputTopic}-${partition}`, offset })), error);
+    return new BatchIncompleteError(
+      [...resumeAt].map(([partition, offset]) => ({ partition: `${this.stream.inputTopic}-${partition}`, offset })),
+      error,
+    );
   }
 
   /** The records of a state key among `records`. */
@@ -251,10 +256,18 @@ export class HotPathProcessor<U extends UpdateOrder> {
       this.buffer.putBack(held, held.updates.values());
       throw error;
     }
-    this.buffer.putBack(held, applied.remaining.map(([, record]) => record));
+    this.buffer.putBack(
+      held,
+      applied.remaining.map(([, record]) => record),
+    );
     const range = this.rangeRevisions.get(partition);
     if (applied.remaining.length === 0 && range) {
-      await this.store.releaseBufferedRange({ topic: this.stream.inputTopic, partition, environmentId: this.rangeOwner(partition), ...range });
+      await this.store.releaseBufferedRange({
+        topic: this.stream.inputTopic,
+        partition,
+        environmentId: this.rangeOwner(partition),
+        ...range,
+      });
       this.rangeRevisions.delete(partition);
     }
   }
@@ -284,17 +297,23 @@ export class HotPathProcessor<U extends UpdateOrder> {
       replayed = await this.options.readRange!(range, timeLeftMs());
     } catch (error) {
       // Left due: the partition's next invocation tries again. The batch itself goes on.
-      console.error(`hot stream "${this.stream.name}": replaying ${range.topic}-${range.partition} offsets ${range.fromOffset}–${range.toOffset} failed, retried on the next flush: ${String(error)}`);
+      console.error(
+        `hot stream "${this.stream.name}": replaying ${range.topic}-${range.partition} offsets ${range.fromOffset}–${range.toOffset} failed, retried on the next flush: ${String(error)}`,
+      );
       return;
     }
     if (replayed.lostBefore !== undefined) {
       // Retention deleted part of the range before anyone stored it: nothing can bring those updates back.
-      console.error(`hot stream "${this.stream.name}": buffered updates lost, ${range.topic}-${range.partition} offsets ${range.fromOffset}–${replayed.lostBefore - 1} are no longer retained`);
+      console.error(
+        `hot stream "${this.stream.name}": buffered updates lost, ${range.topic}-${range.partition} offsets ${range.fromOffset}–${replayed.lostBefore - 1} are no longer retained`,
+      );
     }
     const { records } = replayed;
     counts.replayed += records.length;
     const now = this.now();
-    const applied = await this.applyNewest([...coalesceNewest(this.stream, records)], now, hasTimeLeft, counts, async (of) => this.recordsOf(of, records));
+    const applied = await this.applyNewest([...coalesceNewest(this.stream, records)], now, hasTimeLeft, counts, async (of) =>
+      this.recordsOf(of, records),
+    );
     const failure = await this.settle(applied, now, counts);
     if (failure) throw failure.error;
     await this.emitDue(applied.owed, counts);
@@ -370,13 +389,24 @@ export class HotPathProcessor<U extends UpdateOrder> {
     }
   }
 
-  private async applyOne(key: string, record: HotUpdateRecord<U>, now: number, counts: Counts, applied: Pick<Applied<U>, 'claimed' | 'owed'>): Promise<void> {
+  private async applyOne(
+    key: string,
+    record: HotUpdateRecord<U>,
+    now: number,
+    counts: Counts,
+    applied: Pick<Applied<U>, 'claimed' | 'owed'>,
+  ): Promise<void> {
     const claim = this.claimableAt(key, record.update, now);
-    const claimedWrite = claim === false ? undefined : await this.store.applyAndClaim(key, record.update, record.offset, now, claim, record.trace);
+    const claimedWrite =
+      claim === false ? undefined : await this.store.applyAndClaim(key, record.update, record.offset, now, claim, record.trace);
     if (claimedWrite) {
       counts.keysApplied += 1;
       const before = claimedWrite.previouslyEmitted;
-      if (before !== null && this.knownOut(key, before, claimedWrite.previousClaimUnconfirmed) && this.stream.sameValue(before, record.update)) {
+      if (
+        before !== null &&
+        this.knownOut(key, before, claimedWrite.previousClaimUnconfirmed) &&
+        this.stream.sameValue(before, record.update)
+      ) {
         counts.unchanged += 1;
         this.rememberEmitted(key, now, record.update);
       } else {
@@ -384,7 +414,14 @@ export class HotPathProcessor<U extends UpdateOrder> {
       }
       return;
     }
-    const outcome = await this.store.apply(key, record.update, record.offset, `${this.stream.inputTopic}-${record.partition}`, this.stream.minEmitIntervalMs, record.trace);
+    const outcome = await this.store.apply(
+      key,
+      record.update,
+      record.offset,
+      `${this.stream.inputTopic}-${record.partition}`,
+      this.stream.minEmitIntervalMs,
+      record.trace,
+    );
     if (outcome.outcome === 'stale') {
       counts.stale += 1;
       return;
@@ -394,7 +431,8 @@ export class HotPathProcessor<U extends UpdateOrder> {
     // A redelivery of an update whose emission was claimed before publishing: the publish may have
     // been lost, so it is published again (a duplicate if it was not).
     const { state } = outcome;
-    if (outcome.outcome === 'redelivered' && state.emissionClaimed && state.emittedOffset === state.sourceOffset) applied.claimed.push(state);
+    if (outcome.outcome === 'redelivered' && state.emissionClaimed && state.emittedOffset === state.sourceOffset)
+      applied.claimed.push(state);
     else applied.owed.push(state);
   }
 
@@ -455,7 +493,8 @@ export class HotPathProcessor<U extends UpdateOrder> {
 
   private remember(state: HotState<U>): void {
     // An unconfirmed claim may never have been published: not something to remember as emitted.
-    if (state.emittedAt !== undefined && state.emittedValue !== null && !state.emissionClaimed) this.rememberEmitted(state.key, state.emittedAt, state.emittedValue);
+    if (state.emittedAt !== undefined && state.emittedValue !== null && !state.emissionClaimed)
+      this.rememberEmitted(state.key, state.emittedAt, state.emittedValue);
   }
 
   private rememberEmitted(key: string, at: number, value: U): void {
@@ -488,7 +527,10 @@ export class HotPathProcessor<U extends UpdateOrder> {
     const toClear: HotState<U>[] = [];
     for (const state of states) {
       if (state.pendingPartition === undefined) continue;
-      const unchanged = state.emittedValue !== null && this.knownOut(state.key, state.emittedValue, state.emissionClaimed) && this.stream.sameValue(state.value, state.emittedValue);
+      const unchanged =
+        state.emittedValue !== null &&
+        this.knownOut(state.key, state.emittedValue, state.emissionClaimed) &&
+        this.stream.sameValue(state.value, state.emittedValue);
       if (unchanged) toClear.push(state);
       else if ((state.dueAt ?? 0) <= now || this.stream.passThrough(state.emittedValue, state.value)) toPublish.push(state);
     }

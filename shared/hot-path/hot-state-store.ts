@@ -121,7 +121,10 @@ function storedUpdateValues(key: string, update: UpdateOrder, offset: number): R
   const json = JSON.stringify(update);
   // A UTF-16 unit is at most 3 UTF-8 bytes: only an update near the limit needs its bytes counted.
   if (json.length * 3 > MAX_UPDATE_BYTES && Buffer.byteLength(json) > MAX_UPDATE_BYTES) {
-    throw new UpdateRefusedError(key, `it is ${Buffer.byteLength(json)} bytes as stored, more than a hot-state item takes (${MAX_UPDATE_BYTES}; an item holds two updates)`);
+    throw new UpdateRefusedError(
+      key,
+      `it is ${Buffer.byteLength(json)} bytes as stored, more than a hot-state item takes (${MAX_UPDATE_BYTES}; an item holds two updates)`,
+    );
   }
   return { ':value': json, ':version': update.version, ':ts': update.sourceTimestamp, ':offset': offset };
 }
@@ -133,7 +136,10 @@ type StoringWrite = 'apply' | 'applyAndClaim';
 const PROBE_KEY = '\u0000probe';
 const PROBE_UPDATE: UpdateOrder = { version: 0, sourceTimestamp: 0 };
 /** A probe writes a trace as an update does: the same shape. */
-const PROBE_TRACE: InputTrace = { context: { traceId: '0000000000000000000000000000000f', parentId: '000000000000000f', flags: 0 }, carried: true };
+const PROBE_TRACE: InputTrace = {
+  context: { traceId: '0000000000000000000000000000000f', parentId: '000000000000000f', flags: 0 },
+  carried: true,
+};
 /** How long a probe that went through vouches for the table. */
 const PROBE_VALID_MS = 60_000;
 
@@ -168,7 +174,14 @@ export class HotStateStore<U extends UpdateOrder> {
    * @throws UpdateRefusedError when no retry could store it (the record is dead-lettered);
    *   HotStateTableError when the table refuses well-formed writes too
    */
-  async apply(key: string, update: U, offset: number, partition: string, minEmitIntervalMs: number, trace?: InputTrace): Promise<ApplyOutcome<U>> {
+  async apply(
+    key: string,
+    update: U,
+    offset: number,
+    partition: string,
+    minEmitIntervalMs: number,
+    trace?: InputTrace,
+  ): Promise<ApplyOutcome<U>> {
     const command = this.applyCommand(key, update, offset, partition, minEmitIntervalMs, trace);
     try {
       const output = await this.metered.send(command);
@@ -198,7 +211,9 @@ export class HotStateStore<U extends UpdateOrder> {
     now: number,
     dueBefore: number | undefined,
     trace?: InputTrace,
-  ): Promise<{ readonly state: HotState<U>; readonly previouslyEmitted: U | null; readonly previousClaimUnconfirmed: boolean } | undefined> {
+  ): Promise<
+    { readonly state: HotState<U>; readonly previouslyEmitted: U | null; readonly previousClaimUnconfirmed: boolean } | undefined
+  > {
     const command = this.applyAndClaimCommand(key, update, offset, now, dueBefore, trace);
     let output: Awaited<ReturnType<MeteredDocumentClient['send']>>;
     try {
@@ -207,7 +222,8 @@ export class HotStateStore<U extends UpdateOrder> {
       if (!isConditionFailure(error)) throw await this.refusal(error, key, 'applyAndClaim');
       return undefined;
     }
-    const previouslyEmitted = typeof output.Attributes?.['emittedValue'] === 'string' ? (JSON.parse(output.Attributes['emittedValue']) as U) : null;
+    const previouslyEmitted =
+      typeof output.Attributes?.['emittedValue'] === 'string' ? (JSON.parse(output.Attributes['emittedValue']) as U) : null;
     const state: HotState<U> = {
       key,
       value: update,
@@ -223,7 +239,14 @@ export class HotStateStore<U extends UpdateOrder> {
     return { state, previouslyEmitted, previousClaimUnconfirmed: output.Attributes?.['emissionClaimed'] === true };
   }
 
-  private applyCommand(key: string, update: UpdateOrder, offset: number, partition: string, minEmitIntervalMs: number, trace: InputTrace | undefined): UpdateCommand {
+  private applyCommand(
+    key: string,
+    update: UpdateOrder,
+    offset: number,
+    partition: string,
+    minEmitIntervalMs: number,
+    trace: InputTrace | undefined,
+  ): UpdateCommand {
     const traced = storedTrace(trace);
     return new UpdateCommand({
       TableName: this.tableName,
@@ -245,7 +268,14 @@ export class HotStateStore<U extends UpdateOrder> {
     });
   }
 
-  private applyAndClaimCommand(key: string, update: UpdateOrder, offset: number, now: number, dueBefore: number | undefined, trace: InputTrace | undefined): UpdateCommand {
+  private applyAndClaimCommand(
+    key: string,
+    update: UpdateOrder,
+    offset: number,
+    now: number,
+    dueBefore: number | undefined,
+    trace: InputTrace | undefined,
+  ): UpdateCommand {
     const traced = storedTrace(trace);
     return new UpdateCommand({
       TableName: this.tableName,
@@ -313,7 +343,8 @@ export class HotStateStore<U extends UpdateOrder> {
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: state.key },
-          UpdateExpression: 'SET emittedValue = #value, emittedOffset = sourceOffset, emittedAt = :now REMOVE pendingPartition, dueAt, emissionClaimed',
+          UpdateExpression:
+            'SET emittedValue = #value, emittedOffset = sourceOffset, emittedAt = :now REMOVE pendingPartition, dueAt, emissionClaimed',
           ConditionExpression: 'sourceOffset = :offset AND version = :version',
           ExpressionAttributeNames: { '#value': 'value' },
           ExpressionAttributeValues: { ':offset': state.sourceOffset, ':version': state.value.version, ':now': emittedAt },

@@ -38,7 +38,8 @@ export interface KafkaConnection {
 export function kafkaClientConfig(connection: KafkaConnection): Pick<KafkaConfig, 'brokers' | 'ssl' | 'sasl'> {
   const { auth, tls, region } = connection;
   if (!KAFKA_AUTHS.includes(auth)) throw new ConfigError(`Kafka authentication must be "none" or "aws-iam", got "${String(auth)}"`);
-  if (auth === 'aws-iam' && tls === false) throw new ConfigError('MSK IAM authentication (aws-iam) needs TLS: the brokers only accept it on their TLS listener');
+  if (auth === 'aws-iam' && tls === false)
+    throw new ConfigError('MSK IAM authentication (aws-iam) needs TLS: the brokers only accept it on their TLS listener');
   if (auth === 'aws-iam' && !region) throw new ConfigError('MSK IAM authentication (aws-iam) signs for a region: none was given');
   let brokers: KafkaConfig['brokers'];
   if (Array.isArray(connection.brokers)) {
@@ -105,7 +106,8 @@ function bootstrapBrokers(clusterArn: string, region: string, listener: Bootstra
     const [field, what] = BOOTSTRAP_FIELDS[listener];
     lookup = new KafkaClient({ region }).send(new GetBootstrapBrokersCommand({ ClusterArn: clusterArn })).then((output) => {
       const brokers = output[field];
-      if (!brokers) throw new ConfigError(`MSK cluster ${clusterArn} reports no ${what} bootstrap brokers (is ${what} client access turned on?)`);
+      if (!brokers)
+        throw new ConfigError(`MSK cluster ${clusterArn} reports no ${what} bootstrap brokers (is ${what} client access turned on?)`);
       return brokers.split(',');
     });
     lookup.catch(() => bootstraps.delete(key));

@@ -60,7 +60,10 @@ export async function readPartitionRange(
       });
       await new Promise<void>((resolve, reject) => {
         const timeoutMs = options.timeoutMs ?? 60_000;
-        const timer = setTimeout(() => reject(new PlatformError(`reading ${topic}-${partition} offsets ${first}–${last} took longer than ${timeoutMs} ms`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new PlatformError(`reading ${topic}-${partition} offsets ${first}–${last} took longer than ${timeoutMs} ms`)),
+          timeoutMs,
+        );
         // run() resolves once consuming starts; a later failure (joining, authorization) only shows as a crash.
         consumer.on(consumer.events.CRASH, ({ payload }) => {
           clearTimeout(timer);

@@ -63,7 +63,10 @@ function parseSchemaRegistry(env: NodeJS.ProcessEnv): LocalServicesConfig['schem
 
 function parseBrokers(raw: string | undefined): string[] | undefined {
   if (raw === undefined || raw.trim() === '') return undefined;
-  const brokers = raw.split(',').map((broker) => broker.trim()).filter(Boolean);
+  const brokers = raw
+    .split(',')
+    .map((broker) => broker.trim())
+    .filter(Boolean);
   for (const broker of brokers) {
     if (!/^[^:\s]+:\d{1,5}$/.test(broker)) {
       throw new LocalConfigError(`${ENVIRONMENT_VARIABLES.kafkaBrokers} must be host:port[,host:port…], got "${raw}"`);

@@ -112,8 +112,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     kafka: { brokers, managed: broker !== undefined, clusterId: broker?.clusterId ?? 'external' },
     dynamodb: { endpoint, managed: dynamoServer !== undefined },
     awsRegion: config.awsRegion,
-    kafkaClient: (clientId) =>
-      new Kafka({ clientId, brokers: [...brokers], logLevel: logLevel.NOTHING, retry: { retries: 8 } }),
+    kafkaClient: (clientId) => new Kafka({ clientId, brokers: [...brokers], logLevel: logLevel.NOTHING, retry: { retries: 8 } }),
     dynamoDbClient: () =>
       new DynamoDBClient({
         endpoint,
@@ -137,7 +136,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 function registryEnvironment(config: LocalServicesConfig, defaultFile: string): Record<string, string> {
   const registry = config.schemaRegistry;
   if ('url' in registry) {
-    return { [SCHEMA_REGISTRY_VARIABLES.url]: registry.url, ...(registry.credentials ? { [SCHEMA_REGISTRY_VARIABLES.credentials]: registry.credentials } : {}) };
+    return {
+      [SCHEMA_REGISTRY_VARIABLES.url]: registry.url,
+      ...(registry.credentials ? { [SCHEMA_REGISTRY_VARIABLES.credentials]: registry.credentials } : {}),
+    };
   }
   return { [SCHEMA_REGISTRY_VARIABLES.file]: registry.file ?? defaultFile };
 }

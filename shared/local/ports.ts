@@ -3,12 +3,7 @@ import { LocalRuntimeError, PortInUseError } from './errors';
 import { describeProcess, portHolder } from './processes';
 
 /** Fails with a {@link PortInUseError} naming the service, what holds the port (when it can tell) and the variable that moves it. */
-export async function assertPortFree(
-  service: string,
-  host: string,
-  port: number,
-  environmentVariable: string,
-): Promise<void> {
+export async function assertPortFree(service: string, host: string, port: number, environmentVariable: string): Promise<void> {
   if (await isFree(host, port)) return;
   const holder = portHolder(port);
   throw new PortInUseError(service, host, port, environmentVariable, holder ? describeProcess(holder) : undefined);

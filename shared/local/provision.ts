@@ -48,16 +48,15 @@ export async function provisionTopics(admin: Admin, topics: readonly Topic[]): P
 export async function provisionTables(dynamodb: DynamoDBClient, tables: readonly Table[]): Promise<void> {
   for (const table of tables) {
     const keySchema: KeySchemaElement[] = [{ AttributeName: table.partitionKey.name, KeyType: 'HASH' }];
-    const attributes: AttributeDefinition[] = [
-      { AttributeName: table.partitionKey.name, AttributeType: table.partitionKey.type },
-    ];
+    const attributes: AttributeDefinition[] = [{ AttributeName: table.partitionKey.name, AttributeType: table.partitionKey.type }];
     if (table.sortKey) {
       keySchema.push({ AttributeName: table.sortKey.name, KeyType: 'RANGE' });
       attributes.push({ AttributeName: table.sortKey.name, AttributeType: table.sortKey.type });
     }
     const globalIndexes = (table.globalIndexes ?? []).map((index) => {
       for (const key of [index.partitionKey, ...(index.sortKey ? [index.sortKey] : [])]) {
-        if (!attributes.some((attribute) => attribute.AttributeName === key.name)) attributes.push({ AttributeName: key.name, AttributeType: key.type });
+        if (!attributes.some((attribute) => attribute.AttributeName === key.name))
+          attributes.push({ AttributeName: key.name, AttributeType: key.type });
       }
       return {
         IndexName: index.name,
@@ -98,10 +97,7 @@ async function describeKeySchema(dynamodb: DynamoDBClient, tableName: string): P
 }
 
 /** Provisions everything a pipeline declares. */
-export async function provisionPipeline(
-  clients: { kafkaAdmin: Admin; dynamodb: DynamoDBClient },
-  pipeline: Pipeline,
-): Promise<void> {
+export async function provisionPipeline(clients: { kafkaAdmin: Admin; dynamodb: DynamoDBClient }, pipeline: Pipeline): Promise<void> {
   await provisionTopics(clients.kafkaAdmin, pipeline.topics);
   await provisionTables(clients.dynamodb, pipeline.tables);
 }

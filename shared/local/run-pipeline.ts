@@ -35,11 +35,7 @@ export interface RunningPipeline {
  * (the AWS SDK endpoint and each consumer's variables) and starts one event
  * source mapping per declared consumer, as `cdk deploy` would in AWS.
  */
-export async function runPipeline(
-  runtime: LocalRuntime,
-  pipeline: Pipeline,
-  options: RunPipelineOptions = {},
-): Promise<RunningPipeline> {
+export async function runPipeline(runtime: LocalRuntime, pipeline: Pipeline, options: RunPipelineOptions = {}): Promise<RunningPipeline> {
   const kafka = runtime.kafkaClient(`local-runtime.${pipeline.name}`);
   const admin = kafka.admin();
   await admin.connect();
@@ -77,7 +73,9 @@ export async function runPipeline(
     options.log?.('warn', `${consumer.name}: disabled (platform mapping enable ${consumer.name} to start it)`);
   }
   // Every start settles before any clean-up, so no consumer is left connecting behind a failure.
-  const started = await Promise.allSettled(mappings.filter((_, index) => enabled(pipeline.consumers[index]!)).map((mapping) => mapping.start()));
+  const started = await Promise.allSettled(
+    mappings.filter((_, index) => enabled(pipeline.consumers[index]!)).map((mapping) => mapping.start()),
+  );
   const failure = started.find((result): result is PromiseRejectedResult => result.status === 'rejected');
   if (failure) {
     await Promise.allSettled(mappings.map((mapping) => mapping.stop()));
@@ -100,14 +98,19 @@ export async function runPipeline(
               .then(async () => {
                 if (!nowEnabled) {
                   await mappings[index]!.stop();
-                  options.log?.('warn', `${name}: disabled: stopped polling and left group ${pipeline.consumers[index]!.eventSource.consumerGroupId}`);
+                  options.log?.(
+                    'warn',
+                    `${name}: disabled: stopped polling and left group ${pipeline.consumers[index]!.eventSource.consumerGroupId}`,
+                  );
                   return;
                 }
                 mappings[index] = createMapping(pipeline.consumers[index]!);
                 await mappings[index]!.start();
                 options.log?.('info', `${name}: enabled: polling again from its group's committed offsets`);
               })
-              .catch((error: unknown) => options.log?.('error', `${name}: could not be ${nowEnabled ? 'enabled' : 'disabled'}: ${String(error)}`));
+              .catch((error: unknown) =>
+                options.log?.('error', `${name}: could not be ${nowEnabled ? 'enabled' : 'disabled'}: ${String(error)}`),
+              );
           },
         );
 
@@ -150,7 +153,12 @@ async function waitForGroupCoordinators(admin: Admin, pipeline: Pipeline, timeou
  * The local stand-in for the EventBridge Scheduler schedule of each hot stream:
  * a timer that sends every input partition a flush tick.
  */
-async function startFlushTicks(kafka: Kafka, admin: Admin, pipeline: Pipeline, log: EventSourceLogger | undefined): Promise<() => Promise<void>> {
+async function startFlushTicks(
+  kafka: Kafka,
+  admin: Admin,
+  pipeline: Pipeline,
+  log: EventSourceLogger | undefined,
+): Promise<() => Promise<void>> {
   if (pipeline.hotStreams.length === 0) return async () => undefined;
   const producer = orderedProducer(kafka);
   await producer.connect();

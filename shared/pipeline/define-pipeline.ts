@@ -74,12 +74,24 @@ export function definePipeline(declaration: PipelineDeclaration): Pipeline {
   const hotBindings = declaration.hotStreams ?? [];
   const hotTables = hotBindings.map(hotStateTable);
   const tables = [...(declaration.tables ?? []).map((table) => resolveTable(table, problems)), ...joinTables, ...hotTables];
-  reportDuplicates('topic', topics.map((topic) => topic.name), problems);
-  reportDuplicates('table', tables.map((table) => table.name), problems);
+  reportDuplicates(
+    'topic',
+    topics.map((topic) => topic.name),
+    problems,
+  );
+  reportDuplicates(
+    'table',
+    tables.map((table) => table.name),
+    problems,
+  );
 
   const topicsByName = new Map(topics.map((topic) => [topic.name, topic]));
   const tablesByName = new Map(tables.map((table) => [table.name, table]));
-  const consumerDeclarations = [...(declaration.consumers ?? []), ...joinBindings.flatMap(joinConsumers), ...hotBindings.map(hotStreamConsumer)];
+  const consumerDeclarations = [
+    ...(declaration.consumers ?? []),
+    ...joinBindings.flatMap(joinConsumers),
+    ...hotBindings.map(hotStreamConsumer),
+  ];
   const declaredConsumerCount = declaration.consumers?.length ?? 0;
   const consumers = consumerDeclarations.flatMap((consumer, index) => {
     // A join's or hot stream's own checks already name its missing topics.
@@ -87,12 +99,30 @@ export function definePipeline(declaration: PipelineDeclaration): Pipeline {
     const resolved = resolveConsumer(declaration.name, consumer, topicsByName, tablesByName, problems, derived);
     return resolved ? [resolved] : [];
   });
-  reportDuplicates('consumer', consumerDeclarations.map((consumer) => consumer.name), problems);
-  reportDuplicates('join', joinBindings.map((binding) => binding.join.name), problems);
+  reportDuplicates(
+    'consumer',
+    consumerDeclarations.map((consumer) => consumer.name),
+    problems,
+  );
+  reportDuplicates(
+    'join',
+    joinBindings.map((binding) => binding.join.name),
+    problems,
+  );
   const joins = joinBindings.flatMap((binding, index) => resolveJoin(binding, joinTables[index]!, consumers, topicsByName, problems));
-  reportDuplicates('hot stream', hotBindings.map((binding) => binding.stream.name), problems);
-  const hotStreams = hotBindings.flatMap((binding, index) => resolveHotStream(binding, hotTables[index]!, consumers, topicsByName, problems));
-  reportDuplicates('consumer group id', consumers.map((consumer) => consumer.eventSource.consumerGroupId), problems);
+  reportDuplicates(
+    'hot stream',
+    hotBindings.map((binding) => binding.stream.name),
+    problems,
+  );
+  const hotStreams = hotBindings.flatMap((binding, index) =>
+    resolveHotStream(binding, hotTables[index]!, consumers, topicsByName, problems),
+  );
+  reportDuplicates(
+    'consumer group id',
+    consumers.map((consumer) => consumer.eventSource.consumerGroupId),
+    problems,
+  );
   reportConflictingEnvironment(consumers, problems);
 
   if (problems.length > 0) throw new PipelineDeclarationError(declaration.name, problems);
@@ -256,7 +286,9 @@ function resolveTopic(topic: TopicDeclaration, problems: string[]): Topic {
         { 'cleanup.policy': 'compact', 'delete.retention.ms': String(retentionMs) }
       : { 'cleanup.policy': 'delete', 'retention.ms': String(retentionMs) };
   if (topic.valueSchema !== undefined && !repositorySchemas().has(topic.valueSchema)) {
-    problems.push(`${where}: valueSchema "${topic.valueSchema}" is not a subject folder in schemas/ (${[...repositorySchemas().keys()].join(', ')})`);
+    problems.push(
+      `${where}: valueSchema "${topic.valueSchema}" is not a subject folder in schemas/ (${[...repositorySchemas().keys()].join(', ')})`,
+    );
   }
   return {
     name: topic.name,
@@ -323,8 +355,10 @@ function resolveConsumer(
   }
   const deadLetterTopic = consumer.deadLetterTopic === undefined ? undefined : topics.get(consumer.deadLetterTopic);
   // A join's or hot stream's own checks already name its dead-letter topic's problems.
-  if (!derived && consumer.deadLetterTopic !== undefined && !deadLetterTopic) problems.push(`${where}: dead-letters to topic "${consumer.deadLetterTopic}", which is not declared`);
-  else if (!derived && deadLetterTopic && deadLetterTopic.kind !== 'dead-letter') problems.push(`${where}: its dead-letter topic "${deadLetterTopic.name}" must be declared with kind "dead-letter"`);
+  if (!derived && consumer.deadLetterTopic !== undefined && !deadLetterTopic)
+    problems.push(`${where}: dead-letters to topic "${consumer.deadLetterTopic}", which is not declared`);
+  else if (!derived && deadLetterTopic && deadLetterTopic.kind !== 'dead-letter')
+    problems.push(`${where}: its dead-letter topic "${deadLetterTopic.name}" must be declared with kind "dead-letter"`);
   const produces = [...new Set([...(consumer.produces ?? []), ...(deadLetterTopic ? [deadLetterTopic.name] : [])])].flatMap((name) => {
     const produced = topics.get(name);
     if (!produced && !derived) problems.push(`${where}: produces topic "${name}", which is not declared`);
@@ -383,7 +417,14 @@ function resolveEventSource(
     checkInteger(where, 'maximumRetryAttempts', settings.maximumRetryAttempts, 0, limits.maxRetryAttempts, problems);
   }
   if (settings.maximumRecordAgeSeconds !== -1) {
-    checkInteger(where, 'maximumRecordAgeSeconds', settings.maximumRecordAgeSeconds, limits.minRecordAgeSeconds, limits.maxRecordAgeSeconds, problems);
+    checkInteger(
+      where,
+      'maximumRecordAgeSeconds',
+      settings.maximumRecordAgeSeconds,
+      limits.minRecordAgeSeconds,
+      limits.maxRecordAgeSeconds,
+      problems,
+    );
   }
   if (settings.startingPosition === 'AT_TIMESTAMP' && settings.startingPositionTimestampMs === undefined) {
     problems.push(`${where}: startingPosition AT_TIMESTAMP needs startingPositionTimestampMs`);

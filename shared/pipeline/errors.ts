@@ -7,8 +7,6 @@ export class PipelineDeclarationError extends PlatformError {
     readonly pipelineName: string,
     readonly problems: readonly string[],
   ) {
-    super(
-      `Pipeline "${pipelineName}" is not valid:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`,
-    );
+    super(`Pipeline "${pipelineName}" is not valid:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
   }
 }

@@ -103,7 +103,9 @@ export class EntityProducer<T> {
 
   /** Publishes tombstones: the entities are deleted downstream (and compacted away). */
   async delete(ids: readonly string[], context: PublishContext = {}): Promise<void> {
-    const invalid = ids.flatMap((id, index) => (typeof id === 'string' && id !== '' ? [] : [{ index, problems: ['the entity id (record key) must be a non-empty string'] }]));
+    const invalid = ids.flatMap((id, index) =>
+      typeof id === 'string' && id !== '' ? [] : [{ index, problems: ['the entity id (record key) must be a non-empty string'] }],
+    );
     if (invalid.length > 0) throw new InvalidEntityError(this.options.topic, invalid);
     await this.send(ids.map((key) => ({ key, value: null, headers: this.headers(context, undefined) })));
   }

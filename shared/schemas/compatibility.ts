@@ -1,7 +1,15 @@
 import { Type } from 'avsc';
 
 /** Confluent Schema Registry's compatibility levels, with their meaning. */
-export const COMPATIBILITY_LEVELS = ['BACKWARD', 'BACKWARD_TRANSITIVE', 'FORWARD', 'FORWARD_TRANSITIVE', 'FULL', 'FULL_TRANSITIVE', 'NONE'] as const;
+export const COMPATIBILITY_LEVELS = [
+  'BACKWARD',
+  'BACKWARD_TRANSITIVE',
+  'FORWARD',
+  'FORWARD_TRANSITIVE',
+  'FULL',
+  'FULL_TRANSITIVE',
+  'NONE',
+] as const;
 export type CompatibilityLevel = (typeof COMPATIBILITY_LEVELS)[number];
 
 /**
@@ -20,7 +28,9 @@ export type CompatibilityLevel = (typeof COMPATIBILITY_LEVELS)[number];
  */
 export function compatibilityProblems(level: CompatibilityLevel, previous: readonly Type[], candidate: Type): string[] {
   if (level === 'NONE' || previous.length === 0) return [];
-  const against = level.endsWith('_TRANSITIVE') ? previous.map((type, index) => [type, index + 1] as const) : [[previous.at(-1)!, previous.length] as const];
+  const against = level.endsWith('_TRANSITIVE')
+    ? previous.map((type, index) => [type, index + 1] as const)
+    : [[previous.at(-1)!, previous.length] as const];
   const backward = level.startsWith('BACKWARD') || level.startsWith('FULL');
   const forward = level.startsWith('FORWARD') || level.startsWith('FULL');
   const problems: string[] = [];

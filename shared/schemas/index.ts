@@ -11,11 +11,26 @@ export {
   type UnreadableValueReason,
 } from './errors';
 export { catalogCompatibilityProblems, loadSchemaCatalog, valueSubject, type SchemaVersion, type SubjectSchemas } from './schema-catalog';
-export { canonicalForm, FileSchemaRegistry, HttpSchemaRegistry, type HttpSchemaRegistryOptions, type SchemaRegistry } from './schema-registry';
+export {
+  canonicalForm,
+  FileSchemaRegistry,
+  HttpSchemaRegistry,
+  type HttpSchemaRegistryOptions,
+  type SchemaRegistry,
+} from './schema-registry';
 export { TopicSerde } from './topic-serde';
 export { decodeWireFormat, encodeWireFormat, MAGIC_BYTE } from './wire-format';
 export { undeclaredFields } from './record-values';
 export { validatedJsonCodec } from './validated-json-codec';
 export { repositorySchemas, SCHEMAS_DIR_VARIABLE } from './repository-schemas';
-export { avroValueFormat, JSON_VALUE_FORMAT, readValue, topicValueFormat, writeValue, type AvroValueFormatOptions, type TopicValueDeclaration, type ValueFormat } from './value-format';
+export {
+  avroValueFormat,
+  JSON_VALUE_FORMAT,
+  readValue,
+  topicValueFormat,
+  writeValue,
+  type AvroValueFormatOptions,
+  type TopicValueDeclaration,
+  type ValueFormat,
+} from './value-format';
 export { lazySchemaRegistry, SCHEMA_REGISTRY_VARIABLES, schemaRegistryFromEnvironment } from './registry-from-environment';

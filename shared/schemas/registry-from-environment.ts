@@ -66,7 +66,9 @@ export function credentialsFromSecret(secret: string, secretArn: string): string
     parsed = JSON.parse(secret) as { username?: unknown; password?: unknown };
   } catch {
     // Not the parser's message: it quotes the secret.
-    throw new ConfigError(`secret ${secretArn} starts like JSON but is not valid JSON; it should hold "user:password" or {"username", "password"}`);
+    throw new ConfigError(
+      `secret ${secretArn} starts like JSON but is not valid JSON; it should hold "user:password" or {"username", "password"}`,
+    );
   }
   const { username, password } = parsed;
   if (typeof username !== 'string' || typeof password !== 'string') {

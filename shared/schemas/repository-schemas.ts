@@ -12,6 +12,8 @@ let loaded: Map<string, SubjectSchemas> | undefined;
  * PLATFORM_SCHEMAS_DIR (an ESM bundle has no `__dirname`).
  */
 export function repositorySchemas(env: NodeJS.ProcessEnv = process.env): Map<string, SubjectSchemas> {
-  loaded ??= loadSchemaCatalog(env[SCHEMAS_DIR_VARIABLE] ?? join(typeof __dirname === 'string' ? join(__dirname, '..', '..') : process.cwd(), 'schemas'));
+  loaded ??= loadSchemaCatalog(
+    env[SCHEMAS_DIR_VARIABLE] ?? join(typeof __dirname === 'string' ? join(__dirname, '..', '..') : process.cwd(), 'schemas'),
+  );
   return loaded;
 }

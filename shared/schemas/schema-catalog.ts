@@ -48,7 +48,8 @@ export function loadSchemaCatalog(directory: string): Map<string, SubjectSchemas
       })
       .sort((a, b) => a.version - b.version)
       .map(({ version, file }, index) => {
-        if (version !== index + 1) throw new InvalidSchemaError(`schemas/${subject}: versions must run 1, 2, 3… without gaps; v${index + 1}.avsc is missing`);
+        if (version !== index + 1)
+          throw new InvalidSchemaError(`schemas/${subject}: versions must run 1, 2, 3… without gaps; v${index + 1}.avsc is missing`);
         return parseVersion(join(directory, subject, file), `schemas/${subject}/${file}`, version);
       });
     if (versions.length === 0) continue;
@@ -93,12 +94,16 @@ function readLevels(directory: string): { default: CompatibilityLevel; subjects:
   const raw = JSON.parse(readFileSync(path, 'utf8')) as { default?: unknown; subjects?: Record<string, unknown> };
   const level = (value: unknown, where: string): CompatibilityLevel => {
     if (!COMPATIBILITY_LEVELS.includes(value as CompatibilityLevel)) {
-      throw new InvalidSchemaError(`schemas/compatibility.json: ${where} must be one of ${COMPATIBILITY_LEVELS.join(', ')}, got ${JSON.stringify(value)}`);
+      throw new InvalidSchemaError(
+        `schemas/compatibility.json: ${where} must be one of ${COMPATIBILITY_LEVELS.join(', ')}, got ${JSON.stringify(value)}`,
+      );
     }
     return value as CompatibilityLevel;
   };
   return {
     default: raw.default === undefined ? 'BACKWARD' : level(raw.default, '"default"'),
-    subjects: Object.fromEntries(Object.entries(raw.subjects ?? {}).map(([subject, value]) => [subject, level(value, `subject "${subject}"`)])),
+    subjects: Object.fromEntries(
+      Object.entries(raw.subjects ?? {}).map(([subject, value]) => [subject, level(value, `subject "${subject}"`)]),
+    ),
   };
 }

@@ -48,7 +48,11 @@ export class FileSchemaRegistry implements SchemaRegistry {
     const existing = ofSubject.find((entry) => canonicalForm(JSON.parse(entry.schema) as Schema) === canonical);
     if (existing) return existing.id;
     const level = this.levelOf(subject);
-    const problems = compatibilityProblems(level, ofSubject.map((entry) => Type.forSchema(JSON.parse(entry.schema) as Schema)), Type.forSchema(schema));
+    const problems = compatibilityProblems(
+      level,
+      ofSubject.map((entry) => Type.forSchema(JSON.parse(entry.schema) as Schema)),
+      Type.forSchema(schema),
+    );
     if (problems.length > 0) throw new IncompatibleSchemaError(subject, level, problems);
     const id = file.schemas.find((entry) => canonicalForm(JSON.parse(entry.schema) as Schema) === canonical)?.id ?? file.nextId++;
     file.schemas.push({ id, subject, version: (ofSubject.at(-1)?.version ?? 0) + 1, schema: JSON.stringify(schema) });
@@ -217,7 +221,11 @@ export class HttpSchemaRegistry implements SchemaRegistry {
       return ((await this.request(path, { method: 'POST', body })) as { id: number }).id;
     } catch (error) {
       if (!(error instanceof UnknownSchemaError)) throw error;
-      throw new UnknownSchemaError(`the schema is not registered under "${subject}", and this process may not register it: publish it first (platform schemas publish)`, false, { cause: error });
+      throw new UnknownSchemaError(
+        `the schema is not registered under "${subject}", and this process may not register it: publish it first (platform schemas publish)`,
+        false,
+        { cause: error },
+      );
     }
   }
 
@@ -297,7 +305,9 @@ export class HttpSchemaRegistry implements SchemaRegistry {
       // Only the registry's own "not found" codes mean the schema or subject is unknown. A bare 404 is a wrong
       // base URL: called unknown, every record would be dead-lettered, when it is the configuration to fix.
       if (REGISTRY_NOT_FOUND_CODES.has(errorCodeOf(text))) throw new UnknownSchemaError(`${init.method} ${path}: ${text}`);
-      throw new SchemaRegistryUnavailableError(`${init.method} ${url} answered 404 without a Schema Registry error code: is ${url.slice(0, url.length - path.length)} the registry's API base URL? ${text.slice(0, 200)}`);
+      throw new SchemaRegistryUnavailableError(
+        `${init.method} ${url} answered 404 without a Schema Registry error code: is ${url.slice(0, url.length - path.length)} the registry's API base URL? ${text.slice(0, 200)}`,
+      );
     }
     if (response.status === 409) throw new IncompatibleSchemaError(path, 'the registry’s configured', [text]);
     // Credentials read from a secret may have been rotated: read them again next time.
@@ -311,7 +321,9 @@ export class HttpSchemaRegistry implements SchemaRegistry {
       return JSON.parse(text) as unknown;
     } catch {
       // A proxy's HTML page, say: not the registry answering.
-      throw new SchemaRegistryUnavailableError(`${init.method} ${url} answered ${response.status} with a body that is not JSON: ${text.slice(0, 200)}`);
+      throw new SchemaRegistryUnavailableError(
+        `${init.method} ${url} answered ${response.status} with a body that is not JSON: ${text.slice(0, 200)}`,
+      );
     }
   }
 }

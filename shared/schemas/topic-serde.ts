@@ -39,7 +39,9 @@ export class TopicSerde {
     if (options.strict) problems.push(...undeclaredFields(this.reader, value).map((field) => `${field}: not a field of the schema`));
     this.reader.isValid(value, {
       errorHook: (path, invalid, type) =>
-        problems.push(`${path.length > 0 ? path.join('.') : '(value)'}: ${JSON.stringify(invalid) ?? 'undefined'} is not a valid ${describe(type)}`),
+        problems.push(
+          `${path.length > 0 ? path.join('.') : '(value)'}: ${JSON.stringify(invalid) ?? 'undefined'} is not a valid ${describe(type)}`,
+        ),
     });
     return problems;
   }

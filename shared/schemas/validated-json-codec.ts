@@ -15,8 +15,11 @@ export function validatedJsonCodec<T>(schemas: SubjectSchemas): ValueCodec<T> {
   const check = (value: unknown): T => {
     const filled = withDefaults(type, value);
     const problems: string[] = [];
-    type.isValid(filled, { errorHook: (path, invalid) => problems.push(`${path.join('.') || '(value)'}: ${JSON.stringify(invalid) ?? 'missing'}`) });
-    if (problems.length > 0) throw new CodecError(`value does not match schema ${schemas.subject} v${schemas.latest.version}: ${problems.join('; ')}`);
+    type.isValid(filled, {
+      errorHook: (path, invalid) => problems.push(`${path.join('.') || '(value)'}: ${JSON.stringify(invalid) ?? 'missing'}`),
+    });
+    if (problems.length > 0)
+      throw new CodecError(`value does not match schema ${schemas.subject} v${schemas.latest.version}: ${problems.join('; ')}`);
     return filled as T;
   };
   return {

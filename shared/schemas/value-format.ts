@@ -1,5 +1,13 @@
 import type { Schema } from 'avsc';
-import { InvalidSchemaError, SchemaError, SchemaRegistryUnavailableError, SchemaValidationError, UnknownSchemaError, UnreadableValueError, WireFormatError } from './errors';
+import {
+  InvalidSchemaError,
+  SchemaError,
+  SchemaRegistryUnavailableError,
+  SchemaValidationError,
+  UnknownSchemaError,
+  UnreadableValueError,
+  WireFormatError,
+} from './errors';
 import { lazySchemaRegistry } from './registry-from-environment';
 import { repositorySchemas } from './repository-schemas';
 import type { SubjectSchemas } from './schema-catalog';

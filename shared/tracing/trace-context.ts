@@ -97,7 +97,12 @@ export function newRootContext(options: NewTraceOptions = {}): TraceContext {
  * `tracestate` passed on unchanged.
  */
 export function childContext(parent: TraceContext): TraceContext {
-  return { traceId: parent.traceId, parentId: nonZeroHex(8), flags: parent.flags & KNOWN_FLAGS, ...(parent.traceState === undefined ? {} : { traceState: parent.traceState }) };
+  return {
+    traceId: parent.traceId,
+    parentId: nonZeroHex(8),
+    flags: parent.flags & KNOWN_FLAGS,
+    ...(parent.traceState === undefined ? {} : { traceState: parent.traceState }),
+  };
 }
 
 export function isSampled(context: TraceContext): boolean {

@@ -77,7 +77,8 @@ export class XRayBatchTracer {
     const daemon = daemonAddress(this.env['AWS_XRAY_DAEMON_ADDRESS']);
     if (daemon === undefined) return undefined;
     // Lambda's runtime keeps the header per invocation in its InvokeStore when invocations may run concurrently.
-    const invokeStore = (globalThis as { awslambda?: { InvokeStore?: { getXRayTraceId?: () => string | undefined } } }).awslambda?.InvokeStore;
+    const invokeStore = (globalThis as { awslambda?: { InvokeStore?: { getXRayTraceId?: () => string | undefined } } }).awslambda
+      ?.InvokeStore;
     const header = parseXRayTraceHeader(invokeStore?.getXRayTraceId?.() ?? this.env['_X_AMZN_TRACE_ID']);
     if (header?.parent === undefined || header.sampled !== true) return undefined;
     return { traceId: header.root, parentId: header.parent, ...daemon };
@@ -101,12 +102,22 @@ export class XRayBatchTracer {
       end_time: this.now() / 1000,
       // Indexed: `annotation.record_trace_ids CONTAINS "1-…"` finds the invocations that handled a record's trace.
       annotations: { records: records.length, record_traces: traceIds.length, record_trace_ids: annotated },
-      metadata: { tracing: { record_trace_ids: traceIds.slice(0, MAX_METADATA_TRACE_IDS), truncated: traceIds.length > MAX_METADATA_TRACE_IDS } },
+      metadata: {
+        tracing: { record_trace_ids: traceIds.slice(0, MAX_METADATA_TRACE_IDS), truncated: traceIds.length > MAX_METADATA_TRACE_IDS },
+      },
       ...(failure === undefined
         ? {}
         : {
             fault: true,
-            cause: { exceptions: [{ id: randomBytes(8).toString('hex'), type: failure instanceof Error ? failure.name : typeof failure, message: failure instanceof Error ? failure.message : String(failure) }] },
+            cause: {
+              exceptions: [
+                {
+                  id: randomBytes(8).toString('hex'),
+                  type: failure instanceof Error ? failure.name : typeof failure,
+                  message: failure instanceof Error ? failure.message : String(failure),
+                },
+              ],
+            },
           }),
     };
   }
@@ -115,7 +126,11 @@ export class XRayBatchTracer {
 /** `AWS_XRAY_DAEMON_ADDRESS`: `host:port`, or `udp:host:port tcp:host:port`. */
 function daemonAddress(value: string | undefined): { address: string; port: number } | undefined {
   if (!value) return undefined;
-  const udp = value.split(/\s+/).find((part) => part.startsWith('udp:'))?.slice('udp:'.length) ?? value.trim();
+  const udp =
+    value
+      .split(/\s+/)
+      .find((part) => part.startsWith('udp:'))
+      ?.slice('udp:'.length) ?? value.trim();
   const at = udp.lastIndexOf(':');
   const port = Number(udp.slice(at + 1));
   if (at <= 0 || !Number.isInteger(port) || port <= 0 || port > 65_535) return undefined;

@@ -44,7 +44,11 @@ export function parseXRayTraceHeader(header: string | undefined): XRayTraceHeade
   if (root === undefined || fromXRayTraceId(root) === undefined) return undefined;
   const parent = fields.get('Parent');
   const sampled = fields.get('Sampled');
-  return { root, parent: parent !== undefined && SEGMENT_ID.test(parent) ? parent : undefined, sampled: sampled === '1' ? true : sampled === '0' ? false : undefined };
+  return {
+    root,
+    parent: parent !== undefined && SEGMENT_ID.test(parent) ? parent : undefined,
+    sampled: sampled === '1' ? true : sampled === '0' ? false : undefined,
+  };
 }
 
 /**
@@ -60,7 +64,11 @@ export function parseXRayTraceHeader(header: string | undefined): XRayTraceHeade
 export function traceContextFromXRay(header: string | undefined): TraceContext | undefined {
   const parsed = parseXRayTraceHeader(header);
   if (!parsed) return undefined;
-  const context: TraceContext = { traceId: fromXRayTraceId(parsed.root)!, parentId: parsed.parent ?? '0000000000000000', flags: parsed.sampled === false ? 0 : SAMPLED_FLAG };
+  const context: TraceContext = {
+    traceId: fromXRayTraceId(parsed.root)!,
+    parentId: parsed.parent ?? '0000000000000000',
+    flags: parsed.sampled === false ? 0 : SAMPLED_FLAG,
+  };
   // With a parent segment, the records are its children; without one, a new span of that trace.
   return parsed.parent === undefined ? childContext(context) : context;
 }

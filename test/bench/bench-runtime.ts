@@ -109,7 +109,11 @@ export async function measureRequestMix(options: RequestMixOptions): Promise<Req
       const started = process.hrtime.bigint();
       await sleep(windowMs);
       const used = cpuSince(cpu);
-      windows.push({ requests: requests - requestsBefore, seconds: Number(process.hrtime.bigint() - started) / 1e9, cpuMs: used.selfMs + used.othersMs });
+      windows.push({
+        requests: requests - requestsBefore,
+        seconds: Number(process.hrtime.bigint() - started) / 1e9,
+        cpuMs: used.selfMs + used.othersMs,
+      });
     }
   } finally {
     stopping = true;
@@ -165,7 +169,11 @@ export async function measurePassThrough(
     void consumer.run({
       eachBatch: async ({ batch }) => {
         // A fetched batch can reach 1 MB, the broker's limit for one produce request: sent in chunks.
-        await sendChunked(producer, to, batch.messages.map((message) => ({ key: message.key, value: message.value })));
+        await sendChunked(
+          producer,
+          to,
+          batch.messages.map((message) => ({ key: message.key, value: message.value })),
+        );
         seen += batch.messages.length;
         if (seen >= count) resolve();
       },

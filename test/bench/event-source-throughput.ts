@@ -45,7 +45,9 @@ export async function benchEventSource(): Promise<void> {
       definePipeline({
         name: uniqueName('bench'),
         topics: [{ name: topic, kind: 'event', partitions: 3 }],
-        consumers: [{ name: 'noop', handler: { entry: NOOP_HANDLER_ENTRY }, topic, eventSource: { batchSize, maximumBatchingWindowMs: 500 } }],
+        consumers: [
+          { name: 'noop', handler: { entry: NOOP_HANDLER_ENTRY }, topic, eventSource: { batchSize, maximumBatchingWindowMs: 500 } },
+        ],
       });
     const admin = kafka.admin();
     await admin.connect();
@@ -54,12 +56,18 @@ export async function benchEventSource(): Promise<void> {
     await fill(kafka, topic, total);
     // The broker (a JVM this process started; dynalite too, where it runs apart, idle here): their CPU is read from /proc.
     const children = descendantProcessIds();
-    console.log(`Topic ${topic}: ${total} records of ~200 bytes on 3 partitions; a warm-up, then ${rounds} rounds, each draining it once per run, in turn.\n`);
+    console.log(
+      `Topic ${topic}: ${total} records of ~200 bytes on 3 partitions; a warm-up, then ${rounds} rounds, each draining it once per run, in turn.\n`,
+    );
 
     const runs: ReadonlyArray<readonly [string, () => Promise<number | undefined>]> = [
       [BASELINE, async () => (await drainRaw(kafka, topic, total), undefined)],
       ...[100, 1_000].map(
-        (batchSize) => [`emulator, batchSize ${batchSize}`, () => drainThroughEmulator(kafka, runtime.kafka.brokers, pipelineFor(batchSize).consumers[0]!, total)] as const,
+        (batchSize) =>
+          [
+            `emulator, batchSize ${batchSize}`,
+            () => drainThroughEmulator(kafka, runtime.kafka.brokers, pipelineFor(batchSize).consumers[0]!, total),
+          ] as const,
       ),
     ];
     // An unmeasured round first: the first drain of a process also pays for JIT compilation and the broker's warm-up.
@@ -82,7 +90,10 @@ async function fill(kafka: Kafka, topic: string, total: number): Promise<void> {
     const count = Math.min(2_000, total - start);
     await producer.send({
       topic,
-      messages: Array.from({ length: count }, (_, i) => ({ key: `key-${(start + i) % 5_000}`, value: `{"n":${start + i},"pad":"${body}"}` })),
+      messages: Array.from({ length: count }, (_, i) => ({
+        key: `key-${(start + i) % 5_000}`,
+        value: `{"n":${start + i},"pad":"${body}"}`,
+      })),
     });
   }
   await producer.disconnect();

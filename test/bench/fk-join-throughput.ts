@@ -50,9 +50,11 @@ export async function benchJoin(): Promise<void> {
     // 1. Requests and units per event.
     console.log('\n1. DynamoDB requests and units per event (the processor driven directly, 1,000 left rows over 50 right rows, skewed)');
     const costs: RequestCosts[] = [];
-    for (const batchSize of [1, 100, 500]) for (const valueBytes of [200, 2048]) costs.push(await measureRequestCosts(runtime.dynamoDbClient(), 'left', batchSize, valueBytes));
+    for (const batchSize of [1, 100, 500])
+      for (const valueBytes of [200, 2048]) costs.push(await measureRequestCosts(runtime.dynamoDbClient(), 'left', batchSize, valueBytes));
     costs.push(await measureRequestCosts(runtime.dynamoDbClient(), 'inner', 500, 200));
-    const unitsText = (units: Units) => `${units.requests} (${units.readRequests} r + ${units.writeRequests} w) · ${units.rru} RRU · ${units.wru} WRU`;
+    const unitsText = (units: Units) =>
+      `${units.requests} (${units.readRequests} r + ${units.writeRequests} w) · ${units.rru} RRU · ${units.wru} WRU`;
     console.table(
       costs.map((cost) => ({
         join: cost.type,
@@ -65,7 +67,9 @@ export async function benchJoin(): Promise<void> {
         'right update (own row)': unitsText(cost.rightUpdate),
       })),
     );
-    console.log('  requests (reads + writes) · read and write request units, per event. A fan-out result is what the fan-out cost beyond the same right updates of unsubscribed keys.');
+    console.log(
+      '  requests (reads + writes) · read and write request units, per event. A fan-out result is what the fan-out cost beyond the same right updates of unsubscribed keys.',
+    );
     const headline = costs.find((cost) => cost.type === 'left' && cost.batchSize === 500 && cost.valueBytes === 200)!;
 
     // 2. The yardstick: the join's own mix (one conditional put per left update, one BatchGetItem per 100).
@@ -78,9 +82,15 @@ export async function benchJoin(): Promise<void> {
       processes: dynamoDbPids,
       request: async (worker, n) => {
         const leftKey = `y-${worker}-${n}`;
-        await store.replaceLeftRow({ leftKey, leftOffset: n, foreignKey: 'f1', value: Buffer.alloc(200, 120), subscribedAt: n, outputRightOffset: 0, emitted: true }, undefined);
+        await store.replaceLeftRow(
+          { leftKey, leftOffset: n, foreignKey: 'f1', value: Buffer.alloc(200, 120), subscribedAt: n, outputRightOffset: 0, emitted: true },
+          undefined,
+        );
         if (n % 100 !== 99) return 1;
-        await store.readLeftRows(Array.from({ length: 100 }, (_, k) => `y-${worker}-${n - k}`), false);
+        await store.readLeftRows(
+          Array.from({ length: 100 }, (_, k) => `y-${worker}-${n - k}`),
+          false,
+        );
         return 2;
       },
     });
@@ -91,7 +101,9 @@ export async function benchJoin(): Promise<void> {
 
     // 3. Side by side, alternated.
     const phases = phaseRecords();
-    console.log(`\n3. Side by side with Kafka Streams (${phases.leftLoad.length} left rows over ${phases.rightLoad.length} right rows; ${ROUNDS} rounds per side and join type, alternated)`);
+    console.log(
+      `\n3. Side by side with Kafka Streams (${phases.leftLoad.length} left rows over ${phases.rightLoad.length} right rows; ${ROUNDS} rounds per side and join type, alternated)`,
+    );
     const rounds: RoundMeasurement[] = [];
     for (let round = 0; round < ROUNDS; round += 1) {
       for (const type of TYPES) {
@@ -100,7 +112,9 @@ export async function benchJoin(): Promise<void> {
           const measured = await runRound(side, type, { runtime, kafka, phases, dynamoDbPids, log });
           rounds.push(measured);
           const left = measured.phases.leftLoad;
-          log(`round ${round + 1} ${type} ${side}: left load ${(left.cpuMs / left.results).toFixed(3)} CPU ms/result, ${Math.round(left.results / left.seconds)} results/s; final outputs ${measured.finalOutputsCorrect ? 'correct' : 'WRONG'}`);
+          log(
+            `round ${round + 1} ${type} ${side}: left load ${(left.cpuMs / left.results).toFixed(3)} CPU ms/result, ${Math.round(left.results / left.seconds)} results/s; final outputs ${measured.finalOutputsCorrect ? 'correct' : 'WRONG'}`,
+          );
         }
       }
     }
@@ -133,34 +147,51 @@ export async function benchJoin(): Promise<void> {
     const pairsEqual = TYPES.every((type) => {
       const platform = rounds.filter((round) => round.side === 'platform' && round.type === type);
       const streams = rounds.filter((round) => round.side === 'kafkaStreams' && round.type === type);
-      return platform.every((round, index) => streams[index] !== undefined && sameOutputs(round.finalOutputs, streams[index]!.finalOutputs));
+      return platform.every(
+        (round, index) => streams[index] !== undefined && sameOutputs(round.finalOutputs, streams[index]!.finalOutputs),
+      );
     });
     const finalOutputsEqual = pairsEqual && rounds.every((round) => round.finalOutputsCorrect);
-    console.log(`  CPU: platform = its runner process + the local DynamoDB server's; Kafka Streams = its JVM; the broker on neither side. Final outputs equal on both sides and to the join of the final inputs: ${finalOutputsEqual}.`);
+    console.log(
+      `  CPU: platform = its runner process + the local DynamoDB server's; Kafka Streams = its JVM; the broker on neither side. Final outputs equal on both sides and to the join of the final inputs: ${finalOutputsEqual}.`,
+    );
 
     // 4. The floor: a plain consume → produce of the left-load records.
     const passThroughTopics = { from: uniqueName('bench-pass-in'), to: uniqueName('bench-pass-out') };
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: passThroughTopics.from, numPartitions: 3 }, { topic: passThroughTopics.to, numPartitions: 3 }] });
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [
+        { topic: passThroughTopics.from, numPartitions: 3 },
+        { topic: passThroughTopics.to, numPartitions: 3 },
+      ],
+    });
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
-    for (let start = 0; start < phases.leftLoad.length; start += 1_000) await producer.send({ topic: passThroughTopics.from, messages: phases.leftLoad.slice(start, start + 1_000) });
+    for (let start = 0; start < phases.leftLoad.length; start += 1_000)
+      await producer.send({ topic: passThroughTopics.from, messages: phases.leftLoad.slice(start, start + 1_000) });
     await producer.disconnect();
     await admin.disconnect();
     const passThrough = await measurePassThrough(kafka, passThroughTopics.from, passThroughTopics.to, phases.leftLoad.length);
-    console.log(`\n4. Kafka pass-through of the same ${phases.leftLoad.length} left-load records (kafkajs consume → produce): ${passThrough.cpuMsPerRecord.toFixed(3)} CPU ms per record.`);
+    console.log(
+      `\n4. Kafka pass-through of the same ${phases.leftLoad.length} left-load records (kafkajs consume → produce): ${passThrough.cpuMsPerRecord.toFixed(3)} CPU ms per record.`,
+    );
 
     // 5. Where the platform's CPU goes.
     const profileDir = mkdtempSync(join(LOCAL_STATE_DIR, 'bench-profile-'));
     await runRound('platform', 'left', { runtime, kafka, phases, dynamoDbPids: [], profileDir, log });
     const shares = profileShares(profileDir);
     rmSync(profileDir, { recursive: true, force: true });
-    console.log('\n5. Where the platform runner\'s CPU goes (--cpu-prof of one left-join round; the local DynamoDB server runs apart):');
+    console.log("\n5. Where the platform runner's CPU goes (--cpu-prof of one left-join round; the local DynamoDB server runs apart):");
     console.table(shares.map(({ part, share }) => ({ part, share: `${(share * 100).toFixed(1)}%` })));
     const toolbox = measureToolboxCost();
     // The join's own CPU: the runner process, as it would run in Lambda (the local DynamoDB server apart).
-    const runnerCpu = spreadOf(rounds.filter((round) => round.side === 'platform' && round.type === 'left').map(({ phases: measured }) => measured.leftLoad.ownCpuMs / measured.leftLoad.results)).median;
+    const runnerCpu = spreadOf(
+      rounds
+        .filter((round) => round.side === 'platform' && round.type === 'left')
+        .map(({ phases: measured }) => measured.leftLoad.ownCpuMs / measured.leftLoad.results),
+    ).median;
     const toolboxPerResult = (toolbox.toolboxPutMicros + toolbox.toolboxFormatMicros) / 1000;
     console.log(
       `  dynamodb-toolbox, if it built the requests: ${toolbox.toolboxPutMicros.toFixed(1)} µs per conditional PutItem (by hand ${toolbox.handPutMicros.toFixed(2)}), ${toolbox.toolboxFormatMicros.toFixed(1)} µs per item read (by hand ${toolbox.handFormatMicros.toFixed(2)}): ` +
@@ -183,10 +214,27 @@ export async function benchJoin(): Promise<void> {
         })),
     );
 
-    const platformCpu = spreadOf(rounds.filter((round) => round.side === 'platform').map(({ phases: measured }) => measured.leftLoad.cpuMs / measured.leftLoad.results)).median;
-    const streamsCpu = spreadOf(rounds.filter((round) => round.side === 'kafkaStreams').map(({ phases: measured }) => measured.leftLoad.cpuMs / measured.leftLoad.results)).median;
-    const rate = (side: Side) => spreadOf(rounds.filter((round) => round.side === side).map(({ phases: measured }) => measured.leftLoad.results / measured.leftLoad.seconds)).median;
-    const units = (value: Units) => ({ requests: value.requests, readRequests: value.readRequests, writeRequests: value.writeRequests, rru: value.rru, wru: value.wru });
+    const platformCpu = spreadOf(
+      rounds
+        .filter((round) => round.side === 'platform')
+        .map(({ phases: measured }) => measured.leftLoad.cpuMs / measured.leftLoad.results),
+    ).median;
+    const streamsCpu = spreadOf(
+      rounds
+        .filter((round) => round.side === 'kafkaStreams')
+        .map(({ phases: measured }) => measured.leftLoad.cpuMs / measured.leftLoad.results),
+    ).median;
+    const rate = (side: Side) =>
+      spreadOf(
+        rounds.filter((round) => round.side === side).map(({ phases: measured }) => measured.leftLoad.results / measured.leftLoad.seconds),
+      ).median;
+    const units = (value: Units) => ({
+      requests: value.requests,
+      readRequests: value.readRequests,
+      writeRequests: value.writeRequests,
+      rru: value.rru,
+      wru: value.wru,
+    });
     const result = {
       leftUpdate: { fkUnchanged: units(headline.fkUnchanged), fkChanged: units(headline.fkChanged) },
       fanOutResult: units(headline.fanOutResult),
@@ -201,7 +249,6 @@ export async function benchJoin(): Promise<void> {
     await runtime.stop();
   }
 }
-
 
 function round3(value: number): number {
   return Math.round(value * 1000) / 1000;

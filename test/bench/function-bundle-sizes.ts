@@ -22,6 +22,8 @@ export async function benchFunctionBundles(): Promise<void> {
       'build ms': Number((Number(process.hrtime.bigint() - started) / 1e6).toFixed(0)),
     };
   });
-  console.log(`\nFunction bundles (ESM, minified, node22, AWS SDK v3 from the runtime); budget ${BUNDLE_SIZE_BUDGET_BYTES / 1024} KB each.`);
+  console.log(
+    `\nFunction bundles (ESM, minified, node22, AWS SDK v3 from the runtime); budget ${BUNDLE_SIZE_BUDGET_BYTES / 1024} KB each.`,
+  );
   console.table(rows);
 }

@@ -64,7 +64,11 @@ const WINDOWS = Number(process.env['BENCH_HOT_WINDOWS'] ?? 5);
 const WARMUP_WINDOWS = 1;
 const MODES = (process.env['BENCH_HOT_MODES'] ?? 'within,across,steady').split(',').map((mode) => mode.trim());
 
-const MODE_LABELS: Record<string, string> = { within: 'burst, within batches', across: 'burst, across batches', steady: `steady ${RATE}/s` };
+const MODE_LABELS: Record<string, string> = {
+  within: 'burst, within batches',
+  across: 'burst, across batches',
+  steady: `steady ${RATE}/s`,
+};
 
 /** How one mode went; the yardsticks are applied once every mode has run. */
 interface ModeResult {
@@ -108,10 +112,20 @@ export async function benchHotPath(): Promise<void> {
         under = steady.under;
       } else {
         burstWorkload ??= generateWorkload(UPDATES, 11);
-        const burst = await runBurst(runtime, kafka, documents, children, burstWorkload, MODE_LABELS[mode]!, mode === 'across' ? INTERVAL_MS : 0);
+        const burst = await runBurst(
+          runtime,
+          kafka,
+          documents,
+          children,
+          burstWorkload,
+          MODE_LABELS[mode]!,
+          mode === 'across' ? INTERVAL_MS : 0,
+        );
         results.push(burst.result);
         under = burst.under;
-        passThroughs.push(await measurePassThrough(kafka, under.stream.inputTopic, `${under.name}.passthrough`, UPDATES, { processes: children }));
+        passThroughs.push(
+          await measurePassThrough(kafka, under.stream.inputTopic, `${under.name}.passthrough`, UPDATES, { processes: children }),
+        );
       }
       const mix = await measureRequestMix({
         windows: Math.max(2, Math.ceil(6 / modes.length)),
@@ -137,7 +151,8 @@ async function hotPathWrite(documents: DynamoDBDocumentClient, tableName: string
     new UpdateCommand({
       TableName: tableName,
       Key: { pk: `yardstick-${worker}-${n % 500}` },
-      UpdateExpression: 'SET #value = :value, version = :version, sourceTimestamp = :ts, sourceOffset = :offset, pendingPartition = :partition, dueAt = if_not_exists(emittedAt, :zero) + :interval',
+      UpdateExpression:
+        'SET #value = :value, version = :version, sourceTimestamp = :ts, sourceOffset = :offset, pendingPartition = :partition, dueAt = if_not_exists(emittedAt, :zero) + :interval',
       ConditionExpression: 'attribute_not_exists(pk) OR version < :version OR (version = :version AND sourceTimestamp < :ts)',
       ExpressionAttributeNames: { '#value': 'value' },
       ExpressionAttributeValues: {
@@ -173,7 +188,12 @@ function updateSource(seed: number): { next(): { key: string; update: PriceUpdat
     newest,
     next() {
       const key = `item-${nextKey()}`;
-      const update: PriceUpdate = { version: (newest.get(key)?.version ?? 0) + 1, sourceTimestamp: 1_700_000_000_000 + index, amountMinor: 100 + Math.floor(random() * 50), currency: 'EUR' };
+      const update: PriceUpdate = {
+        version: (newest.get(key)?.version ?? 0) + 1,
+        sourceTimestamp: 1_700_000_000_000 + index,
+        amountMinor: 100 + Math.floor(random() * 50),
+        currency: 'EUR',
+      };
       index += 1;
       newest.set(key, update);
       return { key, update };
@@ -206,7 +226,12 @@ async function startStream(
   runtime: LocalRuntime,
   kafka: Kafka,
   documents: DynamoDBDocumentClient,
-  settings: { coalesceWindowMs: number; minEmitIntervalMs: number; eventSource?: { batchSize: number; maximumBatchingWindowMs: number }; flushTickIntervalMs?: number },
+  settings: {
+    coalesceWindowMs: number;
+    minEmitIntervalMs: number;
+    eventSource?: { batchSize: number; maximumBatchingWindowMs: number };
+    flushTickIntervalMs?: number;
+  },
 ): Promise<StreamUnderTest> {
   const name = uniqueName('bench-prices');
   const stream = definePriceStream({
@@ -258,7 +283,10 @@ async function startStream(
 }
 
 async function send(under: StreamUnderTest, messages: ReadonlyArray<{ key: string; update: PriceUpdate }>): Promise<void> {
-  await under.producer.send({ topic: under.stream.inputTopic, messages: messages.map(({ key, update }) => ({ key, value: JSON.stringify(update) })) });
+  await under.producer.send({
+    topic: under.stream.inputTopic,
+    messages: messages.map(({ key, update }) => ({ key, value: JSON.stringify(update) })),
+  });
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
@@ -275,7 +303,9 @@ async function stored(under: StreamUnderTest, count: number): Promise<void> {
       lastLog = Date.now();
       const stats = under.running.mappings[0]!.stats;
       const buffered = under.handler.processor.bufferedKeys;
-      console.log(`  … ${under.handler.totals.updates} of ${count} updates consumed, ${buffered} keys buffered${stats.lastError ? `; last error: ${stats.lastError}` : ''}`);
+      console.log(
+        `  … ${under.handler.totals.updates} of ${count} updates consumed, ${buffered} keys buffered${stats.lastError ? `; last error: ${stats.lastError}` : ''}`,
+      );
     }
     await sleep(20);
   }
@@ -292,7 +322,13 @@ interface FinalCheck {
  * The trailing guarantee: once stored, within one more interval and a tick, every final value is out.
  * Waits that long, then stops the stream and checks that stored state and the last emitted delta of every key equal its newest update.
  */
-async function finish(under: StreamUnderTest, documents: DynamoDBDocumentClient, kafka: Kafka, newest: ReadonlyMap<string, PriceUpdate>, trailingMs: number): Promise<{ check: FinalCheck; emittedEvents: number; usage: DynamoDbUsage }> {
+async function finish(
+  under: StreamUnderTest,
+  documents: DynamoDBDocumentClient,
+  kafka: Kafka,
+  newest: ReadonlyMap<string, PriceUpdate>,
+  trailingMs: number,
+): Promise<{ check: FinalCheck; emittedEvents: number; usage: DynamoDbUsage }> {
   await sleep(trailingMs);
   await under.running.stop();
   const usage = { ...under.handler.store.usage };
@@ -301,7 +337,9 @@ async function finish(under: StreamUnderTest, documents: DynamoDBDocumentClient,
   let bufferedRangesLeft = 0;
   let startKey: Record<string, unknown> | undefined;
   do {
-    const page = await documents.send(new ScanCommand({ TableName: under.tableName, ...(startKey ? { ExclusiveStartKey: startKey } : {}) }));
+    const page = await documents.send(
+      new ScanCommand({ TableName: under.tableName, ...(startKey ? { ExclusiveStartKey: startKey } : {}) }),
+    );
     for (const item of page.Items ?? []) {
       if (isBufferedRangeKey(item['pk'] as string)) {
         bufferedRangesLeft += 1;
@@ -464,7 +502,13 @@ async function runSteady(
     result: {
       label: MODE_LABELS['steady']!,
       updates,
-      usage: { requests: sum('requests'), readRequests: sum('requests') - sum('writes'), writeRequests: sum('writes'), readCapacityUnits: sum('rru'), writeCapacityUnits: sum('wru') },
+      usage: {
+        requests: sum('requests'),
+        readRequests: sum('requests') - sum('writes'),
+        writeRequests: sum('writes'),
+        readCapacityUnits: sum('rru'),
+        writeCapacityUnits: sum('wru'),
+      },
       updatesPerSecond: spreadOf(windows.map((window) => window.consumed / window.seconds)),
       cpuMsPerUpdate: spreadOf(windows.map((window) => window.cpuMs / window.produced)),
       requestsPerUpdate: sum('requests') / updates,
@@ -512,7 +556,9 @@ function report(
       'CPU ms/update': formatSpread(cpu, 3),
       'requests/update': requestsPerUpdate.toFixed(3),
       'of store-bound max (CPU)': `${storeShare(mix.cpuMsPerRequest, cpu.median)} (${storeShare(mix.minCpuMsPerRequest, cpu.max)}–${storeShare(mix.maxCpuMsPerRequest, cpu.min)})`,
-      'CPU vs pass-through': passThroughs.length ? formatSpread(spreadOf(passThroughs.map((pass) => cpu.median / pass.cpuMsPerRecord)), 1, '×') : '-',
+      'CPU vs pass-through': passThroughs.length
+        ? formatSpread(spreadOf(passThroughs.map((pass) => cpu.median / pass.cpuMsPerRecord)), 1, '×')
+        : '-',
       'updates/s': formatSpread(rate, 0),
       // The steady mode's rate is the producer's, not a maximum.
       'of store-bound max (rate)': steady
@@ -561,7 +607,9 @@ function report(
     const perWrite = spreadOf(steadyWindows.filter((window) => window.writes > 0).map((window) => window.produced / window.writes));
     const floor = spreadOf(steadyWindows.map((window) => window.produced / window.distinctKeys));
     const wru = spreadOf(steadyWindows.map((window) => window.wru / window.produced));
-    const dollars = spreadOf(steadyWindows.map((window) => dollarsPerMillion({ rru: window.rru / window.produced, wru: window.wru / window.produced })));
+    const dollars = spreadOf(
+      steadyWindows.map((window) => dollarsPerMillion({ rru: window.rru / window.produced, wru: window.wru / window.produced })),
+    );
     console.log(
       `Median (min–max) over ${steadyWindows.length} windows: ${formatSpread(perWrite, 2)} updates per write (all windows together: ` +
         `${(sum('produced') / sum('writes')).toFixed(2)}) against a floor of ${formatSpread(floor, 2)}; ` +

@@ -217,7 +217,9 @@ async function waitForReady(
         if (line === 'READY') resolve();
       };
       void exited.then((code) =>
-        reject(new KafkaStreamsPeerError(spawnProblem() ?? `The Kafka Streams peer exited with code ${code} while starting:\n${stderrTail()}`)),
+        reject(
+          new KafkaStreamsPeerError(spawnProblem() ?? `The Kafka Streams peer exited with code ${code} while starting:\n${stderrTail()}`),
+        ),
       );
       const notRunning = () =>
         new KafkaStreamsPeerError(
@@ -313,7 +315,9 @@ async function runToCompletion(
     child.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()));
     child.once('error', (error: NodeJS.ErrnoException) =>
       reject(
-        new KafkaStreamsPeerError(error.code === 'ENOENT' ? messages.missing : `Could not run ${command}: ${error.message}`, false, { cause: error }),
+        new KafkaStreamsPeerError(error.code === 'ENOENT' ? messages.missing : `Could not run ${command}: ${error.message}`, false, {
+          cause: error,
+        }),
       ),
     );
     child.once('close', resolve);

@@ -145,7 +145,10 @@ export function cpuSince(start: CpuReading): CpuSample {
 }
 
 /** Runs `work` and returns its result with the wall time and CPU it took (this process, and `others`). */
-export async function measureCpu<T>(work: () => Promise<T>, others: readonly number[] = []): Promise<{ result: T; seconds: number; cpu: CpuSample }> {
+export async function measureCpu<T>(
+  work: () => Promise<T>,
+  others: readonly number[] = [],
+): Promise<{ result: T; seconds: number; cpu: CpuSample }> {
   const start = readCpu(others);
   const started = process.hrtime.bigint();
   const result = await work();

@@ -15,7 +15,13 @@ import { benchFunctionBundles } from './function-bundle-sizes';
 import { benchHotPath } from './hot-path-throughput';
 import { benchValueFormats } from './value-format-throughput';
 
-const benchmarks: Record<string, () => Promise<void>> = { 'event-source': benchEventSource, 'fk-join': benchJoin, 'hot-path': benchHotPath, bundles: benchFunctionBundles, formats: benchValueFormats };
+const benchmarks: Record<string, () => Promise<void>> = {
+  'event-source': benchEventSource,
+  'fk-join': benchJoin,
+  'hot-path': benchHotPath,
+  bundles: benchFunctionBundles,
+  formats: benchValueFormats,
+};
 
 async function main(): Promise<void> {
   const selected = process.argv.slice(2).filter((name) => !name.startsWith('-'));

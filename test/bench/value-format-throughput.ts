@@ -24,7 +24,10 @@ export async function benchValueFormats(): Promise<void> {
   const registry = new FileSchemaRegistry(join(mkdtempSync(join(tmpdir(), 'bench-registry-')), 'registry.json'));
   const formats: Array<[string, ValueFormat]> = [
     ['JSON', JSON_VALUE_FORMAT],
-    ['Avro, wire format', avroValueFormat({ topic: 'offers', schemas: repositorySchemas().get('offers-value')!, registry: () => registry })],
+    [
+      'Avro, wire format',
+      avroValueFormat({ topic: 'offers', schemas: repositorySchemas().get('offers-value')!, registry: () => registry }),
+    ],
   ];
   const rows = [];
   let jsonRate = { write: 0, read: 0 };
@@ -50,5 +53,7 @@ export async function benchValueFormats(): Promise<void> {
   }
   console.log(`\nValue formats: ${OFFERS} offers (the Core Event), written then read back, in one process.`);
   console.table(rows);
-  console.log('JSON encodes and decodes with JSON.stringify and JSON.parse; Avro also validates, fills defaults and resolves against the newest schema.');
+  console.log(
+    'JSON encodes and decodes with JSON.stringify and JSON.parse; Avro also validates, fills defaults and resolves against the newest schema.',
+  );
 }

@@ -21,7 +21,12 @@ describe('CDK: deployment configuration, validated at synth time', () => {
   it('applies defaults: a new VPC over two zones and a KRaft cluster with one broker per zone', () => {
     const config = parseDeploymentConfig({ environments: { dev: {} } }, 'dev');
 
-    expect(config).toMatchObject({ production: false, network: { mode: 'new', zoneCount: 2 }, kafka: { mode: 'provisioned', brokerNodes: 2, kafkaVersion: '3.9.x.kraft' }, flushTickMinutes: 1 });
+    expect(config).toMatchObject({
+      production: false,
+      network: { mode: 'new', zoneCount: 2 },
+      kafka: { mode: 'provisioned', brokerNodes: 2, kafkaVersion: '3.9.x.kraft' },
+      flushTickMinutes: 1,
+    });
   });
 
   it.each(Object.keys((cdkJson.context.platform as { environments: object }).environments))(
@@ -35,13 +40,24 @@ describe('CDK: deployment configuration, validated at synth time', () => {
   );
 
   it('names the environments it knows when asked for another', () => {
-    expect(problemsOf(() => parseDeploymentConfig(TEST_ENVIRONMENTS, 'staging'))).toEqual(['no such environment in cdk.json context "platform.environments" (known: dev, prod, nat, existing)']);
+    expect(problemsOf(() => parseDeploymentConfig(TEST_ENVIRONMENTS, 'staging'))).toEqual([
+      'no such environment in cdk.json context "platform.environments" (known: dev, prod, nat, existing)',
+    ]);
   });
 
   it('reports every invalid setting together, with what is expected', () => {
     const problems = problemsOf(() =>
       parseDeploymentConfig(
-        { environments: { bad: { account: '42', region: 'Europe', network: { mode: 'existing', vpcId: 'vpc-1', availabilityZones: ['a'] }, kafka: { mode: 'provisioned', kafkaVersion: '3.6.0', brokerNodes: 3, instanceType: 'm5.large' } } } },
+        {
+          environments: {
+            bad: {
+              account: '42',
+              region: 'Europe',
+              network: { mode: 'existing', vpcId: 'vpc-1', availabilityZones: ['a'] },
+              kafka: { mode: 'provisioned', kafkaVersion: '3.6.0', brokerNodes: 3, instanceType: 'm5.large' },
+            },
+          },
+        },
         'bad',
       ),
     );
@@ -60,7 +76,17 @@ describe('CDK: deployment configuration, validated at synth time', () => {
 
   it('wants the schema registry as an http(s) URL, and its credentials secret by its complete ARN, which IAM matches', () => {
     const problems = problemsOf(() =>
-      parseDeploymentConfig({ environments: { bad: { schemaRegistryUrl: 'registry:8081', schemaRegistryCredentialsSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:schema-registry' } } }, 'bad'),
+      parseDeploymentConfig(
+        {
+          environments: {
+            bad: {
+              schemaRegistryUrl: 'registry:8081',
+              schemaRegistryCredentialsSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:schema-registry',
+            },
+          },
+        },
+        'bad',
+      ),
     );
 
     expect(problems).toEqual([
@@ -70,16 +96,28 @@ describe('CDK: deployment configuration, validated at synth time', () => {
   });
 
   it('wants the zones named when account and region are set, so synth never looks them up', () => {
-    expect(problemsOf(() => parseDeploymentConfig({ environments: { p: { account: '123456789012', region: 'eu-west-1' } } }, 'p'))).toEqual([
-      'network.availabilityZones is required when account and region are set (e.g. ["eu-west-1a", "eu-west-1b", "eu-west-1c"])',
-    ]);
-    expect(problemsOf(() => parseDeploymentConfig({ environments: { p: { region: 'eu-west-1', network: { availabilityZones: ['us-east-1a', 'us-east-1b'] } } } }, 'p'))).toEqual([
-      'network.availabilityZones must be zones of eu-west-1',
-    ]);
+    expect(problemsOf(() => parseDeploymentConfig({ environments: { p: { account: '123456789012', region: 'eu-west-1' } } }, 'p'))).toEqual(
+      ['network.availabilityZones is required when account and region are set (e.g. ["eu-west-1a", "eu-west-1b", "eu-west-1c"])'],
+    );
+    expect(
+      problemsOf(() =>
+        parseDeploymentConfig(
+          { environments: { p: { region: 'eu-west-1', network: { availabilityZones: ['us-east-1a', 'us-east-1b'] } } } },
+          'p',
+        ),
+      ),
+    ).toEqual(['network.availabilityZones must be zones of eu-west-1']);
   });
 
   it('refuses an existing cluster without the security group its consumers must be let in through', () => {
-    expect(problemsOf(() => parseDeploymentConfig({ environments: { x: { kafka: { mode: 'existing', clusterArn: 'arn:aws:kafka:eu-west-1:123456789012:cluster/c/u-1' } } } }, 'x'))).toEqual([
+    expect(
+      problemsOf(() =>
+        parseDeploymentConfig(
+          { environments: { x: { kafka: { mode: 'existing', clusterArn: 'arn:aws:kafka:eu-west-1:123456789012:cluster/c/u-1' } } } },
+          'x',
+        ),
+      ),
+    ).toEqual([
       'kafka.securityGroupId is required with kafka.mode "existing" (consumers are allowed in through it)',
       'kafka.mode "existing" needs network.mode "existing": the cluster lives in a VPC of its own, which the functions must join',
     ]);
@@ -88,23 +126,42 @@ describe('CDK: deployment configuration, validated at synth time', () => {
   it('refuses registry credentials that would travel over plain http', () => {
     const secret = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:schema-registry-AbCdEf';
 
-    expect(problemsOf(() => parseDeploymentConfig({ environments: { x: { schemaRegistryUrl: 'http://registry.internal:8081', schemaRegistryCredentialsSecretArn: secret } } }, 'x'))).toEqual([
+    expect(
+      problemsOf(() =>
+        parseDeploymentConfig(
+          { environments: { x: { schemaRegistryUrl: 'http://registry.internal:8081', schemaRegistryCredentialsSecretArn: secret } } },
+          'x',
+        ),
+      ),
+    ).toEqual([
       'schemaRegistryUrl must use https:// when schemaRegistryCredentialsSecretArn is set: basic-auth credentials would cross the network in clear text',
     ]);
-    expect(parseDeploymentConfig({ environments: { x: { schemaRegistryUrl: 'http://registry.internal:8081' } } }, 'x').schemaRegistryUrl).toBe('http://registry.internal:8081');
+    expect(
+      parseDeploymentConfig({ environments: { x: { schemaRegistryUrl: 'http://registry.internal:8081' } } }, 'x').schemaRegistryUrl,
+    ).toBe('http://registry.internal:8081');
   });
 
   it('asks an existing VPC how the pollers reach STS and Lambda instead of guessing, and takes a NAT gateway or endpoint groups', () => {
     const existing = (awsApiAccess: unknown) => ({
       environments: {
         x: {
-          network: { mode: 'existing', vpcId: 'vpc-0123456789abcdef0', availabilityZones: ['eu-west-1a', 'eu-west-1b'], privateSubnetIds: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'], awsApiAccess },
+          network: {
+            mode: 'existing',
+            vpcId: 'vpc-0123456789abcdef0',
+            availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+            privateSubnetIds: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'],
+            awsApiAccess,
+          },
         },
       },
     });
 
-    expect(problemsOf(() => parseDeploymentConfig(existing(undefined), 'x'))[0]).toMatch(/^network.awsApiAccess is required with network.mode "existing"/);
-    expect(problemsOf(() => parseDeploymentConfig(existing({ endpointSecurityGroupIds: ['not-a-group'] }), 'x'))[0]).toMatch(/^network.awsApiAccess is required/);
+    expect(problemsOf(() => parseDeploymentConfig(existing(undefined), 'x'))[0]).toMatch(
+      /^network.awsApiAccess is required with network.mode "existing"/,
+    );
+    expect(problemsOf(() => parseDeploymentConfig(existing({ endpointSecurityGroupIds: ['not-a-group'] }), 'x'))[0]).toMatch(
+      /^network.awsApiAccess is required/,
+    );
     expect(parseDeploymentConfig(existing('nat'), 'x').network.awsApiAccess).toEqual({ kind: 'nat' });
     expect(parseDeploymentConfig(existing({ endpointSecurityGroupIds: ['sg-0123456789abcdef0'] }), 'x').network.awsApiAccess).toEqual({
       kind: 'existing-endpoints',
@@ -116,11 +173,21 @@ describe('CDK: deployment configuration, validated at synth time', () => {
   });
 
   it('refuses a pipeline the environment cannot hold: replication above the broker count, sub-second batching windows, pollers for unknown consumers', () => {
-    const config = parseDeploymentConfig({ environments: { small: { kafka: { brokerNodes: 2 }, provisionedPollers: { 'no-such-consumer': { minimum: 1, maximum: 2 } } } } }, 'small');
+    const config = parseDeploymentConfig(
+      { environments: { small: { kafka: { brokerNodes: 2 }, provisionedPollers: { 'no-such-consumer': { minimum: 1, maximum: 2 } } } } },
+      'small',
+    );
     const pipeline = definePipeline({
       name: 'tiny',
       topics: [{ name: 'orders', kind: 'event', replicationFactor: 3 }],
-      consumers: [{ name: 'audit', handler: { entry: deployablePipeline.consumers[0]!.handler.entry }, topic: 'orders', eventSource: { maximumBatchingWindowMs: 50 } }],
+      consumers: [
+        {
+          name: 'audit',
+          handler: { entry: deployablePipeline.consumers[0]!.handler.entry },
+          topic: 'orders',
+          eventSource: { maximumBatchingWindowMs: 50 },
+        },
+      ],
     });
 
     expect(problemsOf(() => addPlatformStacks(new App(), pipeline, config))).toEqual([

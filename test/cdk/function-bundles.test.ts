@@ -34,11 +34,20 @@ describe('CDK: function bundles', () => {
     // The one package the Lambda runtime provides (kept out of the bundle): the AWS SDK v3.
     mkdirSync(join(directory, 'node_modules'));
     symlinkSync(join(ROOT, 'node_modules', '@aws-sdk'), join(directory, 'node_modules', '@aws-sdk'));
-    const loaded = spawnSync(process.execPath, ['--input-type=module', '-e', "const m = await import('./index.mjs'); console.log(Object.keys(m).sort().join(','));"], {
-      cwd: directory,
-      env: { PATH: process.env['PATH'], ...COLD_START_ENVIRONMENT, PLATFORM_SCHEMAS_DIR: join(directory, 'schemas'), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-      encoding: 'utf8',
-    });
+    const loaded = spawnSync(
+      process.execPath,
+      ['--input-type=module', '-e', "const m = await import('./index.mjs'); console.log(Object.keys(m).sort().join(','));"],
+      {
+        cwd: directory,
+        env: {
+          PATH: process.env['PATH'],
+          ...COLD_START_ENVIRONMENT,
+          PLATFORM_SCHEMAS_DIR: join(directory, 'schemas'),
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        },
+        encoding: 'utf8',
+      },
+    );
     expect(loaded.stderr).toBe('');
     expect(loaded.stdout.trim()).toMatch(/^(handler|left,right)$/);
   });

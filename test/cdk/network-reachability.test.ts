@@ -50,12 +50,19 @@ describe('CDK: who can reach whom', () => {
     });
 
     it('admits nobody else to the brokers, and only on the broker port', () => {
-      expect(admittedInto(rules, 'cluster')).toEqual([`cluster:${MSK_IAM_PORT}-${MSK_IAM_PORT}`, `functions:${MSK_IAM_PORT}-${MSK_IAM_PORT}`]);
+      expect(admittedInto(rules, 'cluster')).toEqual([
+        `cluster:${MSK_IAM_PORT}-${MSK_IAM_PORT}`,
+        `functions:${MSK_IAM_PORT}-${MSK_IAM_PORT}`,
+      ]);
     });
 
     it('lets the brokers’ group leave only to itself on the broker port and to the AWS APIs on 443', () => {
-      const egress = rules.filter((rule) => rule.direction === 'egress' && rule.group === 'cluster').map((rule) => `${rule.peer}:${rule.fromPort}-${rule.toPort}`);
-      expect(egress.sort()).toEqual([`cluster:${MSK_IAM_PORT}-${MSK_IAM_PORT}`, environment === 'nat' ? '0.0.0.0/0:443-443' : 'endpoints:443-443'].sort());
+      const egress = rules
+        .filter((rule) => rule.direction === 'egress' && rule.group === 'cluster')
+        .map((rule) => `${rule.peer}:${rule.fromPort}-${rule.toPort}`);
+      expect(egress.sort()).toEqual(
+        [`cluster:${MSK_IAM_PORT}-${MSK_IAM_PORT}`, environment === 'nat' ? '0.0.0.0/0:443-443' : 'endpoints:443-443'].sort(),
+      );
     });
   });
 

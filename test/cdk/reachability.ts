@@ -40,8 +40,10 @@ export function securityGroupRules(templates: readonly Template[], names: GroupN
       for (const raw of resource['Properties']['SecurityGroupIngress'] ?? []) add('ingress', group, raw);
       for (const raw of resource['Properties']['SecurityGroupEgress'] ?? []) add('egress', group, raw);
     }
-    for (const resource of Object.values(template.findResources('AWS::EC2::SecurityGroupIngress'))) add('ingress', nameOf(resource['Properties']['GroupId']), resource['Properties']);
-    for (const resource of Object.values(template.findResources('AWS::EC2::SecurityGroupEgress'))) add('egress', nameOf(resource['Properties']['GroupId']), resource['Properties']);
+    for (const resource of Object.values(template.findResources('AWS::EC2::SecurityGroupIngress')))
+      add('ingress', nameOf(resource['Properties']['GroupId']), resource['Properties']);
+    for (const resource of Object.values(template.findResources('AWS::EC2::SecurityGroupEgress')))
+      add('egress', nameOf(resource['Properties']['GroupId']), resource['Properties']);
   }
   return rules;
 }
@@ -49,17 +51,28 @@ export function securityGroupRules(templates: readonly Template[], names: GroupN
 /** Whether group `from` may open `port` on group `to`. */
 export function canOpen(rules: readonly Rule[], from: string, to: string, port: number): boolean {
   const covers = (rule: Rule) => rule.fromPort <= port && port <= rule.toPort;
-  const leaves = rules.some((rule) => rule.direction === 'egress' && rule.group === from && (rule.peer === to || rule.peer === '0.0.0.0/0') && covers(rule));
+  const leaves = rules.some(
+    (rule) => rule.direction === 'egress' && rule.group === from && (rule.peer === to || rule.peer === '0.0.0.0/0') && covers(rule),
+  );
   const enters = rules.some((rule) => rule.direction === 'ingress' && rule.group === to && rule.peer === from && covers(rule));
   return leaves && enters;
 }
 
 /** Whether group `from` may leave to any address on `port` (through a NAT gateway). */
 export function canLeaveToInternet(rules: readonly Rule[], from: string, port: number): boolean {
-  return rules.some((rule) => rule.direction === 'egress' && rule.group === from && rule.peer === '0.0.0.0/0' && rule.fromPort <= port && port <= rule.toPort);
+  return rules.some(
+    (rule) =>
+      rule.direction === 'egress' && rule.group === from && rule.peer === '0.0.0.0/0' && rule.fromPort <= port && port <= rule.toPort,
+  );
 }
 
 /** The groups (or ranges) that some rule admits into `to`, on any port. */
 export function admittedInto(rules: readonly Rule[], to: string): string[] {
-  return [...new Set(rules.filter((rule) => rule.direction === 'ingress' && rule.group === to).map((rule) => `${rule.peer}:${rule.fromPort}-${rule.toPort}`))].sort();
+  return [
+    ...new Set(
+      rules
+        .filter((rule) => rule.direction === 'ingress' && rule.group === to)
+        .map((rule) => `${rule.peer}:${rule.fromPort}-${rule.toPort}`),
+    ),
+  ].sort();
 }

@@ -11,21 +11,51 @@ import { deployablePipeline } from '../fixtures/deployable-pipeline';
 
 /** cdk.json's context without the environments: the feature flags `cdk synth` runs with, so the tests synthesize the same templates. */
 export function featureFlags(): Record<string, unknown> {
-  const { platform: _environments, ...flags } = (JSON.parse(readFileSync(join(__dirname, '..', '..', 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
+  const { platform: _environments, ...flags } = (
+    JSON.parse(readFileSync(join(__dirname, '..', '..', 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }
+  ).context;
   return flags;
 }
 
 /** The environments the tests synthesize: a new VPC and cluster, and existing ones. */
 export const TEST_ENVIRONMENTS = {
   environments: {
-    dev: { region: 'eu-west-1', network: { mode: 'new', availabilityZones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'] }, kafka: { mode: 'provisioned', brokerNodes: 3, instanceType: 'kafka.t3.small' }, provisionedPollers: { prices: { minimum: 2, maximum: 12 } }, schemaRegistryUrl: 'https://registry.dev.example.com', schemaRegistryCredentialsSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:schema-registry-AbCdEf' },
-    prod: { production: true, account: '123456789012', region: 'eu-west-1', network: { mode: 'new', availabilityZones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'] }, kafka: { mode: 'provisioned', brokerNodes: 3 } },
-    nat: { region: 'eu-west-1', network: { mode: 'new', availabilityZones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'], awsApiAccess: 'nat' }, kafka: { mode: 'provisioned', brokerNodes: 3 }, schemaRegistryUrl: 'https://registry.nat.example.com' },
+    dev: {
+      region: 'eu-west-1',
+      network: { mode: 'new', availabilityZones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'] },
+      kafka: { mode: 'provisioned', brokerNodes: 3, instanceType: 'kafka.t3.small' },
+      provisionedPollers: { prices: { minimum: 2, maximum: 12 } },
+      schemaRegistryUrl: 'https://registry.dev.example.com',
+      schemaRegistryCredentialsSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:schema-registry-AbCdEf',
+    },
+    prod: {
+      production: true,
+      account: '123456789012',
+      region: 'eu-west-1',
+      network: { mode: 'new', availabilityZones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'] },
+      kafka: { mode: 'provisioned', brokerNodes: 3 },
+    },
+    nat: {
+      region: 'eu-west-1',
+      network: { mode: 'new', availabilityZones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'], awsApiAccess: 'nat' },
+      kafka: { mode: 'provisioned', brokerNodes: 3 },
+      schemaRegistryUrl: 'https://registry.nat.example.com',
+    },
     existing: {
       account: '123456789012',
       region: 'eu-west-1',
-      network: { mode: 'existing', vpcId: 'vpc-0123456789abcdef0', availabilityZones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'], privateSubnetIds: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1', 'subnet-0123456789abcdef2'], awsApiAccess: { endpointSecurityGroupIds: ['sg-0eeeeeeeeeeeeeee1'] } },
-      kafka: { mode: 'existing', clusterArn: 'arn:aws:kafka:eu-west-1:123456789012:cluster/shared-kafka/0a1b2c3d-4e5f-6789-abcd-ef0123456789-2', securityGroupId: 'sg-0123456789abcdef0' },
+      network: {
+        mode: 'existing',
+        vpcId: 'vpc-0123456789abcdef0',
+        availabilityZones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'],
+        privateSubnetIds: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1', 'subnet-0123456789abcdef2'],
+        awsApiAccess: { endpointSecurityGroupIds: ['sg-0eeeeeeeeeeeeeee1'] },
+      },
+      kafka: {
+        mode: 'existing',
+        clusterArn: 'arn:aws:kafka:eu-west-1:123456789012:cluster/shared-kafka/0a1b2c3d-4e5f-6789-abcd-ef0123456789-2',
+        securityGroupId: 'sg-0123456789abcdef0',
+      },
     },
   },
 };

@@ -43,25 +43,43 @@ describe('Function: checkpointVerdict', () => {
   it('does not apply when the topic holds fewer records than it recorded (a fresh topic)', () => {
     const verdict = checkpointVerdict(saved, { ...scope, endOffsets: { '0': '0', '1': '0', '2': '0' } });
 
-    expect(verdict).toEqual({ applies: false, reason: expect.stringContaining('partition 0 of "merchants" ends at offset 0, short of the 8 it reached with the 5 record(s)') });
+    expect(verdict).toEqual({
+      applies: false,
+      reason: expect.stringContaining('partition 0 of "merchants" ends at offset 0, short of the 8 it reached with the 5 record(s)'),
+    });
   });
 
   it('does not apply when a recorded partition is gone', () => {
-    expect(checkpointVerdict(saved, { ...scope, endOffsets: { '0': '10' } })).toMatchObject({ applies: false, reason: expect.stringContaining('partition 1') });
+    expect(checkpointVerdict(saved, { ...scope, endOffsets: { '0': '10' } })).toMatchObject({
+      applies: false,
+      reason: expect.stringContaining('partition 1'),
+    });
   });
 
   it('does not apply to another topic, key field, schema or a changed file', () => {
-    expect(checkpointVerdict(saved, { ...scope, topic: 'flyers' })).toMatchObject({ applies: false, reason: 'it records a liberation into topic "merchants"' });
+    expect(checkpointVerdict(saved, { ...scope, topic: 'flyers' })).toMatchObject({
+      applies: false,
+      reason: 'it records a liberation into topic "merchants"',
+    });
     expect(checkpointVerdict(saved, { ...scope, keyField: 'id' })).toMatchObject({ applies: false });
     expect(checkpointVerdict(saved, { ...scope, subject: 'merchants-v2' })).toMatchObject({ applies: false });
-    expect(checkpointVerdict(saved, { ...scope, size: 121 })).toMatchObject({ applies: false, reason: expect.stringContaining('the file changed') });
-    expect(checkpointVerdict(saved, { ...scope, modifiedMs: 1 })).toMatchObject({ applies: false, reason: expect.stringContaining('the file changed') });
+    expect(checkpointVerdict(saved, { ...scope, size: 121 })).toMatchObject({
+      applies: false,
+      reason: expect.stringContaining('the file changed'),
+    });
+    expect(checkpointVerdict(saved, { ...scope, modifiedMs: 1 })).toMatchObject({
+      applies: false,
+      reason: expect.stringContaining('the file changed'),
+    });
   });
 
   it('does not apply when written by an older liberate, which recorded no cluster, or when it cannot be read', () => {
     const { version: _version, clusterId: _cluster, endOffsets: _offsets, ...older } = saved;
 
-    expect(checkpointVerdict(older, scope)).toMatchObject({ applies: false, reason: expect.stringContaining('an older version of liberate') });
+    expect(checkpointVerdict(older, scope)).toMatchObject({
+      applies: false,
+      reason: expect.stringContaining('an older version of liberate'),
+    });
     expect(checkpointVerdict({ unreadable: true }, scope)).toEqual({ applies: false, reason: 'it cannot be read' });
     expect(checkpointVerdict({ ...saved, endOffsets: { '0': 'many' } }, scope)).toEqual({ applies: false, reason: 'it cannot be read' });
   });

@@ -27,7 +27,10 @@ describe('Class: CsvParser', () => {
   });
 
   it('keeps commas inside a quoted cell', () => {
-    expect(cellsOf(parse('a,b\n"Deals, week 1",2\n'))).toEqual([['a', 'b'], ['Deals, week 1', '2']]);
+    expect(cellsOf(parse('a,b\n"Deals, week 1",2\n'))).toEqual([
+      ['a', 'b'],
+      ['Deals, week 1', '2'],
+    ]);
   });
 
   it('reads a doubled quote inside a quoted cell as one quote', () => {
@@ -53,14 +56,26 @@ describe('Class: CsvParser', () => {
   });
 
   it('drops a byte-order mark before the first cell', () => {
-    expect(cellsOf(parse('\uFEFFid,name\n1,Ann\n'))).toEqual([['id', 'name'], ['1', 'Ann']]);
+    expect(cellsOf(parse('\uFEFFid,name\n1,Ann\n'))).toEqual([
+      ['id', 'name'],
+      ['1', 'Ann'],
+    ]);
     expect(cellsOf(parse('\uFEFF"id",name\n'))).toEqual([['id', 'name']]);
   });
 
   it('reads the last row without a line break at the end, and no row from an empty trailing line', () => {
-    expect(cellsOf(parse('a,b\n1,2'))).toEqual([['a', 'b'], ['1', '2']]);
-    expect(cellsOf(parse('a,b\n1,2\n'))).toEqual([['a', 'b'], ['1', '2']]);
-    expect(cellsOf(parse('a,b\r\n1,2\r\n\r\n'))).toEqual([['a', 'b'], ['1', '2']]);
+    expect(cellsOf(parse('a,b\n1,2'))).toEqual([
+      ['a', 'b'],
+      ['1', '2'],
+    ]);
+    expect(cellsOf(parse('a,b\n1,2\n'))).toEqual([
+      ['a', 'b'],
+      ['1', '2'],
+    ]);
+    expect(cellsOf(parse('a,b\r\n1,2\r\n\r\n'))).toEqual([
+      ['a', 'b'],
+      ['1', '2'],
+    ]);
   });
 
   it('skips empty lines but counts them', () => {
@@ -81,7 +96,10 @@ describe('Class: CsvParser', () => {
   });
 
   it('keeps empty cells, quoted or not, and a quote inside an unquoted cell', () => {
-    expect(cellsOf(parse('a,"",c,\n5\'11",x,y,z\n'))).toEqual([['a', '', 'c', ''], ['5\'11"', 'x', 'y', 'z']]);
+    expect(cellsOf(parse('a,"",c,\n5\'11",x,y,z\n'))).toEqual([
+      ['a', '', 'c', ''],
+      ['5\'11"', 'x', 'y', 'z'],
+    ]);
   });
 
   it('marks a row with text after a closing quote as malformed', () => {
@@ -93,7 +111,12 @@ describe('Class: CsvParser', () => {
   it('marks a quoted cell never closed as malformed, naming the line it opened on', () => {
     const rows = parse('a,b\n1,2\n3,"open\n4,5\n');
 
-    expect(rows[2]).toEqual({ line: 3, endLine: 4, cells: ['3', 'open\n4,5\n'], problem: 'the quoted cell 2 opened on line 3 is never closed' });
+    expect(rows[2]).toEqual({
+      line: 3,
+      endLine: 4,
+      cells: ['3', 'open\n4,5\n'],
+      problem: 'the quoted cell 2 opened on line 3 is never closed',
+    });
   });
 
   it('reads the same rows however the text is split into chunks', () => {
@@ -101,17 +124,26 @@ describe('Class: CsvParser', () => {
     const whole = parse(text);
 
     for (let split = 0; split <= text.length; split += 1) expect(parse(text, [split])).toEqual(whole);
-    expect(parse(text, Array.from({ length: text.length }, () => 1))).toEqual(whole);
+    expect(
+      parse(
+        text,
+        Array.from({ length: text.length }, () => 1),
+      ),
+    ).toEqual(whole);
   });
 
   it('reads back any table written by the RFC 4180 rules, in any chunks', () => {
     const cell = fc.string({ unit: fc.constantFrom('a', 'b', ' ', ',', '"', '\n', '\r\n', 'é', '😀') });
-    const table = fc.integer({ min: 1, max: 4 }).chain((width) => fc.array(fc.array(cell, { minLength: width, maxLength: width }), { minLength: 1, maxLength: 6 }));
+    const table = fc
+      .integer({ min: 1, max: 4 })
+      .chain((width) => fc.array(fc.array(cell, { minLength: width, maxLength: width }), { minLength: 1, maxLength: 6 }));
     fc.assert(
       fc.property(table, fc.boolean(), fc.array(fc.integer({ min: 0, max: 7 })), (rows, crlf, chunks) => {
         // A row of one empty cell is an empty line, which is no row: quote it, as writers do.
         const quote = (value: string) => `"${value.replaceAll('"', '""')}"`;
-        const text = rows.map((row) => row.map((value) => (/[",\r\n]/.test(value) || row.length === 1 ? quote(value) : value)).join(',')).join(crlf ? '\r\n' : '\n');
+        const text = rows
+          .map((row) => row.map((value) => (/[",\r\n]/.test(value) || row.length === 1 ? quote(value) : value)).join(','))
+          .join(crlf ? '\r\n' : '\n');
 
         expect(cellsOf(parse(text, chunks))).toEqual(rows);
       }),

@@ -54,6 +54,11 @@ describe('Class: LiberationProgress', () => {
 describe('Function: formatBytes and formatDuration', () => {
   it('reads as people write sizes and durations', () => {
     expect([formatBytes(950), formatBytes(12_345_678), formatBytes(1_200_000_000)]).toEqual(['950 B', '12.3 MB', '1.2 GB']);
-    expect([formatDuration(400), formatDuration(42_000), formatDuration(185_000), formatDuration(7_620_000)]).toEqual(['0.4 s', '42 s', '3 min 05 s', '2 h 07 min']);
+    expect([formatDuration(400), formatDuration(42_000), formatDuration(185_000), formatDuration(7_620_000)]).toEqual([
+      '0.4 s',
+      '42 s',
+      '3 min 05 s',
+      '2 h 07 min',
+    ]);
   });
 });

@@ -8,7 +8,14 @@ const catalog = defineCatalog('t.');
 const pipeline = definePipeline({
   name: 't',
   topics: catalog.topics,
-  consumers: [{ name: 'merchant-directory', handler: NOOP, topic: 't.merchants', eventSource: { maximumRetryAttempts: 0, onFailure: { kind: 'kafka', topic: 't.merchants.dlq' } } }],
+  consumers: [
+    {
+      name: 'merchant-directory',
+      handler: NOOP,
+      topic: 't.merchants',
+      eventSource: { maximumRetryAttempts: 0, onFailure: { kind: 'kafka', topic: 't.merchants.dlq' } },
+    },
+  ],
   joins: [
     { join: catalog.itemsWithFlyer, handler: NOOP },
     { join: catalog.offers, handler: NOOP },

@@ -17,9 +17,12 @@ describe('Command: liberate, run as a user runs it (integration)', () => {
   const prefix = `${uniqueName('liberate')}.`;
 
   /** Runs `platform <args>` against the test services, with the fixture pipeline under this file's prefix. */
-  const platform = (args: readonly string[]) => runPlatform([...args, '--pipeline', PIPELINE], { env: { ...process.env, CLI_TEST_PREFIX: prefix } });
-  const liberate = (topic: string, file: string, keyField: string, ...more: string[]) => platform(['liberate', topic, '--file', file, '--key-field', keyField, '--json', ...more]);
-  const formatOf = (topic: string) => topicValueFormat(pipeline.topics.find((declared) => declared.name === topic)!, () => runtime.schemaRegistry());
+  const platform = (args: readonly string[]) =>
+    runPlatform([...args, '--pipeline', PIPELINE], { env: { ...process.env, CLI_TEST_PREFIX: prefix } });
+  const liberate = (topic: string, file: string, keyField: string, ...more: string[]) =>
+    platform(['liberate', topic, '--file', file, '--key-field', keyField, '--json', ...more]);
+  const formatOf = (topic: string) =>
+    topicValueFormat(pipeline.topics.find((declared) => declared.name === topic)!, () => runtime.schemaRegistry());
   const endOffset = (topic: string) => recordCount(kafka, topic);
   /** A snapshot file of its own, in a directory of its own (the checkpoint is written beside it). */
   const snapshot = (name: string, lines: readonly string[], ending = '\n') => {
@@ -41,7 +44,14 @@ describe('Command: liberate, run as a user runs it (integration)', () => {
     const dynamodb = runtime.dynamoDbClient();
     await provisionPipeline({ kafkaAdmin: admin, dynamodb }, pipeline);
     await eventually('every topic has its leaders', async () => {
-      const answered = await Promise.all(pipeline.topics.map((topic) => admin.fetchTopicOffsets(topic.name).then(() => true, () => false)));
+      const answered = await Promise.all(
+        pipeline.topics.map((topic) =>
+          admin.fetchTopicOffsets(topic.name).then(
+            () => true,
+            () => false,
+          ),
+        ),
+      );
       return answered.every(Boolean);
     });
     await admin.disconnect();
@@ -68,7 +78,9 @@ describe('Command: liberate, run as a user runs it (integration)', () => {
     const result = JSON.parse(again.stdout) as Record<string, unknown>;
     expect(result).toMatchObject({ produced: 3, rejected: 0, resumedAfterLine: 0 });
     expect(result['alreadyComplete']).toBeUndefined();
-    expect(result['startedOverBecause']).toMatch(/does not apply: partition \d of ".*merchants-snapshot" ends at offset 0, short of the \d+ it reached/);
+    expect(result['startedOverBecause']).toMatch(
+      /does not apply: partition \d of ".*merchants-snapshot" ends at offset 0, short of the \d+ it reached/,
+    );
     expect(again.stderr).toMatch(/^liberate: starting over, as the checkpoint .* does not apply/);
     expect(await endOffset(topic)).toBe(3);
     expect((await readTopic(kafka, topic, 3)).map((record) => record.key).sort()).toEqual(['f-1', 'f-2', 'f-3']);
@@ -136,7 +148,12 @@ describe('Command: liberate, run as a user runs it (integration)', () => {
     expect(run.stderr).toMatch(/^liberate: 4 row\(s\) read \(\d+ B\) in [\d.]+ s: 2 produced, 2 rejected\n$/);
     expect((await endOffset(topic)) - before).toBe(2);
     const records = await readTopic(kafka, topic, before + 2);
-    expect(records.filter((record) => record.key?.startsWith('fl-')).map((record) => record.key).sort()).toEqual(['fl-1', 'fl-4']);
+    expect(
+      records
+        .filter((record) => record.key?.startsWith('fl-'))
+        .map((record) => record.key)
+        .sort(),
+    ).toEqual(['fl-1', 'fl-4']);
     const four = records.find((record) => record.key === 'fl-4')!;
     expect(await readValue(formatOf(topic), four.valueBytes)).toMatchObject({ title: 'Four, or more' });
   });
@@ -156,11 +173,23 @@ describe('Command: liberate, run as a user runs it (integration)', () => {
 
     expect(run.code).toBe(0);
     // Four physical lines, three rows; the row after the two-line one is numbered by the line it is on.
-    expect(JSON.parse(run.stdout)).toMatchObject({ linesRead: 4, rowsRead: 3, produced: 2, rejected: 1, rejectedRows: [{ line: 4, problems: [expect.stringMatching(/a short row/)] }] });
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      linesRead: 4,
+      rowsRead: 3,
+      produced: 2,
+      rejected: 1,
+      rejectedRows: [{ line: 4, problems: [expect.stringMatching(/a short row/)] }],
+    });
     expect((await endOffset(flyers)) - before).toBe(2);
     const records = await readTopic(kafka, flyers, before + 2);
     const multiline = records.find((record) => record.key === 'nl-1')!;
-    expect(await readValue(formatOf(flyers), multiline.valueBytes)).toEqual({ flyerId: 'nl-1', merchantId: 'm-1', title: 'Deals\nof the "week"', validFrom: 1767225600000, validUntil: 1767830400000 });
+    expect(await readValue(formatOf(flyers), multiline.valueBytes)).toEqual({
+      flyerId: 'nl-1',
+      merchantId: 'm-1',
+      title: 'Deals\nof the "week"',
+      validFrom: 1767225600000,
+      validUntil: 1767830400000,
+    });
   });
 
   it('refuses a key field the file does not have before reading, with exit code 2', async () => {
@@ -168,16 +197,22 @@ describe('Command: liberate, run as a user runs it (integration)', () => {
     // A field of the entity the file names otherwise: every row would be rejected.
     const csv = snapshot('flyers.csv', ['id,merchantId,title,validFrom,validUntil', 'k-1,m-1,One,1767225600000,1767830400000']);
     // A column the file has, but not a field of the entity: every row would be rejected too.
-    const ndjson = snapshot('flyers.ndjson', ['{"flyer_id":"k-2","flyerId":"k-2","merchantId":"m-1","title":"Two","validFrom":1,"validUntil":2}']);
+    const ndjson = snapshot('flyers.ndjson', [
+      '{"flyer_id":"k-2","flyerId":"k-2","merchantId":"m-1","title":"Two","validFrom":1,"validUntil":2}',
+    ]);
     const before = await endOffset(topic);
 
     const notAColumn = await platform(['liberate', topic, '--file', csv, '--key-field', 'flyerId']);
     const notAField = await platform(['liberate', topic, '--file', ndjson, '--key-field', 'flyer_id']);
 
     expect(notAColumn.code).toBe(2);
-    expect(notAColumn.stderr).toMatch(/^error: --key-field "flyerId" is not a column of .*flyers\.csv \(its columns: id, merchantId, title, validFrom, validUntil\); nothing was produced\nRun with --help/);
+    expect(notAColumn.stderr).toMatch(
+      /^error: --key-field "flyerId" is not a column of .*flyers\.csv \(its columns: id, merchantId, title, validFrom, validUntil\); nothing was produced\nRun with --help/,
+    );
     expect(notAField.code).toBe(2);
-    expect(notAField.stderr).toMatch(/^error: --key-field "flyer_id" is not a field of schema flyers-value \(its fields: flyerId, merchantId, title, validFrom, validUntil\); nothing was produced/);
+    expect(notAField.stderr).toMatch(
+      /^error: --key-field "flyer_id" is not a field of schema flyers-value \(its fields: flyerId, merchantId, title, validFrom, validUntil\); nothing was produced/,
+    );
     expect(notAColumn.stdout + notAField.stdout).toBe('');
     expect(await endOffset(topic)).toBe(before);
     // Nothing started: no checkpoint to resume from.
@@ -193,7 +228,9 @@ describe('Command: liberate, run as a user runs it (integration)', () => {
     const deltas = await platform(['liberate', `${prefix}price-deltas`, '--file', file, '--key-field', 'itemId']);
 
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/^error: topic ".*items-with-flyer" is the output of join ".*items-with-flyer": liberate feeds the entity topics the monolith owns, never one the pipeline derives; nothing was produced\n/);
+    expect(run.stderr).toMatch(
+      /^error: topic ".*items-with-flyer" is the output of join ".*items-with-flyer": liberate feeds the entity topics the monolith owns, never one the pipeline derives; nothing was produced\n/,
+    );
     expect(deltas.code).toBe(2);
     expect(deltas.stderr).toMatch(/is the deltas of hot stream/);
     expect(await endOffset(topic)).toBe(before);
@@ -208,9 +245,20 @@ describe('Command: liberate, run as a user runs it (integration)', () => {
       await admin.deleteTopics({ topics: [topic] });
       await eventually(`${topic} is deleted`, async () => !(await admin.listTopics()).includes(topic));
       await eventually(`${topic} is created again`, () =>
-        provisionTopics(admin, pipeline.topics.filter((declared) => declared.name === topic)).then(() => true, () => false),
+        provisionTopics(
+          admin,
+          pipeline.topics.filter((declared) => declared.name === topic),
+        ).then(
+          () => true,
+          () => false,
+        ),
       );
-      await eventually(`${topic} answers offset requests`, () => admin.fetchTopicOffsets(topic).then(() => true, () => false));
+      await eventually(`${topic} answers offset requests`, () =>
+        admin.fetchTopicOffsets(topic).then(
+          () => true,
+          () => false,
+        ),
+      );
     } finally {
       await admin.disconnect();
     }

@@ -55,7 +55,11 @@ describe('Replaying one consumer while the rest keeps running: platform mapping 
   it('stops only that consumer, lets it be replayed, and starts it again from the replayed offsets', async () => {
     // Prepare: three merchants consumed once.
     const merchantsTopic = pipeline.consumers.find((consumer) => consumer.name === 'merchant-directory')!.topic.name;
-    await produce(kafka, merchantsTopic, [0, 1, 2].map((index) => ({ key: `m-${index}`, value: '{}', partition: 0 })));
+    await produce(
+      kafka,
+      merchantsTopic,
+      [0, 1, 2].map((index) => ({ key: `m-${index}`, value: '{}', partition: 0 })),
+    );
     await eventually('the consumer saw the three records', async () => seen.length === 3);
     const refusedWhileRunning = await platform(['replay', 'merchant-directory', '--from', 'earliest']);
 
@@ -68,10 +72,21 @@ describe('Replaying one consumer while the rest keeps running: platform mapping 
     // Assess
     expect(refusedWhileRunning.code).toBe(1);
     expect(refusedWhileRunning.stderr).toMatch(/is running .*platform mapping disable merchant-directory/);
-    expect([disabled.code, JSON.parse(disabled.stdout)]).toEqual([0, expect.objectContaining({ consumer: 'merchant-directory', enabled: false, members: 0 })]);
-    expect(JSON.parse(listed.stdout)).toEqual(expect.arrayContaining([{ consumer: 'merchant-directory', enabled: false }, { consumer: `${prefix}prices`, enabled: true }]));
+    expect([disabled.code, JSON.parse(disabled.stdout)]).toEqual([
+      0,
+      expect.objectContaining({ consumer: 'merchant-directory', enabled: false, members: 0 }),
+    ]);
+    expect(JSON.parse(listed.stdout)).toEqual(
+      expect.arrayContaining([
+        { consumer: 'merchant-directory', enabled: false },
+        { consumer: `${prefix}prices`, enabled: true },
+      ]),
+    );
     expect(replayed.code).toBe(0);
-    expect([enabled.code, JSON.parse(enabled.stdout)]).toEqual([0, expect.objectContaining({ enabled: true, members: expect.any(Number) })]);
+    expect([enabled.code, JSON.parse(enabled.stdout)]).toEqual([
+      0,
+      expect.objectContaining({ enabled: true, members: expect.any(Number) }),
+    ]);
     await eventually('the consumer saw the three records again', async () => seen.length === 6);
     expect(seen).toEqual([0, 1, 2, 0, 1, 2]);
     // The other consumers kept running throughout.

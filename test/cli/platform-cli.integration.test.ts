@@ -29,10 +29,14 @@ describe('The platform command line, run as a user runs it (integration)', () =>
 
   /** Runs `platform <args>` against the test services, with the fixture pipeline under this run's prefix. */
   const platform = (args: readonly string[], stdin?: string) =>
-    runPlatform([...args, '--pipeline', PIPELINE], { env: { ...process.env, CLI_TEST_PREFIX: prefix }, ...(stdin === undefined ? {} : { stdin }) });
+    runPlatform([...args, '--pipeline', PIPELINE], {
+      env: { ...process.env, CLI_TEST_PREFIX: prefix },
+      ...(stdin === undefined ? {} : { stdin }),
+    });
 
   /** A topic's format as the fixture pipeline declares it, on the registry the spawned CLI uses too. */
-  const formatOf = (topic: string) => topicValueFormat(pipeline.topics.find((declared) => declared.name === topic)!, () => runtime.schemaRegistry());
+  const formatOf = (topic: string) =>
+    topicValueFormat(pipeline.topics.find((declared) => declared.name === topic)!, () => runtime.schemaRegistry());
 
   beforeAll(async () => {
     runtime = await connectToTestServices();
@@ -48,7 +52,14 @@ describe('The platform command line, run as a user runs it (integration)', () =>
     await provisionPipeline({ kafkaAdmin: admin, dynamodb }, pipeline);
     // New topics answer offset requests once their leaders are elected.
     await eventually('every topic has its leaders', async () => {
-      const answered = await Promise.all(pipeline.topics.map((topic) => admin.fetchTopicOffsets(topic.name).then(() => true, () => false)));
+      const answered = await Promise.all(
+        pipeline.topics.map((topic) =>
+          admin.fetchTopicOffsets(topic.name).then(
+            () => true,
+            () => false,
+          ),
+        ),
+      );
       return answered.every(Boolean);
     });
     await admin.disconnect();
@@ -80,15 +91,26 @@ describe('The platform command line, run as a user runs it (integration)', () =>
     const accepted = await platform(['produce', merchants, '--json'], good.map((line) => JSON.stringify(line)).join('\n'));
 
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/nothing produced to ".*merchants":\n {2}line 3: name: undefined does not match schema merchants-value v1\n {2}line 4: webSite: not a field of schema merchants-value v1/);
+    expect(refused.stderr).toMatch(
+      /nothing produced to ".*merchants":\n {2}line 3: name: undefined does not match schema merchants-value v1\n {2}line 4: webSite: not a field of schema merchants-value v1/,
+    );
     expect(accepted.code).toBe(0);
     // Lines without a traceparent: a new trace each, its id in the result, in input order.
     const result = JSON.parse(accepted.stdout) as { traceIds: string[] };
-    expect(result).toEqual({ topic: merchants, produced: 2, traceIds: [expect.stringMatching(TRACE_ID_FORM), expect.stringMatching(TRACE_ID_FORM)] });
+    expect(result).toEqual({
+      topic: merchants,
+      produced: 2,
+      traceIds: [expect.stringMatching(TRACE_ID_FORM), expect.stringMatching(TRACE_ID_FORM)],
+    });
     expect(result.traceIds[0]).not.toBe(result.traceIds[1]);
     const records = await readTopic(kafka, merchants, 2);
-    expect(records.map((record) => [record.key, record.value === null]).sort()).toEqual([['m-1', false], ['m-2', true]]);
-    expect(good.map((line) => parseTraceparent(records.find((record) => record.key === line.key)!.headers[TRACE_HEADERS.traceparent])?.traceId)).toEqual(result.traceIds);
+    expect(records.map((record) => [record.key, record.value === null]).sort()).toEqual([
+      ['m-1', false],
+      ['m-2', true],
+    ]);
+    expect(
+      good.map((line) => parseTraceparent(records.find((record) => record.key === line.key)!.headers[TRACE_HEADERS.traceparent])?.traceId),
+    ).toEqual(result.traceIds);
     const m1 = records.find((record) => record.key === 'm-1')!;
     expect(m1.valueBytes![0]).toBe(0); // the wire format's magic byte, then the schema id
     expect(await readValue(formatOf(merchants), m1.valueBytes)).toEqual(good[0]!.value);
@@ -97,17 +119,25 @@ describe('The platform command line, run as a user runs it (integration)', () =>
   it('lists topics with partitions, records and each consumer group’s lag, and tails a topic decoded with headers', async () => {
     const flyers = `${prefix}flyers`;
     const flyer = { flyerId: 'f-1', merchantId: 'm-1', title: 'Deals', validFrom: 1, validUntil: 2 };
-    await produce(kafka, flyers, [{ key: 'f-1', value: await writeValue(formatOf(flyers), flyer), headers: { 'x-source-system': 'monolith' } }]);
+    await produce(kafka, flyers, [
+      { key: 'f-1', value: await writeValue(formatOf(flyers), flyer), headers: { 'x-source-system': 'monolith' } },
+    ]);
     const admin = kafka.admin();
     await admin.connect();
-    await admin.setOffsets({ groupId: `${prefix}lagging`, topic: flyers, partitions: [0, 1, 2].map((partition) => ({ partition, offset: '0' })) });
+    await admin.setOffsets({
+      groupId: `${prefix}lagging`,
+      topic: flyers,
+      partitions: [0, 1, 2].map((partition) => ({ partition, offset: '0' })),
+    });
     await admin.disconnect();
 
     const topics = await platform(['topics', '--json']);
     const tail = await platform(['tail', flyers, '--from', 'beginning', '--max', '1', '--json']);
 
     expect(topics.code).toBe(0);
-    const row = (JSON.parse(topics.stdout) as Array<{ topic: string; noCommitYet: Record<string, string> }>).find((candidate) => candidate.topic === flyers)!;
+    const row = (JSON.parse(topics.stdout) as Array<{ topic: string; noCommitYet: Record<string, string> }>).find(
+      (candidate) => candidate.topic === flyers,
+    )!;
     expect(row).toMatchObject({ topic: flyers, partitions: 3, records: 1, lag: { [`${prefix}lagging`]: 1 } });
     expect(row.noCommitYet).not.toHaveProperty(`${prefix}lagging`);
     expect(tail.code).toBe(0);
@@ -122,7 +152,16 @@ describe('The platform command line, run as a user runs it (integration)', () =>
     await producer.connect();
     await new KafkaDeadLetterPublisher(producer, `${prefix}merchants.dlq`, consumer.eventSource.consumerGroupId).publish([
       {
-        record: { topic: `${prefix}merchants`, partition: 0, offset: 41, timestamp: Date.now(), timestampType: 'CREATE_TIME', key: Buffer.from('m-9'), value: Buffer.from('{"name":"fixed later"}'), headers: [['trace', Buffer.from('t-1')]] },
+        record: {
+          topic: `${prefix}merchants`,
+          partition: 0,
+          offset: 41,
+          timestamp: Date.now(),
+          timestampType: 'CREATE_TIME',
+          key: Buffer.from('m-9'),
+          value: Buffer.from('{"name":"fixed later"}'),
+          headers: [['trace', Buffer.from('t-1')]],
+        },
         reason: 'RetryAttemptsExhausted',
         error: 'Error: downstream unavailable',
         attempts: 1,
@@ -137,7 +176,14 @@ describe('The platform command line, run as a user runs it (integration)', () =>
 
     // Assess
     expect(list.code).toBe(0);
-    expect(JSON.parse(list.stdout).letters).toEqual([expect.objectContaining({ key: 'm-9', reason: 'RetryAttemptsExhausted', error: 'Error: downstream unavailable', source: `${prefix}merchants-0@41` })]);
+    expect(JSON.parse(list.stdout).letters).toEqual([
+      expect.objectContaining({
+        key: 'm-9',
+        reason: 'RetryAttemptsExhausted',
+        error: 'Error: downstream unavailable',
+        source: `${prefix}merchants-0@41`,
+      }),
+    ]);
     expect(JSON.parse(list.stdout).letters[0]).not.toHaveProperty('traceId'); // the record had no traceparent
     expect(JSON.parse(first.stdout)).toMatchObject({ redriven: 1, alreadyRedriven: 0 });
     expect(JSON.parse(second.stdout)).toMatchObject({ redriven: 0, alreadyRedriven: 1 });
@@ -147,7 +193,9 @@ describe('The platform command line, run as a user runs it (integration)', () =>
     expect(redriven[0]!.headers).toMatchObject({ trace: 't-1', 'x-redriven-from': `${prefix}merchants.dlq-0@0` });
     expect(Object.keys(redriven[0]!.headers).some((name) => name.startsWith(DEAD_LETTER_HEADERS.reason))).toBe(false);
     // A letter without a trace goes back in a new one, caused by no record.
-    expect(parseTraceparent(redriven[0]!.headers[TRACE_HEADERS.traceparent])).toEqual(expect.objectContaining({ traceId: expect.stringMatching(TRACE_ID_FORM) }));
+    expect(parseTraceparent(redriven[0]!.headers[TRACE_HEADERS.traceparent])).toEqual(
+      expect.objectContaining({ traceId: expect.stringMatching(TRACE_ID_FORM) }),
+    );
     expect(redriven[0]!.headers).not.toHaveProperty(TRACE_HEADERS.cause);
   });
 
@@ -175,7 +223,15 @@ describe('The platform command line, run as a user runs it (integration)', () =>
     const join = pipeline.joins[0]!;
     const documents = DynamoDBDocumentClient.from(runtime.dynamoDbClient());
     await new JoinStateStore(documents, join.table.name).replaceLeftRow(
-      { leftKey: 'item-7', leftOffset: 3, foreignKey: 'flyer-2', value: Buffer.from('{"name":"Milk"}'), subscribedAt: 3, outputRightOffset: -1, emitted: false },
+      {
+        leftKey: 'item-7',
+        leftOffset: 3,
+        foreignKey: 'flyer-2',
+        value: Buffer.from('{"name":"Milk"}'),
+        subscribedAt: 3,
+        outputRightOffset: -1,
+        emitted: false,
+      },
       undefined,
     );
     documents.destroy();
@@ -185,7 +241,11 @@ describe('The platform command line, run as a user runs it (integration)', () =>
 
     expect(state.code).toBe(0);
     // The stored value as the object it is, not a JSON string inside the JSON.
-    expect(JSON.parse(state.stdout)).toMatchObject({ key: 'item-7', asLeft: { leftOffset: 3, foreignKey: 'flyer-2', value: { name: 'Milk' }, output: { position: '3:-1' } }, asRight: null });
+    expect(JSON.parse(state.stdout)).toMatchObject({
+      key: 'item-7',
+      asLeft: { leftOffset: 3, foreignKey: 'flyer-2', value: { name: 'Milk' }, output: { position: '3:-1' } },
+      asRight: null,
+    });
     expect(text.code).toBe(0);
     expect(text.stdout).toContain(`join ${join.join.name}, key item-7\nas left row: offset 3, foreign key flyer-2, subscribed at 3, rev `);
     expect(text.stdout).toContain('  value:\n    {\n      "name": "Milk"\n    }\nas right row: none\n');
@@ -218,9 +278,17 @@ describe('The platform command line, run as a user runs it (integration)', () =>
     expect((await endOffset(topic)) - before).toBe(2);
     const records = await readTopic(kafka, topic, before + 2);
     const liberated = records.find((record) => record.key === 'fl-1');
-    expect(await readValue(formatOf(topic), liberated!.valueBytes)).toEqual({ flyerId: 'fl-1', merchantId: 'm-1', title: 'Deals, week 1', validFrom: 1767225600000, validUntil: 1767830400000 });
+    expect(await readValue(formatOf(topic), liberated!.valueBytes)).toEqual({
+      flyerId: 'fl-1',
+      merchantId: 'm-1',
+      title: 'Deals, week 1',
+      validFrom: 1767225600000,
+      validUntil: 1767830400000,
+    });
     // A trace per row.
-    const traces = ['fl-1', 'fl-3'].map((key) => parseTraceparent(records.find((record) => record.key === key)!.headers[TRACE_HEADERS.traceparent])?.traceId);
+    const traces = ['fl-1', 'fl-3'].map(
+      (key) => parseTraceparent(records.find((record) => record.key === key)!.headers[TRACE_HEADERS.traceparent])?.traceId,
+    );
     expect(traces).toEqual([expect.stringMatching(TRACE_ID_FORM), expect.stringMatching(TRACE_ID_FORM)]);
     expect(traces[0]).not.toBe(traces[1]);
   });
@@ -230,7 +298,11 @@ describe('The platform command line, run as a user runs it (integration)', () =>
       const topic = `${prefix}traced`;
       await createTopic(topic);
       await produce(kafka, topic, [
-        { key: 'joined', value: '{"n":1}', headers: { [TRACE_HEADERS.traceparent]: TRACEPARENT, [TRACE_HEADERS.cause]: 'b7ad6b7169203331' } },
+        {
+          key: 'joined',
+          value: '{"n":1}',
+          headers: { [TRACE_HEADERS.traceparent]: TRACEPARENT, [TRACE_HEADERS.cause]: 'b7ad6b7169203331' },
+        },
         { key: 'untraced', value: '{"n":2}' },
       ]);
 
@@ -238,8 +310,19 @@ describe('The platform command line, run as a user runs it (integration)', () =>
       const text = await platform(['tail', topic, '--from', 'beginning', '--max', '2']);
 
       expect(json.code).toBe(0);
-      const [joined, untraced] = json.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
-      expect(joined).toMatchObject({ key: 'joined', trace: { traceId: TRACE_ID, spanId: '00f067aa0ba902b7', causeSpanId: 'b7ad6b7169203331', xrayTraceId: '1-4bf92f35-77b34da6a3ce929d0e0e4736' } });
+      const [joined, untraced] = json.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(joined).toMatchObject({
+        key: 'joined',
+        trace: {
+          traceId: TRACE_ID,
+          spanId: '00f067aa0ba902b7',
+          causeSpanId: 'b7ad6b7169203331',
+          xrayTraceId: '1-4bf92f35-77b34da6a3ce929d0e0e4736',
+        },
+      });
       expect(untraced).toMatchObject({ key: 'untraced' });
       expect(untraced).not.toHaveProperty('trace');
       expect(text.code).toBe(0);
@@ -251,17 +334,28 @@ describe('The platform command line, run as a user runs it (integration)', () =>
 
     it('puts every line of a produce into the trace given by --traceparent', async () => {
       const items = `${prefix}items`;
-      const lines = ['i-1', 'i-2'].map((itemId) => ({ key: itemId, value: { itemId, flyerId: 'f-1', name: 'Milk', category: 'dairy', description: null, imageUrl: null } }));
+      const lines = ['i-1', 'i-2'].map((itemId) => ({
+        key: itemId,
+        value: { itemId, flyerId: 'f-1', name: 'Milk', category: 'dairy', description: null, imageUrl: null },
+      }));
 
-      const json = await platform(['produce', items, '--traceparent', TRACEPARENT, '--json'], lines.map((line) => JSON.stringify(line)).join('\n'));
-      const text = await platform(['produce', items, '--traceparent', TRACEPARENT], JSON.stringify({ key: 'i-3', value: { ...lines[0]!.value, itemId: 'i-3' } }));
+      const json = await platform(
+        ['produce', items, '--traceparent', TRACEPARENT, '--json'],
+        lines.map((line) => JSON.stringify(line)).join('\n'),
+      );
+      const text = await platform(
+        ['produce', items, '--traceparent', TRACEPARENT],
+        JSON.stringify({ key: 'i-3', value: { ...lines[0]!.value, itemId: 'i-3' } }),
+      );
 
       expect(json.code).toBe(0);
       expect(JSON.parse(json.stdout)).toEqual({ topic: items, produced: 2, traceIds: [TRACE_ID, TRACE_ID] });
       expect(text.code).toBe(0);
       expect(text.stdout).toBe(`produced 1 record(s) to ${items}\n`);
       expect(text.stderr).toContain(`trace ${TRACE_ID}: all 1 record(s), each a child of --traceparent\n`);
-      const records = (await readTopic(kafka, items, await endOffset(items))).filter((record) => ['i-1', 'i-2', 'i-3'].includes(record.key!));
+      const records = (await readTopic(kafka, items, await endOffset(items))).filter((record) =>
+        ['i-1', 'i-2', 'i-3'].includes(record.key!),
+      );
       const contexts = records.map((record) => parseTraceparent(record.headers[TRACE_HEADERS.traceparent]));
       // Children: the given trace and flags, a span of each record's own; the caller's span is on no record, so no x-trace-cause.
       expect(contexts).toEqual([0, 1, 2].map(() => expect.objectContaining({ traceId: TRACE_ID, flags: 1 })));
@@ -284,28 +378,50 @@ describe('The platform command line, run as a user runs it (integration)', () =>
       const fresh = /^ {2}line 2 key=i-5 trace=([0-9a-f]{32})$/m.exec(run.stderr)?.[1];
       expect(fresh).toBeDefined();
       const records = await readTopic(kafka, items, await endOffset(items));
-      expect(records.find((record) => record.key === 'i-4')!.headers).toEqual({ [TRACE_HEADERS.traceparent]: TRACEPARENT, 'x-source-system': 'monolith' });
+      expect(records.find((record) => record.key === 'i-4')!.headers).toEqual({
+        [TRACE_HEADERS.traceparent]: TRACEPARENT,
+        'x-source-system': 'monolith',
+      });
       expect(parseTraceparent(records.find((record) => record.key === 'i-5')!.headers[TRACE_HEADERS.traceparent])?.traceId).toBe(fresh);
     });
 
     it('refuses an invalid --traceparent with exit code 2', async () => {
       const items = `${prefix}items`;
       const before = await endOffset(items);
-      const line = JSON.stringify({ key: 'i-9', value: { itemId: 'i-9', flyerId: 'f-1', name: 'Milk', category: 'dairy', description: null, imageUrl: null } });
+      const line = JSON.stringify({
+        key: 'i-9',
+        value: { itemId: 'i-9', flyerId: 'f-1', name: 'Milk', category: 'dairy', description: null, imageUrl: null },
+      });
 
       const invalid = await platform(['produce', items, '--traceparent', '00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01'], line);
-      const both = await platform(['produce', items, '--traceparent', TRACEPARENT], JSON.stringify({ ...(JSON.parse(line) as object), headers: { traceparent: TRACEPARENT } }));
+      const both = await platform(
+        ['produce', items, '--traceparent', TRACEPARENT],
+        JSON.stringify({ ...(JSON.parse(line) as object), headers: { traceparent: TRACEPARENT } }),
+      );
 
       expect(invalid.code).toBe(2);
-      expect(invalid.stderr).toMatch(/^error: --traceparent must be a W3C traceparent, 00-<trace id: 32 lowercase hex>-<parent span id: 16 lowercase hex>-<flags: 2 hex>.* got "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"\nRun with --help/);
+      expect(invalid.stderr).toMatch(
+        /^error: --traceparent must be a W3C traceparent, 00-<trace id: 32 lowercase hex>-<parent span id: 16 lowercase hex>-<flags: 2 hex>.* got "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"\nRun with --help/,
+      );
       // A line with a trace of its own contradicts --traceparent: the input is refused, naming the line.
       expect(both.code).toBe(1);
-      expect(both.stderr).toMatch(/line 1: has a traceparent header of its own, and --traceparent puts every line into one trace: drop one of them/);
+      expect(both.stderr).toMatch(
+        /line 1: has a traceparent header of its own, and --traceparent puts every line into one trace: drop one of them/,
+      );
       expect(await endOffset(items)).toBe(before);
     });
 
     it('refuses --traceparent on a command other than produce with exit code 2', async () => {
-      const run = await platform(['liberate', `${prefix}items`, '--file', 'items.ndjson', '--key-field', 'itemId', '--traceparent', TRACEPARENT]);
+      const run = await platform([
+        'liberate',
+        `${prefix}items`,
+        '--file',
+        'items.ndjson',
+        '--key-field',
+        'itemId',
+        '--traceparent',
+        TRACEPARENT,
+      ]);
 
       expect(run.code).toBe(2);
       expect(run.stderr).toMatch(/^error: --traceparent is an option of produce only, not of liberate\nRun with --help/);
@@ -349,15 +465,27 @@ describe('The platform command line, run as a user runs it (integration)', () =>
       it('shows a dead letter’s trace id', async () => {
         const list = await platform(['dlq', 'list', consumerName, '--json']);
         const text = await platform(['dlq', 'list', consumerName]);
-        const row = (JSON.parse(list.stdout) as { letters: Array<{ key: string; partition: number; offset: number }> }).letters.find((letter) => letter.key === 'm-traced')!;
+        const row = (JSON.parse(list.stdout) as { letters: Array<{ key: string; partition: number; offset: number }> }).letters.find(
+          (letter) => letter.key === 'm-traced',
+        )!;
         const show = await platform(['dlq', 'show', consumerName, '--offset', `${row.partition}:${row.offset}`, '--json']);
 
         expect(list.code).toBe(0);
         expect(row).toMatchObject({ traceId: TRACE_ID, source: `${source}-0@7` });
-        expect(text.stdout).toContain(`${row.partition}:${row.offset} key=m-traced trace=${TRACE_ID} from ${source}-0@7 RetryAttemptsExhausted`);
+        expect(text.stdout).toContain(
+          `${row.partition}:${row.offset} key=m-traced trace=${TRACE_ID} from ${source}-0@7 RetryAttemptsExhausted`,
+        );
         expect(text.stdout).toMatch(/key=m-9 trace=\(none\) from/);
         expect(show.code).toBe(0);
-        expect(JSON.parse(show.stdout)).toMatchObject({ key: 'm-traced', trace: { traceId: TRACE_ID, spanId: '00f067aa0ba902b7', causeSpanId: 'b7ad6b7169203331', xrayTraceId: '1-4bf92f35-77b34da6a3ce929d0e0e4736' } });
+        expect(JSON.parse(show.stdout)).toMatchObject({
+          key: 'm-traced',
+          trace: {
+            traceId: TRACE_ID,
+            spanId: '00f067aa0ba902b7',
+            causeSpanId: 'b7ad6b7169203331',
+            xrayTraceId: '1-4bf92f35-77b34da6a3ce929d0e0e4736',
+          },
+        });
       });
 
       it('redrives a letter as a child of its trace', async () => {
@@ -368,7 +496,12 @@ describe('The platform command line, run as a user runs it (integration)', () =>
         const [redriven] = await readTopic(kafka, source, 1);
         // A new span in the letter's trace, tracestate passed on, x-trace-cause naming the letter's span.
         const context = parseTraceparent(redriven!.headers[TRACE_HEADERS.traceparent], redriven!.headers[TRACE_HEADERS.tracestate]);
-        expect(context).toEqual({ traceId: TRACE_ID, parentId: expect.stringMatching(/^[0-9a-f]{16}$/), flags: 1, traceState: 'rojo=00f067aa0ba902b7' });
+        expect(context).toEqual({
+          traceId: TRACE_ID,
+          parentId: expect.stringMatching(/^[0-9a-f]{16}$/),
+          flags: 1,
+          traceState: 'rojo=00f067aa0ba902b7',
+        });
         expect(context!.parentId).not.toBe('00f067aa0ba902b7');
         expect(redriven!.headers[TRACE_HEADERS.cause]).toBe('00f067aa0ba902b7');
         expect(redriven).toMatchObject({ key: 'm-traced', value: '{"name":"traced"}' });
@@ -398,14 +531,27 @@ describe('The platform command line, run as a user runs it (integration)', () =>
     await new KafkaDeadLetterPublisher(producer, `${prefix}merchants.dlq`, consumer.eventSource.consumerGroupId)
       .publish(
         ['r-1', 'r-2', 'r-3'].map((key, index) => ({
-          record: { topic: source, partition: 0, offset: index, timestamp: Date.now(), timestampType: 'CREATE_TIME', key: Buffer.from(key), value: Buffer.from(`{"n":${index}}`), headers: [] },
+          record: {
+            topic: source,
+            partition: 0,
+            offset: index,
+            timestamp: Date.now(),
+            timestampType: 'CREATE_TIME',
+            key: Buffer.from(key),
+            value: Buffer.from(`{"n":${index}}`),
+            headers: [],
+          },
           reason: 'RetryAttemptsExhausted',
           error: 'Error: downstream unavailable',
           attempts: 1,
         })),
       )
       .finally(() => producer.disconnect());
-    const letters = (JSON.parse((await platform(['dlq', 'list', 'merchant-directory', '--json'])).stdout) as { letters: Array<{ key: string; partition: number; offset: number }> }).letters;
+    const letters = (
+      JSON.parse((await platform(['dlq', 'list', 'merchant-directory', '--json'])).stdout) as {
+        letters: Array<{ key: string; partition: number; offset: number }>;
+      }
+    ).letters;
     const at = (key: string) => letters.filter((letter) => letter.key === key).map((letter) => `${letter.partition}:${letter.offset}`)[0]!;
 
     // Act: the middle one alone, again, then everything pending, then once more.
@@ -420,11 +566,19 @@ describe('The platform command line, run as a user runs it (integration)', () =>
 
     // Assess: r-2 went alone, exactly once; the full redrive sent the other two and skipped it.
     expect(one.code).toBe(0);
-    expect(JSON.parse(one.stdout)).toEqual({ consumer: 'merchant-directory', topic: `${prefix}merchants.dlq`, offset: at('r-2'), redriven: 1, alreadyRedriven: 0 });
+    expect(JSON.parse(one.stdout)).toEqual({
+      consumer: 'merchant-directory',
+      topic: `${prefix}merchants.dlq`,
+      offset: at('r-2'),
+      redriven: 1,
+      alreadyRedriven: 0,
+    });
     expect(afterOne.map((record) => record.key)).toEqual(['r-2']);
     expect(endAfterOne).toBe(2); // the record and its transaction's commit marker
     expect(oneAgain.code).toBe(0);
-    expect(oneAgain.stdout).toBe(`the letter ${at('r-2')} of merchant-directory in ${prefix}merchants.dlq had been redriven before: nothing sent\n`);
+    expect(oneAgain.stdout).toBe(
+      `the letter ${at('r-2')} of merchant-directory in ${prefix}merchants.dlq had been redriven before: nothing sent\n`,
+    );
     expect(JSON.parse(rest.stdout)).toMatchObject({ redriven: 2 });
     expect(JSON.parse(none.stdout)).toMatchObject({ redriven: 0 });
     expect(JSON.parse(earlierAgain.stdout)).toMatchObject({ redriven: 0, alreadyRedriven: 1 });
@@ -461,11 +615,20 @@ describe('The platform command line, run as a user runs it (integration)', () =>
     // Assess
     expect(json.code).toBe(0);
     const rows = JSON.parse(json.stdout) as Array<{ topic: string; lag: Record<string, number>; noCommitYet: Record<string, string> }>;
-    expect(rows.find((row) => row.topic === topic)).toMatchObject({ records: 2, lag: { [`${prefix}stuck`]: 2 }, noCommitYet: { [`${prefix}stuck`]: 'beginning' } });
+    expect(rows.find((row) => row.topic === topic)).toMatchObject({
+      records: 2,
+      lag: { [`${prefix}stuck`]: 2 },
+      noCommitYet: { [`${prefix}stuck`]: 'beginning' },
+    });
     const declared = rows.find((row) => row.topic === prices.topic.name)!;
     expect(declared.lag[prices.eventSource.consumerGroupId]).toBeGreaterThanOrEqual(1);
     expect(declared.noCommitYet[prices.eventSource.consumerGroupId]).toBe('beginning');
-    expect(text.stdout).toMatch(new RegExp(`^${topic.replace(/\./g, '\\.')} .* lag: ${prefix.replace(/\./g, '\\.')}stuck=2 \\(no commit yet, from the beginning\\)$`, 'm'));
+    expect(text.stdout).toMatch(
+      new RegExp(
+        `^${topic.replace(/\./g, '\\.')} .* lag: ${prefix.replace(/\./g, '\\.')}stuck=2 \\(no commit yet, from the beginning\\)$`,
+        'm',
+      ),
+    );
   });
 
   it('refuses a key that disagrees with the entity id', async () => {
@@ -480,7 +643,9 @@ describe('The platform command line, run as a user runs it (integration)', () =>
     const run = await platform(['produce', merchants], input.map((line) => JSON.stringify(line)).join('\n'));
 
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/nothing produced to ".*merchants":\n {2}line 2: key "m-21" is not the entity's id \(merchantId is "m-99"\)/);
+    expect(run.stderr).toMatch(
+      /nothing produced to ".*merchants":\n {2}line 2: key "m-21" is not the entity's id \(merchantId is "m-99"\)/,
+    );
     expect(run.stderr).not.toMatch(/line [13]:/);
     expect(await endOffset(merchants)).toBe(before);
   });
@@ -507,7 +672,13 @@ describe('The platform command line, run as a user runs it (integration)', () =>
       ['a missing --pipeline module', ['topics', '--pipeline', 'no-such-pipeline.ts'], /--pipeline .*no-such-pipeline\.ts: no such module/],
     ];
 
-    const runs = await Promise.all(cases.map(([, args]) => runPlatform(args.includes('--pipeline') ? args : [...args, '--pipeline', PIPELINE], { env: { ...process.env, CLI_TEST_PREFIX: prefix } })));
+    const runs = await Promise.all(
+      cases.map(([, args]) =>
+        runPlatform(args.includes('--pipeline') ? args : [...args, '--pipeline', PIPELINE], {
+          env: { ...process.env, CLI_TEST_PREFIX: prefix },
+        }),
+      ),
+    );
 
     runs.forEach((run, index) => {
       const [what, , message] = cases[index]!;
@@ -522,28 +693,45 @@ describe('The platform command line, run as a user runs it (integration)', () =>
     const { KAFKA_BROKERS: _brokers, DYNAMODB_ENDPOINT: _dynamodb, ...env } = process.env;
 
     const started = Date.now();
-    const local = await runPlatform(['topics', '--pipeline', PIPELINE], { env: { ...env, CLI_TEST_PREFIX: prefix, LOCAL_KAFKA_PORT: String(closed) } });
+    const local = await runPlatform(['topics', '--pipeline', PIPELINE], {
+      env: { ...env, CLI_TEST_PREFIX: prefix, LOCAL_KAFKA_PORT: String(closed) },
+    });
     const elapsed = Date.now() - started;
-    const named = await runPlatform(['topics', '--pipeline', PIPELINE, '--brokers', `127.0.0.1:${closed}`], { env: { ...process.env, CLI_TEST_PREFIX: prefix } });
+    const named = await runPlatform(['topics', '--pipeline', PIPELINE, '--brokers', `127.0.0.1:${closed}`], {
+      env: { ...process.env, CLI_TEST_PREFIX: prefix },
+    });
 
     expect(local.code).toBe(1);
-    expect(local.stderr).toBe(`error: the platform is not running: start it with \`npm start\` (nothing answered at Kafka 127.0.0.1:${closed})\n`);
+    expect(local.stderr).toBe(
+      `error: the platform is not running: start it with \`npm start\` (nothing answered at Kafka 127.0.0.1:${closed})\n`,
+    );
     expect(elapsed).toBeLessThan(10_000);
     // Brokers the user named are not `npm start`'s: the connection failure is explained, never a raw KafkaJS error.
     expect(named.code).toBe(1);
-    expect(named.stderr).toMatch(new RegExp(`^error: could not connect to Kafka at 127\\.0\\.0\\.1:${closed}, plaintext \\(connect ECONNREFUSED`));
+    expect(named.stderr).toMatch(
+      new RegExp(`^error: could not connect to Kafka at 127\\.0\\.0\\.1:${closed}, plaintext \\(connect ECONNREFUSED`),
+    );
     expect(named.stderr).not.toMatch(/KafkaJS/);
   });
 
   it('reports a syntax error in a --pipeline module without a backtrace', async () => {
     const directory = mkdtempSync(join(tmpdir(), 'pipeline-'));
     const file = join(directory, 'broken-pipeline.ts');
-    writeFileSync(file, ['import { definePipeline } from "../../shared/pipeline";', 'export default definePipeline({ name: "x", topics: [ });', ''].join('\n'));
+    writeFileSync(
+      file,
+      ['import { definePipeline } from "../../shared/pipeline";', 'export default definePipeline({ name: "x", topics: [ });', ''].join(
+        '\n',
+      ),
+    );
 
     const run = await runPlatform(['topics', '--pipeline', file]);
 
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(new RegExp(`^error: --pipeline ${file.replace(/[.\\/]/g, '\\$&')} does not compile: ${file.replace(/[.\\/]/g, '\\$&')}:2:\\d+: Expression expected\n`));
+    expect(run.stderr).toMatch(
+      new RegExp(
+        `^error: --pipeline ${file.replace(/[.\\/]/g, '\\$&')} does not compile: ${file.replace(/[.\\/]/g, '\\$&')}:2:\\d+: Expression expected\n`,
+      ),
+    );
     expect(run.stderr).not.toMatch(/backtrace|_ZN|<unknown>|\n\s+at /);
     expect(run.stderr.split('\n').length).toBeLessThanOrEqual(6);
   });

@@ -64,7 +64,11 @@ describe('Function: resolveTarget', () => {
       const connection = await target.kafkaConnection();
       expect(connection).toEqual({ brokers: ['127.0.0.1:19092'], tls: false, auth: 'none', region: undefined });
       expect(kafkaClientConfig(connection)).toEqual({ brokers: ['127.0.0.1:19092'] });
-      expect(target.dynamodb).toEqual({ endpoint: 'http://127.0.0.1:18000', region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+      expect(target.dynamodb).toEqual({
+        endpoint: 'http://127.0.0.1:18000',
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      });
       expect(await target.tableName('offers.join-state')).toBe('offers.join-state');
       expect(target.schemaRegistryFallbackFile).toMatch(/\.local\/schema-registry\.json$/);
       expect(target.deployment).toBeUndefined();
@@ -92,19 +96,29 @@ describe('Function: resolveTarget', () => {
 
       expect(config.ssl).toEqual({ ca: ['-----BEGIN CERTIFICATE-----\nMIIB…\n-----END CERTIFICATE-----\n'] });
       expect((await signedToken(config.sasl)).host).toBe('kafka.ap-southeast-2.amazonaws.com');
-      expect(target.kafkaDescription).toBe(`kafka.test:9094, over TLS (trusting the certificate authorities in ${caFile}), with MSK IAM authentication in ap-southeast-2`);
+      expect(target.kafkaDescription).toBe(
+        `kafka.test:9094, over TLS (trusting the certificate authorities in ${caFile}), with MSK IAM authentication in ap-southeast-2`,
+      );
     });
   });
 
   describe('with --env', () => {
     it('uses MSK IAM over TLS in the environment’s region, with the brokers in KAFKA_BROKERS, reading no stack for them', async () => {
-      const { target, reads } = resolve({ env: 'staging' }, { KAFKA_BROKERS: 'b-1.staging.kafka.eu-central-1.amazonaws.com:9098', AWS_REGION: 'us-east-1' });
+      const { target, reads } = resolve(
+        { env: 'staging' },
+        { KAFKA_BROKERS: 'b-1.staging.kafka.eu-central-1.amazonaws.com:9098', AWS_REGION: 'us-east-1' },
+      );
 
       const connection = await target.kafkaConnection();
       const config = kafkaClientConfig(connection);
       const token = await signedToken(config.sasl);
 
-      expect(connection).toEqual({ brokers: ['b-1.staging.kafka.eu-central-1.amazonaws.com:9098'], tls: true, auth: 'aws-iam', region: 'eu-central-1' });
+      expect(connection).toEqual({
+        brokers: ['b-1.staging.kafka.eu-central-1.amazonaws.com:9098'],
+        tls: true,
+        auth: 'aws-iam',
+        region: 'eu-central-1',
+      });
       expect(config.brokers).toEqual(['b-1.staging.kafka.eu-central-1.amazonaws.com:9098']);
       expect(config.ssl).toBe(true);
       expect(config.sasl?.mechanism).toBe('oauthbearer');
@@ -123,12 +137,16 @@ describe('Function: resolveTarget', () => {
       expect(connection).toEqual({ brokers: { mskClusterArn: CLUSTER_ARN }, tls: true, auth: 'aws-iam', region: 'eu-central-1' });
       expect(typeof kafkaClientConfig(connection).brokers).toBe('function');
       expect(reads).toEqual(['eu-central-1 staging catalog-staging-streaming']);
-      expect(target.kafkaDescription).toBe('the IAM bootstrap brokers of environment "staging"\'s MSK cluster, over TLS, with MSK IAM authentication in eu-central-1');
+      expect(target.kafkaDescription).toBe(
+        'the IAM bootstrap brokers of environment "staging"\'s MSK cluster, over TLS, with MSK IAM authentication in eu-central-1',
+      );
     });
 
     it('takes an existing cluster’s ARN from cdk.json, reading no stack', async () => {
       // The repository's own cdk.json, whose environment "existing" uses a cluster deployed elsewhere.
-      const platformContext = (JSON.parse(readFileSync(join(__dirname, '..', '..', 'cdk.json'), 'utf8')) as { context: { platform: unknown } }).context.platform;
+      const platformContext = (
+        JSON.parse(readFileSync(join(__dirname, '..', '..', 'cdk.json'), 'utf8')) as { context: { platform: unknown } }
+      ).context.platform;
       const existing = parseDeploymentConfig(platformContext, 'existing');
       const target = resolveTarget({ env: 'existing' }, 'catalog', {
         env: {},
@@ -139,7 +157,9 @@ describe('Function: resolveTarget', () => {
       });
 
       expect(existing.kafka.mode).toBe('existing');
-      expect((await target.kafkaConnection()).brokers).toEqual({ mskClusterArn: existing.kafka.mode === 'existing' ? existing.kafka.clusterArn : '' });
+      expect((await target.kafkaConnection()).brokers).toEqual({
+        mskClusterArn: existing.kafka.mode === 'existing' ? existing.kafka.clusterArn : '',
+      });
     });
 
     it('names tables as the state stack reports them, and says what to do when a stack lacks the output', async () => {
@@ -147,12 +167,16 @@ describe('Function: resolveTarget', () => {
 
       expect(await target.tableName('offers.join-state')).toBe('catalog-staging-state-TableoffersjoinstateA1B2C3-XYZ');
       await expect(target.tableName('prices.hot-state')).rejects.toThrow(
-        new CliError(`stack catalog-staging-state has no output ${DEPLOYED_OUTPUTS.tableName('prices.hot-state')} (deployed by a version of the platform that did not emit it): deploy environment "staging" again`),
+        new CliError(
+          `stack catalog-staging-state has no output ${DEPLOYED_OUTPUTS.tableName('prices.hot-state')} (deployed by a version of the platform that did not emit it): deploy environment "staging" again`,
+        ),
       );
     });
 
     it('reaches AWS’s DynamoDB in the environment’s region with the default AWS credentials, never a local DYNAMODB_ENDPOINT', () => {
-      expect(resolve({ env: 'staging' }, { DYNAMODB_ENDPOINT: 'http://127.0.0.1:18000' }).target.dynamodb).toEqual({ region: 'eu-central-1' });
+      expect(resolve({ env: 'staging' }, { DYNAMODB_ENDPOINT: 'http://127.0.0.1:18000' }).target.dynamodb).toEqual({
+        region: 'eu-central-1',
+      });
     });
 
     it('uses the environment’s schema registry and secret, looking schemas up only, and never the local stand-in; publishing registers', () => {
@@ -164,7 +188,10 @@ describe('Function: resolveTarget', () => {
         SCHEMA_REGISTRY_FILE: '',
         SCHEMA_REGISTRY_AUTO_REGISTER: 'false',
       });
-      expect(target.schemaPublishingEnvironment).toMatchObject({ SCHEMA_REGISTRY_URL: 'https://schema-registry.staging.internal.example.com', SCHEMA_REGISTRY_AUTO_REGISTER: 'true' });
+      expect(target.schemaPublishingEnvironment).toMatchObject({
+        SCHEMA_REGISTRY_URL: 'https://schema-registry.staging.internal.example.com',
+        SCHEMA_REGISTRY_AUTO_REGISTER: 'true',
+      });
       expect(target.schemaRegistryFallbackFile).toBeUndefined();
     });
 
@@ -176,13 +203,38 @@ describe('Function: resolveTarget', () => {
 
   describe('wrong usage', () => {
     it.each<[string, TargetFlags, NodeJS.ProcessEnv, string]>([
-      ['an unknown environment, naming the known ones', { env: 'prdo' }, {}, `--env prdo: cdk.json's context.platform.environments has no such environment (it has: staging, anywhere)`],
-      ['an environment with no region anywhere', { env: 'anywhere' }, {}, 'environment "anywhere" names no region in cdk.json: give --region <region> or set AWS_REGION'],
-      ['--auth none against an environment’s IAM-only cluster', { env: 'staging', auth: 'none' }, {}, '--auth none: the cluster of environment "staging" takes MSK IAM clients only; name brokers that take unauthenticated clients with --brokers'],
+      [
+        'an unknown environment, naming the known ones',
+        { env: 'prdo' },
+        {},
+        `--env prdo: cdk.json's context.platform.environments has no such environment (it has: staging, anywhere)`,
+      ],
+      [
+        'an environment with no region anywhere',
+        { env: 'anywhere' },
+        {},
+        'environment "anywhere" names no region in cdk.json: give --region <region> or set AWS_REGION',
+      ],
+      [
+        '--auth none against an environment’s IAM-only cluster',
+        { env: 'staging', auth: 'none' },
+        {},
+        '--auth none: the cluster of environment "staging" takes MSK IAM clients only; name brokers that take unauthenticated clients with --brokers',
+      ],
       ['an unknown --auth', { auth: 'scram' }, {}, '--auth must be none or aws-iam, got "scram"'],
-      ['a malformed --region', { env: 'staging', region: 'Frankfurt' }, {}, '--region must be an AWS region such as eu-west-1, got "Frankfurt"'],
+      [
+        'a malformed --region',
+        { env: 'staging', region: 'Frankfurt' },
+        {},
+        '--region must be an AWS region such as eu-west-1, got "Frankfurt"',
+      ],
       ['malformed --brokers', { brokers: 'kafka.test' }, {}, '--brokers must be host:port[,host:port…], got "kafka.test"'],
-      ['--auth aws-iam with no region', { brokers: 'b:9098', auth: 'aws-iam' }, {}, '--auth aws-iam signs for an AWS region: give --region <region> or set AWS_REGION'],
+      [
+        '--auth aws-iam with no region',
+        { brokers: 'b:9098', auth: 'aws-iam' },
+        {},
+        '--auth aws-iam signs for an AWS region: give --region <region> or set AWS_REGION',
+      ],
       [
         '--tls against the plaintext local broker',
         { tls: true },

@@ -11,7 +11,10 @@ function letter(offset: number, valueBytes: number, error = 'Error: boom'): Dead
       timestampType: 'CREATE_TIME',
       key: Buffer.from(`k${offset}`),
       value: Buffer.alloc(valueBytes, 1),
-      headers: [['trace', Buffer.from('t-1')], ['trace', Buffer.from('t-2')]],
+      headers: [
+        ['trace', Buffer.from('t-1')],
+        ['trace', Buffer.from('t-2')],
+      ],
     },
     reason: 'RetryAttemptsExhausted',
     error,

@@ -112,7 +112,8 @@ function brokenLinks(readmes: readonly string[], check: 'targets' | 'anchors'): 
       const hashAt = link.indexOf('#');
       const pathPart = decodeURIComponent(hashAt === -1 ? link : link.slice(0, hashAt));
       const anchor = hashAt === -1 ? undefined : decodeURIComponent(link.slice(hashAt + 1));
-      const target = pathPart === '' ? readme : pathPart.startsWith('/') ? join(REPOSITORY_ROOT, pathPart) : resolve(dirname(readme), pathPart);
+      const target =
+        pathPart === '' ? readme : pathPart.startsWith('/') ? join(REPOSITORY_ROOT, pathPart) : resolve(dirname(readme), pathPart);
       const where = relative(REPOSITORY_ROOT, readme).split(sep).join('/');
       if (!existsSync(target)) {
         if (check === 'targets') broken.push({ readme: where, link, why: 'no such file or folder' });
@@ -121,7 +122,11 @@ function brokenLinks(readmes: readonly string[], check: 'targets' | 'anchors'): 
       if (check !== 'anchors' || anchor === undefined || anchor === '') continue;
       if (!statSync(target).isFile() || !target.endsWith('.md')) continue;
       if (!anchorsOf(readFileSync(target, 'utf8')).has(anchor)) {
-        broken.push({ readme: where, link, why: `no heading with the anchor "#${anchor}" in ${relative(REPOSITORY_ROOT, target).split(sep).join('/')}` });
+        broken.push({
+          readme: where,
+          link,
+          why: `no heading with the anchor "#${anchor}" in ${relative(REPOSITORY_ROOT, target).split(sep).join('/')}`,
+        });
       }
     }
   }

@@ -41,8 +41,7 @@ describe('Function: projectEntityRecords (integration, dynalite)', () => {
     await provisionTables(runtime.dynamoDbClient(), pipeline.tables);
   });
 
-  const stored = async (merchantId: string) =>
-    (await documents.send(new GetCommand({ TableName: tableName, Key: { merchantId } }))).Item;
+  const stored = async (merchantId: string) => (await documents.send(new GetCommand({ TableName: tableName, Key: { merchantId } }))).Item;
 
   it('stores the latest full state of each entity', async () => {
     const result = await projectEntityRecords(
@@ -96,7 +95,10 @@ describe('Function: projectEntityRecords (integration, dynalite)', () => {
       deadLetter: async (record: MskRecord, error: InvalidRecordError) => void letters.push([record.offset, error.message]),
     };
 
-    const result = await projectEntityRecords([entityRecord(1, 'm1', { name: 'before' }), entityRecord(2, 'm2', '{"name": '), entityRecord(3, 'm3', { name: 'after' })], options);
+    const result = await projectEntityRecords(
+      [entityRecord(1, 'm1', { name: 'before' }), entityRecord(2, 'm2', '{"name": '), entityRecord(3, 'm3', { name: 'after' })],
+      options,
+    );
 
     expect(result).toEqual({ upserted: 2, deleted: 0, stale: 0, deadLettered: 1, failed: [] });
     expect(letters).toEqual([[2, expect.stringMatching(/^merchants-0@2: value is not valid JSON/)]]);
@@ -105,22 +107,36 @@ describe('Function: projectEntityRecords (integration, dynalite)', () => {
 
   it('dead-letters a record DynamoDB itself refuses (an empty key, an item over 400 KB) instead of failing the batch forever', async () => {
     const letters: string[] = [];
-    const options = { documents, tableName, keyAttribute: 'merchantId', deadLetter: async (_record: MskRecord, error: InvalidRecordError) => void letters.push(error.message) };
+    const options = {
+      documents,
+      tableName,
+      keyAttribute: 'merchantId',
+      deadLetter: async (_record: MskRecord, error: InvalidRecordError) => void letters.push(error.message),
+    };
 
     const result = await projectEntityRecords(
-      [entityRecord(1, '', { name: 'no id' }), entityRecord(2, 'm-huge', { name: 'x'.repeat(450_000) }), entityRecord(3, 'm-fine', { name: 'Fine' })],
+      [
+        entityRecord(1, '', { name: 'no id' }),
+        entityRecord(2, 'm-huge', { name: 'x'.repeat(450_000) }),
+        entityRecord(3, 'm-fine', { name: 'Fine' }),
+      ],
       options,
     );
 
     expect(result).toMatchObject({ upserted: 1, deadLettered: 2, failed: [] });
-    expect(letters).toEqual([expect.stringMatching(/^merchants-0@1: entity records need a non-empty key/), expect.stringMatching(/^merchants-0@2: DynamoDB refused the item: .*size/)]);
+    expect(letters).toEqual([
+      expect.stringMatching(/^merchants-0@1: entity records need a non-empty key/),
+      expect.stringMatching(/^merchants-0@2: DynamoDB refused the item: .*size/),
+    ]);
   });
 
   it('with partial batches, stops only the partition whose write failed, at that record, and goes on with the others', async () => {
     // A table that refuses writes for one entity for a while, as a throttled or unreachable DynamoDB would.
     const flaky = {
       send: (command: { input: { Item?: Record<string, unknown> } }) =>
-        command.input.Item?.['merchantId'] === 'm-unlucky' ? Promise.reject(new Error('ProvisionedThroughputExceeded')) : documents.send(command as never),
+        command.input.Item?.['merchantId'] === 'm-unlucky'
+          ? Promise.reject(new Error('ProvisionedThroughputExceeded'))
+          : documents.send(command as never),
     } as unknown as DynamoDBDocumentClient;
     const inPartition = (partition: number, offset: number, key: string) => ({ ...entityRecord(offset, key, { name: key }), partition });
 

@@ -2,7 +2,13 @@ import type { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { projectEntityRecords } from '../../shared/entity-projection';
 import type { MskRecord } from '../../shared/msk';
 import type { InvalidRecordError } from '../../shared/msk';
-import { avroValueFormat, encodeWireFormat, HttpSchemaRegistry, repositorySchemas, SchemaRegistryUnavailableError } from '../../shared/schemas';
+import {
+  avroValueFormat,
+  encodeWireFormat,
+  HttpSchemaRegistry,
+  repositorySchemas,
+  SchemaRegistryUnavailableError,
+} from '../../shared/schemas';
 import { startSlowSchemaRegistry, type SlowSchemaRegistry } from '../schemas/slow-schema-registry';
 
 const merchants = repositorySchemas().get('merchants-value')!;
@@ -10,7 +16,10 @@ const KNOWN_ID = 1;
 
 /** A `merchants` record on `partition` whose value a producer wrote with schema `schemaId`. */
 function merchantRecord(partition: number, offset: number, schemaId: number): MskRecord {
-  const value = encodeWireFormat(schemaId, merchants.latest.type.toBuffer({ merchantId: `m-${offset}`, name: 'Shop', country: 'DE', website: null }));
+  const value = encodeWireFormat(
+    schemaId,
+    merchants.latest.type.toBuffer({ merchantId: `m-${offset}`, name: 'Shop', country: 'DE', website: null }),
+  );
   return {
     topic: 'merchants',
     partition,

@@ -50,7 +50,9 @@ describe('The example domain end to end (integration)', () => {
     // The handlers the functions/ modules export, made here for this copy of the catalog.
     const env = (variable: string, table: string) => ({ [variable]: table, KAFKA_BROKERS: runtime.kafka.brokers.join(',') });
     const documents = DynamoDBDocumentClient.from(runtime.dynamoDbClient());
-    const joinHandlers = pipeline.joins.map(({ join, table }) => createJoinHandlers(join, { env: env(joinStateTableVariable(join.name), table.name), documents, kafka }));
+    const joinHandlers = pipeline.joins.map(({ join, table }) =>
+      createJoinHandlers(join, { env: env(joinStateTableVariable(join.name), table.name), documents, kafka }),
+    );
     const [hotPrices, hotStocks] = [pipeline.hotStreams[0]!, pipeline.hotStreams[1]!];
     running = await runPipeline(runtime, pipeline, {
       retryDelayMs: () => 20,
@@ -59,8 +61,16 @@ describe('The example domain end to end (integration)', () => {
         [`${catalog.itemsWithFlyer.name}.right`]: joinHandlers[0]!.right,
         [`${catalog.offers.name}.left`]: joinHandlers[1]!.left,
         [`${catalog.offers.name}.right`]: joinHandlers[1]!.right,
-        [hotPrices.consumer.name]: createHotStreamHandler(catalog.prices, { env: env(hotStateTableVariable(catalog.prices.name), hotPrices.table.name), documents, kafka }),
-        [hotStocks.consumer.name]: createHotStreamHandler(catalog.stocks, { env: env(hotStateTableVariable(catalog.stocks.name), hotStocks.table.name), documents, kafka }),
+        [hotPrices.consumer.name]: createHotStreamHandler(catalog.prices, {
+          env: env(hotStateTableVariable(catalog.prices.name), hotPrices.table.name),
+          documents,
+          kafka,
+        }),
+        [hotStocks.consumer.name]: createHotStreamHandler(catalog.stocks, {
+          env: env(hotStateTableVariable(catalog.stocks.name), hotStocks.table.name),
+          documents,
+          kafka,
+        }),
       },
     });
   });
@@ -155,7 +165,15 @@ describe('The example domain end to end (integration)', () => {
 
   it('dead-letters a record written with a schema its topic cannot read, or with an unknown schema id, with the reason', async () => {
     // A producer that registered its own idea of an item elsewhere: a flyerId that is a number, no name or category.
-    const rogueSchema: Schema = { type: 'record', name: 'Item', namespace: 'platform.catalog', fields: [{ name: 'itemId', type: 'string' }, { name: 'flyerId', type: 'int' }] };
+    const rogueSchema: Schema = {
+      type: 'record',
+      name: 'Item',
+      namespace: 'platform.catalog',
+      fields: [
+        { name: 'itemId', type: 'string' },
+        { name: 'flyerId', type: 'int' },
+      ],
+    };
     const rogueId = await runtime.schemaRegistry().register(uniqueName('rogue-value'), rogueSchema);
     const rogue = Type.forSchema(rogueSchema).toBuffer({ itemId: 'schema-poison', flyerId: 7 });
     await produce(kafka, catalog.itemsWithFlyer.leftTopic, [
@@ -163,31 +181,58 @@ describe('The example domain end to end (integration)', () => {
       { key: 'unknown-schema', value: encodeWireFormat(999_999, rogue) },
     ]);
 
-    const letters = async () => new Map((await allRecords(catalog.itemsWithFlyer.deadLetterTopic)).map((letter) => [letter.key, letter.headers[DEAD_LETTER_HEADERS.error]]));
+    const letters = async () =>
+      new Map(
+        (await allRecords(catalog.itemsWithFlyer.deadLetterTopic)).map((letter) => [letter.key, letter.headers[DEAD_LETTER_HEADERS.error]]),
+      );
     await eventually('both items are dead-lettered', async () => {
       const keys = await letters();
       return keys.has('schema-poison') && keys.has('unknown-schema');
     });
     const errors = await letters();
     expect(errors.get('schema-poison')).toMatch(
-      new RegExp(`^UnreadableValueError: DESERIALIZATION_ERROR: schema ${rogueId} cannot be read as the current ".*items-value" schema: cannot read "int" as "string"`),
+      new RegExp(
+        `^UnreadableValueError: DESERIALIZATION_ERROR: schema ${rogueId} cannot be read as the current ".*items-value" schema: cannot read "int" as "string"`,
+      ),
     );
     expect(errors.get('unknown-schema')).toMatch(/^UnreadableValueError: SCHEMA_NOT_FOUND: no schema with id 999999/);
   });
 
   it('dead-letters an item too large for the join state instead of retrying it forever, and the partition moves on', async () => {
-    const huge: Item = { itemId: 'huge', flyerId: 'f-any', name: 'x'.repeat(200_000), category: 'pantry', description: null, imageUrl: null };
+    const huge: Item = {
+      itemId: 'huge',
+      flyerId: 'f-any',
+      name: 'x'.repeat(200_000),
+      category: 'pantry',
+      description: null,
+      imageUrl: null,
+    };
     const after: Item = { itemId: 'after-huge', flyerId: 'f-after', name: 'Small', category: 'pantry', description: null, imageUrl: null };
     const flyer: Flyer = { flyerId: 'f-after', merchantId: 'm-none', title: 'After', validFrom: 1, validUntil: 2 };
     const offers = await followOffers();
     try {
       await produce(kafka, catalog.itemsWithFlyer.rightTopic, await facts(catalog.itemsWithFlyer.rightTopic, [[flyer.flyerId, flyer]]));
-      await produce(kafka, catalog.itemsWithFlyer.leftTopic, await facts(catalog.itemsWithFlyer.leftTopic, [[huge.itemId, huge], [after.itemId, after]]));
+      await produce(
+        kafka,
+        catalog.itemsWithFlyer.leftTopic,
+        await facts(catalog.itemsWithFlyer.leftTopic, [
+          [huge.itemId, huge],
+          [after.itemId, after],
+        ]),
+      );
 
-      await eventually('the huge item is dead-lettered', async () => (await allRecords(catalog.itemsWithFlyer.deadLetterTopic)).some((letter) => letter.key === 'huge'));
+      await eventually('the huge item is dead-lettered', async () =>
+        (await allRecords(catalog.itemsWithFlyer.deadLetterTopic)).some((letter) => letter.key === 'huge'),
+      );
       const letter = (await allRecords(catalog.itemsWithFlyer.deadLetterTopic)).find((candidate) => candidate.key === 'huge');
-      expect(letter?.headers[DEAD_LETTER_HEADERS.error]).toMatch(/InvalidJoinInputError: value of 200\d{3} bytes is larger than a join takes/);
-      await eventually('the next item still makes its offer', () => isDeepStrictEqual(offers.latest.get('after-huge'), offerOf(after, flyer, null)), 60_000);
+      expect(letter?.headers[DEAD_LETTER_HEADERS.error]).toMatch(
+        /InvalidJoinInputError: value of 200\d{3} bytes is larger than a join takes/,
+      );
+      await eventually(
+        'the next item still makes its offer',
+        () => isDeepStrictEqual(offers.latest.get('after-huge'), offerOf(after, flyer, null)),
+        60_000,
+      );
     } finally {
       await offers.stop();
     }
@@ -196,7 +241,10 @@ describe('The example domain end to end (integration)', () => {
   it('dead-letters every kind of poison record in each input topic with its reason (malformed bytes, a foreign writer schema, an oversized value, an oversized key), while the valid ones still arrive', async () => {
     // Prepare: a writer schema another team registered for its own idea of these records.
     const rogueSchema: Schema = { type: 'record', name: 'Rogue', fields: [{ name: 'id', type: 'int' }] };
-    const rogue = encodeWireFormat(await runtime.schemaRegistry().register(uniqueName('rogue-value'), rogueSchema), Type.forSchema(rogueSchema).toBuffer({ id: 1 }));
+    const rogue = encodeWireFormat(
+      await runtime.schemaRegistry().register(uniqueName('rogue-value'), rogueSchema),
+      Type.forSchema(rogueSchema).toBuffer({ id: 1 }),
+    );
     const huge = 'x'.repeat(300_000);
     const longKey = (label: string) => `${label}-${'k'.repeat(3_000)}`;
     const merchant: Merchant = { merchantId: 'm-ok', name: 'Still arrives', country: 'DE', website: null };
@@ -205,11 +253,46 @@ describe('The example domain end to end (integration)', () => {
     const price = { amountMinor: 99, currency: 'EUR', version: 1, sourceTimestamp: 1 };
     const stock = { quantity: 3, version: 1, sourceTimestamp: 1 };
     const inputs = [
-      { label: 'items', topic: catalog.itemsWithFlyer.leftTopic, dlq: catalog.itemsWithFlyer.deadLetterTopic, valid: [item.itemId, item], oversized: { ...item, name: huge }, tooLarge: /value of 300\d{3} bytes is larger than a join takes/ },
-      { label: 'flyers', topic: catalog.itemsWithFlyer.rightTopic, dlq: catalog.itemsWithFlyer.deadLetterTopic, valid: [flyer.flyerId, flyer], oversized: { ...flyer, title: huge }, tooLarge: /value of 300\d{3} bytes is larger than a join takes/ },
-      { label: 'merchants', topic: catalog.offers.rightTopic, dlq: catalog.offers.deadLetterTopic, valid: [merchant.merchantId, merchant], oversized: { ...merchant, name: huge }, tooLarge: /value of 300\d{3} bytes is larger than a join takes/ },
-      { label: 'prices', topic: catalog.prices.inputTopic, dlq: catalog.prices.deadLetterTopic, valid: ['p-ok', price], oversized: { ...price, currency: huge }, tooLarge: /currency must be an ISO 4217 code/ },
-      { label: 'stocks', topic: catalog.stocks.inputTopic, dlq: catalog.stocks.deadLetterTopic, valid: ['s-ok', stock], oversized: { ...stock, storeId: huge }, tooLarge: /state key of 300\d{3} bytes is longer than a hot stream takes/ },
+      {
+        label: 'items',
+        topic: catalog.itemsWithFlyer.leftTopic,
+        dlq: catalog.itemsWithFlyer.deadLetterTopic,
+        valid: [item.itemId, item],
+        oversized: { ...item, name: huge },
+        tooLarge: /value of 300\d{3} bytes is larger than a join takes/,
+      },
+      {
+        label: 'flyers',
+        topic: catalog.itemsWithFlyer.rightTopic,
+        dlq: catalog.itemsWithFlyer.deadLetterTopic,
+        valid: [flyer.flyerId, flyer],
+        oversized: { ...flyer, title: huge },
+        tooLarge: /value of 300\d{3} bytes is larger than a join takes/,
+      },
+      {
+        label: 'merchants',
+        topic: catalog.offers.rightTopic,
+        dlq: catalog.offers.deadLetterTopic,
+        valid: [merchant.merchantId, merchant],
+        oversized: { ...merchant, name: huge },
+        tooLarge: /value of 300\d{3} bytes is larger than a join takes/,
+      },
+      {
+        label: 'prices',
+        topic: catalog.prices.inputTopic,
+        dlq: catalog.prices.deadLetterTopic,
+        valid: ['p-ok', price],
+        oversized: { ...price, currency: huge },
+        tooLarge: /currency must be an ISO 4217 code/,
+      },
+      {
+        label: 'stocks',
+        topic: catalog.stocks.inputTopic,
+        dlq: catalog.stocks.deadLetterTopic,
+        valid: ['s-ok', stock],
+        oversized: { ...stock, storeId: huge },
+        tooLarge: /state key of 300\d{3} bytes is longer than a hot stream takes/,
+      },
     ] as const;
     const offers = await followOffers();
     const priceDeltas = await follow(kafka, catalog.prices.outputTopic, catalog.formats.get(catalog.prices.outputTopic)!);
@@ -235,17 +318,27 @@ describe('The example domain end to end (integration)', () => {
           [`${input.label}-oversized`, input.tooLarge],
           [longKey(input.label), /key of 3\d{3} bytes is longer than a (join|hot stream) takes/],
         ]);
-        const letters = async () => new Map((await allRecords(input.dlq)).map((letter) => [letter.key!, letter.headers[DEAD_LETTER_HEADERS.error] ?? '']));
+        const letters = async () =>
+          new Map((await allRecords(input.dlq)).map((letter) => [letter.key!, letter.headers[DEAD_LETTER_HEADERS.error] ?? '']));
         await eventually(`the ${input.label} poisons are in ${input.dlq}`, async () => {
           const arrived = await letters();
           return [...expected.keys()].every((key) => arrived.has(key));
         });
         const arrived = await letters();
-        for (const [key, reason] of expected) expect([key.slice(0, 40), arrived.get(key)]).toEqual([key.slice(0, 40), expect.stringMatching(reason)]);
+        for (const [key, reason] of expected)
+          expect([key.slice(0, 40), arrived.get(key)]).toEqual([key.slice(0, 40), expect.stringMatching(reason)]);
       }
       // ... and the valid records after them still arrive.
-      await eventually('the valid entities still make their offer', () => isDeepStrictEqual(offers.latest.get('i-ok'), offerOf(item, flyer, merchant)), 60_000);
-      await eventually('the valid price and stock still make their deltas', () => priceDeltas.latest.has('p-ok') && stockDeltas.latest.has('s-ok'), 60_000);
+      await eventually(
+        'the valid entities still make their offer',
+        () => isDeepStrictEqual(offers.latest.get('i-ok'), offerOf(item, flyer, merchant)),
+        60_000,
+      );
+      await eventually(
+        'the valid price and stock still make their deltas',
+        () => priceDeltas.latest.has('p-ok') && stockDeltas.latest.has('s-ok'),
+        60_000,
+      );
     } finally {
       await Promise.all([offers.stop(), priceDeltas.stop(), stockDeltas.stop()]);
     }

@@ -61,7 +61,10 @@ describe('Function: joinOutput', () => {
   });
 
   it('is joiner(left, right) when both rows exist', () => {
-    expect(JSON.parse(joinOutput(inner, bytes({ flyerId: 'f1' }), bytes({ title: 't' }))!.toString())).toEqual({ flyerId: 'f1', flyer: { title: 't' } });
+    expect(JSON.parse(joinOutput(inner, bytes({ flyerId: 'f1' }), bytes({ title: 't' }))!.toString())).toEqual({
+      flyerId: 'f1',
+      flyer: { title: 't' },
+    });
   });
 });
 

@@ -113,117 +113,134 @@ describe.each<JoinType>(['inner', 'left'])('JoinProcessor (%s) under concurrency
 
   it('ends every left key with the join of the latest left and right rows, for every interleaving', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(updateArbitrary, { minLength: 1, maxLength: 14 }), faultsArbitrary, batchSizesArbitrary, fc.scheduler(), async (updates, faults, batchSizes, scheduler) => {
-        // Prepare: a fresh key space in the shared table for this run.
-        const run = uniqueName('run');
-        const join = joinFor(type, run);
-        const log: JoinOutputRecord[] = [];
-        let calls = 0;
-        let running = 0;
-        const crashes = new Map(faults.crashes.map((crash) => [crash.call, crash.afterCall]));
+      fc.asyncProperty(
+        fc.array(updateArbitrary, { minLength: 1, maxLength: 14 }),
+        faultsArbitrary,
+        batchSizesArbitrary,
+        fc.scheduler(),
+        async (updates, faults, batchSizes, scheduler) => {
+          // Prepare: a fresh key space in the shared table for this run.
+          const run = uniqueName('run');
+          const join = joinFor(type, run);
+          const log: JoinOutputRecord[] = [];
+          let calls = 0;
+          let running = 0;
+          const crashes = new Map(faults.crashes.map((crash) => [crash.call, crash.afterCall]));
 
-        /** Every store call and publish waits for the scheduler, and may crash before or after it lands. */
-        const gate = async <T>(label: string, call: () => Promise<T>): Promise<T> => {
-          const number = calls++;
-          await scheduler.schedule(Promise.resolve(), label);
-          running += 1;
-          try {
-            const crashAfter = crashes.get(number);
-            if (crashAfter === false) throw new Crash(`crash before ${label}`);
-            const result = await call();
-            if (crashAfter === true) throw new Crash(`crash after ${label}`);
-            return result;
-          } finally {
-            running -= 1;
-          }
-        };
-        const realStore = new JoinStateStore(documents, tableName);
-        const store = new Proxy(realStore, {
-          get(target, property, receiver) {
-            const member = Reflect.get(target, property, receiver) as unknown;
-            if (typeof member !== 'function' || property === 'constructor') return member;
-            return (...args: unknown[]) => gate(String(property), () => (member as (...a: unknown[]) => Promise<unknown>).apply(target, args));
-          },
-        });
-        const sink = { publish: (records: readonly JoinOutputRecord[]) => gate('publish', async () => void log.push(...records)) };
-        const processor = new JoinProcessor(join, store, sink, { fanOutPageSize: 2, fanOutConcurrency: 1 });
-
-        // Records in partitions: a key always lands on the same one; offsets follow production order.
-        const partitions: Array<Array<{ update: Update; offset: number }>> = [[], [], [], []];
-        for (const update of updates) {
-          const keys = update.side === 'left' ? LEFT_KEYS : RIGHT_KEYS;
-          const partition = (update.side === 'left' ? 0 : 2) + (keys.indexOf(update.key) % 2);
-          partitions[partition]!.push({ update, offset: partitions[partition]!.length });
-        }
-        const prefixed = (key: string) => `${run}-${key}`;
-        const encode = (update: Update) => {
-          if (update.value === null) return null;
-          const value = update.side === 'left' ? { ...update.value, fk: update.value.fk === null ? null : prefixed(update.value.fk) } : update.value;
-          return Buffer.from(JSON.stringify(value));
-        };
-        /** One invocation stream of a partition: batches in order, a crashed batch delivered again, rewinds, pauses. */
-        const poll = async (partition: number) => {
-          const records = partitions[partition]!;
-          const rewinds = faults.rewinds.filter((rewind) => rewind.partition === partition);
-          const batchSize = batchSizes[partition]!;
-          let timeChecks = 0;
-          const hasTimeLeft = () => faults.timeLeft[timeChecks++ % faults.timeLeft.length]!;
-          let processed = 0;
-          let retrying = false;
-          for (let index = 0; index < records.length; ) {
-            const batch = records.slice(index, index + batchSize + (retrying && faults.growOnRetry ? 1 : 0));
-            retrying = false;
-            const inputs = batch.map(({ update, offset }) => ({ key: prefixed(update.key), offset, value: encode(update) }));
-            let next = index + batch.length;
+          /** Every store call and publish waits for the scheduler, and may crash before or after it lands. */
+          const gate = async <T>(label: string, call: () => Promise<T>): Promise<T> => {
+            const number = calls++;
+            await scheduler.schedule(Promise.resolve(), label);
+            running += 1;
             try {
-              if (partition < 2) {
-                await processor.applyLeft([{ partition: `${run}-left-${partition}`, records: inputs.map((input) => processor.prepareLeft(input)) }]);
-              } else {
-                const paused = await processor.applyRight([{ partition: `${run}-right-${partition}`, records: inputs }], hasTimeLeft);
-                // A batch item failure: the partition is delivered again from the earliest paused record.
-                if (paused.length > 0) next = index + batch.findIndex(({ offset }) => offset === Math.min(...paused.map((record) => record.offset)));
-              }
-            } catch (error) {
-              if (error instanceof Crash) {
-                retrying = true;
-                continue; // the event source delivers the batch again (perhaps with more records)
-              }
-              throw error;
+              const crashAfter = crashes.get(number);
+              if (crashAfter === false) throw new Crash(`crash before ${label}`);
+              const result = await call();
+              if (crashAfter === true) throw new Crash(`crash after ${label}`);
+              return result;
+            } finally {
+              running -= 1;
             }
-            processed += 1;
-            const rewind = rewinds.find((candidate) => candidate.afterProcessed === processed);
-            index = rewind ? Math.max(0, next - rewind.back) : next;
-          }
-        };
+          };
+          const realStore = new JoinStateStore(documents, tableName);
+          const store = new Proxy(realStore, {
+            get(target, property, receiver) {
+              const member = Reflect.get(target, property, receiver) as unknown;
+              if (typeof member !== 'function' || property === 'constructor') return member;
+              return (...args: unknown[]) =>
+                gate(String(property), () => (member as (...a: unknown[]) => Promise<unknown>).apply(target, args));
+            },
+          });
+          const sink = { publish: (records: readonly JoinOutputRecord[]) => gate('publish', async () => void log.push(...records)) };
+          const processor = new JoinProcessor(join, store, sink, { fanOutPageSize: 2, fanOutConcurrency: 1 });
 
-        // Act: run the pollers, releasing one scheduled step at a time once no released call is still running
-        // (a poller may wait on several calls at once: a batch's conditional writes run concurrently).
-        let finished = 0;
-        const pollers = [0, 1, 2, 3, ...faults.zombies].map((partition) => poll(partition).finally(() => (finished += 1)));
-        while (finished < pollers.length) {
-          await new Promise((resolve) => setImmediate(resolve));
-          await new Promise((resolve) => setImmediate(resolve));
-          if (running === 0 && scheduler.count() > 0) await scheduler.waitOne();
-        }
-        await Promise.all(pollers);
-
-        // Assess
-        const last = new Map<string, string | null>();
-        for (const record of log) last.set(record.leftKey.slice(run.length + 1), record.value === null ? null : (JSON.parse(record.value.toString()) as string));
-        for (const [key, expected] of expectedOutputs(type, updates)) {
-          expect({ key, last: last.get(key) ?? null }).toEqual({ key, last: expected });
-        }
-        // Two writers racing may each publish a tombstone (neither knows the other's order), but without faults a
-        // key that never had a value never gets one.
-        const faultless = faults.crashes.length === 0 && faults.rewinds.length === 0 && faults.zombies.length === 0 && faults.timeLeft.every(Boolean);
-        if (faultless) {
-          const hadValue = new Set<string>();
-          for (const record of log) {
-            if (record.value === null) expect({ tombstoneFor: record.leftKey, afterAValue: hadValue.has(record.leftKey) }).toEqual({ tombstoneFor: record.leftKey, afterAValue: true });
-            else hadValue.add(record.leftKey);
+          // Records in partitions: a key always lands on the same one; offsets follow production order.
+          const partitions: Array<Array<{ update: Update; offset: number }>> = [[], [], [], []];
+          for (const update of updates) {
+            const keys = update.side === 'left' ? LEFT_KEYS : RIGHT_KEYS;
+            const partition = (update.side === 'left' ? 0 : 2) + (keys.indexOf(update.key) % 2);
+            partitions[partition]!.push({ update, offset: partitions[partition]!.length });
           }
-        }
-      }),
+          const prefixed = (key: string) => `${run}-${key}`;
+          const encode = (update: Update) => {
+            if (update.value === null) return null;
+            const value =
+              update.side === 'left' ? { ...update.value, fk: update.value.fk === null ? null : prefixed(update.value.fk) } : update.value;
+            return Buffer.from(JSON.stringify(value));
+          };
+          /** One invocation stream of a partition: batches in order, a crashed batch delivered again, rewinds, pauses. */
+          const poll = async (partition: number) => {
+            const records = partitions[partition]!;
+            const rewinds = faults.rewinds.filter((rewind) => rewind.partition === partition);
+            const batchSize = batchSizes[partition]!;
+            let timeChecks = 0;
+            const hasTimeLeft = () => faults.timeLeft[timeChecks++ % faults.timeLeft.length]!;
+            let processed = 0;
+            let retrying = false;
+            for (let index = 0; index < records.length; ) {
+              const batch = records.slice(index, index + batchSize + (retrying && faults.growOnRetry ? 1 : 0));
+              retrying = false;
+              const inputs = batch.map(({ update, offset }) => ({ key: prefixed(update.key), offset, value: encode(update) }));
+              let next = index + batch.length;
+              try {
+                if (partition < 2) {
+                  await processor.applyLeft([
+                    { partition: `${run}-left-${partition}`, records: inputs.map((input) => processor.prepareLeft(input)) },
+                  ]);
+                } else {
+                  const paused = await processor.applyRight([{ partition: `${run}-right-${partition}`, records: inputs }], hasTimeLeft);
+                  // A batch item failure: the partition is delivered again from the earliest paused record.
+                  if (paused.length > 0)
+                    next = index + batch.findIndex(({ offset }) => offset === Math.min(...paused.map((record) => record.offset)));
+                }
+              } catch (error) {
+                if (error instanceof Crash) {
+                  retrying = true;
+                  continue; // the event source delivers the batch again (perhaps with more records)
+                }
+                throw error;
+              }
+              processed += 1;
+              const rewind = rewinds.find((candidate) => candidate.afterProcessed === processed);
+              index = rewind ? Math.max(0, next - rewind.back) : next;
+            }
+          };
+
+          // Act: run the pollers, releasing one scheduled step at a time once no released call is still running
+          // (a poller may wait on several calls at once: a batch's conditional writes run concurrently).
+          let finished = 0;
+          const pollers = [0, 1, 2, 3, ...faults.zombies].map((partition) => poll(partition).finally(() => (finished += 1)));
+          while (finished < pollers.length) {
+            await new Promise((resolve) => setImmediate(resolve));
+            await new Promise((resolve) => setImmediate(resolve));
+            if (running === 0 && scheduler.count() > 0) await scheduler.waitOne();
+          }
+          await Promise.all(pollers);
+
+          // Assess
+          const last = new Map<string, string | null>();
+          for (const record of log)
+            last.set(record.leftKey.slice(run.length + 1), record.value === null ? null : (JSON.parse(record.value.toString()) as string));
+          for (const [key, expected] of expectedOutputs(type, updates)) {
+            expect({ key, last: last.get(key) ?? null }).toEqual({ key, last: expected });
+          }
+          // Two writers racing may each publish a tombstone (neither knows the other's order), but without faults a
+          // key that never had a value never gets one.
+          const faultless =
+            faults.crashes.length === 0 && faults.rewinds.length === 0 && faults.zombies.length === 0 && faults.timeLeft.every(Boolean);
+          if (faultless) {
+            const hadValue = new Set<string>();
+            for (const record of log) {
+              if (record.value === null)
+                expect({ tombstoneFor: record.leftKey, afterAValue: hadValue.has(record.leftKey) }).toEqual({
+                  tombstoneFor: record.leftKey,
+                  afterAValue: true,
+                });
+              else hadValue.add(record.leftKey);
+            }
+          }
+        },
+      ),
       { numRuns: 400, endOnFailure: true, timeout: 15_000 },
     );
   });

@@ -1,6 +1,15 @@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Admin, Consumer as KafkaConsumer, Kafka } from 'kafkajs';
-import { createJoinHandlers, defineJoin, joinStateTableVariable, JOIN_OUTPUT_HEADERS, parseJoinPosition, type FkJoin, type JoinPosition, type JoinType } from '../../shared/fk-join';
+import {
+  createJoinHandlers,
+  defineJoin,
+  joinStateTableVariable,
+  JOIN_OUTPUT_HEADERS,
+  parseJoinPosition,
+  type FkJoin,
+  type JoinPosition,
+  type JoinType,
+} from '../../shared/fk-join';
 import { topicRecordCount } from '../../shared/kafka';
 import { runPipeline, type LocalRuntime, type RunningPipeline } from '../../shared/local';
 import { definePipeline, type Pipeline } from '../../shared/pipeline';
@@ -114,7 +123,10 @@ export class JoinHarness {
     await eventually('the join consumers have no lag', async () => [...(await running.lag()).values()].every((lag) => lag === 0), 60_000);
     for (const { join } of this.pipeline.joins) {
       const total = await topicRecordCount(this.admin, join.outputTopic);
-      await eventually(`all ${total} records of ${join.outputTopic} are read`, () => (this.outputs.get(join.outputTopic)?.length ?? 0) >= total);
+      await eventually(
+        `all ${total} records of ${join.outputTopic} are read`,
+        () => (this.outputs.get(join.outputTopic)?.length ?? 0) >= total,
+      );
     }
   }
 
@@ -125,7 +137,9 @@ export class JoinHarness {
 
   /** Outputs after the first `skip`, as [key, value] pairs, in log order per key. */
   newOutputs(topic: string, skip: number): Array<[string, string | null]> {
-    return this.outputsOf(topic).slice(skip).map((record) => [record.key, record.value]);
+    return this.outputsOf(topic)
+      .slice(skip)
+      .map((record) => [record.key, record.value]);
   }
 
   /** The last output per key: what a compacted topic converges to. */

@@ -7,15 +7,20 @@ import { newRootContext, parseTraceparent, TRACE_HEADERS, type TraceContext } fr
 function capturingProducer() {
   const sent: ProducerRecord[] = [];
   const producer = { send: async (record: ProducerRecord) => void sent.push(record) } as unknown as Producer;
-  const headersOf = (key: string) => sent.flatMap((record) => record.messages).find((message) => message.key === key)!.headers as Record<string, string>;
+  const headersOf = (key: string) =>
+    sent.flatMap((record) => record.messages).find((message) => message.key === key)!.headers as Record<string, string>;
   return { producer, sent, headersOf };
 }
 
 const carried = (context: TraceContext) => ({ context, carried: true });
-const output = (leftKey: string, leftOffset: number, rightOffset: number): JoinOutputRecord => ({ leftKey, position: { leftOffset, rightOffset }, value: Buffer.from('{}') });
+const output = (leftKey: string, leftOffset: number, rightOffset: number): JoinOutputRecord => ({
+  leftKey,
+  position: { leftOffset, rightOffset },
+  value: Buffer.from('{}'),
+});
 
 describe('Class: KafkaJoinOutputSink (trace context)', () => {
-  it('gives each result of a left batch a child of its key\'s last record in the batch (the one coalescing kept), keeping the join\'s headers', async () => {
+  it("gives each result of a left batch a child of its key's last record in the batch (the one coalescing kept), keeping the join's headers", async () => {
     // Prepare: item-1 twice in the batch, item-2 once, with a tracestate.
     const { producer, headersOf } = capturingProducer();
     const sink = new KafkaJoinOutputSink(producer, 'items-with-flyer', 'items-with-flyer');
@@ -72,7 +77,10 @@ describe('Class: KafkaJoinOutputSink (trace context)', () => {
     const started = newRootContext();
     const causes = new JoinOutputCauses('right');
     causes.input('merchant-1', 9, { context: started, carried: false });
-    causes.reached('merchant-1', ['item-1', 'item-2'].map((leftKey, index) => ({ rightKey: 'merchant-1', leftKey, subscribedAt: index, retired: false })));
+    causes.reached(
+      'merchant-1',
+      ['item-1', 'item-2'].map((leftKey, index) => ({ rightKey: 'merchant-1', leftKey, subscribedAt: index, retired: false })),
+    );
 
     await withJoinOutputCauses(causes, () => sink.publish([output('item-1', 0, 9), output('item-2', 1, 9)]));
 
@@ -88,7 +96,11 @@ describe('Class: KafkaJoinOutputSink (trace context)', () => {
 
     await sink.publish([output('k', 1, -1)]);
 
-    expect(parseTraceparent(headersOf('k')['traceparent'])).toEqual({ traceId: expect.stringMatching(/^[0-9a-f]{32}$/), parentId: expect.stringMatching(/^[0-9a-f]{16}$/), flags: 1 });
+    expect(parseTraceparent(headersOf('k')['traceparent'])).toEqual({
+      traceId: expect.stringMatching(/^[0-9a-f]{32}$/),
+      parentId: expect.stringMatching(/^[0-9a-f]{16}$/),
+      flags: 1,
+    });
   });
 
   it('keeps the causes of concurrent invocations apart', async () => {

@@ -53,7 +53,6 @@ function offerJoins(): { itemsWithFlyer: FkJoin<Item, Flyer, ItemWithFlyer>; off
   return { itemsWithFlyer, offers };
 }
 
-
 describe('Foreign-key joins in a pipeline (integration)', () => {
   let runtime: LocalRuntime;
   let kafka: Kafka;
@@ -79,11 +78,15 @@ describe('Foreign-key joins in a pipeline (integration)', () => {
       for (let wave = 0; wave < 4; wave += 1) {
         const itemUpdates = Array.from({ length: 8 }, (): [string, Item | null] => [
           pick(['i0', 'i1', 'i2', 'i3', 'i4', 'i5']),
-          next() < 0.15 ? null : { name: `item-${wave}-${Math.floor(next() * 100)}`, flyerId: next() < 0.15 ? null : pick(['f0', 'f1', 'f2']) },
+          next() < 0.15
+            ? null
+            : { name: `item-${wave}-${Math.floor(next() * 100)}`, flyerId: next() < 0.15 ? null : pick(['f0', 'f1', 'f2']) },
         ]);
         const flyerUpdates = Array.from({ length: 3 }, (): [string, Flyer | null] => [
           pick(['f0', 'f1', 'f2']),
-          next() < 0.15 ? null : { title: `flyer-${wave}-${Math.floor(next() * 100)}`, merchantId: next() < 0.15 ? null : pick(['m0', 'm1']) },
+          next() < 0.15
+            ? null
+            : { title: `flyer-${wave}-${Math.floor(next() * 100)}`, merchantId: next() < 0.15 ? null : pick(['m0', 'm1']) },
         ]);
         const merchantUpdates = Array.from({ length: 2 }, (): [string, Merchant | null] => [
           pick(['m0', 'm1']),
@@ -92,7 +95,8 @@ describe('Foreign-key joins in a pipeline (integration)', () => {
         for (const [key, value] of itemUpdates) items.set(key, value);
         for (const [key, value] of flyerUpdates) flyers.set(key, value);
         for (const [key, value] of merchantUpdates) merchants.set(key, value);
-        const encode = (updates: Array<[string, unknown]>) => updates.map(([key, value]) => ({ key, value: value === null ? null : JSON.stringify(value) }));
+        const encode = (updates: Array<[string, unknown]>) =>
+          updates.map(([key, value]) => ({ key, value: value === null ? null : JSON.stringify(value) }));
         await Promise.all([
           produce(kafka, itemsWithFlyer.leftTopic, encode(itemUpdates)),
           produce(kafka, itemsWithFlyer.rightTopic, encode(flyerUpdates)),
@@ -124,7 +128,10 @@ describe('Foreign-key joins in a pipeline (integration)', () => {
     await harness.start({ fanOutPageSize: 2, timeReserveMs: Number.MAX_SAFE_INTEGER });
     try {
       const leftKeys = Array.from({ length: 9 }, (_, index) => `lhs${index}`);
-      await harness.produce(join.leftTopic, leftKeys.map((key): [string, string] => [key, `${key}|rhs1`]));
+      await harness.produce(
+        join.leftTopic,
+        leftKeys.map((key): [string, string] => [key, `${key}|rhs1`]),
+      );
       await harness.settle();
 
       // Act

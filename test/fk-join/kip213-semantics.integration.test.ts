@@ -46,8 +46,19 @@ describe.each<JoinType>(['inner', 'left'])('Foreign-key join (%s) — KIP-213 se
 
   it('joins left rows to existing right rows and emits exactly one tombstone when a left row is deleted', async () => {
     // Right rows alone produce nothing.
-    expect(await step('right', [['rhs1', 'a'], ['rhs2', 'b'], ['rhs3', 'c']])).toEqual([]);
-    expect(await step('left', [['lhs1', 'v1|rhs1'], ['lhs2', 'v2|rhs2']])).toEqual([
+    expect(
+      await step('right', [
+        ['rhs1', 'a'],
+        ['rhs2', 'b'],
+        ['rhs3', 'c'],
+      ]),
+    ).toEqual([]);
+    expect(
+      await step('left', [
+        ['lhs1', 'v1|rhs1'],
+        ['lhs2', 'v2|rhs2'],
+      ]),
+    ).toEqual([
       ['lhs1', '(v1|rhs1,a)'],
       ['lhs2', '(v2|rhs2,b)'],
     ]);
@@ -58,7 +69,10 @@ describe.each<JoinType>(['inner', 'left'])('Foreign-key join (%s) — KIP-213 se
   });
 
   it('follows a foreign-key change and its revert with no intermediate tombstone', async () => {
-    await step('right', [['rhs1', 'a'], ['rhs2', 'b']]);
+    await step('right', [
+      ['rhs1', 'a'],
+      ['rhs2', 'b'],
+    ]);
 
     expect(await step('left', [['lhs1', 'v1|rhs1']])).toEqual([['lhs1', '(v1|rhs1,a)']]);
     expect(await step('left', [['lhs1', 'v1|rhs2']])).toEqual([['lhs1', '(v1|rhs2,b)']]);
@@ -66,8 +80,21 @@ describe.each<JoinType>(['inner', 'left'])('Foreign-key join (%s) — KIP-213 se
   });
 
   it('fans a right update out to every subscribed left row, and a right delete retracts or nulls them', async () => {
-    const withoutRight: Output[] = type === 'left' ? [['lhs1', '(|rhs1,null)'], ['lhs2', '(|rhs2,null)'], ['lhs3', '(|rhs1,null)']] : [];
-    expect(await step('left', [['lhs1', '|rhs1'], ['lhs2', '|rhs2'], ['lhs3', '|rhs1']])).toEqual(withoutRight);
+    const withoutRight: Output[] =
+      type === 'left'
+        ? [
+            ['lhs1', '(|rhs1,null)'],
+            ['lhs2', '(|rhs2,null)'],
+            ['lhs3', '(|rhs1,null)'],
+          ]
+        : [];
+    expect(
+      await step('left', [
+        ['lhs1', '|rhs1'],
+        ['lhs2', '|rhs2'],
+        ['lhs3', '|rhs1'],
+      ]),
+    ).toEqual(withoutRight);
 
     expect(await step('right', [['rhs1', 'a']])).toEqual([
       ['lhs1', '(|rhs1,a)'],
@@ -77,13 +104,22 @@ describe.each<JoinType>(['inner', 'left'])('Foreign-key join (%s) — KIP-213 se
     expect(await step('right', [['rhs3', 'c']])).toEqual([]);
     expect(await step('right', [['rhs1', null]])).toEqual(
       type === 'inner'
-        ? [['lhs1', null], ['lhs3', null]]
-        : [['lhs1', '(|rhs1,null)'], ['lhs3', '(|rhs1,null)']],
+        ? [
+            ['lhs1', null],
+            ['lhs3', null],
+          ]
+        : [
+            ['lhs1', '(|rhs1,null)'],
+            ['lhs3', '(|rhs1,null)'],
+          ],
     );
   });
 
   it('stops sending updates of the old right row to a left row whose foreign key changed', async () => {
-    await step('right', [['rhs1', 'a'], ['rhs2', 'b']]);
+    await step('right', [
+      ['rhs1', 'a'],
+      ['rhs2', 'b'],
+    ]);
     await step('left', [['lhs1', 'v1|rhs1']]);
     await step('left', [['lhs1', 'v1|rhs2']]);
 
@@ -111,7 +147,10 @@ describe.each<JoinType>(['inner', 'left'])('Foreign-key join (%s) — KIP-213 se
     await step('right', [['rhs1', 'a2']]);
     await step('left', [['lhs1', null]]);
 
-    const positions = harness.outputsOf(join.outputTopic).filter((record) => record.key === 'lhs1').map((record) => record.position);
+    const positions = harness
+      .outputsOf(join.outputTopic)
+      .filter((record) => record.key === 'lhs1')
+      .map((record) => record.position);
     expect(positions).toHaveLength(3);
     expect(positions[1]).toEqual({ leftOffset: positions[0]!.leftOffset, rightOffset: positions[0]!.rightOffset + 1 });
     expect(positions[2]).toEqual({ leftOffset: positions[0]!.leftOffset + 1, rightOffset: -1 });

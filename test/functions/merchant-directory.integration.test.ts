@@ -49,7 +49,9 @@ describe('Function: merchant-directory handler, run by the local runtime (integr
     expect(deadLetter).toMatchObject({ key: 'm-broken', value: '{"name": "unterminated' });
     // Dead-lettered by the handler at once (no retry can read it), not after the event source's retries.
     expect(deadLetter?.headers[DEAD_LETTER_HEADERS.reason]).toBe('InvalidRecord');
-    expect(deadLetter?.headers[DEAD_LETTER_HEADERS.error]).toMatch(/InvalidRecordError: merchants-0@\d+: NOT_WIRE_FORMAT: first byte is 123/);
+    expect(deadLetter?.headers[DEAD_LETTER_HEADERS.error]).toMatch(
+      /InvalidRecordError: merchants-0@\d+: NOT_WIRE_FORMAT: first byte is 123/,
+    );
     expect(deadLetter?.headers[DEAD_LETTER_HEADERS.attempts]).toBe('1');
     expect(deadLetter?.headers[DEAD_LETTER_HEADERS.consumerGroupId]).toBe('merchant-directory');
     expect(running.mappings[0]?.stats.failedInvocations).toBe(0);

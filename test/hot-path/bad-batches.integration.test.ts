@@ -6,7 +6,19 @@ import { gzipSync } from 'node:zlib';
 import { catalog } from '../../example';
 import { EventSourceMapping } from '../../shared/local/event-source';
 import { type MskEvent, type MskHandler } from '../../shared/msk';
-import { createHotStreamHandler, defineHotStream, hotStateTableVariable, HotPathProcessor, HotStateStore, HotStateTableError, MAX_UPDATE_BYTES, TimeBudgetExceededError, type HotStream, type HotUpdateRecord, type RefusedUpdate } from '../../shared/hot-path';
+import {
+  createHotStreamHandler,
+  defineHotStream,
+  hotStateTableVariable,
+  HotPathProcessor,
+  HotStateStore,
+  HotStateTableError,
+  MAX_UPDATE_BYTES,
+  TimeBudgetExceededError,
+  type HotStream,
+  type HotUpdateRecord,
+  type RefusedUpdate,
+} from '../../shared/hot-path';
 import { parsePriceUpdate, type PriceUpdate } from '../../example';
 import type { LocalRuntime } from '../../shared/local';
 import { encodeWireFormat } from '../../shared/schemas';
@@ -18,7 +30,12 @@ const timeFor = (keys: number) => {
   let checks = 0;
   return { getRemainingTimeInMillis: () => (checks++ < keys ? 60_000 : 1_000) } as Context;
 };
-const record = (recordKey: string, offset: number, update: PriceUpdate): HotUpdateRecord<PriceUpdate> => ({ recordKey, offset, partition: 0, update });
+const record = (recordKey: string, offset: number, update: PriceUpdate): HotUpdateRecord<PriceUpdate> => ({
+  recordKey,
+  offset,
+  partition: 0,
+  update,
+});
 /** A price update that carries a note: what a stream whose parse keeps more than the slim fields stores. */
 type NotedPrice = PriceUpdate & { readonly note: string };
 const noted = (version: number, amountMinor: number, note: string): NotedPrice => ({ ...price(version, amountMinor), note });
@@ -47,42 +64,64 @@ describe('High-frequency path: a way out of a bad batch (integration)', () => {
 
       // Act
       const response = await handler(
-        eventOf(stream.inputTopic, [['item-1', price(1, 100)], ['', price(1, 150)], ['item-2', oversized], ['item-3', price(1, 300)]]),
+        eventOf(stream.inputTopic, [
+          ['item-1', price(1, 100)],
+          ['', price(1, 150)],
+          ['item-2', oversized],
+          ['item-3', price(1, 300)],
+        ]),
         context,
       );
 
       // Assess
       expect(response).toEqual({ batchItemFailures: [] });
       const letter = await letters(2);
-      expect(letter.get(1)?.headers).toMatchObject({ 'x-dead-letter-reason': 'InvalidRecord', 'x-dead-letter-error': 'HotPathError: updates need a non-empty key: the item id' });
-      expect(letter.get(2)?.headers['x-dead-letter-error']).toMatch(/^HotPathError: a value of 131\d{3} bytes is larger than a hot-stream update may be \(131072 bytes\)$/);
+      expect(letter.get(1)?.headers).toMatchObject({
+        'x-dead-letter-reason': 'InvalidRecord',
+        'x-dead-letter-error': 'HotPathError: updates need a non-empty key: the item id',
+      });
+      expect(letter.get(2)?.headers['x-dead-letter-error']).toMatch(
+        /^HotPathError: a value of 131\d{3} bytes is larger than a hot-stream update may be \(131072 bytes\)$/,
+      );
       expect(letter.get(2)?.value).toBe(JSON.stringify(oversized));
       expect((await stored('item-1'))?.value).toEqual(price(1, 100));
       expect((await stored('item-3'))?.value).toEqual(price(1, 300));
       expect(handler.totals).toMatchObject({ updates: 2, keysApplied: 2, refused: 0 });
     });
 
-    it('dead-letters an update DynamoDB refuses (a ValidationException) with DynamoDB\'s reason, and applies the valid updates around it', async () => {
+    it("dead-letters an update DynamoDB refuses (a ValidationException) with DynamoDB's reason, and applies the valid updates around it", async () => {
       // Prepare: the processor on its own, given a key the handler would have refused as it read it.
       const stream = prices(0);
       const { tableName, stored } = await deployed(stream);
       const refused: RefusedUpdate<PriceUpdate>[] = [];
-      const processor = new HotPathProcessor(stream, new HotStateStore<PriceUpdate>(documents, tableName), { publish: async () => undefined }, {
-        deadLetter: async (updates) => void refused.push(...updates),
-      });
+      const processor = new HotPathProcessor(
+        stream,
+        new HotStateStore<PriceUpdate>(documents, tableName),
+        { publish: async () => undefined },
+        {
+          deadLetter: async (updates) => void refused.push(...updates),
+        },
+      );
 
       // Act
-      const result = await processor.processBatch([record('item-1', 0, price(1, 100)), record('', 1, price(1, 150)), record('item-2', 2, price(1, 200))], [`${stream.inputTopic}-0`]);
+      const result = await processor.processBatch(
+        [record('item-1', 0, price(1, 100)), record('', 1, price(1, 150)), record('item-2', 2, price(1, 200))],
+        [`${stream.inputTopic}-0`],
+      );
 
       // Assess
-      expect(refused.map(({ record: { offset }, error }) => [offset, error.name, error.retriable])).toEqual([[1, 'UpdateRefusedError', false]]);
-      expect(refused[0]!.error.message).toMatch(/^the hot state refuses the update of key "": DynamoDB refused it: ValidationException: .*empty string/);
+      expect(refused.map(({ record: { offset }, error }) => [offset, error.name, error.retriable])).toEqual([
+        [1, 'UpdateRefusedError', false],
+      ]);
+      expect(refused[0]!.error.message).toMatch(
+        /^the hot state refuses the update of key "": DynamoDB refused it: ValidationException: .*empty string/,
+      );
       expect(result).toMatchObject({ keysApplied: 2, refused: 1 });
       expect((await stored('item-1'))?.value).toEqual(price(1, 100));
       expect((await stored('item-2'))?.value).toEqual(price(1, 200));
     });
 
-    it('stores a key\'s newest update that can be stored when the newest one is refused, and dead-letters that one as it was on the broker', async () => {
+    it("stores a key's newest update that can be stored when the newest one is refused, and dead-letters that one as it was on the broker", async () => {
       // Prepare: compressed values, so a small record can carry an update far too large to store.
       const gzipJson = GZIP_JSON_FORMAT;
       const name = uniqueName('noted-prices');
@@ -116,9 +155,14 @@ describe('High-frequency path: a way out of a bad batch (integration)', () => {
       expect((await stored('item-1'))?.value).toEqual(noted(2, 95, 'second'));
       expect((await stored('item-2'))?.value).toEqual(noted(1, 50, 'other'));
       const letter = (await letters(1)).get(2);
-      expect(letter?.headers['x-dead-letter-error']).toMatch(/^UpdateRefusedError: the hot state refuses the update of key "item-1": it is 200\d{3} bytes as stored, more than a hot-state item takes \(131072/);
+      expect(letter?.headers['x-dead-letter-error']).toMatch(
+        /^UpdateRefusedError: the hot state refuses the update of key "item-1": it is 200\d{3} bytes as stored, more than a hot-state item takes \(131072/,
+      );
       expect(letter?.valueBytes).toEqual(tooLarge);
-      expect((await deltas(2)).map((delta) => [delta.key, delta.version]).sort()).toEqual([['item-1', 2], ['item-2', 1]]);
+      expect((await deltas(2)).map((delta) => [delta.key, delta.version]).sort()).toEqual([
+        ['item-1', 2],
+        ['item-2', 1],
+      ]);
       expect(handler.totals).toMatchObject({ keysApplied: 2, refused: 1 });
     });
 
@@ -131,11 +175,19 @@ describe('High-frequency path: a way out of a bad batch (integration)', () => {
       const tooLarge = { ...price(3, 90), note: 'x'.repeat(200_000) } as PriceUpdate;
       const topic = [record('item-1', 0, price(1, 100)), record('item-1', 1, price(2, 95)), record('item-1', 2, tooLarge)];
       const refused: RefusedUpdate<PriceUpdate>[] = [];
-      const processor = new HotPathProcessor(stream, store, { publish: async () => undefined }, {
-        now: () => now,
-        readRange: async (range) => ({ records: topic.filter(({ offset }) => offset >= range.fromOffset && offset <= range.toOffset), lostBefore: undefined }),
-        deadLetter: async (updates) => void refused.push(...updates),
-      });
+      const processor = new HotPathProcessor(
+        stream,
+        store,
+        { publish: async () => undefined },
+        {
+          now: () => now,
+          readRange: async (range) => ({
+            records: topic.filter(({ offset }) => offset >= range.fromOffset && offset <= range.toOffset),
+            lostBefore: undefined,
+          }),
+          deadLetter: async (updates) => void refused.push(...updates),
+        },
+      );
       const partition = `${stream.inputTopic}-0`;
 
       // Act: two batches held back; the buffer keeps only the newest of the key, which the hot state refuses.
@@ -155,27 +207,47 @@ describe('High-frequency path: a way out of a bad batch (integration)', () => {
       const name = uniqueName('avro-prices');
       const format = catalog.formats.get(catalog.prices.inputTopic)!;
       const stream = prices(0);
-      const avroStream = { ...stream, name, inputTopic: `${name}.updates`, outputTopic: `${name}.deltas`, deadLetterTopic: `${name}.dlq`, formats: { ...stream.formats, input: format } };
+      const avroStream = {
+        ...stream,
+        name,
+        inputTopic: `${name}.updates`,
+        outputTopic: `${name}.deltas`,
+        deadLetterTopic: `${name}.dlq`,
+        formats: { ...stream.formats, input: format },
+      };
       const { handler, stored, letters } = await deployed(avroStream);
       const valid = await format.encode(price(1, 100));
 
       // Act
-      await handler(eventOf(avroStream.inputTopic, [['unknown-schema', encodeWireFormat(999_999, valid.subarray(5))], ['item-1', valid]]), context);
+      await handler(
+        eventOf(avroStream.inputTopic, [
+          ['unknown-schema', encodeWireFormat(999_999, valid.subarray(5))],
+          ['item-1', valid],
+        ]),
+        context,
+      );
 
       // Assess
-      expect((await letters(1)).get(0)?.headers['x-dead-letter-error']).toMatch(/^UnreadableValueError: SCHEMA_NOT_FOUND: no schema with id 999999/);
+      expect((await letters(1)).get(0)?.headers['x-dead-letter-error']).toMatch(
+        /^UnreadableValueError: SCHEMA_NOT_FOUND: no schema with id 999999/,
+      );
       expect((await stored('item-1'))?.value).toMatchObject({ version: 1, amountMinor: 100 });
     });
   });
 
-  describe('what is not the record\'s fault fails the batch, to be retried, and nothing is dead-lettered', () => {
+  describe("what is not the record's fault fails the batch, to be retried, and nothing is dead-lettered", () => {
     it('retries a write DynamoDB cannot take now (DynamoDB unreachable) instead of dead-lettering it, and the partition moves on once DynamoDB is back', async () => {
       // Prepare: the handler reaches DynamoDB through a proxy that is closed: connections are refused.
       const stream = prices(0);
       const { pipeline, handlerIn, stored } = await deployed(stream);
       const proxy = await switchableProxy(runtime.dynamodb.endpoint);
       const unreachable = DynamoDBDocumentClient.from(
-        new DynamoDBClient({ endpoint: proxy.endpoint, region: runtime.awsRegion, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 }),
+        new DynamoDBClient({
+          endpoint: proxy.endpoint,
+          region: runtime.awsRegion,
+          credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+          maxAttempts: 1,
+        }),
       );
       const mapping = new EventSourceMapping({
         consumer: pipeline.consumers[0]!,
@@ -187,7 +259,11 @@ describe('High-frequency path: a way out of a bad batch (integration)', () => {
       await mapping.start();
       try {
         // Act: updates arrive while DynamoDB is away…
-        await produce(kafka, stream.inputTopic, [1, 2, 3].map((n) => ({ key: `item-${n}`, value: JSON.stringify(price(1, n * 100)), partition: 0 })));
+        await produce(
+          kafka,
+          stream.inputTopic,
+          [1, 2, 3].map((n) => ({ key: `item-${n}`, value: JSON.stringify(price(1, n * 100)), partition: 0 })),
+        );
         await eventually('invocations have failed and been retried', () => mapping.stats.failedInvocations >= 3);
 
         // Assess: retried, not dead-lettered, not committed.
@@ -200,7 +276,9 @@ describe('High-frequency path: a way out of a bad batch (integration)', () => {
         await eventually('the partition is committed past every update', () => mapping.stats.partitions.get(0)?.committedOffset === 3);
 
         // Assess
-        expect((await Promise.all(['item-1', 'item-2', 'item-3'].map(stored))).map((state) => state?.value.amountMinor)).toEqual([100, 200, 300]);
+        expect((await Promise.all(['item-1', 'item-2', 'item-3'].map(stored))).map((state) => state?.value.amountMinor)).toEqual([
+          100, 200, 300,
+        ]);
         expect(await recordCount(kafka, stream.deadLetterTopic)).toBe(0);
       } finally {
         await mapping.stop();
@@ -216,7 +294,12 @@ describe('High-frequency path: a way out of a bad batch (integration)', () => {
       const wrongTable = uniqueName('wrong-key');
       const client = runtime.dynamoDbClient();
       await client.send(
-        new CreateTableCommand({ TableName: wrongTable, AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }], BillingMode: 'PAY_PER_REQUEST' }),
+        new CreateTableCommand({
+          TableName: wrongTable,
+          AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+          KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+          BillingMode: 'PAY_PER_REQUEST',
+        }),
       );
       client.destroy();
       const handler = createHotStreamHandler(stream, {
@@ -226,11 +309,20 @@ describe('High-frequency path: a way out of a bad batch (integration)', () => {
       });
 
       // Act
-      const handling = handler(eventOf(stream.inputTopic, [['item-1', price(1, 100)], ['item-2', price(1, 200)]]), context);
+      const handling = handler(
+        eventOf(stream.inputTopic, [
+          ['item-1', price(1, 100)],
+          ['item-2', price(1, 200)],
+        ]),
+        context,
+      );
 
       // Assess
       await expect(handling).rejects.toBeInstanceOf(HotStateTableError);
-      await expect(handling).rejects.toMatchObject({ retriable: true, message: expect.stringContaining('The provided key element does not match the schema') });
+      await expect(handling).rejects.toMatchObject({
+        retriable: true,
+        message: expect.stringContaining('The provided key element does not match the schema'),
+      });
       expect(await recordCount(kafka, stream.deadLetterTopic)).toBe(0);
     });
   });
@@ -240,7 +332,13 @@ describe('High-frequency path: a way out of a bad batch (integration)', () => {
       // Prepare: the mapping takes partial batch responses; time for two keys.
       const stream = prices(0);
       const { handler, stored } = await deployed(stream, { reportBatchItemFailures: true });
-      const batch: Array<[string, PriceUpdate]> = [['a', price(1, 1)], ['b', price(1, 2)], ['c', price(1, 3)], ['d', price(1, 4)], ['c', price(2, 33)]];
+      const batch: Array<[string, PriceUpdate]> = [
+        ['a', price(1, 1)],
+        ['b', price(1, 2)],
+        ['c', price(1, 3)],
+        ['d', price(1, 4)],
+        ['c', price(2, 33)],
+      ];
 
       // Act
       const response = await handler(eventOf(stream.inputTopic, batch), timeFor(2));
@@ -250,7 +348,12 @@ describe('High-frequency path: a way out of a bad batch (integration)', () => {
       // Assess: keys go in the order of their first record, so "c" (first at offset 2) is where the retry starts.
       expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: { partition: `${stream.inputTopic}-0`, offset: 2 } }] });
       expect(storedBeforeRetry.map((state) => state?.value)).toEqual([price(1, 1), price(1, 2), undefined]);
-      expect((await Promise.all(['a', 'b', 'c', 'd'].map(stored))).map((state) => state?.value)).toEqual([price(1, 1), price(1, 2), price(2, 33), price(1, 4)]);
+      expect((await Promise.all(['a', 'b', 'c', 'd'].map(stored))).map((state) => state?.value)).toEqual([
+        price(1, 1),
+        price(1, 2),
+        price(2, 33),
+        price(1, 4),
+      ]);
     });
 
     it('fails the invocation instead when nothing was done, and never reports items unless the mapping takes them', async () => {
@@ -258,7 +361,11 @@ describe('High-frequency path: a way out of a bad batch (integration)', () => {
       const stream = prices(0);
       const { handler, handlerIn } = await deployed(stream, { reportBatchItemFailures: true });
       const withoutPartialResponses = handlerIn({});
-      const batch = eventOf(stream.inputTopic, [['a', price(1, 1)], ['b', price(1, 2)], ['c', price(1, 3)]]);
+      const batch = eventOf(stream.inputTopic, [
+        ['a', price(1, 1)],
+        ['b', price(1, 2)],
+        ['c', price(1, 3)],
+      ]);
 
       // Act + Assess: no time for any key; time for one key, but the mapping would ignore a partial response.
       await expect(handler(batch, timeFor(0))).rejects.toBeInstanceOf(TimeBudgetExceededError);
@@ -272,7 +379,11 @@ describe('High-frequency path: a way out of a bad batch (integration)', () => {
       const declared = pipeline.consumers[0]!;
       const delivered: number[][] = [];
       const firstShortOnTime: MskHandler = (event: MskEvent, invocationContext: Context) => {
-        delivered.push(Object.values(event.records).flat().map(({ offset }) => offset));
+        delivered.push(
+          Object.values(event.records)
+            .flat()
+            .map(({ offset }) => offset),
+        );
         return handler(event, delivered.length === 1 ? timeFor(2) : invocationContext);
       };
       const mapping = new EventSourceMapping({
@@ -285,14 +396,20 @@ describe('High-frequency path: a way out of a bad batch (integration)', () => {
       await mapping.start();
       try {
         // Act
-        await produce(kafka, stream.inputTopic, ['a', 'b', 'c', 'd', 'e'].map((key, index) => ({ key, value: JSON.stringify(price(1, index + 1)), partition: 0 })));
+        await produce(
+          kafka,
+          stream.inputTopic,
+          ['a', 'b', 'c', 'd', 'e'].map((key, index) => ({ key, value: JSON.stringify(price(1, index + 1)), partition: 0 })),
+        );
         await eventually('every update is committed', () => mapping.stats.partitions.get(0)?.committedOffset === 5);
 
         // Assess
         expect(delivered[0]).toEqual([0, 1, 2, 3, 4]);
         expect(delivered[1]?.[0]).toBe(2);
         expect(mapping.stats.failedInvocations).toBe(1);
-        expect((await Promise.all(['a', 'b', 'c', 'd', 'e'].map(stored))).map((state) => state?.value.amountMinor)).toEqual([1, 2, 3, 4, 5]);
+        expect((await Promise.all(['a', 'b', 'c', 'd', 'e'].map(stored))).map((state) => state?.value.amountMinor)).toEqual([
+          1, 2, 3, 4, 5,
+        ]);
       } finally {
         await mapping.stop();
       }

@@ -1,7 +1,13 @@
 import { coalesceNewest, InvalidUpdateError } from '../../shared/hot-path';
 import { definePriceStream, defineStockStream, type PriceUpdate } from '../../example';
 
-const prices = definePriceStream({ name: 'prices', inputTopic: 'in', outputTopic: 'out', deadLetterTopic: 'dlq', minEmitIntervalMs: 1_000 });
+const prices = definePriceStream({
+  name: 'prices',
+  inputTopic: 'in',
+  outputTopic: 'out',
+  deadLetterTopic: 'dlq',
+  minEmitIntervalMs: 1_000,
+});
 const price = (version: number, amountMinor: number, sourceTimestamp = version, urgent?: boolean): PriceUpdate => ({
   version,
   sourceTimestamp,
@@ -13,7 +19,12 @@ const record = (offset: number, update: PriceUpdate, recordKey = 'item-1') => ({
 
 describe('Function: coalesceNewest', () => {
   it('keeps the newest update per key by version, whatever the order in the batch', () => {
-    const newest = coalesceNewest(prices, [record(0, price(3, 30)), record(1, price(5, 50)), record(2, price(4, 40)), record(3, price(1, 9), 'item-2')]);
+    const newest = coalesceNewest(prices, [
+      record(0, price(3, 30)),
+      record(1, price(5, 50)),
+      record(2, price(4, 40)),
+      record(3, price(1, 9), 'item-2'),
+    ]);
 
     expect(newest.get('item-1')?.update).toEqual(price(5, 50));
     expect(newest.get('item-2')?.update).toEqual(price(1, 9));
@@ -38,7 +49,13 @@ describe('Function: coalesceNewest', () => {
 });
 
 describe('Function: defineStockStream', () => {
-  const stock = defineStockStream({ name: 'stock', inputTopic: 'in', outputTopic: 'out', deadLetterTopic: 'dlq', minEmitIntervalMs: 1_000 });
+  const stock = defineStockStream({
+    name: 'stock',
+    inputTopic: 'in',
+    outputTopic: 'out',
+    deadLetterTopic: 'dlq',
+    minEmitIntervalMs: 1_000,
+  });
 
   it('keys stock by item and store, and lets reaching zero through at once', () => {
     expect(stock.stateKey('item-1', { version: 1, sourceTimestamp: 1, quantity: 3, storeId: 's9' })).toBe('item-1@s9');

@@ -20,12 +20,18 @@ describe('defineHotStream', () => {
 
   it('refuses a coalesce window that is negative, fractional or longer than 15 minutes', () => {
     for (const coalesceWindowMs of [-1, 1.5, 15 * 60_000 + 1]) {
-      expect(() => defineHotStream({ ...base, coalesceWindowMs })).toThrow(/coalesceWindowMs must be a whole number of milliseconds from 0 to 900000/);
+      expect(() => defineHotStream({ ...base, coalesceWindowMs })).toThrow(
+        /coalesceWindowMs must be a whole number of milliseconds from 0 to 900000/,
+      );
     }
   });
 
   it('refuses a pass-through rule without mayPassThrough when updates are held back, since it could not be judged in time', () => {
-    const declaration = { ...base, coalesceWindowMs: 1_000, passThrough: (_previous: PriceUpdate | null, next: PriceUpdate) => next.amountMinor === 0 };
+    const declaration = {
+      ...base,
+      coalesceWindowMs: 1_000,
+      passThrough: (_previous: PriceUpdate | null, next: PriceUpdate) => next.amountMinor === 0,
+    };
 
     expect(() => defineHotStream(declaration)).toThrow(HotPathError);
     expect(() => defineHotStream(declaration)).toThrow(/a passThrough needs mayPassThrough too/);
@@ -33,7 +39,14 @@ describe('defineHotStream', () => {
   });
 
   it('lets urgent price updates skip the buffer in the price stream defaults', () => {
-    const stream = definePriceStream({ name: 'p', inputTopic: 'p.in', outputTopic: 'p.out', deadLetterTopic: 'p.dlq', minEmitIntervalMs: 1_000, coalesceWindowMs: 1_000 });
+    const stream = definePriceStream({
+      name: 'p',
+      inputTopic: 'p.in',
+      outputTopic: 'p.out',
+      deadLetterTopic: 'p.dlq',
+      minEmitIntervalMs: 1_000,
+      coalesceWindowMs: 1_000,
+    });
 
     expect(stream.mayPassThrough({ ...next0(), urgent: true })).toBe(true);
     expect(stream.mayPassThrough(next0())).toBe(false);

@@ -3,7 +3,14 @@ import type { Context } from 'aws-lambda';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import type { Kafka } from 'kafkajs';
-import { createHotStreamHandler, hotStateTableVariable, HotPathProcessor, HotStateStore, TimeBudgetExceededError, type HotDelta } from '../../shared/hot-path';
+import {
+  createHotStreamHandler,
+  hotStateTableVariable,
+  HotPathProcessor,
+  HotStateStore,
+  TimeBudgetExceededError,
+  type HotDelta,
+} from '../../shared/hot-path';
 import { definePriceStream, defineStockStream, type PriceUpdate } from '../../example';
 import { provisionTables, runPipeline, type LocalRuntime } from '../../shared/local';
 import { connectToTestServices, eventually, produce, readTopic, recordCount, uniqueName } from '../support/integration';
@@ -28,12 +35,23 @@ describe('High-frequency path (integration)', () => {
     const stream = prices(60_000);
     const { handler, stored, deltas } = await deployed(stream);
 
-    await handler(eventOf(stream.inputTopic, [['item-1', price(3, 300)], ['item-1', price(5, 500)], ['item-1', price(4, 400)], ['item-2', price(1, 10)]]), context);
+    await handler(
+      eventOf(stream.inputTopic, [
+        ['item-1', price(3, 300)],
+        ['item-1', price(5, 500)],
+        ['item-1', price(4, 400)],
+        ['item-2', price(1, 10)],
+      ]),
+      context,
+    );
 
     expect(handler.totals).toMatchObject({ updates: 4, keysApplied: 2, stale: 0, emitted: 2 });
     expect((await stored('item-1'))?.value).toEqual(price(5, 500));
     const emitted = await deltas(2);
-    expect(emitted.map((delta) => [delta.key, delta.version, delta.amountMinor]).sort()).toEqual([['item-1', 5, 500], ['item-2', 1, 10]]);
+    expect(emitted.map((delta) => [delta.key, delta.version, delta.amountMinor]).sort()).toEqual([
+      ['item-1', 5, 500],
+      ['item-2', 1, 10],
+    ]);
   });
 
   it('ignores an older version arriving after a newer one, and a redelivered batch changes nothing', async () => {
@@ -87,12 +105,21 @@ describe('High-frequency path (integration)', () => {
     await handler(tickEvent(stream.inputTopic, 0, 3), context);
 
     expect(handler.totals.emitted).toBe(2);
-    expect((await deltas(2)).map((delta) => [delta.version, delta.amountMinor])).toEqual([[1, 100], [3, 80]]);
+    expect((await deltas(2)).map((delta) => [delta.version, delta.amountMinor])).toEqual([
+      [1, 100],
+      [3, 80],
+    ]);
   });
 
   it('lets pass-through changes through at once: stock reaching zero does not wait for the interval', async () => {
     const name = uniqueName('stock');
-    const stream = defineStockStream({ name, inputTopic: `${name}.updates`, outputTopic: `${name}.deltas`, deadLetterTopic: `${name}.dlq`, minEmitIntervalMs: 3_600_000 });
+    const stream = defineStockStream({
+      name,
+      inputTopic: `${name}.updates`,
+      outputTopic: `${name}.deltas`,
+      deadLetterTopic: `${name}.dlq`,
+      minEmitIntervalMs: 3_600_000,
+    });
     const { handler, deltas } = await deployed(stream);
     const stock = (version: number, quantity: number) => ({ version, sourceTimestamp: version, quantity, storeId: 's1' });
     await handler(eventOf(stream.inputTopic, [['item-1', stock(1, 5)]]), context);
@@ -101,7 +128,10 @@ describe('High-frequency path (integration)', () => {
     await handler(eventOf(stream.inputTopic, [['item-1', stock(3, 0)]], 0, 2), context);
 
     expect(handler.totals.emitted).toBe(2);
-    expect((await deltas(2)).map((delta) => [delta.key, (delta as unknown as { quantity: number }).quantity])).toEqual([['item-1@s1', 5], ['item-1@s1', 0]]);
+    expect((await deltas(2)).map((delta) => [delta.key, (delta as unknown as { quantity: number }).quantity])).toEqual([
+      ['item-1@s1', 5],
+      ['item-1@s1', 0],
+    ]);
   });
 
   it('retries DynamoDB throttling and loses no update', async () => {
@@ -122,10 +152,19 @@ describe('High-frequency path (integration)', () => {
     const stream = prices(0);
     const { handler, stored } = await deployed(stream, { documents: throttledDocuments });
 
-    await handler(eventOf(stream.inputTopic, [['item-1', price(1, 100)], ['item-2', price(1, 200)], ['item-3', price(1, 300)]]), context);
+    await handler(
+      eventOf(stream.inputTopic, [
+        ['item-1', price(1, 100)],
+        ['item-2', price(1, 200)],
+        ['item-3', price(1, 300)],
+      ]),
+      context,
+    );
 
     expect(throttled).toBe(5);
-    expect((await Promise.all(['item-1', 'item-2', 'item-3'].map(stored))).map((state) => state?.value.amountMinor)).toEqual([100, 200, 300]);
+    expect((await Promise.all(['item-1', 'item-2', 'item-3'].map(stored))).map((state) => state?.value.amountMinor)).toEqual([
+      100, 200, 300,
+    ]);
     expect(handler.totals.emitted).toBe(3);
     throttledDocuments.destroy();
   });
@@ -136,7 +175,13 @@ describe('High-frequency path (integration)', () => {
     const { handler, stored } = await deployed(stream);
     let checks = 0;
     const shortOnTime = { getRemainingTimeInMillis: () => (checks++ < 2 ? 60_000 : 1_000) } as Context;
-    const batch = eventOf(stream.inputTopic, [['a', price(1, 1)], ['b', price(1, 2)], ['c', price(1, 3)], ['d', price(1, 4)], ['c', price(2, 33)]]);
+    const batch = eventOf(stream.inputTopic, [
+      ['a', price(1, 1)],
+      ['b', price(1, 2)],
+      ['c', price(1, 3)],
+      ['d', price(1, 4)],
+      ['c', price(2, 33)],
+    ]);
 
     // Act
     const first = handler(batch, shortOnTime);
@@ -145,7 +190,12 @@ describe('High-frequency path (integration)', () => {
     await handler(batch, context);
 
     // Assess
-    expect((await Promise.all(['a', 'b', 'c', 'd'].map(stored))).map((state) => state?.value)).toEqual([price(1, 1), price(1, 2), price(2, 33), price(1, 4)]);
+    expect((await Promise.all(['a', 'b', 'c', 'd'].map(stored))).map((state) => state?.value)).toEqual([
+      price(1, 1),
+      price(1, 2),
+      price(2, 33),
+      price(1, 4),
+    ]);
   });
 
   it('also refreshes the full current value on a compacted entity topic with delta-and-entity verbosity', async () => {
@@ -160,10 +210,22 @@ describe('High-frequency path (integration)', () => {
     });
     const { handler, deltas } = await deployed(stream);
 
-    await handler(eventOf(stream.inputTopic, [['item-1', price(1, 120)], ['item-2', price(4, 80)]]), context);
+    await handler(
+      eventOf(stream.inputTopic, [
+        ['item-1', price(1, 120)],
+        ['item-2', price(4, 80)],
+      ]),
+      context,
+    );
 
-    const current = (await readTopic(kafka, `${name}.current`, 2)).map((record) => [record.key, (JSON.parse(record.value!) as PriceUpdate).amountMinor]);
-    expect(current.sort()).toEqual([['item-1', 120], ['item-2', 80]]);
+    const current = (await readTopic(kafka, `${name}.current`, 2)).map((record) => [
+      record.key,
+      (JSON.parse(record.value!) as PriceUpdate).amountMinor,
+    ]);
+    expect(current.sort()).toEqual([
+      ['item-1', 120],
+      ['item-2', 80],
+    ]);
     expect(await deltas(2)).toHaveLength(2);
   });
 
@@ -176,15 +238,20 @@ describe('High-frequency path (integration)', () => {
     const published: HotDelta<PriceUpdate>[] = [];
     let failNextPublish = false;
     let now = 1_000_000;
-    const processor = new HotPathProcessor(stream, store, {
-      publish: async (deltas) => {
-        if (failNextPublish && deltas.length > 0) {
-          failNextPublish = false;
-          throw new Error('broker unreachable');
-        }
-        published.push(...deltas);
+    const processor = new HotPathProcessor(
+      stream,
+      store,
+      {
+        publish: async (deltas) => {
+          if (failNextPublish && deltas.length > 0) {
+            failNextPublish = false;
+            throw new Error('broker unreachable');
+          }
+          published.push(...deltas);
+        },
       },
-    }, { now: () => now });
+      { now: () => now },
+    );
     const partition = `${stream.inputTopic}-0`;
     await processor.processBatch([{ recordKey: 'item-1', offset: 0, partition: 0, update: price(1, 100) }], [partition]);
     now += 5_000;
@@ -213,7 +280,13 @@ describe('High-frequency path (integration)', () => {
     const stream = prices(0);
     const { handler } = await deployed(stream);
 
-    await handler(eventOf(stream.inputTopic, [['item-1', { amountMinor: -1, currency: 'EUR', version: 1, sourceTimestamp: 1 }], ['item-2', price(1, 5)]]), context);
+    await handler(
+      eventOf(stream.inputTopic, [
+        ['item-1', { amountMinor: -1, currency: 'EUR', version: 1, sourceTimestamp: 1 }],
+        ['item-2', price(1, 5)],
+      ]),
+      context,
+    );
 
     const [letter] = await readTopic(kafka, stream.deadLetterTopic, 1);
     expect(letter?.key).toBe('item-1');
@@ -241,7 +314,9 @@ describe('High-frequency path (integration)', () => {
       // Assess
       const store = new HotStateStore<PriceUpdate>(documents, table);
       await eventually('the final value is recorded as emitted', async () => (await store.get('item-9'))?.emittedValue?.version === 5);
-      const emitted = (await readTopic(kafka, stream.outputTopic, await recordCount(kafka, stream.outputTopic))).map((record) => JSON.parse(record.value!) as PriceUpdate);
+      const emitted = (await readTopic(kafka, stream.outputTopic, await recordCount(kafka, stream.outputTopic))).map(
+        (record) => JSON.parse(record.value!) as PriceUpdate,
+      );
       expect(emitted.at(-1)).toMatchObject({ version: 5, amountMinor: 995 });
       // Rate-limited: fewer deltas than updates.
       expect(emitted.length).toBeLessThan(5);
@@ -255,7 +330,11 @@ describe('High-frequency path (integration)', () => {
     const pipeline = pipelineWith(stream);
     await provisionTables(runtime.dynamoDbClient(), pipeline.tables);
     const table = pipeline.hotStreams[0]!.table.name;
-    const keyArbitrary = fc.oneof({ weight: 6, arbitrary: fc.constant('hot') }, { weight: 3, arbitrary: fc.constantFrom('warm-1', 'warm-2') }, { weight: 1, arbitrary: fc.constantFrom('c1', 'c2', 'c3', 'c4') });
+    const keyArbitrary = fc.oneof(
+      { weight: 6, arbitrary: fc.constant('hot') },
+      { weight: 3, arbitrary: fc.constantFrom('warm-1', 'warm-2') },
+      { weight: 1, arbitrary: fc.constantFrom('c1', 'c2', 'c3', 'c4') },
+    );
 
     await fc.assert(
       fc.asyncProperty(
@@ -273,7 +352,12 @@ describe('High-frequency path (integration)', () => {
           });
           let now = 0;
           const emitted: HotDelta<PriceUpdate>[] = [];
-          const processor = new HotPathProcessor(stream, new HotStateStore<PriceUpdate>(documents, table), { publish: async (deltas) => void emitted.push(...deltas) }, { now: () => now });
+          const processor = new HotPathProcessor(
+            stream,
+            new HotStateStore<PriceUpdate>(documents, table),
+            { publish: async (deltas) => void emitted.push(...deltas) },
+            { now: () => now },
+          );
 
           // Act: batches of random sizes, with random re-deliveries of earlier ranges, time moving on.
           let position = 0;
@@ -282,7 +366,11 @@ describe('High-frequency path (integration)', () => {
             const size = batchSizes[batch % batchSizes.length]!;
             await processor.processBatch(records.slice(position, position + size), [`${stream.inputTopic}-0`]);
             const redelivery = redeliveries[batch];
-            if (redelivery) await processor.processBatch(records.slice(Math.max(0, position - redelivery.after), position - redelivery.after + redelivery.size), [`${stream.inputTopic}-0`]);
+            if (redelivery)
+              await processor.processBatch(
+                records.slice(Math.max(0, position - redelivery.after), position - redelivery.after + redelivery.size),
+                [`${stream.inputTopic}-0`],
+              );
             position += size;
             batch += 1;
             now += 1_000;

@@ -20,15 +20,31 @@ export function pipelineWith(stream: HotStream<never> | HotStream<PriceUpdate> |
       { name: stream.inputTopic, kind: 'event', partitions: 2 },
       { name: stream.outputTopic, kind: 'event', partitions: 2 },
       { name: stream.deadLetterTopic, kind: 'dead-letter', partitions: 1 },
-      ...(stream.verbosity.mode === 'delta-and-entity' ? [{ name: stream.verbosity.entityTopic, kind: 'entity' as const, partitions: 2 }] : []),
+      ...(stream.verbosity.mode === 'delta-and-entity'
+        ? [{ name: stream.verbosity.entityTopic, kind: 'entity' as const, partitions: 2 }]
+        : []),
     ],
-    hotStreams: [{ stream: stream as HotStream<never>, handler: { entry: NOOP_HANDLER_ENTRY }, eventSource: { maximumBatchingWindowMs: 50 }, flushTickIntervalMs: 200 }],
+    hotStreams: [
+      {
+        stream: stream as HotStream<never>,
+        handler: { entry: NOOP_HANDLER_ENTRY },
+        eventSource: { maximumBatchingWindowMs: 50 },
+        flushTickIntervalMs: 200,
+      },
+    ],
   });
 }
 
 export function prices(minEmitIntervalMs: number, coalesceWindowMs = 0) {
   const name = uniqueName('prices');
-  return definePriceStream({ name, inputTopic: `${name}.updates`, outputTopic: `${name}.deltas`, deadLetterTopic: `${name}.dlq`, minEmitIntervalMs, coalesceWindowMs });
+  return definePriceStream({
+    name,
+    inputTopic: `${name}.updates`,
+    outputTopic: `${name}.deltas`,
+    deadLetterTopic: `${name}.dlq`,
+    minEmitIntervalMs,
+    coalesceWindowMs,
+  });
 }
 
 export const price = (version: number, amountMinor: number, extra: Partial<PriceUpdate> = {}): PriceUpdate => ({
@@ -45,7 +61,12 @@ export function mskHeaders(headers: Readonly<Record<string, string>> = {}): MskR
 }
 
 /** An MSK event as the event source would deliver it, for calling a handler directly: values as JSON, Buffers as they are; headers as text. */
-export function eventOf(topic: string, updates: Array<[key: string, value: unknown, headers?: Readonly<Record<string, string>>]>, partition = 0, firstOffset = 0) {
+export function eventOf(
+  topic: string,
+  updates: Array<[key: string, value: unknown, headers?: Readonly<Record<string, string>>]>,
+  partition = 0,
+  firstOffset = 0,
+) {
   const records: MskRecord[] = updates.map(([key, value, headers], index) => ({
     topic,
     partition,
@@ -56,7 +77,10 @@ export function eventOf(topic: string, updates: Array<[key: string, value: unkno
     value: (Buffer.isBuffer(value) ? value : Buffer.from(JSON.stringify(value))).toString('base64'),
     headers: mskHeaders(headers),
   }));
-  return buildMskEvent(records, { eventSourceArn: 'arn:aws:kafka:us-east-1:000000000000:cluster/local/test', bootstrapServers: ['127.0.0.1:9092'] });
+  return buildMskEvent(records, {
+    eventSourceArn: 'arn:aws:kafka:us-east-1:000000000000:cluster/local/test',
+    bootstrapServers: ['127.0.0.1:9092'],
+  });
 }
 
 /** The event a flush tick produces: one record on the partition, marked as a tick (with the ticker's trace headers, if given). */
@@ -71,11 +95,13 @@ export function tickEvent(topic: string, partition: number, offset: number, head
     value: Buffer.from('{}').toString('base64'),
     headers: [{ [FLUSH_TICK_HEADER]: [49] }, ...mskHeaders(headers)],
   };
-  return buildMskEvent([tick], { eventSourceArn: 'arn:aws:kafka:us-east-1:000000000000:cluster/local/test', bootstrapServers: ['127.0.0.1:9092'] });
+  return buildMskEvent([tick], {
+    eventSourceArn: 'arn:aws:kafka:us-east-1:000000000000:cluster/local/test',
+    bootstrapServers: ['127.0.0.1:9092'],
+  });
 }
 
 export const context = { getRemainingTimeInMillis: () => 60_000 } as Context;
-
 
 export interface TestServices {
   readonly runtime: LocalRuntime;
@@ -93,11 +119,9 @@ export interface HandlerOptions {
 }
 
 /** A stream with its topics and table created, and a handler made for it (more: `handlerIn`, another execution environment). */
-export async function deployHotStream<S extends HotStream<never> | ReturnType<typeof definePriceStream> | ReturnType<typeof defineStockStream>>(
-  services: TestServices,
-  stream: S,
-  options: HandlerOptions = {},
-) {
+export async function deployHotStream<
+  S extends HotStream<never> | ReturnType<typeof definePriceStream> | ReturnType<typeof defineStockStream>,
+>(services: TestServices, stream: S, options: HandlerOptions = {}) {
   const { runtime, kafka, documents } = services;
   const pipeline = pipelineWith(stream);
   const admin = kafka.admin();
@@ -121,7 +145,12 @@ export async function deployHotStream<S extends HotStream<never> | ReturnType<ty
     (await readTopic(kafka, stream.outputTopic, count)).map((record) => JSON.parse(record.value!) as PriceUpdate & { key: string });
   /** The stream's dead letters, by source offset. */
   const letters = async (count: number): Promise<Map<number, ConsumedRecord>> =>
-    new Map((await readTopic(kafka, stream.deadLetterTopic, count)).map((letter) => [Number(letter.headers['x-dead-letter-source-offset']), letter]));
+    new Map(
+      (await readTopic(kafka, stream.deadLetterTopic, count)).map((letter) => [
+        Number(letter.headers['x-dead-letter-source-offset']),
+        letter,
+      ]),
+    );
   return { pipeline, tableName, handler, handlerIn, stored, deltas, letters };
 }
 

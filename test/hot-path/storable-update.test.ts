@@ -14,7 +14,9 @@ describe('Function: whyUnstorable', () => {
   });
 
   it('refuses a state key longer than the limit in UTF-8 bytes, not characters', () => {
-    expect(whyUnstorable('é'.repeat(MAX_STATE_KEY_BYTES / 2 + 1), order)).toMatch(/^state key of 514 bytes is longer than a hot stream takes \(512 bytes/);
+    expect(whyUnstorable('é'.repeat(MAX_STATE_KEY_BYTES / 2 + 1), order)).toMatch(
+      /^state key of 514 bytes is longer than a hot stream takes \(512 bytes/,
+    );
   });
 
   it.each([

@@ -9,7 +9,15 @@ import { defineHotStream, FLUSH_TICK_HEADER, type HotStream } from '../../shared
 import { definePriceStream, parsePriceUpdate, type PriceUpdate } from '../../example';
 import { runPipeline, type LocalRuntime } from '../../shared/local';
 import { parseTraceparent, toXRayTraceId, TRACE_HEADERS, type TraceContext } from '../../shared/tracing';
-import { connectToTestServices, eventually, produce, readTopic, recordCount, uniqueName, type ConsumedRecord } from '../support/integration';
+import {
+  connectToTestServices,
+  eventually,
+  produce,
+  readTopic,
+  recordCount,
+  uniqueName,
+  type ConsumedRecord,
+} from '../support/integration';
 import { context, deployHotStream, eventOf, GZIP_JSON_FORMAT, price, prices, tickEvent } from './hot-stream-harness';
 
 /** A traceparent as a producer in another service writes it. */
@@ -28,7 +36,10 @@ function captureOutput() {
     written.push(String(chunk));
     return true;
   };
-  const spies = [jest.spyOn(process.stdout, 'write').mockImplementation(capture), jest.spyOn(process.stderr, 'write').mockImplementation(capture)];
+  const spies = [
+    jest.spyOn(process.stdout, 'write').mockImplementation(capture),
+    jest.spyOn(process.stderr, 'write').mockImplementation(capture),
+  ];
   return {
     restore: () => spies.forEach((spy) => spy.mockRestore()),
     lines: (message: string) =>
@@ -105,7 +116,10 @@ describe('High-frequency path: trace context (integration)', () => {
       [TRACE_HEADERS.cause]: SPAN_B,
     });
     // ... and the hot state holds the update's context beside it.
-    expect((await stored('item-1'))?.trace).toEqual({ context: { traceId: TRACE_B, parentId: SPAN_B, flags: 1, traceState: 'shop=edit-7' }, carried: true });
+    expect((await stored('item-1'))?.trace).toEqual({
+      context: { traceId: TRACE_B, parentId: SPAN_B, flags: 1, traceState: 'shop=edit-7' },
+      carried: true,
+    });
   });
 
   it('continues the trace of a buffered update when a flush tick emits it', async () => {
@@ -118,13 +132,22 @@ describe('High-frequency path: trace context (integration)', () => {
       const before = handler.totals.emitted;
       const response = await handler(event, invocation);
       const records = Object.values(event.records).flat();
-      invocations.push({ ticksOnly: records.every((record) => record.headers.some((header) => FLUSH_TICK_HEADER in header)), emitted: handler.totals.emitted - before });
+      invocations.push({
+        ticksOnly: records.every((record) => record.headers.some((header) => FLUSH_TICK_HEADER in header)),
+        emitted: handler.totals.emitted - before,
+      });
       return response;
     };
     const running = await runPipeline(runtime, pipeline, { handlers: { [stream.name]: noting } });
     try {
       // Act: one update, in the producer's trace; nothing else arrives.
-      await produce(kafka, stream.inputTopic, [{ key: 'item-7', value: JSON.stringify(price(1, 700)), headers: { traceparent: traceparent(TRACE_A, SPAN_A), tracestate: 'shop=7' } }]);
+      await produce(kafka, stream.inputTopic, [
+        {
+          key: 'item-7',
+          value: JSON.stringify(price(1, 700)),
+          headers: { traceparent: traceparent(TRACE_A, SPAN_A), tracestate: 'shop=7' },
+        },
+      ]);
 
       // Assess: a batch of ticks only emitted it, as a child of the update, not of the tick that woke it.
       await eventually('an invocation emits the delta', () => invocations.some((invocation) => invocation.emitted > 0), 30_000);
@@ -133,9 +156,16 @@ describe('High-frequency path: trace context (integration)', () => {
       expect(traceOf(delta)).toEqual({ traceId: TRACE_A, parentId: expect.not.stringMatching(SPAN_A), flags: 1, traceState: 'shop=7' });
       expect(delta!.headers[TRACE_HEADERS.cause]).toBe(SPAN_A);
       // The ticks carry a trace of their own (the ticker's), which the batches they wake are annotated with.
-      const ticks = (await readTopic(kafka, stream.inputTopic, await recordCount(kafka, stream.inputTopic))).filter((record) => record.headers[FLUSH_TICK_HEADER] !== undefined);
+      const ticks = (await readTopic(kafka, stream.inputTopic, await recordCount(kafka, stream.inputTopic))).filter(
+        (record) => record.headers[FLUSH_TICK_HEADER] !== undefined,
+      );
       expect(ticks.length).toBeGreaterThan(0);
-      for (const tick of ticks) expect(traceOf(tick)).toEqual({ traceId: expect.not.stringMatching(TRACE_A), parentId: expect.stringMatching(/^[0-9a-f]{16}$/), flags: 1 });
+      for (const tick of ticks)
+        expect(traceOf(tick)).toEqual({
+          traceId: expect.not.stringMatching(TRACE_A),
+          parentId: expect.stringMatching(/^[0-9a-f]{16}$/),
+          flags: 1,
+        });
     } finally {
       await running.stop();
     }
@@ -183,7 +213,12 @@ describe('High-frequency path: trace context (integration)', () => {
     // Assess: each delta is in a trace of its own, started by the hot stream (X-Ray's id shape: the time first) ...
     const deltas = await latestByKey(stream.outputTopic);
     const [one, two] = [traceOf(deltas.get('item-1'))!, traceOf(deltas.get('item-2'))!];
-    for (const trace of [one, two]) expect(trace).toEqual({ traceId: expect.stringMatching(/^[0-9a-f]{32}$/), parentId: expect.stringMatching(/^[0-9a-f]{16}$/), flags: 1 });
+    for (const trace of [one, two])
+      expect(trace).toEqual({
+        traceId: expect.stringMatching(/^[0-9a-f]{32}$/),
+        parentId: expect.stringMatching(/^[0-9a-f]{16}$/),
+        flags: 1,
+      });
     expect(one.traceId).not.toBe(two.traceId);
     expect(two.traceId).not.toBe(TRACE_A);
     expect(() => toXRayTraceId(one.traceId)).not.toThrow();
@@ -192,7 +227,10 @@ describe('High-frequency path: trace context (integration)', () => {
     expect(deltas.get('item-2')!.headers).not.toHaveProperty(TRACE_HEADERS.cause);
     // ... and the trace started is the one the hot state keeps with the update.
     const kept = (await stored('item-1'))!.trace!;
-    expect(kept).toEqual({ context: { traceId: one.traceId, parentId: expect.not.stringMatching(one.parentId), flags: 1 }, carried: false });
+    expect(kept).toEqual({
+      context: { traceId: one.traceId, parentId: expect.not.stringMatching(one.parentId), flags: 1 },
+      carried: false,
+    });
   });
 
   it('starts a new trace for the delta of an item stored without trace context', async () => {
@@ -203,7 +241,9 @@ describe('High-frequency path: trace context (integration)', () => {
     await handler(eventOf(stream.inputTopic, [['item-1', price(1, 100), { traceparent: traceparent(TRACE_A, SPAN_A) }]]), context);
     now += 1_000;
     await handler(eventOf(stream.inputTopic, [['item-1', price(2, 90), { traceparent: traceparent(TRACE_B, SPAN_B) }]], 0, 1), context);
-    await documents.send(new UpdateCommand({ TableName: tableName, Key: { pk: 'item-1' }, UpdateExpression: 'REMOVE traceparent, tracestate, traceStarted' }));
+    await documents.send(
+      new UpdateCommand({ TableName: tableName, Key: { pk: 'item-1' }, UpdateExpression: 'REMOVE traceparent, tracestate, traceStarted' }),
+    );
     expect((await stored('item-1'))?.trace).toBeUndefined();
 
     // Act
@@ -228,15 +268,26 @@ describe('High-frequency path: trace context (integration)', () => {
 
     // Act
     try {
-      await handler(eventOf(stream.inputTopic, [['item-1', Buffer.from('not json'), { traceparent: traceparent(TRACE_A, SPAN_A), tracestate: 'shop=1' }]]), context);
+      await handler(
+        eventOf(stream.inputTopic, [
+          ['item-1', Buffer.from('not json'), { traceparent: traceparent(TRACE_A, SPAN_A), tracestate: 'shop=1' }],
+        ]),
+        context,
+      );
     } finally {
       logged.restore();
     }
 
     // Assess: the letter is the record as it was, its trace headers included; the log line names its trace.
     const letter = (await letters(1)).get(0)!;
-    expect(letter.headers).toMatchObject({ [TRACE_HEADERS.traceparent]: traceparent(TRACE_A, SPAN_A), [TRACE_HEADERS.tracestate]: 'shop=1', 'x-dead-letter-reason': 'InvalidRecord' });
-    expect(logged.lines('records dead-lettered')).toEqual([expect.objectContaining({ level: 'WARN', count: 1, partition: 0, offset: 0, traceId: TRACE_A })]);
+    expect(letter.headers).toMatchObject({
+      [TRACE_HEADERS.traceparent]: traceparent(TRACE_A, SPAN_A),
+      [TRACE_HEADERS.tracestate]: 'shop=1',
+      'x-dead-letter-reason': 'InvalidRecord',
+    });
+    expect(logged.lines('records dead-lettered')).toEqual([
+      expect.objectContaining({ level: 'WARN', count: 1, partition: 0, offset: 0, traceId: TRACE_A }),
+    ]);
   });
 
   it('keeps the trace of an update the hot state refuses in its letter and log line, and emits the fallback as a child of its own update', async () => {
@@ -256,7 +307,9 @@ describe('High-frequency path: trace context (integration)', () => {
     });
     const level = process.env['POWERTOOLS_LOG_LEVEL'];
     process.env['POWERTOOLS_LOG_LEVEL'] = 'WARN';
-    const { handler, letters } = await deployed(stream as unknown as HotStream<never>).finally(() => (process.env['POWERTOOLS_LOG_LEVEL'] = level));
+    const { handler, letters } = await deployed(stream as unknown as HotStream<never>).finally(
+      () => (process.env['POWERTOOLS_LOG_LEVEL'] = level),
+    );
     const logged = captureOutput();
 
     // Act
@@ -264,7 +317,11 @@ describe('High-frequency path: trace context (integration)', () => {
       await handler(
         eventOf(stream.inputTopic, [
           ['item-1', gzipSync(JSON.stringify({ ...price(1, 100), note: 'fits' })), { traceparent: traceparent(TRACE_A, SPAN_A) }],
-          ['item-1', gzipSync(JSON.stringify({ ...price(2, 90), note: 'x'.repeat(200_000) })), { traceparent: traceparent(TRACE_B, SPAN_B), tracestate: 'shop=2' }],
+          [
+            'item-1',
+            gzipSync(JSON.stringify({ ...price(2, 90), note: 'x'.repeat(200_000) })),
+            { traceparent: traceparent(TRACE_B, SPAN_B), tracestate: 'shop=2' },
+          ],
         ]),
         context,
       );
@@ -274,14 +331,17 @@ describe('High-frequency path: trace context (integration)', () => {
 
     // Assess
     const letter = (await letters(1)).get(1)!;
-    expect(letter.headers).toMatchObject({ [TRACE_HEADERS.traceparent]: traceparent(TRACE_B, SPAN_B), [TRACE_HEADERS.tracestate]: 'shop=2' });
+    expect(letter.headers).toMatchObject({
+      [TRACE_HEADERS.traceparent]: traceparent(TRACE_B, SPAN_B),
+      [TRACE_HEADERS.tracestate]: 'shop=2',
+    });
     expect(letter.headers['x-dead-letter-error']).toMatch(/^UpdateRefusedError: /);
     expect(logged.lines('records dead-lettered')).toEqual([expect.objectContaining({ count: 1, offset: 1, traceId: TRACE_B })]);
     const [delta] = await readTopic(kafka, stream.outputTopic, 1);
     expect([JSON.parse(delta!.value!).version, traceOf(delta)?.traceId, delta!.headers[TRACE_HEADERS.cause]]).toEqual([1, TRACE_A, SPAN_A]);
   });
 
-  it('records each hot batch in X-Ray, annotated with its updates\' traces and the trace of the tick that woke it', async () => {
+  it("records each hot batch in X-Ray, annotated with its updates' traces and the trace of the tick that woke it", async () => {
     // Prepare: a daemon listening where X-Ray's would, and an invocation that X-Ray samples.
     const daemon = createSocket('udp4');
     const datagrams: Array<Record<string, any>> = [];
@@ -291,7 +351,10 @@ describe('High-frequency path: trace context (integration)', () => {
     try {
       const stream = prices(0);
       const { handler } = await deployed(stream, {
-        env: { AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${port}`, _X_AMZN_TRACE_ID: 'Root=1-67891233-abcdef012345678912345678;Parent=53995c3f42cd8ad8;Sampled=1' },
+        env: {
+          AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${port}`,
+          _X_AMZN_TRACE_ID: 'Root=1-67891233-abcdef012345678912345678;Parent=53995c3f42cd8ad8;Sampled=1',
+        },
       });
 
       // Act: a batch of an update, then one of a tick.

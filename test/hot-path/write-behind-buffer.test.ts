@@ -1,7 +1,14 @@
 import { definePriceStream, type PriceUpdate } from '../../example';
 import { WriteBehindBuffer, type HotUpdateRecord } from '../../shared/hot-path';
 
-const stream = definePriceStream({ name: 'p', inputTopic: 'p.in', outputTopic: 'p.out', deadLetterTopic: 'p.dlq', minEmitIntervalMs: 1_000, coalesceWindowMs: 1_000 });
+const stream = definePriceStream({
+  name: 'p',
+  inputTopic: 'p.in',
+  outputTopic: 'p.out',
+  deadLetterTopic: 'p.dlq',
+  minEmitIntervalMs: 1_000,
+  coalesceWindowMs: 1_000,
+});
 const record = (recordKey: string, version: number, offset: number, partition = 0): HotUpdateRecord<PriceUpdate> => ({
   recordKey,
   offset,
@@ -17,7 +24,10 @@ describe('WriteBehindBuffer', () => {
 
     const taken = buffer.take(0);
 
-    expect([...taken!.updates].map(([key, held]) => [key, held.update.version])).toEqual([['a', 3], ['b', 1]]);
+    expect([...taken!.updates].map(([key, held]) => [key, held.update.version])).toEqual([
+      ['a', 3],
+      ['b', 1],
+    ]);
     expect(taken!.since).toBe(0);
     expect(buffer.take(0)).toBeUndefined();
   });

@@ -26,8 +26,30 @@ describe('High-frequency path: coalescing across batches (integration)', () => {
     const { handler, stored, deltas } = await deployHotStream({ runtime, kafka, documents }, stream, { now: () => now });
 
     // Act: three batches inside one window…
-    await handler(eventOf(stream.inputTopic, [['item-1', price(1, 100)], ['item-2', price(1, 50)]], 0, 0), context);
-    await handler(eventOf(stream.inputTopic, [['item-1', price(2, 110)], ['item-1', price(3, 120)]], 0, 2), context);
+    await handler(
+      eventOf(
+        stream.inputTopic,
+        [
+          ['item-1', price(1, 100)],
+          ['item-2', price(1, 50)],
+        ],
+        0,
+        0,
+      ),
+      context,
+    );
+    await handler(
+      eventOf(
+        stream.inputTopic,
+        [
+          ['item-1', price(2, 110)],
+          ['item-1', price(3, 120)],
+        ],
+        0,
+        2,
+      ),
+      context,
+    );
     now += 500;
     await handler(eventOf(stream.inputTopic, [['item-1', price(4, 130)]], 0, 4), context);
     const writesInWindow = handler.store.usage.writeRequests;
@@ -42,14 +64,24 @@ describe('High-frequency path: coalescing across batches (integration)', () => {
     expect(handler.store.usage.writeRequests - writesInWindow).toBe(2 + 1);
     expect((await stored('item-1'))?.value).toEqual(price(4, 130));
     expect(handler.totals).toMatchObject({ updates: 5, keysApplied: 2, emitted: 2 });
-    expect((await deltas(2)).map((delta) => [delta.key, delta.version]).sort()).toEqual([['item-1', 4], ['item-2', 1]]);
+    expect((await deltas(2)).map((delta) => [delta.key, delta.version]).sort()).toEqual([
+      ['item-1', 4],
+      ['item-2', 1],
+    ]);
   });
 
   it('does not hold back a change that may pass through: stock reaching zero is stored and emitted at once', async () => {
     // Prepare: a stock level already emitted, then a held-back change.
     let now = 1_000_000;
     const name = uniqueName('stock');
-    const stream = defineStockStream({ name, inputTopic: `${name}.updates`, outputTopic: `${name}.deltas`, deadLetterTopic: `${name}.dlq`, minEmitIntervalMs: 60_000, coalesceWindowMs: 60_000 });
+    const stream = defineStockStream({
+      name,
+      inputTopic: `${name}.updates`,
+      outputTopic: `${name}.deltas`,
+      deadLetterTopic: `${name}.dlq`,
+      minEmitIntervalMs: 60_000,
+      coalesceWindowMs: 60_000,
+    });
     const { handler, stored, deltas } = await deployHotStream({ runtime, kafka, documents }, stream, { now: () => now });
     const stock = (version: number, quantity: number): StockUpdate => ({ version, sourceTimestamp: version, quantity });
     await handler(eventOf(stream.inputTopic, [['item-1', stock(1, 5)]], 0, 0), context);
@@ -57,11 +89,25 @@ describe('High-frequency path: coalescing across batches (integration)', () => {
     await handler(tickEvent(stream.inputTopic, 0, 1), context);
 
     // Act
-    await handler(eventOf(stream.inputTopic, [['item-1', stock(2, 3)], ['item-1', stock(3, 0)]], 0, 2), context);
+    await handler(
+      eventOf(
+        stream.inputTopic,
+        [
+          ['item-1', stock(2, 3)],
+          ['item-1', stock(3, 0)],
+        ],
+        0,
+        2,
+      ),
+      context,
+    );
 
     // Assess
     expect((await stored('item-1'))?.value).toEqual(stock(3, 0));
-    expect((await deltas(2)).map((delta) => [delta.version, (delta as unknown as StockUpdate).quantity])).toEqual([[1, 5], [3, 0]]);
+    expect((await deltas(2)).map((delta) => [delta.version, (delta as unknown as StockUpdate).quantity])).toEqual([
+      [1, 5],
+      [3, 0],
+    ]);
     // The older change still held is dropped when the window ends: never emitted after the zero.
     now += 60_000;
     await handler(tickEvent(stream.inputTopic, 0, 4), context);
@@ -74,13 +120,27 @@ describe('High-frequency path: coalescing across batches (integration)', () => {
     let now = 1_000_000;
     const windowMs = 1_000;
     const stream = prices(windowMs, windowMs);
-    const { handler: environmentA, handlerIn, stored, deltas } = await deployHotStream({ runtime, kafka, documents }, stream, {
+    const {
+      handler: environmentA,
+      handlerIn,
+      stored,
+      deltas,
+    } = await deployHotStream({ runtime, kafka, documents }, stream, {
       now: () => now,
       environmentId: 'environment-a',
     });
     const environmentB = handlerIn({ now: () => now, environmentId: 'environment-b' });
-    const updates: Array<[string, PriceUpdate]> = [['item-1', price(1, 100)], ['item-2', price(1, 70)], ['item-1', price(2, 90)], ['item-1', price(3, 80)]];
-    await produce(kafka, stream.inputTopic, updates.map(([key, value]) => ({ key, value: JSON.stringify(value), partition: 0 })));
+    const updates: Array<[string, PriceUpdate]> = [
+      ['item-1', price(1, 100)],
+      ['item-2', price(1, 70)],
+      ['item-1', price(2, 90)],
+      ['item-1', price(3, 80)],
+    ];
+    await produce(
+      kafka,
+      stream.inputTopic,
+      updates.map(([key, value]) => ({ key, value: JSON.stringify(value), partition: 0 })),
+    );
     await environmentA(eventOf(stream.inputTopic, updates, 0, 0), context);
 
     // Act: within the window nothing is replayed; three windows later the partition's next invocation (in B) replays.
@@ -96,7 +156,10 @@ describe('High-frequency path: coalescing across batches (integration)', () => {
     expect(environmentB.totals.replayed).toBe(4); // once: the range is released after it is stored
     expect((await stored('item-1'))?.value).toEqual(price(3, 80));
     expect((await stored('item-2'))?.value).toEqual(price(1, 70));
-    expect((await deltas(2)).map((delta) => [delta.key, delta.version]).sort()).toEqual([['item-1', 3], ['item-2', 1]]);
+    expect((await deltas(2)).map((delta) => [delta.key, delta.version]).sort()).toEqual([
+      ['item-1', 3],
+      ['item-2', 1],
+    ]);
 
     // A comes back for the partition: what it held is no newer than what is stored.
     now += windowMs;
@@ -115,15 +178,20 @@ describe('High-frequency path: coalescing across batches (integration)', () => {
     const published: HotDelta<PriceUpdate>[] = [];
     let failNext = true;
     let now = 0;
-    const processor = new HotPathProcessor(stream, store, {
-      publish: async (deltas) => {
-        if (failNext && deltas.length > 0) {
-          failNext = false;
-          throw new Error('broker unreachable');
-        }
-        published.push(...deltas);
+    const processor = new HotPathProcessor(
+      stream,
+      store,
+      {
+        publish: async (deltas) => {
+          if (failNext && deltas.length > 0) {
+            failNext = false;
+            throw new Error('broker unreachable');
+          }
+          published.push(...deltas);
+        },
       },
-    }, { now: () => now, readRange: async () => ({ records: [], lostBefore: undefined }) });
+      { now: () => now, readRange: async () => ({ records: [], lostBefore: undefined }) },
+    );
     const partition = `${stream.inputTopic}-0`;
 
     // Act: v1 is claimed as the window ends, but its publish fails; then v2, with the same price, follows.
@@ -145,13 +213,25 @@ describe('High-frequency path: coalescing across batches (integration)', () => {
     const pipeline = pipelineWith(stream);
     await provisionTables(runtime.dynamoDbClient(), pipeline.tables);
     const table = pipeline.hotStreams[0]!.table.name;
-    const keyArbitrary = fc.oneof({ weight: 6, arbitrary: fc.constant('hot') }, { weight: 3, arbitrary: fc.constantFrom('warm-1', 'warm-2') }, { weight: 1, arbitrary: fc.constantFrom('c1', 'c2', 'c3') });
+    const keyArbitrary = fc.oneof(
+      { weight: 6, arbitrary: fc.constant('hot') },
+      { weight: 3, arbitrary: fc.constantFrom('warm-1', 'warm-2') },
+      { weight: 1, arbitrary: fc.constantFrom('c1', 'c2', 'c3') },
+    );
     const partition = `${stream.inputTopic}-0`;
 
     await fc.assert(
       fc.asyncProperty(
         fc.array(fc.record({ key: keyArbitrary, amountMinor: fc.integer({ min: 1, max: 4 }) }), { minLength: 1, maxLength: 40 }),
-        fc.array(fc.record({ size: fc.integer({ min: 1, max: 8 }), environment: fc.nat(2), lose: fc.boolean(), elapsedMs: fc.integer({ min: 0, max: 1_500 }) }), { minLength: 1, maxLength: 12 }),
+        fc.array(
+          fc.record({
+            size: fc.integer({ min: 1, max: 8 }),
+            environment: fc.nat(2),
+            lose: fc.boolean(),
+            elapsedMs: fc.integer({ min: 0, max: 1_500 }),
+          }),
+          { minLength: 1, maxLength: 12 },
+        ),
         async (updates, batches) => {
           // Prepare: the "topic" is the list of records; versions increase per key in production order.
           const run = uniqueName('run');
@@ -169,11 +249,16 @@ describe('High-frequency path: coalescing across batches (integration)', () => {
           });
           let environmentCount = 0;
           const environment = () =>
-            new HotPathProcessor(stream, new HotStateStore<PriceUpdate>(documents, table), { publish: async (deltas) => void emitted.push(...deltas) }, {
-              now: () => now,
-              readRange,
-              environmentId: `${run}-environment-${environmentCount++}`,
-            });
+            new HotPathProcessor(
+              stream,
+              new HotStateStore<PriceUpdate>(documents, table),
+              { publish: async (deltas) => void emitted.push(...deltas) },
+              {
+                now: () => now,
+                readRange,
+                environmentId: `${run}-environment-${environmentCount++}`,
+              },
+            );
           const environments = [environment(), environment(), environment()];
 
           // Act: batches in order, each to some environment, which may be lost afterwards (replaced by a fresh one).

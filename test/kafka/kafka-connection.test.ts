@@ -22,7 +22,12 @@ describe('Function: kafkaClientConfig', () => {
   });
 
   it('authenticates aws-iam clients with SASL/OAUTHBEARER, over TLS, with a token the MSK IAM signer makes for the connection’s region', async () => {
-    const config = kafkaClientConfig({ brokers: ['b-1.platform.kafka.eu-west-1.amazonaws.com:9098'], tls: true, auth: 'aws-iam', region: 'eu-west-1' });
+    const config = kafkaClientConfig({
+      brokers: ['b-1.platform.kafka.eu-west-1.amazonaws.com:9098'],
+      tls: true,
+      auth: 'aws-iam',
+      region: 'eu-west-1',
+    });
     const token = await signedToken(config.sasl);
 
     expect(config.ssl).toBe(true);
@@ -39,16 +44,25 @@ describe('Function: kafkaClientConfig', () => {
   });
 
   it('refuses a connection that cannot work, saying why', () => {
-    expect(() => kafkaClientConfig({ brokers: ['b:9098'], tls: false, auth: 'aws-iam', region: 'eu-west-1' })).toThrow(new ConfigError('MSK IAM authentication (aws-iam) needs TLS: the brokers only accept it on their TLS listener'));
+    expect(() => kafkaClientConfig({ brokers: ['b:9098'], tls: false, auth: 'aws-iam', region: 'eu-west-1' })).toThrow(
+      new ConfigError('MSK IAM authentication (aws-iam) needs TLS: the brokers only accept it on their TLS listener'),
+    );
     expect(() => kafkaClientConfig({ brokers: ['b:9098'], tls: true, auth: 'aws-iam' })).toThrow(/signs for a region: none was given/);
-    expect(() => kafkaClientConfig({ brokers: { mskClusterArn: CLUSTER_ARN }, tls: true, auth: 'none' })).toThrow(/bootstrap brokers of MSK cluster .* are looked up in a region/);
+    expect(() => kafkaClientConfig({ brokers: { mskClusterArn: CLUSTER_ARN }, tls: true, auth: 'none' })).toThrow(
+      /bootstrap brokers of MSK cluster .* are looked up in a region/,
+    );
     expect(() => kafkaClientConfig({ brokers: [], tls: false, auth: 'none' })).toThrow(/no Kafka brokers/);
   });
 });
 
 describe('Function: kafkaConnectionFromEnvironment', () => {
   it('reads KAFKA_BROKERS as plaintext brokers with no authentication, as the local runtime sets it', () => {
-    expect(kafkaConnectionFromEnvironment({ KAFKA_BROKERS: '127.0.0.1:19092,127.0.0.1:19094' })).toEqual({ brokers: ['127.0.0.1:19092', '127.0.0.1:19094'], tls: false, auth: 'none', region: undefined });
+    expect(kafkaConnectionFromEnvironment({ KAFKA_BROKERS: '127.0.0.1:19092,127.0.0.1:19094' })).toEqual({
+      brokers: ['127.0.0.1:19092', '127.0.0.1:19094'],
+      tls: false,
+      auth: 'none',
+      region: undefined,
+    });
   });
 
   it('reads a deployed function’s cluster ARN, IAM authentication and region, over TLS', () => {
@@ -58,8 +72,12 @@ describe('Function: kafkaConnectionFromEnvironment', () => {
   });
 
   it('names the variable that is wrong or missing', () => {
-    expect(() => kafkaConnectionFromEnvironment({ KAFKA_BROKERS: 'b:9092', KAFKA_AUTH: 'kerberos' })).toThrow('KAFKA_AUTH must be "none" or "aws-iam", got "kerberos"');
-    expect(() => kafkaConnectionFromEnvironment({ KAFKA_CLUSTER_ARN: CLUSTER_ARN, KAFKA_AUTH: 'aws-iam' })).toThrow(/AWS_REGION is required/);
+    expect(() => kafkaConnectionFromEnvironment({ KAFKA_BROKERS: 'b:9092', KAFKA_AUTH: 'kerberos' })).toThrow(
+      'KAFKA_AUTH must be "none" or "aws-iam", got "kerberos"',
+    );
+    expect(() => kafkaConnectionFromEnvironment({ KAFKA_CLUSTER_ARN: CLUSTER_ARN, KAFKA_AUTH: 'aws-iam' })).toThrow(
+      /AWS_REGION is required/,
+    );
     expect(() => kafkaConnectionFromEnvironment({})).toThrow(/KAFKA_BROKERS is required/);
   });
 });

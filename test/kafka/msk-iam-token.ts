@@ -6,7 +6,8 @@ import type { KafkaConfig } from 'kafkajs';
  * with static credentials from the environment and no network.
  */
 export async function signedToken(sasl: KafkaConfig['sasl']): Promise<URL> {
-  if (sasl?.mechanism !== 'oauthbearer' || !('oauthBearerProvider' in sasl)) throw new Error(`expected SASL/OAUTHBEARER, got ${sasl?.mechanism}`);
+  if (sasl?.mechanism !== 'oauthbearer' || !('oauthBearerProvider' in sasl))
+    throw new Error(`expected SASL/OAUTHBEARER, got ${sasl?.mechanism}`);
   const { value } = await sasl.oauthBearerProvider();
   return new URL(Buffer.from(value, 'base64url').toString('utf8'));
 }
@@ -20,7 +21,11 @@ export function withStaticAwsCredentials(): void {
     delete process.env['AWS_PROFILE'];
   });
   afterAll(() => {
-    for (const [name, value] of [['AWS_ACCESS_KEY_ID', saved.id], ['AWS_SECRET_ACCESS_KEY', saved.secret], ['AWS_PROFILE', saved.profile]] as const) {
+    for (const [name, value] of [
+      ['AWS_ACCESS_KEY_ID', saved.id],
+      ['AWS_SECRET_ACCESS_KEY', saved.secret],
+      ['AWS_PROFILE', saved.profile],
+    ] as const) {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;
     }

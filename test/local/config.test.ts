@@ -15,7 +15,9 @@ describe('Function: readLocalServicesConfig', () => {
   });
 
   it('uses a real schema registry when SCHEMA_REGISTRY_URL names one, else the stand-in file SCHEMA_REGISTRY_FILE names', () => {
-    expect(readLocalServicesConfig({ SCHEMA_REGISTRY_URL: 'http://localhost:8081/', SCHEMA_REGISTRY_CREDENTIALS: 'key:secret' }).schemaRegistry).toEqual({
+    expect(
+      readLocalServicesConfig({ SCHEMA_REGISTRY_URL: 'http://localhost:8081/', SCHEMA_REGISTRY_CREDENTIALS: 'key:secret' }).schemaRegistry,
+    ).toEqual({
       url: 'http://localhost:8081',
       credentials: 'key:secret',
     });

@@ -36,7 +36,6 @@ async function isListening(port: number): Promise<boolean> {
 
 /** Whether a process runs: an exited one that no one has reaped yet (a zombie) does not. */
 
-
 function dynamoDbClient(endpoint: string): DynamoDBClient {
   return new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
 }
@@ -67,7 +66,14 @@ describe('Function: startLocalRuntime (integration)', () => {
     try {
       // Act
       const starting = startLocalRuntime({
-        config: { externalKafkaBrokers: undefined, externalDynamoDbEndpoint: undefined, kafkaPort, dynamoDbPort, awsRegion: 'us-east-1', schemaRegistry: { file: undefined } },
+        config: {
+          externalKafkaBrokers: undefined,
+          externalDynamoDbEndpoint: undefined,
+          kafkaPort,
+          dynamoDbPort,
+          awsRegion: 'us-east-1',
+          schemaRegistry: { file: undefined },
+        },
       });
 
       // Assess
@@ -184,7 +190,10 @@ describe('Function: startDynamoDbServer (integration)', () => {
     const script = `require(${JSON.stringify(DYNAMODB_SERVER_MODULE)})
       .startDynamoDbServer({ port: ${port} })
       .then((server) => console.log('dynalite pid', server.pid), (error) => { console.error(error); process.exit(1); });`;
-    const parent = spawn(process.execPath, ['-r', '@swc-node/register', '-e', script], { cwd: join(__dirname, '..', '..'), stdio: ['ignore', 'pipe', 'pipe'] });
+    const parent = spawn(process.execPath, ['-r', '@swc-node/register', '-e', script], {
+      cwd: join(__dirname, '..', '..'),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     parent.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     parent.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -261,7 +270,9 @@ describe('Function: startDynamoDbServer (integration)', () => {
       // Assess
       await expect(starting).rejects.toBeInstanceOf(DynamoDbServerError);
       await expect(starting).rejects.toThrow(`127.0.0.1:${port} exited with code 1 before it was listening`);
-      await expect(starting).rejects.toThrow(`Its log (${join(LOCAL_STATE_DIR, `dynalite-${port}.log`)}) ends:\ndynalite could not open its LevelDB store in ${dataDir}: `);
+      await expect(starting).rejects.toThrow(
+        `Its log (${join(LOCAL_STATE_DIR, `dynalite-${port}.log`)}) ends:\ndynalite could not open its LevelDB store in ${dataDir}: `,
+      );
       await expect(starting).rejects.toThrow(`IO error: lock ${join(dataDir, 'LOCK')}`);
       expect(dynaliteProcessesOn(port)).toEqual([]);
       expect(await isListening(port)).toBe(false);

@@ -3,7 +3,14 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findFreePort, findFreePortPair, KafkaBrokerError, LOCAL_STATE_DIR, startDynamoDbServer, startKafkaBroker } from '../../shared/local';
+import {
+  findFreePort,
+  findFreePortPair,
+  KafkaBrokerError,
+  LOCAL_STATE_DIR,
+  startDynamoDbServer,
+  startKafkaBroker,
+} from '../../shared/local';
 import type { BrokerRecord } from '../../shared/local/kafka/broker-record';
 import { eventually, uniqueName } from '../support/integration';
 import { dynaliteProcessesOn, isRunning } from '../support/local-processes';
@@ -26,11 +33,20 @@ interface Platform {
 
 /** `npm start -- --pipeline <fixture>` without npm: the same entry, in a process group of its own (as a terminal runs it). */
 function startPlatform(ports: { kafka: number; dynamodb: number }): Platform {
-  const env: NodeJS.ProcessEnv = { ...process.env, LOCAL_KAFKA_PORT: String(ports.kafka), LOCAL_DYNAMODB_PORT: String(ports.dynamodb), USER_PIPELINE_PREFIX: `${uniqueName('faults')}.` };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    LOCAL_KAFKA_PORT: String(ports.kafka),
+    LOCAL_DYNAMODB_PORT: String(ports.dynamodb),
+    USER_PIPELINE_PREFIX: `${uniqueName('faults')}.`,
+  };
   // The suite's shared services are not these: this run starts its own.
   delete env['KAFKA_BROKERS'];
   delete env['DYNAMODB_ENDPOINT'];
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', 'shared/cli/start/start.ts', '--pipeline', PIPELINE], { cwd: ROOT, env, detached: true });
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', 'shared/cli/start/start.ts', '--pipeline', PIPELINE], {
+    cwd: ROOT,
+    env,
+    detached: true,
+  });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -39,9 +55,11 @@ function startPlatform(ports: { kafka: number; dynamodb: number }): Platform {
 }
 
 async function untilRunning(platform: Platform): Promise<void> {
-  await eventually('the platform runs', () => platform.output().includes('Running. Press Ctrl-C to stop.'), 90_000).catch((error: unknown) => {
-    throw new Error(`${String(error)}; it printed:\n${platform.output().slice(-3_000)}`);
-  });
+  await eventually('the platform runs', () => platform.output().includes('Running. Press Ctrl-C to stop.'), 90_000).catch(
+    (error: unknown) => {
+      throw new Error(`${String(error)}; it printed:\n${platform.output().slice(-3_000)}`);
+    },
+  );
 }
 
 /** Whether a process runs: an exited one that no one has reaped yet (a zombie) does not. */
@@ -60,7 +78,13 @@ function brokerRecord(port: number): BrokerRecord {
 /** The processes and files one run owns, read while it runs. */
 function servicesOf(ports: { kafka: number; dynamodb: number }) {
   const record = brokerRecord(ports.kafka);
-  return { broker: record.pid, watchdog: record.watchdogPid, dynalite: dynaliteProcessOn(ports.dynamodb), dataDir: record.dataDir, logFile: record.logFile };
+  return {
+    broker: record.pid,
+    watchdog: record.watchdogPid,
+    dynalite: dynaliteProcessOn(ports.dynamodb),
+    dataDir: record.dataDir,
+    logFile: record.logFile,
+  };
 }
 
 async function expectAllGone(services: ReturnType<typeof servicesOf>, ports: { kafka: number }): Promise<void> {
@@ -74,7 +98,12 @@ async function expectAllGone(services: ReturnType<typeof servicesOf>, ports: { k
       !existsSync(join(LOCAL_STATE_DIR, `kafka-broker-${ports.kafka}.json`)),
     20_000,
   ).catch((error: unknown) => {
-    const state = { broker: isRunning(services.broker), watchdog: isRunning(services.watchdog), dynalite: isRunning(services.dynalite), dataDir: existsSync(services.dataDir) };
+    const state = {
+      broker: isRunning(services.broker),
+      watchdog: isRunning(services.watchdog),
+      dynalite: isRunning(services.dynalite),
+      dataDir: existsSync(services.dataDir),
+    };
     throw new Error(`${String(error)}; still there: ${JSON.stringify(state)}`);
   });
 }
@@ -154,7 +183,9 @@ describe('npm start, when people kill it (integration)', () => {
     await untilRunning(second);
 
     // Assess: it said what it found and stopped it.
-    expect(second.output()).toContain(`Stopping a Kafka broker an earlier run of this checkout left running (pid ${orphan.broker}, 127.0.0.1:${ports.kafka}`);
+    expect(second.output()).toContain(
+      `Stopping a Kafka broker an earlier run of this checkout left running (pid ${orphan.broker}, 127.0.0.1:${ports.kafka}`,
+    );
     expect(isRunning(orphan.broker)).toBe(false);
     expect(existsSync(orphan.dataDir)).toBe(false);
 
@@ -167,7 +198,9 @@ describe('npm start, when people kill it (integration)', () => {
     // Assess: noticed, said, stopped, non-zero, within seconds, and nothing left.
     expect(code).toBe(1);
     expect(Date.now() - killedAt).toBeLessThan(10_000);
-    expect(second.output()).toContain(`The Kafka broker (pid ${services.broker}) was killed by SIGKILL; its log: ${services.logFile}. Stopping everything.`);
+    expect(second.output()).toContain(
+      `The Kafka broker (pid ${services.broker}) was killed by SIGKILL; its log: ${services.logFile}. Stopping everything.`,
+    );
     expect(second.output().match(/"logger":"kafkajs"/g) ?? []).toEqual([]);
     await expectAllGone(services, ports);
   }, 240_000);
@@ -211,7 +244,9 @@ describe('npm start, when its ports or data are taken (integration)', () => {
       );
       expect(error).toBeInstanceOf(KafkaBrokerError);
       const message = (error as Error).message;
-      expect(message).toContain(`The Kafka data directory ${dataDir} is in use by the Kafka broker of another run of this checkout (broker pid ${first.pid}`);
+      expect(message).toContain(
+        `The Kafka data directory ${dataDir} is in use by the Kafka broker of another run of this checkout (broker pid ${first.pid}`,
+      );
       expect(message).toContain('start without --persist');
       expect(message).not.toContain('\n');
     } finally {
@@ -235,7 +270,12 @@ describe('npm start, when its ports or data are taken (integration)', () => {
 
     // Assess
     expect(Date.now() - killedAt).toBeLessThan(1_000);
-    expect(death).toEqual({ service: 'the local DynamoDB server (dynalite)', pid: server.pid, description: 'was killed by SIGKILL', logFile: server.logFile });
+    expect(death).toEqual({
+      service: 'the local DynamoDB server (dynalite)',
+      pid: server.pid,
+      description: 'was killed by SIGKILL',
+      logFile: server.logFile,
+    });
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(stoppedDied).toBe(false);
   });

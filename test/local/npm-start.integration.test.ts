@@ -23,7 +23,11 @@ describe('npm start -- --pipeline <module>, as a user runs it (integration)', ()
     let stdout = '';
     // In a process group of its own, so that Ctrl-C can be sent as a terminal sends it: to npm and the platform alike.
     // bash execs node in place of the shell, so npm's forwarded SIGINT arrives beside the terminal's: one Ctrl-C, two signals.
-    const started = spawn('npm', ['--script-shell=bash', 'start', '--', '--pipeline', PIPELINE], { cwd: ROOT, env: { ...process.env, USER_PIPELINE_PREFIX: prefix }, detached: true });
+    const started = spawn('npm', ['--script-shell=bash', 'start', '--', '--pipeline', PIPELINE], {
+      cwd: ROOT,
+      env: { ...process.env, USER_PIPELINE_PREFIX: prefix },
+      detached: true,
+    });
     const ctrlC = () => process.kill(-started.pid!, 'SIGINT');
     started.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     started.stderr.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -119,7 +119,10 @@ async function untilHotDeltasMatchUpdates(kafka: Kafka, timeoutMs = 45_000): Pro
       if (updates.size === 0) differences.push(`${stream.name}: no updates at all`);
     }
     if (differences.length === 0) return;
-    if (Date.now() > deadline) throw new Error(`after ${timeoutMs} ms, the latest delta still differs from the latest update for ${differences.slice(0, 10).join(', ')}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `after ${timeoutMs} ms, the latest delta still differs from the latest update for ${differences.slice(0, 10).join(', ')}`,
+      );
   }
 }
 
@@ -169,7 +172,9 @@ async function untilCaughtUp(kafka: Kafka, timeoutMs = 60_000): Promise<void> {
 
 async function catalogCounts(kafka: Kafka) {
   const [merchants, flyers, items] = await Promise.all(
-    [catalog.offers.rightTopic, catalog.itemsWithFlyer.rightTopic, catalog.itemsWithFlyer.leftTopic].map((topic) => recordCount(kafka, topic)),
+    [catalog.offers.rightTopic, catalog.itemsWithFlyer.rightTopic, catalog.itemsWithFlyer.leftTopic].map((topic) =>
+      recordCount(kafka, topic),
+    ),
   );
   return { merchants: merchants!, flyers: flyers!, items: items! };
 }
@@ -192,16 +197,26 @@ describe('npm start --persist, when its broker or dynalite dies under running co
   beforeAll(async () => {
     ports = { kafka: await findFreePortPair(), dynamodb: await findFreePort() };
     workDir = mkdtempSync(join(tmpdir(), 'platform-test-persist-faults-'));
-    kafka = new Kafka({ clientId: 'persist-faults-test', brokers: [`127.0.0.1:${ports.kafka}`], logLevel: logLevel.NOTHING, retry: { retries: 3 } });
+    kafka = new Kafka({
+      clientId: 'persist-faults-test',
+      brokers: [`127.0.0.1:${ports.kafka}`],
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 3 },
+    });
   });
 
   afterAll(async () => {
     // After a failure too: nothing of these runs may outlive the suite, and nothing they wrote stays outside workDir.
     for (const platform of started) killQuietly(-platform.pid, 'SIGKILL');
     for (const { broker, watchdog, dynalite } of services) for (const pid of [broker, watchdog, dynalite]) killQuietly(pid, 'SIGKILL');
-    await eventually('every process these runs started is gone', () => services.every((run) => Object.values(run).every((pid) => typeof pid !== 'number' || !isRunning(pid))), 15_000);
+    await eventually(
+      'every process these runs started is gone',
+      () => services.every((run) => Object.values(run).every((pid) => typeof pid !== 'number' || !isRunning(pid))),
+      15_000,
+    );
     rmSync(workDir, { recursive: true, force: true });
-    for (const file of [`kafka-broker-${ports.kafka}.log`, `kafka-broker-${ports.kafka}.json`, `dynalite-${ports.dynamodb}.log`]) rmSync(join(LOCAL_STATE_DIR, file), { force: true });
+    for (const file of [`kafka-broker-${ports.kafka}.log`, `kafka-broker-${ports.kafka}.json`, `dynalite-${ports.dynamodb}.log`])
+      rmSync(join(LOCAL_STATE_DIR, file), { force: true });
   });
 
   /** `npm start -- --persist <demo flags> <more>` without npm: the same entry, in a process group of its own. */
@@ -216,7 +231,11 @@ describe('npm start --persist, when its broker or dynalite dies under running co
     // The suite's shared services are not these: this run starts its own.
     delete env['KAFKA_BROKERS'];
     delete env['DYNAMODB_ENDPOINT'];
-    const child: ChildProcess = spawn(process.execPath, ['-r', '@swc-node/register', 'shared/cli/start/start.ts', '--persist', ...DEMO_FLAGS, ...more], { cwd: ROOT, env, detached: true });
+    const child: ChildProcess = spawn(
+      process.execPath,
+      ['-r', '@swc-node/register', 'shared/cli/start/start.ts', '--persist', ...DEMO_FLAGS, ...more],
+      { cwd: ROOT, env, detached: true },
+    );
     let output = '';
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -229,12 +248,20 @@ describe('npm start --persist, when its broker or dynalite dies under running co
 
   /** Waits until it runs, and notes what it started. */
   async function running(platform: Platform): Promise<Services> {
-    await eventually('the platform runs', () => platform.output().includes('Running. Press Ctrl-C to stop.'), 90_000).catch((error: unknown) => {
-      throw new Error(`${String(error)}; it printed:\n${platform.output().slice(-3_000)}`);
-    });
+    await eventually('the platform runs', () => platform.output().includes('Running. Press Ctrl-C to stop.'), 90_000).catch(
+      (error: unknown) => {
+        throw new Error(`${String(error)}; it printed:\n${platform.output().slice(-3_000)}`);
+      },
+    );
     const record = JSON.parse(readFileSync(join(LOCAL_STATE_DIR, `kafka-broker-${ports.kafka}.json`), 'utf8')) as BrokerRecord;
     expect(record.dataDir).toBe(join(workDir, 'state', 'kafka'));
-    const run = { platform: platform.pid, broker: record.pid, watchdog: record.watchdogPid, dynalite: dynaliteOn(ports.dynamodb), brokerLogFile: record.logFile };
+    const run = {
+      platform: platform.pid,
+      broker: record.pid,
+      watchdog: record.watchdogPid,
+      dynalite: dynaliteOn(ports.dynamodb),
+      brokerLogFile: record.logFile,
+    };
     services.push(run);
     return run;
   }
@@ -246,7 +273,9 @@ describe('npm start --persist, when its broker or dynalite dies under running co
   async function expectGone(run: Services): Promise<void> {
     await eventually(
       'npm start, the broker, its watchdog and dynalite are gone, with the broker’s record',
-      () => [run.platform, run.broker, run.watchdog, run.dynalite].every((pid) => !isRunning(pid)) && !existsSync(join(LOCAL_STATE_DIR, `kafka-broker-${ports.kafka}.json`)),
+      () =>
+        [run.platform, run.broker, run.watchdog, run.dynalite].every((pid) => !isRunning(pid)) &&
+        !existsSync(join(LOCAL_STATE_DIR, `kafka-broker-${ports.kafka}.json`)),
       20_000,
     );
   }
@@ -264,7 +293,9 @@ describe('npm start --persist, when its broker or dynalite dies under running co
 
     // Assess: npm start names it and exits non-zero, leaving nothing running.
     expect(await exitCode(first, 20_000)).toBe(1);
-    expect(first.output()).toContain(`The Kafka broker (pid ${firstServices.broker}) was killed by SIGKILL; its log: ${firstServices.brokerLogFile}. Stopping everything.`);
+    expect(first.output()).toContain(
+      `The Kafka broker (pid ${firstServices.broker}) was killed by SIGKILL; its log: ${firstServices.brokerLogFile}. Stopping everything.`,
+    );
     await expectGone(firstServices);
 
     // Act: start again on the same state and ports, the catalog only (no ticks), so what the topics hold stays put.
@@ -294,13 +325,29 @@ describe('npm start --persist, when its broker or dynalite dies under running co
     const offersBefore = await recordCount(kafka, catalog.offers.outputTopic);
     const merchantsBefore = await recordCount(kafka, catalog.offers.rightTopic);
     // Upstream changes arrive: every item renamed, a third of them moved to another flyer, flyers moved to another merchant.
-    const items = [...((await latestValues(kafka, catalog.itemsWithFlyer.leftTopic)) as Map<string, Item | null>).values()].filter((item): item is Item => item !== null);
-    const flyers = [...((await latestValues(kafka, catalog.itemsWithFlyer.rightTopic)) as Map<string, Flyer | null>).values()].filter((flyer): flyer is Flyer => flyer !== null);
-    const itemChanges = items.map((item, index) => [item.itemId, { ...item, name: `${item.name} (renamed)`, flyerId: index % 3 === 0 ? flyers[index % flyers.length]!.flyerId : item.flyerId }] as const);
-    const flyerChanges = flyers.slice(0, 4).map((flyer, index) => [flyer.flyerId, { ...flyer, merchantId: `merchant-${index % SIZE.merchants}` }] as const);
+    const items = [...((await latestValues(kafka, catalog.itemsWithFlyer.leftTopic)) as Map<string, Item | null>).values()].filter(
+      (item): item is Item => item !== null,
+    );
+    const flyers = [...((await latestValues(kafka, catalog.itemsWithFlyer.rightTopic)) as Map<string, Flyer | null>).values()].filter(
+      (flyer): flyer is Flyer => flyer !== null,
+    );
+    const itemChanges = items.map(
+      (item, index) =>
+        [
+          item.itemId,
+          { ...item, name: `${item.name} (renamed)`, flyerId: index % 3 === 0 ? flyers[index % flyers.length]!.flyerId : item.flyerId },
+        ] as const,
+    );
+    const flyerChanges = flyers
+      .slice(0, 4)
+      .map((flyer, index) => [flyer.flyerId, { ...flyer, merchantId: `merchant-${index % SIZE.merchants}` }] as const);
     await produce(kafka, catalog.itemsWithFlyer.rightTopic, await facts(catalog.itemsWithFlyer.rightTopic, flyerChanges));
     await produce(kafka, catalog.itemsWithFlyer.leftTopic, await facts(catalog.itemsWithFlyer.leftTopic, itemChanges));
-    await eventually('the joins are at work on them', async () => (await recordCount(kafka, catalog.offers.outputTopic)) > offersBefore, 30_000);
+    await eventually(
+      'the joins are at work on them',
+      async () => (await recordCount(kafka, catalog.offers.outputTopic)) > offersBefore,
+      30_000,
+    );
 
     // Act: dynalite dies while they are.
     process.kill(before.dynalite, 'SIGKILL');

@@ -6,11 +6,15 @@ describe('Class: RecentWarnings', () => {
     const warnings = new RecentWarnings(3);
 
     // Act
-    for (let attempt = 0; attempt < 40; attempt += 1) warnings.add(`ERROR kafkajs: Connection error: connect ECONNREFUSED 127.0.0.1:${19092 + (attempt % 2)}`);
+    for (let attempt = 0; attempt < 40; attempt += 1)
+      warnings.add(`ERROR kafkajs: Connection error: connect ECONNREFUSED 127.0.0.1:${19092 + (attempt % 2)}`);
     warnings.add('WARN orders: dead-lettered 1 record(s)');
 
     // Assess
-    expect(warnings.lines()).toEqual(['(×40) ERROR kafkajs: Connection error: connect ECONNREFUSED 127.0.0.1:19093', 'WARN orders: dead-lettered 1 record(s)']);
+    expect(warnings.lines()).toEqual([
+      '(×40) ERROR kafkajs: Connection error: connect ECONNREFUSED 127.0.0.1:19093',
+      'WARN orders: dead-lettered 1 record(s)',
+    ]);
   });
 
   it('keeps only the latest distinct warnings', () => {
@@ -36,7 +40,14 @@ describe('Function: captureKafkaJsConsole', () => {
     try {
       // Act: exactly what kafkajs's console logger writes.
       console.error(
-        JSON.stringify({ level: 'ERROR', timestamp: '2026-12-01T21:41:30.984Z', logger: 'kafkajs', message: '[Connection] Connection error: connect ECONNREFUSED 127.0.0.1:29092', broker: '127.0.0.1:29092', clientId: 'join.items' }),
+        JSON.stringify({
+          level: 'ERROR',
+          timestamp: '2026-12-01T21:41:30.984Z',
+          logger: 'kafkajs',
+          message: '[Connection] Connection error: connect ECONNREFUSED 127.0.0.1:29092',
+          broker: '127.0.0.1:29092',
+          clientId: 'join.items',
+        }),
       );
       console.error('[local] something else');
     } finally {

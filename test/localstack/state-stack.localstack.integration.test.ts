@@ -12,14 +12,22 @@ import pipeline from '../../pipeline';
  */
 const endpoint = process.env['AWS_ENDPOINT_URL'] ?? 'http://localhost:4566';
 const reachable =
-  spawnSync(process.execPath, ['-e', `fetch(${JSON.stringify(`${endpoint}/_localstack/health`)}).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`], { timeout: 5_000 }).status === 0;
+  spawnSync(
+    process.execPath,
+    ['-e', `fetch(${JSON.stringify(`${endpoint}/_localstack/health`)}).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`],
+    { timeout: 5_000 },
+  ).status === 0;
 const describeWhenReachable = reachable ? describe : describe.skip;
 const ROOT = join(__dirname, '..', '..');
 const stateStack = `${pipeline.name}-localstack-state`;
 
 describeWhenReachable(`LocalStack deployment${reachable ? '' : ` (skipped: no LocalStack reachable at ${endpoint})`}`, () => {
   const cdklocal = (...args: string[]) =>
-    execFileSync(join(ROOT, 'node_modules', '.bin', 'cdklocal'), [...args, '-c', 'environment=localstack', '--require-approval', 'never'], { cwd: ROOT, stdio: 'pipe', env: { ...process.env, AWS_ENDPOINT_URL: endpoint } });
+    execFileSync(join(ROOT, 'node_modules', '.bin', 'cdklocal'), [...args, '-c', 'environment=localstack', '--require-approval', 'never'], {
+      cwd: ROOT,
+      stdio: 'pipe',
+      env: { ...process.env, AWS_ENDPOINT_URL: endpoint },
+    });
 
   beforeAll(() => {
     cdklocal('bootstrap');

@@ -11,7 +11,8 @@ describe('createTelemetry', () => {
     // POWERTOOLS_DEV sends Powertools output to the global console, where it can be read.
     process.env = { ...saved, POWERTOOLS_DEV: 'true', POWERTOOLS_METRICS_DISABLED: 'false', POWERTOOLS_METRICS_NAMESPACE: 'shop' };
     const lines: string[] = [];
-    for (const level of ['log', 'info', 'warn'] as const) jest.spyOn(console, level).mockImplementation((...args: unknown[]) => void lines.push(String(args[0])));
+    for (const level of ['log', 'info', 'warn'] as const)
+      jest.spyOn(console, level).mockImplementation((...args: unknown[]) => void lines.push(String(args[0])));
     const telemetry = createTelemetry('items-with-flyer.left');
 
     telemetry.deadLettered(2, 'InvalidRecord: value is not JSON');

@@ -61,7 +61,9 @@ describe('Function: definePipeline', () => {
   it('keeps settings the consumer declares, including an explicit consumer group id', () => {
     // Act
     const pipeline = definePipeline(
-      declaration({ eventSource: { batchSize: 10, maximumBatchingWindowMs: 0, startingPosition: 'LATEST', consumerGroupId: 'legacy-group' } }),
+      declaration({
+        eventSource: { batchSize: 10, maximumBatchingWindowMs: 0, startingPosition: 'LATEST', consumerGroupId: 'legacy-group' },
+      }),
     );
 
     // Assess
@@ -75,7 +77,15 @@ describe('Function: definePipeline', () => {
   it('compacts entity topics and keeps tombstones for a day, while event topics are deleted after seven days', () => {
     // Act
     const pipeline = definePipeline(
-      declaration({ topic: 'merchants' }, { topics: [{ name: 'merchants', kind: 'entity' }, { name: 'orders', kind: 'event' }] }),
+      declaration(
+        { topic: 'merchants' },
+        {
+          topics: [
+            { name: 'merchants', kind: 'entity' },
+            { name: 'orders', kind: 'event' },
+          ],
+        },
+      ),
     );
 
     // Assess
@@ -90,7 +100,9 @@ describe('Function: definePipeline', () => {
     const pipeline = definePipeline(declaration({ produces: ['orders.dlq'] }));
 
     expect(pipeline.consumers[0]!.produces.map((topic) => topic.name)).toEqual(['orders.dlq']);
-    expect(problemsOf(declaration({ produces: ['order-totals'] }))).toEqual(['consumer "order-audit": produces topic "order-totals", which is not declared']);
+    expect(problemsOf(declaration({ produces: ['order-totals'] }))).toEqual([
+      'consumer "order-audit": produces topic "order-totals", which is not declared',
+    ]);
   });
 
   it('gives a consumer that dead-letters records itself its topic: to produce, and by name in ORDER_AUDIT_DEAD_LETTER_TOPIC', () => {
@@ -99,8 +111,12 @@ describe('Function: definePipeline', () => {
     expect(consumer.deadLetterTopic?.name).toBe('orders.dlq');
     expect(consumer.produces.map((topic) => topic.name)).toEqual(['orders.dlq']);
     expect(consumer.environment).toMatchObject({ ORDER_AUDIT_DEAD_LETTER_TOPIC: 'orders.dlq' });
-    expect(problemsOf(declaration({ deadLetterTopic: 'orders' }))).toEqual(['consumer "order-audit": its dead-letter topic "orders" must be declared with kind "dead-letter"']);
-    expect(problemsOf(declaration({ deadLetterTopic: 'nowhere.dlq' }))).toEqual(['consumer "order-audit": dead-letters to topic "nowhere.dlq", which is not declared']);
+    expect(problemsOf(declaration({ deadLetterTopic: 'orders' }))).toEqual([
+      'consumer "order-audit": its dead-letter topic "orders" must be declared with kind "dead-letter"',
+    ]);
+    expect(problemsOf(declaration({ deadLetterTopic: 'nowhere.dlq' }))).toEqual([
+      'consumer "order-audit": dead-letters to topic "nowhere.dlq", which is not declared',
+    ]);
   });
 
   it('returns a frozen pipeline so that no reader can change the topology', () => {
@@ -178,7 +194,9 @@ describe('Function: definePipeline', () => {
 
   it('accepts finite retries with a dead-letter on-failure destination', () => {
     // Act
-    const pipeline = definePipeline(declaration({ eventSource: { maximumRetryAttempts: 2, onFailure: { kind: 'kafka', topic: 'orders.dlq' } } }));
+    const pipeline = definePipeline(
+      declaration({ eventSource: { maximumRetryAttempts: 2, onFailure: { kind: 'kafka', topic: 'orders.dlq' } } }),
+    );
 
     // Assess
     expect(pipeline.consumers[0]!.eventSource.onFailure).toEqual({ kind: 'kafka', topic: 'orders.dlq' });
@@ -198,7 +216,12 @@ describe('Function: definePipeline', () => {
     const problems = problemsOf(
       declaration(
         { eventSource: { onFailure: { kind: 'kafka', topic: 'orders.failed' } } },
-        { topics: [{ name: 'orders', kind: 'event' }, { name: 'orders.failed', kind: 'event' }] },
+        {
+          topics: [
+            { name: 'orders', kind: 'event' },
+            { name: 'orders.failed', kind: 'event' },
+          ],
+        },
       ),
     );
 
@@ -255,7 +278,9 @@ describe('Function: definePipeline', () => {
       ),
     );
 
-    expect(problems).toEqual([expect.stringMatching(/environment variable MERCHANT_DIRECTORY_TABLE_NAME is set by the binding of the table/)]);
+    expect(problems).toEqual([
+      expect.stringMatching(/environment variable MERCHANT_DIRECTORY_TABLE_NAME is set by the binding of the table/),
+    ]);
   });
 
   it('leaves the objects it was given unfrozen', () => {
@@ -263,10 +288,7 @@ describe('Function: definePipeline', () => {
     const partitionKey = { name: 'merchantId', type: 'S' } as const;
 
     definePipeline(
-      declaration(
-        { eventSource: { maximumRetryAttempts: 1, onFailure } },
-        { tables: [{ name: 'merchant-directory', partitionKey }] },
-      ),
+      declaration({ eventSource: { maximumRetryAttempts: 1, onFailure } }, { tables: [{ name: 'merchant-directory', partitionKey }] }),
     );
 
     expect(Object.isFrozen(onFailure)).toBe(false);
@@ -323,7 +345,9 @@ describe('Function: effectiveMaximumRetryAttempts', () => {
 
   it('keeps an explicit 0, which means no retry at all', () => {
     // Prepare
-    const pipeline = definePipeline(declaration({ eventSource: { maximumRetryAttempts: 0, onFailure: { kind: 'kafka', topic: 'orders.dlq' } } }));
+    const pipeline = definePipeline(
+      declaration({ eventSource: { maximumRetryAttempts: 0, onFailure: { kind: 'kafka', topic: 'orders.dlq' } } }),
+    );
 
     // Act & Assess
     expect(effectiveMaximumRetryAttempts(pipeline.consumers[0]!.eventSource)).toBe(0);

@@ -27,19 +27,36 @@ describe('EntityProducer (integration)', () => {
     const topic = uniqueName('merchants');
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }], waitForLeaders: true });
+    await admin.createTopics({
+      topics: [{ topic, numPartitions: 1, replicationFactor: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }],
+      waitForLeaders: true,
+    });
     await admin.disconnect();
     const producer = orderedProducer(kafka);
     await producer.connect();
-    const serde = new TopicSerde('merchants-value', merchantSchema, new FileSchemaRegistry(join(mkdtempSync(join(tmpdir(), 'registry-')), 'registry.json')));
-    const entities = new EntityProducer<Merchant>({ producer, topic, serde, keyOf: (merchant) => merchant.merchantId, sourceSystem: 'monolith', encoding });
+    const serde = new TopicSerde(
+      'merchants-value',
+      merchantSchema,
+      new FileSchemaRegistry(join(mkdtempSync(join(tmpdir(), 'registry-')), 'registry.json')),
+    );
+    const entities = new EntityProducer<Merchant>({
+      producer,
+      topic,
+      serde,
+      keyOf: (merchant) => merchant.merchantId,
+      sourceSystem: 'monolith',
+      encoding,
+    });
     return { topic, serde, entities, close: () => producer.disconnect() };
   }
 
   it('publishes full-state facts keyed by entity id, in the wire format, with the standard headers, and tombstones for deletes', async () => {
     const { topic, serde, entities, close } = await merchantsProducer();
     try {
-      await entities.publish([{ merchantId: 'm-1', name: 'Corner Shop', country: 'DE', website: null }], { causationId: 'order-77', traceId: 'trace-1' });
+      await entities.publish([{ merchantId: 'm-1', name: 'Corner Shop', country: 'DE', website: null }], {
+        causationId: 'order-77',
+        traceId: 'trace-1',
+      });
       await entities.delete(['m-1']);
 
       const [fact, tombstone] = await readTopic(kafka, topic, 2);
@@ -85,7 +102,9 @@ describe('EntityProducer (integration)', () => {
       ]);
 
       await expect(publishing).rejects.toBeInstanceOf(InvalidEntityError);
-      await expect(publishing).rejects.toThrow(/#1: the entity id \(record key\) must be a non-empty string \| #2: name: undefined is not a valid string \| #3: webSite: not a field of the schema$/);
+      await expect(publishing).rejects.toThrow(
+        /#1: the entity id \(record key\) must be a non-empty string \| #2: name: undefined is not a valid string \| #3: webSite: not a field of the schema$/,
+      );
       const admin = kafka.admin();
       await admin.connect();
       const offsets = await admin.fetchTopicOffsets(topic);
@@ -96,7 +115,7 @@ describe('EntityProducer (integration)', () => {
     }
   });
 
-  it('stamps every record with a W3C traceparent: a new trace per record, or the caller\'s context with its tracestate', async () => {
+  it("stamps every record with a W3C traceparent: a new trace per record, or the caller's context with its tracestate", async () => {
     const { topic, entities, close } = await merchantsProducer();
     const callerContext = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
     try {
@@ -104,13 +123,26 @@ describe('EntityProducer (integration)', () => {
         { merchantId: 'm-1', name: 'One', country: 'DE', website: null },
         { merchantId: 'm-2', name: 'Two', country: 'DE', website: null },
       ]);
-      await entities.publish([{ merchantId: 'm-3', name: 'Three', country: 'FR', website: null }], { traceparent: callerContext, tracestate: 'shop=7' });
+      await entities.publish([{ merchantId: 'm-3', name: 'Three', country: 'FR', website: null }], {
+        traceparent: callerContext,
+        tracestate: 'shop=7',
+      });
       await entities.delete(['m-4'], { traceparent: callerContext });
-      await entities.publish([{ merchantId: 'm-5', name: 'Five', country: 'FR', website: null }], { traceparent: 'not-a-traceparent', tracestate: 'shop=7' });
+      await entities.publish([{ merchantId: 'm-5', name: 'Five', country: 'FR', website: null }], {
+        traceparent: 'not-a-traceparent',
+        tracestate: 'shop=7',
+      });
 
       const records = new Map((await readTopic(kafka, topic, 5)).map((record) => [record.key, record.headers]));
-      const [one, two] = [parseTraceparent(records.get('m-1')![TRACE_HEADERS.traceparent]), parseTraceparent(records.get('m-2')![TRACE_HEADERS.traceparent])];
-      expect(one).toEqual({ traceId: expect.stringMatching(/^[0-9a-f]{32}$/), parentId: expect.stringMatching(/^[0-9a-f]{16}$/), flags: 1 });
+      const [one, two] = [
+        parseTraceparent(records.get('m-1')![TRACE_HEADERS.traceparent]),
+        parseTraceparent(records.get('m-2')![TRACE_HEADERS.traceparent]),
+      ];
+      expect(one).toEqual({
+        traceId: expect.stringMatching(/^[0-9a-f]{32}$/),
+        parentId: expect.stringMatching(/^[0-9a-f]{16}$/),
+        flags: 1,
+      });
       expect(two?.traceId).not.toBe(one?.traceId);
       expect(records.get('m-3')).toMatchObject({ [TRACE_HEADERS.traceparent]: callerContext, [TRACE_HEADERS.tracestate]: 'shop=7' });
       expect(records.get('m-4')).toMatchObject({ [TRACE_HEADERS.traceparent]: callerContext });

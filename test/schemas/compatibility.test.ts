@@ -2,18 +2,29 @@ import { Type, type Schema } from 'avsc';
 import { compatibilityProblems } from '../../shared/schemas';
 
 const record = (fields: unknown[]): Type => Type.forSchema({ type: 'record', name: 'Item', fields } as Schema);
-const v1 = record([{ name: 'itemId', type: 'string' }, { name: 'name', type: 'string' }]);
+const v1 = record([
+  { name: 'itemId', type: 'string' },
+  { name: 'name', type: 'string' },
+]);
 
 describe('compatibilityProblems', () => {
   it('accepts a field added with a default under BACKWARD and FULL: new consumers read old data, old consumers ignore it', () => {
-    const v2 = record([{ name: 'itemId', type: 'string' }, { name: 'name', type: 'string' }, { name: 'category', type: 'string', default: 'none' }]);
+    const v2 = record([
+      { name: 'itemId', type: 'string' },
+      { name: 'name', type: 'string' },
+      { name: 'category', type: 'string', default: 'none' },
+    ]);
 
     expect(compatibilityProblems('BACKWARD', [v1], v2)).toEqual([]);
     expect(compatibilityProblems('FULL', [v1], v2)).toEqual([]);
   });
 
   it('refuses a field added without a default under BACKWARD: old data has no value for it', () => {
-    const v2 = record([{ name: 'itemId', type: 'string' }, { name: 'name', type: 'string' }, { name: 'category', type: 'string' }]);
+    const v2 = record([
+      { name: 'itemId', type: 'string' },
+      { name: 'name', type: 'string' },
+      { name: 'category', type: 'string' },
+    ]);
 
     const problems = compatibilityProblems('BACKWARD', [v1], v2);
 
@@ -25,7 +36,9 @@ describe('compatibilityProblems', () => {
     const v2 = record([{ name: 'itemId', type: 'string' }]);
 
     expect(compatibilityProblems('BACKWARD', [v1], v2)).toEqual([]);
-    expect(compatibilityProblems('FORWARD', [v1], v2)).toEqual([expect.stringMatching(/^version 1 cannot read data written with the new schema: .*name/)]);
+    expect(compatibilityProblems('FORWARD', [v1], v2)).toEqual([
+      expect.stringMatching(/^version 1 cannot read data written with the new schema: .*name/),
+    ]);
   });
 
   it('allows an int widened to a long for new readers, but not a string turned into a number', () => {
@@ -36,15 +49,27 @@ describe('compatibilityProblems', () => {
   });
 
   it('checks every earlier version under a transitive level, only the last one otherwise', () => {
-    const v2 = record([{ name: 'itemId', type: 'string' }, { name: 'name', type: 'string', default: '' }]);
-    const v3 = record([{ name: 'itemId', type: 'string' }, { name: 'name', type: 'string', default: '' }, { name: 'category', type: 'string' }]);
+    const v2 = record([
+      { name: 'itemId', type: 'string' },
+      { name: 'name', type: 'string', default: '' },
+    ]);
+    const v3 = record([
+      { name: 'itemId', type: 'string' },
+      { name: 'name', type: 'string', default: '' },
+      { name: 'category', type: 'string' },
+    ]);
     const v2WithoutName = record([{ name: 'itemId', type: 'string' }]);
-    const v3WithName = record([{ name: 'itemId', type: 'string' }, { name: 'name', type: 'string' }]);
+    const v3WithName = record([
+      { name: 'itemId', type: 'string' },
+      { name: 'name', type: 'string' },
+    ]);
 
     expect(compatibilityProblems('BACKWARD', [v1, v2], v3)).toHaveLength(1);
     expect(compatibilityProblems('FORWARD', [v1, v2WithoutName], v3WithName)).toEqual([]);
     expect(compatibilityProblems('FORWARD_TRANSITIVE', [v1, v2WithoutName], v3WithName)).toEqual([]);
-    expect(compatibilityProblems('BACKWARD_TRANSITIVE', [v1, v2WithoutName], v3WithName)).toEqual([expect.stringMatching(/version 2: .*name/)]);
+    expect(compatibilityProblems('BACKWARD_TRANSITIVE', [v1, v2WithoutName], v3WithName)).toEqual([
+      expect.stringMatching(/version 2: .*name/),
+    ]);
   });
 
   it('allows anything under NONE', () => {

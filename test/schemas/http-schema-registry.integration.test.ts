@@ -63,11 +63,16 @@ describe('HttpSchemaRegistry against a real registry (Apicurio, Confluent API) (
     expect({ code: first.code, stderr: first.stderr }).toEqual({ code: 0, stderr: '' });
     const published = JSON.parse(first.stdout) as Published;
     expect(published.registry).toBe(apicurio.url);
-    const expected = [...catalog.values()].flatMap((subject) => subject.versions.map((version) => `${subject.subject} v${version.version}`));
+    const expected = [...catalog.values()].flatMap((subject) =>
+      subject.versions.map((version) => `${subject.subject} v${version.version}`),
+    );
     expect(published.published.map((entry) => `${entry.subject} v${entry.version}`).sort()).toEqual(expected.sort());
     for (const entry of published.published) {
       const inRepository = catalog.get(entry.subject)!.versions[entry.version - 1]!.schema;
-      expect({ ...entry, schema: canonicalForm(await registry.schemaById(entry.id)) }).toEqual({ ...entry, schema: canonicalForm(inRepository) });
+      expect({ ...entry, schema: canonicalForm(await registry.schemaById(entry.id)) }).toEqual({
+        ...entry,
+        schema: canonicalForm(inRepository),
+      });
     }
     expect(second.code).toBe(0);
     expect(JSON.parse(second.stdout)).toEqual(published);
@@ -82,8 +87,14 @@ describe('HttpSchemaRegistry against a real registry (Apicurio, Confluent API) (
     const registry = new HttpSchemaRegistry(apicurio.url);
     const subject = `${uniqueName('readings')}-value`;
     const v1 = record([{ name: 'sensorId', type: 'string' }]);
-    const breaking = record([{ name: 'sensorId', type: 'string' }, { name: 'celsius', type: 'double' }]);
-    const compatible = record([{ name: 'sensorId', type: 'string' }, { name: 'celsius', type: ['null', 'double'], default: null }]);
+    const breaking = record([
+      { name: 'sensorId', type: 'string' },
+      { name: 'celsius', type: 'double' },
+    ]);
+    const compatible = record([
+      { name: 'sensorId', type: 'string' },
+      { name: 'celsius', type: ['null', 'double'], default: null },
+    ]);
     const v1Id = await registry.register(subject, v1);
 
     // Act
@@ -143,7 +154,9 @@ describe('HttpSchemaRegistry against a real registry (Apicurio, Confluent API) (
 
     // Assess
     await expect(beforePublishing).rejects.toThrow(UnknownSchemaError);
-    await expect(beforePublishing).rejects.toThrow(/not registered under ".*-value", and this process may not register it: publish it first \(platform schemas publish\)/);
+    await expect(beforePublishing).rejects.toThrow(
+      /not registered under ".*-value", and this process may not register it: publish it first \(platform schemas publish\)/,
+    );
     expect(afterPublishing.readInt32BE(1)).toBe(publishedId);
     expect(await latestIdOf(apicurio.url, `${topic}-value`)).toBe(publishedId);
   });
@@ -152,7 +165,12 @@ describe('HttpSchemaRegistry against a real registry (Apicurio, Confluent API) (
     // Prepare: a value framed with a real id, and a reader whose registry listens nowhere.
     const topic = uniqueName('t');
     const schemas = repositorySchemas().get('merchants-value')!;
-    const bytes = (await writeValue(avroValueFormat({ topic, schemas, registry: () => new HttpSchemaRegistry(apicurio.url) }), { merchantId: 'm-2', name: 'Kiosk', country: 'FR', website: null }))!;
+    const bytes = (await writeValue(avroValueFormat({ topic, schemas, registry: () => new HttpSchemaRegistry(apicurio.url) }), {
+      merchantId: 'm-2',
+      name: 'Kiosk',
+      country: 'FR',
+      website: null,
+    }))!;
     const down = new HttpSchemaRegistry(`http://127.0.0.1:${await findFreePort()}/apis/ccompat/v7`);
     const reader = avroValueFormat({ topic, schemas, registry: () => down });
 

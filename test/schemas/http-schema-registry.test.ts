@@ -1,6 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { avroValueFormat, encodeWireFormat, HttpSchemaRegistry, SchemaRegistryUnavailableError, UnknownSchemaError, UnreadableValueError, repositorySchemas } from '../../shared/schemas';
+import {
+  avroValueFormat,
+  encodeWireFormat,
+  HttpSchemaRegistry,
+  SchemaRegistryUnavailableError,
+  UnknownSchemaError,
+  UnreadableValueError,
+  repositorySchemas,
+} from '../../shared/schemas';
 import { credentialsFromSecret } from '../../shared/schemas/registry-from-environment';
 
 /** A stand-in HTTP server that answers every request with one status and body, counting requests. */
@@ -12,7 +20,11 @@ async function answering(status: number, body: string): Promise<{ url: string; r
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, requests: () => requests, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests: () => requests,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 describe('HttpSchemaRegistry: what an answer means', () => {
@@ -45,9 +57,16 @@ describe('HttpSchemaRegistry: what an answer means', () => {
   });
 
   it('makes a value written with a schema that is not Avro (JSON Schema, Protobuf) unreadable, instead of failing the batch forever', async () => {
-    const server = await answering(200, JSON.stringify({ schemaType: 'PROTOBUF', schema: 'syntax = "proto3"; message M { string a = 1; }' }));
+    const server = await answering(
+      200,
+      JSON.stringify({ schemaType: 'PROTOBUF', schema: 'syntax = "proto3"; message M { string a = 1; }' }),
+    );
     try {
-      const format = avroValueFormat({ topic: 'merchants', schemas: repositorySchemas().get('merchants-value')!, registry: () => new HttpSchemaRegistry(server.url) });
+      const format = avroValueFormat({
+        topic: 'merchants',
+        schemas: repositorySchemas().get('merchants-value')!,
+        registry: () => new HttpSchemaRegistry(server.url),
+      });
 
       const reading = format.read(encodeWireFormat(12, Buffer.from([0, 2, 0x61])));
 
@@ -82,7 +101,10 @@ describe('HttpSchemaRegistry: credentials', () => {
       await registry.schemaById(2);
 
       expect(reads).toBe(2);
-      expect(seen).toEqual([`Basic ${Buffer.from('key:secret').toString('base64')}`, `Basic ${Buffer.from('key:secret').toString('base64')}`]);
+      expect(seen).toEqual([
+        `Basic ${Buffer.from('key:secret').toString('base64')}`,
+        `Basic ${Buffer.from('key:secret').toString('base64')}`,
+      ]);
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
@@ -108,6 +130,8 @@ describe('HttpSchemaRegistry: credentials', () => {
     expect(credentialsFromSecret('{"username":"key","password":"secret"}', 'arn')).toBe('key:secret');
     expect(credentialsFromSecret('key:secret\n', 'arn')).toBe('key:secret');
     expect(() => credentialsFromSecret('{"username":"key","password":hunter2}', 'arn')).toThrow(/^(?!.*hunter2).*not valid JSON/);
-    expect(() => credentialsFromSecret('{"user":"key"}', 'arn:aws:secretsmanager:eu-west-1:1:secret:x')).toThrow(/JSON without string "username" and "password"/);
+    expect(() => credentialsFromSecret('{"user":"key"}', 'arn:aws:secretsmanager:eu-west-1:1:secret:x')).toThrow(
+      /JSON without string "username" and "password"/,
+    );
   });
 });

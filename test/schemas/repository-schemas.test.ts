@@ -28,7 +28,8 @@ describe('The schemas versioned in the repository', () => {
   it('keeps the Core Events fully compatible in both directions across all versions', () => {
     const catalog = loadSchemaCatalog(REPOSITORY_SCHEMAS);
 
-    for (const subject of ['offers-value', 'price-deltas-value', 'stock-deltas-value']) expect(catalog.get(subject)?.compatibility).toBe('FULL_TRANSITIVE');
+    for (const subject of ['offers-value', 'price-deltas-value', 'stock-deltas-value'])
+      expect(catalog.get(subject)?.compatibility).toBe('FULL_TRANSITIVE');
     expect(catalog.get('items-value')?.compatibility).toBe('BACKWARD');
   });
 });
@@ -37,24 +38,36 @@ describe('loadSchemaCatalog', () => {
   it('finds a breaking change in a subject’s history, naming subject, version and rule', () => {
     const directory = schemasFolder({
       'items-value/v1.avsc': item([{ name: 'itemId', type: 'string' }]),
-      'items-value/v2.avsc': item([{ name: 'itemId', type: 'string' }, { name: 'flyerId', type: 'string' }]),
+      'items-value/v2.avsc': item([
+        { name: 'itemId', type: 'string' },
+        { name: 'flyerId', type: 'string' },
+      ]),
     });
 
-    expect(catalogCompatibilityProblems(loadSchemaCatalog(directory))).toEqual([expect.stringMatching(/^items-value v2 \(BACKWARD\): the new schema cannot read data written with version 1/)]);
+    expect(catalogCompatibilityProblems(loadSchemaCatalog(directory))).toEqual([
+      expect.stringMatching(/^items-value v2 \(BACKWARD\): the new schema cannot read data written with version 1/),
+    ]);
   });
 
   it('accepts the same change made compatible with a default', () => {
     const directory = schemasFolder({
       'items-value/v1.avsc': item([{ name: 'itemId', type: 'string' }]),
-      'items-value/v2.avsc': item([{ name: 'itemId', type: 'string' }, { name: 'flyerId', type: ['null', 'string'], default: null }]),
+      'items-value/v2.avsc': item([
+        { name: 'itemId', type: 'string' },
+        { name: 'flyerId', type: ['null', 'string'], default: null },
+      ]),
     });
 
     expect(catalogCompatibilityProblems(loadSchemaCatalog(directory))).toEqual([]);
   });
 
   it('refuses a gap in the version numbers, a file that is not Avro, and a level that does not exist', () => {
-    expect(() => loadSchemaCatalog(schemasFolder({ 'a-value/v1.avsc': item([]), 'a-value/v3.avsc': item([]) }))).toThrow(/v2\.avsc is missing/);
+    expect(() => loadSchemaCatalog(schemasFolder({ 'a-value/v1.avsc': item([]), 'a-value/v3.avsc': item([]) }))).toThrow(
+      /v2\.avsc is missing/,
+    );
     expect(() => loadSchemaCatalog(schemasFolder({ 'a-value/v1.avsc': { type: 'record', fields: 3 } }))).toThrow(InvalidSchemaError);
-    expect(() => loadSchemaCatalog(schemasFolder({ 'a-value/v1.avsc': item([]), 'compatibility.json': { default: 'SIDEWAYS' } }))).toThrow(/must be one of BACKWARD/);
+    expect(() => loadSchemaCatalog(schemasFolder({ 'a-value/v1.avsc': item([]), 'compatibility.json': { default: 'SIDEWAYS' } }))).toThrow(
+      /must be one of BACKWARD/,
+    );
   });
 });

@@ -120,7 +120,10 @@ describe('Class: HttpSchemaRegistry › look-ups by schema id, against a registr
     const format = formatOn();
 
     // Act
-    const whileDown = [await format.decode(framed(8)).catch((error: unknown) => error), await format.decode(framed(8)).catch((error: unknown) => error)];
+    const whileDown = [
+      await format.decode(framed(8)).catch((error: unknown) => error),
+      await format.decode(framed(8)).catch((error: unknown) => error),
+    ];
     server.recover();
     server.add(8, merchants.latest.schema);
     const recovered = await format.decode(framed(8));
@@ -137,7 +140,10 @@ describe('Class: HttpSchemaRegistry › look-ups by schema id, against a registr
   it('never remembers an unreachable registry as an unknown id: every read fails retriable', async () => {
     const nowhere = new HttpSchemaRegistry(`http://127.0.0.1:${await findFreePort()}`);
 
-    const failures = [await nowhere.schemaById(9).catch((error: unknown) => error), await nowhere.schemaById(9).catch((error: unknown) => error)];
+    const failures = [
+      await nowhere.schemaById(9).catch((error: unknown) => error),
+      await nowhere.schemaById(9).catch((error: unknown) => error),
+    ];
 
     for (const failure of failures) expect(failure).toMatchObject({ name: 'SchemaRegistryUnavailableError', retriable: true });
   });
@@ -174,7 +180,9 @@ describe('Class: HttpSchemaRegistry › many different unknown ids (bad bytes, a
     // Assess
     expect(outcomes.every((outcome) => outcome instanceof UnreadableValueError && outcome.reason === 'SCHEMA_NOT_FOUND')).toBe(true);
     expect(server.requests()).toBe(4 * (1 + RETRIES) + 16);
-    expect((outcomes.at(-1) as Error).message).toMatch(/not asked again: 4 other ids already waited for a lagging replica in the last 60 s/);
+    expect((outcomes.at(-1) as Error).message).toMatch(
+      /not asked again: 4 other ids already waited for a lagging replica in the last 60 s/,
+    );
     expect(Date.now() - started).toBeLessThan(20_000); // 4 × (3 × 50 ms + 1.25 s) + 16 × 50 ms ≈ 6.4 s; before, 20 × 1.4 s
   });
 
@@ -205,7 +213,12 @@ describe('Class: HttpSchemaRegistry › many different unknown ids (bad bytes, a
     const registry = new HttpSchemaRegistry(server.url, undefined, false);
     const format = avroValueFormat({ topic: 'merchants', schemas: merchants, registry: () => registry });
 
-    await format.prefetch!(batchOf(100, Array.from({ length: 100 }, (_, index) => 3_000 + index)));
+    await format.prefetch!(
+      batchOf(
+        100,
+        Array.from({ length: 100 }, (_, index) => 3_000 + index),
+      ),
+    );
 
     expect(server.requests()).toBeLessThanOrEqual(4);
     await expect(format.decode(framed(3_000))).rejects.toThrow(SchemaRegistryUnavailableError);

@@ -38,7 +38,9 @@ export async function startSlowSchemaRegistry({ delayMs = 300 }: { readonly dela
     const byId = /^\/schemas\/ids\/(\d+)$/.exec(path);
     if (request.method === 'GET' && byId) {
       const entry = schemas.get(Number(byId[1]));
-      return entry ? send(response, 200, { schema: entry.schema }) : send(response, 404, { error_code: 40403, message: `Schema ${byId[1]} not found` });
+      return entry
+        ? send(response, 200, { schema: entry.schema })
+        : send(response, 404, { error_code: 40403, message: `Schema ${byId[1]} not found` });
     }
     const subject = /^\/subjects\/([^/]+)(\/versions)?$/.exec(path);
     if (request.method === 'POST' && subject) {

@@ -14,11 +14,22 @@ import {
   type SchemaRegistry,
 } from '../../shared/schemas';
 
-const merchantV1: Schema = { type: 'record', name: 'Merchant', fields: [{ name: 'merchantId', type: 'string' }, { name: 'name', type: 'string' }] };
+const merchantV1: Schema = {
+  type: 'record',
+  name: 'Merchant',
+  fields: [
+    { name: 'merchantId', type: 'string' },
+    { name: 'name', type: 'string' },
+  ],
+};
 const merchantV2: Schema = {
   type: 'record',
   name: 'Merchant',
-  fields: [{ name: 'merchantId', type: 'string' }, { name: 'name', type: 'string' }, { name: 'country', type: 'string', default: 'ZZ' }],
+  fields: [
+    { name: 'merchantId', type: 'string' },
+    { name: 'name', type: 'string' },
+    { name: 'country', type: 'string', default: 'ZZ' },
+  ],
 };
 const registryFile = () => join(mkdtempSync(join(tmpdir(), 'registry-')), 'registry.json');
 
@@ -85,7 +96,9 @@ describe('TopicSerde', () => {
     const bytes = await new TopicSerde('merchants-value', merchantV2, registry).encode({ merchantId: 'm-1', name: 'Shop', country: 'DE' });
 
     expect(decodeWireFormat(bytes).schemaId).not.toBe(v1Id);
-    expect(await registry.schemaById(decodeWireFormat(bytes).schemaId)).toMatchObject({ fields: expect.arrayContaining([expect.objectContaining({ name: 'country', default: 'ZZ' })]) });
+    expect(await registry.schemaById(decodeWireFormat(bytes).schemaId)).toMatchObject({
+      fields: expect.arrayContaining([expect.objectContaining({ name: 'country', default: 'ZZ' })]),
+    });
   });
 
   it('refuses an invalid value before anything is written, naming every bad field', async () => {
@@ -94,7 +107,9 @@ describe('TopicSerde', () => {
     const encoding = serde.encode({ merchantId: 7, country: 'DE' });
 
     await expect(encoding).rejects.toBeInstanceOf(SchemaValidationError);
-    await expect(encoding).rejects.toThrow('value does not match schema "merchants-value": merchantId: 7 is not a valid string; name: undefined is not a valid string');
+    await expect(encoding).rejects.toThrow(
+      'value does not match schema "merchants-value": merchantId: 7 is not a valid string; name: undefined is not a valid string',
+    );
   });
 
   it('asks the registry once for a writer schema it cannot read as the current one, and refuses every value written with it', async () => {
@@ -113,7 +128,11 @@ describe('TopicSerde', () => {
     const outcomes = await Promise.all(Array.from({ length: 10 }, () => serde.decode(bytes).catch((error: unknown) => error)));
     outcomes.push(await serde.decode(bytes).catch((error: unknown) => error));
 
-    expect(outcomes.every((outcome) => outcome instanceof SchemaError && /cannot be read as the current "merchants-value" schema/.test(outcome.message))).toBe(true);
+    expect(
+      outcomes.every(
+        (outcome) => outcome instanceof SchemaError && /cannot be read as the current "merchants-value" schema/.test(outcome.message),
+      ),
+    ).toBe(true);
     expect(asked).toBe(1);
   });
 

@@ -9,7 +9,12 @@ describe('validatedJsonCodec', () => {
   const codec = validatedJsonCodec<Record<string, unknown>>(merchants);
 
   it('reads a JSON value that matches the schema, with left-out defaulted fields set to their default', () => {
-    expect(codec.decode(Buffer.from('{"merchantId":"m-1","name":"Shop","country":"DE"}'))).toEqual({ merchantId: 'm-1', name: 'Shop', country: 'DE', website: null });
+    expect(codec.decode(Buffer.from('{"merchantId":"m-1","name":"Shop","country":"DE"}'))).toEqual({
+      merchantId: 'm-1',
+      name: 'Shop',
+      country: 'DE',
+      website: null,
+    });
   });
 
   it('fills defaults in nested records too, also inside a union with null', () => {
@@ -18,13 +23,35 @@ describe('validatedJsonCodec', () => {
       name: 'Offer',
       fields: [
         { name: 'itemId', type: 'string' },
-        { name: 'merchant', type: ['null', { type: 'record', name: 'Merchant', fields: [{ name: 'name', type: 'string' }, { name: 'country', type: 'string', default: 'ZZ' }] }], default: null },
+        {
+          name: 'merchant',
+          type: [
+            'null',
+            {
+              type: 'record',
+              name: 'Merchant',
+              fields: [
+                { name: 'name', type: 'string' },
+                { name: 'country', type: 'string', default: 'ZZ' },
+              ],
+            },
+          ],
+          default: null,
+        },
       ],
     } as Schema;
     const version = { version: 1, schema, type: Type.forSchema(schema) };
-    const offers = validatedJsonCodec<Record<string, unknown>>({ subject: 'offers-value', compatibility: 'FULL', versions: [version], latest: version });
+    const offers = validatedJsonCodec<Record<string, unknown>>({
+      subject: 'offers-value',
+      compatibility: 'FULL',
+      versions: [version],
+      latest: version,
+    });
 
-    expect(offers.decode(Buffer.from('{"itemId":"i-1","merchant":{"name":"Shop"}}'))).toEqual({ itemId: 'i-1', merchant: { name: 'Shop', country: 'ZZ' } });
+    expect(offers.decode(Buffer.from('{"itemId":"i-1","merchant":{"name":"Shop"}}'))).toEqual({
+      itemId: 'i-1',
+      merchant: { name: 'Shop', country: 'ZZ' },
+    });
     expect(offers.decode(Buffer.from('{"itemId":"i-2"}'))).toEqual({ itemId: 'i-2', merchant: null });
   });
 

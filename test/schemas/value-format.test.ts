@@ -15,7 +15,14 @@ import {
   type SubjectSchemas,
 } from '../../shared/schemas';
 
-const merchantV1: Schema = { type: 'record', name: 'Merchant', fields: [{ name: 'merchantId', type: 'string' }, { name: 'name', type: 'string' }] };
+const merchantV1: Schema = {
+  type: 'record',
+  name: 'Merchant',
+  fields: [
+    { name: 'merchantId', type: 'string' },
+    { name: 'name', type: 'string' },
+  ],
+};
 const merchantV2: Schema = {
   type: 'record',
   name: 'Merchant',
@@ -35,7 +42,11 @@ const newRegistry = () => new FileSchemaRegistry(join(mkdtempSync(join(tmpdir(),
 describe('avroValueFormat', () => {
   it('writes a JSON value as Avro in the wire format with the registered id of the newest version, and reads it back', async () => {
     const registry = newRegistry();
-    const format = avroValueFormat({ topic: 'merchants', schemas: subject('merchants-value', merchantV1, merchantV2), registry: () => registry });
+    const format = avroValueFormat({
+      topic: 'merchants',
+      schemas: subject('merchants-value', merchantV1, merchantV2),
+      registry: () => registry,
+    });
 
     const bytes = await writeValue(format, { merchantId: 'm-1', name: 'Corner Shop', website: 'https://corner.example' });
 
@@ -46,7 +57,11 @@ describe('avroValueFormat', () => {
 
   it('reads values as plain data, nested records too, as the joins’ reference comparisons and the DynamoDB client need', async () => {
     const registry = newRegistry();
-    const nested: Schema = { type: 'record', name: 'Outer', fields: [{ name: 'inner', type: { type: 'record', name: 'Inner', fields: [{ name: 'a', type: 'string' }] } }] };
+    const nested: Schema = {
+      type: 'record',
+      name: 'Outer',
+      fields: [{ name: 'inner', type: { type: 'record', name: 'Inner', fields: [{ name: 'a', type: 'string' }] } }],
+    };
     const format = avroValueFormat({ topic: 'outer', schemas: subject('outer-value', nested), registry: () => registry });
 
     const value = (await readValue(format, await writeValue(format, { inner: { a: 'x' } }))) as { inner: object };
@@ -59,14 +74,22 @@ describe('avroValueFormat', () => {
     const registry = newRegistry();
     const format = avroValueFormat({ topic: 'merchants', schemas: subject('merchants-value', merchantV2), registry: () => registry });
 
-    expect(await readValue(format, await writeValue(format, { merchantId: 'm-1', name: 'Corner Shop' }))).toEqual({ merchantId: 'm-1', name: 'Corner Shop', website: null });
+    expect(await readValue(format, await writeValue(format, { merchantId: 'm-1', name: 'Corner Shop' }))).toEqual({
+      merchantId: 'm-1',
+      name: 'Corner Shop',
+      website: null,
+    });
   });
 
   it('reads a value written with an older version into the newest one, defaults filling the new fields', async () => {
     const registry = newRegistry();
     const oldId = await registry.register('merchants-value', merchantV1);
     const written = encodeWireFormat(oldId, Type.forSchema(merchantV1).toBuffer({ merchantId: 'm-1', name: 'Old Producer' }));
-    const format = avroValueFormat({ topic: 'merchants', schemas: subject('merchants-value', merchantV1, merchantV2), registry: () => registry });
+    const format = avroValueFormat({
+      topic: 'merchants',
+      schemas: subject('merchants-value', merchantV1, merchantV2),
+      registry: () => registry,
+    });
 
     expect(await readValue(format, written)).toEqual({ merchantId: 'm-1', name: 'Old Producer', website: null });
   });
@@ -77,12 +100,18 @@ describe('avroValueFormat', () => {
     const writing = writeValue(format, { merchantId: 7, website: 3 });
 
     await expect(writing).rejects.toThrow(SchemaValidationError);
-    await expect(writing).rejects.toThrow(/merchantId: 7 is not a valid string; name: undefined is not a valid string; website: 3 is not a valid union/);
+    await expect(writing).rejects.toThrow(
+      /merchantId: 7 is not a valid string; name: undefined is not a valid string; website: 3 is not a valid union/,
+    );
   });
 
   it.each([
     ['bytes without the magic byte', async () => Buffer.from('{"merchantId":"m-1"}'), /^NOT_WIRE_FORMAT: first byte is 123/],
-    ['an id the registry does not know', async () => encodeWireFormat(4242, Buffer.from([2, 0x61])), /^SCHEMA_NOT_FOUND: no schema with id 4242/],
+    [
+      'an id the registry does not know',
+      async () => encodeWireFormat(4242, Buffer.from([2, 0x61])),
+      /^SCHEMA_NOT_FOUND: no schema with id 4242/,
+    ],
     [
       'a payload that does not decode with its schema',
       async (registry: FileSchemaRegistry) => encodeWireFormat(await registry.register('merchants-value', merchantV1), Buffer.from([0x99])),
@@ -98,7 +127,11 @@ describe('avroValueFormat', () => {
     ],
   ])('calls %s unreadable, with the reason code of Lambda’s schema-registry integration', async (_case, bytesFor, reason) => {
     const registry = newRegistry();
-    const format = avroValueFormat({ topic: 'merchants', schemas: subject('merchants-value', merchantV1, merchantV2), registry: () => registry });
+    const format = avroValueFormat({
+      topic: 'merchants',
+      schemas: subject('merchants-value', merchantV1, merchantV2),
+      registry: () => registry,
+    });
 
     const reading = format.read(await bytesFor(registry));
 
@@ -121,7 +154,9 @@ describe('FileSchemaRegistry under concurrent registrations', () => {
     const script = join(__dirname, '..', 'fixtures', 'register-schemas.ts');
     const run = (prefix: string) =>
       new Promise<number[]>((resolve, reject) =>
-        execFile(process.execPath, ['-r', '@swc-node/register', script, path, prefix, '25'], (error, stdout) => (error ? reject(error) : resolve(JSON.parse(stdout) as number[]))),
+        execFile(process.execPath, ['-r', '@swc-node/register', script, path, prefix, '25'], (error, stdout) =>
+          error ? reject(error) : resolve(JSON.parse(stdout) as number[]),
+        ),
       );
 
     const ids = (await Promise.all(['a', 'b', 'c', 'd'].map(run))).flat();

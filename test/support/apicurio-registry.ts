@@ -49,7 +49,14 @@ export async function startApicurioRegistry(options: { readonly readyTimeoutMs?:
   try {
     registry = spawn(
       'java',
-      ['-Xmx256m', '-Djava.awt.headless=true', `-Dquarkus.http.host=127.0.0.1`, `-Dquarkus.http.port=${port}`, '-jar', join(home, RUNNER_JAR)],
+      [
+        '-Xmx256m',
+        '-Djava.awt.headless=true',
+        `-Dquarkus.http.host=127.0.0.1`,
+        `-Dquarkus.http.port=${port}`,
+        '-jar',
+        join(home, RUNNER_JAR),
+      ],
       { cwd: home, stdio: ['ignore', logFd, logFd], env: { ...process.env, APICURIO_RULES_GLOBAL_COMPATIBILITY: 'BACKWARD' } },
     );
   } finally {
@@ -89,14 +96,29 @@ export async function startApicurioRegistry(options: { readonly readyTimeoutMs?:
 async function resolveApicurioRegistry(): Promise<string> {
   if (existsSync(join(APICURIO_REGISTRY_HOME, RUNNER_JAR))) return APICURIO_REGISTRY_HOME;
   mkdirSync(LOCAL_STATE_DIR, { recursive: true });
-  await run('mvn', ['-B', '-q', 'dependency:get', `-Dartifact=${ARTIFACT}`, '-Dtransitive=false'], 'fetch Apicurio Registry from Maven Central');
+  await run(
+    'mvn',
+    ['-B', '-q', 'dependency:get', `-Dartifact=${ARTIFACT}`, '-Dtransitive=false'],
+    'fetch Apicurio Registry from Maven Central',
+  );
   // Maven's local repository may be anywhere (settings.xml, -Dmaven.repo.local in MAVEN_OPTS): ask Maven where.
   const scratch = mkdtempSync(join(LOCAL_STATE_DIR, `apicurio-registry-${APICURIO_REGISTRY_VERSION}.partial-`));
   try {
     const answer = join(scratch, 'local-repository.txt');
-    await run('mvn', ['-B', '-q', 'help:evaluate', '-Dexpression=settings.localRepository', `-Doutput=${answer}`], 'find Maven’s local repository');
+    await run(
+      'mvn',
+      ['-B', '-q', 'help:evaluate', '-Dexpression=settings.localRepository', `-Doutput=${answer}`],
+      'find Maven’s local repository',
+    );
     const localRepository = readFileSync(answer, 'utf8').trim();
-    const archive = join(localRepository, 'io', 'apicurio', 'apicurio-registry-app', APICURIO_REGISTRY_VERSION, `apicurio-registry-app-${APICURIO_REGISTRY_VERSION}-all.tar.gz`);
+    const archive = join(
+      localRepository,
+      'io',
+      'apicurio',
+      'apicurio-registry-app',
+      APICURIO_REGISTRY_VERSION,
+      `apicurio-registry-app-${APICURIO_REGISTRY_VERSION}-all.tar.gz`,
+    );
     if (!existsSync(archive)) throw new ApicurioRegistryError(`Maven reported ${ARTIFACT} fetched, but ${archive} does not exist`);
     const unpacked = join(scratch, 'release');
     mkdirSync(unpacked);
@@ -124,17 +146,28 @@ async function run(command: string, args: readonly string[], purpose: string): P
     child.once('error', (error: NodeJS.ErrnoException) =>
       reject(
         new ApicurioRegistryError(
-          error.code === 'ENOENT' ? `${command} is not on PATH: the Apicurio Registry tests need Maven (mvn) and Java 17+ to ${purpose}` : `Could not run ${command} to ${purpose}: ${error.message}`,
+          error.code === 'ENOENT'
+            ? `${command} is not on PATH: the Apicurio Registry tests need Maven (mvn) and Java 17+ to ${purpose}`
+            : `Could not run ${command} to ${purpose}: ${error.message}`,
           { cause: error },
         ),
       ),
     );
     child.once('close', resolve);
   });
-  if (code !== 0) throw new ApicurioRegistryError(`Could not ${purpose}: \`${command} ${args.join(' ')}\` exited with ${code}:\n${output.join('').slice(-4000)}`);
+  if (code !== 0)
+    throw new ApicurioRegistryError(
+      `Could not ${purpose}: \`${command} ${args.join(' ')}\` exited with ${code}:\n${output.join('').slice(-4000)}`,
+    );
 }
 
-async function waitUntilReady(readyUrl: string, timeoutMs: number, exited: Promise<void>, spawnError: () => NodeJS.ErrnoException | undefined, logFile: string): Promise<void> {
+async function waitUntilReady(
+  readyUrl: string,
+  timeoutMs: number,
+  exited: Promise<void>,
+  spawnError: () => NodeJS.ErrnoException | undefined,
+  logFile: string,
+): Promise<void> {
   let hasExited = false;
   void exited.then(() => {
     hasExited = true;
@@ -143,7 +176,8 @@ async function waitUntilReady(readyUrl: string, timeoutMs: number, exited: Promi
   while (Date.now() < deadline) {
     if (hasExited) {
       const error = spawnError();
-      if (error?.code === 'ENOENT') throw new ApicurioRegistryError('java is not on PATH: Apicurio Registry needs Java 17+', { cause: error });
+      if (error?.code === 'ENOENT')
+        throw new ApicurioRegistryError('java is not on PATH: Apicurio Registry needs Java 17+', { cause: error });
       if (error) throw new ApicurioRegistryError(`Could not start java for Apicurio Registry: ${error.message}`, { cause: error });
       throw new ApicurioRegistryError(`Apicurio Registry exited while starting (log: ${logFile}):\n${logTail(logFile)}`);
     }
@@ -156,5 +190,7 @@ async function waitUntilReady(readyUrl: string, timeoutMs: number, exited: Promi
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  throw new ApicurioRegistryError(`Apicurio Registry was not ready within ${timeoutMs} ms (${readyUrl}; log: ${logFile}):\n${logTail(logFile)}`);
+  throw new ApicurioRegistryError(
+    `Apicurio Registry was not ready within ${timeoutMs} ms (${readyUrl}; log: ${logFile}):\n${logTail(logFile)}`,
+  );
 }

@@ -5,7 +5,13 @@ import { EventSourceMapping, type EventSourceMappingOptions } from '../../shared
 import { type MskEvent, type MskHandler } from '../../shared/msk';
 import { readLocalServicesConfig, startLocalRuntime, provisionTopics, type LocalRuntime } from '../../shared/local';
 import { orderedProducer, topicRecordCount } from '../../shared/kafka';
-import { definePipeline, type ConsumerDeclaration, type EventSourceSettings, type Pipeline, type TopicDeclaration } from '../../shared/pipeline';
+import {
+  definePipeline,
+  type ConsumerDeclaration,
+  type EventSourceSettings,
+  type Pipeline,
+  type TopicDeclaration,
+} from '../../shared/pipeline';
 
 /** The services the global setup started, reached through KAFKA_BROKERS / DYNAMODB_ENDPOINT. */
 export async function connectToTestServices(): Promise<LocalRuntime> {
@@ -36,7 +42,12 @@ export interface SingleConsumerPipeline {
  */
 export async function singleConsumerPipeline(
   admin: Admin,
-  options: { partitions?: number; kind?: TopicDeclaration['kind']; eventSource?: EventSourceSettings; consumer?: Partial<ConsumerDeclaration> } = {},
+  options: {
+    partitions?: number;
+    kind?: TopicDeclaration['kind'];
+    eventSource?: EventSourceSettings;
+    consumer?: Partial<ConsumerDeclaration>;
+  } = {},
 ): Promise<SingleConsumerPipeline> {
   const sourceTopic = uniqueName('source');
   const deadLetterTopic = `${sourceTopic}.dlq`;
@@ -121,7 +132,10 @@ export async function readTopic(kafka: Kafka, topic: string, count: number, time
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`read ${records.length} of ${count} records from ${topic} in ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`read ${records.length} of ${count} records from ${topic} in ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       void consumer.run({
         eachMessage: async ({ partition, message }) => {
           records.push({

@@ -11,9 +11,15 @@ export interface PlatformRun {
 }
 
 /** Spawns `platform <args>` (bin/platform.js) as a user runs it, from the repository root, with `stdin` as its input. */
-export function runPlatform(args: readonly string[], options: { readonly env?: NodeJS.ProcessEnv; readonly stdin?: string } = {}): Promise<PlatformRun> {
+export function runPlatform(
+  args: readonly string[],
+  options: { readonly env?: NodeJS.ProcessEnv; readonly stdin?: string } = {},
+): Promise<PlatformRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'bin', 'platform.js'), ...args], { cwd: ROOT, env: { ...(options.env ?? process.env), INIT_CWD: ROOT } });
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'platform.js'), ...args], {
+      cwd: ROOT,
+      env: { ...(options.env ?? process.env), INIT_CWD: ROOT },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

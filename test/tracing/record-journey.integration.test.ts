@@ -8,7 +8,16 @@ import { definePipeline } from '../../shared/pipeline';
 import { EntityProducer } from '../../shared/production';
 import { repositorySchemas, TopicSerde, writeValue } from '../../shared/schemas';
 import { parseTraceparent, toXRayTraceId, TRACE_HEADERS } from '../../shared/tracing';
-import { connectToTestServices, eventually, NOOP_HANDLER_ENTRY, produce, readTopic, recordCount, uniqueName, type ConsumedRecord } from '../support/integration';
+import {
+  connectToTestServices,
+  eventually,
+  NOOP_HANDLER_ENTRY,
+  produce,
+  readTopic,
+  recordCount,
+  uniqueName,
+  type ConsumedRecord,
+} from '../support/integration';
 
 describe('Trace context across the joins (integration)', () => {
   let runtime: LocalRuntime;
@@ -21,7 +30,9 @@ describe('Trace context across the joins (integration)', () => {
     runtime = await connectToTestServices();
     kafka = runtime.kafkaClient('trace-journey');
     // The two joins to `offers` and their topics only: no hot streams.
-    const joinTopics = new Set([catalog.itemsWithFlyer, catalog.offers].flatMap((join) => [join.leftTopic, join.rightTopic, join.outputTopic, join.deadLetterTopic]));
+    const joinTopics = new Set(
+      [catalog.itemsWithFlyer, catalog.offers].flatMap((join) => [join.leftTopic, join.rightTopic, join.outputTopic, join.deadLetterTopic]),
+    );
     const pipeline = definePipeline({
       name: uniqueName('traced'),
       topics: catalog.topics.filter((topic) => joinTopics.has(topic.name)),
@@ -33,11 +44,20 @@ describe('Trace context across the joins (integration)', () => {
     // The handlers functions/items-with-flyer and functions/offers export, made for this copy of the catalog.
     const documents = DynamoDBDocumentClient.from(runtime.dynamoDbClient());
     const handlers = pipeline.joins.map(({ join, table }) =>
-      createJoinHandlers(join, { env: { [joinStateTableVariable(join.name)]: table.name, KAFKA_BROKERS: runtime.kafka.brokers.join(',') }, documents, kafka }),
+      createJoinHandlers(join, {
+        env: { [joinStateTableVariable(join.name)]: table.name, KAFKA_BROKERS: runtime.kafka.brokers.join(',') },
+        documents,
+        kafka,
+      }),
     );
     running = await runPipeline(runtime, pipeline, {
       retryDelayMs: () => 20,
-      handlers: Object.fromEntries(pipeline.joins.flatMap(({ join }, index) => [[`${join.name}.left`, handlers[index]!.left], [`${join.name}.right`, handlers[index]!.right]])),
+      handlers: Object.fromEntries(
+        pipeline.joins.flatMap(({ join }, index) => [
+          [`${join.name}.left`, handlers[index]!.left],
+          [`${join.name}.right`, handlers[index]!.right],
+        ]),
+      ),
     });
     producer = orderedProducer(kafka);
     await producer.connect();
@@ -57,10 +77,21 @@ describe('Trace context across the joins (integration)', () => {
     // Prepare: a merchant and its flyer, produced without trace context (the joins start traces for them).
     const merchant: Merchant = { merchantId: 'm-traced', name: 'Traced Market', country: 'DE', website: null };
     const flyer: Flyer = { flyerId: 'f-traced', merchantId: merchant.merchantId, title: 'This week', validFrom: 1, validUntil: 2 };
-    const item: Item = { itemId: 'i-traced', flyerId: flyer.flyerId, name: 'Oat milk', category: 'dairy', description: null, imageUrl: null };
+    const item: Item = {
+      itemId: 'i-traced',
+      flyerId: flyer.flyerId,
+      name: 'Oat milk',
+      category: 'dairy',
+      description: null,
+      imageUrl: null,
+    };
     const format = (topic: string) => catalog.formats.get(topic)!;
-    await produce(kafka, catalog.offers.rightTopic, [{ key: merchant.merchantId, value: await writeValue(format(catalog.offers.rightTopic), merchant) }]);
-    await produce(kafka, catalog.itemsWithFlyer.rightTopic, [{ key: flyer.flyerId, value: await writeValue(format(catalog.itemsWithFlyer.rightTopic), flyer) }]);
+    await produce(kafka, catalog.offers.rightTopic, [
+      { key: merchant.merchantId, value: await writeValue(format(catalog.offers.rightTopic), merchant) },
+    ]);
+    await produce(kafka, catalog.itemsWithFlyer.rightTopic, [
+      { key: flyer.flyerId, value: await writeValue(format(catalog.itemsWithFlyer.rightTopic), flyer) },
+    ]);
     const items = new EntityProducer<Item>({
       producer,
       topic: catalog.itemsWithFlyer.leftTopic,
@@ -105,14 +136,37 @@ describe('Trace context across the joins (integration)', () => {
     const flyer: Flyer = { flyerId: 'f-fan', merchantId: merchant.merchantId, title: 'Deals', validFrom: 1, validUntil: 2 };
     const itemIds = ['i-fan-1', 'i-fan-2'];
     const format = (topic: string) => catalog.formats.get(topic)!;
-    await produce(kafka, catalog.offers.rightTopic, [{ key: merchant.merchantId, value: await writeValue(format(catalog.offers.rightTopic), merchant) }]);
-    await produce(kafka, catalog.itemsWithFlyer.rightTopic, [{ key: flyer.flyerId, value: await writeValue(format(catalog.itemsWithFlyer.rightTopic), flyer) }]);
+    await produce(kafka, catalog.offers.rightTopic, [
+      { key: merchant.merchantId, value: await writeValue(format(catalog.offers.rightTopic), merchant) },
+    ]);
+    await produce(kafka, catalog.itemsWithFlyer.rightTopic, [
+      { key: flyer.flyerId, value: await writeValue(format(catalog.itemsWithFlyer.rightTopic), flyer) },
+    ]);
     await produce(
       kafka,
       catalog.itemsWithFlyer.leftTopic,
-      await Promise.all(itemIds.map(async (itemId) => ({ key: itemId, value: await writeValue(format(catalog.itemsWithFlyer.leftTopic), { itemId, flyerId: flyer.flyerId, name: itemId, category: 'pantry', description: null, imageUrl: null }) }))),
+      await Promise.all(
+        itemIds.map(async (itemId) => ({
+          key: itemId,
+          value: await writeValue(format(catalog.itemsWithFlyer.leftTopic), {
+            itemId,
+            flyerId: flyer.flyerId,
+            name: itemId,
+            category: 'pantry',
+            description: null,
+            imageUrl: null,
+          }),
+        })),
+      ),
     );
-    await eventually('both offers arrive', async () => (await Promise.all(itemIds.map((itemId) => recordsOfKey(catalog.offers.outputTopic, itemId)))).every((records) => records.length === 1), 60_000);
+    await eventually(
+      'both offers arrive',
+      async () =>
+        (await Promise.all(itemIds.map((itemId) => recordsOfKey(catalog.offers.outputTopic, itemId)))).every(
+          (records) => records.length === 1,
+        ),
+      60_000,
+    );
     const renameSpan = 'b7ad6b7169203331';
 
     // Act: the merchant renamed, in a trace of its own.
@@ -125,7 +179,14 @@ describe('Trace context across the joins (integration)', () => {
     ]);
 
     // Assess: each offer it re-emits is a child of the merchant record's span.
-    await eventually('both offers are re-emitted', async () => (await Promise.all(itemIds.map((itemId) => recordsOfKey(catalog.offers.outputTopic, itemId)))).every((records) => records.length === 2), 60_000);
+    await eventually(
+      'both offers are re-emitted',
+      async () =>
+        (await Promise.all(itemIds.map((itemId) => recordsOfKey(catalog.offers.outputTopic, itemId)))).every(
+          (records) => records.length === 2,
+        ),
+      60_000,
+    );
     for (const itemId of itemIds) {
       const [, reemitted] = await recordsOfKey(catalog.offers.outputTopic, itemId);
       expect(parseTraceparent(reemitted!.headers[TRACE_HEADERS.traceparent])?.traceId).toBe('0af7651916cd43dd8448eb211c80319c');
@@ -136,10 +197,19 @@ describe('Trace context across the joins (integration)', () => {
   it('keeps the trace context of a record the join dead-letters, so its letter is in the same trace', async () => {
     const traceparent = '00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-01';
 
-    await produce(kafka, catalog.itemsWithFlyer.leftTopic, [{ key: 'i-poison', value: '{"not": "the wire format"}', headers: { traceparent, tracestate: 'catalog=1' } }]);
+    await produce(kafka, catalog.itemsWithFlyer.leftTopic, [
+      { key: 'i-poison', value: '{"not": "the wire format"}', headers: { traceparent, tracestate: 'catalog=1' } },
+    ]);
 
-    await eventually('the item is dead-lettered', async () => (await recordsOfKey(catalog.itemsWithFlyer.deadLetterTopic, 'i-poison')).length > 0);
+    await eventually(
+      'the item is dead-lettered',
+      async () => (await recordsOfKey(catalog.itemsWithFlyer.deadLetterTopic, 'i-poison')).length > 0,
+    );
     const [letter] = await recordsOfKey(catalog.itemsWithFlyer.deadLetterTopic, 'i-poison');
-    expect(letter!.headers).toMatchObject({ [TRACE_HEADERS.traceparent]: traceparent, [TRACE_HEADERS.tracestate]: 'catalog=1', 'x-dead-letter-reason': 'InvalidRecord' });
+    expect(letter!.headers).toMatchObject({
+      [TRACE_HEADERS.traceparent]: traceparent,
+      [TRACE_HEADERS.tracestate]: 'catalog=1',
+      'x-dead-letter-reason': 'InvalidRecord',
+    });
   });
 });

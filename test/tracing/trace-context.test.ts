@@ -12,7 +12,9 @@ describe('Function: parseTraceparent', () => {
   });
 
   it('keeps a valid tracestate beside it, without blank entries', () => {
-    expect(parseTraceparent(VALID, 'rojo=00f067aa0ba902b7, ,congo=t61rcWkgMzE')?.traceState).toBe('rojo=00f067aa0ba902b7,congo=t61rcWkgMzE');
+    expect(parseTraceparent(VALID, 'rojo=00f067aa0ba902b7, ,congo=t61rcWkgMzE')?.traceState).toBe(
+      'rojo=00f067aa0ba902b7,congo=t61rcWkgMzE',
+    );
     expect(parseTraceparent(VALID, 'tenant@vendor=value')?.traceState).toBe('tenant@vendor=value');
   });
 
@@ -33,7 +35,11 @@ describe('Function: parseTraceparent', () => {
   });
 
   it('reads a later version for its version 00 fields, ignoring what follows', () => {
-    expect(parseTraceparent(`cc-${TRACE_ID}-${PARENT_ID}-01-what-the-future-holds`)).toEqual({ traceId: TRACE_ID, parentId: PARENT_ID, flags: 1 });
+    expect(parseTraceparent(`cc-${TRACE_ID}-${PARENT_ID}-01-what-the-future-holds`)).toEqual({
+      traceId: TRACE_ID,
+      parentId: PARENT_ID,
+      flags: 1,
+    });
     expect(parseTraceparent(`01-${TRACE_ID}-${PARENT_ID}-01`)?.traceId).toBe(TRACE_ID);
   });
 

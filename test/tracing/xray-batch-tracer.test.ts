@@ -14,7 +14,7 @@ function recorder() {
 }
 
 describe('Class: XRayBatchTracer', () => {
-  it('records a batch as a subsegment of the invocation, annotated with its records\' X-Ray trace ids, and returns the work\'s result', async () => {
+  it("records a batch as a subsegment of the invocation, annotated with its records' X-Ray trace ids, and returns the work's result", async () => {
     // Prepare
     const { sent, send } = recorder();
     let now = 1_767_225_600_000;
@@ -74,9 +74,18 @@ describe('Class: XRayBatchTracer', () => {
   it.each([
     ['outside Lambda (no daemon, no trace header)', {}],
     ['without a daemon address', { _X_AMZN_TRACE_ID: INVOCATION }],
-    ['for an invocation that is not sampled', { AWS_XRAY_DAEMON_ADDRESS: '127.0.0.1:2000', _X_AMZN_TRACE_ID: INVOCATION.replace('Sampled=1', 'Sampled=0') }],
-    ['for a trace header without a parent', { AWS_XRAY_DAEMON_ADDRESS: '127.0.0.1:2000', _X_AMZN_TRACE_ID: 'Root=1-5759e988-bd862e3fe1be46a994272793' }],
-    ['with POWERTOOLS_TRACE_ENABLED=false', { AWS_XRAY_DAEMON_ADDRESS: '127.0.0.1:2000', _X_AMZN_TRACE_ID: INVOCATION, POWERTOOLS_TRACE_ENABLED: 'false' }],
+    [
+      'for an invocation that is not sampled',
+      { AWS_XRAY_DAEMON_ADDRESS: '127.0.0.1:2000', _X_AMZN_TRACE_ID: INVOCATION.replace('Sampled=1', 'Sampled=0') },
+    ],
+    [
+      'for a trace header without a parent',
+      { AWS_XRAY_DAEMON_ADDRESS: '127.0.0.1:2000', _X_AMZN_TRACE_ID: 'Root=1-5759e988-bd862e3fe1be46a994272793' },
+    ],
+    [
+      'with POWERTOOLS_TRACE_ENABLED=false',
+      { AWS_XRAY_DAEMON_ADDRESS: '127.0.0.1:2000', _X_AMZN_TRACE_ID: INVOCATION, POWERTOOLS_TRACE_ENABLED: 'false' },
+    ],
   ])('sends nothing %s, and still runs the work', async (_label, env) => {
     const { sent, send } = recorder();
     const tracer = new XRayBatchTracer('c', { env, send });
@@ -109,9 +118,11 @@ describe('Class: XRayBatchTracer', () => {
     });
     afterAll(() => daemon.close());
 
-    it('sends the subsegment in X-Ray\'s daemon protocol to AWS_XRAY_DAEMON_ADDRESS (also in its udp:/tcp: form)', async () => {
+    it("sends the subsegment in X-Ray's daemon protocol to AWS_XRAY_DAEMON_ADDRESS (also in its udp:/tcp: form)", async () => {
       for (const address of [`127.0.0.1:${port}`, `udp:127.0.0.1:${port} tcp:127.0.0.1:${port}`]) {
-        const tracer = new XRayBatchTracer('merchant-directory', { env: { AWS_XRAY_DAEMON_ADDRESS: address, _X_AMZN_TRACE_ID: INVOCATION } });
+        const tracer = new XRayBatchTracer('merchant-directory', {
+          env: { AWS_XRAY_DAEMON_ADDRESS: address, _X_AMZN_TRACE_ID: INVOCATION },
+        });
         await tracer.trace([newRootContext()], async () => undefined);
       }
 

@@ -22,7 +22,11 @@ describe('Function: parseXRayTraceHeader', () => {
       parent: '53995c3f42cd8ad8',
       sampled: true,
     });
-    expect(parseXRayTraceHeader('Root=1-5759e988-bd862e3fe1be46a994272793')).toEqual({ root: '1-5759e988-bd862e3fe1be46a994272793', parent: undefined, sampled: undefined });
+    expect(parseXRayTraceHeader('Root=1-5759e988-bd862e3fe1be46a994272793')).toEqual({
+      root: '1-5759e988-bd862e3fe1be46a994272793',
+      parent: undefined,
+      sampled: undefined,
+    });
   });
 
   it('gives none without a valid Root', () => {

@@ -26,13 +26,23 @@ async function lettersOf(context: CliContext, consumer: Consumer, topic: string)
   const letters: Letter[] = [];
   for (const bounds of offsets) {
     if (Number(bounds.high) <= Number(bounds.low)) continue;
-    const { messages } = await readPartitionRange(await context.kafka(), topic, bounds.partition, Number(bounds.low), Number(bounds.high) - 1, { reader: 'cli' });
+    const { messages } = await readPartitionRange(
+      await context.kafka(),
+      topic,
+      bounds.partition,
+      Number(bounds.low),
+      Number(bounds.high) - 1,
+      { reader: 'cli' },
+    );
     for (const message of messages) {
       const headers = headersAsText(message.headers ?? {});
       // The event source names the consumer group; a handler dead-lettering itself names the consumer. Only a
       // letter naming neither falls back to its source topic (two consumers of one topic may share a DLQ).
       const from = headers[DEAD_LETTER_HEADERS.consumerGroupId];
-      const ours = from === undefined ? headers[DEAD_LETTER_HEADERS.sourceTopic] === consumer.topic.name : from === consumer.eventSource.consumerGroupId || from === consumer.name;
+      const ours =
+        from === undefined
+          ? headers[DEAD_LETTER_HEADERS.sourceTopic] === consumer.topic.name
+          : from === consumer.eventSource.consumerGroupId || from === consumer.name;
       if (ours) {
         letters.push({ partition: bounds.partition, offset: Number(message.offset), message, headers });
       }
@@ -57,7 +67,12 @@ function summary(letter: Letter) {
 }
 
 /** `dlq list|show|redrive <consumer> [--offset P:O]`. */
-export async function dlqCommand(context: CliContext, action: string | undefined, consumerName: string | undefined, at: string | undefined): Promise<void> {
+export async function dlqCommand(
+  context: CliContext,
+  action: string | undefined,
+  consumerName: string | undefined,
+  at: string | undefined,
+): Promise<void> {
   if (!action || !['list', 'show', 'redrive'].includes(action)) throw new UsageError('dlq needs an action: list, show or redrive');
   if (!consumerName) throw new UsageError(`dlq ${action} needs a consumer name`);
   const position = at === undefined ? undefined : parsePosition(at);
@@ -73,7 +88,13 @@ export async function dlqCommand(context: CliContext, action: string | undefined
   if (action === 'list') {
     const rows = letters.map(summary);
     context.print({ consumer: consumerName, topic, letters: rows }, () =>
-      [`${rows.length} dead-lettered record(s) of ${consumerName} in ${topic}`, ...rows.map((row) => `  ${row.partition}:${row.offset} key=${row.key ?? '(none)'} trace=${row.traceId ?? '(none)'} from ${row.source} ${row.reason}: ${row.error}`)].join('\n'),
+      [
+        `${rows.length} dead-lettered record(s) of ${consumerName} in ${topic}`,
+        ...rows.map(
+          (row) =>
+            `  ${row.partition}:${row.offset} key=${row.key ?? '(none)'} trace=${row.traceId ?? '(none)'} from ${row.source} ${row.reason}: ${row.error}`,
+        ),
+      ].join('\n'),
     );
     return;
   }
@@ -81,7 +102,12 @@ export async function dlqCommand(context: CliContext, action: string | undefined
     if (!position) throw new UsageError('dlq show needs --offset <partition>:<offset>');
     const letter = named();
     // A letter keeps the bytes it failed with: decoded as its source topic's values are.
-    const record = await printable(topic, letter.partition, letter.message, context.formatOf(letter.headers[DEAD_LETTER_HEADERS.sourceTopic] ?? ''));
+    const record = await printable(
+      topic,
+      letter.partition,
+      letter.message,
+      context.formatOf(letter.headers[DEAD_LETTER_HEADERS.sourceTopic] ?? ''),
+    );
     context.print(record, () => JSON.stringify(record, null, 2));
     return;
   }
@@ -130,7 +156,9 @@ function aheadMetadata(next: number, ahead: Iterable<number>): string | null {
   if (kept.length === 0) return null;
   const metadata = JSON.stringify({ redrivenAhead: kept });
   if (Buffer.byteLength(metadata) > AHEAD_METADATA_BYTES) {
-    throw new CliError(`too many letters redriven one by one ahead of pending ones (${kept.length}) to remember: redrive the pending ones first (dlq redrive without --offset)`);
+    throw new CliError(
+      `too many letters redriven one by one ahead of pending ones (${kept.length}) to remember: redrive the pending ones first (dlq redrive without --offset)`,
+    );
   }
   return metadata;
 }
@@ -152,7 +180,13 @@ function aheadMetadata(next: number, ahead: Iterable<number>): string | null {
  * still pending. A full redrive skips those; a single redrive of the next
  * pending letter moves the offset past it and past any redriven ahead of it.
  */
-async function redrive(context: CliContext, consumer: Consumer, topic: string, letters: readonly Letter[], only: Letter | undefined): Promise<void> {
+async function redrive(
+  context: CliContext,
+  consumer: Consumer,
+  topic: string,
+  letters: readonly Letter[],
+  only: Letter | undefined,
+): Promise<void> {
   // Connecting the transactional producer first fences any earlier run still in a transaction, so the offsets read
   // next include everything a concurrent or crashed run committed.
   const producer = (await context.kafka()).producer({ transactionalId: redriveGroup(consumer), idempotent: true, maxInFlightRequests: 1 });
@@ -163,7 +197,12 @@ async function redrive(context: CliContext, consumer: Consumer, topic: string, l
     const admin = (await context.kafka()).admin();
     await admin.connect();
     const [done] = await admin.fetchOffsets({ groupId: redriveGroup(consumer), topics: [topic] }).finally(() => admin.disconnect());
-    const progress = new Map((done?.partitions ?? []).map((partition) => [partition.partition, progressOf(partition.offset, (partition as { metadata?: string | null }).metadata)]));
+    const progress = new Map(
+      (done?.partitions ?? []).map((partition) => [
+        partition.partition,
+        progressOf(partition.offset, (partition as { metadata?: string | null }).metadata),
+      ]),
+    );
     const considered = only ? [only] : letters;
     const pending = considered.filter((letter) => !isRedriven(progress.get(letter.partition), letter));
     already = considered.length - pending.length;
@@ -175,13 +214,22 @@ async function redrive(context: CliContext, consumer: Consumer, topic: string, l
         const bySource = new Map<string, Array<{ key: Buffer | null; value: Buffer | null; headers: Record<string, unknown> }>>();
         for (const letter of chunk) {
           const source = letter.headers[DEAD_LETTER_HEADERS.sourceTopic] ?? consumer.topic.name;
-          const original = Object.fromEntries(Object.entries(letter.message.headers ?? {}).filter(([name]) => !name.startsWith('x-dead-letter-')));
+          const original = Object.fromEntries(
+            Object.entries(letter.message.headers ?? {}).filter(([name]) => !name.startsWith('x-dead-letter-')),
+          );
           const messages = bySource.get(source) ?? [];
           // A new span of the letter's trace (x-trace-cause: the letter's span), or a new trace when it had none.
-          messages.push({ key: letter.message.key, value: letter.message.value, headers: { ...redrivenTraceHeaders(original), 'x-redriven-from': `${topic}-${letter.partition}@${letter.offset}` } });
+          messages.push({
+            key: letter.message.key,
+            value: letter.message.value,
+            headers: { ...redrivenTraceHeaders(original), 'x-redriven-from': `${topic}-${letter.partition}@${letter.offset}` },
+          });
           bySource.set(source, messages);
         }
-        await transaction.sendBatch({ acks: -1, topicMessages: [...bySource].map(([source, messages]) => ({ topic: source, messages: messages as never })) });
+        await transaction.sendBatch({
+          acks: -1,
+          topicMessages: [...bySource].map(([source, messages]) => ({ topic: source, messages: messages as never })),
+        });
         const partitions = only ? progressAfterOne(progress, letters, only) : progressAfterChunk(progress, chunk);
         await transaction.sendOffsets({ consumerGroupId: redriveGroup(consumer), topics: [{ topic, partitions: partitions as never }] });
         await transaction.commit();
@@ -205,7 +253,10 @@ async function redrive(context: CliContext, consumer: Consumer, topic: string, l
 }
 
 /** The progress to commit with a chunk of a full redrive: past its last letter per partition, keeping later ones redriven ahead. */
-function progressAfterChunk(progress: Map<number, Progress>, chunk: readonly Letter[]): Array<{ partition: number; offset: string; metadata: string | null }> {
+function progressAfterChunk(
+  progress: Map<number, Progress>,
+  chunk: readonly Letter[],
+): Array<{ partition: number; offset: string; metadata: string | null }> {
   const last = new Map<number, number>();
   for (const letter of chunk) last.set(letter.partition, Math.max(last.get(letter.partition) ?? -1, letter.offset));
   return [...last].map(([partition, offset]) => {
@@ -225,10 +276,16 @@ function progressAfterChunk(progress: Map<number, Progress>, chunk: readonly Let
  * letter when it was the next one), and the letter is remembered as redriven
  * ahead when earlier ones are still pending.
  */
-function progressAfterOne(progress: Map<number, Progress>, letters: readonly Letter[], only: Letter): Array<{ partition: number; offset: string; metadata: string | null }> {
+function progressAfterOne(
+  progress: Map<number, Progress>,
+  letters: readonly Letter[],
+  only: Letter,
+): Array<{ partition: number; offset: string; metadata: string | null }> {
   const before = progress.get(only.partition) ?? { next: 0, ahead: new Set<number>() };
   const ahead = new Set([...before.ahead, only.offset]);
-  const stillPending = letters.filter((letter) => letter.partition === only.partition && letter.offset >= before.next && !ahead.has(letter.offset)).map((letter) => letter.offset);
+  const stillPending = letters
+    .filter((letter) => letter.partition === only.partition && letter.offset >= before.next && !ahead.has(letter.offset))
+    .map((letter) => letter.offset);
   const next = stillPending.length > 0 ? Math.min(...stillPending) : Math.max(before.next, ...[...ahead].map((offset) => offset + 1));
   return [{ partition: only.partition, offset: String(next), metadata: aheadMetadata(next, ahead) }];
 }

@@ -56,11 +56,15 @@ export async function liberateCommand(
   if (!declared) throw new CliError(`topic "${topic}" is not declared in pipeline "${context.pipeline.name}"`);
   const writers = writersOf(context.pipeline, topic);
   if (writers.length > 0) {
-    throw new UsageError(`topic "${topic}" is ${writers.join(', ')}: liberate feeds the entity topics the monolith owns, never one the pipeline derives; nothing was produced`);
+    throw new UsageError(
+      `topic "${topic}" is ${writers.join(', ')}: liberate feeds the entity topics the monolith owns, never one the pipeline derives; nothing was produced`,
+    );
   }
   if (declared.kind !== 'entity') throw new UsageError(`topic "${topic}" is a ${declared.kind} topic; liberate fills entity topics`);
   if (subjectOption !== undefined && declared.valueSchema !== undefined && subjectOption !== declared.valueSchema) {
-    throw new CliError(`topic "${topic}" declares value schema "${declared.valueSchema}"; --schema ${subjectOption} would write values its consumers cannot read`);
+    throw new CliError(
+      `topic "${topic}" declares value schema "${declared.valueSchema}"; --schema ${subjectOption} would write values its consumers cannot read`,
+    );
   }
   const subject = subjectOption ?? declared.valueSchema ?? valueSubject(topic);
   const format = context.formatOf(topic);
@@ -71,13 +75,17 @@ export async function liberateCommand(
   const fields = fieldTypes(schema);
   // Every row would be rejected: say so once, before reading any.
   if (schema && !fields.has(keyField)) {
-    throw new UsageError(`--key-field "${keyField}" is not a field of schema ${subject} (its fields: ${[...fields.keys()].join(', ')}); nothing was produced`);
+    throw new UsageError(
+      `--key-field "${keyField}" is not a field of schema ${subject} (its fields: ${[...fields.keys()].join(', ')}); nothing was produced`,
+    );
   }
   const csv = file.toLowerCase().endsWith('.csv');
   const snapshot = await openSnapshot(file, csv, schema);
   try {
     if (snapshot.columns && !snapshot.columns.includes(keyField)) {
-      throw new UsageError(`--key-field "${keyField}" is not a column of ${file} (its columns: ${snapshot.columns.join(', ')}); nothing was produced`);
+      throw new UsageError(
+        `--key-field "${keyField}" is not a column of ${file} (its columns: ${snapshot.columns.join(', ')}); nothing was produced`,
+      );
     }
     const { size, mtimeMs } = statSync(file);
     const checkpointPath = checkpointPathOf(file);
@@ -86,26 +94,64 @@ export async function liberateCommand(
     await admin.connect();
     try {
       const { clusterId } = await admin.describeCluster();
-      if (!(await admin.listTopics()).includes(topic)) throw new CliError(`topic "${topic}" does not exist on cluster ${clusterId}: create the pipeline's topics first (npm start, or a deployment, does); nothing was produced`);
+      if (!(await admin.listTopics()).includes(topic))
+        throw new CliError(
+          `topic "${topic}" does not exist on cluster ${clusterId}: create the pipeline's topics first (npm start, or a deployment, does); nothing was produced`,
+        );
       const endOffsets = async () => endOffsetsByPartition(await admin.fetchTopicOffsets(topic));
       const scope = { size, modifiedMs: mtimeMs, clusterId, topic, keyField, subject, endOffsets: await endOffsets() };
       const saved = restart ? undefined : readCheckpoint(checkpointPath);
       const verdict = saved === undefined ? undefined : checkpointVerdict(saved, scope);
       if (verdict?.applies === true && verdict.checkpoint.completed) {
         const done = verdict.checkpoint;
-        context.print({ topic, file, clusterId, alreadyComplete: true, produced: done.produced, rejected: done.rejected }, () =>
-          `${file} was already liberated into ${topic} on cluster ${clusterId} (${done.produced} produced, ${done.rejected} rejected; the topic still holds them); --restart sends it again`,
+        context.print(
+          { topic, file, clusterId, alreadyComplete: true, produced: done.produced, rejected: done.rejected },
+          () =>
+            `${file} was already liberated into ${topic} on cluster ${clusterId} (${done.produced} produced, ${done.rejected} rejected; the topic still holds them); --restart sends it again`,
         );
         return;
       }
-      const startedOverBecause = verdict?.applies === false ? `the checkpoint ${checkpointPath} does not apply: ${verdict.reason}` : undefined;
+      const startedOverBecause =
+        verdict?.applies === false ? `the checkpoint ${checkpointPath} does not apply: ${verdict.reason}` : undefined;
       if (startedOverBecause !== undefined) process.stderr.write(`liberate: starting over, as ${startedOverBecause}\n`);
       const checkpoint: Checkpoint =
         verdict?.applies === true
           ? verdict.checkpoint
-          : { version: CHECKPOINT_VERSION, file: resolve(file), size, modifiedMs: mtimeMs, clusterId, topic, keyField, subject, endOffsets: scope.endOffsets, linesDone: 0, produced: 0, rejected: 0, completed: false };
-      const { done, ...summary } = await produceRows(context, { topic, keyField, snapshot, format, schema, checkpoint, checkpointPath, endOffsets, totalBytes: size });
-      const result = { topic, file, clusterId, ...summary, produced: done.produced, rejected: done.rejected, ...(startedOverBecause === undefined ? {} : { startedOverBecause }) };
+          : {
+              version: CHECKPOINT_VERSION,
+              file: resolve(file),
+              size,
+              modifiedMs: mtimeMs,
+              clusterId,
+              topic,
+              keyField,
+              subject,
+              endOffsets: scope.endOffsets,
+              linesDone: 0,
+              produced: 0,
+              rejected: 0,
+              completed: false,
+            };
+      const { done, ...summary } = await produceRows(context, {
+        topic,
+        keyField,
+        snapshot,
+        format,
+        schema,
+        checkpoint,
+        checkpointPath,
+        endOffsets,
+        totalBytes: size,
+      });
+      const result = {
+        topic,
+        file,
+        clusterId,
+        ...summary,
+        produced: done.produced,
+        rejected: done.rejected,
+        ...(startedOverBecause === undefined ? {} : { startedOverBecause }),
+      };
       context.print(result, () =>
         [
           `liberated ${file} into ${topic}: ${result.linesRead} line(s), ${result.rowsRead} row(s) read${result.resumedAfterLine > 0 ? ` (resumed after line ${result.resumedAfterLine})` : ''}, ${result.produced} produced, ${result.rejected} rejected`,
@@ -141,7 +187,11 @@ async function produceRows(context: CliContext, liberation: Liberation) {
   const { topic, keyField, snapshot, format, schema, checkpointPath } = liberation;
   let checkpoint = liberation.checkpoint;
   const resumedAt = checkpoint.linesDone;
-  const progress = new LiberationProgress({ totalBytes: liberation.totalBytes, interactive: process.stderr.isTTY === true, write: (text) => process.stderr.write(text) });
+  const progress = new LiberationProgress({
+    totalBytes: liberation.totalBytes,
+    interactive: process.stderr.isTTY === true,
+    write: (text) => process.stderr.write(text),
+  });
   const rejects: Array<{ line: number; problems: readonly string[] }> = [];
   const ignoredFields = new Set<string>();
   let rows = 0;
@@ -151,7 +201,13 @@ async function produceRows(context: CliContext, liberation: Liberation) {
   const flush = async () => {
     if (pending.length > 0) await sendChunked(producer, topic, pending);
     // What the topic holds once this chunk is acknowledged: a later run trusts the checkpoint only while it still does.
-    checkpoint = { ...checkpoint, linesDone: lastLine, produced: checkpoint.produced + pending.length, rejected, endOffsets: await liberation.endOffsets() };
+    checkpoint = {
+      ...checkpoint,
+      linesDone: lastLine,
+      produced: checkpoint.produced + pending.length,
+      rejected,
+      endOffsets: await liberation.endOffsets(),
+    };
     writeCheckpoint(checkpointPath, checkpoint);
     pending = [];
   };
@@ -170,7 +226,11 @@ async function produceRows(context: CliContext, liberation: Liberation) {
       if (value && (typeof key !== 'string' || key === '')) problems.push(`key field "${keyField}" must be a non-empty string`);
       // A snapshot often has more columns than the entity: they are left out, and named in the summary.
       if (value && schema) for (const field of undeclaredFields(schema, value)) ignoredFields.add(field);
-      if (value && schema) schema.isValid(value, { errorHook: (path, found) => problems.push(`${path.join('.') || '(row)'}: ${JSON.stringify(found) ?? 'missing'} does not match the schema`) });
+      if (value && schema)
+        schema.isValid(value, {
+          errorHook: (path, found) =>
+            problems.push(`${path.join('.') || '(row)'}: ${JSON.stringify(found) ?? 'missing'} does not match the schema`),
+        });
       if (problems.length > 0 || !value) {
         rejects.push({ line: row.line, problems });
         rejected += 1;

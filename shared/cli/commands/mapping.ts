@@ -27,7 +27,10 @@ export async function mappingCommand(context: CliContext, action: string | undef
   const switches = readMappingSwitchesDir();
   if (action === 'list') {
     if (consumerName !== undefined) throw new UsageError('mapping list takes no consumer');
-    const mappings = context.pipeline.consumers.map((consumer) => ({ consumer: consumer.name, enabled: isMappingEnabled(switches, consumer.name) }));
+    const mappings = context.pipeline.consumers.map((consumer) => ({
+      consumer: consumer.name,
+      enabled: isMappingEnabled(switches, consumer.name),
+    }));
     context.print(mappings, () => mappings.map(({ consumer, enabled }) => `${enabled ? 'enabled ' : 'DISABLED'}  ${consumer}`).join('\n'));
     return;
   }
@@ -49,7 +52,10 @@ export async function mappingCommand(context: CliContext, action: string | undef
   } catch (error) {
     // Nothing answers: the switch is set, and npm start reads it when it starts.
     if (context.target.localServices.kafka !== undefined && nothingAnswers(error)) {
-      context.print({ consumer: consumer.name, enabled, running: false }, () => `${consumer.name} ${action}d; npm start is not running and will start ${enabled ? 'with' : 'without'} it`);
+      context.print(
+        { consumer: consumer.name, enabled, running: false },
+        () => `${consumer.name} ${action}d; npm start is not running and will start ${enabled ? 'with' : 'without'} it`,
+      );
       return;
     }
     throw error;

@@ -27,13 +27,21 @@ interface InputLine {
  * header, or a new trace per line. The trace ids are printed (on stderr, or
  * in the JSON result as `traceIds`, one per record in input order).
  */
-export async function produceCommand(context: CliContext, topic: string, file: string | undefined, subjectOption?: string, traceparent?: string): Promise<void> {
+export async function produceCommand(
+  context: CliContext,
+  topic: string,
+  file: string | undefined,
+  subjectOption?: string,
+  traceparent?: string,
+): Promise<void> {
   // Checked before anything is read or sent: a mistyped trace is a usage error, not records in a trace nobody finds.
   const parent = traceparentFlag(traceparent);
   const declared = context.pipeline.topics.find((candidate) => candidate.name === topic);
   if (!declared) throw new UsageError(`topic "${topic}" is not declared in pipeline "${context.pipeline.name}"`);
   if (subjectOption !== undefined && declared.valueSchema !== undefined && subjectOption !== declared.valueSchema) {
-    throw new CliError(`topic "${topic}" declares value schema "${declared.valueSchema}"; --schema ${subjectOption} would write values its consumers cannot read`);
+    throw new CliError(
+      `topic "${topic}" declares value schema "${declared.valueSchema}"; --schema ${subjectOption} would write values its consumers cannot read`,
+    );
   }
   const subject = subjectOption ?? declared.valueSchema ?? valueSubject(topic);
   const text = file ? readFileSync(file, 'utf8') : readFileSync(0, 'utf8');
@@ -44,23 +52,30 @@ export async function produceCommand(context: CliContext, topic: string, file: s
   const idField = declared.kind === 'entity' && schema ? entityIdField(schema.latest.schema) : undefined;
   const problems: string[] = [];
   const lines: Array<InputLine & { readonly number: number }> = [];
-  text.replace(/^\uFEFF/, '').split('\n').forEach((raw, index) => {
-    if (raw.trim() === '') return;
-    const line = parseLine(raw, index + 1, problems);
-    if (!line) return;
-    problems.push(...valueProblems(line, schema).map((problem) => `line ${index + 1}: ${problem}`));
-    const idProblem = idField && keyProblem(line, idField);
-    if (idProblem) problems.push(`line ${index + 1}: ${idProblem}`);
-    if (parent && line.headers?.[TRACE_HEADERS.traceparent] !== undefined) {
-      problems.push(`line ${index + 1}: has a traceparent header of its own, and --traceparent puts every line into one trace: drop one of them`);
-    }
-    lines.push({ ...line, number: index + 1 });
-  });
+  text
+    .replace(/^\uFEFF/, '')
+    .split('\n')
+    .forEach((raw, index) => {
+      if (raw.trim() === '') return;
+      const line = parseLine(raw, index + 1, problems);
+      if (!line) return;
+      problems.push(...valueProblems(line, schema).map((problem) => `line ${index + 1}: ${problem}`));
+      const idProblem = idField && keyProblem(line, idField);
+      if (idProblem) problems.push(`line ${index + 1}: ${idProblem}`);
+      if (parent && line.headers?.[TRACE_HEADERS.traceparent] !== undefined) {
+        problems.push(
+          `line ${index + 1}: has a traceparent header of its own, and --traceparent puts every line into one trace: drop one of them`,
+        );
+      }
+      lines.push({ ...line, number: index + 1 });
+    });
   if (problems.length > 0) throw new CliError(`nothing produced to "${topic}":\n  ${problems.join('\n  ')}`);
   // Every line is valid: each goes out in the topic's wire format (Avro with its schema id when it declares one).
   const format = context.formatOf(topic);
   const traced = lines.map((line) => producedTraceHeaders(line.headers, parent));
-  const messages: Message[] = await Promise.all(lines.map(async (line, index) => ({ key: line.key, value: await writeValue(format, line.value), headers: traced[index]!.headers })));
+  const messages: Message[] = await Promise.all(
+    lines.map(async (line, index) => ({ key: line.key, value: await writeValue(format, line.value), headers: traced[index]!.headers })),
+  );
   const producer = orderedProducer(await context.kafka());
   await producer.connect();
   try {
@@ -74,10 +89,16 @@ export async function produceCommand(context: CliContext, topic: string, file: s
 }
 
 /** Which trace each record went out in, for stderr: one line for --traceparent, else one per record (the first 20). */
-function traceSummary(lines: ReadonlyArray<{ readonly number: number; readonly key: string | null }>, traceIds: readonly string[], parentTraceId: string | undefined): string {
+function traceSummary(
+  lines: ReadonlyArray<{ readonly number: number; readonly key: string | null }>,
+  traceIds: readonly string[],
+  parentTraceId: string | undefined,
+): string {
   if (traceIds.length === 0) return '';
   if (parentTraceId !== undefined) return `trace ${parentTraceId}: all ${traceIds.length} record(s), each a child of --traceparent\n`;
-  const shown = lines.slice(0, TRACES_SHOWN).map((line, index) => `  line ${line.number} key=${line.key ?? '(none)'} trace=${traceIds[index]}`);
+  const shown = lines
+    .slice(0, TRACES_SHOWN)
+    .map((line, index) => `  line ${line.number} key=${line.key ?? '(none)'} trace=${traceIds[index]}`);
   const more = lines.length > TRACES_SHOWN ? [`  … and ${lines.length - TRACES_SHOWN} more (use --json for all)`] : [];
   return [`traces of the ${traceIds.length} record(s):`, ...shown, ...more, ''].join('\n');
 }
@@ -99,7 +120,13 @@ function parseLine(raw: string, number: number, problems: string[]): InputLine |
   }
   if (line.key !== null && typeof line.key !== 'string') problems.push(`line ${number}: key must be a string or null`);
   const headers: unknown = line.headers;
-  if (headers !== undefined && (headers === null || typeof headers !== 'object' || Array.isArray(headers) || !Object.values(headers).every((value) => typeof value === 'string'))) {
+  if (
+    headers !== undefined &&
+    (headers === null ||
+      typeof headers !== 'object' ||
+      Array.isArray(headers) ||
+      !Object.values(headers).every((value) => typeof value === 'string'))
+  ) {
     problems.push(`line ${number}: headers must be an object of strings, {"name": "value"}`);
   }
   return line as InputLine;
@@ -109,8 +136,17 @@ function valueProblems(line: InputLine, schema: SubjectSchemas | undefined): str
   if (line.value === null || !schema) return [];
   const problems: string[] = [];
   // Strict: a field the schema does not declare (a misspelt one, say) refuses the line instead of being dropped.
-  problems.push(...undeclaredFields(schema.latest.type, line.value).map((field) => `${field}: not a field of schema ${schema.subject} v${schema.latest.version}`));
-  schema.latest.type.isValid(line.value, { errorHook: (path, value) => problems.push(`${path.join('.') || '(value)'}: ${JSON.stringify(value) ?? 'undefined'} does not match schema ${schema.subject} v${schema.latest.version}`) });
+  problems.push(
+    ...undeclaredFields(schema.latest.type, line.value).map(
+      (field) => `${field}: not a field of schema ${schema.subject} v${schema.latest.version}`,
+    ),
+  );
+  schema.latest.type.isValid(line.value, {
+    errorHook: (path, value) =>
+      problems.push(
+        `${path.join('.') || '(value)'}: ${JSON.stringify(value) ?? 'undefined'} does not match schema ${schema.subject} v${schema.latest.version}`,
+      ),
+  });
   return problems;
 }
 
@@ -127,7 +163,8 @@ export function entityIdField(schema: unknown): readonly string[] | undefined {
   if (record.fields.some((field) => field.name === name)) return [name];
   for (const field of record.fields) {
     const nested = field.type as { type?: unknown; fields?: ReadonlyArray<{ name: string }> };
-    if (nested?.type === 'record' && Array.isArray(nested.fields) && nested.fields.some((inner) => inner.name === name)) return [field.name, name];
+    if (nested?.type === 'record' && Array.isArray(nested.fields) && nested.fields.some((inner) => inner.name === name))
+      return [field.name, name];
   }
   return undefined;
 }

@@ -41,10 +41,14 @@ async function decodeValue(value: Buffer, format: ValueFormat): Promise<unknown>
     const reason = error instanceof Error ? error.message : String(error);
     // Text when the bytes are text (a producer that skipped the serializer, say); base64 when they are binary.
     const text = value.toString('utf8');
-    return Buffer.from(text, 'utf8').equals(value) && !/[\u0000-\u0008\u000e-\u001f]/.test(text) ? { unreadable: reason, text } : { unreadable: reason, base64: value.toString('base64') };
+    return Buffer.from(text, 'utf8').equals(value) && !/[\u0000-\u0008\u000e-\u001f]/.test(text)
+      ? { unreadable: reason, text }
+      : { unreadable: reason, base64: value.toString('base64') };
   }
 }
 
 export function headersAsText(headers: IHeaders): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, Array.isArray(value) ? value.map(String).join(',') : String(value ?? '')]));
+  return Object.fromEntries(
+    Object.entries(headers).map(([name, value]) => [name, Array.isArray(value) ? value.map(String).join(',') : String(value ?? '')]),
+  );
 }

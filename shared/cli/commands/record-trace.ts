@@ -1,5 +1,15 @@
 import type { IHeaders } from 'kafkajs';
-import { childContext, childTraceHeaders, newRootContext, parseTraceparent, TRACE_HEADERS, traceContextOfHeaders, traceHeaders, toXRayTraceId, type TraceContext } from '../../tracing';
+import {
+  childContext,
+  childTraceHeaders,
+  newRootContext,
+  parseTraceparent,
+  TRACE_HEADERS,
+  traceContextOfHeaders,
+  traceHeaders,
+  toXRayTraceId,
+  type TraceContext,
+} from '../../tracing';
 import { UsageError } from '../errors';
 
 /** The trace a record belongs to, as `tail` and `dlq show` print it. */
@@ -26,7 +36,12 @@ export function printedTrace(headers: IHeaders | undefined): PrintedTrace | unde
   const context = traceContextOfHeaders(headers);
   if (!context) return undefined;
   const cause = lastText(headers?.[TRACE_HEADERS.cause]);
-  return { traceId: context.traceId, spanId: context.parentId, ...(cause ? { causeSpanId: cause } : {}), xrayTraceId: toXRayTraceId(context.traceId) };
+  return {
+    traceId: context.traceId,
+    spanId: context.parentId,
+    ...(cause ? { causeSpanId: cause } : {}),
+    xrayTraceId: toXRayTraceId(context.traceId),
+  };
 }
 
 /**
@@ -55,7 +70,10 @@ export function traceparentFlag(value: string | undefined): TraceContext | undef
  * its `x-trace-cause`) are dropped with it. No `x-trace-cause` is added: the
  * caller's span is on no record.
  */
-export function producedTraceHeaders(headers: Readonly<Record<string, string>> | undefined, parent: TraceContext | undefined): { headers: Record<string, string>; traceId: string } {
+export function producedTraceHeaders(
+  headers: Readonly<Record<string, string>> | undefined,
+  parent: TraceContext | undefined,
+): { headers: Record<string, string>; traceId: string } {
   const own = parent ? undefined : traceContextOfHeaders(headers);
   if (own) return { headers: { ...headers }, traceId: own.traceId };
   const context = parent ? childContext(parent) : newRootContext();

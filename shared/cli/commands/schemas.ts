@@ -1,6 +1,12 @@
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../local/paths';
-import { catalogCompatibilityProblems, HttpSchemaRegistry, loadSchemaCatalog, SCHEMA_REGISTRY_VARIABLES, type SchemaRegistry } from '../../schemas';
+import {
+  catalogCompatibilityProblems,
+  HttpSchemaRegistry,
+  loadSchemaCatalog,
+  SCHEMA_REGISTRY_VARIABLES,
+  type SchemaRegistry,
+} from '../../schemas';
 import { CliError, UsageError, type CliContext } from '../context';
 
 /**
@@ -14,18 +20,26 @@ export async function schemasCommand(context: CliContext, action: string | undef
   const catalog = loadSchemaCatalog(join(PROJECT_ROOT, 'schemas'));
   if (action === 'check') {
     const problems = catalogCompatibilityProblems(catalog);
-    context.print({ subjects: catalog.size, problems }, () => (problems.length === 0 ? `${catalog.size} subjects, every version compatible` : problems.join('\n')));
+    context.print({ subjects: catalog.size, problems }, () =>
+      problems.length === 0 ? `${catalog.size} subjects, every version compatible` : problems.join('\n'),
+    );
     if (problems.length > 0) throw new CliError(`${problems.length} incompatible schema change(s)`);
     return;
   }
   if (action !== 'publish') throw new UsageError('schemas needs an action: check or publish');
   // --registry-url names one; otherwise the registry every other command uses (`npm start`'s, or with --env the environment's).
-  const registry: SchemaRegistry = registryUrl ? new HttpSchemaRegistry(registryUrl, process.env['SCHEMA_REGISTRY_CREDENTIALS']) : context.schemaPublisher();
+  const registry: SchemaRegistry = registryUrl
+    ? new HttpSchemaRegistry(registryUrl, process.env['SCHEMA_REGISTRY_CREDENTIALS'])
+    : context.schemaPublisher();
   const published: Array<{ subject: string; version: number; id: number }> = [];
   for (const subject of catalog.values()) {
     // The registry enforces the repository's level on later registrations, not just its global default.
     await registry.setCompatibility?.(subject.subject, subject.compatibility);
-    for (const version of subject.versions) published.push({ subject: subject.subject, version: version.version, id: await registry.register(subject.subject, version.schema) });
+    for (const version of subject.versions)
+      published.push({ subject: subject.subject, version: version.version, id: await registry.register(subject.subject, version.schema) });
   }
-  context.print({ registry: registryUrl || context.target.schemaPublishingEnvironment[SCHEMA_REGISTRY_VARIABLES.url] || 'local file', published }, () => published.map((entry) => `${entry.subject} v${entry.version} → id ${entry.id}`).join('\n'));
+  context.print(
+    { registry: registryUrl || context.target.schemaPublishingEnvironment[SCHEMA_REGISTRY_VARIABLES.url] || 'local file', published },
+    () => published.map((entry) => `${entry.subject} v${entry.version} → id ${entry.id}`).join('\n'),
+  );
 }

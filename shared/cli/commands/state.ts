@@ -6,7 +6,10 @@ import { UsageError, type CliContext } from '../context';
 export async function stateCommand(context: CliContext, joinName: string | undefined, key: string | undefined): Promise<void> {
   if (!joinName || !key) throw new UsageError('state needs a join name and a key');
   const deployed = context.pipeline.joins.find((candidate) => candidate.join.name === joinName);
-  if (!deployed) throw new UsageError(`no join "${joinName}" in pipeline "${context.pipeline.name}" (there are: ${context.pipeline.joins.map((join) => join.join.name).join(', ') || 'none'})`);
+  if (!deployed)
+    throw new UsageError(
+      `no join "${joinName}" in pipeline "${context.pipeline.name}" (there are: ${context.pipeline.joins.map((join) => join.join.name).join(', ') || 'none'})`,
+    );
   const documents = DynamoDBDocumentClient.from(context.dynamodb());
   // Locally the declared name; in a deployed environment the name CloudFormation gave the table.
   const store = new JoinStateStore(documents, await context.tableName(deployed.table.name));
@@ -24,14 +27,21 @@ export async function stateCommand(context: CliContext, joinName: string | undef
           leftOffset: left.leftOffset,
           foreignKey: left.foreignKey,
           value: text(left.value),
-          output: { position: `${left.leftOffset}:${left.outputRightOffset}`, lastPublished: left.emitted ? 'value' : 'tombstone or nothing' },
+          output: {
+            position: `${left.leftOffset}:${left.outputRightOffset}`,
+            lastPublished: left.emitted ? 'value' : 'tombstone or nothing',
+          },
           subscribedAt: left.subscribedAt,
           rev: left.rev,
         }
       : null,
     asRight: right ? { rightOffset: right.rightOffset, value: text(right.value) } : null,
     /** Subscription entries of this key as right key (first 50); retired ones no longer refer to it. */
-    subscribers: subscriptions.map((subscription) => ({ leftKey: subscription.leftKey, subscribedAt: subscription.subscribedAt, retired: subscription.retired })),
+    subscribers: subscriptions.map((subscription) => ({
+      leftKey: subscription.leftKey,
+      subscribedAt: subscription.subscribedAt,
+      retired: subscription.retired,
+    })),
   };
   context.print(state, () => stateAsText(state));
 }
@@ -57,7 +67,14 @@ function block(value: unknown, indent: string): string {
 function stateAsText(state: {
   join: string;
   key: string;
-  asLeft: { leftOffset: number; foreignKey: string | null; value: unknown; output: { position: string; lastPublished: string }; subscribedAt: number | null; rev: number } | null;
+  asLeft: {
+    leftOffset: number;
+    foreignKey: string | null;
+    value: unknown;
+    output: { position: string; lastPublished: string };
+    subscribedAt: number | null;
+    rev: number;
+  } | null;
   asRight: { rightOffset: number; value: unknown } | null;
   subscribers: Array<{ leftKey: string; subscribedAt: number; retired: boolean }>;
 }): string {
@@ -74,6 +91,7 @@ function stateAsText(state: {
   if (state.asRight) lines.push(`as right row: offset ${state.asRight.rightOffset}`, '  value:', block(state.asRight.value, '    '));
   else lines.push('as right row: none');
   lines.push(`subscribers (as right key, first 50): ${state.subscribers.length === 0 ? 'none' : ''}`);
-  for (const subscriber of state.subscribers) lines.push(`  ${subscriber.leftKey} subscribed at ${subscriber.subscribedAt}${subscriber.retired ? ' (retired)' : ''}`);
+  for (const subscriber of state.subscribers)
+    lines.push(`  ${subscriber.leftKey} subscribed at ${subscriber.subscribedAt}${subscriber.retired ? ' (retired)' : ''}`);
   return lines.join('\n');
 }

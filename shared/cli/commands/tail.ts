@@ -13,11 +13,14 @@ export async function tailCommand(context: CliContext, topic: string, from: stri
   let start: Array<{ partition: number; offset: string }>;
   try {
     if (!(await admin.listTopics()).includes(topic)) throw new CliError(`topic "${topic}" does not exist`);
-    if (from === 'beginning') start = (await admin.fetchTopicOffsets(topic)).map((partition) => ({ partition: partition.partition, offset: partition.low }));
-    else if (from === 'end') start = (await admin.fetchTopicOffsets(topic)).map((partition) => ({ partition: partition.partition, offset: partition.high }));
+    if (from === 'beginning')
+      start = (await admin.fetchTopicOffsets(topic)).map((partition) => ({ partition: partition.partition, offset: partition.low }));
+    else if (from === 'end')
+      start = (await admin.fetchTopicOffsets(topic)).map((partition) => ({ partition: partition.partition, offset: partition.high }));
     else {
       const at = Date.parse(from);
-      if (Number.isNaN(at)) throw new UsageError(`--from must be "beginning", "end" or an ISO time such as 2026-11-26T10:00:00Z, got "${from}"`);
+      if (Number.isNaN(at))
+        throw new UsageError(`--from must be "beginning", "end" or an ISO time such as 2026-11-26T10:00:00Z, got "${from}"`);
       start = await admin.fetchTopicOffsetsByTimestamp(topic, at);
     }
   } finally {

@@ -57,11 +57,29 @@ export async function topicsCommand(context: CliContext): Promise<void> {
       for (const reader of readers) {
         if (reader.topic !== topic || lag[reader.groupId] !== undefined) continue;
         const start =
-          reader.from === 'beginning' ? low : reader.from === 'end' ? high : new Map((await admin.fetchTopicOffsetsByTimestamp(topic, reader.from)).map((partition) => [partition.partition, Number(partition.offset)]));
-        lag[reader.groupId] = offsets.reduce((sum, partition) => sum + Math.max(0, (high.get(partition.partition) ?? 0) - (start.get(partition.partition) ?? 0)), 0);
+          reader.from === 'beginning'
+            ? low
+            : reader.from === 'end'
+              ? high
+              : new Map(
+                  (await admin.fetchTopicOffsetsByTimestamp(topic, reader.from)).map((partition) => [
+                    partition.partition,
+                    Number(partition.offset),
+                  ]),
+                );
+        lag[reader.groupId] = offsets.reduce(
+          (sum, partition) => sum + Math.max(0, (high.get(partition.partition) ?? 0) - (start.get(partition.partition) ?? 0)),
+          0,
+        );
         noCommitYet[reader.groupId] = typeof reader.from === 'number' ? new Date(reader.from).toISOString() : reader.from;
       }
-      rows.push({ topic, partitions: offsets.length, records: [...high.values()].reduce((sum, value) => sum + value, 0), lag, noCommitYet });
+      rows.push({
+        topic,
+        partitions: offsets.length,
+        records: [...high.values()].reduce((sum, value) => sum + value, 0),
+        lag,
+        noCommitYet,
+      });
     }
     context.print(rows, () =>
       rows
@@ -103,7 +121,12 @@ async function subscribedGroups(admin: Admin, groupIds: readonly string[]): Prom
 function declaredGroups(context: CliContext): Uncommitted[] {
   return context.pipeline.consumers.map((consumer) => {
     const { startingPosition, startingPositionTimestampMs, consumerGroupId } = consumer.eventSource;
-    const from = startingPosition === 'LATEST' ? 'end' : startingPosition === 'AT_TIMESTAMP' && startingPositionTimestampMs !== undefined ? startingPositionTimestampMs : 'beginning';
+    const from =
+      startingPosition === 'LATEST'
+        ? 'end'
+        : startingPosition === 'AT_TIMESTAMP' && startingPositionTimestampMs !== undefined
+          ? startingPositionTimestampMs
+          : 'beginning';
     return { groupId: consumerGroupId, topic: consumer.topic.name, from };
   });
 }

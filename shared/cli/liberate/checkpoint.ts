@@ -33,7 +33,9 @@ export interface CheckpointScope {
 }
 
 /** A saved checkpoint this run may continue from, or why it may not. */
-export type CheckpointVerdict = { readonly applies: true; readonly checkpoint: Checkpoint } | { readonly applies: false; readonly reason: string };
+export type CheckpointVerdict =
+  | { readonly applies: true; readonly checkpoint: Checkpoint }
+  | { readonly applies: false; readonly reason: string };
 
 /** The checkpoint of a snapshot file: beside it, one per file. */
 export function checkpointPathOf(file: string): string {
@@ -66,16 +68,24 @@ export function writeCheckpoint(path: string, checkpoint: Checkpoint): void {
  */
 export function checkpointVerdict(saved: unknown, scope: CheckpointScope): CheckpointVerdict {
   const refuse = (reason: string): CheckpointVerdict => ({ applies: false, reason });
-  if (saved === null || typeof saved !== 'object' || (saved as { unreadable?: boolean }).unreadable === true) return refuse('it cannot be read');
+  if (saved === null || typeof saved !== 'object' || (saved as { unreadable?: boolean }).unreadable === true)
+    return refuse('it cannot be read');
   const checkpoint = saved as Partial<Checkpoint>;
-  if (checkpoint.version !== CHECKPOINT_VERSION || typeof checkpoint.clusterId !== 'string' || typeof checkpoint.endOffsets !== 'object' || checkpoint.endOffsets === null) {
+  if (
+    checkpoint.version !== CHECKPOINT_VERSION ||
+    typeof checkpoint.clusterId !== 'string' ||
+    typeof checkpoint.endOffsets !== 'object' ||
+    checkpoint.endOffsets === null
+  ) {
     return refuse('it does not record the cluster and offsets it was written against (an older version of liberate wrote it)');
   }
   if (checkpoint.topic !== scope.topic) return refuse(`it records a liberation into topic "${checkpoint.topic}"`);
   if (checkpoint.keyField !== scope.keyField) return refuse(`it records key field "${checkpoint.keyField}"`);
   if (checkpoint.subject !== scope.subject) return refuse(`it records schema "${checkpoint.subject}"`);
-  if (checkpoint.size !== scope.size || checkpoint.modifiedMs !== scope.modifiedMs) return refuse('the file changed since it was written (size or modification time)');
-  if (checkpoint.clusterId !== scope.clusterId) return refuse(`it was written against cluster ${checkpoint.clusterId}, and this is cluster ${scope.clusterId}`);
+  if (checkpoint.size !== scope.size || checkpoint.modifiedMs !== scope.modifiedMs)
+    return refuse('the file changed since it was written (size or modification time)');
+  if (checkpoint.clusterId !== scope.clusterId)
+    return refuse(`it was written against cluster ${checkpoint.clusterId}, and this is cluster ${scope.clusterId}`);
   for (const [partition, recorded] of Object.entries(checkpoint.endOffsets)) {
     const now = scope.endOffsets[partition];
     if (typeof recorded !== 'string' || !/^\d+$/.test(recorded)) return refuse('it cannot be read');
@@ -90,6 +100,8 @@ export function checkpointVerdict(saved: unknown, scope: CheckpointScope): Check
 }
 
 /** A topic's end offsets by partition, as a checkpoint records them. */
-export function endOffsetsByPartition(offsets: ReadonlyArray<{ readonly partition: number; readonly high: string }>): Record<string, string> {
+export function endOffsetsByPartition(
+  offsets: ReadonlyArray<{ readonly partition: number; readonly high: string }>,
+): Record<string, string> {
   return Object.fromEntries(offsets.map(({ partition, high }) => [String(partition), high]));
 }

@@ -60,7 +60,8 @@ export class LiberationProgress {
     const { totalBytes } = this.options;
     const fraction = totalBytes === 0 ? 1 : Math.min(1, state.bytesRead / totalBytes);
     const elapsedMs = now - this.startedMs;
-    const left = fraction > 0 && elapsedMs > 0 ? `about ${formatDuration((elapsedMs / fraction) * (1 - fraction))} left` : 'estimating the time left';
+    const left =
+      fraction > 0 && elapsedMs > 0 ? `about ${formatDuration((elapsedMs / fraction) * (1 - fraction))} left` : 'estimating the time left';
     return (
       `${(fraction * 100).toFixed(1)}% of ${formatBytes(totalBytes)}, ${state.rows.toLocaleString('en')} row(s): ` +
       `${state.produced.toLocaleString('en')} produced, ${state.rejected.toLocaleString('en')} rejected, ${left}`

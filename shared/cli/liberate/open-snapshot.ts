@@ -46,7 +46,12 @@ export async function openSnapshot(file: string, csv: boolean, schema: Type | un
   const header = first.value;
   const repeated = header.cells.find((name, index) => header.cells.indexOf(name) !== index);
   const problem =
-    header.problem ?? (header.cells.some((name) => name.trim() === '') ? 'a column without a name' : repeated !== undefined ? `column "${repeated}" appears twice` : undefined);
+    header.problem ??
+    (header.cells.some((name) => name.trim() === '')
+      ? 'a column without a name'
+      : repeated !== undefined
+        ? `column "${repeated}" appears twice`
+        : undefined);
   if (problem !== undefined) {
     stream.destroy();
     throw new CliError(`${file}: the header (line ${header.line}) cannot be read: ${problem}`);
@@ -59,8 +64,19 @@ export async function openSnapshot(file: string, csv: boolean, schema: Type | un
       if (malformed !== undefined) yield { line, endLine, value: undefined, problems: [malformed] };
       else if (cells.length !== columns.length) {
         const kind = cells.length < columns.length ? 'short' : 'long';
-        yield { line, endLine, value: undefined, problems: [`${cells.length} cell(s) where the header has ${columns.length} column(s) (a ${kind} row)`] };
-      } else yield { line, endLine, value: Object.fromEntries(columns.map((name, index) => [name, convert(cells[index]!, types.get(name))])), problems: [] };
+        yield {
+          line,
+          endLine,
+          value: undefined,
+          problems: [`${cells.length} cell(s) where the header has ${columns.length} column(s) (a ${kind} row)`],
+        };
+      } else
+        yield {
+          line,
+          endLine,
+          value: Object.fromEntries(columns.map((name, index) => [name, convert(cells[index]!, types.get(name))])),
+          problems: [],
+        };
     }
   }
   return { ...base, columns, headerEndLine: header.endLine, rows: csvRows() };
@@ -99,8 +115,11 @@ export function fieldTypes(schema: Type | undefined): Map<string, unknown> {
 export function convert(cell: string, type: unknown): unknown {
   const types = Array.isArray(type) ? type : [type];
   if (cell === '' && types.includes('null')) return null;
-  const base = types.map((candidate) => (typeof candidate === 'object' && candidate !== null ? (candidate as { type: string }).type : candidate)).find((candidate) => candidate !== 'null');
-  if ((base === 'long' || base === 'int' || base === 'double' || base === 'float') && cell.trim() !== '' && !Number.isNaN(Number(cell))) return Number(cell);
+  const base = types
+    .map((candidate) => (typeof candidate === 'object' && candidate !== null ? (candidate as { type: string }).type : candidate))
+    .find((candidate) => candidate !== 'null');
+  if ((base === 'long' || base === 'int' || base === 'double' || base === 'float') && cell.trim() !== '' && !Number.isNaN(Number(cell)))
+    return Number(cell);
   if (base === 'boolean' && (cell === 'true' || cell === 'false')) return cell === 'true';
   return cell;
 }

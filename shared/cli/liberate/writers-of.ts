@@ -17,12 +17,14 @@ export function writersOf(pipeline: Pipeline, topic: string): string[] {
   }
   for (const { stream } of pipeline.hotStreams) {
     if (stream.outputTopic === topic) writers.add(`the deltas of hot stream "${stream.name}"`);
-    if (stream.verbosity.mode === 'delta-and-entity' && stream.verbosity.entityTopic === topic) writers.add(`the entity topic of hot stream "${stream.name}"`);
+    if (stream.verbosity.mode === 'delta-and-entity' && stream.verbosity.entityTopic === topic)
+      writers.add(`the entity topic of hot stream "${stream.name}"`);
     if (stream.deadLetterTopic === topic) writers.add(`the dead letters of hot stream "${stream.name}"`);
   }
   for (const consumer of pipeline.consumers) {
     // A join's and a hot stream's consumers are named above already, by what they derive.
-    if (consumer.produces.some((produced) => produced.name === topic) && !derivedConsumer(pipeline, consumer.name)) writers.add(`written by consumer "${consumer.name}"`);
+    if (consumer.produces.some((produced) => produced.name === topic) && !derivedConsumer(pipeline, consumer.name))
+      writers.add(`written by consumer "${consumer.name}"`);
     if (consumer.eventSource.onFailure?.topic === topic) writers.add(`the on-failure destination of consumer "${consumer.name}"`);
   }
   return [...writers];

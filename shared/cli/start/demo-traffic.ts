@@ -38,15 +38,26 @@ export async function startDemoTraffic(kafka: Kafka, catalog: Catalog, options: 
   // Records go out in each topic's wire format (Avro with a schema id), as a real producer writes them.
   const send = async (topic: string, messages: ReadonlyArray<{ key: string; value: unknown }>, raw: Message[] = []) =>
     sendChunked(producer, topic, [
-      ...(await Promise.all(messages.map(async ({ key, value }) => ({ key, value: await writeValue(catalog.formats.get(topic) ?? JSON_VALUE_FORMAT, value) })))),
+      ...(await Promise.all(
+        messages.map(async ({ key, value }) => ({ key, value: await writeValue(catalog.formats.get(topic) ?? JSON_VALUE_FORMAT, value) })),
+      )),
       ...raw,
     ]);
   const fact = <T>(key: string, value: T | null) => ({ key, value });
   if (options.seedCatalog ?? true) {
-    await send(catalog.offers.rightTopic, data.merchants.map((merchant) => fact(merchant.merchantId, merchant)));
-    await send(catalog.itemsWithFlyer.rightTopic, data.flyers.map((flyer) => fact(flyer.flyerId, flyer)));
+    await send(
+      catalog.offers.rightTopic,
+      data.merchants.map((merchant) => fact(merchant.merchantId, merchant)),
+    );
+    await send(
+      catalog.itemsWithFlyer.rightTopic,
+      data.flyers.map((flyer) => fact(flyer.flyerId, flyer)),
+    );
     await options.referenceDataConsumed?.();
-    await send(catalog.itemsWithFlyer.leftTopic, data.items.map((item) => fact(item.itemId, item)));
+    await send(
+      catalog.itemsWithFlyer.leftTopic,
+      data.items.map((item) => fact(item.itemId, item)),
+    );
     log(`Seeded ${data.merchants.length} merchants, ${data.flyers.length} flyers and ${data.items.length} items.`);
   } else {
     log('The catalog is there from an earlier run (--persist): not seeding it again.');
@@ -72,13 +83,19 @@ export async function startDemoTraffic(kafka: Kafka, catalog: Catalog, options: 
     if (second % 2 === 0) {
       const index = Math.floor(random() * data.items.length);
       const item = data.items[index]!;
-      const moved = { ...item, name: `${item.name}*`, flyerId: random() < 0.5 ? data.flyers[Math.floor(random() * data.flyers.length)]!.flyerId : item.flyerId };
+      const moved = {
+        ...item,
+        name: `${item.name}*`,
+        flyerId: random() < 0.5 ? data.flyers[Math.floor(random() * data.flyers.length)]!.flyerId : item.flyerId,
+      };
       data.items[index] = moved;
       itemChanges.push(fact(moved.itemId, moved));
     }
     if (second % 10 === 0) {
       const flyer = data.flyers[Math.floor(random() * data.flyers.length)]!;
-      flyerChanges.push(fact(flyer.flyerId, { ...flyer, merchantId: data.merchants[Math.floor(random() * data.merchants.length)]!.merchantId }));
+      flyerChanges.push(
+        fact(flyer.flyerId, { ...flyer, merchantId: data.merchants[Math.floor(random() * data.merchants.length)]!.merchantId }),
+      );
     }
     if (second % 30 === 0) itemChanges.push({ key: data.items[Math.floor(random() * data.items.length)]!.itemId, value: null });
     if (second % 15 === 0) {

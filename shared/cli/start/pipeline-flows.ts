@@ -34,15 +34,21 @@ export async function startPipelineFlows(kafka: Kafka, pipeline: Pipeline) {
   return {
     async lines(): Promise<string[]> {
       const lines: string[] = [];
-      for (const { join } of pipeline.joins) lines.push(`join ${join.name}: ${await total(join.outputTopic)} results on ${join.outputTopic}`);
+      for (const { join } of pipeline.joins)
+        lines.push(`join ${join.name}: ${await total(join.outputTopic)} results on ${join.outputTopic}`);
       for (const { stream } of pipeline.hotStreams) {
         const [updates, deltas] = [await total(stream.inputTopic), await total(stream.outputTopic)];
-        lines.push(`hot stream ${stream.name}: ${updates} updates (with flush ticks) → ${deltas} deltas${deltas > 0 ? `, ${(updates / deltas).toFixed(1)}× coalesced` : ''}`);
+        lines.push(
+          `hot stream ${stream.name}: ${updates} updates (with flush ticks) → ${deltas} deltas${deltas > 0 ? `, ${(updates / deltas).toFixed(1)}× coalesced` : ''}`,
+        );
       }
       // Joins and hot streams dead-letter what they cannot read themselves, so the consumers' own column misses those.
-      const letters = await Promise.all(pipeline.topics.filter((topic) => topic.kind === 'dead-letter').map(async (topic) => `${topic.name} ${await total(topic.name)}`));
+      const letters = await Promise.all(
+        pipeline.topics.filter((topic) => topic.kind === 'dead-letter').map(async (topic) => `${topic.name} ${await total(topic.name)}`),
+      );
       if (letters.length > 0) lines.push(`dead letters (all causes): ${letters.join(', ')}`);
-      if (coreTopic) lines.push('', `Recent ${coreTopic}:`, ...(recent.length > 0 ? recent.map((line) => `  ${line.slice(0, 220)}`) : ['  (none yet)']));
+      if (coreTopic)
+        lines.push('', `Recent ${coreTopic}:`, ...(recent.length > 0 ? recent.map((line) => `  ${line.slice(0, 220)}`) : ['  (none yet)']));
       return lines;
     },
     async stop() {

@@ -76,12 +76,14 @@ function persistDir(setting: string | undefined, userCwd: string): string {
   } catch {
     // Not there yet: the broker and dynalite create it.
   }
-  if (!isDirectory) throw new LocalConfigError(`${PERSIST_DIR_VARIABLE} must name a directory (or where to make one), but ${dir} is a file`);
+  if (!isDirectory)
+    throw new LocalConfigError(`${PERSIST_DIR_VARIABLE} must name a directory (or where to make one), but ${dir} is a file`);
   return dir;
 }
 
 function count(value: string | undefined, flag: string, min: number): number {
   const parsed = Number(value);
-  if (!Number.isSafeInteger(parsed) || parsed < min) throw new LocalConfigError(`--${flag} must be a whole number ≥ ${min}, got "${value}"`);
+  if (!Number.isSafeInteger(parsed) || parsed < min)
+    throw new LocalConfigError(`--${flag} must be a whole number ≥ ${min}, got "${value}"`);
   return parsed;
 }

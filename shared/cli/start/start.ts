@@ -77,7 +77,10 @@ async function main(): Promise<void> {
       console.log('\n[local] Shutting down: finishing in-flight batches, stopping services…');
       await within(DRAIN_LIMIT_MS, demo?.stop());
       await within(DRAIN_LIMIT_MS, flows?.stop());
-      await within(DRAIN_LIMIT_MS, running?.stop().catch((error: unknown) => console.error(error)));
+      await within(
+        DRAIN_LIMIT_MS,
+        running?.stop().catch((error: unknown) => console.error(error)),
+      );
     }
     await runtime.stop().catch((error: unknown) => console.error(`[local] ${String(error)}`));
     console.log('[local] Stopped.');
@@ -142,15 +145,18 @@ async function main(): Promise<void> {
       else console.log(text);
     };
     let refreshing = false;
-    view = setInterval(() => {
-      if (refreshing) return;
-      refreshing = true;
-      refresh()
-        .catch((error: unknown) => warnings.add(`ERROR live view: ${String(error)}`))
-        .finally(() => {
-          refreshing = false;
-        });
-    }, process.stdout.isTTY ? 1_000 : 10_000);
+    view = setInterval(
+      () => {
+        if (refreshing) return;
+        refreshing = true;
+        refresh()
+          .catch((error: unknown) => warnings.add(`ERROR live view: ${String(error)}`))
+          .finally(() => {
+            refreshing = false;
+          });
+      },
+      process.stdout.isTTY ? 1_000 : 10_000,
+    );
   } catch (error) {
     if (stopping) return;
     console.error(`[local] ${error instanceof Error ? error.message : String(error)}`);

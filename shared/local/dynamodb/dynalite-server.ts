@@ -142,5 +142,8 @@ function exitDescription(child: ChildProcess, spawnError: Error | undefined): st
 }
 
 function startFailure(what: string, where: string, logFile: string, retriable: boolean): DynamoDbServerError {
-  return new DynamoDbServerError(`The local DynamoDB server (dynalite) on ${where} ${what}. Its log (${logFile}) ends:\n${logTail(logFile)}`, retriable);
+  return new DynamoDbServerError(
+    `The local DynamoDB server (dynalite) on ${where} ${what}. Its log (${logFile}) ends:\n${logTail(logFile)}`,
+    retriable,
+  );
 }

@@ -22,4 +22,3 @@ export class HandlerTimeoutError extends EventSourceError {
 export class InvalidBatchResponseError extends EventSourceError {
   override readonly name = 'InvalidBatchResponseError';
 }
-

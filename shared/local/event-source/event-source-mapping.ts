@@ -78,9 +78,7 @@ export class EventSourceMapping {
       // Bounded, so a stop while the broker is gone cannot hang on commit retries.
       retry: { retries: 10, maxRetryTime: 5_000 },
     });
-    this.producer = settings.onFailure
-      ? orderedProducer(options.kafka)
-      : undefined;
+    this.producer = settings.onFailure ? orderedProducer(options.kafka) : undefined;
   }
 
   get name(): string {
@@ -174,9 +172,10 @@ export class EventSourceMapping {
     if (existing) return existing.worker;
     const settings = this.consumer.eventSource;
     const topic = this.consumer.topic.name;
-    const deadLetters = settings.onFailure && this.producer
-      ? new KafkaDeadLetterPublisher(this.producer, settings.onFailure.topic, settings.consumerGroupId, this.now)
-      : undefined;
+    const deadLetters =
+      settings.onFailure && this.producer
+        ? new KafkaDeadLetterPublisher(this.producer, settings.onFailure.topic, settings.consumerGroupId, this.now)
+        : undefined;
     const worker = new PartitionWorker(
       {
         topic,
@@ -316,4 +315,3 @@ export class EventSourceMapping {
     return this.options.maxPayloadBytes ?? EVENT_SOURCE_LIMITS.maxPayloadBytes;
   }
 }
-

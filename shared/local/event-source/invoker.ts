@@ -52,11 +52,7 @@ export interface InvocationSettings {
  * A timed-out invocation cannot be killed in-process: its late result is ignored,
  * which matches what Lambda reports but not its freezing of the environment.
  */
-export async function invokeHandler(
-  handler: MskHandler,
-  event: MskEvent,
-  settings: InvocationSettings,
-): Promise<InvocationOutcome> {
+export async function invokeHandler(handler: MskHandler, event: MskEvent, settings: InvocationSettings): Promise<InvocationOutcome> {
   const deadline = Date.now() + settings.timeoutSeconds * 1000;
   const context = lambdaContext(settings, deadline);
   let timer: NodeJS.Timeout | undefined;

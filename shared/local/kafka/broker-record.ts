@@ -42,11 +42,15 @@ export function temporaryDataDir(stateDir: string): string {
 }
 
 /** A broker of this checkout that a live run owns and that uses the port or the data dir. */
-export function liveBrokerUsing(stateDir: string, use: { port?: number; dataDir?: string }): { record: BrokerRecord | undefined; process: ProcessInfo } | undefined {
+export function liveBrokerUsing(
+  stateDir: string,
+  use: { port?: number; dataDir?: string },
+): { record: BrokerRecord | undefined; process: ProcessInfo } | undefined {
   const processes = listProcesses();
   const records = readRecords(stateDir);
   // A data dir may lie anywhere (tests use temporary ones): any broker naming it counts.
-  const candidates = use.dataDir === undefined ? brokerProcesses(stateDir, processes) : processes.filter((info) => isBroker(info) && isAlive(info.pid));
+  const candidates =
+    use.dataDir === undefined ? brokerProcesses(stateDir, processes) : processes.filter((info) => isBroker(info) && isAlive(info.pid));
   for (const broker of candidates) {
     const record = records.find((entry) => entry.record.pid === broker.pid)?.record;
     const usesPort = use.port !== undefined && (record?.port === use.port || record?.controllerPort === use.port);

@@ -83,7 +83,9 @@ export async function startKafkaBroker(options: KafkaBrokerOptions): Promise<Kaf
   if (options.dataDir !== undefined) {
     const other = liveBrokerUsing(options.stateDir, { dataDir: options.dataDir });
     if (other) {
-      throw new KafkaBrokerError(`The Kafka data directory ${options.dataDir} is in use by ${describeBroker(other)}: stop that run first, or start without --persist.`);
+      throw new KafkaBrokerError(
+        `The Kafka data directory ${options.dataDir} is in use by ${describeBroker(other)}: stop that run first, or start without --persist.`,
+      );
     }
   }
 
@@ -94,7 +96,10 @@ export async function startKafkaBroker(options: KafkaBrokerOptions): Promise<Kaf
   const logFile = join(options.stateDir, `kafka-broker-${options.port}.log`);
   const configFile = join(dataDir, 'server.properties');
   const log4jFile = join(dataDir, 'log4j2.properties');
-  writeFileSync(configFile, serverProperties({ host, port: options.port, controllerPort, logDir: join(dataDir, 'log'), tlsListener: options.tlsListener }));
+  writeFileSync(
+    configFile,
+    serverProperties({ host, port: options.port, controllerPort, logDir: join(dataDir, 'log'), tlsListener: options.tlsListener }),
+  );
   writeFileSync(log4jFile, log4jProperties(logFile));
   writeFileSync(logFile, '');
 
@@ -188,7 +193,12 @@ interface BrokerKeeper {
  * alone, which drains the consumers and only then stops the broker; and if the watchdog itself is
  * killed, this process kills the group.
  */
-async function startBrokerWatchdog(settings: { javaArgs: string[]; logFile: string; removeOnExit: string[]; recordFile: string }): Promise<BrokerKeeper> {
+async function startBrokerWatchdog(settings: {
+  javaArgs: string[];
+  logFile: string;
+  removeOnExit: string[];
+  recordFile: string;
+}): Promise<BrokerKeeper> {
   const graceMs = 10_000;
   const logFd = openSync(settings.logFile, 'a');
   let watchdog: ChildProcess;
@@ -219,7 +229,13 @@ async function startBrokerWatchdog(settings: { javaArgs: string[]; logFile: stri
       // The JVM is in the watchdog's group: whatever is left of it goes too.
       killGroup(watchdog.pid, jvmPid);
       // A message saying how the JVM ended may still be on its way; it wins (the promise settles once).
-      setTimeout(() => reportDeath(`stopped with its watchdog (pid ${watchdog.pid}), which ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`), 200);
+      setTimeout(
+        () =>
+          reportDeath(
+            `stopped with its watchdog (pid ${watchdog.pid}), which ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`,
+          ),
+        200,
+      );
     });
     watchdog.once('error', () => resolve());
   });
@@ -264,7 +280,13 @@ function killGroup(groupLeader: number | undefined, member: number | undefined):
   }
 }
 
-function serverProperties(settings: { host: string; port: number; controllerPort: number; logDir: string; tlsListener: KafkaBrokerOptions['tlsListener'] }): string {
+function serverProperties(settings: {
+  host: string;
+  port: number;
+  controllerPort: number;
+  logDir: string;
+  tlsListener: KafkaBrokerOptions['tlsListener'];
+}): string {
   const { host, port, controllerPort, logDir, tlsListener } = settings;
   const tls = tlsListener ? `,SSL://${host}:${tlsListener.port}` : '';
   return `${[
@@ -277,7 +299,12 @@ function serverProperties(settings: { host: string; port: number; controllerPort
     'inter.broker.listener.name=PLAINTEXT',
     `listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT${tlsListener ? ',SSL:SSL' : ''}`,
     ...(tlsListener
-      ? ['ssl.keystore.type=PKCS12', `ssl.keystore.location=${tlsListener.keyStoreFile}`, `ssl.keystore.password=${tlsListener.keyStorePassword}`, 'ssl.client.auth=none']
+      ? [
+          'ssl.keystore.type=PKCS12',
+          `ssl.keystore.location=${tlsListener.keyStoreFile}`,
+          `ssl.keystore.password=${tlsListener.keyStorePassword}`,
+          'ssl.client.auth=none',
+        ]
       : []),
     `log.dirs=${logDir}`,
     // Topics come only from the pipeline declaration.

@@ -22,15 +22,7 @@ export async function resolveBrokerClasspath(cacheRoot: string, log: (line: stri
   rmSync(libsDir, { recursive: true, force: true });
   mkdirSync(libsDir, { recursive: true });
   log(`Resolving the Kafka broker's jars from Maven Central into ${libsDir} (first run only)…`);
-  await runMaven([
-    '-B',
-    '-q',
-    '-f',
-    BROKER_POM,
-    'dependency:copy-dependencies',
-    `-DoutputDirectory=${libsDir}`,
-    '-DincludeScope=runtime',
-  ]);
+  await runMaven(['-B', '-q', '-f', BROKER_POM, 'dependency:copy-dependencies', `-DoutputDirectory=${libsDir}`, '-DincludeScope=runtime']);
   const jars = readdirSync(libsDir).filter((file) => file.endsWith('.jar'));
   if (!jars.some((jar) => jar.startsWith('kafka_2.13-'))) {
     throw new KafkaBrokerError(`Maven finished but ${libsDir} holds no kafka_2.13 jar; check ${BROKER_POM}`);

@@ -41,7 +41,12 @@ export interface RequestCosts {
 const RIGHT_ROWS = 50;
 const RIGHT_UPDATES = 100;
 
-export async function measureRequestCosts(dynamodb: DynamoDBClient, type: JoinType, batchSize: number, valueBytes: number): Promise<RequestCosts> {
+export async function measureRequestCosts(
+  dynamodb: DynamoDBClient,
+  type: JoinType,
+  batchSize: number,
+  valueBytes: number,
+): Promise<RequestCosts> {
   const join = benchJoin(uniqueName('cost'), type);
   const table = benchPipeline(join).joins[0]!.table;
   await provisionTables(dynamodb, [table]);
@@ -56,7 +61,9 @@ export async function measureRequestCosts(dynamodb: DynamoDBClient, type: JoinTy
 
   const applyLeft = async (records: Array<{ key: string; value: string }>) => {
     for (let start = 0; start < records.length; start += batchSize) {
-      const batch = records.slice(start, start + batchSize).map(({ key, value }) => processor.prepareLeft({ key, offset: offset++, value: Buffer.from(value) }));
+      const batch = records
+        .slice(start, start + batchSize)
+        .map(({ key, value }) => processor.prepareLeft({ key, offset: offset++, value: Buffer.from(value) }));
       await processor.applyLeft([{ partition: `${join.name}-left-0`, records: batch }]);
     }
   };
@@ -91,7 +98,8 @@ export async function measureRequestCosts(dynamodb: DynamoDBClient, type: JoinTy
     const fkChanged = await measure(leftRows, () => applyLeft(changed));
     // The same right keys twice over: as subscribed flyers, and as keys nobody subscribes to.
     const updatedKeys = Array.from({ length: RIGHT_UPDATES }, () => skewed());
-    const rightUpdates = (prefix: string) => updatedKeys.map((key, u) => ({ key: `${prefix}${key}`, value: JSON.stringify({ title: `flyer rev ${u}` }) }));
+    const rightUpdates = (prefix: string) =>
+      updatedKeys.map((key, u) => ({ key: `${prefix}${key}`, value: JSON.stringify({ title: `flyer rev ${u}` }) }));
     await applyRight(rightUpdates('unsubscribed-'));
     let usageBefore = { ...store.usage };
     await applyRight(rightUpdates('unsubscribed-'));
@@ -102,7 +110,17 @@ export async function measureRequestCosts(dynamodb: DynamoDBClient, type: JoinTy
     const fanOutResults = results - resultsBefore;
     const fanOut = difference(store.usage, usageBefore);
     const fanOutResult = perEvent(difference(fanOut, unsubscribed), fanOutResults);
-    return { type, batchSize, valueBytes, leftInsert, fkUnchanged, fkChanged, fanOutResult, rightUpdate: perEvent(unsubscribed, RIGHT_UPDATES), fanOutResults };
+    return {
+      type,
+      batchSize,
+      valueBytes,
+      leftInsert,
+      fkUnchanged,
+      fkChanged,
+      fanOutResult,
+      rightUpdate: perEvent(unsubscribed, RIGHT_UPDATES),
+      fanOutResults,
+    };
   } finally {
     documents.destroy();
   }

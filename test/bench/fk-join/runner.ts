@@ -39,14 +39,19 @@ async function main(): Promise<void> {
     documents,
     kafka,
   });
-  const running = await runPipeline(runtime, pipeline, { handlers: { [`${join.name}.left`]: handlers.left, [`${join.name}.right`]: handlers.right } });
+  const running = await runPipeline(runtime, pipeline, {
+    handlers: { [`${join.name}.left`]: handlers.left, [`${join.name}.right`]: handlers.right },
+  });
   process.stdout.write('READY\n');
 
   const lines = createInterface({ input: process.stdin });
   lines.on('line', (line) => {
     if (line.trim() !== 'status') return;
     void running.lag().then(
-      (lag) => process.stdout.write(`STATUS ${JSON.stringify({ lag: [...lag.values()].reduce((sum, value) => sum + value, 0), usage: handlers.store.usage })}\n`),
+      (lag) =>
+        process.stdout.write(
+          `STATUS ${JSON.stringify({ lag: [...lag.values()].reduce((sum, value) => sum + value, 0), usage: handlers.store.usage })}\n`,
+        ),
       (error: unknown) => process.stdout.write(`STATUS ${JSON.stringify({ error: String(error) })}\n`),
     );
   });

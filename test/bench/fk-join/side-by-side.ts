@@ -75,9 +75,11 @@ export async function runRound(side: Side, type: JoinType, options: SideBySideOp
     await provisionTopics(admin, pipeline.topics);
     process = side === 'platform' ? await startRunner(prefix, type, options) : await startPeer(prefix, join, type, options);
     const produce = async (topic: string, messages: readonly Message[]) => {
-      for (let start = 0; start < messages.length; start += 1_000) await producer.send({ topic, messages: messages.slice(start, start + 1_000) });
+      for (let start = 0; start < messages.length; start += 1_000)
+        await producer.send({ topic, messages: messages.slice(start, start + 1_000) });
     };
-    const outputCount = async () => (await admin.fetchTopicOffsets(join.outputTopic)).reduce((sum, partition) => sum + Number(partition.high), 0);
+    const outputCount = async () =>
+      (await admin.fetchTopicOffsets(join.outputTopic)).reduce((sum, partition) => sum + Number(partition.high), 0);
     const phase = async (topic: string, messages: readonly Message[]): Promise<PhaseMeasurement> => {
       const outputsBefore = await outputCount();
       const cpuBefore = process!.cpuMs();
@@ -148,10 +150,28 @@ async function groupLag(admin: Admin, groupId: string): Promise<number> {
 async function startRunner(prefix: string, type: JoinType, options: SideBySideOptions): Promise<SideProcess> {
   const runner = join(__dirname, 'runner.ts');
   const flags = options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [];
-  const child = spawn(process.execPath, [...flags, '-r', '@swc-node/register', runner, prefix, type, options.runtime.kafka.brokers.join(','), options.runtime.dynamodb.endpoint], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', KAFKAJS_NO_PARTITIONER_WARNING: '1', POWERTOOLS_METRICS_DISABLED: 'true' },
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      ...flags,
+      '-r',
+      '@swc-node/register',
+      runner,
+      prefix,
+      type,
+      options.runtime.kafka.brokers.join(','),
+      options.runtime.dynamodb.endpoint,
+    ],
+    {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        KAFKAJS_NO_PARTITIONER_WARNING: '1',
+        POWERTOOLS_METRICS_DISABLED: 'true',
+      },
+    },
+  );
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
   let stderr = '';
@@ -196,7 +216,12 @@ function cpuMsOf(pid: number): number {
   return ms;
 }
 
-async function startPeer(prefix: string, join_: ReturnType<typeof benchJoin>, type: JoinType, options: SideBySideOptions): Promise<SideProcess> {
+async function startPeer(
+  prefix: string,
+  join_: ReturnType<typeof benchJoin>,
+  type: JoinType,
+  options: SideBySideOptions,
+): Promise<SideProcess> {
   const stateDir = mkdtempSync(join(LOCAL_STATE_DIR, 'kafka-streams-state-'));
   const applicationId = `${prefix}-kstreams`;
   const peer = await startKafkaStreamsPeer({
@@ -276,4 +301,3 @@ function partOfFrame({ url, functionName }: { url: string; functionName: string 
   if (url.includes('node_modules/')) return 'other dependencies';
   return 'Node internals';
 }
-

@@ -91,10 +91,22 @@ export function itemJson(n: number, flyerId: string, valueBytes: number): string
 export function phaseRecords(size: WorkloadSize = DEFAULT_SIZE, seed = 7): Phases {
   const random = seededRandom(seed);
   const rightLoad = Array.from({ length: size.rightRows }, (_, f) => ({ key: `f${f}`, value: JSON.stringify({ title: `flyer ${f}` }) }));
-  const warmUp = Array.from({ length: size.leftRows }, (_, n) => ({ key: `warm-${n}`, value: itemJson(n, skewedFlyer(random, size.rightRows), size.valueBytes) }));
-  const leftLoad = Array.from({ length: size.leftRows }, (_, n) => ({ key: `i${n}`, value: itemJson(n, skewedFlyer(random, size.rightRows), size.valueBytes) }));
-  const fkChanges = Array.from({ length: size.leftRows }, (_, n) => ({ key: `i${n}`, value: itemJson(n + 1, skewedFlyer(random, size.rightRows), size.valueBytes) }));
-  const fanOut = Array.from({ length: size.rightUpdates }, (_, u) => ({ key: skewedFlyer(random, size.rightRows), value: JSON.stringify({ title: `flyer rev ${u}` }) }));
+  const warmUp = Array.from({ length: size.leftRows }, (_, n) => ({
+    key: `warm-${n}`,
+    value: itemJson(n, skewedFlyer(random, size.rightRows), size.valueBytes),
+  }));
+  const leftLoad = Array.from({ length: size.leftRows }, (_, n) => ({
+    key: `i${n}`,
+    value: itemJson(n, skewedFlyer(random, size.rightRows), size.valueBytes),
+  }));
+  const fkChanges = Array.from({ length: size.leftRows }, (_, n) => ({
+    key: `i${n}`,
+    value: itemJson(n + 1, skewedFlyer(random, size.rightRows), size.valueBytes),
+  }));
+  const fanOut = Array.from({ length: size.rightUpdates }, (_, u) => ({
+    key: skewedFlyer(random, size.rightRows),
+    value: JSON.stringify({ title: `flyer rev ${u}` }),
+  }));
   return { rightLoad, warmUp, leftLoad, fkChanges, fanOut };
 }
 

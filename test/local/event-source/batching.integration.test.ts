@@ -57,7 +57,10 @@ describe('Class: EventSourceMapping — batching, ordering and commits (integrat
 
     // Act
     await whileRunning(mapping, async () => {
-      await produce(sourceTopic, Array.from({ length: 35 }, (_, i) => ({ key: `key-${i}`, value: `record-${i}` })));
+      await produce(
+        sourceTopic,
+        Array.from({ length: 35 }, (_, i) => ({ key: `key-${i}`, value: `record-${i}` })),
+      );
       await eventually('35 records were delivered', () => delivered().length >= 35);
     });
 
@@ -173,7 +176,9 @@ describe('Class: EventSourceMapping — batching, ordering and commits (integrat
     await whileRunning(mapping, async () => {
       // Four rounds of one batch per partition; later rounds arrive while earlier batches run.
       const perRound = partitions * 5;
-      const rounds = Array.from({ length: messages.length / perRound }, (_, round) => messages.slice(round * perRound, (round + 1) * perRound));
+      const rounds = Array.from({ length: messages.length / perRound }, (_, round) =>
+        messages.slice(round * perRound, (round + 1) * perRound),
+      );
       await produce(sourceTopic, rounds[0]!);
       await eventually('the first invocation started', () => invocationsStarted >= 1);
       for (const round of rounds.slice(1)) await produce(sourceTopic, round);

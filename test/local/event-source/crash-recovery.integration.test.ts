@@ -22,7 +22,11 @@ function startConsumerProcess(env: Record<string, string>): { child: ChildProces
 
 function deliveredBatches(file: string): number[][] {
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as number[]);
+  return readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as number[]);
 }
 
 describe('Class: EventSourceMapping — a crash mid-batch (integration)', () => {
@@ -47,11 +51,17 @@ describe('Class: EventSourceMapping — a crash mid-batch (integration)', () => 
     const groupId = `${pipelineName}.crashing`;
     await provisionTopics(
       admin,
-      definePipeline({ name: pipelineName, topics: [{ name: topic, kind: 'event', partitions: 1 }], consumers: [
-        { name: 'crashing', handler: { entry: NOOP_HANDLER_ENTRY }, topic },
-      ] }).topics,
+      definePipeline({
+        name: pipelineName,
+        topics: [{ name: topic, kind: 'event', partitions: 1 }],
+        consumers: [{ name: 'crashing', handler: { entry: NOOP_HANDLER_ENTRY }, topic }],
+      }).topics,
     );
-    await produce(kafka, topic, Array.from({ length: 50 }, (_, i) => ({ key: `k${i}`, value: `v${i}` })));
+    await produce(
+      kafka,
+      topic,
+      Array.from({ length: 50 }, (_, i) => ({ key: `k${i}`, value: `v${i}` })),
+    );
     const outFile = join(mkdtempSync(join(tmpdir(), 'crash-')), 'delivered.ndjson');
     const env = { SOURCE_TOPIC: topic, PIPELINE_NAME: pipelineName, OUT_FILE: outFile };
 
@@ -65,7 +75,10 @@ describe('Class: EventSourceMapping — a crash mid-batch (integration)', () => 
     // ...and a fresh process takes over.
     const restarted = startConsumerProcess(env);
     try {
-      await eventually('the restarted consumer committed every record', async () => (await committedOffsets(admin, groupId, topic)).get(0) === 50);
+      await eventually(
+        'the restarted consumer committed every record',
+        async () => (await committedOffsets(admin, groupId, topic)).get(0) === 50,
+      );
     } finally {
       restarted.child.kill('SIGTERM');
       await restarted.exited;

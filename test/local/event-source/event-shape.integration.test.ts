@@ -30,7 +30,12 @@ describe('EventSourceMapping: the event a handler receives (integration)', () =>
 
     // Act
     await produce(kafka, sourceTopic, [
-      { key: 'item-1', value: '{"id":"item-1"}', timestamp: String(producedAt), headers: { source: 'monolith', raw: Buffer.from([0x00, 0x7f, 0x80, 0xff]) } },
+      {
+        key: 'item-1',
+        value: '{"id":"item-1"}',
+        timestamp: String(producedAt),
+        headers: { source: 'monolith', raw: Buffer.from([0x00, 0x7f, 0x80, 0xff]) },
+      },
       { key: null, value: 'no key' },
       { key: 'item-2', value: null },
     ]);
@@ -44,7 +49,9 @@ describe('EventSourceMapping: the event a handler receives (integration)', () =>
     expect(event.eventSourceArn).toMatch(/^arn:aws:kafka:[a-z0-9-]+:\d{12}:cluster\/[^/]+\/.+$/);
     expect(event.bootstrapServers).toBe(runtime.kafka.brokers.join(','));
     const records = events.flatMap((delivered) => delivered.records[`${sourceTopic}-0`] ?? []);
-    expect(Object.keys(events.flatMap((delivered) => Object.keys(delivered.records)).reduce((keys, key) => ({ ...keys, [key]: true }), {}))).toEqual([`${sourceTopic}-0`]);
+    expect(
+      Object.keys(events.flatMap((delivered) => Object.keys(delivered.records)).reduce((keys, key) => ({ ...keys, [key]: true }), {})),
+    ).toEqual([`${sourceTopic}-0`]);
 
     const [withHeaders, withoutKey, tombstone] = records;
     expect(withHeaders).toEqual({

@@ -72,7 +72,8 @@ async function endOffset(admin: Admin, topic: string, partition = 0): Promise<nu
 }
 
 const range = (count: number) => Array.from({ length: count }, (_, index) => index);
-const messages = (prefix: string, count: number) => range(count).map((index) => ({ key: `${prefix}-${index}`, value: `${prefix} ${index}` }));
+const messages = (prefix: string, count: number) =>
+  range(count).map((index) => ({ key: `${prefix}-${index}`, value: `${prefix} ${index}` }));
 
 describe('Class: EventSourceMapping — failure handling (integration)', () => {
   let runtime: LocalRuntime;
@@ -100,7 +101,9 @@ describe('Class: EventSourceMapping — failure handling (integration)', () => {
     });
 
     // Act
-    await whileRunning(mapping, () => eventually('the batch succeeded on its third invocation', () => mapping.stats.recordsSucceeded === 5));
+    await whileRunning(mapping, () =>
+      eventually('the batch succeeded on its third invocation', () => mapping.stats.recordsSucceeded === 5),
+    );
 
     // Assess
     expect(invocations.map((invocation) => invocation.offsets)).toEqual([range(5), range(5), range(5)]);
@@ -150,7 +153,10 @@ describe('Class: EventSourceMapping — failure handling (integration)', () => {
         { key: 'bad-1', value: 'bad 1', headers: { 'trace-id': 'trace-1' } },
       ]);
       const dead = await readTopic(kafka, deadLetterTopic, 2);
-      await eventually('the offset moved past the dead-lettered records', async () => (await committedOffsets(admin, groupId, sourceTopic)).get(0) === 2);
+      await eventually(
+        'the offset moved past the dead-lettered records',
+        async () => (await committedOffsets(admin, groupId, sourceTopic)).get(0) === 2,
+      );
       await produce(kafka, sourceTopic, messages('good', 2));
       await eventually('the later records were handled', () => mapping.stats.recordsSucceeded === 2);
       return dead;
@@ -159,7 +165,9 @@ describe('Class: EventSourceMapping — failure handling (integration)', () => {
     // Assess
     const failing = invocations.filter((invocation) => invocation.keys.includes('bad-0'));
     expect(failing).toHaveLength(3); // the first attempt and 2 retries
-    expect(invocations.filter((invocation) => invocation.keys.includes('good-0'))).toEqual([{ offsets: [2, 3], keys: ['good-0', 'good-1'] }]);
+    expect(invocations.filter((invocation) => invocation.keys.includes('good-0'))).toEqual([
+      { offsets: [2, 3], keys: ['good-0', 'good-1'] },
+    ]);
     expect(deadLetters.map(({ key, value }) => ({ key, value }))).toEqual([
       { key: 'bad-0', value: 'bad 0' },
       { key: 'bad-1', value: 'bad 1' },
@@ -182,8 +190,15 @@ describe('Class: EventSourceMapping — failure handling (integration)', () => {
   it('bisects a failing batch down to the poison record, dead-letters only that one and handles the rest', async () => {
     // Prepare
     const poisonOffset = 5;
-    const { pipeline, sourceTopic, deadLetterTopic, groupId } = await deadLetteringPipeline(admin, { bisectBatchOnFunctionError: true, maximumRetryAttempts: 1 });
-    await produce(kafka, sourceTopic, range(8).map((offset) => ({ key: offset === poisonOffset ? 'poison' : `item-${offset}`, value: `record ${offset}` })));
+    const { pipeline, sourceTopic, deadLetterTopic, groupId } = await deadLetteringPipeline(admin, {
+      bisectBatchOnFunctionError: true,
+      maximumRetryAttempts: 1,
+    });
+    await produce(
+      kafka,
+      sourceTopic,
+      range(8).map((offset) => ({ key: offset === poisonOffset ? 'poison' : `item-${offset}`, value: `record ${offset}` })),
+    );
     const invocations: Invocation[] = [];
     const handled: number[] = [];
     const mapping = mappingFor(runtime, kafka, pipeline, async (event) => {
@@ -195,7 +210,10 @@ describe('Class: EventSourceMapping — failure handling (integration)', () => {
 
     // Act
     const [deadLetter] = await whileRunning(mapping, async () => {
-      await eventually('every record was handled or dead-lettered', async () => (await committedOffsets(admin, groupId, sourceTopic)).get(0) === 8);
+      await eventually(
+        'every record was handled or dead-lettered',
+        async () => (await committedOffsets(admin, groupId, sourceTopic)).get(0) === 8,
+      );
       return readTopic(kafka, deadLetterTopic, 1);
     });
 
@@ -204,7 +222,10 @@ describe('Class: EventSourceMapping — failure handling (integration)', () => {
     expect(withPoison.map((invocation) => invocation.offsets.length)).toEqual([8, 4, 2, 1, 1]); // halved, then 1 retry of the lone record
     expect(invocations[0]?.offsets).toEqual(range(8));
     expect(handled.sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 6, 7]);
-    expect(deadLetter).toMatchObject({ key: 'poison', headers: { [DEAD_LETTER_HEADERS.sourceOffset]: String(poisonOffset), [DEAD_LETTER_HEADERS.attempts]: '2' } });
+    expect(deadLetter).toMatchObject({
+      key: 'poison',
+      headers: { [DEAD_LETTER_HEADERS.sourceOffset]: String(poisonOffset), [DEAD_LETTER_HEADERS.attempts]: '2' },
+    });
     expect(await endOffset(admin, deadLetterTopic)).toBe(1);
     expect(mapping.stats).toMatchObject({ recordsSucceeded: 7, recordsDeadLettered: 1 });
   });
@@ -236,9 +257,15 @@ describe('Class: EventSourceMapping — failure handling (integration)', () => {
   });
 
   it.each([
-    ['names an offset that is not in the batch', (partition: string) => ({ batchItemFailures: [{ itemIdentifier: { partition, offset: 99 } }] })],
+    [
+      'names an offset that is not in the batch',
+      (partition: string) => ({ batchItemFailures: [{ itemIdentifier: { partition, offset: 99 } }] }),
+    ],
     ['gives the item identifier as a string', (partition: string) => ({ batchItemFailures: [{ itemIdentifier: `${partition}:1` }] })],
-    ['names another partition', (partition: string) => ({ batchItemFailures: [{ itemIdentifier: { partition: `${partition}0`, offset: 1 } }] })],
+    [
+      'names another partition',
+      (partition: string) => ({ batchItemFailures: [{ itemIdentifier: { partition: `${partition}0`, offset: 1 } }] }),
+    ],
     ['is not an object', () => 'partially done'],
   ])('fails and retries the whole batch when the partial batch response %s', async (_description, invalidResponse) => {
     // Prepare
@@ -282,7 +309,10 @@ describe('Class: EventSourceMapping — failure handling (integration)', () => {
 
     // Act
     const deadLetters = await whileRunning(mapping, async () => {
-      await eventually('every record was handled or dead-lettered', async () => (await committedOffsets(admin, groupId, sourceTopic)).get(0) === 4);
+      await eventually(
+        'every record was handled or dead-lettered',
+        async () => (await committedOffsets(admin, groupId, sourceTopic)).get(0) === 4,
+      );
       return readTopic(kafka, deadLetterTopic, 2);
     });
 
@@ -358,7 +388,10 @@ describe('Class: EventSourceMapping — failure handling (integration)', () => {
     }
 
     // Assess
-    expect(invocations.map((invocation) => invocation.offsets)).toEqual([[0, 1], [0, 1]]);
+    expect(invocations.map((invocation) => invocation.offsets)).toEqual([
+      [0, 1],
+      [0, 1],
+    ]);
     expect(mapping.stats.failedInvocations).toBeGreaterThanOrEqual(1);
     expect(mapping.stats.lastError).toContain('Task timed out');
     expect(mapping.stats.recordsSucceeded).toBe(2);

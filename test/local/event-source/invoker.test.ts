@@ -2,7 +2,12 @@ import { join } from 'node:path';
 import { HandlerLoadError, HandlerTimeoutError, invokeHandler, loadHandler } from '../../../shared/local/event-source';
 import { type MskEvent } from '../../../shared/msk';
 
-const event: MskEvent = { eventSource: 'aws:kafka', eventSourceArn: 'arn:aws:kafka:us-east-1:000000000000:cluster/local/x', bootstrapServers: 'b:9092', records: {} };
+const event: MskEvent = {
+  eventSource: 'aws:kafka',
+  eventSourceArn: 'arn:aws:kafka:us-east-1:000000000000:cluster/local/x',
+  bootstrapServers: 'b:9092',
+  records: {},
+};
 const settings = { functionName: 'fn', timeoutSeconds: 0.2, memorySizeMb: 256, awsRegion: 'eu-west-1' };
 
 describe('Function: loadHandler', () => {
@@ -20,14 +25,20 @@ describe('Function: loadHandler', () => {
   });
 
   it('reports a module that cannot be loaded', () => {
-    expect(() => loadHandler({ entry: '/nowhere/handler.ts', exportName: 'handler' })).toThrow(/Cannot load handler module \/nowhere\/handler\.ts/);
+    expect(() => loadHandler({ entry: '/nowhere/handler.ts', exportName: 'handler' })).toThrow(
+      /Cannot load handler module \/nowhere\/handler\.ts/,
+    );
   });
 });
 
 describe('Function: invokeHandler', () => {
   it('returns the response as data, with a Lambda context counting down to the timeout', async () => {
     const outcome = await invokeHandler(
-      async (_event, context) => ({ remaining: context.getRemainingTimeInMillis(), arn: context.invokedFunctionArn, memory: context.memoryLimitInMB }),
+      async (_event, context) => ({
+        remaining: context.getRemainingTimeInMillis(),
+        arn: context.invokedFunctionArn,
+        memory: context.memoryLimitInMB,
+      }),
       event,
       settings,
     );
@@ -41,9 +52,13 @@ describe('Function: invokeHandler', () => {
   });
 
   it('turns a thrown value into an error outcome', async () => {
-    const outcome = await invokeHandler(() => {
-      throw new TypeError('bad input');
-    }, event, settings);
+    const outcome = await invokeHandler(
+      () => {
+        throw new TypeError('bad input');
+      },
+      event,
+      settings,
+    );
 
     expect(outcome).toEqual({ kind: 'error', error: new TypeError('bad input') });
   });

@@ -2,7 +2,16 @@ import type { Admin, Kafka } from 'kafkajs';
 import { EventSourceError } from '../../../shared/local/event-source';
 import type { LocalRuntime } from '../../../shared/local';
 import { definePipeline } from '../../../shared/pipeline';
-import { connectToTestServices, mappingFor, NOOP_HANDLER_ENTRY, produce, singleConsumerPipeline, uniqueName, eventually, committedOffsets } from '../../support/integration';
+import {
+  connectToTestServices,
+  mappingFor,
+  NOOP_HANDLER_ENTRY,
+  produce,
+  singleConsumerPipeline,
+  uniqueName,
+  eventually,
+  committedOffsets,
+} from '../../support/integration';
 
 describe('Class: EventSourceMapping — lifecycle (integration)', () => {
   let runtime: LocalRuntime;
@@ -39,7 +48,11 @@ describe('Class: EventSourceMapping — lifecycle (integration)', () => {
     const { pipeline, sourceTopic, groupId } = await singleConsumerPipeline(admin);
     const seen: number[] = [];
     const handler = async (event: { records: Record<string, readonly { offset: number }[]> }) => {
-      seen.push(...Object.values(event.records).flat().map((record) => record.offset));
+      seen.push(
+        ...Object.values(event.records)
+          .flat()
+          .map((record) => record.offset),
+      );
     };
     const first = mappingFor(runtime, kafka, pipeline, handler);
     await first.start();
@@ -67,7 +80,11 @@ describe('Class: EventSourceMapping — lifecycle (integration)', () => {
     await produce(kafka, sourceTopic, [{ value: 'before' }]);
     const values: string[] = [];
     const mapping = mappingFor(runtime, kafka, pipeline, async (event) => {
-      values.push(...Object.values(event.records).flat().map((record) => Buffer.from(record.value ?? '', 'base64').toString()));
+      values.push(
+        ...Object.values(event.records)
+          .flat()
+          .map((record) => Buffer.from(record.value ?? '', 'base64').toString()),
+      );
     });
     await mapping.start();
     try {
@@ -90,7 +107,8 @@ describe('Class: EventSourceMapping — lifecycle (integration)', () => {
     const second = mappingFor(runtime, kafka, pipeline, handlerFor('second'));
     await first.start();
     await second.start();
-    const messages = (from: number) => Array.from({ length: 40 }, (_, i) => ({ key: `k${from + i}`, value: `v${from + i}`, partition: (from + i) % 4 }));
+    const messages = (from: number) =>
+      Array.from({ length: 40 }, (_, i) => ({ key: `k${from + i}`, value: `v${from + i}`, partition: (from + i) % 4 }));
 
     try {
       // Act
@@ -99,7 +117,9 @@ describe('Class: EventSourceMapping — lifecycle (integration)', () => {
       await second.stop();
       await produce(kafka, sourceTopic, messages(40));
       await eventually('all 80 records are handled', () => new Set(handled.map((h) => `${h.partition}/${h.offset}`)).size === 80);
-      await eventually('every partition is committed to its end', async () => [...(await committedOffsets(admin, groupId, sourceTopic)).values()].every((offset) => offset === 20));
+      await eventually('every partition is committed to its end', async () =>
+        [...(await committedOffsets(admin, groupId, sourceTopic)).values()].every((offset) => offset === 20),
+      );
     } finally {
       await first.stop();
       await second.stop();
@@ -117,7 +137,11 @@ describe('Class: EventSourceMapping — lifecycle (integration)', () => {
     const total = 3_000;
     const { pipeline, sourceTopic, groupId } = await singleConsumerPipeline(admin, { eventSource: { batchSize: 1 } });
     for (let start = 0; start < total; start += 500) {
-      await produce(kafka, sourceTopic, Array.from({ length: 500 }, (_, i) => ({ value: `v${start + i}:${'x'.repeat(2_000)}` })));
+      await produce(
+        kafka,
+        sourceTopic,
+        Array.from({ length: 500 }, (_, i) => ({ value: `v${start + i}:${'x'.repeat(2_000)}` })),
+      );
     }
     let handled = 0;
     const mapping = mappingFor(runtime, kafka, pipeline, async () => {
@@ -129,11 +153,18 @@ describe('Class: EventSourceMapping — lifecycle (integration)', () => {
     // Act
     await mapping.start();
     try {
-      await eventually('every record is handled', () => {
-        maxQueued = Math.max(maxQueued, mapping.stats.partitions.get(0)?.queued ?? 0);
-        return handled >= total;
-      }, 90_000);
-      await eventually('the partition is committed to its end', async () => (await committedOffsets(admin, groupId, sourceTopic)).get(0) === total);
+      await eventually(
+        'every record is handled',
+        () => {
+          maxQueued = Math.max(maxQueued, mapping.stats.partitions.get(0)?.queued ?? 0);
+          return handled >= total;
+        },
+        90_000,
+      );
+      await eventually(
+        'the partition is committed to its end',
+        async () => (await committedOffsets(admin, groupId, sourceTopic)).get(0) === total,
+      );
     } finally {
       await mapping.stop();
     }

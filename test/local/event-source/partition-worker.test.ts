@@ -7,7 +7,16 @@ import { PartitionWorker, type PartitionWorkerSettings } from '../../../shared/l
 import { emptyStats } from '../../../shared/local/event-source/stats';
 
 function record(offset: number): SourceRecord {
-  return { topic: 't', partition: 0, offset, timestamp: Date.now(), timestampType: 'CREATE_TIME', key: null, value: Buffer.from(`v${offset}`), headers: [] };
+  return {
+    topic: 't',
+    partition: 0,
+    offset,
+    timestamp: Date.now(),
+    timestampType: 'CREATE_TIME',
+    key: null,
+    value: Buffer.from(`v${offset}`),
+    headers: [],
+  };
 }
 
 const settings: PartitionWorkerSettings = {
@@ -96,10 +105,7 @@ describe('Class: PartitionWorker', () => {
   it('starts the retry back-off afresh for the next batch after giving up on one', async () => {
     // Prepare
     const attempts: number[] = [];
-    const h = harness(
-      { maximumRetryAttempts: 1, batchSize: 1, retryDelayMs: (attempt) => (attempts.push(attempt), 0) },
-      failure,
-    );
+    const h = harness({ maximumRetryAttempts: 1, batchSize: 1, retryDelayMs: (attempt) => (attempts.push(attempt), 0) }, failure);
 
     // Act
     h.worker.enqueue([record(0), record(1)]);
@@ -202,7 +208,11 @@ describe('Class: PartitionWorker', () => {
     h.worker.enqueue([record(0), record(1)]);
     await until(() => h.commits.length === 1);
 
-    expect(h.invocations).toEqual([[0, 1], [0, 1], [0, 1]]);
+    expect(h.invocations).toEqual([
+      [0, 1],
+      [0, 1],
+      [0, 1],
+    ]);
     expect(h.deadLetters.map((letter) => [letter.record.offset, letter.reason, letter.attempts])).toEqual([
       [0, 'RetryAttemptsExhausted', 3],
       [1, 'RetryAttemptsExhausted', 3],
