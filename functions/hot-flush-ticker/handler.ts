@@ -21,7 +21,7 @@ const tracer = new XRayBatchTracer('hot-flush-ticker', { warn: (message) => cons
  * (`annotation.record_trace_ids CONTAINS "<this trace id>"`).
  */
 export const handler = async (): Promise<{ ticks: number }> => {
-  const trace = traceContextFromXRay(process.env['_X_AMZN_TRACE_ID']) ?? newRootContext();
+  const trace = traceContextFromXRay(process.env._X_AMZN_TRACE_ID) ?? newRootContext();
   return tracer.trace([trace], async () => {
     await connect();
     return { ticks: await publishFlushTicks(admin, producer, topics, Date.now(), trace) };

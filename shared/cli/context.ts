@@ -44,7 +44,7 @@ export interface CliContext {
  */
 export function createContext(options: { pipeline?: string | undefined; json: boolean } & TargetFlags): CliContext {
   // Paths on the command line are the user's: relative to where they ran `npm run platform` (INIT_CWD).
-  const cwd = process.env['INIT_CWD'] ?? process.cwd();
+  const cwd = process.env.INIT_CWD ?? process.cwd();
   const pipelinePath = options.pipeline ? resolve(cwd, options.pipeline) : resolve(PROJECT_ROOT, 'pipeline.ts');
   const pipeline = loadPipeline(pipelinePath, options.pipeline !== undefined);
   const target = resolveTarget({ ...options, ...(options.ca === undefined ? {} : { ca: resolve(cwd, options.ca) }) }, pipeline.name, {
@@ -54,7 +54,7 @@ export function createContext(options: { pipeline?: string | undefined; json: bo
     stackOutputs: cloudFormationStackOutputs,
   });
   // Every AWS client this process builds without a region (the registry's secret reader, say) works in the environment's.
-  if (target.awsRegion !== undefined) process.env['AWS_REGION'] = target.awsRegion;
+  if (target.awsRegion !== undefined) process.env.AWS_REGION = target.awsRegion;
   let kafka: Promise<Kafka> | undefined;
   let dynamodb: DynamoDBClient | undefined;
   let registry: SchemaRegistry | undefined;

@@ -81,7 +81,7 @@ export function resolveTarget(flags: TargetFlags, pipelineName: string, sources:
   const local = readLocalServicesConfig(env);
   const brokers = flags.brokers === undefined ? local.externalKafkaBrokers : parseBrokers(flags.brokers);
   const tls: KafkaConnection['tls'] = ca ? { ca } : flags.tls === true || auth === 'aws-iam' || flags.env !== undefined;
-  const envRegion = env['AWS_REGION'] || env['AWS_DEFAULT_REGION'] || undefined;
+  const envRegion = env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined;
 
   if (flags.env === undefined) {
     const resolvedAuth = auth ?? 'none';
@@ -104,7 +104,7 @@ export function resolveTarget(flags: TargetFlags, pipelineName: string, sources:
       dynamodb: {
         endpoint: local.externalDynamoDbEndpoint ?? `http://127.0.0.1:${local.dynamoDbPort}`,
         region: region ?? local.awsRegion,
-        credentials: { accessKeyId: env['AWS_ACCESS_KEY_ID'] ?? 'local', secretAccessKey: env['AWS_SECRET_ACCESS_KEY'] ?? 'local' },
+        credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID ?? 'local', secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? 'local' },
       },
       tableName: async (declared) => declared,
       schemaRegistryEnvironment: env,

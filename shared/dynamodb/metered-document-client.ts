@@ -1,12 +1,12 @@
 import { ConditionalCheckFailedException, type ConsumedCapacity } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
-  BatchWriteCommand,
-  DeleteCommand,
+  type BatchWriteCommand,
+  type DeleteCommand,
   GetCommand,
-  PutCommand,
+  type PutCommand,
   QueryCommand,
-  UpdateCommand,
+  type UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 

@@ -96,14 +96,14 @@ export function toLeftRowItem(row: LeftRow): LeftRowItem {
 
 export function toLeftRow(item: Record<string, unknown>): LeftRow {
   return {
-    leftKey: item['leftKey'] as string,
-    rev: item['rev'] as number,
-    leftOffset: item['leftOffset'] as number,
-    foreignKey: (item['foreignKey'] as string | undefined) ?? null,
-    value: bytes(item['value']),
-    subscribedAt: (item['subscribedAt'] as number | undefined) ?? null,
-    outputRightOffset: (item['outputRightOffset'] as number | undefined) ?? -1,
-    emitted: item['emitted'] === true,
+    leftKey: item.leftKey as string,
+    rev: item.rev as number,
+    leftOffset: item.leftOffset as number,
+    foreignKey: (item.foreignKey as string | undefined) ?? null,
+    value: bytes(item.value),
+    subscribedAt: (item.subscribedAt as number | undefined) ?? null,
+    outputRightOffset: (item.outputRightOffset as number | undefined) ?? -1,
+    emitted: item.emitted === true,
   };
 }
 
@@ -118,9 +118,9 @@ export function toRightRowItem(row: RightRow): RightRowItem {
 
 export function toRightRow(item: Record<string, unknown>): RightRow {
   return {
-    rightKey: item['rightKey'] as string,
-    rightOffset: item['rightOffset'] as number,
-    value: bytes(item['value']),
+    rightKey: item.rightKey as string,
+    rightOffset: item.rightOffset as number,
+    value: bytes(item.value),
   };
 }
 
@@ -135,10 +135,10 @@ export function toSubscriptionItem(subscription: Subscription, expiresAt: number
 
 export function toSubscription(item: Record<string, unknown>): Subscription {
   return {
-    rightKey: (item['pk'] as string).slice(2),
-    leftKey: item['leftKey'] as string,
-    subscribedAt: item['subscribedAt'] as number,
-    retired: item['retired'] === true,
+    rightKey: (item.pk as string).slice(2),
+    leftKey: item.leftKey as string,
+    subscribedAt: item.subscribedAt as number,
+    retired: item.retired === true,
   };
 }
 

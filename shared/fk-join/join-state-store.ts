@@ -146,7 +146,7 @@ export class JoinStateStore {
       const item = toSubscriptionItem(subscription, expiresAt);
       // One request may not name an item twice; a retirement wins over a put of the same entry.
       const id = `${item.pk}\u0000${item.sk}`;
-      if (!items.get(id)?.['retired']) items.set(id, item);
+      if (!items.get(id)?.retired) items.set(id, item);
     }
     await this.batchWrite([...items.values()]);
   }
@@ -208,7 +208,7 @@ export class JoinStateStore {
         ReturnConsumedCapacity: 'TOTAL',
       }),
     );
-    return response.Item?.['cursor'] as string | undefined;
+    return response.Item?.cursor as string | undefined;
   }
 
   /**
@@ -256,7 +256,7 @@ export class JoinStateStore {
     );
     return {
       subscriptions: (response.Items ?? []).map((item) => toSubscription(item)),
-      cursor: response.LastEvaluatedKey?.['sk'] as string | undefined,
+      cursor: response.LastEvaluatedKey?.sk as string | undefined,
     };
   }
 
@@ -277,7 +277,7 @@ export class JoinStateStore {
           ReturnConsumedCapacity: 'TOTAL',
         }),
       );
-      return output.Attributes?.['attemptedThrough'] as number | undefined;
+      return output.Attributes?.attemptedThrough as number | undefined;
     } catch (error) {
       if (isConditionFailure(error)) return lastOffset;
       throw error;

@@ -129,7 +129,7 @@ export function createHotStreamHandler<U extends UpdateOrder>(
         ),
       stream.inputTopic,
     );
-    const letters: DeadLetter[] = refused.map(({ record, error }, index) => ({
+    const letters: DeadLetter[] = refused.map(({ error }, index) => ({
       record: sources[index]!.record,
       reason: 'InvalidRecord',
       error: `${error.name}: ${error.message}${sources[index]!.rebuilt ? ' (the record is no longer in the topic: this letter holds the update as read)' : ''}`,
@@ -137,13 +137,13 @@ export function createHotStreamHandler<U extends UpdateOrder>(
     }));
     await connect();
     await deadLetter.publish(letters);
-    refused.forEach(({ record }, index) =>
+    for (const [index, { record }] of refused.entries()) {
       telemetry.deadLettered(1, letters[index]!.error!, {
         partition: record.partition,
         offset: record.offset,
         traceId: record.trace?.context.traceId,
-      }),
-    );
+      });
+    }
   };
   const processor = new HotPathProcessor(stream, store, new KafkaHotDeltaSink<U>(producer, stream), {
     readRange,

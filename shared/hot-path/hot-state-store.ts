@@ -223,7 +223,7 @@ export class HotStateStore<U extends UpdateOrder> {
       return undefined;
     }
     const previouslyEmitted =
-      typeof output.Attributes?.['emittedValue'] === 'string' ? (JSON.parse(output.Attributes['emittedValue']) as U) : null;
+      typeof output.Attributes?.emittedValue === 'string' ? (JSON.parse(output.Attributes.emittedValue) as U) : null;
     const state: HotState<U> = {
       key,
       value: update,
@@ -236,7 +236,7 @@ export class HotStateStore<U extends UpdateOrder> {
       dueAt: undefined,
       trace,
     };
-    return { state, previouslyEmitted, previousClaimUnconfirmed: output.Attributes?.['emissionClaimed'] === true };
+    return { state, previouslyEmitted, previousClaimUnconfirmed: output.Attributes?.emissionClaimed === true };
   }
 
   private applyCommand(
@@ -426,12 +426,12 @@ export class HotStateStore<U extends UpdateOrder> {
     const item = output.Item;
     if (!item) return undefined;
     return {
-      topic: item['topic'] as string,
-      partition: item['partition'] as number,
-      environmentId: item['environmentId'] as string,
-      fromOffset: item['fromOffset'] as number,
-      toOffset: item['toOffset'] as number,
-      revision: item['revision'] as number,
+      topic: item.topic as string,
+      partition: item.partition as number,
+      environmentId: item.environmentId as string,
+      fromOffset: item.fromOffset as number,
+      toOffset: item.toOffset as number,
+      revision: item.revision as number,
     };
   }
 
@@ -469,21 +469,21 @@ export class HotStateStore<U extends UpdateOrder> {
         ReturnConsumedCapacity: 'TOTAL',
       }),
     );
-    return { keys: (output.Items ?? []).map((item) => item['pk'] as string), next: output.LastEvaluatedKey };
+    return { keys: (output.Items ?? []).map((item) => item.pk as string), next: output.LastEvaluatedKey };
   }
 }
 
 function toState<U extends UpdateOrder>(item: Record<string, unknown>): HotState<U> {
   return {
-    key: item['pk'] as string,
-    value: JSON.parse(item['value'] as string) as U,
-    sourceOffset: item['sourceOffset'] as number,
-    emittedValue: typeof item['emittedValue'] === 'string' ? (JSON.parse(item['emittedValue']) as U) : null,
-    emittedOffset: item['emittedOffset'] as number | undefined,
-    emissionClaimed: item['emissionClaimed'] === true,
-    emittedAt: item['emittedAt'] as number | undefined,
-    pendingPartition: item['pendingPartition'] as string | undefined,
-    dueAt: item['dueAt'] as number | undefined,
+    key: item.pk as string,
+    value: JSON.parse(item.value as string) as U,
+    sourceOffset: item.sourceOffset as number,
+    emittedValue: typeof item.emittedValue === 'string' ? (JSON.parse(item.emittedValue) as U) : null,
+    emittedOffset: item.emittedOffset as number | undefined,
+    emissionClaimed: item.emissionClaimed === true,
+    emittedAt: item.emittedAt as number | undefined,
+    pendingPartition: item.pendingPartition as string | undefined,
+    dueAt: item.dueAt as number | undefined,
     trace: traceOfItem(item),
   };
 }

@@ -77,14 +77,14 @@ export function kafkaClientConfig(connection: KafkaConnection): Pick<KafkaConfig
  * @throws ConfigError naming the variable that is missing or wrong
  */
 export function kafkaConnectionFromEnvironment(env: NodeJS.ProcessEnv): KafkaConnection {
-  const auth = env['KAFKA_AUTH'] || 'none';
+  const auth = env.KAFKA_AUTH || 'none';
   if (auth !== 'none' && auth !== 'aws-iam') throw new ConfigError(`KAFKA_AUTH must be "none" or "aws-iam", got "${auth}"`);
-  const clusterArn = env['KAFKA_CLUSTER_ARN'];
-  const listed = env['KAFKA_BROKERS'] || !clusterArn;
+  const clusterArn = env.KAFKA_CLUSTER_ARN;
+  const listed = env.KAFKA_BROKERS || !clusterArn;
   const brokers = listed ? requireEnv('KAFKA_BROKERS', env).split(',') : { mskClusterArn: clusterArn };
   // An MSK cluster's looked-up brokers are its TLS (or IAM, also TLS) listeners.
   const tls = auth === 'aws-iam' || !listed;
-  const region = auth === 'aws-iam' || !listed ? requireEnv('AWS_REGION', env) : env['AWS_REGION'];
+  const region = auth === 'aws-iam' || !listed ? requireEnv('AWS_REGION', env) : env.AWS_REGION;
   return { brokers, tls, auth, region };
 }
 

@@ -40,7 +40,7 @@ export function readLocalServicesConfig(env: NodeJS.ProcessEnv = process.env): L
     externalDynamoDbEndpoint: parseEndpoint(env[ENVIRONMENT_VARIABLES.dynamoDbEndpoint]),
     kafkaPort: parsePort(ENVIRONMENT_VARIABLES.kafkaPort, env[ENVIRONMENT_VARIABLES.kafkaPort], 19092),
     dynamoDbPort: parsePort(ENVIRONMENT_VARIABLES.dynamoDbPort, env[ENVIRONMENT_VARIABLES.dynamoDbPort], 18000),
-    awsRegion: env['AWS_REGION'] || 'us-east-1',
+    awsRegion: env.AWS_REGION || 'us-east-1',
     schemaRegistry: parseSchemaRegistry(env),
   };
 }

@@ -99,12 +99,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     AWS_REGION: config.awsRegion,
     AWS_ENDPOINT_URL_DYNAMODB: endpoint,
     // Local servers accept any credentials; real ones in the environment are left alone.
-    AWS_ACCESS_KEY_ID: process.env['AWS_ACCESS_KEY_ID'] ?? 'local',
-    AWS_SECRET_ACCESS_KEY: process.env['AWS_SECRET_ACCESS_KEY'] ?? 'local',
+    AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'local',
+    AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'local',
     KAFKA_BROKERS: brokers.join(','),
     // Powertools: no embedded-metric JSON on the terminal, errors only (the live view counts dead letters).
     POWERTOOLS_METRICS_DISABLED: 'true',
-    POWERTOOLS_LOG_LEVEL: process.env['POWERTOOLS_LOG_LEVEL'] ?? 'ERROR',
+    POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'ERROR',
     ...registryEnvironment(config, options.stateDir === undefined ? LOCAL_SCHEMA_REGISTRY_FILE : join(stateDir, 'schema-registry.json')),
   };
 
@@ -117,7 +117,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       new DynamoDBClient({
         endpoint,
         region: config.awsRegion,
-        credentials: { accessKeyId: environment['AWS_ACCESS_KEY_ID']!, secretAccessKey: environment['AWS_SECRET_ACCESS_KEY']! },
+        credentials: { accessKeyId: environment.AWS_ACCESS_KEY_ID!, secretAccessKey: environment.AWS_SECRET_ACCESS_KEY! },
       }),
     schemaRegistry: () => schemaRegistryFromEnvironment(environment),
     handlerEnvironment: () => ({ ...environment }),

@@ -1,6 +1,6 @@
 import type { Admin, Kafka } from 'kafkajs';
 import { EventSourceMapping, type EventSourceLogger } from './event-source';
-import { type MskHandler } from '../msk';
+import type { MskHandler } from '../msk';
 import { publishFlushTicks } from '../hot-path/flush-ticks';
 import { orderedProducer } from '../kafka';
 import type { Pipeline } from '../pipeline';

@@ -26,7 +26,7 @@ export interface Telemetry {
 
 export function createTelemetry(serviceName: string): Telemetry {
   const logger = new Logger({ serviceName });
-  const metrics = new Metrics({ serviceName, namespace: process.env['POWERTOOLS_METRICS_NAMESPACE'] ?? 'event-platform' });
+  const metrics = new Metrics({ serviceName, namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'event-platform' });
   return {
     logger,
     metrics,

@@ -1,4 +1,4 @@
-import { Type } from 'avsc';
+import type { Type } from 'avsc';
 
 /** Confluent Schema Registry's compatibility levels, with their meaning. */
 export const COMPATIBILITY_LEVELS = [

@@ -73,13 +73,13 @@ export class XRayBatchTracer {
 
   /** Where and under what to record this invocation's batch; undefined when it is not traced. */
   private target(): { traceId: string; parentId: string; address: string; port: number } | undefined {
-    if ((this.env['POWERTOOLS_TRACE_ENABLED'] ?? '').toLowerCase() === 'false') return undefined;
-    const daemon = daemonAddress(this.env['AWS_XRAY_DAEMON_ADDRESS']);
+    if ((this.env.POWERTOOLS_TRACE_ENABLED ?? '').toLowerCase() === 'false') return undefined;
+    const daemon = daemonAddress(this.env.AWS_XRAY_DAEMON_ADDRESS);
     if (daemon === undefined) return undefined;
     // Lambda's runtime keeps the header per invocation in its InvokeStore when invocations may run concurrently.
     const invokeStore = (globalThis as { awslambda?: { InvokeStore?: { getXRayTraceId?: () => string | undefined } } }).awslambda
       ?.InvokeStore;
-    const header = parseXRayTraceHeader(invokeStore?.getXRayTraceId?.() ?? this.env['_X_AMZN_TRACE_ID']);
+    const header = parseXRayTraceHeader(invokeStore?.getXRayTraceId?.() ?? this.env._X_AMZN_TRACE_ID);
     if (header?.parent === undefined || header.sampled !== true) return undefined;
     return { traceId: header.root, parentId: header.parent, ...daemon };
   }

@@ -48,7 +48,7 @@ export interface RequestMixOptions {
    * One step of the mix for one worker (`n` counts that worker's steps from 0);
    * returns how many DynamoDB requests it sent, 1 when it returns nothing.
    */
-  readonly request: (worker: number, n: number) => Promise<number | void>;
+  readonly request: (worker: number, n: number) => Promise<number | undefined>;
   /** Measured windows; their median and range are reported. @default 5 */
   readonly windows?: number;
   /** @default 1000 */

@@ -35,8 +35,8 @@ interface Measurement {
 }
 
 export async function benchEventSource(): Promise<void> {
-  const total = Number(process.env['BENCH_RECORDS'] ?? 150_000);
-  const rounds = Math.max(1, Number(process.env['BENCH_ROUNDS'] ?? 3));
+  const total = Number(process.env.BENCH_RECORDS ?? 150_000);
+  const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
   const runtime = await startBenchRuntime();
   try {
     const kafka = runtime.kafkaClient('bench');

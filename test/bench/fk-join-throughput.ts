@@ -30,7 +30,7 @@ import { measureToolboxCost } from './fk-join/toolbox-cost';
 import { benchJoin as joinDeclaration, benchPipeline, phaseRecords } from './fk-join/workload';
 import { descendantProcessIds, formatSpread, spreadOf } from './measure';
 
-const ROUNDS = Number(process.env['BENCH_JOIN_ROUNDS'] ?? 3);
+const ROUNDS = Number(process.env.BENCH_JOIN_ROUNDS ?? 3);
 const TYPES: JoinType[] = ['left', 'inner'];
 const RESULT_FILE = join(LOCAL_STATE_DIR, 'bench', 'fk-join.json');
 

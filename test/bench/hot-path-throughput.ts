@@ -54,15 +54,15 @@ import {
 import { dollarsPerMillion, ON_DEMAND_PRICES } from './cost';
 import { cpuBetween, descendantProcessIds, formatSpread, readCpu, spreadOf, type CpuReading, type Spread } from './measure';
 
-const UPDATES = Number(process.env['BENCH_HOT_UPDATES'] ?? 20_000);
-const KEYS = Number(process.env['BENCH_HOT_KEYS'] ?? 20_000);
+const UPDATES = Number(process.env.BENCH_HOT_UPDATES ?? 20_000);
+const KEYS = Number(process.env.BENCH_HOT_KEYS ?? 20_000);
 const SKEW = 1.1;
-const INTERVAL_MS = Number(process.env['BENCH_HOT_INTERVAL_MS'] ?? 10_000);
-const RATE = Number(process.env['BENCH_HOT_RATE'] ?? 1_000);
-const WINDOW_MS = Number(process.env['BENCH_HOT_WINDOW_MS'] ?? 2_000);
-const WINDOWS = Number(process.env['BENCH_HOT_WINDOWS'] ?? 5);
+const INTERVAL_MS = Number(process.env.BENCH_HOT_INTERVAL_MS ?? 10_000);
+const RATE = Number(process.env.BENCH_HOT_RATE ?? 1_000);
+const WINDOW_MS = Number(process.env.BENCH_HOT_WINDOW_MS ?? 2_000);
+const WINDOWS = Number(process.env.BENCH_HOT_WINDOWS ?? 5);
 const WARMUP_WINDOWS = 1;
-const MODES = (process.env['BENCH_HOT_MODES'] ?? 'within,across,steady').split(',').map((mode) => mode.trim());
+const MODES = (process.env.BENCH_HOT_MODES ?? 'within,across,steady').split(',').map((mode) => mode.trim());
 
 const MODE_LABELS: Record<string, string> = {
   within: 'burst, within batches',
@@ -146,7 +146,7 @@ export async function benchHotPath(): Promise<void> {
 }
 
 /** The yardstick's request: what the hot path sends for nearly every stored key (a conditional update that marks the key pending in the index). */
-async function hotPathWrite(documents: DynamoDBDocumentClient, tableName: string, worker: number, n: number): Promise<void> {
+async function hotPathWrite(documents: DynamoDBDocumentClient, tableName: string, worker: number, n: number): Promise<undefined> {
   await documents.send(
     new UpdateCommand({
       TableName: tableName,
@@ -341,13 +341,13 @@ async function finish(
       new ScanCommand({ TableName: under.tableName, ...(startKey ? { ExclusiveStartKey: startKey } : {}) }),
     );
     for (const item of page.Items ?? []) {
-      if (isBufferedRangeKey(item['pk'] as string)) {
+      if (isBufferedRangeKey(item.pk as string)) {
         bufferedRangesLeft += 1;
         continue;
       }
-      const expected = newest.get(item['pk'] as string);
-      const stored = JSON.parse(item['value'] as string) as PriceUpdate;
-      const emitted = typeof item['emittedValue'] === 'string' ? (JSON.parse(item['emittedValue']) as PriceUpdate) : undefined;
+      const expected = newest.get(item.pk as string);
+      const stored = JSON.parse(item.value as string) as PriceUpdate;
+      const emitted = typeof item.emittedValue === 'string' ? (JSON.parse(item.emittedValue) as PriceUpdate) : undefined;
       if (expected && stored.version === expected.version) storedRight += 1;
       if (expected && emitted && emitted.amountMinor === expected.amountMinor) emittedRight += 1;
     }
@@ -500,7 +500,7 @@ async function runSteady(
     under,
     windows,
     result: {
-      label: MODE_LABELS['steady']!,
+      label: MODE_LABELS.steady!,
       updates,
       usage: {
         requests: sum('requests'),
@@ -550,7 +550,7 @@ function report(
     const storeShare = (mixCpu: number, runCpu: number) => percent((requestsPerUpdate * mixCpu) / runCpu);
     // The run's rate over the rate the local server allows at this many requests per update, by the yardstick.
     const ofRateBound = (rate: number, mixRate: number) => percent(rate / (mixRate / requestsPerUpdate));
-    const steady = result.label === MODE_LABELS['steady'];
+    const steady = result.label === MODE_LABELS.steady;
     const rate = result.updatesPerSecond;
     speedRows[result.label] = {
       'CPU ms/update': formatSpread(cpu, 3),

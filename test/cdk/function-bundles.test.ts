@@ -40,7 +40,7 @@ describe('CDK: function bundles', () => {
       {
         cwd: directory,
         env: {
-          PATH: process.env['PATH'],
+          PATH: process.env.PATH,
           ...COLD_START_ENVIRONMENT,
           PLATFORM_SCHEMAS_DIR: join(directory, 'schemas'),
           AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',

@@ -74,7 +74,7 @@ describe('CDK: who can reach whom', () => {
 
   it('adds no rule to an existing cluster’s group when its owners manage the rules themselves', () => {
     const platform = JSON.parse(JSON.stringify(TEST_ENVIRONMENTS)) as typeof TEST_ENVIRONMENTS;
-    (platform.environments.existing.kafka as Record<string, unknown>)['addSecurityGroupRules'] = false;
+    (platform.environments.existing.kafka as Record<string, unknown>).addSecurityGroupRules = false;
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
     const stacks = addPlatformStacks(app, deployablePipeline, parseDeploymentConfig(platform, 'existing'));
     const template = JSON.stringify(app.synth().getStackByName(stacks.network.stackName).template);

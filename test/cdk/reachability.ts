@@ -28,22 +28,22 @@ export function securityGroupRules(templates: readonly Template[], names: GroupN
   };
   const rules: Rule[] = [];
   const add = (direction: Rule['direction'], group: string, raw: Record<string, any>) => {
-    const protocol = String(raw['IpProtocol']);
+    const protocol = String(raw.IpProtocol);
     if (protocol !== 'tcp' && protocol !== '-1') return;
-    const peer = raw['CidrIp'] ?? nameOf(raw['SourceSecurityGroupId'] ?? raw['DestinationSecurityGroupId']);
+    const peer = raw.CidrIp ?? nameOf(raw.SourceSecurityGroupId ?? raw.DestinationSecurityGroupId);
     const all = protocol === '-1';
-    rules.push({ direction, group, peer, fromPort: all ? 0 : raw['FromPort'], toPort: all ? 65_535 : raw['ToPort'] });
+    rules.push({ direction, group, peer, fromPort: all ? 0 : raw.FromPort, toPort: all ? 65_535 : raw.ToPort });
   };
   for (const template of templates) {
     for (const [logicalId, resource] of Object.entries(template.findResources('AWS::EC2::SecurityGroup'))) {
       const group = nameOf(logicalId);
-      for (const raw of resource['Properties']['SecurityGroupIngress'] ?? []) add('ingress', group, raw);
-      for (const raw of resource['Properties']['SecurityGroupEgress'] ?? []) add('egress', group, raw);
+      for (const raw of resource.Properties.SecurityGroupIngress ?? []) add('ingress', group, raw);
+      for (const raw of resource.Properties.SecurityGroupEgress ?? []) add('egress', group, raw);
     }
     for (const resource of Object.values(template.findResources('AWS::EC2::SecurityGroupIngress')))
-      add('ingress', nameOf(resource['Properties']['GroupId']), resource['Properties']);
+      add('ingress', nameOf(resource.Properties.GroupId), resource.Properties);
     for (const resource of Object.values(template.findResources('AWS::EC2::SecurityGroupEgress')))
-      add('egress', nameOf(resource['Properties']['GroupId']), resource['Properties']);
+      add('egress', nameOf(resource.Properties.GroupId), resource.Properties);
   }
   return rules;
 }

@@ -34,7 +34,7 @@ describe('Command: liberate, run as a user runs it (integration)', () => {
   beforeAll(async () => {
     runtime = await connectToTestServices();
     kafka = runtime.kafkaClient('liberate-test');
-    process.env['CLI_TEST_PREFIX'] = prefix;
+    process.env.CLI_TEST_PREFIX = prefix;
     jest.isolateModules(() => {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       pipeline = (require(PIPELINE) as { default: Pipeline }).default;
@@ -77,8 +77,8 @@ describe('Command: liberate, run as a user runs it (integration)', () => {
     expect(again.code).toBe(0);
     const result = JSON.parse(again.stdout) as Record<string, unknown>;
     expect(result).toMatchObject({ produced: 3, rejected: 0, resumedAfterLine: 0 });
-    expect(result['alreadyComplete']).toBeUndefined();
-    expect(result['startedOverBecause']).toMatch(
+    expect(result.alreadyComplete).toBeUndefined();
+    expect(result.startedOverBecause).toMatch(
       /does not apply: partition \d of ".*merchants-snapshot" ends at offset 0, short of the \d+ it reached/,
     );
     expect(again.stderr).toMatch(/^liberate: starting over, as the checkpoint .* does not apply/);

@@ -28,7 +28,7 @@ describe('Replaying one consumer while the rest keeps running: platform mapping 
     runtime = await connectToTestServices();
     kafka = runtime.kafkaClient('mapping-switch-test');
     switches = mkdtempSync(join(tmpdir(), 'mapping-switches-'));
-    process.env['CLI_TEST_PREFIX'] = prefix;
+    process.env.CLI_TEST_PREFIX = prefix;
     jest.isolateModules(() => {
       pipeline = (require(PIPELINE) as { default: Pipeline }).default;
     });

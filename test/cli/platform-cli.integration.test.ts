@@ -1,6 +1,6 @@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Kafka } from 'kafkajs';
-import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,7 +41,7 @@ describe('The platform command line, run as a user runs it (integration)', () =>
   beforeAll(async () => {
     runtime = await connectToTestServices();
     kafka = runtime.kafkaClient('cli-test');
-    process.env['CLI_TEST_PREFIX'] = prefix;
+    process.env.CLI_TEST_PREFIX = prefix;
     jest.isolateModules(() => {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       pipeline = (require(PIPELINE) as { default: Pipeline }).default;

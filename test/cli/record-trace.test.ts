@@ -75,8 +75,8 @@ describe('Function: producedTraceHeaders', () => {
     const second = producedTraceHeaders(undefined, undefined);
 
     expect(Object.keys(first.headers).sort()).toEqual(['traceparent', 'x-source-system']);
-    expect(parseTraceparent(first.headers['traceparent'])?.traceId).toBe(first.traceId);
-    expect(parseTraceparent(second.headers['traceparent'])?.traceId).toBe(second.traceId);
+    expect(parseTraceparent(first.headers.traceparent)?.traceId).toBe(first.traceId);
+    expect(parseTraceparent(second.headers.traceparent)?.traceId).toBe(second.traceId);
     expect(first.traceId).not.toBe(second.traceId);
   });
 
@@ -85,7 +85,7 @@ describe('Function: producedTraceHeaders', () => {
 
     const lines = [producedTraceHeaders(undefined, parent), producedTraceHeaders({ 'x-source-system': 'monolith' }, parent)];
 
-    const contexts = lines.map((line) => parseTraceparent(line.headers['traceparent']));
+    const contexts = lines.map((line) => parseTraceparent(line.headers.traceparent));
     expect(lines.map((line) => line.traceId)).toEqual([TRACE_ID, TRACE_ID]);
     expect(contexts.map((context) => [context?.traceId, context?.flags])).toEqual([
       [TRACE_ID, 0],
@@ -105,7 +105,7 @@ describe('Function: redrivenTraceHeaders', () => {
       'x-event-id': Buffer.from('e-1'),
     });
 
-    const context = parseTraceparent(String(headers['traceparent']), String(headers['tracestate']));
+    const context = parseTraceparent(String(headers.traceparent), String(headers.tracestate));
     expect(context).toEqual({
       traceId: TRACE_ID,
       parentId: expect.not.stringMatching(/^00f067aa0ba902b7$/),
@@ -119,8 +119,8 @@ describe('Function: redrivenTraceHeaders', () => {
   it('starts a new trace for a letter without one, with no cause', () => {
     const headers = redrivenTraceHeaders({ trace: Buffer.from('t-1'), 'x-trace-cause': Buffer.from('aaaaaaaaaaaaaaaa') });
 
-    expect(parseTraceparent(String(headers['traceparent']))).toEqual(expect.objectContaining({ flags: 1 }));
+    expect(parseTraceparent(String(headers.traceparent))).toEqual(expect.objectContaining({ flags: 1 }));
     expect(headers['x-trace-cause']).toBeUndefined();
-    expect(headers['trace']).toEqual(Buffer.from('t-1'));
+    expect(headers.trace).toEqual(Buffer.from('t-1'));
   });
 });

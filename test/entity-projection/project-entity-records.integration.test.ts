@@ -134,7 +134,7 @@ describe('Function: projectEntityRecords (integration, dynalite)', () => {
     // A table that refuses writes for one entity for a while, as a throttled or unreachable DynamoDB would.
     const flaky = {
       send: (command: { input: { Item?: Record<string, unknown> } }) =>
-        command.input.Item?.['merchantId'] === 'm-unlucky'
+        command.input.Item?.merchantId === 'm-unlucky'
           ? Promise.reject(new Error('ProvisionedThroughputExceeded'))
           : documents.send(command as never),
     } as unknown as DynamoDBDocumentClient;

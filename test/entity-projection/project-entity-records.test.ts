@@ -74,7 +74,7 @@ describe('Function: projectEntityRecords › a batch read with a schema registry
 
     // Assess
     expect(result).toEqual({ upserted: 2, deleted: 0, stale: 0, deadLettered: 500, failed: [] });
-    expect(items.map((item) => item['merchantId'])).toEqual(['m-0', 'm-501']);
+    expect(items.map((item) => item.merchantId)).toEqual(['m-0', 'm-501']);
     expect(letters.every((letter) => letter.reason.startsWith('SCHEMA_NOT_FOUND: '))).toBe(true);
     expect(server.requests()).toBe(1 + unknownIds.length * 3);
     expect(Date.now() - started).toBeLessThan(20_000); // the 3 ids are looked up together: ≈ 2.2 s

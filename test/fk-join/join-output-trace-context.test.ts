@@ -36,12 +36,12 @@ describe('Class: KafkaJoinOutputSink (trace context)', () => {
     // Assess
     const item1 = headersOf('item-1');
     expect(item1).toMatchObject({ [JOIN_OUTPUT_HEADERS.position]: '12:7', [JOIN_OUTPUT_HEADERS.join]: 'items-with-flyer' });
-    expectChildOf(parseTraceparent(item1['traceparent'])!, last);
+    expectChildOf(parseTraceparent(item1.traceparent)!, last);
     expect(item1[TRACE_HEADERS.cause]).toBe(last.parentId);
-    expect(item1['tracestate']).toBeUndefined();
+    expect(item1.tracestate).toBeUndefined();
     const item2 = headersOf('item-2');
-    expectChildOf(parseTraceparent(item2['traceparent'], item2['tracestate'])!, other);
-    expect(item2['tracestate']).toBe('vendor=1');
+    expectChildOf(parseTraceparent(item2.traceparent, item2.tracestate)!, other);
+    expect(item2.tracestate).toBe('vendor=1');
   });
 
   it('gives each result of a fan-out a child of the right record whose fan-out reached its key', async () => {
@@ -65,9 +65,9 @@ describe('Class: KafkaJoinOutputSink (trace context)', () => {
     await withJoinOutputCauses(causes, () => sink.publish([output('item-1', 1, 40), output('item-2', 3, 41), output('item-3', 5, 41)]));
 
     // Assess
-    expectChildOf(parseTraceparent(headersOf('item-1')['traceparent'])!, flyerA);
-    expectChildOf(parseTraceparent(headersOf('item-2')['traceparent'])!, flyerB);
-    expectChildOf(parseTraceparent(headersOf('item-3')['traceparent'])!, flyerB);
+    expectChildOf(parseTraceparent(headersOf('item-1').traceparent)!, flyerA);
+    expectChildOf(parseTraceparent(headersOf('item-2').traceparent)!, flyerB);
+    expectChildOf(parseTraceparent(headersOf('item-3').traceparent)!, flyerB);
     expect(headersOf('item-3')[TRACE_HEADERS.cause]).toBe(flyerB.parentId);
   });
 
@@ -85,7 +85,7 @@ describe('Class: KafkaJoinOutputSink (trace context)', () => {
     await withJoinOutputCauses(causes, () => sink.publish([output('item-1', 0, 9), output('item-2', 1, 9)]));
 
     for (const key of ['item-1', 'item-2']) {
-      expectChildOf(parseTraceparent(headersOf(key)['traceparent'])!, started);
+      expectChildOf(parseTraceparent(headersOf(key).traceparent)!, started);
       expect(headersOf(key)[TRACE_HEADERS.cause]).toBeUndefined();
     }
   });
@@ -96,7 +96,7 @@ describe('Class: KafkaJoinOutputSink (trace context)', () => {
 
     await sink.publish([output('k', 1, -1)]);
 
-    expect(parseTraceparent(headersOf('k')['traceparent'])).toEqual({
+    expect(parseTraceparent(headersOf('k').traceparent)).toEqual({
       traceId: expect.stringMatching(/^[0-9a-f]{32}$/),
       parentId: expect.stringMatching(/^[0-9a-f]{16}$/),
       flags: 1,
@@ -119,7 +119,7 @@ describe('Class: KafkaJoinOutputSink (trace context)', () => {
       }),
     );
 
-    contexts.forEach((context, index) => expectChildOf(parseTraceparent(headersOf(`k-${index}`)['traceparent'])!, context));
+    contexts.forEach((context, index) => expectChildOf(parseTraceparent(headersOf(`k-${index}`).traceparent)!, context));
   });
 });
 

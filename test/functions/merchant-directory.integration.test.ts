@@ -43,8 +43,8 @@ describe('Function: merchant-directory handler, run by the local runtime (integr
     await produce(kafka, 'merchants', messages);
 
     // Assess
-    await eventually('the table holds m-1 in Ireland', async () => (await stored('m-1'))?.['country'] === 'IE');
-    await eventually('m-2 is deleted', async () => (await stored('m-2'))?.['_deleted'] === true);
+    await eventually('the table holds m-1 in Ireland', async () => (await stored('m-1'))?.country === 'IE');
+    await eventually('m-2 is deleted', async () => (await stored('m-2'))?._deleted === true);
     const [deadLetter] = await readTopic(kafka, 'merchants.dlq', 1);
     expect(deadLetter).toMatchObject({ key: 'm-broken', value: '{"name": "unterminated' });
     // Dead-lettered by the handler at once (no retry can read it), not after the event source's retries.

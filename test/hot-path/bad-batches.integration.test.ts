@@ -5,7 +5,7 @@ import type { Kafka } from 'kafkajs';
 import { gzipSync } from 'node:zlib';
 import { catalog } from '../../example';
 import { EventSourceMapping } from '../../shared/local/event-source';
-import { type MskEvent, type MskHandler } from '../../shared/msk';
+import type { MskEvent, MskHandler } from '../../shared/msk';
 import {
   createHotStreamHandler,
   defineHotStream,

@@ -5,7 +5,7 @@ import type { Kafka } from 'kafkajs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { buildMskEvent, toSignedBytes, type MskRecord } from '../../shared/msk';
 import { createHotStreamHandler, FLUSH_TICK_HEADER, hotStateTableVariable, HotStateStore, type HotStream } from '../../shared/hot-path';
-import { definePriceStream, defineStockStream, type PriceUpdate } from '../../example';
+import { definePriceStream, type defineStockStream, type PriceUpdate } from '../../example';
 import { findFreePort, provisionTables, provisionTopics, type LocalRuntime } from '../../shared/local';
 import { definePipeline, type Pipeline } from '../../shared/pipeline';
 import type { ValueFormat } from '../../shared/schemas';

@@ -47,7 +47,7 @@ function captureOutput() {
         .flatMap((text) => text.split('\n'))
         .filter((line) => line.startsWith('{'))
         .map((line) => JSON.parse(line) as Record<string, unknown>)
-        .filter((line) => line['message'] === message),
+        .filter((line) => line.message === message),
   };
 }
 
@@ -261,9 +261,9 @@ describe('High-frequency path: trace context (integration)', () => {
   it('keeps the trace context of an update it dead-letters, and logs its trace id', async () => {
     // Prepare: a handler that logs warnings (the tests' default is errors only), its log lines captured.
     const stream = prices(0);
-    const level = process.env['POWERTOOLS_LOG_LEVEL'];
-    process.env['POWERTOOLS_LOG_LEVEL'] = 'WARN';
-    const { handler, letters } = await deployed(stream).finally(() => (process.env['POWERTOOLS_LOG_LEVEL'] = level));
+    const level = process.env.POWERTOOLS_LOG_LEVEL;
+    process.env.POWERTOOLS_LOG_LEVEL = 'WARN';
+    const { handler, letters } = await deployed(stream).finally(() => (process.env.POWERTOOLS_LOG_LEVEL = level));
     const logged = captureOutput();
 
     // Act
@@ -305,10 +305,10 @@ describe('High-frequency path: trace context (integration)', () => {
       sameValue: (a, b) => a.amountMinor === b.amountMinor && a.note === b.note,
       formats: { input: gzipJson },
     });
-    const level = process.env['POWERTOOLS_LOG_LEVEL'];
-    process.env['POWERTOOLS_LOG_LEVEL'] = 'WARN';
+    const level = process.env.POWERTOOLS_LOG_LEVEL;
+    process.env.POWERTOOLS_LOG_LEVEL = 'WARN';
     const { handler, letters } = await deployed(stream as unknown as HotStream<never>).finally(
-      () => (process.env['POWERTOOLS_LOG_LEVEL'] = level),
+      () => (process.env.POWERTOOLS_LOG_LEVEL = level),
     );
     const logged = captureOutput();
 
@@ -363,7 +363,7 @@ describe('High-frequency path: trace context (integration)', () => {
 
       // Assess
       await eventually('both subsegments arrive', () => datagrams.length === 2, 5_000);
-      expect(datagrams.map((document) => [document['name'], document['trace_id'], document['annotations']['record_trace_ids']])).toEqual([
+      expect(datagrams.map((document) => [document.name, document.trace_id, document.annotations.record_trace_ids])).toEqual([
         [stream.name, '1-67891233-abcdef012345678912345678', toXRayTraceId(TRACE_A)],
         [stream.name, '1-67891233-abcdef012345678912345678', toXRayTraceId(TRACE_C)],
       ]);

@@ -86,8 +86,8 @@ describe('Function: startLocalRuntime (integration)', () => {
 
   it('uses the broker and DynamoDB endpoint named by KAFKA_BROKERS and DYNAMODB_ENDPOINT instead of starting its own', async () => {
     // Prepare: the suite's services stand in for ones the user already runs.
-    const existingBrokers = process.env['KAFKA_BROKERS']!;
-    const existingEndpoint = process.env['DYNAMODB_ENDPOINT']!;
+    const existingBrokers = process.env.KAFKA_BROKERS!;
+    const existingEndpoint = process.env.DYNAMODB_ENDPOINT!;
 
     // Act
     const runtime = await startLocalRuntime({
@@ -124,7 +124,7 @@ describe('Function: startLocalRuntime (integration)', () => {
 
     // Act
     const runtime = await startLocalRuntime({
-      config: { ...readLocalServicesConfig({ KAFKA_BROKERS: process.env['KAFKA_BROKERS']! }), dynamoDbPort },
+      config: { ...readLocalServicesConfig({ KAFKA_BROKERS: process.env.KAFKA_BROKERS! }), dynamoDbPort },
     });
 
     // Assess

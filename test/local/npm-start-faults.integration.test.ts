@@ -40,8 +40,8 @@ function startPlatform(ports: { kafka: number; dynamodb: number }): Platform {
     USER_PIPELINE_PREFIX: `${uniqueName('faults')}.`,
   };
   // The suite's shared services are not these: this run starts its own.
-  delete env['KAFKA_BROKERS'];
-  delete env['DYNAMODB_ENDPOINT'];
+  delete env.KAFKA_BROKERS;
+  delete env.DYNAMODB_ENDPOINT;
   const child = spawn(process.execPath, ['-r', '@swc-node/register', 'shared/cli/start/start.ts', '--pipeline', PIPELINE], {
     cwd: ROOT,
     env,

@@ -38,7 +38,7 @@ describe('npm start -- --pipeline <module>, as a user runs it (integration)', ()
         throw new Error(`${String(error)}; it printed:\n${stdout.slice(-2_000)}`);
       });
       jest.isolateModules(() => {
-        process.env['USER_PIPELINE_PREFIX'] = prefix;
+        process.env.USER_PIPELINE_PREFIX = prefix;
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         pipeline = (require(PIPELINE) as { default: Pipeline }).default;
       });

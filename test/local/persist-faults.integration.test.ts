@@ -229,8 +229,8 @@ describe('npm start --persist, when its broker or dynalite dies under running co
       LOCAL_MAPPINGS_DIR: join(workDir, 'mappings'),
     };
     // The suite's shared services are not these: this run starts its own.
-    delete env['KAFKA_BROKERS'];
-    delete env['DYNAMODB_ENDPOINT'];
+    delete env.KAFKA_BROKERS;
+    delete env.DYNAMODB_ENDPOINT;
     const child: ChildProcess = spawn(
       process.execPath,
       ['-r', '@swc-node/register', 'shared/cli/start/start.ts', '--persist', ...DEMO_FLAGS, ...more],

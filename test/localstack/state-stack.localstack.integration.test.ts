@@ -10,7 +10,7 @@ import pipeline from '../../pipeline';
  * (MSK and Kafka event sources need its paid edition and Docker), with
  * LocalStack's CDK wrapper, and checks the tables through the DynamoDB API.
  */
-const endpoint = process.env['AWS_ENDPOINT_URL'] ?? 'http://localhost:4566';
+const endpoint = process.env.AWS_ENDPOINT_URL ?? 'http://localhost:4566';
 const reachable =
   spawnSync(
     process.execPath,

@@ -20,7 +20,7 @@ describe('createTelemetry', () => {
 
     const metric = lines.map((line) => JSON.parse(line) as Record<string, unknown>).find((entry) => '_aws' in entry)!;
     expect(metric).toMatchObject({ [DEAD_LETTERED_METRIC]: 2, service: 'items-with-flyer.left' });
-    expect(JSON.stringify(metric['_aws'])).toContain('"Namespace":"shop"');
+    expect(JSON.stringify(metric._aws)).toContain('"Namespace":"shop"');
   });
 
   it('writes nothing for an invocation without metrics', () => {

@@ -26,7 +26,7 @@ interface Published {
 /** Runs `platform <args>` as a user runs it; the registry under test needs no credentials, and a developer's own must not leak into it. */
 const platform = (args: readonly string[]) => {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env['SCHEMA_REGISTRY_CREDENTIALS'];
+  delete env.SCHEMA_REGISTRY_CREDENTIALS;
   return runPlatform(args, { env });
 };
 

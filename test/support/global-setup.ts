@@ -31,12 +31,12 @@ export default async function globalSetup(): Promise<void> {
     log: (line) => process.stderr.write(`[global-setup] ${line}\n`),
   });
   globalThis.__LOCAL_RUNTIME__ = runtime;
-  process.env['KAFKA_BROKERS'] = runtime.kafka.brokers.join(',');
-  process.env['DYNAMODB_ENDPOINT'] = runtime.dynamodb.endpoint;
-  process.env['SCHEMA_REGISTRY_FILE'] = schemaRegistryFile;
-  process.env['KAFKAJS_NO_PARTITIONER_WARNING'] = '1';
-  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true';
+  process.env.KAFKA_BROKERS = runtime.kafka.brokers.join(',');
+  process.env.DYNAMODB_ENDPOINT = runtime.dynamodb.endpoint;
+  process.env.SCHEMA_REGISTRY_FILE = schemaRegistryFile;
+  process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   // Handlers made in tests log through Powertools: errors only, and no embedded-metric JSON.
-  process.env['POWERTOOLS_METRICS_DISABLED'] = 'true';
-  process.env['POWERTOOLS_LOG_LEVEL'] = 'ERROR';
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
 }

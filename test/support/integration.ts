@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Admin, Kafka, Message } from 'kafkajs';
 import { EventSourceMapping, type EventSourceMappingOptions } from '../../shared/local/event-source';
-import { type MskEvent, type MskHandler } from '../../shared/msk';
+import type { MskEvent, MskHandler } from '../../shared/msk';
 import { readLocalServicesConfig, startLocalRuntime, provisionTopics, type LocalRuntime } from '../../shared/local';
 import { orderedProducer, topicRecordCount } from '../../shared/kafka';
 import {

@@ -51,7 +51,7 @@ describe('Function: traceContextOfMskHeaders', () => {
           ...Object.entries(traceHeaders(sent)).map(([name, value]) => [name, Buffer.from(value)] as const),
         ],
       });
-      expect(record.headers[0]!['binary']).toEqual([-1, -128, 127]);
+      expect(record.headers[0]!.binary).toEqual([-1, -128, 127]);
 
       expect(traceContextOfMskHeaders(record.headers)).toEqual(sent);
     }

@@ -50,7 +50,7 @@ export function readStartOptions(args: readonly string[] = process.argv.slice(2)
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  const userCwd = env['INIT_CWD'] ?? process.cwd();
+  const userCwd = env.INIT_CWD ?? process.cwd();
   const persistDirSetting = env[PERSIST_DIR_VARIABLE]?.trim() || undefined;
   return {
     help: values.help,

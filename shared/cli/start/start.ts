@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   // The AWS SDK warns on every start that its releases after early January 2027 need Node.js 22: harmless
   // for the versions this project pins (see "Local services" in the README). Its own switch silences
   // that warning and nothing else; a value the user set is kept.
-  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
   const log = (line: string) => console.log(`[local] ${line}`);
   const warnings = new RecentWarnings();

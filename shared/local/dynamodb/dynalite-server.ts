@@ -88,7 +88,7 @@ export async function startDynamoDbServer(options: DynamoDbServerOptions): Promi
       }
     });
   });
-  let reportListening = () => undefined as void;
+  let reportListening: () => void = () => undefined;
   const listening = new Promise<void>((resolve) => (reportListening = resolve));
   const onMessage = (message: unknown) => {
     if (isListeningMessage(message)) reportListening();

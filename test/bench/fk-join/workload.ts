@@ -28,9 +28,9 @@ export interface WorkloadSize {
 }
 
 export const DEFAULT_SIZE: WorkloadSize = {
-  leftRows: Number(process.env['BENCH_JOIN_LEFT_ROWS'] ?? 2_000),
-  rightRows: Number(process.env['BENCH_JOIN_RIGHT_ROWS'] ?? 50),
-  rightUpdates: Number(process.env['BENCH_JOIN_RIGHT_UPDATES'] ?? 100),
+  leftRows: Number(process.env.BENCH_JOIN_LEFT_ROWS ?? 2_000),
+  rightRows: Number(process.env.BENCH_JOIN_RIGHT_ROWS ?? 50),
+  rightUpdates: Number(process.env.BENCH_JOIN_RIGHT_UPDATES ?? 100),
   valueBytes: 200,
 };
 

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { HandlerLoadError, HandlerTimeoutError, invokeHandler, loadHandler } from '../../../shared/local/event-source';
-import { type MskEvent } from '../../../shared/msk';
+import type { MskEvent } from '../../../shared/msk';
 
 const event: MskEvent = {
   eventSource: 'aws:kafka',
