@@ -42,9 +42,9 @@ export function defineCatalog(prefix = ''): Catalog {
   // Values travel as Avro in the Confluent wire format; the registry is the one the environment names, found on first use.
   const registry = lazySchemaRegistry();
   const formats = new Map(topics.map((declaration) => [declaration.name, topicValueFormat(declaration, registry)]));
-  const format = (name: string) => formats.get(topic(name))!;
-  // The formats read every input into the newest version of its schema (or dead-letter it) before a join sees it,
-  // so the joins' own codecs are plain JSON: checking the values again would find nothing.
+  // A topic's schema is what promises its values' type: the one place the type is taken on trust.
+  const format = <T>(name: string) => formats.get(topic(name)) as ValueFormat<T>;
+  // The formats read every input into the newest version of its schema (or dead-letter it) before a join sees it.
   const itemsWithFlyer = defineJoin<Item, Flyer, ItemWithFlyer>({
     name: topic('items-with-flyer'),
     // An item is an offer only on a flyer that exists.
@@ -53,7 +53,7 @@ export function defineCatalog(prefix = ''): Catalog {
     rightTopic: topic('flyers'),
     outputTopic: topic('items-with-flyer'),
     deadLetterTopic: topic('items-with-flyer.dlq'),
-    formats: { left: format('items'), right: format('flyers'), output: format('items-with-flyer') },
+    formats: { left: format<Item>('items'), right: format<Flyer>('flyers'), output: format<ItemWithFlyer>('items-with-flyer') },
     foreignKey: (item) => item.flyerId,
     joiner: (item, flyer) => ({ item, flyer: flyer! }),
   });
@@ -65,7 +65,7 @@ export function defineCatalog(prefix = ''): Catalog {
     rightTopic: topic('merchants'),
     outputTopic: topic('offers'),
     deadLetterTopic: topic('offers.dlq'),
-    formats: { left: format('items-with-flyer'), right: format('merchants'), output: format('offers') },
+    formats: { left: format<ItemWithFlyer>('items-with-flyer'), right: format<Merchant>('merchants'), output: format<Offer>('offers') },
     // The output is written in the offers schema, so a result that did not match would fail its batch (retried,
     // alarmed): a join cannot dead-letter its own result, whose state is already written. Inputs are checked
     // before anything is written, and offerOf builds exactly the schema's fields (the end-to-end test checks).

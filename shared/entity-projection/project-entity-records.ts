@@ -1,8 +1,8 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { MskRecord } from '../msk';
-import { decodeKey, InvalidRecordError } from '../msk';
-import { UnreadableValueError } from '../schemas/errors';
+import { decodeKey, InvalidRecordError, valueHeads } from '../msk';
+import { decodeRecordValue } from '../schemas/record-value';
 import { JSON_VALUE_FORMAT, type ValueFormat } from '../schemas/value-format';
 
 export interface EntityProjectionOptions {
@@ -88,13 +88,12 @@ export async function projectEntityRecords(records: readonly MskRecord[], option
     throw cause;
   };
   const format = options.format ?? JSON_VALUE_FORMAT;
-  const values = records.map((record): Buffer | null => (record.value === undefined ? null : Buffer.from(record.value, 'base64')));
   // The batch's schema ids are looked up together first: a record with an id already answered costs no request.
-  await format.prefetch?.(values.filter((bytes): bytes is Buffer => bytes !== null));
-  for (const [index, record] of records.entries()) {
+  await format.prefetch?.(valueHeads(records));
+  for (const record of records) {
     if (stopped.has(`${record.topic}-${record.partition}`)) continue;
     try {
-      const item = await itemOf(record, values[index] ?? null, format, options.keyAttribute);
+      const item = await itemOf(record, format, options.keyAttribute);
       await put(record, item, options);
       if (item[DELETED_ATTRIBUTE] === true) deleted += 1;
       else upserted += 1;
@@ -127,19 +126,14 @@ async function put(record: MskRecord, item: Record<string, unknown>, options: En
   }
 }
 
-/** The table item a record (with its value's bytes) stands for. @throws InvalidRecordError when the record cannot be used */
-async function itemOf(
-  record: MskRecord,
-  bytes: Buffer | null,
-  format: ValueFormat,
-  keyAttribute: string,
-): Promise<Record<string, unknown>> {
+/** The table item a record stands for. @throws InvalidRecordError when the record cannot be used */
+async function itemOf(record: MskRecord, format: ValueFormat, keyAttribute: string): Promise<Record<string, unknown>> {
   const key = decodeKey(record);
   if (key === null || key === '') throw new InvalidRecordError(record, 'entity records need a non-empty key (the entity id)');
   // The key is the table's partition key, which DynamoDB caps at 2,048 bytes.
   if (Buffer.byteLength(key) > MAX_ENTITY_KEY_BYTES)
     throw new InvalidRecordError(record, `a key of ${Buffer.byteLength(key)} bytes is longer than ${MAX_ENTITY_KEY_BYTES}`);
-  const value = await readValue(record, bytes, format);
+  const value = await decodeRecordValue(record, format);
   if (value !== null && (typeof value !== 'object' || Array.isArray(value))) {
     throw new InvalidRecordError(record, 'an entity value must be a JSON object');
   }
@@ -149,17 +143,4 @@ async function itemOf(
     [SOURCE_OFFSET_ATTRIBUTE]: record.offset,
     [DELETED_ATTRIBUTE]: value === null,
   };
-}
-
-/** The record's value as JSON, or null for a tombstone. @throws InvalidRecordError when it cannot be read */
-async function readValue(record: MskRecord, bytes: Buffer | null, format: ValueFormat): Promise<unknown> {
-  if (bytes === null) return null;
-  try {
-    return await format.decode(bytes);
-  } catch (error) {
-    if (error instanceof UnreadableValueError) throw new InvalidRecordError(record, error.message);
-    if (error instanceof SyntaxError)
-      throw new InvalidRecordError(record, `value is not valid JSON (${error.message}): ${bytes.toString('utf8').slice(0, 120)}`);
-    throw error;
-  }
 }

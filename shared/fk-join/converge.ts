@@ -10,7 +10,7 @@ export interface LeftInput {
   readonly key: string;
   readonly offset: number;
   readonly value: Buffer | null;
-  /** The value as the left codec decoded it (to find the foreign key), so the joiner gets it without decoding again. */
+  /** The value as the left topic's format decoded it (to find the foreign key), so the joiner gets it without parsing again. */
   readonly decodedValue: unknown;
   readonly foreignKey: string | null;
 }
@@ -90,7 +90,7 @@ export async function converge(
     const rights = await store.readRightRows([...new Set(plans.flatMap((plan) => (plan.foreignKey === null ? [] : [plan.foreignKey])))]);
 
     // 2. Compute each key's result; skip keys whose row already holds it.
-    const writes: Array<{ plan: Plan; next: Omit<LeftRow, 'rev'>; published: boolean; value: Buffer | null }> = [];
+    const writes: Array<{ plan: Plan; next: Omit<LeftRow, 'rev'>; published: boolean; value: unknown }> = [];
     const toPublish: JoinOutputRecord[] = [];
     const again: ConvergeTarget[] = [];
     for (const plan of plans) {

@@ -7,13 +7,13 @@ import { createTelemetry } from '../observability';
 import { KafkaDeadLetterPublisher } from '../dead-letter';
 import { connectOnce, kafkaFromEnvironment, orderedProducer } from '../kafka';
 import type { MskBatchResponse, MskEvent, MskRecord } from '../msk';
-import { BatchItemFailures, decodeKey, recordsOf, sourceRecordOfMskRecord, valueHeads, WHOLE_BATCH_DONE } from '../msk';
-import { UnreadableValueError } from '../schemas/errors';
+import { BatchItemFailures, decodeKey, InvalidRecordError, recordsOf, sourceRecordOfMskRecord, valueHeads, WHOLE_BATCH_DONE } from '../msk';
+import { decodeRecordValue } from '../schemas/record-value';
 import type { ValueFormat } from '../schemas/value-format';
 import { inputTraceOfMskHeaders, XRayBatchTracer, type InputTrace } from '../tracing';
 import { joinStateTableVariable, type FkJoin } from './define-join';
 import { InvalidJoinInputError } from './errors';
-import { JoinProcessor, type JoinInputRecord, type PartitionBatch } from './join-processor';
+import { JoinProcessor, type JoinInput, type JoinInputRecord, type PartitionBatch } from './join-processor';
 import { currentJoinOutputCauses, JoinOutputCauses, KafkaJoinOutputSink, withJoinOutputCauses } from './join-output-sink';
 import { JoinStateStore, type Subscription } from './join-state-store';
 
@@ -76,7 +76,7 @@ export function createJoinHandlers(join: FkJoin, options: JoinHandlerOptions = {
       event: MskEvent,
       traces: ReadonlyMap<MskRecord, InputTrace>,
       causes: JoinOutputCauses,
-      prepare: (record: JoinInputRecord) => T,
+      prepare: (input: JoinInput) => T,
     ): Promise<Array<PartitionBatch<T>>> {
       const batches: Array<PartitionBatch<T>> = [];
       const invalid: Array<{ record: MskRecord; message: string }> = [];
@@ -92,7 +92,7 @@ export function createJoinHandlers(join: FkJoin, options: JoinHandlerOptions = {
             causes.input(input.key, input.offset, traces.get(record)!);
           } catch (error) {
             // Only an invalid input is dead-lettered; anything else fails the invocation, to be retried.
-            if (!(error instanceof InvalidJoinInputError)) throw error;
+            if (!(error instanceof InvalidJoinInputError || error instanceof InvalidRecordError)) throw error;
             const reason = error.cause instanceof Error ? error.cause : error;
             invalid.push({ record, message: `${reason.name}: ${reason.message}` });
           }
@@ -159,17 +159,15 @@ export function createJoinHandlers(join: FkJoin, options: JoinHandlerOptions = {
   return { left: handle('left'), right: handle('right'), store };
 }
 
-/** The record as the join processor reads it: its key, and its value as JSON (read from the topic's wire format). */
-async function toJoinInput(record: MskRecord, format: ValueFormat): Promise<JoinInputRecord | undefined> {
+/** The record as the join processor reads it: its key, and its value decoded once by its topic's format. */
+async function toJoinInput(record: MskRecord, format: ValueFormat): Promise<JoinInput | undefined> {
   const key = decodeKey(record);
   if (key === null) return undefined;
-  if (record.value === undefined) return { key, offset: record.offset, value: null };
-  try {
-    return { key, offset: record.offset, value: await format.read(Buffer.from(record.value, 'base64')) };
-  } catch (error) {
-    if (error instanceof UnreadableValueError) throw new InvalidJoinInputError(error.message, false, { cause: error });
-    throw error;
-  }
+  const value = await decodeRecordValue(record, format);
+  // Only a tombstone deletes: a value that reads as null is no entity.
+  if (value === null && record.value !== undefined)
+    throw new InvalidJoinInputError('a value of null is no entity: a delete is a tombstone');
+  return { key, offset: record.offset, value };
 }
 
 /**

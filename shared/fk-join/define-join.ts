@@ -1,5 +1,4 @@
-import { JSON_VALUE_FORMAT, type ValueFormat } from '../schemas/value-format';
-import { jsonCodec, type ValueCodec } from './codec';
+import { jsonValueFormat, type ValueFormat } from '../schemas/value-format';
 import { JoinDeclarationError } from './errors';
 
 /** `inner` emits only when both sides exist; `left` also emits `joiner(left, null)`. */
@@ -18,7 +17,7 @@ export interface JoinDeclaration<L, R, O> {
   readonly rightTopic: string;
   /** Entity topic the join writes, keyed by the left key. */
   readonly outputTopic: string;
-  /** Dead-letter topic for input records without a key or with a value the codec rejects. */
+  /** Dead-letter topic for input records without a key or with a value their topic's format cannot read. */
   readonly deadLetterTopic: string;
   readonly type: JoinType;
   /** The right key a left value refers to, or null when it refers to none. */
@@ -28,31 +27,23 @@ export interface JoinDeclaration<L, R, O> {
    * and must not change its arguments: one decoded right value is shared by every left row of a batch that joins it.
    */
   joiner(left: L, right: R | null): O;
-  /** @default JSON */
-  readonly leftCodec?: ValueCodec<L>;
-  /** @default JSON */
-  readonly rightCodec?: ValueCodec<R>;
-  /**
-   * Must not throw: it runs after the join's state is written, where a refusal
-   * could only stall the partition (validate inputs with their codecs instead).
-   * @default JSON
-   */
-  readonly outputCodec?: ValueCodec<O>;
   /**
    * How each topic lays out its values on the wire (e.g. Avro in the Confluent
-   * wire format). The codecs see JSON: formats convert at the edge, and a
-   * value the left or right format cannot read is dead-lettered with the reason.
+   * wire format), and the one conversion to and from the values the foreign-key
+   * extractor and joiner see: each input value is decoded once, each output
+   * encoded once. A left or right value its format cannot read is dead-lettered
+   * with the reason (to check JSON inputs against a schema, use
+   * `validatedJsonValueFormat`). The output's `encode` must not refuse what the
+   * joiner returns: it runs after the join's state is written, where a refusal
+   * could only stall the partition.
    * @default JSON on all three topics
    */
-  readonly formats?: { readonly left?: ValueFormat; readonly right?: ValueFormat; readonly output?: ValueFormat };
+  readonly formats?: { readonly left?: ValueFormat<L>; readonly right?: ValueFormat<R>; readonly output?: ValueFormat<O> };
 }
 
-/** A join with its codecs and formats resolved. */
+/** A join with its formats resolved. */
 export interface FkJoin<L = unknown, R = unknown, O = unknown> extends JoinDeclaration<L, R, O> {
-  readonly leftCodec: ValueCodec<L>;
-  readonly rightCodec: ValueCodec<R>;
-  readonly outputCodec: ValueCodec<O>;
-  readonly formats: { readonly left: ValueFormat; readonly right: ValueFormat; readonly output: ValueFormat };
+  readonly formats: { readonly left: ValueFormat<L>; readonly right: ValueFormat<R>; readonly output: ValueFormat<O> };
 }
 
 const NAME = /^[a-zA-Z0-9._-]{1,100}$/;
@@ -86,13 +77,10 @@ export function defineJoin<L, R, O>(declaration: JoinDeclaration<L, R, O>): FkJo
   }
   return Object.freeze({
     ...declaration,
-    leftCodec: declaration.leftCodec ?? jsonCodec<L>(),
-    rightCodec: declaration.rightCodec ?? jsonCodec<R>(),
-    outputCodec: declaration.outputCodec ?? jsonCodec<O>(),
     formats: {
-      left: declaration.formats?.left ?? JSON_VALUE_FORMAT,
-      right: declaration.formats?.right ?? JSON_VALUE_FORMAT,
-      output: declaration.formats?.output ?? JSON_VALUE_FORMAT,
+      left: declaration.formats?.left ?? jsonValueFormat<L>(),
+      right: declaration.formats?.right ?? jsonValueFormat<R>(),
+      output: declaration.formats?.output ?? jsonValueFormat<O>(),
     },
   });
 }

@@ -10,14 +10,9 @@ export class JoinDeclarationError extends FkJoinError {
   override readonly name = 'JoinDeclarationError';
 }
 
-/** A value a codec cannot decode. */
-export class CodecError extends FkJoinError {
-  override readonly name = 'CodecError';
-}
-
 /**
- * An input record the join cannot use (no key, or a value that does not
- * decode), found before anything is written: the handler dead-letters it and
+ * An input record the join cannot use (no key, or a value its topic's
+ * format cannot read), found before anything is written: the handler dead-letters it and
  * moves on. Any other failure fails the invocation, so nothing is left half-applied.
  */
 export class InvalidJoinInputError extends FkJoinError {

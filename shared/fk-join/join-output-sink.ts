@@ -10,7 +10,7 @@ import { formatJoinPosition, type JoinPosition } from './join-result';
 export interface JoinOutputRecord {
   readonly leftKey: string;
   readonly position: JoinPosition;
-  readonly value: Buffer | null;
+  readonly value: unknown;
 }
 
 /** Where join results go. `publish` resolves only once every record is durably appended, in order. */
@@ -33,8 +33,8 @@ export const JOIN_OUTPUT_HEADERS = {
 
 /**
  * Publishes join results to the join's output topic with an idempotent, ordered
- * producer (acks from all in-sync replicas), in the topic's wire format (the results
- * arrive as JSON): a whole batch in as few produce requests as its size allows.
+ * producer (acks from all in-sync replicas), each value encoded once in the topic's
+ * wire format: a whole batch in as few produce requests as its size allows.
  */
 export class KafkaJoinOutputSink implements JoinOutputSink {
   constructor(
@@ -50,7 +50,7 @@ export class KafkaJoinOutputSink implements JoinOutputSink {
     const messages = await Promise.all(
       records.map(async (record) => ({
         key: record.leftKey,
-        value: record.value === null ? null : await this.format.write(record.value),
+        value: record.value === null ? null : await this.format.encode(record.value),
         headers: {
           [JOIN_OUTPUT_HEADERS.position]: formatJoinPosition(record.position),
           [JOIN_OUTPUT_HEADERS.join]: this.joinName,

@@ -1,13 +1,20 @@
 import { mapConcurrently } from '../concurrency';
 import { converge, worse, type ConvergeTarget, type LeftInput } from './converge';
 import type { FkJoin } from './define-join';
-import { CodecError, InvalidJoinInputError } from './errors';
+import { InvalidJoinInputError } from './errors';
 import type { JoinOutputSink } from './join-output-sink';
 import type { JoinStateStore, LeftRow, Subscription } from './join-state-store';
 
 export type { LeftInput } from './converge';
 
-/** A decoded input record: its key, offset in its partition, and value bytes (null = tombstone). */
+/** An input record as its handler decoded it: its key, offset in its partition, and value (null = tombstone). */
+export interface JoinInput {
+  readonly key: string;
+  readonly offset: number;
+  readonly value: unknown;
+}
+
+/** An input record as the join keeps it: its key, offset in its partition, and value as JSON text (null = tombstone). */
 export interface JoinInputRecord {
   readonly key: string;
   readonly offset: number;
@@ -71,22 +78,19 @@ export class JoinProcessor {
    * Checks a left record and extracts its foreign key.
    * @throws InvalidJoinInputError when it cannot be joined (dead-letter it)
    */
-  prepareLeft(record: JoinInputRecord): LeftInput {
-    checkSize(record);
-    const decodedValue = record.value === null ? null : decodeInput(() => this.join.leftCodec.decode(record.value!));
-    const foreignKey = record.value === null ? null : this.join.foreignKey(decodedValue);
+  prepareLeft(input: JoinInput): LeftInput {
+    const record = kept(input);
+    const foreignKey = input.value === null ? null : this.join.foreignKey(input.value);
     if (foreignKey !== null) checkKey('foreign key', foreignKey);
-    return { ...record, decodedValue, foreignKey };
+    return { ...record, decodedValue: input.value, foreignKey };
   }
 
   /**
    * Checks a right record.
    * @throws InvalidJoinInputError when it cannot be joined (dead-letter it)
    */
-  prepareRight(record: JoinInputRecord): JoinInputRecord {
-    checkSize(record);
-    if (record.value !== null) decodeInput(() => this.join.rightCodec.decode(record.value!));
-    return record;
+  prepareRight(input: JoinInput): JoinInputRecord {
+    return kept(input);
   }
 
   /**
@@ -286,12 +290,9 @@ function checkSize(record: JoinInputRecord): void {
   }
 }
 
-/** Decodes an input record's own value; only this failure makes a record invalid. */
-function decodeInput<T>(decode: () => T): T {
-  try {
-    return decode();
-  } catch (error) {
-    if (error instanceof CodecError) throw new InvalidJoinInputError(error.message, false, { cause: error });
-    throw error;
-  }
+/** The record as the join keeps it (its value as JSON text, the form its rows hold), checked to fit. */
+function kept(input: JoinInput): JoinInputRecord {
+  const record = { key: input.key, offset: input.offset, value: input.value === null ? null : Buffer.from(JSON.stringify(input.value)) };
+  checkSize(record);
+  return record;
 }

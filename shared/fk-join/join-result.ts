@@ -30,15 +30,17 @@ export function parseJoinPosition(text: string): JoinPosition | undefined {
   return match ? { leftOffset: Number(match[1]), rightOffset: Number(match[2]) } : undefined;
 }
 
-/** The encoded join output for a left key, or null when the join has no row for it (a tombstone). */
-export type JoinOutput = Buffer | null;
+/** The join output for a left key, or null when the join has no row for it (a tombstone). */
+export type JoinOutput = unknown;
 
 /**
  * The join of one left value with its right value, as Kafka Streams defines it
  * (with KIP-962: a left join with no foreign key still emits `joiner(left, null)`).
  *
- * @param left the encoded left value, or null when the left row is deleted
- * @param right the encoded right value, or null when there is no right row
+ * A joiner that returns null deletes the key's row, as in Kafka Streams.
+ *
+ * @param left the left value as the join keeps it (JSON text), or null when the left row is deleted
+ * @param right the right value as the join keeps it (JSON text), or null when there is no right row
  */
 export function joinOutput(
   join: FkJoin,
@@ -48,14 +50,15 @@ export function joinOutput(
 ): JoinOutput {
   if (left === null) return null;
   if (right === null && join.type === 'inner') return null;
-  const leftValue = decoded.of(left, join.leftCodec);
-  const rightValue = right === null ? null : decoded.of(right, join.rightCodec);
-  return join.outputCodec.encode(join.joiner(leftValue, rightValue));
+  const leftValue = decoded.of(left);
+  const rightValue = right === null ? null : decoded.of(right);
+  return join.joiner(leftValue, rightValue) ?? null;
 }
 
 /**
- * Values decoded once per batch: a right row joins with every left row that refers to it, and a
- * left record was decoded already to find its foreign key. Keyed by the bytes' identity.
+ * The join's kept values (JSON text) parsed once per batch: a right row joins with every left row
+ * that refers to it, and a left record of the batch was decoded already, to find its foreign key.
+ * Keyed by the bytes' identity.
  */
 export class DecodedValues {
   private readonly values = new Map<Buffer, unknown>();
@@ -65,9 +68,10 @@ export class DecodedValues {
     this.values.set(bytes, value);
   }
 
-  of(bytes: Buffer, codec: { decode(bytes: Buffer): unknown }): unknown {
+  of(bytes: Buffer): unknown {
     if (this.values.has(bytes)) return this.values.get(bytes);
-    const value = codec.decode(bytes);
+    // Text the join wrote itself, from a value that decoded: it parses.
+    const value: unknown = JSON.parse(bytes.toString('utf8'));
     this.values.set(bytes, value);
     return value;
   }

@@ -294,14 +294,8 @@ async function parseUpdate<U extends UpdateOrder>(
   // Keys starting with U+0000 are the state table's own (buffered ranges, probes).
   if (recordKey.startsWith('\u0000')) throw new HotPathError('item ids must not start with U+0000');
   if (value === undefined) throw new HotPathError('an update needs a value; tombstones have no meaning on an update stream');
-  let json: unknown;
-  try {
-    json = await stream.formats.input.decode(value);
-  } catch (error) {
-    if (error instanceof SyntaxError) throw new HotPathError(`value is not valid JSON (${error.message})`);
-    throw error;
-  }
-  const update = stream.parse(json);
+  // An unreadable value throws UnreadableValueError, which is unusable: dead-lettered with its reason.
+  const update = stream.parse(await stream.formats.input.decode(value));
   // Rejects keys the stream cannot use, here where the record can be dead-lettered.
   const problem = whyUnstorable(stream.stateKey(recordKey, update), update);
   if (problem) throw new HotPathError(problem);

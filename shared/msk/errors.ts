@@ -7,7 +7,8 @@ export class InvalidRecordError extends PlatformError {
   constructor(
     readonly record: Pick<MskRecord, 'topic' | 'partition' | 'offset'>,
     readonly reason: string,
+    options?: { cause?: unknown },
   ) {
-    super(`${record.topic}-${record.partition}@${record.offset}: ${reason}`);
+    super(`${record.topic}-${record.partition}@${record.offset}: ${reason}`, false, options);
   }
 }

@@ -21,7 +21,8 @@ export {
 export { TopicSerde } from './topic-serde';
 export { decodeWireFormat, encodeWireFormat, MAGIC_BYTE } from './wire-format';
 export { undeclaredFields } from './record-values';
-export { validatedJsonCodec } from './validated-json-codec';
+export { validatedJsonValueFormat } from './validated-json-value-format';
+export { decodeRecordValue } from './record-value';
 export { repositorySchemas, SCHEMAS_DIR_VARIABLE } from './repository-schemas';
 export {
   avroValueFormat,

@@ -3,7 +3,6 @@ import {
   InvalidSchemaError,
   SchemaError,
   SchemaRegistryUnavailableError,
-  SchemaValidationError,
   UnknownSchemaError,
   UnreadableValueError,
   WireFormatError,
@@ -16,31 +15,26 @@ import { TopicSerde } from './topic-serde';
 import { withDefaults } from './record-values';
 
 /**
- * How a topic's values are laid out on the wire. The platform's logic (joins,
- * hot streams, projections) works on JSON values; a format converts at the
- * edge, as a Confluent serializer and deserializer would. `decode` and
- * `encode` are the conversion; `read` and `write` are the same as JSON text,
- * for the joins, which keep their inputs as text in DynamoDB.
+ * How a topic's values are laid out on the wire, and the one conversion
+ * between those bytes and the values the platform's logic (joins, hot streams,
+ * projections) works on, as a Confluent serializer and deserializer would: a
+ * record's value is decoded once on the way in and encoded once on the way out.
+ * `T` is the value's type as the topic's schema (or the declaration) promises it.
  */
-export interface ValueFormat {
+export interface ValueFormat<T = unknown> {
   /** For messages and `--help`: "JSON", or the schema and wire format. */
   readonly description: string;
   /**
    * Wire bytes to the value.
    * @throws UnreadableValueError when no retry can read them (dead-letter the record);
-   *   SchemaRegistryUnavailableError when the registry could not be asked (retry);
-   *   SyntaxError for a JSON topic's bytes that are not JSON
+   *   SchemaRegistryUnavailableError when the registry could not be asked (retry)
    */
-  decode(bytes: Buffer): Promise<unknown>;
+  decode(bytes: Buffer): Promise<T>;
   /**
    * A value to wire bytes.
    * @throws SchemaValidationError naming every field that does not match; SchemaRegistryUnavailableError
    */
-  encode(value: unknown): Promise<Buffer>;
-  /** Wire bytes to the value as JSON text (a JSON topic's bytes pass as they are). Throws as `decode`. */
-  read(bytes: Buffer): Promise<Buffer>;
-  /** A value as JSON text to wire bytes. Throws as `encode`. */
-  write(json: Buffer): Promise<Buffer>;
+  encode(value: T): Promise<Buffer>;
   /**
    * Readies the format to read a batch's values: an Avro topic looks up the
    * batch's distinct writer schema ids a few at a time, so records with a new
@@ -54,15 +48,34 @@ export interface ValueFormat {
   prefetch?(values: readonly Buffer[]): Promise<void>;
 }
 
+/** JSON text to a value. @throws UnreadableValueError when it is not JSON */
+export function parseJsonValue(bytes: Buffer): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8')) as unknown;
+  } catch (error) {
+    throw new UnreadableValueError(
+      'DESERIALIZATION_ERROR',
+      `value is not valid JSON (${(error as Error).message}): ${bytes.toString('utf8').slice(0, 120)}`,
+      { cause: error },
+    );
+  }
+}
+
 /** Values are JSON text as they are: the default, and what topics without a schema carry. */
 export const JSON_VALUE_FORMAT: ValueFormat = Object.freeze({
   description: 'JSON',
-  decode: async (bytes: Buffer) => JSON.parse(bytes.toString('utf8')) as unknown,
+  decode: async (bytes: Buffer) => parseJsonValue(bytes),
   encode: async (value: unknown) => Buffer.from(JSON.stringify(value)),
-  read: async (bytes: Buffer) => bytes,
-  write: async (json: Buffer) => json,
-  prefetch: async () => undefined,
 });
+
+/**
+ * JSON values typed as `T`. Decoding accepts any JSON value: narrow it where it
+ * is used (a join's foreign-key extractor and joiner), or check it against a
+ * schema with {@link validatedJsonValueFormat}.
+ */
+export function jsonValueFormat<T>(): ValueFormat<T> {
+  return JSON_VALUE_FORMAT as ValueFormat<T>;
+}
 
 export interface AvroValueFormatOptions {
   /** The topic; its registry subject is `<topic>-value` (Confluent's default topic-name strategy). */
@@ -81,34 +94,24 @@ export interface AvroValueFormatOptions {
  * while producers upgrade; writing registers the newest version (once per
  * process) and refuses a value that does not match it.
  */
-export function avroValueFormat(options: AvroValueFormatOptions): ValueFormat {
+export function avroValueFormat<T = unknown>(options: AvroValueFormatOptions): ValueFormat<T> {
   const subject = `${options.topic}-value`;
   const latest = options.schemas.latest;
   let serde: TopicSerde | undefined;
   // Built on first use, when the environment names the registry.
   const topicSerde = () => (serde ??= new TopicSerde(subject, latest.schema as Schema, options.registry()));
-  const decode = async (bytes: Buffer): Promise<unknown> => {
+  const decode = async (bytes: Buffer): Promise<T> => {
     try {
-      return plainValue(await topicSerde().decode(bytes));
+      return plainValue(await topicSerde().decode(bytes)) as T;
     } catch (error) {
       throw unreadable(error);
     }
   };
-  const encode = (value: unknown): Promise<Buffer> => topicSerde().encode(withDefaults(latest.type, value));
+  const encode = (value: T): Promise<Buffer> => topicSerde().encode(withDefaults(latest.type, value));
   return Object.freeze({
     description: `Avro (${options.schemas.subject} v${latest.version}) in the Confluent wire format, subject ${subject}`,
     decode,
     encode,
-    read: async (bytes: Buffer) => Buffer.from(JSON.stringify(await decode(bytes))),
-    async write(json: Buffer): Promise<Buffer> {
-      let value: unknown;
-      try {
-        value = JSON.parse(json.toString('utf8'));
-      } catch (error) {
-        throw new SchemaValidationError(subject, [`(value): not JSON (${(error as Error).message})`]);
-      }
-      return encode(value);
-    },
     async prefetch(values: readonly Buffer[]): Promise<void> {
       let reader: TopicSerde;
       try {
@@ -153,11 +156,14 @@ export interface TopicValueDeclaration {
  * newest version of the repository schema it names, or JSON when it names none.
  * @throws InvalidSchemaError when the named schema is not in the repository
  */
-export function topicValueFormat(topic: TopicValueDeclaration, registry: () => SchemaRegistry = lazySchemaRegistry()): ValueFormat {
-  if (topic.valueSchema === undefined) return JSON_VALUE_FORMAT;
+export function topicValueFormat<T = unknown>(
+  topic: TopicValueDeclaration,
+  registry: () => SchemaRegistry = lazySchemaRegistry(),
+): ValueFormat<T> {
+  if (topic.valueSchema === undefined) return jsonValueFormat<T>();
   const schemas = repositorySchemas().get(topic.valueSchema);
   if (!schemas) throw new InvalidSchemaError(`topic "${topic.name}" names value schema "${topic.valueSchema}", which is not in schemas/`);
-  return avroValueFormat({ topic: topic.name, schemas, registry });
+  return avroValueFormat<T>({ topic: topic.name, schemas, registry });
 }
 
 /** A value in the format's wire bytes; a tombstone (null) stays null. */

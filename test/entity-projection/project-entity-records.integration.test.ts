@@ -101,7 +101,7 @@ describe('Function: projectEntityRecords (integration, dynalite)', () => {
     );
 
     expect(result).toEqual({ upserted: 2, deleted: 0, stale: 0, deadLettered: 1, failed: [] });
-    expect(letters).toEqual([[2, expect.stringMatching(/^merchants-0@2: value is not valid JSON/)]]);
+    expect(letters).toEqual([[2, expect.stringMatching(/^merchants-0@2: DESERIALIZATION_ERROR: value is not valid JSON/)]]);
     expect(await stored('m3')).toMatchObject({ name: 'after' });
   });
 

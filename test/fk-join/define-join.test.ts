@@ -1,5 +1,6 @@
 import { join as joinPath } from 'node:path';
-import { CodecError, defineJoin, jsonCodec, JoinDeclarationError, joinStateTableVariable } from '../../shared/fk-join';
+import { defineJoin, JoinDeclarationError, joinStateTableVariable } from '../../shared/fk-join';
+import { UnreadableValueError } from '../../shared/schemas';
 import { isAfter, joinOutput } from '../../shared/fk-join/join-result';
 import { definePipeline, PipelineDeclarationError } from '../../shared/pipeline';
 
@@ -17,11 +18,18 @@ const declaration = {
 };
 
 describe('Function: defineJoin', () => {
-  it('uses JSON codecs by default', () => {
+  it('reads and writes JSON on all three topics by default', async () => {
     const join = defineJoin(declaration);
 
-    expect(join.leftCodec.decode(Buffer.from('{"flyerId":"f1"}'))).toEqual({ flyerId: 'f1' });
-    expect(join.outputCodec.encode({ flyerId: 'f1', flyer: null }).toString()).toBe('{"flyerId":"f1","flyer":null}');
+    await expect(join.formats.left.decode(Buffer.from('{"flyerId":"f1"}'))).resolves.toEqual({ flyerId: 'f1' });
+    expect((await join.formats.output.encode({ flyerId: 'f1', flyer: null })).toString()).toBe('{"flyerId":"f1","flyer":null}');
+  });
+
+  it('refuses a left value that is not JSON as unreadable, quoting its start, so the join dead-letters it', async () => {
+    const join = defineJoin(declaration);
+
+    await expect(join.formats.left.decode(Buffer.from('{"broken'))).rejects.toThrow(UnreadableValueError);
+    await expect(join.formats.left.decode(Buffer.from('{"broken'))).rejects.toThrow(/value is not valid JSON .*: \{"broken/);
   });
 
   it.each([
@@ -38,13 +46,6 @@ describe('Function: defineJoin', () => {
   });
 });
 
-describe('Function: jsonCodec', () => {
-  it('fails with a CodecError that quotes the start of the bad value', () => {
-    expect(() => jsonCodec().decode(Buffer.from('{"broken'))).toThrow(CodecError);
-    expect(() => jsonCodec().decode(Buffer.from('{"broken'))).toThrow(/value is not valid JSON .*: \{"broken/);
-  });
-});
-
 describe('Function: joinOutput', () => {
   const left = defineJoin(declaration);
   const inner = defineJoin({ ...declaration, type: 'inner' });
@@ -56,12 +57,12 @@ describe('Function: joinOutput', () => {
   });
 
   it('is joiner(left, null) in a left join and a tombstone in an inner join when there is no right row', () => {
-    expect(JSON.parse(joinOutput(left, bytes({ flyerId: 'f1' }), null)!.toString())).toEqual({ flyerId: 'f1', flyer: null });
+    expect(joinOutput(left, bytes({ flyerId: 'f1' }), null)).toEqual({ flyerId: 'f1', flyer: null });
     expect(joinOutput(inner, bytes({ flyerId: 'f1' }), null)).toBeNull();
   });
 
   it('is joiner(left, right) when both rows exist', () => {
-    expect(JSON.parse(joinOutput(inner, bytes({ flyerId: 'f1' }), bytes({ title: 't' }))!.toString())).toEqual({
+    expect(joinOutput(inner, bytes({ flyerId: 'f1' }), bytes({ title: 't' }))).toEqual({
       flyerId: 'f1',
       flyer: { title: 't' },
     });

@@ -166,7 +166,9 @@ describe('Foreign-key joins in a pipeline (integration)', () => {
       const [deadLetter] = await readTopic(kafka, join.deadLetterTopic, 1);
       expect(deadLetter).toMatchObject({ key: 'lhs2', value: '{"broken' });
       expect(deadLetter?.headers[DEAD_LETTER_HEADERS.reason]).toBe('InvalidRecord');
-      expect(deadLetter?.headers[DEAD_LETTER_HEADERS.error]).toMatch(/^CodecError: value is not valid JSON/);
+      expect(deadLetter?.headers[DEAD_LETTER_HEADERS.error]).toMatch(
+        /^UnreadableValueError: DESERIALIZATION_ERROR: value is not valid JSON/,
+      );
       expect(deadLetter?.headers[DEAD_LETTER_HEADERS.sourceOffset]).toBe('1');
       expect(harness.newOutputs(join.outputTopic, 0).sort()).toEqual([
         ['lhs1', '(v1|,null)'],

@@ -197,6 +197,4 @@ export const GZIP_JSON_FORMAT: ValueFormat = {
   description: 'JSON, gzip-compressed',
   decode: async (bytes) => JSON.parse(gunzipSync(bytes).toString('utf8')) as unknown,
   encode: async (value) => gzipSync(JSON.stringify(value)),
-  read: async (bytes) => gunzipSync(bytes),
-  write: async (json) => gzipSync(json),
 };

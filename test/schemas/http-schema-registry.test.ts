@@ -68,7 +68,7 @@ describe('HttpSchemaRegistry: what an answer means', () => {
         registry: () => new HttpSchemaRegistry(server.url),
       });
 
-      const reading = format.read(encodeWireFormat(12, Buffer.from([0, 2, 0x61])));
+      const reading = format.decode(encodeWireFormat(12, Buffer.from([0, 2, 0x61])));
 
       await expect(reading).rejects.toThrow(UnreadableValueError);
       await expect(reading).rejects.toThrow(/^DESERIALIZATION_ERROR: schema 12 is PROTOBUF, not Avro/);
@@ -114,7 +114,10 @@ describe('HttpSchemaRegistry: credentials', () => {
     const server = await answering(401, '{"error_code":401,"message":"Unauthorized"}');
     try {
       let reads = 0;
-      const registry = new HttpSchemaRegistry(server.url, async () => `key:secret-${(reads += 1)}`);
+      const registry = new HttpSchemaRegistry(server.url, async () => {
+        reads += 1;
+        return `key:secret-${reads}`;
+      });
 
       await expect(registry.schemaById(1)).rejects.toThrow(SchemaRegistryUnavailableError);
       await expect(registry.schemaById(1)).rejects.toThrow(SchemaRegistryUnavailableError);

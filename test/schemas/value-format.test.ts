@@ -133,7 +133,7 @@ describe('avroValueFormat', () => {
       registry: () => registry,
     });
 
-    const reading = format.read(await bytesFor(registry));
+    const reading = format.decode(await bytesFor(registry));
 
     await expect(reading).rejects.toThrow(UnreadableValueError);
     await expect(reading).rejects.toThrow(reason);

@@ -53,7 +53,11 @@ export async function measureRequestCosts(
   const documents = DynamoDBDocumentClient.from(dynamodb);
   const store = new JoinStateStore(documents, table.name);
   let results = 0;
-  const sink = { publish: async (records: readonly JoinOutputRecord[]) => void (results += records.length) };
+  const sink = {
+    publish: async (records: readonly JoinOutputRecord[]) => {
+      results += records.length;
+    },
+  };
   const processor = new JoinProcessor(join, store, sink);
   const random = seededRandom(11);
   const leftRows = batchSize === 1 ? 300 : 1_000;
@@ -63,13 +67,15 @@ export async function measureRequestCosts(
     for (let start = 0; start < records.length; start += batchSize) {
       const batch = records
         .slice(start, start + batchSize)
-        .map(({ key, value }) => processor.prepareLeft({ key, offset: offset++, value: Buffer.from(value) }));
+        .map(({ key, value }) => processor.prepareLeft({ key, offset: offset++, value: JSON.parse(value) as unknown }));
       await processor.applyLeft([{ partition: `${join.name}-left-0`, records: batch }]);
     }
   };
   const applyRight = async (records: Array<{ key: string; value: string }>) => {
     for (let start = 0; start < records.length; start += batchSize) {
-      const batch = records.slice(start, start + batchSize).map(({ key, value }) => ({ key, offset: offset++, value: Buffer.from(value) }));
+      const batch = records
+        .slice(start, start + batchSize)
+        .map(({ key, value }) => processor.prepareRight({ key, offset: offset++, value: JSON.parse(value) as unknown }));
       await processor.applyRight([{ partition: `${join.name}-right-0`, records: batch }]);
     }
   };
