@@ -5,7 +5,7 @@ export class SchemaError extends PlatformError {
   override readonly name: string = 'SchemaError';
 }
 
-/** A schema file that is not a valid Avro schema, or a catalog laid out wrongly. */
+/** A schema file that is not a valid Avro schema, or a schemas folder laid out wrongly. */
 export class InvalidSchemaError extends SchemaError {
   override readonly name = 'InvalidSchemaError';
 }

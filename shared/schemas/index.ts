@@ -10,7 +10,13 @@ export {
   WireFormatError,
   type UnreadableValueReason,
 } from './errors';
-export { catalogCompatibilityProblems, loadSchemaCatalog, valueSubject, type SchemaVersion, type SubjectSchemas } from './schema-catalog';
+export {
+  subjectsCompatibilityProblems,
+  loadSubjectSchemas,
+  valueSubject,
+  type SchemaVersion,
+  type SubjectSchemas,
+} from './subject-schemas';
 export {
   canonicalForm,
   FileSchemaRegistry,

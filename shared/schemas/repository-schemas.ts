@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { loadSchemaCatalog, type SubjectSchemas } from './schema-catalog';
+import { loadSubjectSchemas, type SubjectSchemas } from './subject-schemas';
 
 /** Where a deployed function finds the schemas shipped with its bundle (the CDK construct sets it). */
 export const SCHEMAS_DIR_VARIABLE = 'PLATFORM_SCHEMAS_DIR';
@@ -12,7 +12,7 @@ let loaded: Map<string, SubjectSchemas> | undefined;
  * PLATFORM_SCHEMAS_DIR (an ESM bundle has no `__dirname`).
  */
 export function repositorySchemas(env: NodeJS.ProcessEnv = process.env): Map<string, SubjectSchemas> {
-  loaded ??= loadSchemaCatalog(
+  loaded ??= loadSubjectSchemas(
     env[SCHEMAS_DIR_VARIABLE] ?? join(typeof __dirname === 'string' ? join(__dirname, '..', '..') : process.cwd(), 'schemas'),
   );
   return loaded;

@@ -1,6 +1,6 @@
 import { UnreadableValueError, SchemaValidationError } from './errors';
 import { withDefaults } from './record-values';
-import type { SubjectSchemas } from './schema-catalog';
+import type { SubjectSchemas } from './subject-schemas';
 import { parseJsonValue, type ValueFormat } from './value-format';
 
 /**

@@ -9,7 +9,7 @@ import {
 } from './errors';
 import { lazySchemaRegistry } from './registry-from-environment';
 import { repositorySchemas } from './repository-schemas';
-import type { SubjectSchemas } from './schema-catalog';
+import type { SubjectSchemas } from './subject-schemas';
 import type { SchemaRegistry } from './schema-registry';
 import { TopicSerde } from './topic-serde';
 import { withDefaults } from './record-values';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { orderedProducer, readPartitionRange } from '../../shared/kafka';
 import { EntityProducer, InvalidEntityError, STANDARD_HEADERS } from '../../shared/production';
-import { FileSchemaRegistry, loadSchemaCatalog, TopicSerde } from '../../shared/schemas';
+import { FileSchemaRegistry, loadSubjectSchemas, TopicSerde } from '../../shared/schemas';
 import { parseTraceparent, TRACE_HEADERS } from '../../shared/tracing';
 import { connectToTestServices, readTopic, uniqueName } from '../support/integration';
 
@@ -17,7 +17,7 @@ interface Merchant {
 
 describe('EntityProducer (integration)', () => {
   let kafka: Kafka;
-  const merchantSchema = loadSchemaCatalog(join(__dirname, '..', '..', 'schemas')).get('merchants-value')!.latest.schema;
+  const merchantSchema = loadSubjectSchemas(join(__dirname, '..', '..', 'schemas')).get('merchants-value')!.latest.schema;
 
   beforeAll(async () => {
     kafka = (await connectToTestServices()).kafkaClient('entity-producer-test');

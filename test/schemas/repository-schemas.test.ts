@@ -1,7 +1,7 @@
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { catalogCompatibilityProblems, InvalidSchemaError, loadSchemaCatalog } from '../../shared/schemas';
+import { subjectsCompatibilityProblems, InvalidSchemaError, loadSubjectSchemas } from '../../shared/schemas';
 
 const REPOSITORY_SCHEMAS = join(__dirname, '..', '..', 'schemas');
 
@@ -19,14 +19,14 @@ const item = (fields: unknown[]) => ({ type: 'record', name: 'Item', fields });
 
 describe('The schemas versioned in the repository', () => {
   it('every version of every subject keeps its compatibility rule with the versions before it', () => {
-    const catalog = loadSchemaCatalog(REPOSITORY_SCHEMAS);
+    const catalog = loadSubjectSchemas(REPOSITORY_SCHEMAS);
 
     expect(catalog.size).toBeGreaterThan(0);
-    expect(catalogCompatibilityProblems(catalog)).toEqual([]);
+    expect(subjectsCompatibilityProblems(catalog)).toEqual([]);
   });
 
   it('keeps the Core Events fully compatible in both directions across all versions', () => {
-    const catalog = loadSchemaCatalog(REPOSITORY_SCHEMAS);
+    const catalog = loadSubjectSchemas(REPOSITORY_SCHEMAS);
 
     for (const subject of ['offers-value', 'price-deltas-value', 'stock-deltas-value'])
       expect(catalog.get(subject)?.compatibility).toBe('FULL_TRANSITIVE');
@@ -34,7 +34,7 @@ describe('The schemas versioned in the repository', () => {
   });
 });
 
-describe('loadSchemaCatalog', () => {
+describe('loadSubjectSchemas', () => {
   it('finds a breaking change in a subject’s history, naming subject, version and rule', () => {
     const directory = schemasFolder({
       'items-value/v1.avsc': item([{ name: 'itemId', type: 'string' }]),
@@ -44,7 +44,7 @@ describe('loadSchemaCatalog', () => {
       ]),
     });
 
-    expect(catalogCompatibilityProblems(loadSchemaCatalog(directory))).toEqual([
+    expect(subjectsCompatibilityProblems(loadSubjectSchemas(directory))).toEqual([
       expect.stringMatching(/^items-value v2 \(BACKWARD\): the new schema cannot read data written with version 1/),
     ]);
   });
@@ -58,15 +58,15 @@ describe('loadSchemaCatalog', () => {
       ]),
     });
 
-    expect(catalogCompatibilityProblems(loadSchemaCatalog(directory))).toEqual([]);
+    expect(subjectsCompatibilityProblems(loadSubjectSchemas(directory))).toEqual([]);
   });
 
   it('refuses a gap in the version numbers, a file that is not Avro, and a level that does not exist', () => {
-    expect(() => loadSchemaCatalog(schemasFolder({ 'a-value/v1.avsc': item([]), 'a-value/v3.avsc': item([]) }))).toThrow(
+    expect(() => loadSubjectSchemas(schemasFolder({ 'a-value/v1.avsc': item([]), 'a-value/v3.avsc': item([]) }))).toThrow(
       /v2\.avsc is missing/,
     );
-    expect(() => loadSchemaCatalog(schemasFolder({ 'a-value/v1.avsc': { type: 'record', fields: 3 } }))).toThrow(InvalidSchemaError);
-    expect(() => loadSchemaCatalog(schemasFolder({ 'a-value/v1.avsc': item([]), 'compatibility.json': { default: 'SIDEWAYS' } }))).toThrow(
+    expect(() => loadSubjectSchemas(schemasFolder({ 'a-value/v1.avsc': { type: 'record', fields: 3 } }))).toThrow(InvalidSchemaError);
+    expect(() => loadSubjectSchemas(schemasFolder({ 'a-value/v1.avsc': item([]), 'compatibility.json': { default: 'SIDEWAYS' } }))).toThrow(
       /must be one of BACKWARD/,
     );
   });

@@ -1,8 +1,8 @@
 import { Type, type Schema } from 'avsc';
 import { join } from 'node:path';
-import { loadSchemaCatalog, SchemaValidationError, UnreadableValueError, validatedJsonValueFormat } from '../../shared/schemas';
+import { loadSubjectSchemas, SchemaValidationError, UnreadableValueError, validatedJsonValueFormat } from '../../shared/schemas';
 
-const merchants = loadSchemaCatalog(join(__dirname, '..', '..', 'schemas')).get('merchants-value')!;
+const merchants = loadSubjectSchemas(join(__dirname, '..', '..', 'schemas')).get('merchants-value')!;
 
 describe('validatedJsonValueFormat', () => {
   const codec = validatedJsonValueFormat<Record<string, unknown>>(merchants);

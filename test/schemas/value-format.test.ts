@@ -32,7 +32,7 @@ const merchantV2: Schema = {
     { name: 'website', type: ['null', 'string'], default: null },
   ],
 };
-/** The repository's versions of a subject, newest last, as `loadSchemaCatalog` reads them. */
+/** The repository's versions of a subject, newest last, as `loadSubjectSchemas` reads them. */
 function subject(name: string, ...schemas: Schema[]): SubjectSchemas {
   const versions = schemas.map((schema, index) => ({ version: index + 1, schema, type: Type.forSchema(schema) }));
   return { subject: name, compatibility: 'BACKWARD', versions, latest: versions.at(-1)! };

@@ -4,7 +4,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { orderedProducer, sendChunked } from '../../kafka';
 import { PROJECT_ROOT } from '../../local/paths';
-import { loadSchemaCatalog, undeclaredFields, valueSubject, type ValueFormat } from '../../schemas';
+import { loadSubjectSchemas, undeclaredFields, valueSubject, type ValueFormat } from '../../schemas';
 import { newRootContext, traceHeaders } from '../../tracing';
 import { CliError, UsageError, type CliContext } from '../context';
 import {
@@ -69,7 +69,7 @@ export async function liberateCommand(
   const subject = subjectOption ?? declared.valueSchema ?? valueSubject(topic);
   const format = context.formatOf(topic);
   if (!existsSync(file)) throw new CliError(`no such file: ${file}`);
-  const schemas = loadSchemaCatalog(join(PROJECT_ROOT, 'schemas'));
+  const schemas = loadSubjectSchemas(join(PROJECT_ROOT, 'schemas'));
   if (subjectOption !== undefined && !schemas.has(subject)) throw new CliError(`no schema "${subject}" in schemas/`);
   const schema = schemas.get(subject)?.latest.type;
   const fields = fieldTypes(schema);

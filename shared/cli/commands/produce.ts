@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Message } from 'kafkajs';
 import { orderedProducer, sendChunked } from '../../kafka';
 import { PROJECT_ROOT } from '../../local/paths';
-import { loadSchemaCatalog, undeclaredFields, valueSubject, writeValue, type SubjectSchemas } from '../../schemas';
+import { loadSubjectSchemas, undeclaredFields, valueSubject, writeValue, type SubjectSchemas } from '../../schemas';
 import { TRACE_HEADERS } from '../../tracing';
 import { CliError, UsageError, type CliContext } from '../context';
 import { producedTraceHeaders, traceparentFlag } from './record-trace';
@@ -45,7 +45,7 @@ export async function produceCommand(
   }
   const subject = subjectOption ?? declared.valueSchema ?? valueSubject(topic);
   const text = file ? readFileSync(file, 'utf8') : readFileSync(0, 'utf8');
-  const schemas = loadSchemaCatalog(join(PROJECT_ROOT, 'schemas'));
+  const schemas = loadSubjectSchemas(join(PROJECT_ROOT, 'schemas'));
   if (subjectOption !== undefined && !schemas.has(subject)) throw new CliError(`no schema "${subject}" in schemas/`);
   const schema = schemas.get(subject);
   // On an entity topic the key is the entity's id: a line whose key disagrees with it would file the fact under another entity.

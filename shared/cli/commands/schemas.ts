@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../local/paths';
 import {
-  catalogCompatibilityProblems,
+  subjectsCompatibilityProblems,
   HttpSchemaRegistry,
-  loadSchemaCatalog,
+  loadSubjectSchemas,
   SCHEMA_REGISTRY_VARIABLES,
   type SchemaRegistry,
 } from '../../schemas';
@@ -17,11 +17,11 @@ import { CliError, UsageError, type CliContext } from '../context';
  * file-backed stand-in (.local/schema-registry.json).
  */
 export async function schemasCommand(context: CliContext, action: string | undefined, registryUrl: string | undefined): Promise<void> {
-  const catalog = loadSchemaCatalog(join(PROJECT_ROOT, 'schemas'));
+  const subjects = loadSubjectSchemas(join(PROJECT_ROOT, 'schemas'));
   if (action === 'check') {
-    const problems = catalogCompatibilityProblems(catalog);
-    context.print({ subjects: catalog.size, problems }, () =>
-      problems.length === 0 ? `${catalog.size} subjects, every version compatible` : problems.join('\n'),
+    const problems = subjectsCompatibilityProblems(subjects);
+    context.print({ subjects: subjects.size, problems }, () =>
+      problems.length === 0 ? `${subjects.size} subjects, every version compatible` : problems.join('\n'),
     );
     if (problems.length > 0) throw new CliError(`${problems.length} incompatible schema change(s)`);
     return;
@@ -32,7 +32,7 @@ export async function schemasCommand(context: CliContext, action: string | undef
     ? new HttpSchemaRegistry(registryUrl, process.env.SCHEMA_REGISTRY_CREDENTIALS)
     : context.schemaPublisher();
   const published: Array<{ subject: string; version: number; id: number }> = [];
-  for (const subject of catalog.values()) {
+  for (const subject of subjects.values()) {
     // The registry enforces the repository's level on later registrations, not just its global default.
     await registry.setCompatibility?.(subject.subject, subject.compatibility);
     for (const version of subject.versions)

@@ -33,9 +33,9 @@ export function valueSubject(topic: string): string {
  *
  * @throws InvalidSchemaError naming the file at fault
  */
-export function loadSchemaCatalog(directory: string): Map<string, SubjectSchemas> {
+export function loadSubjectSchemas(directory: string): Map<string, SubjectSchemas> {
   const levels = readLevels(directory);
-  const catalog = new Map<string, SubjectSchemas>();
+  const subjects = new Map<string, SubjectSchemas>();
   for (const entry of readdirSync(directory, { withFileTypes: true })) {
     if (!entry.isDirectory()) continue;
     const subject = entry.name;
@@ -53,17 +53,17 @@ export function loadSchemaCatalog(directory: string): Map<string, SubjectSchemas
         return parseVersion(join(directory, subject, file), `schemas/${subject}/${file}`, version);
       });
     if (versions.length === 0) continue;
-    catalog.set(subject, { subject, compatibility: levels.subjects[subject] ?? levels.default, versions, latest: versions.at(-1)! });
+    subjects.set(subject, { subject, compatibility: levels.subjects[subject] ?? levels.default, versions, latest: versions.at(-1)! });
   }
   for (const subject of Object.keys(levels.subjects)) {
-    if (!catalog.has(subject)) throw new InvalidSchemaError(`schemas/compatibility.json names subject "${subject}", which has no schemas`);
+    if (!subjects.has(subject)) throw new InvalidSchemaError(`schemas/compatibility.json names subject "${subject}", which has no schemas`);
   }
-  return catalog;
+  return subjects;
 }
 
-/** Every version in the catalog that breaks its subject's compatibility rule with the versions before it. */
-export function catalogCompatibilityProblems(catalog: ReadonlyMap<string, SubjectSchemas>): string[] {
-  return [...catalog.values()].flatMap((subject) =>
+/** Every version in the set that breaks its subject's compatibility rule with the versions before it. */
+export function subjectsCompatibilityProblems(subjects: ReadonlyMap<string, SubjectSchemas>): string[] {
+  return [...subjects.values()].flatMap((subject) =>
     subject.versions.slice(1).flatMap((candidate, index) =>
       compatibilityProblems(
         subject.compatibility,
