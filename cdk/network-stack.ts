@@ -155,9 +155,9 @@ export class NetworkStack extends Stack {
         });
       }
     } else if (api.kind === 'existing-endpoints') {
-      api.endpointSecurityGroupIds.forEach((groupId, index) =>
-        endpointGroups.push(SecurityGroup.fromSecurityGroupId(this, `EndpointGroup${index}`, groupId, { mutable: true })),
-      );
+      api.endpointSecurityGroupIds.forEach((groupId, index) => {
+        endpointGroups.push(SecurityGroup.fromSecurityGroupId(this, `EndpointGroup${index}`, groupId, { mutable: true }));
+      });
     }
     for (const endpointGroup of endpointGroups) {
       endpointGroup.addIngressRule(

@@ -65,10 +65,11 @@ export function createContext(options: { pipeline?: string | undefined; json: bo
     pipeline,
     target,
     schemaRegistry,
-    schemaPublisher: () =>
-      target.schemaPublishingEnvironment === target.schemaRegistryEnvironment
-        ? schemaRegistry()
-        : (publisher ??= schemaRegistryFromEnvironment(target.schemaPublishingEnvironment, target.schemaRegistryFallbackFile)),
+    schemaPublisher: () => {
+      if (target.schemaPublishingEnvironment === target.schemaRegistryEnvironment) return schemaRegistry();
+      publisher ??= schemaRegistryFromEnvironment(target.schemaPublishingEnvironment, target.schemaRegistryFallbackFile);
+      return publisher;
+    },
     formatOf: (topic) => {
       const declared = pipeline.topics.find((candidate) => candidate.name === topic);
       return declared ? topicValueFormat(declared, schemaRegistry) : JSON_VALUE_FORMAT;
@@ -101,7 +102,6 @@ export function loadPipeline(pipelinePath: string, named: boolean): Pipeline {
   const flag = named ? '--pipeline ' : '';
   let loaded: { default?: Pipeline };
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     loaded = require(pipelinePath) as { default?: Pipeline };
   } catch (error) {
     if (error instanceof PlatformError) throw error;

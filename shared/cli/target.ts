@@ -139,7 +139,8 @@ export function resolveTarget(flags: TargetFlags, pipelineName: string, sources:
   // The outputs the stacks emit for this (cdk/deployed-outputs.ts: one contract, written there, read here).
   const output = async (part: 'streaming' | 'state', key: string): Promise<string> => {
     const stack = deployedStackName(pipelineName, name, part);
-    const value = (await (outputs ??= sources.stackOutputs(awsRegion, name))(stack))[key];
+    outputs ??= sources.stackOutputs(awsRegion, name);
+    const value = (await outputs(stack))[key];
     if (!value)
       throw new CliError(
         `stack ${stack} has no output ${key} (deployed by a version of the platform that did not emit it): deploy environment "${name}" again`,

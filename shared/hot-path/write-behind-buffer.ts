@@ -28,7 +28,10 @@ export class WriteBehindBuffer<U extends UpdateOrder> {
   add(records: readonly HotUpdateRecord<U>[], now: number): void {
     for (const record of records) {
       let held = this.partitions.get(record.partition);
-      if (!held) this.partitions.set(record.partition, (held = { updates: new Map(), since: now }));
+      if (!held) {
+        held = { updates: new Map(), since: now };
+        this.partitions.set(record.partition, held);
+      }
       const key = this.stream.stateKey(record.recordKey, record.update);
       held.updates.set(key, newestOf(this.stream, held.updates.get(key), record));
     }

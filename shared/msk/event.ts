@@ -82,7 +82,10 @@ export function toMskRecord(record: SourceRecord): MskRecord {
 export function buildMskEvent(records: readonly MskRecord[], source: EventSourceIdentity): MskEvent {
   const byPartition: Record<string, MskRecord[]> = {};
   for (const record of records) {
-    (byPartition[partitionKey(record.topic, record.partition)] ??= []).push(record);
+    const key = partitionKey(record.topic, record.partition);
+    const partition = byPartition[key];
+    if (partition) partition.push(record);
+    else byPartition[key] = [record];
   }
   return {
     eventSource: 'aws:kafka',

@@ -141,9 +141,8 @@ export interface GlobalIndexDeclaration {
  * handlers are the `left` and `right` exports of the handler module.
  */
 export interface JoinBinding {
-  // The join's own value types do not matter to the topology.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly join: FkJoin<any, any, any>;
+  // The join's own value types do not matter to the topology: FkJoin's defaults (unknown) accept any join.
+  readonly join: FkJoin;
   /** The module exporting `left` and `right` (made by `createJoinHandlers`). */
   readonly handler: { readonly entry: string };
   /** Batching for both consumers; retries are always "until success" with partial batch responses. */
@@ -158,9 +157,8 @@ export interface JoinBinding {
  * whose handler is the `handler` export of the handler module.
  */
 export interface HotStreamBinding {
-  // The stream's update type does not matter to the topology.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly stream: HotStream<any>;
+  // The stream's update type does not matter to the topology: HotStream's default (UpdateOrder) accepts any stream.
+  readonly stream: HotStream;
   /** The module exporting `handler` (made by `createHotStreamHandler`). */
   readonly handler: { readonly entry: string };
   /** @default batches of 1,000 and a 1 s window: larger than entity consumers, to coalesce more */

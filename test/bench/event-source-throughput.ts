@@ -61,7 +61,13 @@ export async function benchEventSource(): Promise<void> {
     );
 
     const runs: ReadonlyArray<readonly [string, () => Promise<number | undefined>]> = [
-      [BASELINE, async () => (await drainRaw(kafka, topic, total), undefined)],
+      [
+        BASELINE,
+        async () => {
+          await drainRaw(kafka, topic, total);
+          return undefined;
+        },
+      ],
       ...[100, 1_000].map(
         (batchSize) =>
           [

@@ -6,13 +6,17 @@ import { addPlatformStacks } from '../../cdk/platform';
 import { deployablePipeline } from '../fixtures/deployable-pipeline';
 import { synthesize, TEST_ENVIRONMENTS, type Synthesized } from './synthesize';
 
+/** Resource properties, or any object within them: CloudFormation JSON, which the assertions below read by path. */
+// biome-ignore lint/suspicious/noExplicitAny: untyped CloudFormation JSON (Template.findResources gives it as any), read by deep property paths that each assertion checks
+type TemplateJson = Record<string, any>;
+
 /** The resources of a type in a template, by logical id. */
-function resources(template: Synthesized['templates'][keyof Synthesized['templates']], type: string): Array<Record<string, any>> {
-  return Object.values(template.findResources(type)).map((resource) => resource.Properties as Record<string, any>);
+function resources(template: Synthesized['templates'][keyof Synthesized['templates']], type: string): Array<TemplateJson> {
+  return Object.values(template.findResources(type)).map((resource) => resource.Properties as TemplateJson);
 }
 
 /** The IAM statements of the policies attached to a consumer's role, by Sid. */
-function statementsOf(synthesized: Synthesized, consumer: string): Map<string, Record<string, any>> {
+function statementsOf(synthesized: Synthesized, consumer: string): Map<string, TemplateJson> {
   const role = synthesized.stacks.consumers.consumers.get(consumer)!.function.role!;
   const roleId = synthesized.stacks.consumers.getLogicalId(role.node.defaultChild as never);
   const policies = resources(synthesized.templates.consumers, 'AWS::IAM::Policy').filter((policy) =>
@@ -20,7 +24,7 @@ function statementsOf(synthesized: Synthesized, consumer: string): Map<string, R
   );
   return new Map(
     policies
-      .flatMap((policy) => policy.PolicyDocument.Statement as Array<Record<string, any>>)
+      .flatMap((policy) => policy.PolicyDocument.Statement as Array<TemplateJson>)
       .filter((statement) => statement.Sid)
       .map((statement) => [statement.Sid as string, statement]),
   );
@@ -257,9 +261,9 @@ describe('CDK: the platform stacks', () => {
     for (const consumer of deployablePipeline.consumers) {
       expect(descriptions.filter((description) => description.startsWith(`${consumer.name}:`))).toHaveLength(6);
     }
-    expect(
-      alarms.find((alarm) => alarm.AlarmDescription === 'merchant-directory: p99 duration is above 80% of the timeout'),
-    ).toMatchObject({ Threshold: 24_000, ExtendedStatistic: 'p99' });
+    expect(alarms.find((alarm) => alarm.AlarmDescription === 'merchant-directory: p99 duration is above 80% of the timeout')).toMatchObject(
+      { Threshold: 24_000, ExtendedStatistic: 'p99' },
+    );
     expect(alarms.filter((alarm) => alarm.MetricName === 'OffsetLag')).toHaveLength(deployablePipeline.consumers.length);
     dev.templates.consumers.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
@@ -268,13 +272,11 @@ describe('CDK: the platform stacks', () => {
     const notConsuming = resources(dev.templates.consumers, 'AWS::CloudWatch::Alarm').find((alarm) =>
       String(alarm.AlarmDescription).startsWith('merchant-directory: records arrive at topic merchants'),
     )!;
-    const metrics = notConsuming.Metrics as Array<Record<string, any>>;
+    const metrics = notConsuming.Metrics as Array<TemplateJson>;
     const brokers = metrics.filter((metric) => metric.MetricStat?.Metric.MetricName === 'MessagesInPerSec');
 
     expect(notConsuming).toMatchObject({ Threshold: 1, TreatMissingData: 'notBreaching', EvaluationPeriods: 3, DatapointsToAlarm: 3 });
-    expect(metrics.find((metric) => metric.ReturnData !== false)!.Expression).toBe(
-      'IF(activity > 0 AND FILL(invocations, 0) == 0, 1, 0)',
-    );
+    expect(metrics.find((metric) => metric.ReturnData !== false)!.Expression).toBe('IF(activity > 0 AND FILL(invocations, 0) == 0, 1, 0)');
     expect(brokers.map((metric) => metric.MetricStat.Metric.Dimensions)).toEqual(
       [1, 2, 3].map((broker) => [
         { Name: 'Broker ID', Value: String(broker) },
@@ -339,7 +341,7 @@ describe('CDK: the platform stacks', () => {
   it('runs every function with active X-Ray tracing, and grants nothing on "*" but X-Ray’s actions, which have no resources', () => {
     for (const fn of resources(dev.templates.consumers, 'AWS::Lambda::Function')) expect(fn.TracingConfig).toEqual({ Mode: 'Active' });
     const onEverything = resources(dev.templates.consumers, 'AWS::IAM::Policy')
-      .flatMap((policy) => policy.PolicyDocument.Statement as Array<Record<string, any>>)
+      .flatMap((policy) => policy.PolicyDocument.Statement as Array<TemplateJson>)
       .filter((statement) => statement.Resource === '*')
       .flatMap((statement) => [statement.Action].flat());
     expect(onEverything.length).toBeGreaterThan(0);

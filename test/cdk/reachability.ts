@@ -19,6 +19,17 @@ export interface Rule {
 
 export type GroupNames = ReadonlyMap<string, string>;
 
+/** A security group rule as a template writes it: inline in a group, or the properties of a standalone rule. */
+interface TemplateRule {
+  readonly IpProtocol: unknown;
+  readonly CidrIp?: string;
+  readonly SourceSecurityGroupId?: unknown;
+  readonly DestinationSecurityGroupId?: unknown;
+  /** Absent when IpProtocol is -1 (all ports), where it is not read. */
+  readonly FromPort?: number;
+  readonly ToPort?: number;
+}
+
 /** The security group rules in the templates, inline and standalone, with groups named by `names` (logical id or sg- id → name). */
 export function securityGroupRules(templates: readonly Template[], names: GroupNames): Rule[] {
   const nameOf = (reference: unknown): string => {
@@ -27,12 +38,12 @@ export function securityGroupRules(templates: readonly Template[], names: GroupN
     return `unknown:${text}`;
   };
   const rules: Rule[] = [];
-  const add = (direction: Rule['direction'], group: string, raw: Record<string, any>) => {
+  const add = (direction: Rule['direction'], group: string, raw: TemplateRule) => {
     const protocol = String(raw.IpProtocol);
     if (protocol !== 'tcp' && protocol !== '-1') return;
     const peer = raw.CidrIp ?? nameOf(raw.SourceSecurityGroupId ?? raw.DestinationSecurityGroupId);
     const all = protocol === '-1';
-    rules.push({ direction, group, peer, fromPort: all ? 0 : raw.FromPort, toPort: all ? 65_535 : raw.ToPort });
+    rules.push({ direction, group, peer, fromPort: all ? 0 : raw.FromPort!, toPort: all ? 65_535 : raw.ToPort! });
   };
   for (const template of templates) {
     for (const [logicalId, resource] of Object.entries(template.findResources('AWS::EC2::SecurityGroup'))) {

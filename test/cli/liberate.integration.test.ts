@@ -36,7 +36,6 @@ describe('Command: liberate, run as a user runs it (integration)', () => {
     kafka = runtime.kafkaClient('liberate-test');
     process.env.CLI_TEST_PREFIX = prefix;
     jest.isolateModules(() => {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
       pipeline = (require(PIPELINE) as { default: Pipeline }).default;
     });
     const admin = kafka.admin();

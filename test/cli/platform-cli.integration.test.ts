@@ -43,7 +43,6 @@ describe('The platform command line, run as a user runs it (integration)', () =>
     kafka = runtime.kafkaClient('cli-test');
     process.env.CLI_TEST_PREFIX = prefix;
     jest.isolateModules(() => {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
       pipeline = (require(PIPELINE) as { default: Pipeline }).default;
     });
     const admin = kafka.admin();

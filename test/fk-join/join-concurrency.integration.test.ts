@@ -162,7 +162,7 @@ describe.each<JoinType>(['inner', 'left'])('JoinProcessor (%s) under concurrency
             partitions[partition]!.push({ update, offset: partitions[partition]!.length });
           }
           const prefixed = (key: string) => `${run}-${key}`;
-          const valueOf = (update: Update) => {
+          const inputValue = (update: Update) => {
             if (update.value === null) return null;
             const value =
               update.side === 'left' ? { ...update.value, fk: update.value.fk === null ? null : prefixed(update.value.fk) } : update.value;
@@ -180,7 +180,7 @@ describe.each<JoinType>(['inner', 'left'])('JoinProcessor (%s) under concurrency
             for (let index = 0; index < records.length; ) {
               const batch = records.slice(index, index + batchSize + (retrying && faults.growOnRetry ? 1 : 0));
               retrying = false;
-              const inputs = batch.map(({ update, offset }) => ({ key: prefixed(update.key), offset, value: valueOf(update) }));
+              const inputs = batch.map(({ update, offset }) => ({ key: prefixed(update.key), offset, value: inputValue(update) }));
               let next = index + batch.length;
               try {
                 if (partition < 2) {

@@ -119,7 +119,9 @@ describe('Class: KafkaJoinOutputSink (trace context)', () => {
       }),
     );
 
-    contexts.forEach((context, index) => expectChildOf(parseTraceparent(headersOf(`k-${index}`).traceparent)!, context));
+    contexts.forEach((context, index) => {
+      expectChildOf(parseTraceparent(headersOf(`k-${index}`).traceparent)!, context);
+    });
   });
 });
 

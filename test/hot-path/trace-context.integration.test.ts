@@ -41,7 +41,9 @@ function captureOutput() {
     jest.spyOn(process.stderr, 'write').mockImplementation(capture),
   ];
   return {
-    restore: () => spies.forEach((spy) => spy.mockRestore()),
+    restore: () => {
+      for (const spy of spies) spy.mockRestore();
+    },
     lines: (message: string) =>
       written
         .flatMap((text) => text.split('\n'))
@@ -344,7 +346,7 @@ describe('High-frequency path: trace context (integration)', () => {
   it("records each hot batch in X-Ray, annotated with its updates' traces and the trace of the tick that woke it", async () => {
     // Prepare: a daemon listening where X-Ray's would, and an invocation that X-Ray samples.
     const daemon = createSocket('udp4');
-    const datagrams: Array<Record<string, any>> = [];
+    const datagrams: Array<{ name: string; trace_id: string; annotations: { record_trace_ids: string } }> = [];
     daemon.on('message', (message) => datagrams.push(JSON.parse(message.toString('utf8').split('\n')[1]!)));
     await new Promise<void>((resolve) => daemon.bind(0, '127.0.0.1', resolve));
     const { port } = daemon.address() as AddressInfo;

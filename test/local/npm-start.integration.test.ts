@@ -39,7 +39,6 @@ describe('npm start -- --pipeline <module>, as a user runs it (integration)', ()
       });
       jest.isolateModules(() => {
         process.env.USER_PIPELINE_PREFIX = prefix;
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
         pipeline = (require(PIPELINE) as { default: Pipeline }).default;
       });
 

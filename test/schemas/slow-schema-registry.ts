@@ -34,13 +34,16 @@ export async function startSlowSchemaRegistry({ delayMs = 300 }: { readonly dela
 
   const answer = (request: IncomingMessage, body: string, response: ServerResponse): void => {
     const path = request.url ?? '/';
-    if (failing !== undefined) return send(response, failing, { error_code: failing * 100 + 1, message: 'unavailable' });
+    if (failing !== undefined) {
+      send(response, failing, { error_code: failing * 100 + 1, message: 'unavailable' });
+      return;
+    }
     const byId = /^\/schemas\/ids\/(\d+)$/.exec(path);
     if (request.method === 'GET' && byId) {
       const entry = schemas.get(Number(byId[1]));
-      return entry
-        ? send(response, 200, { schema: entry.schema })
-        : send(response, 404, { error_code: 40403, message: `Schema ${byId[1]} not found` });
+      if (entry) send(response, 200, { schema: entry.schema });
+      else send(response, 404, { error_code: 40403, message: `Schema ${byId[1]} not found` });
+      return;
     }
     const subject = /^\/subjects\/([^/]+)(\/versions)?$/.exec(path);
     if (request.method === 'POST' && subject) {
@@ -48,15 +51,22 @@ export async function startSlowSchemaRegistry({ delayMs = 300 }: { readonly dela
       const { schema } = JSON.parse(body) as { schema: string };
       const canonical = JSON.stringify(JSON.parse(schema));
       let id = [...schemas].find(([, entry]) => JSON.stringify(JSON.parse(entry.schema)) === canonical)?.[0];
-      if (id === undefined && subject[2] === undefined) return send(response, 404, { error_code: 40403, message: 'Schema not found' });
+      if (id === undefined && subject[2] === undefined) {
+        send(response, 404, { error_code: 40403, message: 'Schema not found' });
+        return;
+      }
       if (id === undefined) {
         id = nextId++;
         schemas.set(id, { subject: name, schema });
       }
-      return send(response, 200, { id, subject: name, version: 1, schema });
+      send(response, 200, { id, subject: name, version: 1, schema });
+      return;
     }
-    if (request.method === 'PUT' && path.startsWith('/config/')) return send(response, 200, JSON.parse(body) as unknown);
-    return send(response, 404, { error_code: 404, message: `no ${request.method} ${path}` });
+    if (request.method === 'PUT' && path.startsWith('/config/')) {
+      send(response, 200, JSON.parse(body) as unknown);
+      return;
+    }
+    send(response, 404, { error_code: 404, message: `no ${request.method} ${path}` });
   };
 
   const server = createServer((request, response) => {

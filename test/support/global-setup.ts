@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { findFreePort, findFreePortPair, startLocalRuntime, type LocalRuntime } from '../../shared/local';
 
 declare global {
-  // eslint-disable-next-line no-var
   var __LOCAL_RUNTIME__: LocalRuntime | undefined;
 }
 

@@ -3,12 +3,19 @@ import { newRootContext, toXRayTraceId, XRayBatchTracer } from '../../shared/tra
 
 const INVOCATION = 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1';
 
+/** A subsegment document: the fields the tests read by path are typed; the others are checked whole. */
+interface Subsegment {
+  readonly annotations: { readonly record_trace_ids: string };
+  readonly metadata: { readonly tracing: { readonly record_trace_ids: readonly string[] } };
+  readonly [field: string]: unknown;
+}
+
 /** What a tracer sent, as the daemon receives it: the protocol header line, then one JSON document. */
 function recorder() {
-  const sent: Array<{ header: unknown; document: Record<string, any>; port: number; address: string }> = [];
+  const sent: Array<{ header: unknown; document: Subsegment; port: number; address: string }> = [];
   const send = async (datagram: Buffer, port: number, address: string) => {
     const [header, document] = datagram.toString('utf8').split('\n');
-    sent.push({ header: JSON.parse(header!), document: JSON.parse(document!), port, address });
+    sent.push({ header: JSON.parse(header!), document: JSON.parse(document!) as Subsegment, port, address });
   };
   return { sent, send };
 }

@@ -41,6 +41,7 @@ async function decodeValue(value: Buffer, format: ValueFormat): Promise<unknown>
     const reason = error instanceof Error ? error.message : String(error);
     // Text when the bytes are text (a producer that skipped the serializer, say); base64 when they are binary.
     const text = value.toString('utf8');
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: matching C0 control characters (other than tab, newline, vertical tab, form feed, carriage return) is the point: they mark the bytes as binary
     return Buffer.from(text, 'utf8').equals(value) && !/[\u0000-\u0008\u000e-\u001f]/.test(text)
       ? { unreadable: reason, text }
       : { unreadable: reason, base64: value.toString('base64') };

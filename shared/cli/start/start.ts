@@ -190,7 +190,6 @@ async function catalogIsEmpty(runtime: LocalRuntime, demoCatalog: Catalog): Prom
 }
 
 function loadPipeline(path: string): Pipeline {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const loaded = require(path) as { default?: Pipeline };
   if (!loaded.default || !Array.isArray(loaded.default.consumers)) {
     throw new LocalConfigError(`${path} must default-export the result of definePipeline({...})`);

@@ -1,7 +1,7 @@
 import type { Consumer as KafkaConsumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import { KafkaDeadLetterPublisher } from '../../dead-letter';
 import { orderedProducer, sourceRecordOfKafkaMessage } from '../../kafka';
-import { buildMskEvent, type MskHandler, } from '../../msk';
+import { buildMskEvent, type MskHandler } from '../../msk';
 import { effectiveMaximumRetryAttempts, EVENT_SOURCE_LIMITS, type Consumer } from '../../pipeline';
 import { EventSourceError } from './errors';
 import { invokeHandler, loadHandler } from './invoker';

@@ -25,7 +25,6 @@ export type InvocationOutcome =
 export function loadHandler(reference: Required<HandlerReference>): MskHandler {
   let moduleExports: Record<string, unknown>;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     moduleExports = require(reference.entry) as Record<string, unknown>;
   } catch (error) {
     throw new HandlerLoadError(`Cannot load handler module ${reference.entry}: ${String(error)}`, false, { cause: error });

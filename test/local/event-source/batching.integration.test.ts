@@ -113,12 +113,12 @@ describe('Class: EventSourceMapping — batching, ordering and commits (integrat
       events.push(event);
       payloadBytes.push(Buffer.byteLength(JSON.stringify(event)));
     });
-    const valueOf = (i: number) => Buffer.alloc(valueBytes, String.fromCharCode(97 + i));
+    const largeValue = (i: number) => Buffer.alloc(valueBytes, String.fromCharCode(97 + i));
 
     // Act
     await whileRunning(mapping, async () => {
       // One record per request: each must fit the broker's ~1 MB message limit.
-      for (let i = 0; i < recordCount; i++) await produce(sourceTopic, [{ key: `big-${i}`, value: valueOf(i) }]);
+      for (let i = 0; i < recordCount; i++) await produce(sourceTopic, [{ key: `big-${i}`, value: largeValue(i) }]);
       await eventually('8 large records were delivered', () => events.flatMap(decodedRecords).length >= recordCount);
     });
 
@@ -131,7 +131,7 @@ describe('Class: EventSourceMapping — batching, ordering and commits (integrat
     expect(delivered.map((record) => record.offset)).toEqual(Array.from({ length: recordCount }, (_, i) => i));
     delivered.forEach((record, i) => {
       expect(record.key).toBe(`big-${i}`);
-      expect(record.value).toBe(valueOf(i).toString());
+      expect(record.value).toBe(largeValue(i).toString());
     });
   });
 

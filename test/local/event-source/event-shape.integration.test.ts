@@ -49,9 +49,7 @@ describe('EventSourceMapping: the event a handler receives (integration)', () =>
     expect(event.eventSourceArn).toMatch(/^arn:aws:kafka:[a-z0-9-]+:\d{12}:cluster\/[^/]+\/.+$/);
     expect(event.bootstrapServers).toBe(runtime.kafka.brokers.join(','));
     const records = events.flatMap((delivered) => delivered.records[`${sourceTopic}-0`] ?? []);
-    expect(
-      Object.keys(events.flatMap((delivered) => Object.keys(delivered.records)).reduce((keys, key) => ({ ...keys, [key]: true }), {})),
-    ).toEqual([`${sourceTopic}-0`]);
+    expect([...new Set(events.flatMap((delivered) => Object.keys(delivered.records)))]).toEqual([`${sourceTopic}-0`]);
 
     const [withHeaders, withoutKey, tombstone] = records;
     expect(withHeaders).toEqual({

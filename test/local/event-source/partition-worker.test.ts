@@ -105,7 +105,17 @@ describe('Class: PartitionWorker', () => {
   it('starts the retry back-off afresh for the next batch after giving up on one', async () => {
     // Prepare
     const attempts: number[] = [];
-    const h = harness({ maximumRetryAttempts: 1, batchSize: 1, retryDelayMs: (attempt) => (attempts.push(attempt), 0) }, failure);
+    const h = harness(
+      {
+        maximumRetryAttempts: 1,
+        batchSize: 1,
+        retryDelayMs: (attempt) => {
+          attempts.push(attempt);
+          return 0;
+        },
+      },
+      failure,
+    );
 
     // Act
     h.worker.enqueue([record(0), record(1)]);
