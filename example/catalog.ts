@@ -40,7 +40,9 @@ export function defineCatalog(prefix = ''): Catalog {
     ),
   ];
   // Values travel as Avro in the Confluent wire format; the registry is the one the environment names, found on first use.
-  const registry = lazySchemaRegistry();
+  // The registry this process's environment names (a function's, npm start's), read on first use: the
+  // declaration is loaded before the local runtime has set the variables.
+  const registry = lazySchemaRegistry(process.env);
   const formats = new Map(topics.map((declaration) => [declaration.name, topicValueFormat(declaration, registry)]));
   // A topic's schema is what promises its values' type: the one place the type is taken on trust.
   const format = <T>(name: string) => formats.get(topic(name)) as ValueFormat<T>;

@@ -11,20 +11,21 @@ import { deadLetterTopicVariable } from '../../shared/pipeline';
 import { BatchItemFailures, recordsOf, sourceRecordOfMskRecord } from '../../shared/msk';
 import { traceContextOfMskHeaders, XRayBatchTracer } from '../../shared/tracing';
 
-// Built once per execution environment, at cold start.
-const tableName = requireEnv('MERCHANT_DIRECTORY_TABLE_NAME');
+// Built once per execution environment, at cold start, from the environment read here and handed down.
+const env = process.env;
+const tableName = requireEnv('MERCHANT_DIRECTORY_TABLE_NAME', env);
 const CONSUMER = 'merchant-directory';
-const deadLetterTopic = requireEnv(deadLetterTopicVariable(CONSUMER));
+const deadLetterTopic = requireEnv(deadLetterTopicVariable(CONSUMER), env);
 const format = catalog.formats.get(catalog.offers.rightTopic);
 const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
   marshallOptions: { removeUndefinedValues: true },
 });
-const producer = orderedProducer(kafkaFromEnvironment(CONSUMER));
+const producer = orderedProducer(kafkaFromEnvironment(CONSUMER, env));
 const connect = connectOnce(() => producer.connect());
 // Letters name the consumer, as the joins' and hot streams' do: `platform dlq list merchant-directory` finds them.
 const deadLetters = new KafkaDeadLetterPublisher(producer, deadLetterTopic, CONSUMER);
 const telemetry = createTelemetry(CONSUMER);
-const tracer = new XRayBatchTracer(CONSUMER, { warn: (message) => telemetry.logger.warn(message) });
+const tracer = new XRayBatchTracer(CONSUMER, { env, warn: (message) => telemetry.logger.warn(message) });
 /** The W3C trace id a record carries, for log lines about it. */
 const traceIdOf = (record: MskRecord) => traceContextOfMskHeaders(record.headers)?.traceId;
 

@@ -15,6 +15,8 @@ export { CliError, UsageError } from './errors';
 
 /** What every command gets: the pipeline, clients for the services it runs on, and how to print. */
 export interface CliContext {
+  /** The process's environment, read once here and handed to the commands. */
+  readonly env: NodeJS.ProcessEnv;
   readonly pipeline: Pipeline;
   readonly json: boolean;
   /** What the commands run against (the local runtime, or a deployed environment), and how to reach it. */
@@ -44,17 +46,19 @@ export interface CliContext {
  */
 export function createContext(options: { pipeline?: string | undefined; json: boolean } & TargetFlags): CliContext {
   // Paths on the command line are the user's: relative to where they ran `npm run platform` (INIT_CWD).
-  const cwd = process.env.INIT_CWD ?? process.cwd();
+  // The one place the CLI reads its environment; commands get it from the context.
+  const env = process.env;
+  const cwd = env.INIT_CWD ?? process.cwd();
   const pipelinePath = options.pipeline ? resolve(cwd, options.pipeline) : resolve(PROJECT_ROOT, 'pipeline.ts');
   const pipeline = loadPipeline(pipelinePath, options.pipeline !== undefined);
   const target = resolveTarget({ ...options, ...(options.ca === undefined ? {} : { ca: resolve(cwd, options.ca) }) }, pipeline.name, {
-    env: process.env,
+    env,
     platformContext: () =>
       (JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as { context?: { platform?: unknown } }).context?.platform,
     stackOutputs: cloudFormationStackOutputs,
   });
   // Every AWS client this process builds without a region (the registry's secret reader, say) works in the environment's.
-  if (target.awsRegion !== undefined) process.env.AWS_REGION = target.awsRegion;
+  if (target.awsRegion !== undefined) env.AWS_REGION = target.awsRegion;
   let kafka: Promise<Kafka> | undefined;
   let dynamodb: DynamoDBClient | undefined;
   let registry: SchemaRegistry | undefined;
@@ -62,6 +66,7 @@ export function createContext(options: { pipeline?: string | undefined; json: bo
   const schemaRegistry = () =>
     (registry ??= schemaRegistryFromEnvironment(target.schemaRegistryEnvironment, target.schemaRegistryFallbackFile));
   return {
+    env,
     pipeline,
     target,
     schemaRegistry,

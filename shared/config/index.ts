@@ -9,7 +9,7 @@ export class ConfigError extends PlatformError {
  * Reads a required environment variable.
  * @throws ConfigError naming the variable when it is unset or empty.
  */
-export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {
+export function requireEnv(name: string, env: NodeJS.ProcessEnv): string {
   const value = env[name];
   if (value === undefined || value.trim() === '') {
     throw new ConfigError(`Environment variable ${name} is required but not set; the pipeline declaration provides it`);

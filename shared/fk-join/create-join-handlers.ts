@@ -27,8 +27,8 @@ export interface JoinHandlers {
 }
 
 export interface JoinHandlerOptions {
-  /** @default process.env */
-  readonly env?: NodeJS.ProcessEnv;
+  /** The function's environment, read once by the handler module (`process.env` in Lambda) and handed down. */
+  readonly env: NodeJS.ProcessEnv;
   readonly documents?: DynamoDBDocumentClient;
   readonly kafka?: Kafka;
   /** Stop a fan-out when less than this remains of the invocation, and continue in the next. @default 10 s */
@@ -41,7 +41,7 @@ export interface JoinHandlerOptions {
  *
  * @example
  * // functions/items-with-flyer/handler.ts
- * export const { left, right } = createJoinHandlers(itemsWithFlyer);
+ * export const { left, right } = createJoinHandlers(itemsWithFlyer, { env: process.env });
  *
  * Clients are built once per execution environment. Records whose key is missing
  * or whose value the codec rejects are dead-lettered with the reason and the
@@ -50,8 +50,8 @@ export interface JoinHandlerOptions {
  * leave the join wrong for good). A fan-out that runs out of time reports its
  * record as a batch item failure and continues from where it stopped.
  */
-export function createJoinHandlers(join: FkJoin, options: JoinHandlerOptions = {}): JoinHandlers {
-  const env = options.env ?? process.env;
+export function createJoinHandlers(join: FkJoin, options: JoinHandlerOptions): JoinHandlers {
+  const { env } = options;
   const tableName = requireEnv(joinStateTableVariable(join.name), env);
   // Adaptive retries back off and slow the client down when DynamoDB throttles.
   const documents = options.documents ?? DynamoDBDocumentClient.from(new DynamoDBClient({ retryMode: 'adaptive', maxAttempts: 10 }));

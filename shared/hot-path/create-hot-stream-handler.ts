@@ -29,8 +29,8 @@ import { HotStateStore, type BufferedRange } from './hot-state-store';
 import { MAX_UPDATE_BYTES, whyUnstorable } from './storable-update';
 
 export interface HotStreamHandlerOptions {
-  /** @default process.env */
-  readonly env?: NodeJS.ProcessEnv;
+  /** The function's environment, read once by the handler module (`process.env` in Lambda) and handed down. */
+  readonly env: NodeJS.ProcessEnv;
   readonly documents?: DynamoDBDocumentClient;
   readonly kafka?: Kafka;
   /** Fail the batch cleanly (to be retried) when less than this remains of the invocation. @default 10 s */
@@ -83,11 +83,8 @@ export interface HotStreamHandler<U extends UpdateOrder = UpdateOrder> {
  * child of it. Each batch is recorded in X-Ray (active tracing) with its
  * records' traces; log lines about dead-lettered updates name their `traceId`.
  */
-export function createHotStreamHandler<U extends UpdateOrder>(
-  stream: HotStream<U>,
-  options: HotStreamHandlerOptions = {},
-): HotStreamHandler<U> {
-  const env = options.env ?? process.env;
+export function createHotStreamHandler<U extends UpdateOrder>(stream: HotStream<U>, options: HotStreamHandlerOptions): HotStreamHandler<U> {
+  const { env } = options;
   const tableName = requireEnv(hotStateTableVariable(stream.name), env);
   const reportBatchItemFailures = options.reportBatchItemFailures ?? env[reportBatchItemFailuresVariable(stream.name)] === 'true';
   const documents = options.documents ?? DynamoDBDocumentClient.from(new DynamoDBClient({ retryMode: 'adaptive', maxAttempts: 10 }));
@@ -148,6 +145,7 @@ export function createHotStreamHandler<U extends UpdateOrder>(
   const processor = new HotPathProcessor(stream, store, new KafkaHotDeltaSink<U>(producer, stream), {
     readRange,
     deadLetter: deadLetterRefused,
+    logger: telemetry.logger,
     ...(options.writeConcurrency ? { writeConcurrency: options.writeConcurrency } : {}),
     ...(options.now ? { now: options.now } : {}),
     ...(options.environmentId ? { environmentId: options.environmentId } : {}),

@@ -30,6 +30,8 @@ export interface HotPathProcessorOptions<U extends UpdateOrder> {
    * count as done. @default none: a refused update fails the batch (retried forever)
    */
   readonly deadLetter?: (refused: readonly RefusedUpdate<U>[]) => Promise<void>;
+  /** Where the processor reports what it cannot fix and the batch survives (a replay that failed, updates lost to retention). @default console */
+  readonly logger?: Pick<Console, 'error'>;
 }
 
 /** An update the hot state refused for good, to dead-letter: the record it came from, and why. */
@@ -297,14 +299,14 @@ export class HotPathProcessor<U extends UpdateOrder> {
       replayed = await this.options.readRange!(range, timeLeftMs());
     } catch (error) {
       // Left due: the partition's next invocation tries again. The batch itself goes on.
-      console.error(
+      (this.options.logger ?? console).error(
         `hot stream "${this.stream.name}": replaying ${range.topic}-${range.partition} offsets ${range.fromOffset}–${range.toOffset} failed, retried on the next flush: ${String(error)}`,
       );
       return;
     }
     if (replayed.lostBefore !== undefined) {
       // Retention deleted part of the range before anyone stored it: nothing can bring those updates back.
-      console.error(
+      (this.options.logger ?? console).error(
         `hot stream "${this.stream.name}": buffered updates lost, ${range.topic}-${range.partition} offsets ${range.fromOffset}–${replayed.lostBefore - 1} are no longer retained`,
       );
     }

@@ -32,6 +32,6 @@ export function connectOnce(connect: () => Promise<unknown>): () => Promise<void
  * environment (`KAFKA_BROKERS` or `KAFKA_CLUSTER_ARN`, `KAFKA_AUTH`,
  * `AWS_REGION`; see {@link kafkaConnectionFromEnvironment}).
  */
-export function kafkaFromEnvironment(clientId: string, env: NodeJS.ProcessEnv = process.env): Kafka {
+export function kafkaFromEnvironment(clientId: string, env: NodeJS.ProcessEnv): Kafka {
   return new Kafka({ clientId, logLevel: logLevel.ERROR, ...kafkaClientConfig(kafkaConnectionFromEnvironment(env)) });
 }

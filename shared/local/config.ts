@@ -20,6 +20,12 @@ export interface LocalServicesConfig {
    * SCHEMA_REGISTRY_FILE or the runtime's state directory.
    */
   readonly schemaRegistry: { readonly url: string; readonly credentials: string | undefined } | { readonly file: string | undefined };
+  /**
+   * What the functions the runtime runs get of the user's environment: real AWS
+   * credentials when set (local servers take any, so `local` otherwise), and
+   * POWERTOOLS_LOG_LEVEL (@default ERROR: the live view counts what goes wrong).
+   */
+  readonly functionDefaults: { readonly awsAccessKeyId: string; readonly awsSecretAccessKey: string; readonly logLevel: string };
 }
 
 export const ENVIRONMENT_VARIABLES = {
@@ -33,8 +39,15 @@ export const ENVIRONMENT_VARIABLES = {
   mappingSwitchesDir: 'LOCAL_MAPPINGS_DIR',
 } as const;
 
+/** What the runtime's functions get when the user's environment sets none of it. */
+export const LOCAL_FUNCTION_DEFAULTS: LocalServicesConfig['functionDefaults'] = Object.freeze({
+  awsAccessKeyId: 'local',
+  awsSecretAccessKey: 'local',
+  logLevel: 'ERROR',
+});
+
 /** Reads and validates the local runtime's environment once; throws {@link LocalConfigError} on bad values. */
-export function readLocalServicesConfig(env: NodeJS.ProcessEnv = process.env): LocalServicesConfig {
+export function readLocalServicesConfig(env: NodeJS.ProcessEnv): LocalServicesConfig {
   return {
     externalKafkaBrokers: parseBrokers(env[ENVIRONMENT_VARIABLES.kafkaBrokers]),
     externalDynamoDbEndpoint: parseEndpoint(env[ENVIRONMENT_VARIABLES.dynamoDbEndpoint]),
@@ -42,11 +55,16 @@ export function readLocalServicesConfig(env: NodeJS.ProcessEnv = process.env): L
     dynamoDbPort: parsePort(ENVIRONMENT_VARIABLES.dynamoDbPort, env[ENVIRONMENT_VARIABLES.dynamoDbPort], 18000),
     awsRegion: env.AWS_REGION || 'us-east-1',
     schemaRegistry: parseSchemaRegistry(env),
+    functionDefaults: {
+      awsAccessKeyId: env.AWS_ACCESS_KEY_ID ?? LOCAL_FUNCTION_DEFAULTS.awsAccessKeyId,
+      awsSecretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? LOCAL_FUNCTION_DEFAULTS.awsSecretAccessKey,
+      logLevel: env.POWERTOOLS_LOG_LEVEL ?? LOCAL_FUNCTION_DEFAULTS.logLevel,
+    },
   };
 }
 
 /** From LOCAL_MAPPINGS_DIR: where the mappings' enabled switches live (see mapping-switches.ts). @default .local/mappings */
-export function readMappingSwitchesDir(env: NodeJS.ProcessEnv = process.env): string {
+export function readMappingSwitchesDir(env: NodeJS.ProcessEnv): string {
   return env[ENVIRONMENT_VARIABLES.mappingSwitchesDir] || join(LOCAL_STATE_DIR, 'mappings');
 }
 

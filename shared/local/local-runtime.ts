@@ -11,8 +11,8 @@ import { LOCAL_SCHEMA_REGISTRY_FILE, LOCAL_STATE_DIR } from './paths';
 import { SCHEMA_REGISTRY_VARIABLES, schemaRegistryFromEnvironment, type SchemaRegistry } from '../schemas';
 
 export interface LocalRuntimeOptions {
-  /** @default read from the environment by {@link readLocalServicesConfig} */
-  readonly config?: LocalServicesConfig;
+  /** The services' settings, read once from the process's environment by {@link readLocalServicesConfig}. */
+  readonly config: LocalServicesConfig;
   /** Keep broker data and tables on disk here across restarts; by default both are fresh on every start. */
   readonly persistDir?: string;
   /** @default the project's git-ignored `.local` directory */
@@ -50,11 +50,11 @@ export interface LocalRuntime {
  * concurrently. Used by `npm start`, the test suite's global setup and the benchmark.
  *
  * @example
- * const runtime = await startLocalRuntime();
+ * const runtime = await startLocalRuntime({ config: readLocalServicesConfig(process.env) });
  * try { ... } finally { await runtime.stop(); }
  */
-export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
-  const config = options.config ?? readLocalServicesConfig();
+export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
+  const { config } = options;
   const stateDir = options.stateDir ?? LOCAL_STATE_DIR;
   const log = options.log ?? (() => undefined);
   // Every port is checked before anything starts, so a busy one fails at once, not after a broker start.
@@ -99,12 +99,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     AWS_REGION: config.awsRegion,
     AWS_ENDPOINT_URL_DYNAMODB: endpoint,
     // Local servers accept any credentials; real ones in the environment are left alone.
-    AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'local',
-    AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'local',
+    AWS_ACCESS_KEY_ID: config.functionDefaults.awsAccessKeyId,
+    AWS_SECRET_ACCESS_KEY: config.functionDefaults.awsSecretAccessKey,
     KAFKA_BROKERS: brokers.join(','),
     // Powertools: no embedded-metric JSON on the terminal, errors only (the live view counts dead letters).
     POWERTOOLS_METRICS_DISABLED: 'true',
-    POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'ERROR',
+    POWERTOOLS_LOG_LEVEL: config.functionDefaults.logLevel,
     ...registryEnvironment(config, options.stateDir === undefined ? LOCAL_SCHEMA_REGISTRY_FILE : join(stateDir, 'schema-registry.json')),
   };
 

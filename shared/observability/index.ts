@@ -26,7 +26,8 @@ export interface Telemetry {
 
 export function createTelemetry(serviceName: string): Telemetry {
   const logger = new Logger({ serviceName });
-  const metrics = new Metrics({ serviceName, namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'event-platform' });
+  // The namespace is Powertools' own setting, POWERTOOLS_METRICS_NAMESPACE, which the stacks set for every function.
+  const metrics = new Metrics({ serviceName });
   return {
     logger,
     metrics,

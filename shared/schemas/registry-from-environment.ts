@@ -21,7 +21,7 @@ export const SCHEMA_REGISTRY_VARIABLES = {
  * stand-in, else `fallbackFile` (the CLI's local default).
  * @throws ConfigError when neither is set and there is no fallback (a deployed function without its registry)
  */
-export function schemaRegistryFromEnvironment(env: NodeJS.ProcessEnv = process.env, fallbackFile?: string): SchemaRegistry {
+export function schemaRegistryFromEnvironment(env: NodeJS.ProcessEnv, fallbackFile?: string): SchemaRegistry {
   const url = env[SCHEMA_REGISTRY_VARIABLES.url];
   if (url) {
     const secretArn = env[SCHEMA_REGISTRY_VARIABLES.credentialsSecretArn];
@@ -40,7 +40,7 @@ export function schemaRegistryFromEnvironment(env: NodeJS.ProcessEnv = process.e
  * module load (in a join or hot-stream declaration), before a local runtime
  * has set the variables, and a function that never reads Avro never needs one.
  */
-export function lazySchemaRegistry(env: NodeJS.ProcessEnv = process.env): () => SchemaRegistry {
+export function lazySchemaRegistry(env: NodeJS.ProcessEnv): () => SchemaRegistry {
   let registry: SchemaRegistry | undefined;
   return () => (registry ??= schemaRegistryFromEnvironment(env));
 }

@@ -7,7 +7,6 @@ import {
   UnreadableValueError,
   WireFormatError,
 } from './errors';
-import { lazySchemaRegistry } from './registry-from-environment';
 import { repositorySchemas } from './repository-schemas';
 import type { SubjectSchemas } from './subject-schemas';
 import type { SchemaRegistry } from './schema-registry';
@@ -156,10 +155,7 @@ export interface TopicValueDeclaration {
  * newest version of the repository schema it names, or JSON when it names none.
  * @throws InvalidSchemaError when the named schema is not in the repository
  */
-export function topicValueFormat<T = unknown>(
-  topic: TopicValueDeclaration,
-  registry: () => SchemaRegistry = lazySchemaRegistry(),
-): ValueFormat<T> {
+export function topicValueFormat<T = unknown>(topic: TopicValueDeclaration, registry: () => SchemaRegistry): ValueFormat<T> {
   if (topic.valueSchema === undefined) return jsonValueFormat<T>();
   const schemas = repositorySchemas().get(topic.valueSchema);
   if (!schemas) throw new InvalidSchemaError(`topic "${topic.name}" names value schema "${topic.valueSchema}", which is not in schemas/`);

@@ -4,8 +4,8 @@ import type { TraceContext } from './trace-context';
 import { parseXRayTraceHeader, toXRayTraceId } from './xray-trace-id';
 
 export interface XRayBatchTracerOptions {
-  /** Read at every batch (Lambda sets `_X_AMZN_TRACE_ID` per invocation). @default process.env */
-  readonly env?: NodeJS.ProcessEnv;
+  /** The function's environment, handed down by its handler module; read at every batch (Lambda sets `_X_AMZN_TRACE_ID` per invocation). */
+  readonly env: NodeJS.ProcessEnv;
   /** @default Date.now */
   readonly now?: () => number;
   /** Sends one datagram to the daemon. @default a UDP socket per batch, as the X-Ray SDK does in Lambda */
@@ -34,7 +34,7 @@ const MAX_METADATA_TRACE_IDS = 1000;
  * with `POWERTOOLS_TRACE_ENABLED=false`.
  *
  * @example
- * const tracer = new XRayBatchTracer('items-with-flyer.left');
+ * const tracer = new XRayBatchTracer('items-with-flyer.left', { env: process.env });
  * export const handler = (event) => tracer.trace(contextsOf(event), () => handle(event));
  */
 export class XRayBatchTracer {
@@ -44,9 +44,9 @@ export class XRayBatchTracer {
 
   constructor(
     private readonly name: string,
-    private readonly options: XRayBatchTracerOptions = {},
+    private readonly options: XRayBatchTracerOptions,
   ) {
-    this.env = options.env ?? process.env;
+    this.env = options.env;
     this.now = options.now ?? Date.now;
     this.send = options.send ?? sendDatagram;
   }

@@ -1,5 +1,5 @@
 import type { Kafka } from 'kafkajs';
-import { findFreePort, findFreePortPair, startLocalRuntime, type LocalRuntime } from '../../shared/local';
+import { findFreePort, findFreePortPair, LOCAL_FUNCTION_DEFAULTS, startLocalRuntime, type LocalRuntime } from '../../shared/local';
 import { sendChunked } from '../../shared/kafka';
 import { uniqueName } from '../support/integration';
 import { cpuSince, readCpu, spreadOf } from './measure';
@@ -14,6 +14,7 @@ export async function startBenchRuntime(): Promise<LocalRuntime> {
       dynamoDbPort: await findFreePort(),
       awsRegion: 'us-east-1',
       schemaRegistry: { file: undefined },
+      functionDefaults: LOCAL_FUNCTION_DEFAULTS,
     },
   });
 }

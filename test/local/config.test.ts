@@ -11,7 +11,14 @@ describe('Function: readLocalServicesConfig', () => {
       dynamoDbPort: 18000,
       awsRegion: 'us-east-1',
       schemaRegistry: { file: undefined },
+      functionDefaults: { awsAccessKeyId: 'local', awsSecretAccessKey: 'local', logLevel: 'ERROR' },
     });
+  });
+
+  it("hands the functions it runs the user's AWS credentials and Powertools log level when set", () => {
+    const config = readLocalServicesConfig({ AWS_ACCESS_KEY_ID: 'AKIA1', AWS_SECRET_ACCESS_KEY: 's3cret', POWERTOOLS_LOG_LEVEL: 'DEBUG' });
+
+    expect(config.functionDefaults).toEqual({ awsAccessKeyId: 'AKIA1', awsSecretAccessKey: 's3cret', logLevel: 'DEBUG' });
   });
 
   it('uses a real schema registry when SCHEMA_REGISTRY_URL names one, else the stand-in file SCHEMA_REGISTRY_FILE names', () => {

@@ -13,6 +13,7 @@ import {
   startDynamoDbServer,
   startKafkaBroker,
   startLocalRuntime,
+  LOCAL_FUNCTION_DEFAULTS,
   LOCAL_STATE_DIR,
 } from '../../shared/local';
 import { eventually, uniqueName } from '../support/integration';
@@ -73,6 +74,7 @@ describe('Function: startLocalRuntime (integration)', () => {
           dynamoDbPort,
           awsRegion: 'us-east-1',
           schemaRegistry: { file: undefined },
+          functionDefaults: LOCAL_FUNCTION_DEFAULTS,
         },
       });
 

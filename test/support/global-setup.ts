@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findFreePort, findFreePortPair, startLocalRuntime, type LocalRuntime } from '../../shared/local';
+import { findFreePort, findFreePortPair, LOCAL_FUNCTION_DEFAULTS, startLocalRuntime, type LocalRuntime } from '../../shared/local';
 
 declare global {
   var __LOCAL_RUNTIME__: LocalRuntime | undefined;
@@ -26,6 +26,7 @@ export default async function globalSetup(): Promise<void> {
       dynamoDbPort,
       awsRegion: 'us-east-1',
       schemaRegistry: { file: schemaRegistryFile },
+      functionDefaults: LOCAL_FUNCTION_DEFAULTS,
     },
     log: (line) => process.stderr.write(`[global-setup] ${line}\n`),
   });

@@ -15,7 +15,7 @@ import {
 
 /** The services the global setup started, reached through KAFKA_BROKERS / DYNAMODB_ENDPOINT. */
 export async function connectToTestServices(): Promise<LocalRuntime> {
-  const config = readLocalServicesConfig();
+  const config = readLocalServicesConfig(process.env);
   if (!config.externalKafkaBrokers || !config.externalDynamoDbEndpoint) {
     throw new Error('Integration tests need the global setup (run them with `npm run test:integration`)');
   }

@@ -24,7 +24,7 @@ export async function mappingCommand(context: CliContext, action: string | undef
       'mapping acts on the local runtime; in AWS use `aws lambda update-event-source-mapping --uuid <mapping uuid> --no-enabled` (or --enabled)',
     );
   }
-  const switches = readMappingSwitchesDir();
+  const switches = readMappingSwitchesDir(context.env);
   if (action === 'list') {
     if (consumerName !== undefined) throw new UsageError('mapping list takes no consumer');
     const mappings = context.pipeline.consumers.map((consumer) => ({

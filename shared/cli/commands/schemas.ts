@@ -29,7 +29,7 @@ export async function schemasCommand(context: CliContext, action: string | undef
   if (action !== 'publish') throw new UsageError('schemas needs an action: check or publish');
   // --registry-url names one; otherwise the registry every other command uses (`npm start`'s, or with --env the environment's).
   const registry: SchemaRegistry = registryUrl
-    ? new HttpSchemaRegistry(registryUrl, process.env.SCHEMA_REGISTRY_CREDENTIALS)
+    ? new HttpSchemaRegistry(registryUrl, context.env.SCHEMA_REGISTRY_CREDENTIALS)
     : context.schemaPublisher();
   const published: Array<{ subject: string; version: number; id: number }> = [];
   for (const subject of subjects.values()) {

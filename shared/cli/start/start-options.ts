@@ -35,7 +35,7 @@ export const START_USAGE =
  * Reads `npm start`'s flags and LOCAL_PERSIST_DIR; throws {@link LocalConfigError} on a bad value.
  * Relative paths are meant from where the user typed the command (npm runs scripts from the package root).
  */
-export function readStartOptions(args: readonly string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): StartOptions {
+export function readStartOptions(args: readonly string[], env: NodeJS.ProcessEnv): StartOptions {
   const { values } = parseArgs({
     args: [...args],
     options: {

@@ -14,7 +14,7 @@
 import type { Pipeline } from '../../pipeline';
 import { startLocalRuntime, type LocalRuntime } from '../../local/local-runtime';
 import { LocalConfigError } from '../../local/errors';
-import { readMappingSwitchesDir } from '../../local/config';
+import { readLocalServicesConfig, readMappingSwitchesDir } from '../../local/config';
 import { runPipeline, type RunningPipeline } from '../../local/run-pipeline';
 import { catalog, type Catalog } from '../../../example';
 import { topicRecordCount } from '../../kafka';
@@ -26,7 +26,11 @@ import { renderProgress } from './progress-view';
 import { PERSIST_DIR_VARIABLE, readStartOptions, START_USAGE } from './start-options';
 
 async function main(): Promise<void> {
-  const options = readStartOptions();
+  // The one place npm start reads its environment: parsed and validated here, handed down.
+  const env = process.env;
+  const options = readStartOptions(process.argv.slice(2), env);
+  const config = readLocalServicesConfig(env);
+  const mappingSwitchesDir = readMappingSwitchesDir(env);
   if (options.help) {
     console.log(START_USAGE);
     return;
@@ -36,7 +40,7 @@ async function main(): Promise<void> {
   // The AWS SDK warns on every start that its releases after early January 2027 need Node.js 22: harmless
   // for the versions this project pins (see "Local services" in the README). Its own switch silences
   // that warning and nothing else; a value the user set is kept.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
   const log = (line: string) => console.log(`[local] ${line}`);
   const warnings = new RecentWarnings();
@@ -45,7 +49,7 @@ async function main(): Promise<void> {
   if (options.persistDirUnused) log(`${PERSIST_DIR_VARIABLE} is set, but without --persist nothing is kept: it has no effect.`);
   log(`Starting local services for pipeline "${pipeline.name}"…`);
   if (options.persistDir !== undefined) log(`Keeping broker data and tables in ${options.persistDir} (--persist).`);
-  const runtime = await startLocalRuntime({ log, ...(options.persistDir !== undefined ? { persistDir: options.persistDir } : {}) });
+  const runtime = await startLocalRuntime({ config, log, ...(options.persistDir !== undefined ? { persistDir: options.persistDir } : {}) });
   let running: RunningPipeline | undefined;
   let demo: { stop(): Promise<void> } | undefined;
   let flows: Awaited<ReturnType<typeof startPipelineFlows>> | undefined;
@@ -102,7 +106,7 @@ async function main(): Promise<void> {
     describeRuntime(runtime, pipeline);
     running = await runPipeline(runtime, pipeline, {
       // `platform mapping disable|enable <consumer>` stops and starts one consumer while the rest runs.
-      mappingSwitchesDir: readMappingSwitchesDir(),
+      mappingSwitchesDir,
       log: (level, message) => {
         if (level !== 'info') warnings.add(`${level.toUpperCase()} ${message}`);
       },

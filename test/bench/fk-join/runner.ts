@@ -11,7 +11,7 @@
 import { createInterface } from 'node:readline';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createJoinHandlers, joinStateTableVariable, type JoinType } from '../../../shared/fk-join';
-import { runPipeline, startLocalRuntime } from '../../../shared/local';
+import { LOCAL_FUNCTION_DEFAULTS, runPipeline, startLocalRuntime } from '../../../shared/local';
 import { benchJoin, benchPipeline } from './workload';
 
 async function main(): Promise<void> {
@@ -28,6 +28,7 @@ async function main(): Promise<void> {
       dynamoDbPort: 0,
       awsRegion: 'us-east-1',
       schemaRegistry: { file: undefined },
+      functionDefaults: LOCAL_FUNCTION_DEFAULTS,
     },
   });
   const join = benchJoin(prefix, type as JoinType);
