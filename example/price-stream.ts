@@ -1,6 +1,7 @@
 /** The example domain's price stream: an item's current price, coalesced and rate-limited. */
 import {
   defineHotStream,
+  fieldOf,
   InvalidUpdateError,
   parseUpdateOrder,
   type HotStream,
@@ -16,15 +17,11 @@ export interface PriceUpdate extends UpdateOrder {
   readonly urgent?: boolean;
 }
 
-function field(value: unknown, name: string): unknown {
-  return value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[name] : undefined;
-}
-
 /** Parses a price update: `{ amountMinor, currency, sourceTimestamp, version, urgent? }`. */
 export function parsePriceUpdate(value: unknown): PriceUpdate {
-  const amountMinor = field(value, 'amountMinor');
-  const currency = field(value, 'currency');
-  const urgent = field(value, 'urgent');
+  const amountMinor = fieldOf(value, 'amountMinor');
+  const currency = fieldOf(value, 'currency');
+  const urgent = fieldOf(value, 'urgent');
   if (!Number.isSafeInteger(amountMinor) || (amountMinor as number) < 0)
     throw new InvalidUpdateError('amountMinor must be a whole number of minor units ≥ 0');
   if (typeof currency !== 'string' || !/^[A-Z]{3}$/.test(currency))

@@ -1,6 +1,7 @@
 /** The example domain's stock stream: an item's stock, in total or per store, coalesced and rate-limited. */
 import {
   defineHotStream,
+  fieldOf,
   InvalidUpdateError,
   parseUpdateOrder,
   type HotStream,
@@ -14,15 +15,11 @@ export interface StockUpdate extends UpdateOrder {
   readonly storeId?: string;
 }
 
-function field(value: unknown, name: string): unknown {
-  return value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[name] : undefined;
-}
-
 /** Parses a stock update: `{ quantity, storeId?, sourceTimestamp, version }`. */
 export function parseStockUpdate(value: unknown): StockUpdate {
-  const quantity = field(value, 'quantity');
+  const quantity = fieldOf(value, 'quantity');
   // Avro writes an optional field it was not given as null.
-  const storeId = field(value, 'storeId') ?? undefined;
+  const storeId = fieldOf(value, 'storeId') ?? undefined;
   if (!Number.isSafeInteger(quantity) || (quantity as number) < 0) throw new InvalidUpdateError('quantity must be a whole number ≥ 0');
   if (storeId !== undefined && (typeof storeId !== 'string' || storeId === ''))
     throw new InvalidUpdateError('storeId must be a non-empty string when present');

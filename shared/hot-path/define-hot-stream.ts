@@ -142,14 +142,15 @@ export function reportBatchItemFailuresVariable(streamName: string): string {
 /** The sparse index of keys whose latest value still waits to be emitted, per input partition. */
 export const PENDING_INDEX = { name: 'pending', partitionKey: 'pendingPartition', sortKey: 'dueAt' } as const;
 
-function field(value: unknown, name: string): unknown {
+/** A field of an update as read from its topic (`unknown` until parsed), or undefined when the value is no object. */
+export function fieldOf(value: unknown, name: string): unknown {
   return value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[name] : undefined;
 }
 
 /** Reads the order every hot update carries: `version` (a whole number ≥ 0) and `sourceTimestamp` (epoch ms). @throws InvalidUpdateError */
 export function parseUpdateOrder(value: unknown): UpdateOrder {
-  const version = field(value, 'version');
-  const sourceTimestamp = field(value, 'sourceTimestamp');
+  const version = fieldOf(value, 'version');
+  const sourceTimestamp = fieldOf(value, 'sourceTimestamp');
   if (!Number.isSafeInteger(version) || (version as number) < 0) throw new InvalidUpdateError('version must be a whole number ≥ 0');
   if (!Number.isSafeInteger(sourceTimestamp)) throw new InvalidUpdateError('sourceTimestamp must be epoch milliseconds');
   return { version: version as number, sourceTimestamp: sourceTimestamp as number };

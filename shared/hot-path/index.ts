@@ -2,6 +2,7 @@ export { coalesceNewest, type HotUpdateRecord } from './coalesce';
 export { createHotStreamHandler, type HotStreamHandler, type HotStreamHandlerOptions } from './create-hot-stream-handler';
 export {
   defineHotStream,
+  fieldOf,
   hotStateTableVariable,
   isNewerUpdate,
   parseUpdateOrder,
