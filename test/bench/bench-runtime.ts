@@ -1,22 +1,14 @@
 import type { Kafka } from 'kafkajs';
-import { findFreePort, findFreePortPair, LOCAL_FUNCTION_DEFAULTS, startLocalRuntime, type LocalRuntime } from '../../shared/local';
+import { findFreePort, findFreePortPair, startLocalRuntime, type LocalRuntime } from '../../shared/local';
 import { sendChunked } from '../../shared/kafka';
+import { delay } from '../support/delay';
 import { uniqueName } from '../support/integration';
+import { ownServicesConfig } from '../support/own-services';
 import { cpuSince, readCpu, spreadOf } from './measure';
 
 /** Local services of its own for one benchmark, on free ports, so a running `npm start` is never measured. */
 export async function startBenchRuntime(): Promise<LocalRuntime> {
-  return startLocalRuntime({
-    config: {
-      externalKafkaBrokers: undefined,
-      externalDynamoDbEndpoint: undefined,
-      kafkaPort: await findFreePortPair(),
-      dynamoDbPort: await findFreePort(),
-      awsRegion: 'us-east-1',
-      schemaRegistry: { file: undefined },
-      functionDefaults: LOCAL_FUNCTION_DEFAULTS,
-    },
-  });
+  return startLocalRuntime({ config: ownServicesConfig({ kafkaPort: await findFreePortPair(), dynamoDbPort: await findFreePort() }) });
 }
 
 /** What a benchmark's own DynamoDB request mix costs on the local server, for comparison with what the benchmark achieved. */
@@ -100,15 +92,14 @@ export async function measureRequestMix(options: RequestMixOptions): Promise<Req
       }
     }
   });
-  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   const windows: RequestMixWindow[] = [];
   try {
-    await sleep(warmupMs);
+    await delay(warmupMs);
     for (let index = 0; index < windowCount && !stopping; index += 1) {
       const requestsBefore = requests;
       const cpu = readCpu(options.processes);
       const started = process.hrtime.bigint();
-      await sleep(windowMs);
+      await delay(windowMs);
       const used = cpuSince(cpu);
       windows.push({
         requests: requests - requestsBefore,

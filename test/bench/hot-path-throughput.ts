@@ -40,6 +40,7 @@ import { topicRecordCount } from '../../shared/kafka';
 import { runPipeline, type LocalRuntime, type RunningPipeline } from '../../shared/local';
 import type { MskHandler } from '../../shared/msk';
 import { definePipeline } from '../../shared/pipeline';
+import { delay } from '../support/delay';
 import { NOOP_HANDLER_ENTRY, uniqueName } from '../support/integration';
 import { seededRandom } from '../support/seeded-random';
 import {
@@ -278,7 +279,7 @@ async function startStream(
   };
   const running = await runPipeline(runtime, pipeline, { handlers: { [stream.name]: counted } });
   // Ready once the consumer group has joined and the first flush tick came through, so no mode measures the join.
-  for (const deadline = Date.now() + 60_000; running.mappings[0]!.stats.invocations === 0 && Date.now() < deadline; ) await sleep(50);
+  for (const deadline = Date.now() + 60_000; running.mappings[0]!.stats.invocations === 0 && Date.now() < deadline; ) await delay(50);
   return { name, stream, tableName, handler, running, producer, inFlight: () => inFlight };
 }
 
@@ -288,8 +289,6 @@ async function send(under: StreamUnderTest, messages: ReadonlyArray<{ key: strin
     messages: messages.map(({ key, update }) => ({ key, value: JSON.stringify(update) })),
   });
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 /**
  * Waits until the consumer has taken `count` updates (flush ticks keep arriving on the input topic, so its lag rarely
@@ -307,7 +306,7 @@ async function stored(under: StreamUnderTest, count: number): Promise<void> {
         `  … ${under.handler.totals.updates} of ${count} updates consumed, ${buffered} keys buffered${stats.lastError ? `; last error: ${stats.lastError}` : ''}`,
       );
     }
-    await sleep(20);
+    await delay(20);
   }
 }
 
@@ -329,7 +328,7 @@ async function finish(
   newest: ReadonlyMap<string, PriceUpdate>,
   trailingMs: number,
 ): Promise<{ check: FinalCheck; emittedEvents: number; usage: DynamoDbUsage }> {
-  await sleep(trailingMs);
+  await delay(trailingMs);
   await under.running.stop();
   const usage = { ...under.handler.store.usage };
   let storedRight = 0;
@@ -451,7 +450,7 @@ async function runSteady(
         await send(under, messages);
       }
       // About 100 updates a send, as an upstream producer that batches would send them.
-      await sleep(100);
+      await delay(100);
     }
   })();
   const sample = (): SteadySample => ({
@@ -464,11 +463,11 @@ async function runSteady(
 
   const windows: SteadyWindow[] = [];
   try {
-    await sleep(started + WARMUP_WINDOWS * WINDOW_MS - Date.now());
+    await delay(started + WARMUP_WINDOWS * WINDOW_MS - Date.now());
     let previous = sample();
     keysInWindow = new Set();
     for (let index = 1; index <= WINDOWS; index += 1) {
-      await sleep(started + (WARMUP_WINDOWS + index) * WINDOW_MS - Date.now());
+      await delay(started + (WARMUP_WINDOWS + index) * WINDOW_MS - Date.now());
       const current = sample();
       const keys = keysInWindow;
       keysInWindow = new Set();

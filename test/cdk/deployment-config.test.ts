@@ -5,17 +5,11 @@ import { definePipeline } from '../../shared/pipeline';
 import cdkJson from '../../cdk.json';
 import pipeline from '../../pipeline';
 import { deployablePipeline } from '../fixtures/deployable-pipeline';
+import { problemsOf } from '../support/problems';
 import { TEST_ENVIRONMENTS } from './synthesize';
 
-function problemsOf(run: () => unknown): readonly string[] {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(DeploymentConfigError);
-    return (error as DeploymentConfigError).problems;
-  }
-  throw new Error('the configuration was accepted');
-}
+/** The problems `run` reports as a DeploymentConfigError, or fails the test when it accepts the configuration. */
+const configProblems = (run: () => unknown) => problemsOf(DeploymentConfigError, run);
 
 describe('CDK: deployment configuration, validated at synth time', () => {
   it('applies defaults: a new VPC over two zones and a KRaft cluster with one broker per zone', () => {
@@ -40,13 +34,13 @@ describe('CDK: deployment configuration, validated at synth time', () => {
   );
 
   it('names the environments it knows when asked for another', () => {
-    expect(problemsOf(() => parseDeploymentConfig(TEST_ENVIRONMENTS, 'staging'))).toEqual([
+    expect(configProblems(() => parseDeploymentConfig(TEST_ENVIRONMENTS, 'staging'))).toEqual([
       'no such environment in cdk.json context "platform.environments" (known: dev, prod, nat, existing)',
     ]);
   });
 
   it('reports every invalid setting together, with what is expected', () => {
-    const problems = problemsOf(() =>
+    const problems = configProblems(() =>
       parseDeploymentConfig(
         {
           environments: {
@@ -75,7 +69,7 @@ describe('CDK: deployment configuration, validated at synth time', () => {
   });
 
   it('wants the schema registry as an http(s) URL, and its credentials secret by its complete ARN, which IAM matches', () => {
-    const problems = problemsOf(() =>
+    const problems = configProblems(() =>
       parseDeploymentConfig(
         {
           environments: {
@@ -96,11 +90,11 @@ describe('CDK: deployment configuration, validated at synth time', () => {
   });
 
   it('wants the zones named when account and region are set, so synth never looks them up', () => {
-    expect(problemsOf(() => parseDeploymentConfig({ environments: { p: { account: '123456789012', region: 'eu-west-1' } } }, 'p'))).toEqual(
-      ['network.availabilityZones is required when account and region are set (e.g. ["eu-west-1a", "eu-west-1b", "eu-west-1c"])'],
-    );
     expect(
-      problemsOf(() =>
+      configProblems(() => parseDeploymentConfig({ environments: { p: { account: '123456789012', region: 'eu-west-1' } } }, 'p')),
+    ).toEqual(['network.availabilityZones is required when account and region are set (e.g. ["eu-west-1a", "eu-west-1b", "eu-west-1c"])']);
+    expect(
+      configProblems(() =>
         parseDeploymentConfig(
           { environments: { p: { region: 'eu-west-1', network: { availabilityZones: ['us-east-1a', 'us-east-1b'] } } } },
           'p',
@@ -111,7 +105,7 @@ describe('CDK: deployment configuration, validated at synth time', () => {
 
   it('refuses an existing cluster without the security group its consumers must be let in through', () => {
     expect(
-      problemsOf(() =>
+      configProblems(() =>
         parseDeploymentConfig(
           { environments: { x: { kafka: { mode: 'existing', clusterArn: 'arn:aws:kafka:eu-west-1:123456789012:cluster/c/u-1' } } } },
           'x',
@@ -127,7 +121,7 @@ describe('CDK: deployment configuration, validated at synth time', () => {
     const secret = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:schema-registry-AbCdEf';
 
     expect(
-      problemsOf(() =>
+      configProblems(() =>
         parseDeploymentConfig(
           { environments: { x: { schemaRegistryUrl: 'http://registry.internal:8081', schemaRegistryCredentialsSecretArn: secret } } },
           'x',
@@ -156,10 +150,10 @@ describe('CDK: deployment configuration, validated at synth time', () => {
       },
     });
 
-    expect(problemsOf(() => parseDeploymentConfig(existing(undefined), 'x'))[0]).toMatch(
+    expect(configProblems(() => parseDeploymentConfig(existing(undefined), 'x'))[0]).toMatch(
       /^network.awsApiAccess is required with network.mode "existing"/,
     );
-    expect(problemsOf(() => parseDeploymentConfig(existing({ endpointSecurityGroupIds: ['not-a-group'] }), 'x'))[0]).toMatch(
+    expect(configProblems(() => parseDeploymentConfig(existing({ endpointSecurityGroupIds: ['not-a-group'] }), 'x'))[0]).toMatch(
       /^network.awsApiAccess is required/,
     );
     expect(parseDeploymentConfig(existing('nat'), 'x').network.awsApiAccess).toEqual({ kind: 'nat' });
@@ -167,9 +161,9 @@ describe('CDK: deployment configuration, validated at synth time', () => {
       kind: 'existing-endpoints',
       endpointSecurityGroupIds: ['sg-0123456789abcdef0'],
     });
-    expect(problemsOf(() => parseDeploymentConfig({ environments: { x: { network: { awsApiAccess: 'carrier-pigeon' } } } }, 'x'))).toEqual([
-      'network.awsApiAccess must be "endpoints" or "nat" with network.mode "new", got "carrier-pigeon"',
-    ]);
+    expect(
+      configProblems(() => parseDeploymentConfig({ environments: { x: { network: { awsApiAccess: 'carrier-pigeon' } } } }, 'x')),
+    ).toEqual(['network.awsApiAccess must be "endpoints" or "nat" with network.mode "new", got "carrier-pigeon"']);
   });
 
   it('refuses a pipeline the environment cannot hold: replication above the broker count, sub-second batching windows, pollers for unknown consumers', () => {
@@ -190,7 +184,7 @@ describe('CDK: deployment configuration, validated at synth time', () => {
       ],
     });
 
-    expect(problemsOf(() => addPlatformStacks(new App(), pipeline, config))).toEqual([
+    expect(configProblems(() => addPlatformStacks(new App(), pipeline, config))).toEqual([
       'topic "orders" needs replication factor 3, but kafka.brokerNodes is 2',
       'consumer "audit": maximumBatchingWindowMs 50 cannot be deployed: AWS takes whole seconds (or 500 ms, its default)',
       'provisionedPollers names consumer "no-such-consumer", which pipeline "tiny" does not declare',

@@ -1,29 +1,34 @@
-import type { Kafka } from 'kafkajs';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { provisionPipeline, provisionTopics, type LocalRuntime } from '../../shared/local';
+import { provisionTopics } from '../../shared/local';
 import type { Pipeline } from '../../shared/pipeline';
 import { readValue, topicValueFormat } from '../../shared/schemas';
-import { connectToTestServices, eventually, readTopic, recordCount, uniqueName } from '../support/integration';
+import { CLI_PIPELINE, loadCliPipeline } from '../support/cli-fixture';
+import {
+  answersOffsetRequests,
+  eventually,
+  provisionPipelineAndLeaders,
+  readTopic,
+  recordCount,
+  uniqueName,
+  useTestServices,
+} from '../support/integration';
 import { runPlatform } from '../support/run-platform';
 
-const PIPELINE = join(__dirname, '..', 'fixtures', 'cli-pipeline.ts');
-
 describe('Command: liberate, run as a user runs it (integration)', () => {
-  let runtime: LocalRuntime;
-  let kafka: Kafka;
+  const services = useTestServices('liberate-test');
   let pipeline: Pipeline;
   const prefix = `${uniqueName('liberate')}.`;
 
   /** Runs `platform <args>` against the test services, with the fixture pipeline under this file's prefix. */
   const platform = (args: readonly string[]) =>
-    runPlatform([...args, '--pipeline', PIPELINE], { env: { ...process.env, CLI_TEST_PREFIX: prefix } });
+    runPlatform([...args, '--pipeline', CLI_PIPELINE], { env: { ...process.env, CLI_TEST_PREFIX: prefix } });
   const liberate = (topic: string, file: string, keyField: string, ...more: string[]) =>
     platform(['liberate', topic, '--file', file, '--key-field', keyField, '--json', ...more]);
   const formatOf = (topic: string) =>
-    topicValueFormat(pipeline.topics.find((declared) => declared.name === topic)!, () => runtime.schemaRegistry());
-  const endOffset = (topic: string) => recordCount(kafka, topic);
+    topicValueFormat(pipeline.topics.find((declared) => declared.name === topic)!, () => services.runtime.schemaRegistry());
+  const endOffset = (topic: string) => recordCount(services.kafka, topic);
   /** A snapshot file of its own, in a directory of its own (the checkpoint is written beside it). */
   const snapshot = (name: string, lines: readonly string[], ending = '\n') => {
     const file = join(mkdtempSync(join(tmpdir(), 'liberate-')), name);
@@ -32,29 +37,8 @@ describe('Command: liberate, run as a user runs it (integration)', () => {
   };
 
   beforeAll(async () => {
-    runtime = await connectToTestServices();
-    kafka = runtime.kafkaClient('liberate-test');
-    process.env.CLI_TEST_PREFIX = prefix;
-    jest.isolateModules(() => {
-      pipeline = (require(PIPELINE) as { default: Pipeline }).default;
-    });
-    const admin = kafka.admin();
-    await admin.connect();
-    const dynamodb = runtime.dynamoDbClient();
-    await provisionPipeline({ kafkaAdmin: admin, dynamodb }, pipeline);
-    await eventually('every topic has its leaders', async () => {
-      const answered = await Promise.all(
-        pipeline.topics.map((topic) =>
-          admin.fetchTopicOffsets(topic.name).then(
-            () => true,
-            () => false,
-          ),
-        ),
-      );
-      return answered.every(Boolean);
-    });
-    await admin.disconnect();
-    dynamodb.destroy();
+    pipeline = loadCliPipeline(prefix);
+    await provisionPipelineAndLeaders(services, pipeline);
   });
 
   it('liberates again into a fresh topic instead of trusting an old checkpoint', async () => {
@@ -82,7 +66,7 @@ describe('Command: liberate, run as a user runs it (integration)', () => {
     );
     expect(again.stderr).toMatch(/^liberate: starting over, as the checkpoint .* does not apply/);
     expect(await endOffset(topic)).toBe(3);
-    expect((await readTopic(kafka, topic, 3)).map((record) => record.key).sort()).toEqual(['f-1', 'f-2', 'f-3']);
+    expect((await readTopic(services.kafka, topic, 3)).map((record) => record.key).sort()).toEqual(['f-1', 'f-2', 'f-3']);
     // A third run on the same cluster, with the topic holding what the checkpoint says, trusts it.
     const third = await liberate(topic, file, 'merchantId');
     expect(JSON.parse(third.stdout)).toMatchObject({ alreadyComplete: true, produced: 3 });
@@ -110,7 +94,7 @@ describe('Command: liberate, run as a user runs it (integration)', () => {
     expect(resumed.code).toBe(0);
     expect(JSON.parse(resumed.stdout)).toMatchObject({ resumedAfterLine: 1, produced: 3, rejected: 0 });
     expect((await endOffset(topic)) - before).toBe(2);
-    const keys = (await readTopic(kafka, topic, before + 2)).map((record) => record.key);
+    const keys = (await readTopic(services.kafka, topic, before + 2)).map((record) => record.key);
     expect(keys.sort()).toEqual(['r-1', 'r-2', 'r-2', 'r-3', 'r-3']);
   });
 
@@ -146,7 +130,7 @@ describe('Command: liberate, run as a user runs it (integration)', () => {
     // Not a TTY: no progress lines, one summary line.
     expect(run.stderr).toMatch(/^liberate: 4 row\(s\) read \(\d+ B\) in [\d.]+ s: 2 produced, 2 rejected\n$/);
     expect((await endOffset(topic)) - before).toBe(2);
-    const records = await readTopic(kafka, topic, before + 2);
+    const records = await readTopic(services.kafka, topic, before + 2);
     expect(
       records
         .filter((record) => record.key?.startsWith('fl-'))
@@ -180,7 +164,7 @@ describe('Command: liberate, run as a user runs it (integration)', () => {
       rejectedRows: [{ line: 4, problems: [expect.stringMatching(/a short row/)] }],
     });
     expect((await endOffset(flyers)) - before).toBe(2);
-    const records = await readTopic(kafka, flyers, before + 2);
+    const records = await readTopic(services.kafka, flyers, before + 2);
     const multiline = records.find((record) => record.key === 'nl-1')!;
     expect(await readValue(formatOf(flyers), multiline.valueBytes)).toEqual({
       flyerId: 'nl-1',
@@ -238,28 +222,18 @@ describe('Command: liberate, run as a user runs it (integration)', () => {
 
   /** Deletes a declared topic and creates it again, empty, as the pipeline declares it. */
   async function recreate(topic: string): Promise<void> {
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      await admin.deleteTopics({ topics: [topic] });
-      await eventually(`${topic} is deleted`, async () => !(await admin.listTopics()).includes(topic));
-      await eventually(`${topic} is created again`, () =>
-        provisionTopics(
-          admin,
-          pipeline.topics.filter((declared) => declared.name === topic),
-        ).then(
-          () => true,
-          () => false,
-        ),
-      );
-      await eventually(`${topic} answers offset requests`, () =>
-        admin.fetchTopicOffsets(topic).then(
-          () => true,
-          () => false,
-        ),
-      );
-    } finally {
-      await admin.disconnect();
-    }
+    const { admin } = services;
+    await admin.deleteTopics({ topics: [topic] });
+    await eventually(`${topic} is deleted`, async () => !(await admin.listTopics()).includes(topic));
+    await eventually(`${topic} is created again`, () =>
+      provisionTopics(
+        admin,
+        pipeline.topics.filter((declared) => declared.name === topic),
+      ).then(
+        () => true,
+        () => false,
+      ),
+    );
+    await eventually(`${topic} answers offset requests`, () => answersOffsetRequests(admin, topic));
   }
 });

@@ -1,19 +1,16 @@
-import type { Kafka } from 'kafkajs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MskEvent } from '../../shared/msk';
-import { runPipeline, type LocalRuntime, type RunningPipeline } from '../../shared/local';
+import { runPipeline, type RunningPipeline } from '../../shared/local';
 import type { Pipeline } from '../../shared/pipeline';
 import { recordsOf } from '../../shared/msk';
-import { connectToTestServices, eventually, produce, uniqueName } from '../support/integration';
+import { CLI_PIPELINE, loadCliPipeline } from '../support/cli-fixture';
+import { eventually, produce, uniqueName, useTestServices } from '../support/integration';
 import { runPlatform } from '../support/run-platform';
 
-const PIPELINE = join(__dirname, '..', 'fixtures', 'cli-pipeline.ts');
-
 describe('Replaying one consumer while the rest keeps running: platform mapping disable, replay, enable (integration)', () => {
-  let runtime: LocalRuntime;
-  let kafka: Kafka;
+  const services = useTestServices('mapping-switch-test');
   let pipeline: Pipeline;
   let running: RunningPipeline;
   let switches: string;
@@ -22,17 +19,12 @@ describe('Replaying one consumer while the rest keeps running: platform mapping 
   const seen: number[] = [];
 
   const platform = (args: readonly string[]) =>
-    runPlatform([...args, '--pipeline', PIPELINE], { env: { ...process.env, CLI_TEST_PREFIX: prefix, LOCAL_MAPPINGS_DIR: switches } });
+    runPlatform([...args, '--pipeline', CLI_PIPELINE], { env: { ...process.env, CLI_TEST_PREFIX: prefix, LOCAL_MAPPINGS_DIR: switches } });
 
   beforeAll(async () => {
-    runtime = await connectToTestServices();
-    kafka = runtime.kafkaClient('mapping-switch-test');
     switches = mkdtempSync(join(tmpdir(), 'mapping-switches-'));
-    process.env.CLI_TEST_PREFIX = prefix;
-    jest.isolateModules(() => {
-      pipeline = (require(PIPELINE) as { default: Pipeline }).default;
-    });
-    running = await runPipeline(runtime, pipeline, {
+    pipeline = loadCliPipeline(prefix);
+    running = await runPipeline(services.runtime, pipeline, {
       mappingSwitchesDir: switches,
       // The fixture's joins and hot stream do nothing here; merchant-directory notes what it is given.
       handlers: Object.fromEntries(
@@ -56,7 +48,7 @@ describe('Replaying one consumer while the rest keeps running: platform mapping 
     // Prepare: three merchants consumed once.
     const merchantsTopic = pipeline.consumers.find((consumer) => consumer.name === 'merchant-directory')!.topic.name;
     await produce(
-      kafka,
+      services.kafka,
       merchantsTopic,
       [0, 1, 2].map((index) => ({ key: `m-${index}`, value: '{}', partition: 0 })),
     );

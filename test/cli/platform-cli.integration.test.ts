@@ -1,5 +1,3 @@
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Kafka } from 'kafkajs';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -7,62 +5,37 @@ import { join } from 'node:path';
 import { DEAD_LETTER_HEADERS, KafkaDeadLetterPublisher } from '../../shared/dead-letter';
 import { JoinStateStore } from '../../shared/fk-join';
 import { orderedProducer } from '../../shared/kafka';
-import { provisionPipeline, type LocalRuntime } from '../../shared/local';
 import type { Pipeline } from '../../shared/pipeline';
 import { readValue, topicValueFormat, writeValue } from '../../shared/schemas';
 import { parseTraceparent, TRACE_HEADERS } from '../../shared/tracing';
-import { connectToTestServices, eventually, produce, readTopic, recordCount, uniqueName } from '../support/integration';
+import { CLI_PIPELINE, loadCliPipeline } from '../support/cli-fixture';
+import { produce, provisionPipelineAndLeaders, readTopic, recordCount, uniqueName, useTestServices } from '../support/integration';
 import { runPlatform } from '../support/run-platform';
 
-const ROOT = join(__dirname, '..', '..');
-const PIPELINE = join(ROOT, 'test', 'fixtures', 'cli-pipeline.ts');
 /** A W3C trace context from the specification's examples. */
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const TRACE_ID_FORM = /^[0-9a-f]{32}$/;
 
 describe('The platform command line, run as a user runs it (integration)', () => {
-  let runtime: LocalRuntime;
-  let kafka: Kafka;
+  const services = useTestServices('cli-test');
   let pipeline: Pipeline;
   const prefix = `${uniqueName('cli')}.`;
 
   /** Runs `platform <args>` against the test services, with the fixture pipeline under this run's prefix. */
   const platform = (args: readonly string[], stdin?: string) =>
-    runPlatform([...args, '--pipeline', PIPELINE], {
+    runPlatform([...args, '--pipeline', CLI_PIPELINE], {
       env: { ...process.env, CLI_TEST_PREFIX: prefix },
       ...(stdin === undefined ? {} : { stdin }),
     });
 
   /** A topic's format as the fixture pipeline declares it, on the registry the spawned CLI uses too. */
   const formatOf = (topic: string) =>
-    topicValueFormat(pipeline.topics.find((declared) => declared.name === topic)!, () => runtime.schemaRegistry());
+    topicValueFormat(pipeline.topics.find((declared) => declared.name === topic)!, () => services.runtime.schemaRegistry());
 
   beforeAll(async () => {
-    runtime = await connectToTestServices();
-    kafka = runtime.kafkaClient('cli-test');
-    process.env.CLI_TEST_PREFIX = prefix;
-    jest.isolateModules(() => {
-      pipeline = (require(PIPELINE) as { default: Pipeline }).default;
-    });
-    const admin = kafka.admin();
-    await admin.connect();
-    const dynamodb = runtime.dynamoDbClient();
-    await provisionPipeline({ kafkaAdmin: admin, dynamodb }, pipeline);
-    // New topics answer offset requests once their leaders are elected.
-    await eventually('every topic has its leaders', async () => {
-      const answered = await Promise.all(
-        pipeline.topics.map((topic) =>
-          admin.fetchTopicOffsets(topic.name).then(
-            () => true,
-            () => false,
-          ),
-        ),
-      );
-      return answered.every(Boolean);
-    });
-    await admin.disconnect();
-    dynamodb.destroy();
+    pipeline = loadCliPipeline(prefix);
+    await provisionPipelineAndLeaders(services, pipeline);
   });
 
   it('explains itself with --help, and answers a wrong command with exit code 2 and a pointer to --help', async () => {
@@ -102,7 +75,7 @@ describe('The platform command line, run as a user runs it (integration)', () =>
       traceIds: [expect.stringMatching(TRACE_ID_FORM), expect.stringMatching(TRACE_ID_FORM)],
     });
     expect(result.traceIds[0]).not.toBe(result.traceIds[1]);
-    const records = await readTopic(kafka, merchants, 2);
+    const records = await readTopic(services.kafka, merchants, 2);
     expect(records.map((record) => [record.key, record.value === null]).sort()).toEqual([
       ['m-1', false],
       ['m-2', true],
@@ -118,17 +91,14 @@ describe('The platform command line, run as a user runs it (integration)', () =>
   it('lists topics with partitions, records and each consumer group’s lag, and tails a topic decoded with headers', async () => {
     const flyers = `${prefix}flyers`;
     const flyer = { flyerId: 'f-1', merchantId: 'm-1', title: 'Deals', validFrom: 1, validUntil: 2 };
-    await produce(kafka, flyers, [
+    await produce(services.kafka, flyers, [
       { key: 'f-1', value: await writeValue(formatOf(flyers), flyer), headers: { 'x-source-system': 'monolith' } },
     ]);
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.setOffsets({
+    await services.admin.setOffsets({
       groupId: `${prefix}lagging`,
       topic: flyers,
       partitions: [0, 1, 2].map((partition) => ({ partition, offset: '0' })),
     });
-    await admin.disconnect();
 
     const topics = await platform(['topics', '--json']);
     const tail = await platform(['tail', flyers, '--from', 'beginning', '--max', '1', '--json']);
@@ -147,7 +117,7 @@ describe('The platform command line, run as a user runs it (integration)', () =>
   it('lists a consumer’s dead letters with reasons and redrives each to its source topic exactly once', async () => {
     // Prepare: a record of the merchants topic, dead-lettered as the event source does.
     const consumer = pipeline.consumers.find((candidate) => candidate.name === 'merchant-directory')!;
-    const producer = orderedProducer(kafka);
+    const producer = orderedProducer(services.kafka);
     await producer.connect();
     await new KafkaDeadLetterPublisher(producer, `${prefix}merchants.dlq`, consumer.eventSource.consumerGroupId).publish([
       {
@@ -186,7 +156,7 @@ describe('The platform command line, run as a user runs it (integration)', () =>
     expect(JSON.parse(list.stdout).letters[0]).not.toHaveProperty('traceId'); // the record had no traceparent
     expect(JSON.parse(first.stdout)).toMatchObject({ redriven: 1, alreadyRedriven: 0 });
     expect(JSON.parse(second.stdout)).toMatchObject({ redriven: 0, alreadyRedriven: 1 });
-    const redriven = (await readTopic(kafka, `${prefix}merchants`, 3)).filter((record) => record.key === 'm-9');
+    const redriven = (await readTopic(services.kafka, `${prefix}merchants`, 3)).filter((record) => record.key === 'm-9');
     expect(redriven).toHaveLength(1);
     expect(redriven[0]!.value).toBe('{"name":"fixed later"}');
     expect(redriven[0]!.headers).toMatchObject({ trace: 't-1', 'x-redriven-from': `${prefix}merchants.dlq-0@0` });
@@ -200,7 +170,7 @@ describe('The platform command line, run as a user runs it (integration)', () =>
 
   it('replays a consumer from the earliest offset, but refuses while the consumer runs', async () => {
     const consumer = pipeline.consumers.find((candidate) => candidate.name === 'merchant-directory')!;
-    const running = kafka.consumer({ groupId: consumer.eventSource.consumerGroupId });
+    const running = services.kafka.consumer({ groupId: consumer.eventSource.consumerGroupId });
     await running.connect();
     await running.subscribe({ topic: consumer.topic.name, fromBeginning: true });
     await new Promise<void>((resolve) => {
@@ -220,8 +190,7 @@ describe('The platform command line, run as a user runs it (integration)', () =>
 
   it('shows state as readable JSON', async () => {
     const join = pipeline.joins[0]!;
-    const documents = DynamoDBDocumentClient.from(runtime.dynamoDbClient());
-    await new JoinStateStore(documents, join.table.name).replaceLeftRow(
+    await new JoinStateStore(services.documents, join.table.name).replaceLeftRow(
       {
         leftKey: 'item-7',
         leftOffset: 3,
@@ -233,7 +202,6 @@ describe('The platform command line, run as a user runs it (integration)', () =>
       },
       undefined,
     );
-    documents.destroy();
 
     const state = await platform(['state', join.join.name, 'item-7', '--json']);
     const text = await platform(['state', join.join.name, 'item-7']);
@@ -275,7 +243,7 @@ describe('The platform command line, run as a user runs it (integration)', () =>
     expect(JSON.parse(first.stdout).rejectedRows).toEqual([{ line: 3, problems: ['validFrom: "someday" does not match the schema'] }]);
     expect(JSON.parse(again.stdout)).toMatchObject({ alreadyComplete: true, produced: 2 });
     expect((await endOffset(topic)) - before).toBe(2);
-    const records = await readTopic(kafka, topic, before + 2);
+    const records = await readTopic(services.kafka, topic, before + 2);
     const liberated = records.find((record) => record.key === 'fl-1');
     expect(await readValue(formatOf(topic), liberated!.valueBytes)).toEqual({
       flyerId: 'fl-1',
@@ -296,7 +264,7 @@ describe('The platform command line, run as a user runs it (integration)', () =>
     it('shows the trace id of each record it tails', async () => {
       const topic = `${prefix}traced`;
       await createTopic(topic);
-      await produce(kafka, topic, [
+      await produce(services.kafka, topic, [
         {
           key: 'joined',
           value: '{"n":1}',
@@ -352,7 +320,7 @@ describe('The platform command line, run as a user runs it (integration)', () =>
       expect(text.code).toBe(0);
       expect(text.stdout).toBe(`produced 1 record(s) to ${items}\n`);
       expect(text.stderr).toContain(`trace ${TRACE_ID}: all 1 record(s), each a child of --traceparent\n`);
-      const records = (await readTopic(kafka, items, await endOffset(items))).filter((record) =>
+      const records = (await readTopic(services.kafka, items, await endOffset(items))).filter((record) =>
         ['i-1', 'i-2', 'i-3'].includes(record.key!),
       );
       const contexts = records.map((record) => parseTraceparent(record.headers[TRACE_HEADERS.traceparent]));
@@ -376,7 +344,7 @@ describe('The platform command line, run as a user runs it (integration)', () =>
       expect(run.stderr).toContain(`traces of the 2 record(s):\n  line 1 key=i-4 trace=${TRACE_ID}\n`);
       const fresh = /^ {2}line 2 key=i-5 trace=([0-9a-f]{32})$/m.exec(run.stderr)?.[1];
       expect(fresh).toBeDefined();
-      const records = await readTopic(kafka, items, await endOffset(items));
+      const records = await readTopic(services.kafka, items, await endOffset(items));
       expect(records.find((record) => record.key === 'i-4')!.headers).toEqual({
         [TRACE_HEADERS.traceparent]: TRACEPARENT,
         'x-source-system': 'monolith',
@@ -434,7 +402,7 @@ describe('The platform command line, run as a user runs it (integration)', () =>
       beforeAll(async () => {
         await createTopic(source);
         const consumer = pipeline.consumers.find((candidate) => candidate.name === consumerName)!;
-        const producer = orderedProducer(kafka);
+        const producer = orderedProducer(services.kafka);
         await producer.connect();
         await new KafkaDeadLetterPublisher(producer, `${prefix}merchants.dlq`, consumer.eventSource.consumerGroupId)
           .publish([
@@ -492,7 +460,7 @@ describe('The platform command line, run as a user runs it (integration)', () =>
 
         expect(run.code).toBe(0);
         expect(JSON.parse(run.stdout)).toMatchObject({ redriven: 1 });
-        const [redriven] = await readTopic(kafka, source, 1);
+        const [redriven] = await readTopic(services.kafka, source, 1);
         // A new span in the letter's trace, tracestate passed on, x-trace-cause naming the letter's span.
         const context = parseTraceparent(redriven!.headers[TRACE_HEADERS.traceparent], redriven!.headers[TRACE_HEADERS.tracestate]);
         expect(context).toEqual({
@@ -525,7 +493,7 @@ describe('The platform command line, run as a user runs it (integration)', () =>
     const source = `${prefix}redrive-one-source`;
     await createTopic(source);
     const consumer = pipeline.consumers.find((candidate) => candidate.name === 'merchant-directory')!;
-    const producer = orderedProducer(kafka);
+    const producer = orderedProducer(services.kafka);
     await producer.connect();
     await new KafkaDeadLetterPublisher(producer, `${prefix}merchants.dlq`, consumer.eventSource.consumerGroupId)
       .publish(
@@ -555,7 +523,7 @@ describe('The platform command line, run as a user runs it (integration)', () =>
 
     // Act: the middle one alone, again, then everything pending, then once more.
     const one = await platform(['dlq', 'redrive', 'merchant-directory', '--offset', at('r-2'), '--json']);
-    const afterOne = await readTopic(kafka, source, 1);
+    const afterOne = await readTopic(services.kafka, source, 1);
     const endAfterOne = await endOffset(source);
     const oneAgain = await platform(['dlq', 'redrive', 'merchant-directory', '--offset', at('r-2')]);
     const rest = await platform(['dlq', 'redrive', 'merchant-directory', '--json']);
@@ -583,7 +551,7 @@ describe('The platform command line, run as a user runs it (integration)', () =>
     expect(JSON.parse(earlierAgain.stdout)).toMatchObject({ redriven: 0, alreadyRedriven: 1 });
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/^error: no letter of merchant-directory at 0:999999 in .*merchants\.dlq/);
-    const sent = await readTopic(kafka, source, 3);
+    const sent = await readTopic(services.kafka, source, 3);
     expect(sent.map((record) => record.key).sort()).toEqual(['r-1', 'r-2', 'r-3']);
     expect(await endOffset(source)).toBe(5); // r-2 and a marker, then r-1 and r-3 in one transaction and its marker
   });
@@ -592,11 +560,11 @@ describe('The platform command line, run as a user runs it (integration)', () =>
     // Prepare: a consumer stuck on its first batch (joined, committing nothing), and a declared consumer that never ran.
     const topic = `${prefix}stuck-input`;
     await createTopic(topic);
-    await produce(kafka, topic, [
+    await produce(services.kafka, topic, [
       { key: 'a', value: '{"n":1}' },
       { key: 'b', value: '{"n":2}' },
     ]);
-    const stuck = kafka.consumer({ groupId: `${prefix}stuck` });
+    const stuck = services.kafka.consumer({ groupId: `${prefix}stuck` });
     await stuck.connect();
     await stuck.subscribe({ topic, fromBeginning: true });
     await new Promise<void>((resolve) => {
@@ -604,7 +572,7 @@ describe('The platform command line, run as a user runs it (integration)', () =>
       void stuck.run({ autoCommit: false, eachMessage: async () => undefined });
     });
     const prices = pipeline.hotStreams[0]!.consumer;
-    await produce(kafka, prices.topic.name, [{ key: 'i-1', value: '{}' }]);
+    await produce(services.kafka, prices.topic.name, [{ key: 'i-1', value: '{}' }]);
 
     // Act
     const json = await platform(['topics', '--json']).finally(() => undefined);
@@ -673,7 +641,7 @@ describe('The platform command line, run as a user runs it (integration)', () =>
 
     const runs = await Promise.all(
       cases.map(([, args]) =>
-        runPlatform(args.includes('--pipeline') ? args : [...args, '--pipeline', PIPELINE], {
+        runPlatform(args.includes('--pipeline') ? args : [...args, '--pipeline', CLI_PIPELINE], {
           env: { ...process.env, CLI_TEST_PREFIX: prefix },
         }),
       ),
@@ -692,11 +660,11 @@ describe('The platform command line, run as a user runs it (integration)', () =>
     const { KAFKA_BROKERS: _brokers, DYNAMODB_ENDPOINT: _dynamodb, ...env } = process.env;
 
     const started = Date.now();
-    const local = await runPlatform(['topics', '--pipeline', PIPELINE], {
+    const local = await runPlatform(['topics', '--pipeline', CLI_PIPELINE], {
       env: { ...env, CLI_TEST_PREFIX: prefix, LOCAL_KAFKA_PORT: String(closed) },
     });
     const elapsed = Date.now() - started;
-    const named = await runPlatform(['topics', '--pipeline', PIPELINE, '--brokers', `127.0.0.1:${closed}`], {
+    const named = await runPlatform(['topics', '--pipeline', CLI_PIPELINE, '--brokers', `127.0.0.1:${closed}`], {
       env: { ...process.env, CLI_TEST_PREFIX: prefix },
     });
 
@@ -735,7 +703,7 @@ describe('The platform command line, run as a user runs it (integration)', () =>
     expect(run.stderr.split('\n').length).toBeLessThanOrEqual(6);
   });
 
-  const endOffset = (topic: string) => recordCount(kafka, topic);
+  const endOffset = (topic: string) => recordCount(services.kafka, topic);
 
   /** A port nothing listens on: taken from the system, then released. */
   const closedPort = () =>
@@ -750,8 +718,6 @@ describe('The platform command line, run as a user runs it (integration)', () =>
 
   /** A topic of one partition the pipeline does not declare (its records are JSON to the CLI). */
   const createTopic = async (topic: string) => {
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true }).finally(() => admin.disconnect());
+    await services.admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
   };
 });

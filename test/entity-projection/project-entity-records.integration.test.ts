@@ -1,10 +1,10 @@
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { MskRecord } from '../../shared/msk';
 import { projectEntityRecords, DELETED_ATTRIBUTE, SOURCE_OFFSET_ATTRIBUTE } from '../../shared/entity-projection';
-import { provisionTables, type LocalRuntime } from '../../shared/local';
+import { provisionTables } from '../../shared/local';
 import { definePipeline } from '../../shared/pipeline';
 import { InvalidRecordError } from '../../shared/msk';
-import { connectToTestServices, NOOP_HANDLER_ENTRY, uniqueName } from '../support/integration';
+import { NOOP_HANDLER_ENTRY, uniqueName, useTestServices } from '../support/integration';
 
 function entityRecord(offset: number, key: string | null, value: unknown): MskRecord {
   return {
@@ -20,15 +20,8 @@ function entityRecord(offset: number, key: string | null, value: unknown): MskRe
 }
 
 describe('Function: projectEntityRecords (integration, dynalite)', () => {
-  let runtime: LocalRuntime;
-  let documents: DynamoDBDocumentClient;
+  const services = useTestServices('entity-projection-test');
   let tableName: string;
-
-  beforeAll(async () => {
-    runtime = await connectToTestServices();
-    documents = DynamoDBDocumentClient.from(runtime.dynamoDbClient());
-  });
-  afterAll(() => documents.destroy());
 
   beforeEach(async () => {
     tableName = uniqueName('directory');
@@ -38,15 +31,16 @@ describe('Function: projectEntityRecords (integration, dynalite)', () => {
       tables: [{ name: tableName, partitionKey: { name: 'merchantId', type: 'S' } }],
       consumers: [{ name: 'c', handler: { entry: NOOP_HANDLER_ENTRY }, topic: 'merchants', tables: [tableName] }],
     });
-    await provisionTables(runtime.dynamoDbClient(), pipeline.tables);
+    await provisionTables(services.runtime.dynamoDbClient(), pipeline.tables);
   });
 
-  const stored = async (merchantId: string) => (await documents.send(new GetCommand({ TableName: tableName, Key: { merchantId } }))).Item;
+  const stored = async (merchantId: string) =>
+    (await services.documents.send(new GetCommand({ TableName: tableName, Key: { merchantId } }))).Item;
 
   it('stores the latest full state of each entity', async () => {
     const result = await projectEntityRecords(
       [entityRecord(0, 'm1', { name: 'Old' }), entityRecord(1, 'm2', { name: 'Two' }), entityRecord(2, 'm1', { name: 'New' })],
-      { documents, tableName, keyAttribute: 'merchantId' },
+      { documents: services.documents, tableName, keyAttribute: 'merchantId' },
     );
 
     expect(result).toEqual({ upserted: 3, deleted: 0, stale: 0, deadLettered: 0, failed: [] });
@@ -55,7 +49,7 @@ describe('Function: projectEntityRecords (integration, dynalite)', () => {
   });
 
   it('marks an entity deleted on a tombstone, and a late older upsert does not resurrect it', async () => {
-    const options = { documents, tableName, keyAttribute: 'merchantId' };
+    const options = { documents: services.documents, tableName, keyAttribute: 'merchantId' };
     await projectEntityRecords([entityRecord(4, 'm1', { name: 'Alive' }), entityRecord(5, 'm1', null)], options);
 
     const redelivered = await projectEntityRecords([entityRecord(4, 'm1', { name: 'Alive' })], options);
@@ -65,7 +59,7 @@ describe('Function: projectEntityRecords (integration, dynalite)', () => {
   });
 
   it('never rolls an entity back when an older batch is redelivered after a newer one', async () => {
-    const options = { documents, tableName, keyAttribute: 'merchantId' };
+    const options = { documents: services.documents, tableName, keyAttribute: 'merchantId' };
     await projectEntityRecords([entityRecord(10, 'm1', { name: 'v10' })], options);
 
     const result = await projectEntityRecords([entityRecord(7, 'm1', { name: 'v7' }), entityRecord(9, 'm1', { name: 'v9' })], options);
@@ -79,7 +73,7 @@ describe('Function: projectEntityRecords (integration, dynalite)', () => {
     ['is not JSON', entityRecord(0, 'm1', '{"name": '), /value is not valid JSON/],
     ['is not an object', entityRecord(0, 'm1', [1, 2]), /must be a JSON object/],
   ])('rejects a record that %s with an InvalidRecordError naming the record', async (_, record, reason) => {
-    const projecting = projectEntityRecords([record], { documents, tableName, keyAttribute: 'merchantId' });
+    const projecting = projectEntityRecords([record], { documents: services.documents, tableName, keyAttribute: 'merchantId' });
 
     await expect(projecting).rejects.toBeInstanceOf(InvalidRecordError);
     await expect(projecting).rejects.toThrow(/^merchants-0@0: /);
@@ -89,7 +83,7 @@ describe('Function: projectEntityRecords (integration, dynalite)', () => {
   it('hands a record it cannot use to deadLetter and applies the rest of the batch', async () => {
     const letters: Array<[number, string]> = [];
     const options = {
-      documents,
+      documents: services.documents,
       tableName,
       keyAttribute: 'merchantId',
       deadLetter: async (record: MskRecord, error: InvalidRecordError) => void letters.push([record.offset, error.message]),
@@ -108,7 +102,7 @@ describe('Function: projectEntityRecords (integration, dynalite)', () => {
   it('dead-letters a record DynamoDB itself refuses (an empty key, an item over 400 KB) instead of failing the batch forever', async () => {
     const letters: string[] = [];
     const options = {
-      documents,
+      documents: services.documents,
       tableName,
       keyAttribute: 'merchantId',
       deadLetter: async (_record: MskRecord, error: InvalidRecordError) => void letters.push(error.message),
@@ -136,7 +130,7 @@ describe('Function: projectEntityRecords (integration, dynalite)', () => {
       send: (command: { input: { Item?: Record<string, unknown> } }) =>
         command.input.Item?.merchantId === 'm-unlucky'
           ? Promise.reject(new Error('ProvisionedThroughputExceeded'))
-          : documents.send(command as never),
+          : services.documents.send(command as never),
     } as unknown as DynamoDBDocumentClient;
     const inPartition = (partition: number, offset: number, key: string) => ({ ...entityRecord(offset, key, { name: key }), partition });
 

@@ -1,15 +1,15 @@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Type, type Schema } from 'avsc';
-import type { Kafka, Message } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import { isDeepStrictEqual } from 'node:util';
 import { defineCatalog, generateCatalog, offerOf, type Flyer, type Item, type Merchant, type Offer } from '../../example';
 import { DEAD_LETTER_HEADERS } from '../../shared/dead-letter';
-import { encodeWireFormat, readValue, repositorySchemas, writeValue, type ValueFormat } from '../../shared/schemas';
+import { encodeWireFormat, readValue, repositorySchemas, type ValueFormat } from '../../shared/schemas';
 import { createJoinHandlers, joinStateTableVariable } from '../../shared/fk-join';
 import { createHotStreamHandler, hotStateTableVariable } from '../../shared/hot-path';
-import { runPipeline, type LocalRuntime, type RunningPipeline } from '../../shared/local';
+import { runPipeline, type RunningPipeline } from '../../shared/local';
 import { definePipeline } from '../../shared/pipeline';
-import { connectToTestServices, eventually, NOOP_HANDLER_ENTRY, produce, readTopic, recordCount, uniqueName } from '../support/integration';
+import { eventually, factsFor, NOOP_HANDLER_ENTRY, produce, readAll, uniqueName, useTestServices } from '../support/integration';
 import { seededRandom } from '../support/seeded-random';
 
 /** The newest value per key of a topic, decoded from its wire format, kept up to date as records arrive (null: deleted). */
@@ -27,14 +27,12 @@ async function follow(kafka: Kafka, topic: string, format: ValueFormat) {
 }
 
 describe('The example domain end to end (integration)', () => {
-  let runtime: LocalRuntime;
-  let kafka: Kafka;
+  const services = useTestServices('catalog-e2e');
   let running: RunningPipeline;
   const catalog = defineCatalog(`${uniqueName('e2e')}.`);
 
   beforeAll(async () => {
-    runtime = await connectToTestServices();
-    kafka = runtime.kafkaClient('catalog-e2e');
+    const { runtime, kafka } = services;
     const pipeline = definePipeline({
       name: uniqueName('catalog'),
       topics: catalog.topics,
@@ -76,18 +74,9 @@ describe('The example domain end to end (integration)', () => {
   });
   afterAll(() => running.stop());
 
-  /** Entity facts in the topic's wire format (Avro with a schema id), as a producer with a serializer writes them. */
-  async function facts<T>(topic: string, entries: Iterable<[string, T | null]>): Promise<Message[]> {
-    const format = catalog.formats.get(topic)!;
-    return Promise.all([...entries].map(async ([key, value]) => ({ key, value: await writeValue(format, value) })));
-  }
-  const followOffers = () => follow(kafka, catalog.offers.outputTopic, catalog.formats.get(catalog.offers.outputTopic)!);
-
-  /** Every record a topic holds now. */
-  async function allRecords(topic: string) {
-    const total = await recordCount(kafka, topic);
-    return total === 0 ? [] : readTopic(kafka, topic, total);
-  }
+  const facts = factsFor(catalog.formats);
+  const followOffers = () => follow(services.kafka, catalog.offers.outputTopic, catalog.formats.get(catalog.offers.outputTopic)!);
+  const allRecords = (topic: string) => readAll(services.kafka, topic);
 
   it('produces, for every item, the offer a reference computes from the seeded data, also after updates, foreign-key changes and deletes', async () => {
     // Prepare: a seeded catalog, then rounds of random changes to all three entities.
@@ -101,9 +90,9 @@ describe('The example domain end to end (integration)', () => {
 
     try {
       // Act
-      await produce(kafka, catalog.offers.rightTopic, await facts(catalog.offers.rightTopic, merchants));
-      await produce(kafka, catalog.itemsWithFlyer.rightTopic, await facts(catalog.itemsWithFlyer.rightTopic, flyers));
-      await produce(kafka, catalog.itemsWithFlyer.leftTopic, await facts(catalog.itemsWithFlyer.leftTopic, items));
+      await produce(services.kafka, catalog.offers.rightTopic, await facts(catalog.offers.rightTopic, merchants));
+      await produce(services.kafka, catalog.itemsWithFlyer.rightTopic, await facts(catalog.itemsWithFlyer.rightTopic, flyers));
+      await produce(services.kafka, catalog.itemsWithFlyer.leftTopic, await facts(catalog.itemsWithFlyer.leftTopic, items));
       for (let round = 0; round < 3; round += 1) {
         const itemChanges = Array.from({ length: 20 }, (): [string, Item | null] => {
           const item = pick(data.items);
@@ -120,9 +109,9 @@ describe('The example domain end to end (integration)', () => {
         for (const [key, value] of itemChanges) items.set(key, value);
         for (const [key, value] of flyerChanges) flyers.set(key, value);
         for (const [key, value] of merchantChanges) merchants.set(key, value);
-        await produce(kafka, catalog.itemsWithFlyer.leftTopic, await facts(catalog.itemsWithFlyer.leftTopic, itemChanges));
-        await produce(kafka, catalog.itemsWithFlyer.rightTopic, await facts(catalog.itemsWithFlyer.rightTopic, flyerChanges));
-        await produce(kafka, catalog.offers.rightTopic, await facts(catalog.offers.rightTopic, merchantChanges));
+        await produce(services.kafka, catalog.itemsWithFlyer.leftTopic, await facts(catalog.itemsWithFlyer.leftTopic, itemChanges));
+        await produce(services.kafka, catalog.itemsWithFlyer.rightTopic, await facts(catalog.itemsWithFlyer.rightTopic, flyerChanges));
+        await produce(services.kafka, catalog.offers.rightTopic, await facts(catalog.offers.rightTopic, merchantChanges));
       }
 
       // Assess: the offers topic converges to the reference, key by key (a missing or deleted offer is null).
@@ -148,11 +137,11 @@ describe('The example domain end to end (integration)', () => {
   it('turns price and stock updates into the slim price and stock Core Events, in their wire format', async () => {
     const price = { amountMinor: 199, currency: 'EUR', version: 3, sourceTimestamp: 1_767_225_600_000 };
     const stock = { quantity: 12, version: 5, sourceTimestamp: 1_767_225_600_000 };
-    const priceDeltas = await follow(kafka, catalog.prices.outputTopic, catalog.formats.get(catalog.prices.outputTopic)!);
-    const stockDeltas = await follow(kafka, catalog.stocks.outputTopic, catalog.formats.get(catalog.stocks.outputTopic)!);
+    const priceDeltas = await follow(services.kafka, catalog.prices.outputTopic, catalog.formats.get(catalog.prices.outputTopic)!);
+    const stockDeltas = await follow(services.kafka, catalog.stocks.outputTopic, catalog.formats.get(catalog.stocks.outputTopic)!);
     try {
-      await produce(kafka, catalog.prices.inputTopic, await facts(catalog.prices.inputTopic, [['i-priced', price]]));
-      await produce(kafka, catalog.stocks.inputTopic, await facts(catalog.stocks.inputTopic, [['i-stocked', stock]]));
+      await produce(services.kafka, catalog.prices.inputTopic, await facts(catalog.prices.inputTopic, [['i-priced', price]]));
+      await produce(services.kafka, catalog.stocks.inputTopic, await facts(catalog.stocks.inputTopic, [['i-stocked', stock]]));
 
       // Trailing edge: the first delta of a key comes when its coalescing window ends.
       await eventually('both deltas arrive', () => priceDeltas.latest.has('i-priced') && stockDeltas.latest.has('i-stocked'), 60_000);
@@ -174,9 +163,9 @@ describe('The example domain end to end (integration)', () => {
         { name: 'flyerId', type: 'int' },
       ],
     };
-    const rogueId = await runtime.schemaRegistry().register(uniqueName('rogue-value'), rogueSchema);
+    const rogueId = await services.runtime.schemaRegistry().register(uniqueName('rogue-value'), rogueSchema);
     const rogue = Type.forSchema(rogueSchema).toBuffer({ itemId: 'schema-poison', flyerId: 7 });
-    await produce(kafka, catalog.itemsWithFlyer.leftTopic, [
+    await produce(services.kafka, catalog.itemsWithFlyer.leftTopic, [
       { key: 'schema-poison', value: encodeWireFormat(rogueId, rogue) },
       { key: 'unknown-schema', value: encodeWireFormat(999_999, rogue) },
     ]);
@@ -211,9 +200,13 @@ describe('The example domain end to end (integration)', () => {
     const flyer: Flyer = { flyerId: 'f-after', merchantId: 'm-none', title: 'After', validFrom: 1, validUntil: 2 };
     const offers = await followOffers();
     try {
-      await produce(kafka, catalog.itemsWithFlyer.rightTopic, await facts(catalog.itemsWithFlyer.rightTopic, [[flyer.flyerId, flyer]]));
       await produce(
-        kafka,
+        services.kafka,
+        catalog.itemsWithFlyer.rightTopic,
+        await facts(catalog.itemsWithFlyer.rightTopic, [[flyer.flyerId, flyer]]),
+      );
+      await produce(
+        services.kafka,
         catalog.itemsWithFlyer.leftTopic,
         await facts(catalog.itemsWithFlyer.leftTopic, [
           [huge.itemId, huge],
@@ -242,7 +235,7 @@ describe('The example domain end to end (integration)', () => {
     // Prepare: a writer schema another team registered for its own idea of these records.
     const rogueSchema: Schema = { type: 'record', name: 'Rogue', fields: [{ name: 'id', type: 'int' }] };
     const rogue = encodeWireFormat(
-      await runtime.schemaRegistry().register(uniqueName('rogue-value'), rogueSchema),
+      await services.runtime.schemaRegistry().register(uniqueName('rogue-value'), rogueSchema),
       Type.forSchema(rogueSchema).toBuffer({ id: 1 }),
     );
     const huge = 'x'.repeat(300_000);
@@ -295,13 +288,13 @@ describe('The example domain end to end (integration)', () => {
       },
     ] as const;
     const offers = await followOffers();
-    const priceDeltas = await follow(kafka, catalog.prices.outputTopic, catalog.formats.get(catalog.prices.outputTopic)!);
-    const stockDeltas = await follow(kafka, catalog.stocks.outputTopic, catalog.formats.get(catalog.stocks.outputTopic)!);
+    const priceDeltas = await follow(services.kafka, catalog.prices.outputTopic, catalog.formats.get(catalog.prices.outputTopic)!);
+    const stockDeltas = await follow(services.kafka, catalog.stocks.outputTopic, catalog.formats.get(catalog.stocks.outputTopic)!);
     try {
       // Act: in each topic, the four poisons, then a valid record.
       for (const input of inputs) {
         const [validKey, validValue] = input.valid;
-        await produce(kafka, input.topic, [
+        await produce(services.kafka, input.topic, [
           { key: `${input.label}-malformed`, value: '{"name": "unterminated' },
           { key: `${input.label}-rogue`, value: rogue },
           ...(await facts(input.topic, [[`${input.label}-oversized`, input.oversized as unknown]])),

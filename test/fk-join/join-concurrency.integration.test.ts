@@ -1,8 +1,7 @@
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { defineJoin, JoinProcessor, JoinStateStore, type FkJoin, type JoinOutputRecord, type JoinType } from '../../shared/fk-join';
-import { provisionTables, type LocalRuntime } from '../../shared/local';
-import { connectToTestServices, uniqueName } from '../support/integration';
+import { provisionTables } from '../../shared/local';
+import { uniqueName, useTestServices } from '../support/integration';
 import { pipelineFor } from './join-harness';
 
 /*
@@ -98,18 +97,14 @@ function expectedOutputs(type: JoinType, updates: readonly Update[]): Map<string
 }
 
 describe.each<JoinType>(['inner', 'left'])('JoinProcessor (%s) under concurrency, crashes and redelivery (integration)', (type) => {
-  let runtime: LocalRuntime;
-  let documents: DynamoDBDocumentClient;
+  const services = useTestServices(`join-concurrency-${type}`);
   let tableName: string;
 
   beforeAll(async () => {
-    runtime = await connectToTestServices();
-    documents = DynamoDBDocumentClient.from(runtime.dynamoDbClient());
     const pipeline = pipelineFor(joinFor(type, uniqueName('prop')));
     tableName = pipeline.joins[0]!.table.name;
-    await provisionTables(runtime.dynamoDbClient(), pipeline.tables);
+    await provisionTables(services.runtime.dynamoDbClient(), pipeline.tables);
   });
-  afterAll(() => documents.destroy());
 
   it('ends every left key with the join of the latest left and right rows, for every interleaving', async () => {
     await fc.assert(
@@ -142,7 +137,7 @@ describe.each<JoinType>(['inner', 'left'])('JoinProcessor (%s) under concurrency
               running -= 1;
             }
           };
-          const realStore = new JoinStateStore(documents, tableName);
+          const realStore = new JoinStateStore(services.documents, tableName);
           const store = new Proxy(realStore, {
             get(target, property, receiver) {
               const member = Reflect.get(target, property, receiver) as unknown;

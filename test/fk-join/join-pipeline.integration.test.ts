@@ -1,8 +1,6 @@
-import type { Kafka } from 'kafkajs';
 import { DEAD_LETTER_HEADERS } from '../../shared/dead-letter';
 import { defineJoin, type FkJoin } from '../../shared/fk-join';
-import type { LocalRuntime } from '../../shared/local';
-import { connectToTestServices, produce, readTopic, uniqueName } from '../support/integration';
+import { produce, readTopic, uniqueName, useTestServices } from '../support/integration';
 import { seededRandom } from '../support/seeded-random';
 import { JoinHarness, kip213Join, pipelineFor } from './join-harness';
 
@@ -54,18 +52,12 @@ function offerJoins(): { itemsWithFlyer: FkJoin<Item, Flyer, ItemWithFlyer>; off
 }
 
 describe('Foreign-key joins in a pipeline (integration)', () => {
-  let runtime: LocalRuntime;
-  let kafka: Kafka;
-
-  beforeAll(async () => {
-    runtime = await connectToTestServices();
-    kafka = runtime.kafkaClient('join-pipeline-test');
-  });
+  const services = useTestServices('join-pipeline-test');
 
   it.each([11, 29])('converges a two-hop join (item → flyer → merchant) to the reference, seed %i', async (seed) => {
     // Prepare
     const { itemsWithFlyer, offers } = offerJoins();
-    const harness = new JoinHarness(runtime, kafka, pipelineFor(itemsWithFlyer, offers));
+    const harness = new JoinHarness(services.runtime, services.kafka, pipelineFor(itemsWithFlyer, offers));
     await harness.start();
     const next = seededRandom(seed);
     const pick = <T>(values: readonly T[]): T => values[Math.floor(next() * values.length)]!;
@@ -98,9 +90,9 @@ describe('Foreign-key joins in a pipeline (integration)', () => {
         const encode = (updates: Array<[string, unknown]>) =>
           updates.map(([key, value]) => ({ key, value: value === null ? null : JSON.stringify(value) }));
         await Promise.all([
-          produce(kafka, itemsWithFlyer.leftTopic, encode(itemUpdates)),
-          produce(kafka, itemsWithFlyer.rightTopic, encode(flyerUpdates)),
-          produce(kafka, offers.rightTopic, encode(merchantUpdates)),
+          produce(services.kafka, itemsWithFlyer.leftTopic, encode(itemUpdates)),
+          produce(services.kafka, itemsWithFlyer.rightTopic, encode(flyerUpdates)),
+          produce(services.kafka, offers.rightTopic, encode(merchantUpdates)),
         ]);
       }
       await harness.settle();
@@ -124,7 +116,7 @@ describe('Foreign-key joins in a pipeline (integration)', () => {
   it('continues a large fan-out across invocations when time runs short, reaching every subscriber once', async () => {
     // Prepare: pages of 2 subscribers, and a time reserve so large that every page ends the invocation.
     const join = kip213Join('inner');
-    const harness = new JoinHarness(runtime, kafka, pipelineFor(join));
+    const harness = new JoinHarness(services.runtime, services.kafka, pipelineFor(join));
     await harness.start({ fanOutPageSize: 2, timeReserveMs: Number.MAX_SAFE_INTEGER });
     try {
       const leftKeys = Array.from({ length: 9 }, (_, index) => `lhs${index}`);
@@ -151,11 +143,11 @@ describe('Foreign-key joins in a pipeline (integration)', () => {
   it('dead-letters a record the join cannot decode, with the reason, and moves on', async () => {
     // Prepare
     const join = kip213Join('left');
-    const harness = new JoinHarness(runtime, kafka, pipelineFor(join));
+    const harness = new JoinHarness(services.runtime, services.kafka, pipelineFor(join));
     await harness.start();
     try {
       // Act: a malformed value between two good ones, on one partition.
-      await produce(kafka, join.leftTopic, [
+      await produce(services.kafka, join.leftTopic, [
         { key: 'lhs1', value: JSON.stringify('v1|'), partition: 0 },
         { key: 'lhs2', value: '{"broken', partition: 0 },
         { key: 'lhs3', value: JSON.stringify('v3|'), partition: 0 },
@@ -163,7 +155,7 @@ describe('Foreign-key joins in a pipeline (integration)', () => {
       await harness.settle();
 
       // Assess
-      const [deadLetter] = await readTopic(kafka, join.deadLetterTopic, 1);
+      const [deadLetter] = await readTopic(services.kafka, join.deadLetterTopic, 1);
       expect(deadLetter).toMatchObject({ key: 'lhs2', value: '{"broken' });
       expect(deadLetter?.headers[DEAD_LETTER_HEADERS.reason]).toBe('InvalidRecord');
       expect(deadLetter?.headers[DEAD_LETTER_HEADERS.error]).toMatch(

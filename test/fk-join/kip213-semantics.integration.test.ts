@@ -1,7 +1,5 @@
-import type { Kafka } from 'kafkajs';
 import { isAfter, type JoinType } from '../../shared/fk-join';
-import type { LocalRuntime } from '../../shared/local';
-import { connectToTestServices } from '../support/integration';
+import { useTestServices } from '../support/integration';
 import { JoinHarness, kip213Join, pipelineFor } from './join-harness';
 
 type Output = [key: string, value: string | null];
@@ -13,8 +11,7 @@ type Output = [key: string, value: string | null];
  * the step added to the output topic (ordered by key; per key in log order).
  */
 describe.each<JoinType>(['inner', 'left'])('Foreign-key join (%s) — KIP-213 semantics (integration)', (type) => {
-  let runtime: LocalRuntime;
-  let kafka: Kafka;
+  const services = useTestServices(`kip213-${type}`);
   let harness: JoinHarness;
   let seen: number;
   let join: ReturnType<typeof kip213Join>;
@@ -28,16 +25,11 @@ describe.each<JoinType>(['inner', 'left'])('Foreign-key join (%s) — KIP-213 se
     return added.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
-  beforeAll(async () => {
-    runtime = await connectToTestServices();
-    kafka = runtime.kafkaClient(`kip213-${type}`);
-  });
-
   beforeEach(async () => {
     // Every test gets its own topics, table and consumer groups.
     join = kip213Join(type);
     seen = 0;
-    harness = new JoinHarness(runtime, kafka, pipelineFor(join));
+    harness = new JoinHarness(services.runtime, services.kafka, pipelineFor(join));
     await harness.start();
   });
   afterEach(async () => {

@@ -1,31 +1,22 @@
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import type { Kafka } from 'kafkajs';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import pipeline from '../../pipeline';
 import { catalog, type Merchant } from '../../example';
 import { DEAD_LETTER_HEADERS } from '../../shared/dead-letter';
-import { runPipeline, type LocalRuntime, type RunningPipeline } from '../../shared/local';
+import { runPipeline, type RunningPipeline } from '../../shared/local';
 import { writeValue } from '../../shared/schemas';
-import { connectToTestServices, eventually, produce, readTopic } from '../support/integration';
+import { eventually, produce, readTopic, useTestServices } from '../support/integration';
 
 describe('Function: merchant-directory handler, run by the local runtime (integration)', () => {
-  let runtime: LocalRuntime;
-  let kafka: Kafka;
+  const services = useTestServices('merchant-directory-test');
   let running: RunningPipeline;
-  let documents: DynamoDBDocumentClient;
 
   beforeAll(async () => {
-    runtime = await connectToTestServices();
-    kafka = runtime.kafkaClient('merchant-directory-test');
-    running = await runPipeline(runtime, pipeline, { retryDelayMs: () => 20 });
-    documents = DynamoDBDocumentClient.from(runtime.dynamoDbClient());
+    running = await runPipeline(services.runtime, pipeline, { retryDelayMs: () => 20 });
   });
-  afterAll(async () => {
-    await running.stop();
-    documents.destroy();
-  });
+  afterAll(() => running.stop());
 
   const stored = async (merchantId: string) =>
-    (await documents.send(new GetCommand({ TableName: 'merchant-directory', Key: { merchantId } }))).Item;
+    (await services.documents.send(new GetCommand({ TableName: 'merchant-directory', Key: { merchantId } }))).Item;
 
   it('keeps the table equal to the latest merchant states, and dead-letters a malformed record with the reason while the partition moves on', async () => {
     // Prepare: one partition so the malformed record sits between good ones; the good ones in the topic's wire format (Avro).
@@ -40,12 +31,12 @@ describe('Function: merchant-directory handler, run by the local runtime (integr
     ];
 
     // Act
-    await produce(kafka, 'merchants', messages);
+    await produce(services.kafka, 'merchants', messages);
 
     // Assess
     await eventually('the table holds m-1 in Ireland', async () => (await stored('m-1'))?.country === 'IE');
     await eventually('m-2 is deleted', async () => (await stored('m-2'))?._deleted === true);
-    const [deadLetter] = await readTopic(kafka, 'merchants.dlq', 1);
+    const [deadLetter] = await readTopic(services.kafka, 'merchants.dlq', 1);
     expect(deadLetter).toMatchObject({ key: 'm-broken', value: '{"name": "unterminated' });
     // Dead-lettered by the handler at once (no retry can read it), not after the event source's retries.
     expect(deadLetter?.headers[DEAD_LETTER_HEADERS.reason]).toBe('InvalidRecord');

@@ -1,14 +1,12 @@
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
-import type { Kafka } from 'kafkajs';
 import { gzipSync } from 'node:zlib';
 import { catalog } from '../../example';
 import { EventSourceMapping } from '../../shared/local/event-source';
 import type { MskEvent, MskHandler } from '../../shared/msk';
 import {
   createHotStreamHandler,
-  defineHotStream,
   hotStateTableVariable,
   HotPathProcessor,
   HotStateStore,
@@ -19,11 +17,10 @@ import {
   type HotUpdateRecord,
   type RefusedUpdate,
 } from '../../shared/hot-path';
-import { parsePriceUpdate, type PriceUpdate } from '../../example';
-import type { LocalRuntime } from '../../shared/local';
+import type { PriceUpdate } from '../../example';
 import { encodeWireFormat } from '../../shared/schemas';
-import { connectToTestServices, eventually, produce, recordCount, uniqueName } from '../support/integration';
-import { context, deployHotStream, eventOf, GZIP_JSON_FORMAT, price, prices, switchableProxy } from './hot-stream-harness';
+import { eventually, produce, recordCount, uniqueName, useTestServices } from '../support/integration';
+import { context, deployHotStream, eventOf, noted, notedPrices, price, prices, switchableProxy } from './hot-stream-harness';
 
 /** A context whose invocation has time for `keys` more keys, then runs short (the handler keeps a 10 s reserve). */
 const timeFor = (keys: number) => {
@@ -36,24 +33,12 @@ const record = (recordKey: string, offset: number, update: PriceUpdate): HotUpda
   partition: 0,
   update,
 });
-/** A price update that carries a note: what a stream whose parse keeps more than the slim fields stores. */
-type NotedPrice = PriceUpdate & { readonly note: string };
-const noted = (version: number, amountMinor: number, note: string): NotedPrice => ({ ...price(version, amountMinor), note });
 
 describe('High-frequency path: a way out of a bad batch (integration)', () => {
-  let runtime: LocalRuntime;
-  let kafka: Kafka;
-  let documents: DynamoDBDocumentClient;
-
-  beforeAll(async () => {
-    runtime = await connectToTestServices();
-    kafka = runtime.kafkaClient('hot-path-bad-batches-test');
-    documents = DynamoDBDocumentClient.from(runtime.dynamoDbClient());
-  });
-  afterAll(() => documents.destroy());
+  const services = useTestServices('hot-path-bad-batches-test');
 
   const deployed = (stream: HotStream<never> | ReturnType<typeof prices>, options: Parameters<typeof deployHotStream>[2] = {}) =>
-    deployHotStream({ runtime, kafka, documents }, stream as HotStream<never>, options);
+    deployHotStream(services, stream as HotStream<never>, options);
 
   describe('what no retry can fix is dead-lettered with the reason, and the batch goes on', () => {
     it('dead-letters records the hot state could never store (an empty key, an oversized value) as it reads them, and applies the valid updates around them', async () => {
@@ -96,7 +81,7 @@ describe('High-frequency path: a way out of a bad batch (integration)', () => {
       const refused: RefusedUpdate<PriceUpdate>[] = [];
       const processor = new HotPathProcessor(
         stream,
-        new HotStateStore<PriceUpdate>(documents, tableName),
+        new HotStateStore<PriceUpdate>(services.documents, tableName),
         { publish: async () => undefined },
         {
           deadLetter: async (updates) => void refused.push(...updates),
@@ -123,19 +108,7 @@ describe('High-frequency path: a way out of a bad batch (integration)', () => {
 
     it("stores a key's newest update that can be stored when the newest one is refused, and dead-letters that one as it was on the broker", async () => {
       // Prepare: compressed values, so a small record can carry an update far too large to store.
-      const gzipJson = GZIP_JSON_FORMAT;
-      const name = uniqueName('noted-prices');
-      const stream = defineHotStream<NotedPrice>({
-        name,
-        inputTopic: `${name}.updates`,
-        outputTopic: `${name}.deltas`,
-        deadLetterTopic: `${name}.dlq`,
-        minEmitIntervalMs: 0,
-        parse: (value) => ({ ...parsePriceUpdate(value), note: String((value as { note?: unknown }).note) }),
-        stateKey: (itemId) => itemId,
-        sameValue: (a, b) => a.amountMinor === b.amountMinor && a.note === b.note,
-        formats: { input: gzipJson },
-      });
+      const stream = notedPrices();
       const { handler, stored, letters, deltas } = await deployed(stream as unknown as HotStream<never>);
       const tooLarge = gzipSync(JSON.stringify(noted(3, 90, 'x'.repeat(200_000))));
 
@@ -171,7 +144,7 @@ describe('High-frequency path: a way out of a bad batch (integration)', () => {
       let now = 0;
       const stream = prices(1_000, 1_000);
       const { tableName, stored } = await deployed(stream);
-      const store = new HotStateStore<PriceUpdate>(documents, tableName);
+      const store = new HotStateStore<PriceUpdate>(services.documents, tableName);
       const tooLarge = { ...price(3, 90), note: 'x'.repeat(200_000) } as PriceUpdate;
       const topic = [record('item-1', 0, price(1, 100)), record('item-1', 1, price(2, 95)), record('item-1', 2, tooLarge)];
       const refused: RefusedUpdate<PriceUpdate>[] = [];
@@ -240,19 +213,19 @@ describe('High-frequency path: a way out of a bad batch (integration)', () => {
       // Prepare: the handler reaches DynamoDB through a proxy that is closed: connections are refused.
       const stream = prices(0);
       const { pipeline, handlerIn, stored } = await deployed(stream);
-      const proxy = await switchableProxy(runtime.dynamodb.endpoint);
+      const proxy = await switchableProxy(services.runtime.dynamodb.endpoint);
       const unreachable = DynamoDBDocumentClient.from(
         new DynamoDBClient({
           endpoint: proxy.endpoint,
-          region: runtime.awsRegion,
+          region: services.runtime.awsRegion,
           credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
           maxAttempts: 1,
         }),
       );
       const mapping = new EventSourceMapping({
         consumer: pipeline.consumers[0]!,
-        kafka,
-        bootstrapServers: runtime.kafka.brokers,
+        kafka: services.kafka,
+        bootstrapServers: services.runtime.kafka.brokers,
         handler: handlerIn({ documents: unreachable }),
         retryDelayMs: () => 100,
       });
@@ -260,7 +233,7 @@ describe('High-frequency path: a way out of a bad batch (integration)', () => {
       try {
         // Act: updates arrive while DynamoDB is away…
         await produce(
-          kafka,
+          services.kafka,
           stream.inputTopic,
           [1, 2, 3].map((n) => ({ key: `item-${n}`, value: JSON.stringify(price(1, n * 100)), partition: 0 })),
         );
@@ -268,7 +241,7 @@ describe('High-frequency path: a way out of a bad batch (integration)', () => {
 
         // Assess: retried, not dead-lettered, not committed.
         expect(mapping.stats.lastError).toMatch(/ECONNREFUSED/);
-        expect(await recordCount(kafka, stream.deadLetterTopic)).toBe(0);
+        expect(await recordCount(services.kafka, stream.deadLetterTopic)).toBe(0);
         expect(mapping.stats.partitions.get(0)?.committedOffset).toBeUndefined();
 
         // Act: …and come back.
@@ -279,7 +252,7 @@ describe('High-frequency path: a way out of a bad batch (integration)', () => {
         expect((await Promise.all(['item-1', 'item-2', 'item-3'].map(stored))).map((state) => state?.value.amountMinor)).toEqual([
           100, 200, 300,
         ]);
-        expect(await recordCount(kafka, stream.deadLetterTopic)).toBe(0);
+        expect(await recordCount(services.kafka, stream.deadLetterTopic)).toBe(0);
       } finally {
         await mapping.stop();
         await proxy.close();
@@ -292,7 +265,7 @@ describe('High-frequency path: a way out of a bad batch (integration)', () => {
       const stream = prices(0);
       await deployed(stream);
       const wrongTable = uniqueName('wrong-key');
-      const client = runtime.dynamoDbClient();
+      const client = services.runtime.dynamoDbClient();
       await client.send(
         new CreateTableCommand({
           TableName: wrongTable,
@@ -303,9 +276,9 @@ describe('High-frequency path: a way out of a bad batch (integration)', () => {
       );
       client.destroy();
       const handler = createHotStreamHandler(stream, {
-        env: { [hotStateTableVariable(stream.name)]: wrongTable, KAFKA_BROKERS: runtime.kafka.brokers.join(',') },
-        documents,
-        kafka,
+        env: { [hotStateTableVariable(stream.name)]: wrongTable, KAFKA_BROKERS: services.runtime.kafka.brokers.join(',') },
+        documents: services.documents,
+        kafka: services.kafka,
       });
 
       // Act
@@ -323,7 +296,7 @@ describe('High-frequency path: a way out of a bad batch (integration)', () => {
         retriable: true,
         message: expect.stringContaining('The provided key element does not match the schema'),
       });
-      expect(await recordCount(kafka, stream.deadLetterTopic)).toBe(0);
+      expect(await recordCount(services.kafka, stream.deadLetterTopic)).toBe(0);
     });
   });
 
@@ -388,8 +361,8 @@ describe('High-frequency path: a way out of a bad batch (integration)', () => {
       };
       const mapping = new EventSourceMapping({
         consumer: { ...declared, eventSource: { ...declared.eventSource, reportBatchItemFailures: true } },
-        kafka,
-        bootstrapServers: runtime.kafka.brokers,
+        kafka: services.kafka,
+        bootstrapServers: services.runtime.kafka.brokers,
         handler: firstShortOnTime,
         retryDelayMs: () => 50,
       });
@@ -397,7 +370,7 @@ describe('High-frequency path: a way out of a bad batch (integration)', () => {
       try {
         // Act
         await produce(
-          kafka,
+          services.kafka,
           stream.inputTopic,
           ['a', 'b', 'c', 'd', 'e'].map((key, index) => ({ key, value: JSON.stringify(price(1, index + 1)), partition: 0 })),
         );

@@ -2,7 +2,6 @@ import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb
 import type { Context } from 'aws-lambda';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
-import type { Kafka } from 'kafkajs';
 import {
   createHotStreamHandler,
   hotStateTableVariable,
@@ -12,24 +11,25 @@ import {
   type HotDelta,
 } from '../../shared/hot-path';
 import { definePriceStream, defineStockStream, type PriceUpdate } from '../../example';
-import { provisionTables, runPipeline, type LocalRuntime } from '../../shared/local';
-import { connectToTestServices, eventually, produce, readTopic, recordCount, uniqueName } from '../support/integration';
-import { context, deployHotStream, eventOf, pipelineWith, price, prices, tickEvent } from './hot-stream-harness';
+import { provisionTables, runPipeline } from '../../shared/local';
+import { eventually, produce, readTopic, recordCount, uniqueName, useTestServices } from '../support/integration';
+import {
+  context,
+  deployHotStream,
+  eventOf,
+  hotStreamTopics,
+  pipelineWith,
+  price,
+  prices,
+  processorWithFlakySink,
+  tickEvent,
+} from './hot-stream-harness';
 
 describe('High-frequency path (integration)', () => {
-  let runtime: LocalRuntime;
-  let kafka: Kafka;
-  let documents: DynamoDBDocumentClient;
-
-  beforeAll(async () => {
-    runtime = await connectToTestServices();
-    kafka = runtime.kafkaClient('hot-path-test');
-    documents = DynamoDBDocumentClient.from(runtime.dynamoDbClient());
-  });
-  afterAll(() => documents.destroy());
+  const services = useTestServices('hot-path-test');
 
   const deployed = (stream: Parameters<typeof deployHotStream>[1], options: Parameters<typeof deployHotStream>[2] = {}) =>
-    deployHotStream({ runtime, kafka, documents }, stream, options);
+    deployHotStream(services, stream, options);
 
   it('applies only the newest update per key of a batch, and emits it once', async () => {
     const stream = prices(60_000);
@@ -112,14 +112,7 @@ describe('High-frequency path (integration)', () => {
   });
 
   it('lets pass-through changes through at once: stock reaching zero does not wait for the interval', async () => {
-    const name = uniqueName('stock');
-    const stream = defineStockStream({
-      name,
-      inputTopic: `${name}.updates`,
-      outputTopic: `${name}.deltas`,
-      deadLetterTopic: `${name}.dlq`,
-      minEmitIntervalMs: 3_600_000,
-    });
+    const stream = defineStockStream({ ...hotStreamTopics('stock'), minEmitIntervalMs: 3_600_000 });
     const { handler, deltas } = await deployed(stream);
     const stock = (version: number, quantity: number) => ({ version, sourceTimestamp: version, quantity, storeId: 's1' });
     await handler(eventOf(stream.inputTopic, [['item-1', stock(1, 5)]]), context);
@@ -136,7 +129,7 @@ describe('High-frequency path (integration)', () => {
 
   it('retries DynamoDB throttling and loses no update', async () => {
     // Prepare: a client whose first 5 requests are throttled, behind the SDK's own retry.
-    const client = runtime.dynamoDbClient();
+    const client = services.runtime.dynamoDbClient();
     let throttled = 0;
     client.middlewareStack.add(
       (next) => async (args) => {
@@ -199,15 +192,9 @@ describe('High-frequency path (integration)', () => {
   });
 
   it('also refreshes the full current value on a compacted entity topic with delta-and-entity verbosity', async () => {
-    const name = uniqueName('prices');
-    const stream = definePriceStream({
-      name,
-      inputTopic: `${name}.updates`,
-      outputTopic: `${name}.deltas`,
-      deadLetterTopic: `${name}.dlq`,
-      minEmitIntervalMs: 0,
-      verbosity: { mode: 'delta-and-entity', entityTopic: `${name}.current` },
-    });
+    const topics = hotStreamTopics('prices');
+    const entityTopic = `${topics.name}.current`;
+    const stream = definePriceStream({ ...topics, minEmitIntervalMs: 0, verbosity: { mode: 'delta-and-entity', entityTopic } });
     const { handler, deltas } = await deployed(stream);
 
     await handler(
@@ -218,7 +205,7 @@ describe('High-frequency path (integration)', () => {
       context,
     );
 
-    const current = (await readTopic(kafka, `${name}.current`, 2)).map((record) => [
+    const current = (await readTopic(services.kafka, entityTopic, 2)).map((record) => [
       record.key,
       (JSON.parse(record.value!) as PriceUpdate).amountMinor,
     ]);
@@ -231,34 +218,16 @@ describe('High-frequency path (integration)', () => {
 
   it('claims a due emission in the write that stores it, and publishes it again when the publish was lost', async () => {
     // Prepare: a processor whose sink fails once, after the key was emitted before (so the claim path is taken).
-    const stream = prices(1_000);
-    const pipeline = pipelineWith(stream);
-    await provisionTables(runtime.dynamoDbClient(), pipeline.tables);
-    const store = new HotStateStore<PriceUpdate>(documents, pipeline.hotStreams[0]!.table.name);
-    const published: HotDelta<PriceUpdate>[] = [];
-    let failNextPublish = false;
     let now = 1_000_000;
-    const processor = new HotPathProcessor(
-      stream,
-      store,
-      {
-        publish: async (deltas) => {
-          if (failNextPublish && deltas.length > 0) {
-            failNextPublish = false;
-            throw new Error('broker unreachable');
-          }
-          published.push(...deltas);
-        },
-      },
-      { now: () => now },
-    );
-    const partition = `${stream.inputTopic}-0`;
+    const { processor, store, published, failNextPublish, partition } = await processorWithFlakySink(services, prices(1_000), {
+      now: () => now,
+    });
     await processor.processBatch([{ recordKey: 'item-1', offset: 0, partition: 0, update: price(1, 100) }], [partition]);
     now += 5_000;
     const writesBefore = store.usage.writeRequests;
 
     // Act: the due update is stored and claimed in one write, then its publish fails; the batch is redelivered.
-    failNextPublish = true;
+    failNextPublish();
     const batch = [{ recordKey: 'item-1', offset: 1, partition: 0, update: price(2, 90) }];
     await expect(processor.processBatch(batch, [partition])).rejects.toThrow('broker unreachable');
     await processor.processBatch(batch, [partition]);
@@ -288,7 +257,7 @@ describe('High-frequency path (integration)', () => {
       context,
     );
 
-    const [letter] = await readTopic(kafka, stream.deadLetterTopic, 1);
+    const [letter] = await readTopic(services.kafka, stream.deadLetterTopic, 1);
     expect(letter?.key).toBe('item-1');
     expect(letter?.headers['x-dead-letter-error']).toMatch(/InvalidUpdateError: amountMinor must be a whole number/);
     expect(handler.totals.emitted).toBe(1);
@@ -300,21 +269,21 @@ describe('High-frequency path (integration)', () => {
     const pipeline = pipelineWith(stream);
     const table = pipeline.hotStreams[0]!.table.name;
     const handler = createHotStreamHandler(stream, {
-      env: { [hotStateTableVariable(stream.name)]: table, KAFKA_BROKERS: runtime.kafka.brokers.join(',') },
-      documents,
-      kafka,
+      env: { [hotStateTableVariable(stream.name)]: table, KAFKA_BROKERS: services.runtime.kafka.brokers.join(',') },
+      documents: services.documents,
+      kafka: services.kafka,
     });
-    const running = await runPipeline(runtime, pipeline, { handlers: { [stream.name]: handler } });
+    const running = await runPipeline(services.runtime, pipeline, { handlers: { [stream.name]: handler } });
     try {
       // Act: a burst for one key, then silence.
       for (let version = 1; version <= 5; version += 1) {
-        await produce(kafka, stream.inputTopic, [{ key: 'item-9', value: JSON.stringify(price(version, 1_000 - version)) }]);
+        await produce(services.kafka, stream.inputTopic, [{ key: 'item-9', value: JSON.stringify(price(version, 1_000 - version)) }]);
       }
 
       // Assess
-      const store = new HotStateStore<PriceUpdate>(documents, table);
+      const store = new HotStateStore<PriceUpdate>(services.documents, table);
       await eventually('the final value is recorded as emitted', async () => (await store.get('item-9'))?.emittedValue?.version === 5);
-      const emitted = (await readTopic(kafka, stream.outputTopic, await recordCount(kafka, stream.outputTopic))).map(
+      const emitted = (await readTopic(services.kafka, stream.outputTopic, await recordCount(services.kafka, stream.outputTopic))).map(
         (record) => JSON.parse(record.value!) as PriceUpdate,
       );
       expect(emitted.at(-1)).toMatchObject({ version: 5, amountMinor: 995 });
@@ -328,7 +297,7 @@ describe('High-frequency path (integration)', () => {
   it('ends, for random skewed streams with random redeliveries, with the newest update stored and emitted per key', async () => {
     const stream = prices(5_000);
     const pipeline = pipelineWith(stream);
-    await provisionTables(runtime.dynamoDbClient(), pipeline.tables);
+    await provisionTables(services.runtime.dynamoDbClient(), pipeline.tables);
     const table = pipeline.hotStreams[0]!.table.name;
     const keyArbitrary = fc.oneof(
       { weight: 6, arbitrary: fc.constant('hot') },
@@ -354,7 +323,7 @@ describe('High-frequency path (integration)', () => {
           const emitted: HotDelta<PriceUpdate>[] = [];
           const processor = new HotPathProcessor(
             stream,
-            new HotStateStore<PriceUpdate>(documents, table),
+            new HotStateStore<PriceUpdate>(services.documents, table),
             { publish: async (deltas) => void emitted.push(...deltas) },
             { now: () => now },
           );
@@ -379,7 +348,7 @@ describe('High-frequency path (integration)', () => {
           await processor.processBatch([], [`${stream.inputTopic}-0`]);
 
           // Assess
-          const store = new HotStateStore<PriceUpdate>(documents, table);
+          const store = new HotStateStore<PriceUpdate>(services.documents, table);
           for (const key of new Set(records.map((record) => record.recordKey))) {
             const newest = records.filter((record) => record.recordKey === key).at(-1)!.update;
             const lastEmitted = emitted.filter((delta) => delta.key === key).at(-1)?.update;

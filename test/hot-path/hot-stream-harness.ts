@@ -1,15 +1,24 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
-import type { Kafka } from 'kafkajs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { buildMskEvent, toSignedBytes, type MskRecord } from '../../shared/msk';
-import { createHotStreamHandler, FLUSH_TICK_HEADER, hotStateTableVariable, HotStateStore, type HotStream } from '../../shared/hot-path';
-import { definePriceStream, type defineStockStream, type PriceUpdate } from '../../example';
-import { findFreePort, provisionTables, provisionTopics, type LocalRuntime } from '../../shared/local';
+import {
+  createHotStreamHandler,
+  defineHotStream,
+  FLUSH_TICK_HEADER,
+  HotPathProcessor,
+  hotStateTableVariable,
+  HotStateStore,
+  type HotDelta,
+  type HotPathProcessorOptions,
+  type HotStream,
+} from '../../shared/hot-path';
+import { definePriceStream, parsePriceUpdate, type defineStockStream, type PriceUpdate } from '../../example';
+import { findFreePort, provisionTables, provisionTopics } from '../../shared/local';
 import { definePipeline, type Pipeline } from '../../shared/pipeline';
 import type { ValueFormat } from '../../shared/schemas';
-import { NOOP_HANDLER_ENTRY, readTopic, uniqueName, type ConsumedRecord } from '../support/integration';
+import { NOOP_HANDLER_ENTRY, readTopic, uniqueName, type ConsumedRecord, type TestServices } from '../support/integration';
 
 /** What the hot-path tests share: a one-stream pipeline, updates, and events as the event source delivers them. */
 
@@ -35,16 +44,14 @@ export function pipelineWith(stream: HotStream<never> | HotStream<PriceUpdate> |
   });
 }
 
+/** A hot stream's name, unique, and its topics: `<name>.updates` in, `<name>.deltas` out, `<name>.dlq`. */
+export function hotStreamTopics(prefix: string) {
+  const name = uniqueName(prefix);
+  return { name, inputTopic: `${name}.updates`, outputTopic: `${name}.deltas`, deadLetterTopic: `${name}.dlq` };
+}
+
 export function prices(minEmitIntervalMs: number, coalesceWindowMs = 0) {
-  const name = uniqueName('prices');
-  return definePriceStream({
-    name,
-    inputTopic: `${name}.updates`,
-    outputTopic: `${name}.deltas`,
-    deadLetterTopic: `${name}.dlq`,
-    minEmitIntervalMs,
-    coalesceWindowMs,
-  });
+  return definePriceStream({ ...hotStreamTopics('prices'), minEmitIntervalMs, coalesceWindowMs });
 }
 
 export const price = (version: number, amountMinor: number, extra: Partial<PriceUpdate> = {}): PriceUpdate => ({
@@ -54,6 +61,22 @@ export const price = (version: number, amountMinor: number, extra: Partial<Price
   currency: 'EUR',
   ...extra,
 });
+
+/** A price update that carries a note: what a stream whose parse keeps more than the slim fields stores. */
+export type NotedPrice = PriceUpdate & { readonly note: string };
+export const noted = (version: number, amountMinor: number, note: string): NotedPrice => ({ ...price(version, amountMinor), note });
+
+/** A stream of {@link NotedPrice}s, its values gzip-compressed: a small record can then carry an update far too large to store. */
+export function notedPrices(): HotStream<NotedPrice> {
+  return defineHotStream<NotedPrice>({
+    ...hotStreamTopics('noted-prices'),
+    minEmitIntervalMs: 0,
+    parse: (value) => ({ ...parsePriceUpdate(value), note: String((value as { note?: unknown }).note) }),
+    stateKey: (itemId) => itemId,
+    sameValue: (a, b) => a.amountMinor === b.amountMinor && a.note === b.note,
+    formats: { input: GZIP_JSON_FORMAT },
+  });
+}
 
 /** Record headers as Lambda's MSK event carries them: one single-key object of signed bytes per header. */
 export function mskHeaders(headers: Readonly<Record<string, string>> = {}): MskRecord['headers'] {
@@ -103,12 +126,6 @@ export function tickEvent(topic: string, partition: number, offset: number, head
 
 export const context = { getRemainingTimeInMillis: () => 60_000 } as Context;
 
-export interface TestServices {
-  readonly runtime: LocalRuntime;
-  readonly kafka: Kafka;
-  readonly documents: DynamoDBDocumentClient;
-}
-
 export interface HandlerOptions {
   readonly documents?: DynamoDBDocumentClient;
   readonly now?: () => number;
@@ -122,12 +139,9 @@ export interface HandlerOptions {
 export async function deployHotStream<
   S extends HotStream<never> | ReturnType<typeof definePriceStream> | ReturnType<typeof defineStockStream>,
 >(services: TestServices, stream: S, options: HandlerOptions = {}) {
-  const { runtime, kafka, documents } = services;
+  const { runtime, kafka, admin, documents } = services;
   const pipeline = pipelineWith(stream);
-  const admin = kafka.admin();
-  await admin.connect();
   await provisionTopics(admin, pipeline.topics);
-  await admin.disconnect();
   await provisionTables(runtime.dynamoDbClient(), pipeline.tables);
   const tableName = pipeline.hotStreams[0]!.table.name;
   const handlerIn = (environment: HandlerOptions) =>
@@ -152,6 +166,40 @@ export async function deployHotStream<
       ]),
     );
   return { pipeline, tableName, handler, handlerIn, stored, deltas, letters };
+}
+
+/**
+ * A processor for the stream, on a state table of its own, whose sink keeps what it publishes in
+ * `published`; after `failNextPublish()`, its next non-empty publish fails ("broker unreachable").
+ */
+export async function processorWithFlakySink(
+  services: TestServices,
+  stream: ReturnType<typeof prices>,
+  options: HotPathProcessorOptions<PriceUpdate>,
+) {
+  const pipeline = pipelineWith(stream);
+  await provisionTables(services.runtime.dynamoDbClient(), pipeline.tables);
+  const store = new HotStateStore<PriceUpdate>(services.documents, pipeline.hotStreams[0]!.table.name);
+  const published: HotDelta<PriceUpdate>[] = [];
+  let failNext = false;
+  const processor = new HotPathProcessor(
+    stream,
+    store,
+    {
+      publish: async (deltas) => {
+        if (failNext && deltas.length > 0) {
+          failNext = false;
+          throw new Error('broker unreachable');
+        }
+        published.push(...deltas);
+      },
+    },
+    options,
+  );
+  const failNextPublish = () => {
+    failNext = true;
+  };
+  return { processor, store, published, failNextPublish, partition: `${stream.inputTopic}-0` };
 }
 
 /**

@@ -1,24 +1,15 @@
-import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
-import type { Kafka } from 'kafkajs';
 import { createSocket } from 'node:dgram';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import type { MskEvent } from '../../shared/msk';
-import { defineHotStream, FLUSH_TICK_HEADER, type HotStream } from '../../shared/hot-path';
-import { definePriceStream, parsePriceUpdate, type PriceUpdate } from '../../example';
-import { runPipeline, type LocalRuntime } from '../../shared/local';
+import { FLUSH_TICK_HEADER, type HotStream } from '../../shared/hot-path';
+import { definePriceStream } from '../../example';
+import { runPipeline } from '../../shared/local';
 import { parseTraceparent, toXRayTraceId, TRACE_HEADERS, type TraceContext } from '../../shared/tracing';
-import {
-  connectToTestServices,
-  eventually,
-  produce,
-  readTopic,
-  recordCount,
-  uniqueName,
-  type ConsumedRecord,
-} from '../support/integration';
-import { context, deployHotStream, eventOf, GZIP_JSON_FORMAT, price, prices, tickEvent } from './hot-stream-harness';
+import { eventually, produce, readAll, readTopic, recordCount, useTestServices, type ConsumedRecord } from '../support/integration';
+import { context, deployHotStream, eventOf, hotStreamTopics, notedPrices, price, prices, tickEvent } from './hot-stream-harness';
 
 /** A traceparent as a producer in another service writes it. */
 const traceparent = (traceId: string, spanId: string) => `00-${traceId}-${spanId}-01`;
@@ -58,37 +49,21 @@ const traceOf = (record: ConsumedRecord | undefined): TraceContext | undefined =
   record && parseTraceparent(record.headers[TRACE_HEADERS.traceparent], record.headers[TRACE_HEADERS.tracestate]);
 
 describe('High-frequency path: trace context (integration)', () => {
-  let runtime: LocalRuntime;
-  let kafka: Kafka;
-  let documents: DynamoDBDocumentClient;
-
-  beforeAll(async () => {
-    runtime = await connectToTestServices();
-    kafka = runtime.kafkaClient('hot-trace-test');
-    documents = DynamoDBDocumentClient.from(runtime.dynamoDbClient());
-  });
-  afterAll(() => documents.destroy());
+  const services = useTestServices('hot-trace-test');
 
   const deployed = (stream: Parameters<typeof deployHotStream>[1], options: Parameters<typeof deployHotStream>[2] = {}) =>
-    deployHotStream({ runtime, kafka, documents }, stream, options);
+    deployHotStream(services, stream, options);
 
   /** Every record a topic holds now, by key (the last one of each). */
   async function latestByKey(topic: string): Promise<Map<string, ConsumedRecord>> {
-    const total = await recordCount(kafka, topic);
-    return new Map((total === 0 ? [] : await readTopic(kafka, topic, total)).map((record) => [record.key!, record]));
+    return new Map((await readAll(services.kafka, topic)).map((record) => [record.key!, record]));
   }
 
   it('emits a price delta as a child of the update it carries', async () => {
     // Prepare: a stream that also writes the full value to an entity topic; item-1 updated twice in one batch, in two traces.
-    const name = uniqueName('prices');
-    const stream = definePriceStream({
-      name,
-      inputTopic: `${name}.updates`,
-      outputTopic: `${name}.deltas`,
-      deadLetterTopic: `${name}.dlq`,
-      minEmitIntervalMs: 0,
-      verbosity: { mode: 'delta-and-entity', entityTopic: `${name}.current` },
-    });
+    const topics = hotStreamTopics('prices');
+    const entityTopic = `${topics.name}.current`;
+    const stream = definePriceStream({ ...topics, minEmitIntervalMs: 0, verbosity: { mode: 'delta-and-entity', entityTopic } });
     const { handler, stored } = await deployed(stream);
 
     // Act
@@ -111,7 +86,7 @@ describe('High-frequency path: trace context (integration)', () => {
     expect(traceOf(deltas.get('item-2'))?.traceId).toBe(TRACE_C);
     expect(deltas.get('item-2')!.headers[TRACE_HEADERS.cause]).toBe(SPAN_C);
     // ... the entity record is written by the same emission: the same span ...
-    const entities = await latestByKey(`${name}.current`);
+    const entities = await latestByKey(entityTopic);
     expect(entities.get('item-1')!.headers).toMatchObject({
       [TRACE_HEADERS.traceparent]: deltas.get('item-1')!.headers[TRACE_HEADERS.traceparent],
       [TRACE_HEADERS.tracestate]: 'shop=edit-7',
@@ -140,10 +115,10 @@ describe('High-frequency path: trace context (integration)', () => {
       });
       return response;
     };
-    const running = await runPipeline(runtime, pipeline, { handlers: { [stream.name]: noting } });
+    const running = await runPipeline(services.runtime, pipeline, { handlers: { [stream.name]: noting } });
     try {
       // Act: one update, in the producer's trace; nothing else arrives.
-      await produce(kafka, stream.inputTopic, [
+      await produce(services.kafka, stream.inputTopic, [
         {
           key: 'item-7',
           value: JSON.stringify(price(1, 700)),
@@ -154,11 +129,11 @@ describe('High-frequency path: trace context (integration)', () => {
       // Assess: a batch of ticks only emitted it, as a child of the update, not of the tick that woke it.
       await eventually('an invocation emits the delta', () => invocations.some((invocation) => invocation.emitted > 0), 30_000);
       expect(invocations.filter((invocation) => invocation.emitted > 0)).toEqual([{ ticksOnly: true, emitted: 1 }]);
-      const [delta] = await readTopic(kafka, stream.outputTopic, 1);
+      const [delta] = await readTopic(services.kafka, stream.outputTopic, 1);
       expect(traceOf(delta)).toEqual({ traceId: TRACE_A, parentId: expect.not.stringMatching(SPAN_A), flags: 1, traceState: 'shop=7' });
       expect(delta!.headers[TRACE_HEADERS.cause]).toBe(SPAN_A);
       // The ticks carry a trace of their own (the ticker's), which the batches they wake are annotated with.
-      const ticks = (await readTopic(kafka, stream.inputTopic, await recordCount(kafka, stream.inputTopic))).filter(
+      const ticks = (await readTopic(services.kafka, stream.inputTopic, await recordCount(services.kafka, stream.inputTopic))).filter(
         (record) => record.headers[FLUSH_TICK_HEADER] !== undefined,
       );
       expect(ticks.length).toBeGreaterThan(0);
@@ -191,7 +166,7 @@ describe('High-frequency path: trace context (integration)', () => {
 
     // Assess
     expect(elsewhere.totals.emitted).toBe(1);
-    const deltas = await readTopic(kafka, stream.outputTopic, 2);
+    const deltas = await readTopic(services.kafka, stream.outputTopic, 2);
     expect(deltas.map((delta) => [JSON.parse(delta.value!).version, traceOf(delta)?.traceId, delta.headers[TRACE_HEADERS.cause]])).toEqual([
       [1, TRACE_A, SPAN_A],
       [2, TRACE_B, SPAN_B],
@@ -243,7 +218,7 @@ describe('High-frequency path: trace context (integration)', () => {
     await handler(eventOf(stream.inputTopic, [['item-1', price(1, 100), { traceparent: traceparent(TRACE_A, SPAN_A) }]]), context);
     now += 1_000;
     await handler(eventOf(stream.inputTopic, [['item-1', price(2, 90), { traceparent: traceparent(TRACE_B, SPAN_B) }]], 0, 1), context);
-    await documents.send(
+    await services.documents.send(
       new UpdateCommand({ TableName: tableName, Key: { pk: 'item-1' }, UpdateExpression: 'REMOVE traceparent, tracestate, traceStarted' }),
     );
     expect((await stored('item-1'))?.trace).toBeUndefined();
@@ -253,7 +228,7 @@ describe('High-frequency path: trace context (integration)', () => {
     await handler(tickEvent(stream.inputTopic, 0, 2), context);
 
     // Assess
-    const deltas = await readTopic(kafka, stream.outputTopic, 2);
+    const deltas = await readTopic(services.kafka, stream.outputTopic, 2);
     expect(JSON.parse(deltas[1]!.value!).version).toBe(2);
     expect(traceOf(deltas[1])?.traceId).toMatch(/^[0-9a-f]{32}$/);
     expect(traceOf(deltas[1])?.traceId).not.toBe(TRACE_B);
@@ -294,19 +269,7 @@ describe('High-frequency path: trace context (integration)', () => {
 
   it('keeps the trace of an update the hot state refuses in its letter and log line, and emits the fallback as a child of its own update', async () => {
     // Prepare: compressed values, so a small record can carry an update far too large to store; warnings captured.
-    const gzipJson = GZIP_JSON_FORMAT;
-    const name = uniqueName('noted-prices');
-    const stream = defineHotStream<PriceUpdate & { readonly note: string }>({
-      name,
-      inputTopic: `${name}.updates`,
-      outputTopic: `${name}.deltas`,
-      deadLetterTopic: `${name}.dlq`,
-      minEmitIntervalMs: 0,
-      parse: (value) => ({ ...parsePriceUpdate(value), note: String((value as { note?: unknown }).note) }),
-      stateKey: (itemId) => itemId,
-      sameValue: (a, b) => a.amountMinor === b.amountMinor && a.note === b.note,
-      formats: { input: gzipJson },
-    });
+    const stream = notedPrices();
     const level = process.env.POWERTOOLS_LOG_LEVEL;
     process.env.POWERTOOLS_LOG_LEVEL = 'WARN';
     const { handler, letters } = await deployed(stream as unknown as HotStream<never>).finally(
@@ -339,7 +302,7 @@ describe('High-frequency path: trace context (integration)', () => {
     });
     expect(letter.headers['x-dead-letter-error']).toMatch(/^UpdateRefusedError: /);
     expect(logged.lines('records dead-lettered')).toEqual([expect.objectContaining({ count: 1, offset: 1, traceId: TRACE_B })]);
-    const [delta] = await readTopic(kafka, stream.outputTopic, 1);
+    const [delta] = await readTopic(services.kafka, stream.outputTopic, 1);
     expect([JSON.parse(delta!.value!).version, traceOf(delta)?.traceId, delta!.headers[TRACE_HEADERS.cause]]).toEqual([1, TRACE_A, SPAN_A]);
   });
 

@@ -1,29 +1,28 @@
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
-import type { Kafka } from 'kafkajs';
 import { defineStockStream, type PriceUpdate, type StockUpdate } from '../../example';
 import { HotPathProcessor, HotStateStore, type BufferedRange, type HotDelta, type HotUpdateRecord } from '../../shared/hot-path';
-import { provisionTables, type LocalRuntime } from '../../shared/local';
-import { connectToTestServices, produce, uniqueName } from '../support/integration';
-import { context, deployHotStream, eventOf, pipelineWith, price, prices, tickEvent } from './hot-stream-harness';
+import { provisionTables } from '../../shared/local';
+import { produce, uniqueName, useTestServices } from '../support/integration';
+import {
+  context,
+  deployHotStream,
+  eventOf,
+  hotStreamTopics,
+  pipelineWith,
+  price,
+  prices,
+  processorWithFlakySink,
+  tickEvent,
+} from './hot-stream-harness';
 
 describe('High-frequency path: coalescing across batches (integration)', () => {
-  let runtime: LocalRuntime;
-  let kafka: Kafka;
-  let documents: DynamoDBDocumentClient;
-
-  beforeAll(async () => {
-    runtime = await connectToTestServices();
-    kafka = runtime.kafkaClient('write-behind-test');
-    documents = DynamoDBDocumentClient.from(runtime.dynamoDbClient());
-  });
-  afterAll(() => documents.destroy());
+  const services = useTestServices('write-behind-test');
 
   it('holds updates back for the window, then stores and emits each key once, whatever the number of batches', async () => {
     // Prepare
     let now = 1_000_000;
     const stream = prices(1_000, 1_000);
-    const { handler, stored, deltas } = await deployHotStream({ runtime, kafka, documents }, stream, { now: () => now });
+    const { handler, stored, deltas } = await deployHotStream(services, stream, { now: () => now });
 
     // Act: three batches inside one window…
     await handler(
@@ -73,16 +72,8 @@ describe('High-frequency path: coalescing across batches (integration)', () => {
   it('does not hold back a change that may pass through: stock reaching zero is stored and emitted at once', async () => {
     // Prepare: a stock level already emitted, then a held-back change.
     let now = 1_000_000;
-    const name = uniqueName('stock');
-    const stream = defineStockStream({
-      name,
-      inputTopic: `${name}.updates`,
-      outputTopic: `${name}.deltas`,
-      deadLetterTopic: `${name}.dlq`,
-      minEmitIntervalMs: 60_000,
-      coalesceWindowMs: 60_000,
-    });
-    const { handler, stored, deltas } = await deployHotStream({ runtime, kafka, documents }, stream, { now: () => now });
+    const stream = defineStockStream({ ...hotStreamTopics('stock'), minEmitIntervalMs: 60_000, coalesceWindowMs: 60_000 });
+    const { handler, stored, deltas } = await deployHotStream(services, stream, { now: () => now });
     const stock = (version: number, quantity: number): StockUpdate => ({ version, sourceTimestamp: version, quantity });
     await handler(eventOf(stream.inputTopic, [['item-1', stock(1, 5)]], 0, 0), context);
     now += 60_000;
@@ -125,7 +116,7 @@ describe('High-frequency path: coalescing across batches (integration)', () => {
       handlerIn,
       stored,
       deltas,
-    } = await deployHotStream({ runtime, kafka, documents }, stream, {
+    } = await deployHotStream(services, stream, {
       now: () => now,
       environmentId: 'environment-a',
     });
@@ -137,7 +128,7 @@ describe('High-frequency path: coalescing across batches (integration)', () => {
       ['item-1', price(3, 80)],
     ];
     await produce(
-      kafka,
+      services.kafka,
       stream.inputTopic,
       updates.map(([key, value]) => ({ key, value: JSON.stringify(value), partition: 0 })),
     );
@@ -171,28 +162,12 @@ describe('High-frequency path: coalescing across batches (integration)', () => {
 
   it('keeps held updates when publishing fails as they are stored, and publishes an equal newer value after a lost claim', async () => {
     // Prepare: a sink that fails its first non-empty publish.
-    const stream = prices(1_000, 1_000);
-    const pipeline = pipelineWith(stream);
-    await provisionTables(runtime.dynamoDbClient(), pipeline.tables);
-    const store = new HotStateStore<PriceUpdate>(documents, pipeline.hotStreams[0]!.table.name);
-    const published: HotDelta<PriceUpdate>[] = [];
-    let failNext = true;
     let now = 0;
-    const processor = new HotPathProcessor(
-      stream,
-      store,
-      {
-        publish: async (deltas) => {
-          if (failNext && deltas.length > 0) {
-            failNext = false;
-            throw new Error('broker unreachable');
-          }
-          published.push(...deltas);
-        },
-      },
-      { now: () => now, readRange: async () => ({ records: [], lostBefore: undefined }) },
-    );
-    const partition = `${stream.inputTopic}-0`;
+    const { processor, store, published, failNextPublish, partition } = await processorWithFlakySink(services, prices(1_000, 1_000), {
+      now: () => now,
+      readRange: async () => ({ records: [], lostBefore: undefined }),
+    });
+    failNextPublish();
 
     // Act: v1 is claimed as the window ends, but its publish fails; then v2, with the same price, follows.
     await processor.processBatch([{ recordKey: 'item-1', offset: 0, partition: 0, update: price(1, 100) }], [partition]);
@@ -211,7 +186,7 @@ describe('High-frequency path: coalescing across batches (integration)', () => {
     const windowMs = 1_000;
     const stream = prices(windowMs, windowMs);
     const pipeline = pipelineWith(stream);
-    await provisionTables(runtime.dynamoDbClient(), pipeline.tables);
+    await provisionTables(services.runtime.dynamoDbClient(), pipeline.tables);
     const table = pipeline.hotStreams[0]!.table.name;
     const keyArbitrary = fc.oneof(
       { weight: 6, arbitrary: fc.constant('hot') },
@@ -251,7 +226,7 @@ describe('High-frequency path: coalescing across batches (integration)', () => {
           const environment = () =>
             new HotPathProcessor(
               stream,
-              new HotStateStore<PriceUpdate>(documents, table),
+              new HotStateStore<PriceUpdate>(services.documents, table),
               { publish: async (deltas) => void emitted.push(...deltas) },
               {
                 now: () => now,
@@ -278,7 +253,7 @@ describe('High-frequency path: coalescing across batches (integration)', () => {
           }
 
           // Assess
-          const store = new HotStateStore<PriceUpdate>(documents, table);
+          const store = new HotStateStore<PriceUpdate>(services.documents, table);
           for (const key of new Set(topic.map((record) => record.recordKey))) {
             const newest = topic.filter((record) => record.recordKey === key).at(-1)!.update;
             const ofKey = emitted.filter((delta) => delta.key === key).map((delta) => delta.update);

@@ -13,11 +13,11 @@ import {
   startDynamoDbServer,
   startKafkaBroker,
   startLocalRuntime,
-  LOCAL_FUNCTION_DEFAULTS,
   LOCAL_STATE_DIR,
 } from '../../shared/local';
 import { eventually, uniqueName } from '../support/integration';
 import { dynaliteProcessesOn, isRunning } from '../support/local-processes';
+import { ownServicesConfig } from '../support/own-services';
 
 const DYNAMODB_SERVER_MODULE = join(__dirname, '..', '..', 'shared', 'local', 'dynamodb', 'dynalite-server.ts');
 
@@ -34,8 +34,6 @@ async function isListening(port: number): Promise<boolean> {
     server.listen(port, '127.0.0.1', () => server.close(() => resolve(false)));
   });
 }
-
-/** Whether a process runs: an exited one that no one has reaped yet (a zombie) does not. */
 
 function dynamoDbClient(endpoint: string): DynamoDBClient {
   return new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
@@ -66,17 +64,7 @@ describe('Function: startLocalRuntime (integration)', () => {
     const squatter = await occupy(dynamoDbPort);
     try {
       // Act
-      const starting = startLocalRuntime({
-        config: {
-          externalKafkaBrokers: undefined,
-          externalDynamoDbEndpoint: undefined,
-          kafkaPort,
-          dynamoDbPort,
-          awsRegion: 'us-east-1',
-          schemaRegistry: { file: undefined },
-          functionDefaults: LOCAL_FUNCTION_DEFAULTS,
-        },
-      });
+      const starting = startLocalRuntime({ config: ownServicesConfig({ kafkaPort, dynamoDbPort }) });
 
       // Assess
       await expect(starting).rejects.toThrow(/local DynamoDB server .* already in use.*LOCAL_DYNAMODB_PORT/s);

@@ -1,5 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,77 +10,36 @@ import {
   startDynamoDbServer,
   startKafkaBroker,
 } from '../../shared/local';
-import type { BrokerRecord } from '../../shared/local/kafka/broker-record';
+import { delay } from '../support/delay';
 import { eventually, uniqueName } from '../support/integration';
-import { dynaliteProcessesOn, isRunning } from '../support/local-processes';
+import {
+  brokerRecordOn,
+  isRunning,
+  killQuietly,
+  startPlatformProcess,
+  theDynaliteProcessOn,
+  untilRunning,
+  type PlatformProcess,
+} from '../support/local-processes';
 
 /**
  * What people do to a running `npm start`: kill it (-9), close its terminal, kill its broker, start
  * it again on the ports an earlier run held. Each test runs the real entry, with its own broker and
  * dynalite on free ports, and checks by pid that nothing outlives it.
  */
-const ROOT = join(__dirname, '..', '..');
-const PIPELINE = join(ROOT, 'test', 'fixtures', 'user-pipeline.ts');
+const PIPELINE = join(__dirname, '..', 'fixtures', 'user-pipeline.ts');
 
-interface Platform {
-  readonly child: ChildProcess;
-  readonly pid: number;
-  output(): string;
-  /** Resolves with the exit code (or signal) once the process has exited. */
-  readonly exited: Promise<number | string>;
-}
-
-/** `npm start -- --pipeline <fixture>` without npm: the same entry, in a process group of its own (as a terminal runs it). */
-function startPlatform(ports: { kafka: number; dynamodb: number }): Platform {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    LOCAL_KAFKA_PORT: String(ports.kafka),
-    LOCAL_DYNAMODB_PORT: String(ports.dynamodb),
-    USER_PIPELINE_PREFIX: `${uniqueName('faults')}.`,
-  };
-  // The suite's shared services are not these: this run starts its own.
-  delete env.KAFKA_BROKERS;
-  delete env.DYNAMODB_ENDPOINT;
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', 'shared/cli/start/start.ts', '--pipeline', PIPELINE], {
-    cwd: ROOT,
-    env,
-    detached: true,
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
-  return { child, pid: child.pid!, output: () => output, exited };
-}
-
-async function untilRunning(platform: Platform): Promise<void> {
-  await eventually('the platform runs', () => platform.output().includes('Running. Press Ctrl-C to stop.'), 90_000).catch(
-    (error: unknown) => {
-      throw new Error(`${String(error)}; it printed:\n${platform.output().slice(-3_000)}`);
-    },
-  );
-}
-
-/** Whether a process runs: an exited one that no one has reaped yet (a zombie) does not. */
-
-/** The one running dynalite process started for a port. */
-function dynaliteProcessOn(port: number): number {
-  const pids = dynaliteProcessesOn(port);
-  expect(pids).toHaveLength(1);
-  return pids[0]!;
-}
-
-function brokerRecord(port: number): BrokerRecord {
-  return JSON.parse(readFileSync(join(LOCAL_STATE_DIR, `kafka-broker-${port}.json`), 'utf8')) as BrokerRecord;
-}
+/** `npm start -- --pipeline <fixture>` without npm, under a prefix of its own. */
+const startPlatform = (ports: { kafka: number; dynamodb: number }) =>
+  startPlatformProcess(ports, ['--pipeline', PIPELINE], { USER_PIPELINE_PREFIX: `${uniqueName('faults')}.` });
 
 /** The processes and files one run owns, read while it runs. */
 function servicesOf(ports: { kafka: number; dynamodb: number }) {
-  const record = brokerRecord(ports.kafka);
+  const record = brokerRecordOn(ports.kafka);
   return {
     broker: record.pid,
     watchdog: record.watchdogPid,
-    dynalite: dynaliteProcessOn(ports.dynamodb),
+    dynalite: theDynaliteProcessOn(ports.dynamodb),
     dataDir: record.dataDir,
     logFile: record.logFile,
   };
@@ -108,18 +66,10 @@ async function expectAllGone(services: ReturnType<typeof servicesOf>, ports: { k
   });
 }
 
-function killQuietly(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // gone already
-  }
-}
-
 describe('npm start, when people kill it (integration)', () => {
   // One pair of ports for the whole story: every run must find them usable again after the one before.
   let ports: { kafka: number; dynamodb: number };
-  const started: Platform[] = [];
+  const started: PlatformProcess[] = [];
   const leftovers: number[] = [];
 
   beforeAll(async () => {
@@ -276,7 +226,7 @@ describe('npm start, when its ports or data are taken (integration)', () => {
       description: 'was killed by SIGKILL',
       logFile: server.logFile,
     });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await delay(100);
     expect(stoppedDied).toBe(false);
   });
 });

@@ -1,22 +1,15 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import type { Kafka } from 'kafkajs';
-import type { LocalRuntime } from '../../shared/local';
 import type { Pipeline } from '../../shared/pipeline';
-import { connectToTestServices, eventually, produce, uniqueName } from '../support/integration';
+import { eventually, produce, uniqueName, useTestServices } from '../support/integration';
+import { killQuietly } from '../support/local-processes';
 
 const ROOT = join(__dirname, '..', '..');
 const PIPELINE = join(ROOT, 'test', 'fixtures', 'user-pipeline.ts');
 
 describe('npm start -- --pipeline <module>, as a user runs it (integration)', () => {
-  let runtime: LocalRuntime;
-  let kafka: Kafka;
+  const services = useTestServices('npm-start-test');
   const prefix = `${uniqueName('start')}.`;
-
-  beforeAll(async () => {
-    runtime = await connectToTestServices();
-    kafka = runtime.kafkaClient('npm-start-test');
-  });
 
   it('runs a user’s own pipeline module, consumes what arrives on its topics, and stops cleanly on Ctrl-C', async () => {
     // Prepare: the test's broker and DynamoDB (KAFKA_BROKERS / DYNAMODB_ENDPOINT), so no second broker starts.
@@ -43,7 +36,7 @@ describe('npm start -- --pipeline <module>, as a user runs it (integration)', ()
       });
 
       // Act: an order arrives, then Ctrl-C.
-      await produce(kafka, `${prefix}orders`, [{ key: 'o-1', value: JSON.stringify({ orderId: 'o-1', total: 12 }) }]);
+      await produce(services.kafka, `${prefix}orders`, [{ key: 'o-1', value: JSON.stringify({ orderId: 'o-1', total: 12 }) }]);
       // The view (every 10 s without a terminal) shows the order consumed and succeeded.
       await eventually('the live view shows the order consumed', () => /order-audit\s+polling\s+1\s+1\s/.test(stdout), 45_000);
       ctrlC();
@@ -54,18 +47,11 @@ describe('npm start -- --pipeline <module>, as a user runs it (integration)', ()
       // terminal), and the consumer group was left (no member holds a partition).
       expect(stdout).toMatch(/\[local\] Shutting down: finishing in-flight batches, stopping services…\n\[local\] Stopped\.\n/);
       expect(stdout).not.toContain('Forced exit');
-      const admin = kafka.admin();
-      await admin.connect();
-      const [group] = (await admin.describeGroups([`${pipeline!.name}.order-audit`])).groups;
-      await admin.disconnect();
+      const [group] = (await services.admin.describeGroups([`${pipeline!.name}.order-audit`])).groups;
       expect(group?.members).toEqual([]);
     } finally {
       // Whatever is left of the group after a failure (the group is gone once everything exited).
-      try {
-        process.kill(-started.pid!, 'SIGKILL');
-      } catch {
-        // already gone
-      }
+      killQuietly(-started.pid!, 'SIGKILL');
     }
   }, 180_000);
 });

@@ -1,16 +1,23 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { Kafka, logLevel, type Message } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import pipeline from '../../pipeline';
 import { catalog, offerOf, type Flyer, type Item, type Merchant, type Offer } from '../../example';
 import { findFreePort, findFreePortPair, LOCAL_STATE_DIR } from '../../shared/local';
-import type { BrokerRecord } from '../../shared/local/kafka/broker-record';
-import { readValue, writeValue } from '../../shared/schemas';
-import { eventually, produce, readTopic, recordCount } from '../support/integration';
-import { dynaliteProcessesOn, isRunning } from '../support/local-processes';
+import { readValue } from '../../shared/schemas';
+import { delay } from '../support/delay';
+import { eventually, factsFor, produce, readAll, recordCount } from '../support/integration';
+import {
+  brokerRecordOn,
+  isRunning,
+  killQuietly,
+  startPlatformProcess,
+  theDynaliteProcessOn,
+  untilRunning,
+  type PlatformProcess,
+} from '../support/local-processes';
 
 /**
  * `npm start -- --persist` when its broker or dynalite dies under running consumers: it exits non-zero
@@ -19,16 +26,8 @@ import { dynaliteProcessesOn, isRunning } from '../support/local-processes';
  * computes from the input topics. Real entry, real broker JVM and dynalite, on free ports, with a state
  * directory (LOCAL_PERSIST_DIR) of the test's own; every pid is checked gone at the end.
  */
-const ROOT = join(__dirname, '..', '..');
 const SIZE = { merchants: 5, flyers: 20, items: 300 };
 const DEMO_FLAGS = ['--merchants', String(SIZE.merchants), '--flyers', String(SIZE.flyers), '--items', String(SIZE.items)];
-
-interface Platform {
-  readonly pid: number;
-  output(): string;
-  /** Resolves with the exit code (or signal) once the process has exited. */
-  readonly exited: Promise<number | string>;
-}
 
 /** What one run started, read from the broker's record and /proc while it runs. */
 interface Services {
@@ -39,27 +38,9 @@ interface Services {
   readonly brokerLogFile: string;
 }
 
-/** Whether a process runs: an exited one that no one has reaped yet (a zombie) does not. */
-
-function killQuietly(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // gone already
-  }
-}
-
-/** The one running dynalite process started for a port. */
-function dynaliteOn(port: number): number {
-  const pids = dynaliteProcessesOn(port);
-  expect(pids).toHaveLength(1);
-  return pids[0]!;
-}
-
 /** Every topic's newest value per key, decoded from its wire format (null: deleted). Records no reader can decode are dead-lettered by the platform, so they change nothing. */
 async function latestValues(kafka: Kafka, topic: string): Promise<Map<string, unknown>> {
-  const total = await recordCount(kafka, topic);
-  const records = total === 0 ? [] : await readTopic(kafka, topic, total);
+  const records = await readAll(kafka, topic);
   const format = catalog.formats.get(topic)!;
   const latest = new Map<string, unknown>();
   for (const record of records.sort((a, b) => a.partition - b.partition || a.offset - b.offset)) {
@@ -106,7 +87,7 @@ async function untilHotDeltasMatchUpdates(kafka: Kafka, timeoutMs = 45_000): Pro
     { stream: catalog.stocks, value: (update: { quantity: number }) => [update.quantity] },
   ] as const;
   let differences: string[] = [];
-  for (const deadline = Date.now() + timeoutMs; ; await new Promise((resolve) => setTimeout(resolve, 2_000))) {
+  for (const deadline = Date.now() + timeoutMs; ; await delay(2_000)) {
     differences = [];
     for (const { stream, value } of streams) {
       const [updates, deltas] = await Promise.all([latestValues(kafka, stream.inputTopic), latestValues(kafka, stream.outputTopic)]);
@@ -158,7 +139,7 @@ async function untilCaughtUp(kafka: Kafka, timeoutMs = 60_000): Promise<void> {
       async () => {
         const first = await look();
         if (first === undefined) return false;
-        await new Promise((resolve) => setTimeout(resolve, 500));
+        await delay(500);
         return (await look()) === first;
       },
       timeoutMs,
@@ -179,20 +160,16 @@ async function catalogCounts(kafka: Kafka) {
   return { merchants: merchants!, flyers: flyers!, items: items! };
 }
 
-/** Entity facts in the topic's wire format, as an upstream producer with a serializer writes them. */
-async function facts<T>(topic: string, entries: ReadonlyArray<readonly [string, T | null]>): Promise<Message[]> {
-  const format = catalog.formats.get(topic)!;
-  return Promise.all(entries.map(async ([key, value]) => ({ key, value: await writeValue(format, value) })));
-}
+const facts = factsFor(catalog.formats);
 
 describe('npm start --persist, when its broker or dynalite dies under running consumers (integration)', () => {
   let ports: { kafka: number; dynamodb: number };
   let workDir: string;
   let kafka: Kafka;
-  const started: Platform[] = [];
+  const started: PlatformProcess[] = [];
   const services: Services[] = [];
   /** The run the next test continues from (test 2 starts one if test 1 left none). */
-  let current: Platform | undefined;
+  let current: PlatformProcess | undefined;
 
   beforeAll(async () => {
     ports = { kafka: await findFreePortPair(), dynamodb: await findFreePort() };
@@ -220,53 +197,33 @@ describe('npm start --persist, when its broker or dynalite dies under running co
   });
 
   /** `npm start -- --persist <demo flags> <more>` without npm: the same entry, in a process group of its own. */
-  function start(more: readonly string[]): Platform {
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      LOCAL_KAFKA_PORT: String(ports.kafka),
-      LOCAL_DYNAMODB_PORT: String(ports.dynamodb),
+  function start(more: readonly string[]): PlatformProcess {
+    const platform = startPlatformProcess(ports, ['--persist', ...DEMO_FLAGS, ...more], {
       LOCAL_PERSIST_DIR: join(workDir, 'state'),
       LOCAL_MAPPINGS_DIR: join(workDir, 'mappings'),
-    };
-    // The suite's shared services are not these: this run starts its own.
-    delete env.KAFKA_BROKERS;
-    delete env.DYNAMODB_ENDPOINT;
-    const child: ChildProcess = spawn(
-      process.execPath,
-      ['-r', '@swc-node/register', 'shared/cli/start/start.ts', '--persist', ...DEMO_FLAGS, ...more],
-      { cwd: ROOT, env, detached: true },
-    );
-    let output = '';
-    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
-    const platform = { pid: child.pid!, output: () => output, exited };
+    });
     started.push(platform);
     current = platform;
     return platform;
   }
 
   /** Waits until it runs, and notes what it started. */
-  async function running(platform: Platform): Promise<Services> {
-    await eventually('the platform runs', () => platform.output().includes('Running. Press Ctrl-C to stop.'), 90_000).catch(
-      (error: unknown) => {
-        throw new Error(`${String(error)}; it printed:\n${platform.output().slice(-3_000)}`);
-      },
-    );
-    const record = JSON.parse(readFileSync(join(LOCAL_STATE_DIR, `kafka-broker-${ports.kafka}.json`), 'utf8')) as BrokerRecord;
+  async function running(platform: PlatformProcess): Promise<Services> {
+    await untilRunning(platform);
+    const record = brokerRecordOn(ports.kafka);
     expect(record.dataDir).toBe(join(workDir, 'state', 'kafka'));
     const run = {
       platform: platform.pid,
       broker: record.pid,
       watchdog: record.watchdogPid,
-      dynalite: dynaliteOn(ports.dynamodb),
+      dynalite: theDynaliteProcessOn(ports.dynamodb),
       brokerLogFile: record.logFile,
     };
     services.push(run);
     return run;
   }
 
-  async function exitCode(platform: Platform, withinMs: number): Promise<number | string> {
+  async function exitCode(platform: PlatformProcess, withinMs: number): Promise<number | string> {
     return Promise.race([platform.exited, new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), withinMs).unref())]);
   }
 

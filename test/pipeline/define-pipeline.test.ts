@@ -6,6 +6,7 @@ import {
   type ConsumerDeclaration,
   type PipelineDeclaration,
 } from '../../shared/pipeline';
+import { problemsOf } from '../support/problems';
 
 const HANDLER_ENTRY = join(__dirname, '..', 'fixtures', 'noop-handler.ts');
 
@@ -23,15 +24,7 @@ function declaration(consumer: Partial<ConsumerDeclaration> = {}, extra: Partial
 }
 
 /** The problems definePipeline reports, or fails the test when it accepts the declaration. */
-function problemsOf(pipeline: PipelineDeclaration): readonly string[] {
-  try {
-    definePipeline(pipeline);
-  } catch (error) {
-    expect(error).toBeInstanceOf(PipelineDeclarationError);
-    return (error as PipelineDeclarationError).problems;
-  }
-  throw new Error('definePipeline accepted the declaration');
-}
+const declarationProblems = (pipeline: PipelineDeclaration) => problemsOf(PipelineDeclarationError, () => definePipeline(pipeline));
 
 describe('Function: definePipeline', () => {
   it('applies the AWS event source defaults when the consumer declares none', () => {
@@ -100,7 +93,7 @@ describe('Function: definePipeline', () => {
     const pipeline = definePipeline(declaration({ produces: ['orders.dlq'] }));
 
     expect(pipeline.consumers[0]!.produces.map((topic) => topic.name)).toEqual(['orders.dlq']);
-    expect(problemsOf(declaration({ produces: ['order-totals'] }))).toEqual([
+    expect(declarationProblems(declaration({ produces: ['order-totals'] }))).toEqual([
       'consumer "order-audit": produces topic "order-totals", which is not declared',
     ]);
   });
@@ -111,10 +104,10 @@ describe('Function: definePipeline', () => {
     expect(consumer.deadLetterTopic?.name).toBe('orders.dlq');
     expect(consumer.produces.map((topic) => topic.name)).toEqual(['orders.dlq']);
     expect(consumer.environment).toMatchObject({ ORDER_AUDIT_DEAD_LETTER_TOPIC: 'orders.dlq' });
-    expect(problemsOf(declaration({ deadLetterTopic: 'orders' }))).toEqual([
+    expect(declarationProblems(declaration({ deadLetterTopic: 'orders' }))).toEqual([
       'consumer "order-audit": its dead-letter topic "orders" must be declared with kind "dead-letter"',
     ]);
-    expect(problemsOf(declaration({ deadLetterTopic: 'nowhere.dlq' }))).toEqual([
+    expect(declarationProblems(declaration({ deadLetterTopic: 'nowhere.dlq' }))).toEqual([
       'consumer "order-audit": dead-letters to topic "nowhere.dlq", which is not declared',
     ]);
   });
@@ -153,7 +146,7 @@ describe('Function: definePipeline', () => {
 
     // Assess
     expect(act).toThrow(PipelineDeclarationError);
-    const problems = problemsOf(invalid);
+    const problems = declarationProblems(invalid);
     const expected = [
       /topic "orders": partitions must be an integer from 1/,
       /topic "orders" is declared more than once/,
@@ -170,7 +163,7 @@ describe('Function: definePipeline', () => {
 
   it('rejects a handler entry that does not exist', () => {
     // Act
-    const problems = problemsOf(declaration({ handler: { entry: join(__dirname, 'no-such-handler.ts') } }));
+    const problems = declarationProblems(declaration({ handler: { entry: join(__dirname, 'no-such-handler.ts') } }));
 
     // Assess
     expect(problems).toEqual([expect.stringMatching(/handler.entry ".*no-such-handler.ts" does not exist/)]);
@@ -178,7 +171,7 @@ describe('Function: definePipeline', () => {
 
   it('rejects finite retries without an on-failure destination, because records would be lost', () => {
     // Act
-    const problems = problemsOf(declaration({ eventSource: { maximumRetryAttempts: 2 } }));
+    const problems = declarationProblems(declaration({ eventSource: { maximumRetryAttempts: 2 } }));
 
     // Assess
     expect(problems).toEqual([expect.stringMatching(/declare eventSource.onFailure/)]);
@@ -186,7 +179,7 @@ describe('Function: definePipeline', () => {
 
   it('rejects a maximum record age without an on-failure destination', () => {
     // Act
-    const problems = problemsOf(declaration({ eventSource: { maximumRecordAgeSeconds: 60 } }));
+    const problems = declarationProblems(declaration({ eventSource: { maximumRecordAgeSeconds: 60 } }));
 
     // Assess
     expect(problems).toEqual([expect.stringMatching(/declare eventSource.onFailure/)]);
@@ -205,7 +198,7 @@ describe('Function: definePipeline', () => {
 
   it('rejects an on-failure topic that is the source topic', () => {
     // Act
-    const problems = problemsOf(declaration({ eventSource: { onFailure: { kind: 'kafka', topic: 'orders' } } }));
+    const problems = declarationProblems(declaration({ eventSource: { onFailure: { kind: 'kafka', topic: 'orders' } } }));
 
     // Assess
     expect(problems).toContainEqual(expect.stringMatching(/on-failure topic must differ from the source topic/));
@@ -213,7 +206,7 @@ describe('Function: definePipeline', () => {
 
   it('rejects an on-failure topic that is not of kind dead-letter', () => {
     // Act
-    const problems = problemsOf(
+    const problems = declarationProblems(
       declaration(
         { eventSource: { onFailure: { kind: 'kafka', topic: 'orders.failed' } } },
         {
@@ -231,7 +224,7 @@ describe('Function: definePipeline', () => {
 
   it('rejects an on-failure topic that is not declared', () => {
     // Act
-    const problems = problemsOf(declaration({ eventSource: { onFailure: { kind: 'kafka', topic: 'nowhere.dlq' } } }));
+    const problems = declarationProblems(declaration({ eventSource: { onFailure: { kind: 'kafka', topic: 'nowhere.dlq' } } }));
 
     // Assess
     expect(problems).toEqual([expect.stringMatching(/on-failure topic "nowhere.dlq" is not declared/)]);
@@ -239,7 +232,7 @@ describe('Function: definePipeline', () => {
 
   it('rejects two consumers that share a consumer group id', () => {
     // Act
-    const problems = problemsOf(
+    const problems = declarationProblems(
       declaration(
         {},
         {
@@ -271,7 +264,7 @@ describe('Function: definePipeline', () => {
   });
 
   it('rejects an environment variable that a table binding sets', () => {
-    const problems = problemsOf(
+    const problems = declarationProblems(
       declaration(
         { tables: ['merchant-directory'], environment: { MERCHANT_DIRECTORY_TABLE_NAME: 'other' } },
         { tables: [{ name: 'merchant-directory', partitionKey: { name: 'merchantId', type: 'S' } }] },
@@ -297,7 +290,7 @@ describe('Function: definePipeline', () => {
 
   it('rejects a consumer that uses an undeclared table', () => {
     // Act
-    const problems = problemsOf(declaration({ tables: ['nowhere'] }));
+    const problems = declarationProblems(declaration({ tables: ['nowhere'] }));
 
     // Assess
     expect(problems).toEqual([expect.stringMatching(/uses table "nowhere", which is not declared/)]);
@@ -317,7 +310,7 @@ describe('Function: definePipeline', () => {
       );
 
     // Act
-    const problems = problemsOf(consumers('us'));
+    const problems = declarationProblems(consumers('us'));
 
     // Assess
     expect(problems).toEqual([expect.stringMatching(/consumers "a" and "b" set environment variable REGION_LABEL to different values/)]);

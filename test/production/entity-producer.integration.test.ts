@@ -1,4 +1,3 @@
-import type { Kafka } from 'kafkajs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +5,7 @@ import { orderedProducer, readPartitionRange } from '../../shared/kafka';
 import { EntityProducer, InvalidEntityError, STANDARD_HEADERS } from '../../shared/production';
 import { FileSchemaRegistry, loadSubjectSchemas, TopicSerde } from '../../shared/schemas';
 import { parseTraceparent, TRACE_HEADERS } from '../../shared/tracing';
-import { connectToTestServices, readTopic, uniqueName } from '../support/integration';
+import { readTopic, uniqueName, useTestServices } from '../support/integration';
 
 interface Merchant {
   readonly merchantId: string;
@@ -16,23 +15,16 @@ interface Merchant {
 }
 
 describe('EntityProducer (integration)', () => {
-  let kafka: Kafka;
+  const services = useTestServices('entity-producer-test');
   const merchantSchema = loadSubjectSchemas(join(__dirname, '..', '..', 'schemas')).get('merchants-value')!.latest.schema;
-
-  beforeAll(async () => {
-    kafka = (await connectToTestServices()).kafkaClient('entity-producer-test');
-  });
 
   async function merchantsProducer(encoding: 'json' | 'avro' = 'avro') {
     const topic = uniqueName('merchants');
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({
+    await services.admin.createTopics({
       topics: [{ topic, numPartitions: 1, replicationFactor: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }],
       waitForLeaders: true,
     });
-    await admin.disconnect();
-    const producer = orderedProducer(kafka);
+    const producer = orderedProducer(services.kafka);
     await producer.connect();
     const serde = new TopicSerde(
       'merchants-value',
@@ -59,10 +51,10 @@ describe('EntityProducer (integration)', () => {
       });
       await entities.delete(['m-1']);
 
-      const [fact, tombstone] = await readTopic(kafka, topic, 2);
+      const [fact, tombstone] = await readTopic(services.kafka, topic, 2);
       const {
         messages: [factBytes],
-      } = await readPartitionRange(kafka, topic, 0, 0, 0);
+      } = await readPartitionRange(services.kafka, topic, 0, 0, 0);
       expect(fact?.key).toBe('m-1');
       expect(await serde.decode(factBytes!.value!)).toEqual({ merchantId: 'm-1', name: 'Corner Shop', country: 'DE', website: null });
       expect(fact?.headers).toMatchObject({
@@ -83,7 +75,7 @@ describe('EntityProducer (integration)', () => {
     try {
       await entities.publish([{ merchantId: 'm-1', name: 'Corner Shop', country: 'DE', website: null }]);
 
-      const [fact] = await readTopic(kafka, topic, 1);
+      const [fact] = await readTopic(services.kafka, topic, 1);
       expect(JSON.parse(fact!.value!)).toEqual({ merchantId: 'm-1', name: 'Corner Shop', country: 'DE', website: null });
       expect(fact?.headers[STANDARD_HEADERS.schemaId]).toBe('1');
     } finally {
@@ -105,10 +97,7 @@ describe('EntityProducer (integration)', () => {
       await expect(publishing).rejects.toThrow(
         /#1: the entity id \(record key\) must be a non-empty string \| #2: name: undefined is not a valid string \| #3: webSite: not a field of the schema$/,
       );
-      const admin = kafka.admin();
-      await admin.connect();
-      const offsets = await admin.fetchTopicOffsets(topic);
-      await admin.disconnect();
+      const offsets = await services.admin.fetchTopicOffsets(topic);
       expect(offsets.every((partition) => partition.high === '0')).toBe(true);
     } finally {
       await close();
@@ -133,7 +122,7 @@ describe('EntityProducer (integration)', () => {
         tracestate: 'shop=7',
       });
 
-      const records = new Map((await readTopic(kafka, topic, 5)).map((record) => [record.key, record.headers]));
+      const records = new Map((await readTopic(services.kafka, topic, 5)).map((record) => [record.key, record.headers]));
       const [one, two] = [
         parseTraceparent(records.get('m-1')![TRACE_HEADERS.traceparent]),
         parseTraceparent(records.get('m-2')![TRACE_HEADERS.traceparent]),

@@ -1,7 +1,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findFreePort, findFreePortPair, LOCAL_FUNCTION_DEFAULTS, startLocalRuntime, type LocalRuntime } from '../../shared/local';
+import { findFreePort, findFreePortPair, startLocalRuntime, type LocalRuntime } from '../../shared/local';
+import { ownServicesConfig } from './own-services';
 
 declare global {
   var __LOCAL_RUNTIME__: LocalRuntime | undefined;
@@ -19,15 +20,7 @@ export default async function globalSetup(): Promise<void> {
   // A registry file of this run's own: tests register schemas under their own prefixed subjects.
   const schemaRegistryFile = join(mkdtempSync(join(tmpdir(), 'platform-test-registry-')), 'schema-registry.json');
   const runtime = await startLocalRuntime({
-    config: {
-      externalKafkaBrokers: undefined,
-      externalDynamoDbEndpoint: undefined,
-      kafkaPort,
-      dynamoDbPort,
-      awsRegion: 'us-east-1',
-      schemaRegistry: { file: schemaRegistryFile },
-      functionDefaults: LOCAL_FUNCTION_DEFAULTS,
-    },
+    config: ownServicesConfig({ kafkaPort, dynamoDbPort }, schemaRegistryFile),
     log: (line) => process.stderr.write(`[global-setup] ${line}\n`),
   });
   globalThis.__LOCAL_RUNTIME__ = runtime;

@@ -1,9 +1,10 @@
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Admin, Kafka, Message } from 'kafkajs';
 import { EventSourceMapping, type EventSourceMappingOptions } from '../../shared/local/event-source';
 import type { MskEvent, MskHandler } from '../../shared/msk';
-import { readLocalServicesConfig, startLocalRuntime, provisionTopics, type LocalRuntime } from '../../shared/local';
+import { readLocalServicesConfig, startLocalRuntime, provisionPipeline, provisionTopics, type LocalRuntime } from '../../shared/local';
 import { orderedProducer, topicRecordCount } from '../../shared/kafka';
 import {
   definePipeline,
@@ -12,6 +13,8 @@ import {
   type Pipeline,
   type TopicDeclaration,
 } from '../../shared/pipeline';
+import { writeValue, type ValueFormat } from '../../shared/schemas';
+import { delay } from './delay';
 
 /** The services the global setup started, reached through KAFKA_BROKERS / DYNAMODB_ENDPOINT. */
 export async function connectToTestServices(): Promise<LocalRuntime> {
@@ -20,6 +23,84 @@ export async function connectToTestServices(): Promise<LocalRuntime> {
     throw new Error('Integration tests need the global setup (run them with `npm run test:integration`)');
   }
   return startLocalRuntime({ config });
+}
+
+/** The suite's services as one test file uses them: filled in by its `beforeAll`, released by its `afterAll`. */
+export interface TestServices {
+  readonly runtime: LocalRuntime;
+  /** A kafkajs client with the file's client id. */
+  readonly kafka: Kafka;
+  /** Connected for the whole file. */
+  readonly admin: Admin;
+  readonly documents: DynamoDBDocumentClient;
+}
+
+/**
+ * The set-up every integration test file shares: registers a `beforeAll` that connects to the
+ * suite's services (a Kafka client named `clientId`, a connected admin, a DynamoDB document client)
+ * and an `afterAll` that releases them. Call it first in a `describe`, so the file's own hooks run
+ * after it; the handle's fields can be read from then on, in hooks and tests.
+ *
+ * Jest runs a block's `afterAll` hooks in the order they were declared, so these clients are
+ * released before the file's own `afterAll` runs: give `admin` and `documents` to nothing the file
+ * stops only there (a running pipeline's handlers, say).
+ *
+ * @example
+ * const services = useTestServices('my-test');
+ * it('…', async () => { await produce(services.kafka, topic, messages); });
+ */
+export function useTestServices(clientId: string): TestServices {
+  let services: TestServices | undefined;
+  beforeAll(async () => {
+    const runtime = await connectToTestServices();
+    const kafka = runtime.kafkaClient(clientId);
+    const admin = kafka.admin();
+    await admin.connect();
+    services = { runtime, kafka, admin, documents: DynamoDBDocumentClient.from(runtime.dynamoDbClient()) };
+  });
+  afterAll(async () => {
+    services?.documents.destroy();
+    await services?.admin.disconnect();
+  });
+  const connected = (): TestServices => {
+    if (!services) throw new Error('useTestServices: the services are connected in beforeAll; read them in hooks and tests');
+    return services;
+  };
+  return {
+    get runtime() {
+      return connected().runtime;
+    },
+    get kafka() {
+      return connected().kafka;
+    },
+    get admin() {
+      return connected().admin;
+    },
+    get documents() {
+      return connected().documents;
+    },
+  };
+}
+
+/** Whether a topic answers offset requests: new topics do once their leaders are elected. */
+export function answersOffsetRequests(admin: Admin, topic: string): Promise<boolean> {
+  return admin.fetchTopicOffsets(topic).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Creates the pipeline's topics and tables, and waits until every topic has its leaders. */
+export async function provisionPipelineAndLeaders({ runtime, admin }: TestServices, pipeline: Pipeline): Promise<void> {
+  const dynamodb = runtime.dynamoDbClient();
+  try {
+    await provisionPipeline({ kafkaAdmin: admin, dynamodb }, pipeline);
+  } finally {
+    dynamodb.destroy();
+  }
+  await eventually('every topic has its leaders', async () =>
+    (await Promise.all(pipeline.topics.map((topic) => answersOffsetRequests(admin, topic.name)))).every(Boolean),
+  );
 }
 
 /** A name no other test uses, valid for topics, groups and tables. */
@@ -47,6 +128,8 @@ export async function singleConsumerPipeline(
     kind?: TopicDeclaration['kind'];
     eventSource?: EventSourceSettings;
     consumer?: Partial<ConsumerDeclaration>;
+    /** Sends what fails for good to the pipeline's own dead-letter topic (the consumer's `onFailure`). */
+    deadLetterOnFailure?: boolean;
   } = {},
 ): Promise<SingleConsumerPipeline> {
   const sourceTopic = uniqueName('source');
@@ -63,7 +146,11 @@ export async function singleConsumerPipeline(
         handler: { entry: NOOP_HANDLER_ENTRY },
         topic: sourceTopic,
         ...options.consumer,
-        eventSource: { maximumBatchingWindowMs: 50, ...options.eventSource },
+        eventSource: {
+          maximumBatchingWindowMs: 50,
+          ...options.eventSource,
+          ...(options.deadLetterOnFailure ? { onFailure: { kind: 'kafka' as const, topic: deadLetterTopic } } : {}),
+        },
       },
     ],
   });
@@ -74,8 +161,7 @@ export async function singleConsumerPipeline(
 
 /** An event source mapping for the pipeline's only consumer, with fast retries unless told otherwise. */
 export function mappingFor(
-  runtime: LocalRuntime,
-  kafka: Kafka,
+  { runtime, kafka }: Pick<TestServices, 'runtime' | 'kafka'>,
   pipeline: Pipeline,
   handler: MskHandler,
   overrides: Partial<EventSourceMappingOptions> = {},
@@ -90,6 +176,16 @@ export function mappingFor(
   });
 }
 
+/** Starts the mapping, runs `body`, and always stops the mapping so the suite exits cleanly. */
+export async function whileRunning<T>(mapping: EventSourceMapping, body: () => Promise<T>): Promise<T> {
+  try {
+    await mapping.start();
+    return await body();
+  } finally {
+    await mapping.stop();
+  }
+}
+
 /** Produces and waits for acknowledgement from every replica. */
 export async function produce(kafka: Kafka, topic: string, messages: Message[]): Promise<void> {
   // Idempotent, so a retried request can never write a record twice and shift the offsets tests expect.
@@ -100,6 +196,17 @@ export async function produce(kafka: Kafka, topic: string, messages: Message[]):
   } finally {
     await producer.disconnect();
   }
+}
+
+/**
+ * Entity facts in their topic's wire format (Avro with a schema id, say), as an upstream producer
+ * with a serializer writes them: `facts(topic, [[key, value or null], …])`, by the topics' `formats`.
+ */
+export function factsFor(formats: ReadonlyMap<string, ValueFormat>) {
+  return <T>(topic: string, entries: Iterable<readonly [string, T | null]>): Promise<Message[]> => {
+    const format = formats.get(topic)!;
+    return Promise.all([...entries].map(async ([key, value]) => ({ key, value: await writeValue(format, value) })));
+  };
 }
 
 export interface ConsumedRecord {
@@ -159,6 +266,12 @@ export async function readTopic(kafka: Kafka, topic: string, count: number, time
   return records;
 }
 
+/** Every record a topic holds now. */
+export async function readAll(kafka: Kafka, topic: string): Promise<ConsumedRecord[]> {
+  const total = await recordCount(kafka, topic);
+  return total === 0 ? [] : readTopic(kafka, topic, total);
+}
+
 /** The consumer group's committed offset per partition (−1 where nothing is committed). */
 export async function committedOffsets(admin: Admin, groupId: string, topic: string): Promise<Map<number, number>> {
   const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
@@ -170,7 +283,7 @@ export async function eventually(description: string, check: () => boolean | Pro
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await delay(50);
   }
   throw new Error(`Timed out after ${timeoutMs} ms waiting until ${description}`);
 }

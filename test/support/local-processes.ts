@@ -1,4 +1,11 @@
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LOCAL_STATE_DIR } from '../../shared/local';
+import type { BrokerRecord } from '../../shared/local/kafka/broker-record';
+import { eventually } from './integration';
+
+const ROOT = join(__dirname, '..', '..');
 
 /** Whether a process exists and is not a zombie (Linux `/proc`). */
 export function isRunning(pid: number): boolean {
@@ -24,4 +31,73 @@ export function dynaliteProcessesOn(port: number): number[] {
     })
     .map(Number)
     .filter(isRunning);
+}
+
+/** The one running dynalite process started for a port. */
+export function theDynaliteProcessOn(port: number): number {
+  const pids = dynaliteProcessesOn(port);
+  expect(pids).toHaveLength(1);
+  return pids[0]!;
+}
+
+/** Sends `signal` to a process (or, with a negative pid, a process group) that may be gone already. */
+export function killQuietly(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // gone already
+  }
+}
+
+/** What the local broker on `port` wrote about itself: its pid, its watchdog's, its data dir and log. */
+export function brokerRecordOn(port: number): BrokerRecord {
+  return JSON.parse(readFileSync(join(LOCAL_STATE_DIR, `kafka-broker-${port}.json`), 'utf8')) as BrokerRecord;
+}
+
+/** A run of `npm start`, started by {@link startPlatformProcess}. */
+export interface PlatformProcess {
+  readonly pid: number;
+  /** What it printed so far, stdout and stderr together. */
+  output(): string;
+  /** Resolves with the exit code (or signal) once the process has exited. */
+  readonly exited: Promise<number | string>;
+}
+
+/**
+ * `npm start -- <args>` without npm: the same entry, in a process group of its own (as a terminal
+ * runs it), with a broker and dynalite of its own on `ports` (never the suite's shared services).
+ */
+export function startPlatformProcess(
+  ports: { kafka: number; dynamodb: number },
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+): PlatformProcess {
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    LOCAL_KAFKA_PORT: String(ports.kafka),
+    LOCAL_DYNAMODB_PORT: String(ports.dynamodb),
+    ...env,
+  };
+  // The suite's shared services are not these: this run starts its own.
+  delete childEnv.KAFKA_BROKERS;
+  delete childEnv.DYNAMODB_ENDPOINT;
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', 'shared/cli/start/start.ts', ...args], {
+    cwd: ROOT,
+    env: childEnv,
+    detached: true,
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+  return { pid: child.pid!, output: () => output, exited };
+}
+
+/** Waits until the platform says it runs, failing with the end of what it printed. */
+export async function untilRunning(platform: PlatformProcess): Promise<void> {
+  await eventually('the platform runs', () => platform.output().includes('Running. Press Ctrl-C to stop.'), 90_000).catch(
+    (error: unknown) => {
+      throw new Error(`${String(error)}; it printed:\n${platform.output().slice(-3_000)}`);
+    },
+  );
 }

@@ -1,34 +1,23 @@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Kafka, Producer } from 'kafkajs';
+import type { Producer } from 'kafkajs';
 import { defineCatalog, type Flyer, type Item, type Merchant } from '../../example';
 import { createJoinHandlers, joinStateTableVariable } from '../../shared/fk-join';
 import { orderedProducer } from '../../shared/kafka';
-import { runPipeline, type LocalRuntime, type RunningPipeline } from '../../shared/local';
+import { runPipeline, type RunningPipeline } from '../../shared/local';
 import { definePipeline } from '../../shared/pipeline';
 import { EntityProducer } from '../../shared/production';
 import { repositorySchemas, TopicSerde, writeValue } from '../../shared/schemas';
 import { parseTraceparent, toXRayTraceId, TRACE_HEADERS } from '../../shared/tracing';
-import {
-  connectToTestServices,
-  eventually,
-  NOOP_HANDLER_ENTRY,
-  produce,
-  readTopic,
-  recordCount,
-  uniqueName,
-  type ConsumedRecord,
-} from '../support/integration';
+import { eventually, NOOP_HANDLER_ENTRY, produce, readAll, uniqueName, useTestServices, type ConsumedRecord } from '../support/integration';
 
 describe('Trace context across the joins (integration)', () => {
-  let runtime: LocalRuntime;
-  let kafka: Kafka;
+  const services = useTestServices('trace-journey');
   let running: RunningPipeline;
   let producer: Producer;
   const catalog = defineCatalog(`${uniqueName('traced')}.`);
 
   beforeAll(async () => {
-    runtime = await connectToTestServices();
-    kafka = runtime.kafkaClient('trace-journey');
+    const { runtime, kafka } = services;
     // The two joins to `offers` and their topics only: no hot streams.
     const joinTopics = new Set(
       [catalog.itemsWithFlyer, catalog.offers].flatMap((join) => [join.leftTopic, join.rightTopic, join.outputTopic, join.deadLetterTopic]),
@@ -69,8 +58,7 @@ describe('Trace context across the joins (integration)', () => {
 
   /** Every record of a topic with this key. */
   async function recordsOfKey(topic: string, key: string): Promise<ConsumedRecord[]> {
-    const total = await recordCount(kafka, topic);
-    return total === 0 ? [] : (await readTopic(kafka, topic, total)).filter((record) => record.key === key);
+    return (await readAll(services.kafka, topic)).filter((record) => record.key === key);
   }
 
   it('follows one item update to its offer through both joins', async () => {
@@ -86,16 +74,16 @@ describe('Trace context across the joins (integration)', () => {
       imageUrl: null,
     };
     const format = (topic: string) => catalog.formats.get(topic)!;
-    await produce(kafka, catalog.offers.rightTopic, [
+    await produce(services.kafka, catalog.offers.rightTopic, [
       { key: merchant.merchantId, value: await writeValue(format(catalog.offers.rightTopic), merchant) },
     ]);
-    await produce(kafka, catalog.itemsWithFlyer.rightTopic, [
+    await produce(services.kafka, catalog.itemsWithFlyer.rightTopic, [
       { key: flyer.flyerId, value: await writeValue(format(catalog.itemsWithFlyer.rightTopic), flyer) },
     ]);
     const items = new EntityProducer<Item>({
       producer,
       topic: catalog.itemsWithFlyer.leftTopic,
-      serde: new TopicSerde('items-value', repositorySchemas().get('items-value')!.latest.schema, runtime.schemaRegistry()),
+      serde: new TopicSerde('items-value', repositorySchemas().get('items-value')!.latest.schema, services.runtime.schemaRegistry()),
       keyOf: (entity) => entity.itemId,
       sourceSystem: 'catalog-service',
     });
@@ -136,14 +124,14 @@ describe('Trace context across the joins (integration)', () => {
     const flyer: Flyer = { flyerId: 'f-fan', merchantId: merchant.merchantId, title: 'Deals', validFrom: 1, validUntil: 2 };
     const itemIds = ['i-fan-1', 'i-fan-2'];
     const format = (topic: string) => catalog.formats.get(topic)!;
-    await produce(kafka, catalog.offers.rightTopic, [
+    await produce(services.kafka, catalog.offers.rightTopic, [
       { key: merchant.merchantId, value: await writeValue(format(catalog.offers.rightTopic), merchant) },
     ]);
-    await produce(kafka, catalog.itemsWithFlyer.rightTopic, [
+    await produce(services.kafka, catalog.itemsWithFlyer.rightTopic, [
       { key: flyer.flyerId, value: await writeValue(format(catalog.itemsWithFlyer.rightTopic), flyer) },
     ]);
     await produce(
-      kafka,
+      services.kafka,
       catalog.itemsWithFlyer.leftTopic,
       await Promise.all(
         itemIds.map(async (itemId) => ({
@@ -170,7 +158,7 @@ describe('Trace context across the joins (integration)', () => {
     const renameSpan = 'b7ad6b7169203331';
 
     // Act: the merchant renamed, in a trace of its own.
-    await produce(kafka, catalog.offers.rightTopic, [
+    await produce(services.kafka, catalog.offers.rightTopic, [
       {
         key: merchant.merchantId,
         value: await writeValue(format(catalog.offers.rightTopic), { ...merchant, name: 'Fan Market Renamed' }),
@@ -197,7 +185,7 @@ describe('Trace context across the joins (integration)', () => {
   it('keeps the trace context of a record the join dead-letters, so its letter is in the same trace', async () => {
     const traceparent = '00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-01';
 
-    await produce(kafka, catalog.itemsWithFlyer.leftTopic, [
+    await produce(services.kafka, catalog.itemsWithFlyer.leftTopic, [
       { key: 'i-poison', value: '{"not": "the wire format"}', headers: { traceparent, tracestate: 'catalog=1' } },
     ]);
 

@@ -1,34 +1,21 @@
-import type { Admin, Kafka, Message, Producer } from 'kafkajs';
-import type { EventSourceMapping } from '../../../shared/local/event-source';
+import type { Message, Producer } from 'kafkajs';
+import { orderedProducer } from '../../../shared/kafka';
 import type { MskEvent } from '../../../shared/msk';
-import type { LocalRuntime } from '../../../shared/local';
+import { delay } from '../../support/delay';
 import {
   committedOffsets,
-  connectToTestServices,
   decodedRecords,
   eventually,
   mappingFor,
   singleConsumerPipeline,
+  useTestServices,
+  whileRunning,
 } from '../../support/integration';
 
 const SIX_MB = 6 * 1024 * 1024;
 
-/** Starts the mapping, runs `body`, and always stops the mapping so the suite exits cleanly. */
-async function whileRunning(mapping: EventSourceMapping, body: () => Promise<void>): Promise<void> {
-  await mapping.start();
-  try {
-    await body();
-  } finally {
-    await mapping.stop();
-  }
-}
-
-const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 describe('Class: EventSourceMapping — batching, ordering and commits (integration)', () => {
-  let runtime: LocalRuntime;
-  let kafka: Kafka;
-  let admin: Admin;
+  const services = useTestServices('batching-test');
   let producer: Producer;
   /** Idempotent, so that a retried request cannot write a record twice and upset the exact counts below. */
   const produce = async (topic: string, messages: Message[]) => {
@@ -36,21 +23,18 @@ describe('Class: EventSourceMapping — batching, ordering and commits (integrat
   };
 
   beforeAll(async () => {
-    runtime = await connectToTestServices();
-    kafka = runtime.kafkaClient('batching-test');
-    admin = kafka.admin();
-    producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-    await Promise.all([admin.connect(), producer.connect()]);
+    producer = orderedProducer(services.kafka);
+    await producer.connect();
   });
   afterAll(async () => {
-    await Promise.all([admin.disconnect(), producer.disconnect()]);
+    await producer.disconnect();
   });
 
   it('invokes with at most batchSize records, filling batches from waiting records, and delivers every record once in order', async () => {
     // Prepare
-    const { pipeline, sourceTopic } = await singleConsumerPipeline(admin, { eventSource: { batchSize: 10 } });
+    const { pipeline, sourceTopic } = await singleConsumerPipeline(services.admin, { eventSource: { batchSize: 10 } });
     const events: MskEvent[] = [];
-    const mapping = mappingFor(runtime, kafka, pipeline, async (event) => {
+    const mapping = mappingFor(services, pipeline, async (event) => {
       events.push(event);
     });
     const delivered = () => events.flatMap(decodedRecords);
@@ -75,11 +59,11 @@ describe('Class: EventSourceMapping — batching, ordering and commits (integrat
 
   it('gathers records that arrive within the batching window into one invocation', async () => {
     // Prepare
-    const { pipeline, sourceTopic } = await singleConsumerPipeline(admin, {
+    const { pipeline, sourceTopic } = await singleConsumerPipeline(services.admin, {
       eventSource: { batchSize: 100, maximumBatchingWindowMs: 1_500 },
     });
     const events: MskEvent[] = [];
-    const mapping = mappingFor(runtime, kafka, pipeline, async (event) => {
+    const mapping = mappingFor(services, pipeline, async (event) => {
       events.push(event);
     });
 
@@ -102,14 +86,14 @@ describe('Class: EventSourceMapping — batching, ordering and commits (integrat
 
   it('keeps every invocation payload within 6 MB, splitting large records across invocations in order', async () => {
     // Prepare
-    const { pipeline, sourceTopic } = await singleConsumerPipeline(admin, {
+    const { pipeline, sourceTopic } = await singleConsumerPipeline(services.admin, {
       eventSource: { batchSize: 100, maximumBatchingWindowMs: 2_000 },
     });
     const recordCount = 8;
     const valueBytes = 900 * 1024;
     const events: MskEvent[] = [];
     const payloadBytes: number[] = [];
-    const mapping = mappingFor(runtime, kafka, pipeline, async (event) => {
+    const mapping = mappingFor(services, pipeline, async (event) => {
       events.push(event);
       payloadBytes.push(Buffer.byteLength(JSON.stringify(event)));
     });
@@ -139,13 +123,13 @@ describe('Class: EventSourceMapping — batching, ordering and commits (integrat
     // Prepare
     const partitions = 3;
     const perPartition = 20;
-    const { pipeline, sourceTopic } = await singleConsumerPipeline(admin, { partitions, eventSource: { batchSize: 5 } });
+    const { pipeline, sourceTopic } = await singleConsumerPipeline(services.admin, { partitions, eventSource: { batchSize: 5 } });
     const inFlight = new Map<number, number>();
     let maxInFlightInOnePartition = 0;
     let maxPartitionsInFlight = 0;
     let invocationsStarted = 0;
     const deliveredByPartition = new Map<number, { offset: number; key: string | null; value: string | null }[]>();
-    const mapping = mappingFor(runtime, kafka, pipeline, async (event) => {
+    const mapping = mappingFor(services, pipeline, async (event) => {
       const records = decodedRecords(event);
       const touched = [...new Set(records.map((record) => record.partition))];
       invocationsStarted += 1;
@@ -198,14 +182,14 @@ describe('Class: EventSourceMapping — batching, ordering and commits (integrat
 
   it('commits a batch only after its handler succeeds, to the offset after its last record', async () => {
     // Prepare
-    const { pipeline, sourceTopic, groupId } = await singleConsumerPipeline(admin);
+    const { pipeline, sourceTopic, groupId } = await singleConsumerPipeline(services.admin);
     const held: { offsets: number[]; release: () => void }[] = [];
     let holdInvocations = false;
-    const mapping = mappingFor(runtime, kafka, pipeline, async (event) => {
+    const mapping = mappingFor(services, pipeline, async (event) => {
       const offsets = decodedRecords(event).map((record) => record.offset);
       if (holdInvocations) await new Promise<void>((release) => held.push({ offsets, release }));
     });
-    const committed = async () => (await committedOffsets(admin, groupId, sourceTopic)).get(0);
+    const committed = async () => (await committedOffsets(services.admin, groupId, sourceTopic)).get(0);
     const records = (from: number, count: number) =>
       Array.from({ length: count }, (_, i) => ({ key: `key-${from + i}`, value: `record-${from + i}` }));
 

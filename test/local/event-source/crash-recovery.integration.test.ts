@@ -2,11 +2,9 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Admin, Kafka } from 'kafkajs';
-import type { LocalRuntime } from '../../../shared/local';
 import { provisionTopics } from '../../../shared/local';
 import { definePipeline } from '../../../shared/pipeline';
-import { committedOffsets, connectToTestServices, eventually, NOOP_HANDLER_ENTRY, produce, uniqueName } from '../../support/integration';
+import { committedOffsets, eventually, NOOP_HANDLER_ENTRY, produce, uniqueName, useTestServices } from '../../support/integration';
 
 const CONSUMER_SCRIPT = join(__dirname, '..', '..', 'fixtures', 'crashing-consumer.ts');
 
@@ -30,19 +28,7 @@ function deliveredBatches(file: string): number[][] {
 }
 
 describe('Class: EventSourceMapping — a crash mid-batch (integration)', () => {
-  let runtime: LocalRuntime;
-  let kafka: Kafka;
-  let admin: Admin;
-
-  beforeAll(async () => {
-    runtime = await connectToTestServices();
-    kafka = runtime.kafkaClient('crash-recovery-test');
-    admin = kafka.admin();
-    await admin.connect();
-  });
-  afterAll(async () => {
-    await admin.disconnect();
-  });
+  const services = useTestServices('crash-recovery-test');
 
   it('re-delivers the batch that was in flight when the process died, and skips nothing', async () => {
     // Prepare
@@ -50,7 +36,7 @@ describe('Class: EventSourceMapping — a crash mid-batch (integration)', () => 
     const pipelineName = uniqueName('crash-pipeline');
     const groupId = `${pipelineName}.crashing`;
     await provisionTopics(
-      admin,
+      services.admin,
       definePipeline({
         name: pipelineName,
         topics: [{ name: topic, kind: 'event', partitions: 1 }],
@@ -58,7 +44,7 @@ describe('Class: EventSourceMapping — a crash mid-batch (integration)', () => 
       }).topics,
     );
     await produce(
-      kafka,
+      services.kafka,
       topic,
       Array.from({ length: 50 }, (_, i) => ({ key: `k${i}`, value: `v${i}` })),
     );
@@ -68,7 +54,7 @@ describe('Class: EventSourceMapping — a crash mid-batch (integration)', () => 
     // Act: the first process dies by SIGKILL while handling the batch holding offset 25.
     const crashing = startConsumerProcess({ ...env, CRASH_AT_OFFSET: '25' });
     expect(await crashing.exited).toBe('SIGKILL');
-    const committedAfterCrash = (await committedOffsets(admin, groupId, topic)).get(0) ?? -1;
+    const committedAfterCrash = (await committedOffsets(services.admin, groupId, topic)).get(0) ?? -1;
     const batchesBeforeRestart = deliveredBatches(outFile);
     const crashedBatch = batchesBeforeRestart.at(-1)!;
 
@@ -77,7 +63,7 @@ describe('Class: EventSourceMapping — a crash mid-batch (integration)', () => 
     try {
       await eventually(
         'the restarted consumer committed every record',
-        async () => (await committedOffsets(admin, groupId, topic)).get(0) === 50,
+        async () => (await committedOffsets(services.admin, groupId, topic)).get(0) === 50,
       );
     } finally {
       restarted.child.kill('SIGTERM');

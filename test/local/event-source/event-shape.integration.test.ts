@@ -1,35 +1,21 @@
-import type { Admin, Kafka } from 'kafkajs';
 import type { MskEvent } from '../../../shared/msk';
-import type { LocalRuntime } from '../../../shared/local';
-import { connectToTestServices, eventually, mappingFor, produce, singleConsumerPipeline } from '../../support/integration';
+import { eventually, mappingFor, produce, singleConsumerPipeline, useTestServices } from '../../support/integration';
 
 describe('EventSourceMapping: the event a handler receives (integration)', () => {
-  let runtime: LocalRuntime;
-  let kafka: Kafka;
-  let admin: Admin;
-
-  beforeAll(async () => {
-    runtime = await connectToTestServices();
-    kafka = runtime.kafkaClient('event-shape-test');
-    admin = kafka.admin();
-    await admin.connect();
-  });
-  afterAll(async () => {
-    await admin.disconnect();
-  });
+  const services = useTestServices('event-shape-test');
 
   it('matches the AWS MSK event field by field, with signed header bytes, an omitted null key and an omitted tombstone value', async () => {
     // Prepare
-    const { pipeline, sourceTopic } = await singleConsumerPipeline(admin);
+    const { pipeline, sourceTopic } = await singleConsumerPipeline(services.admin);
     const events: MskEvent[] = [];
-    const mapping = mappingFor(runtime, kafka, pipeline, async (event) => {
+    const mapping = mappingFor(services, pipeline, async (event) => {
       events.push(event);
     });
     await mapping.start();
     const producedAt = Date.now();
 
     // Act
-    await produce(kafka, sourceTopic, [
+    await produce(services.kafka, sourceTopic, [
       {
         key: 'item-1',
         value: '{"id":"item-1"}',
@@ -47,7 +33,7 @@ describe('EventSourceMapping: the event a handler receives (integration)', () =>
     expect(Object.keys(event).sort()).toEqual(['bootstrapServers', 'eventSource', 'eventSourceArn', 'records']);
     expect(event.eventSource).toBe('aws:kafka');
     expect(event.eventSourceArn).toMatch(/^arn:aws:kafka:[a-z0-9-]+:\d{12}:cluster\/[^/]+\/.+$/);
-    expect(event.bootstrapServers).toBe(runtime.kafka.brokers.join(','));
+    expect(event.bootstrapServers).toBe(services.runtime.kafka.brokers.join(','));
     const records = events.flatMap((delivered) => delivered.records[`${sourceTopic}-0`] ?? []);
     expect([...new Set(events.flatMap((delivered) => Object.keys(delivered.records)))]).toEqual([`${sourceTopic}-0`]);
 

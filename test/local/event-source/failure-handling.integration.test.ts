@@ -1,21 +1,17 @@
-import type { Admin, Kafka } from 'kafkajs';
+import type { Admin } from 'kafkajs';
 import { DEAD_LETTER_HEADERS } from '../../../shared/dead-letter';
-import type { EventSourceMapping } from '../../../shared/local/event-source';
 import type { MskEvent, MskHandler } from '../../../shared/msk';
-import { provisionTopics, type LocalRuntime } from '../../../shared/local';
-import { definePipeline, type EventSourceSettings } from '../../../shared/pipeline';
+import type { EventSourceSettings } from '../../../shared/pipeline';
 import {
   committedOffsets,
-  connectToTestServices,
   decodedRecords,
   eventually,
   mappingFor,
-  NOOP_HANDLER_ENTRY,
   produce,
   readTopic,
   singleConsumerPipeline,
-  uniqueName,
-  type SingleConsumerPipeline,
+  useTestServices,
+  whileRunning,
 } from '../../support/integration';
 
 /** What one invocation of the handler was given. */
@@ -29,42 +25,6 @@ function invocationOf(event: MskEvent): Invocation {
   return { offsets: records.map((record) => record.offset), keys: records.map((record) => record.key) };
 }
 
-/**
- * {@link singleConsumerPipeline} with `onFailure` pointing at its own dead-letter topic, which the
- * shared helper cannot express: it picks the topic names after the settings are given.
- */
-async function deadLetteringPipeline(admin: Admin, eventSource: EventSourceSettings): Promise<SingleConsumerPipeline> {
-  const sourceTopic = uniqueName('source');
-  const deadLetterTopic = `${sourceTopic}.dlq`;
-  const pipeline = definePipeline({
-    name: uniqueName('test'),
-    topics: [
-      { name: sourceTopic, kind: 'event', partitions: 1 },
-      { name: deadLetterTopic, kind: 'dead-letter', partitions: 1 },
-    ],
-    consumers: [
-      {
-        name: 'consumer',
-        handler: { entry: NOOP_HANDLER_ENTRY },
-        topic: sourceTopic,
-        eventSource: { maximumBatchingWindowMs: 50, ...eventSource, onFailure: { kind: 'kafka', topic: deadLetterTopic } },
-      },
-    ],
-  });
-  await provisionTopics(admin, pipeline.topics);
-  return { pipeline, sourceTopic, deadLetterTopic, groupId: pipeline.consumers[0]!.eventSource.consumerGroupId };
-}
-
-/** Starts the mapping, runs `body`, and always stops the mapping so the suite exits cleanly. */
-async function whileRunning<T>(mapping: EventSourceMapping, body: () => Promise<T>): Promise<T> {
-  try {
-    await mapping.start();
-    return await body();
-  } finally {
-    await mapping.stop();
-  }
-}
-
 /** The topic's end offset on one partition: how many records were ever written there. */
 async function endOffset(admin: Admin, topic: string, partition = 0): Promise<number> {
   const offsets = await admin.fetchTopicOffsets(topic);
@@ -76,26 +36,17 @@ const messages = (prefix: string, count: number) =>
   range(count).map((index) => ({ key: `${prefix}-${index}`, value: `${prefix} ${index}` }));
 
 describe('Class: EventSourceMapping — failure handling (integration)', () => {
-  let runtime: LocalRuntime;
-  let kafka: Kafka;
-  let admin: Admin;
-
-  beforeAll(async () => {
-    runtime = await connectToTestServices();
-    kafka = runtime.kafkaClient('failure-handling-test');
-    admin = kafka.admin();
-    await admin.connect();
-  });
-  afterAll(async () => {
-    await admin.disconnect();
-  });
+  const services = useTestServices('failure-handling-test');
+  /** {@link singleConsumerPipeline} with `onFailure` pointing at its own dead-letter topic. */
+  const deadLetteringPipeline = (eventSource: EventSourceSettings) =>
+    singleConsumerPipeline(services.admin, { eventSource, deadLetterOnFailure: true });
 
   it('retries the whole batch, with the same offsets, until the handler succeeds, dead-lettering nothing', async () => {
     // Prepare
-    const { pipeline, sourceTopic, deadLetterTopic, groupId } = await deadLetteringPipeline(admin, { maximumRetryAttempts: 2 });
-    await produce(kafka, sourceTopic, messages('item', 5));
+    const { pipeline, sourceTopic, deadLetterTopic, groupId } = await deadLetteringPipeline({ maximumRetryAttempts: 2 });
+    await produce(services.kafka, sourceTopic, messages('item', 5));
     const invocations: Invocation[] = [];
-    const mapping = mappingFor(runtime, kafka, pipeline, async (event) => {
+    const mapping = mappingFor(services, pipeline, async (event) => {
       invocations.push(invocationOf(event));
       if (invocations.length <= 2) throw new Error(`transient failure ${invocations.length}`);
     });
@@ -108,18 +59,18 @@ describe('Class: EventSourceMapping — failure handling (integration)', () => {
     // Assess
     expect(invocations.map((invocation) => invocation.offsets)).toEqual([range(5), range(5), range(5)]);
     expect(mapping.stats).toMatchObject({ invocations: 3, failedInvocations: 2, recordsDeadLettered: 0, recordsDiscarded: 0 });
-    expect(await endOffset(admin, deadLetterTopic)).toBe(0);
-    expect((await committedOffsets(admin, groupId, sourceTopic)).get(0)).toBe(5);
+    expect(await endOffset(services.admin, deadLetterTopic)).toBe(0);
+    expect((await committedOffsets(services.admin, groupId, sourceTopic)).get(0)).toBe(5);
   });
 
   it('retries until success by default: no retry limit and no on-failure destination', async () => {
     // Prepare
     const failures = 12; // more than the 10 retries AWS allows when a destination is set
-    const { pipeline, sourceTopic, groupId } = await singleConsumerPipeline(admin);
+    const { pipeline, sourceTopic, groupId } = await singleConsumerPipeline(services.admin);
     const settings = pipeline.consumers[0]!.eventSource;
-    await produce(kafka, sourceTopic, messages('item', 3));
+    await produce(services.kafka, sourceTopic, messages('item', 3));
     const invocations: Invocation[] = [];
-    const mapping = mappingFor(runtime, kafka, pipeline, async (event) => {
+    const mapping = mappingFor(services, pipeline, async (event) => {
       invocations.push(invocationOf(event));
       if (invocations.length <= failures) throw new Error('still failing');
     });
@@ -133,14 +84,14 @@ describe('Class: EventSourceMapping — failure handling (integration)', () => {
     expect(invocations).toHaveLength(failures + 1);
     expect(invocations.every((invocation) => invocation.offsets.join() === '0,1,2')).toBe(true);
     expect(mapping.stats).toMatchObject({ recordsDiscarded: 0, recordsDeadLettered: 0 });
-    expect((await committedOffsets(admin, groupId, sourceTopic)).get(0)).toBe(3);
+    expect((await committedOffsets(services.admin, groupId, sourceTopic)).get(0)).toBe(3);
   });
 
   it('dead-letters a batch after its retries, with the failure metadata', async () => {
     // Prepare
-    const { pipeline, sourceTopic, deadLetterTopic, groupId } = await deadLetteringPipeline(admin, { maximumRetryAttempts: 2 });
+    const { pipeline, sourceTopic, deadLetterTopic, groupId } = await deadLetteringPipeline({ maximumRetryAttempts: 2 });
     const invocations: Invocation[] = [];
-    const mapping = mappingFor(runtime, kafka, pipeline, async (event) => {
+    const mapping = mappingFor(services, pipeline, async (event) => {
       const invocation = invocationOf(event);
       invocations.push(invocation);
       if (invocation.keys.some((key) => key?.startsWith('bad'))) throw new Error('cannot parse the record');
@@ -148,16 +99,16 @@ describe('Class: EventSourceMapping — failure handling (integration)', () => {
 
     // Act
     const deadLetters = await whileRunning(mapping, async () => {
-      await produce(kafka, sourceTopic, [
+      await produce(services.kafka, sourceTopic, [
         { key: 'bad-0', value: 'bad 0', headers: { 'trace-id': 'trace-0' } },
         { key: 'bad-1', value: 'bad 1', headers: { 'trace-id': 'trace-1' } },
       ]);
-      const dead = await readTopic(kafka, deadLetterTopic, 2);
+      const dead = await readTopic(services.kafka, deadLetterTopic, 2);
       await eventually(
         'the offset moved past the dead-lettered records',
-        async () => (await committedOffsets(admin, groupId, sourceTopic)).get(0) === 2,
+        async () => (await committedOffsets(services.admin, groupId, sourceTopic)).get(0) === 2,
       );
-      await produce(kafka, sourceTopic, messages('good', 2));
+      await produce(services.kafka, sourceTopic, messages('good', 2));
       await eventually('the later records were handled', () => mapping.stats.recordsSucceeded === 2);
       return dead;
     });
@@ -184,24 +135,24 @@ describe('Class: EventSourceMapping — failure handling (integration)', () => {
         [DEAD_LETTER_HEADERS.consumerGroupId]: groupId,
       });
     });
-    expect((await committedOffsets(admin, groupId, sourceTopic)).get(0)).toBe(4);
+    expect((await committedOffsets(services.admin, groupId, sourceTopic)).get(0)).toBe(4);
   });
 
   it('bisects a failing batch down to the poison record, dead-letters only that one and handles the rest', async () => {
     // Prepare
     const poisonOffset = 5;
-    const { pipeline, sourceTopic, deadLetterTopic, groupId } = await deadLetteringPipeline(admin, {
+    const { pipeline, sourceTopic, deadLetterTopic, groupId } = await deadLetteringPipeline({
       bisectBatchOnFunctionError: true,
       maximumRetryAttempts: 1,
     });
     await produce(
-      kafka,
+      services.kafka,
       sourceTopic,
       range(8).map((offset) => ({ key: offset === poisonOffset ? 'poison' : `item-${offset}`, value: `record ${offset}` })),
     );
     const invocations: Invocation[] = [];
     const handled: number[] = [];
-    const mapping = mappingFor(runtime, kafka, pipeline, async (event) => {
+    const mapping = mappingFor(services, pipeline, async (event) => {
       const invocation = invocationOf(event);
       invocations.push(invocation);
       if (invocation.keys.includes('poison')) throw new Error('poison record');
@@ -212,9 +163,9 @@ describe('Class: EventSourceMapping — failure handling (integration)', () => {
     const [deadLetter] = await whileRunning(mapping, async () => {
       await eventually(
         'every record was handled or dead-lettered',
-        async () => (await committedOffsets(admin, groupId, sourceTopic)).get(0) === 8,
+        async () => (await committedOffsets(services.admin, groupId, sourceTopic)).get(0) === 8,
       );
-      return readTopic(kafka, deadLetterTopic, 1);
+      return readTopic(services.kafka, deadLetterTopic, 1);
     });
 
     // Assess
@@ -226,18 +177,20 @@ describe('Class: EventSourceMapping — failure handling (integration)', () => {
       key: 'poison',
       headers: { [DEAD_LETTER_HEADERS.sourceOffset]: String(poisonOffset), [DEAD_LETTER_HEADERS.attempts]: '2' },
     });
-    expect(await endOffset(admin, deadLetterTopic)).toBe(1);
+    expect(await endOffset(services.admin, deadLetterTopic)).toBe(1);
     expect(mapping.stats).toMatchObject({ recordsSucceeded: 7, recordsDeadLettered: 1 });
   });
 
   it('commits the records before the first reported failure and resumes delivery from it', async () => {
     // Prepare
     const failedOffset = 2;
-    const { pipeline, sourceTopic, groupId } = await singleConsumerPipeline(admin, { eventSource: { reportBatchItemFailures: true } });
-    await produce(kafka, sourceTopic, messages('item', 5));
+    const { pipeline, sourceTopic, groupId } = await singleConsumerPipeline(services.admin, {
+      eventSource: { reportBatchItemFailures: true },
+    });
+    await produce(services.kafka, sourceTopic, messages('item', 5));
     const invocations: Array<Invocation & { committedBefore: number | undefined }> = [];
-    const mapping = mappingFor(runtime, kafka, pipeline, async (event) => {
-      const committedBefore = (await committedOffsets(admin, groupId, sourceTopic)).get(0);
+    const mapping = mappingFor(services, pipeline, async (event) => {
+      const committedBefore = (await committedOffsets(services.admin, groupId, sourceTopic)).get(0);
       invocations.push({ ...invocationOf(event), committedBefore });
       if (invocations.length > 1) return { batchItemFailures: [] };
       return { batchItemFailures: [{ itemIdentifier: { partition: `${sourceTopic}-0`, offset: failedOffset } }] };
@@ -245,7 +198,7 @@ describe('Class: EventSourceMapping — failure handling (integration)', () => {
 
     // Act
     await whileRunning(mapping, () =>
-      eventually('every record was committed', async () => (await committedOffsets(admin, groupId, sourceTopic)).get(0) === 5),
+      eventually('every record was committed', async () => (await committedOffsets(services.admin, groupId, sourceTopic)).get(0) === 5),
     );
 
     // Assess
@@ -269,18 +222,20 @@ describe('Class: EventSourceMapping — failure handling (integration)', () => {
     ['is not an object', () => 'partially done'],
   ])('fails and retries the whole batch when the partial batch response %s', async (_description, invalidResponse) => {
     // Prepare
-    const { pipeline, sourceTopic, groupId } = await singleConsumerPipeline(admin, { eventSource: { reportBatchItemFailures: true } });
-    await produce(kafka, sourceTopic, messages('item', 3));
+    const { pipeline, sourceTopic, groupId } = await singleConsumerPipeline(services.admin, {
+      eventSource: { reportBatchItemFailures: true },
+    });
+    await produce(services.kafka, sourceTopic, messages('item', 3));
     const invocations: Array<Invocation & { committedBefore: number | undefined }> = [];
-    const mapping = mappingFor(runtime, kafka, pipeline, async (event) => {
-      const committedBefore = (await committedOffsets(admin, groupId, sourceTopic)).get(0);
+    const mapping = mappingFor(services, pipeline, async (event) => {
+      const committedBefore = (await committedOffsets(services.admin, groupId, sourceTopic)).get(0);
       invocations.push({ ...invocationOf(event), committedBefore });
       return invocations.length === 1 ? invalidResponse(`${sourceTopic}-0`) : undefined;
     });
 
     // Act
     await whileRunning(mapping, () =>
-      eventually('every record was committed', async () => (await committedOffsets(admin, groupId, sourceTopic)).get(0) === 3),
+      eventually('every record was committed', async () => (await committedOffsets(services.admin, groupId, sourceTopic)).get(0) === 3),
     );
 
     // Assess
@@ -294,16 +249,16 @@ describe('Class: EventSourceMapping — failure handling (integration)', () => {
 
   it('dead-letters records older than the maximum record age without invoking the handler with them', async () => {
     // Prepare
-    const { pipeline, sourceTopic, deadLetterTopic, groupId } = await deadLetteringPipeline(admin, { maximumRecordAgeSeconds: 60 });
+    const { pipeline, sourceTopic, deadLetterTopic, groupId } = await deadLetteringPipeline({ maximumRecordAgeSeconds: 60 });
     const tenMinutesAgo = String(Date.now() - 10 * 60 * 1000);
-    await produce(kafka, sourceTopic, [
+    await produce(services.kafka, sourceTopic, [
       { key: 'old-0', value: 'old 0', timestamp: tenMinutesAgo },
       { key: 'fresh-0', value: 'fresh 0' },
       { key: 'old-1', value: 'old 1', timestamp: tenMinutesAgo },
       { key: 'fresh-1', value: 'fresh 1' },
     ]);
     const seenKeys: (string | null)[] = [];
-    const mapping = mappingFor(runtime, kafka, pipeline, async (event) => {
+    const mapping = mappingFor(services, pipeline, async (event) => {
       seenKeys.push(...invocationOf(event).keys);
     });
 
@@ -311,9 +266,9 @@ describe('Class: EventSourceMapping — failure handling (integration)', () => {
     const deadLetters = await whileRunning(mapping, async () => {
       await eventually(
         'every record was handled or dead-lettered',
-        async () => (await committedOffsets(admin, groupId, sourceTopic)).get(0) === 4,
+        async () => (await committedOffsets(services.admin, groupId, sourceTopic)).get(0) === 4,
       );
-      return readTopic(kafka, deadLetterTopic, 2);
+      return readTopic(services.kafka, deadLetterTopic, 2);
     });
 
     // Assess
@@ -331,8 +286,8 @@ describe('Class: EventSourceMapping — failure handling (integration)', () => {
 
   it('keeps handling the other partitions while one partition retries a poison record', async () => {
     // Prepare
-    const { pipeline, sourceTopic, groupId } = await singleConsumerPipeline(admin, { partitions: 3 });
-    await produce(kafka, sourceTopic, [
+    const { pipeline, sourceTopic, groupId } = await singleConsumerPipeline(services.admin, { partitions: 3 });
+    await produce(services.kafka, sourceTopic, [
       { partition: 0, key: 'poison', value: 'never handled' },
       { partition: 0, key: 'behind-poison', value: 'blocked behind the poison record' },
       ...[1, 2].flatMap((partition) => messages(`p${partition}`, 4).map((message) => ({ ...message, partition }))),
@@ -347,16 +302,16 @@ describe('Class: EventSourceMapping — failure handling (integration)', () => {
       }
       handledKeys.push(...keys);
     };
-    const mapping = mappingFor(runtime, kafka, pipeline, handler);
+    const mapping = mappingFor(services, pipeline, handler);
 
     // Act
     const committed = await whileRunning(mapping, async () => {
       await eventually('partitions 1 and 2 were fully committed', async () => {
-        const offsets = await committedOffsets(admin, groupId, sourceTopic);
+        const offsets = await committedOffsets(services.admin, groupId, sourceTopic);
         return offsets.get(1) === 4 && offsets.get(2) === 4;
       });
       await eventually('the poison record was retried again meanwhile', () => poisonAttempts >= 3);
-      return committedOffsets(admin, groupId, sourceTopic);
+      return committedOffsets(services.admin, groupId, sourceTopic);
     });
 
     // Assess
@@ -368,12 +323,12 @@ describe('Class: EventSourceMapping — failure handling (integration)', () => {
 
   it('fails an invocation that outlives the function timeout with "Task timed out" and retries the batch', async () => {
     // Prepare
-    const { pipeline, sourceTopic, groupId } = await singleConsumerPipeline(admin, { consumer: { timeoutSeconds: 1 } });
-    await produce(kafka, sourceTopic, messages('item', 2));
+    const { pipeline, sourceTopic, groupId } = await singleConsumerPipeline(services.admin, { consumer: { timeoutSeconds: 1 } });
+    await produce(services.kafka, sourceTopic, messages('item', 2));
     let release = () => {};
     const hung = new Promise<void>((resolve) => (release = resolve));
     const invocations: Invocation[] = [];
-    const mapping = mappingFor(runtime, kafka, pipeline, async (event) => {
+    const mapping = mappingFor(services, pipeline, async (event) => {
       invocations.push(invocationOf(event));
       if (invocations.length === 1) await hung;
     });
@@ -381,7 +336,10 @@ describe('Class: EventSourceMapping — failure handling (integration)', () => {
     // Act
     try {
       await whileRunning(mapping, () =>
-        eventually('the retried batch was committed', async () => (await committedOffsets(admin, groupId, sourceTopic)).get(0) === 2),
+        eventually(
+          'the retried batch was committed',
+          async () => (await committedOffsets(services.admin, groupId, sourceTopic)).get(0) === 2,
+        ),
       );
     } finally {
       release();

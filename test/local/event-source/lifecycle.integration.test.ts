@@ -1,9 +1,6 @@
-import type { Admin, Kafka } from 'kafkajs';
 import { EventSourceError } from '../../../shared/local/event-source';
-import type { LocalRuntime } from '../../../shared/local';
 import { definePipeline } from '../../../shared/pipeline';
 import {
-  connectToTestServices,
   mappingFor,
   NOOP_HANDLER_ENTRY,
   produce,
@@ -11,22 +8,11 @@ import {
   uniqueName,
   eventually,
   committedOffsets,
+  useTestServices,
 } from '../../support/integration';
 
 describe('Class: EventSourceMapping — lifecycle (integration)', () => {
-  let runtime: LocalRuntime;
-  let kafka: Kafka;
-  let admin: Admin;
-
-  beforeAll(async () => {
-    runtime = await connectToTestServices();
-    kafka = runtime.kafkaClient('lifecycle-test');
-    admin = kafka.admin();
-    await admin.connect();
-  });
-  afterAll(async () => {
-    await admin.disconnect();
-  });
+  const services = useTestServices('lifecycle-test');
 
   it('refuses to start when its topic was never created, naming the topic', async () => {
     const topic = uniqueName('missing');
@@ -35,7 +21,7 @@ describe('Class: EventSourceMapping — lifecycle (integration)', () => {
       topics: [{ name: topic, kind: 'event' }],
       consumers: [{ name: 'c', handler: { entry: NOOP_HANDLER_ENTRY }, topic }],
     });
-    const mapping = mappingFor(runtime, kafka, pipeline, async () => undefined);
+    const mapping = mappingFor(services, pipeline, async () => undefined);
 
     const starting = mapping.start();
 
@@ -45,7 +31,7 @@ describe('Class: EventSourceMapping — lifecycle (integration)', () => {
 
   it('resumes from the committed offset after a clean stop, re-delivering nothing that was handled', async () => {
     // Prepare
-    const { pipeline, sourceTopic, groupId } = await singleConsumerPipeline(admin);
+    const { pipeline, sourceTopic, groupId } = await singleConsumerPipeline(services.admin);
     const seen: number[] = [];
     const handler = async (event: { records: Record<string, readonly { offset: number }[]> }) => {
       seen.push(
@@ -54,19 +40,19 @@ describe('Class: EventSourceMapping — lifecycle (integration)', () => {
           .map((record) => record.offset),
       );
     };
-    const first = mappingFor(runtime, kafka, pipeline, handler);
+    const first = mappingFor(services, pipeline, handler);
     await first.start();
-    await produce(kafka, sourceTopic, [{ value: 'a' }, { value: 'b' }]);
+    await produce(services.kafka, sourceTopic, [{ value: 'a' }, { value: 'b' }]);
     await eventually('the first two records are handled', () => seen.length === 2);
     await first.stop();
 
     // Act
-    await produce(kafka, sourceTopic, [{ value: 'c' }]);
-    const second = mappingFor(runtime, kafka, pipeline, handler);
+    await produce(services.kafka, sourceTopic, [{ value: 'c' }]);
+    const second = mappingFor(services, pipeline, handler);
     await second.start();
     try {
       await eventually('the third record is handled', () => seen.length >= 3);
-      await eventually('its offset is committed', async () => (await committedOffsets(admin, groupId, sourceTopic)).get(0) === 3);
+      await eventually('its offset is committed', async () => (await committedOffsets(services.admin, groupId, sourceTopic)).get(0) === 3);
     } finally {
       await second.stop();
     }
@@ -76,10 +62,10 @@ describe('Class: EventSourceMapping — lifecycle (integration)', () => {
   });
 
   it('starts from the end of the topic with startingPosition LATEST when the group has no commit', async () => {
-    const { pipeline, sourceTopic } = await singleConsumerPipeline(admin, { eventSource: { startingPosition: 'LATEST' } });
-    await produce(kafka, sourceTopic, [{ value: 'before' }]);
+    const { pipeline, sourceTopic } = await singleConsumerPipeline(services.admin, { eventSource: { startingPosition: 'LATEST' } });
+    await produce(services.kafka, sourceTopic, [{ value: 'before' }]);
     const values: string[] = [];
-    const mapping = mappingFor(runtime, kafka, pipeline, async (event) => {
+    const mapping = mappingFor(services, pipeline, async (event) => {
       values.push(
         ...Object.values(event.records)
           .flat()
@@ -88,7 +74,7 @@ describe('Class: EventSourceMapping — lifecycle (integration)', () => {
     });
     await mapping.start();
     try {
-      await produce(kafka, sourceTopic, [{ value: 'after' }]);
+      await produce(services.kafka, sourceTopic, [{ value: 'after' }]);
       await eventually('the new record is handled', () => values.length >= 1);
     } finally {
       await mapping.stop();
@@ -98,13 +84,13 @@ describe('Class: EventSourceMapping — lifecycle (integration)', () => {
 
   it('shares partitions with a second instance of the same consumer, and takes them all over when it stops', async () => {
     // Prepare
-    const { pipeline, sourceTopic, groupId } = await singleConsumerPipeline(admin, { partitions: 4 });
+    const { pipeline, sourceTopic, groupId } = await singleConsumerPipeline(services.admin, { partitions: 4 });
     const handled: Array<{ by: string; partition: number; offset: number }> = [];
     const handlerFor = (by: string) => async (event: { records: Record<string, readonly { partition: number; offset: number }[]> }) => {
       for (const record of Object.values(event.records).flat()) handled.push({ by, partition: record.partition, offset: record.offset });
     };
-    const first = mappingFor(runtime, kafka, pipeline, handlerFor('first'));
-    const second = mappingFor(runtime, kafka, pipeline, handlerFor('second'));
+    const first = mappingFor(services, pipeline, handlerFor('first'));
+    const second = mappingFor(services, pipeline, handlerFor('second'));
     await first.start();
     await second.start();
     const messages = (from: number) =>
@@ -112,13 +98,13 @@ describe('Class: EventSourceMapping — lifecycle (integration)', () => {
 
     try {
       // Act
-      await produce(kafka, sourceTopic, messages(0));
+      await produce(services.kafka, sourceTopic, messages(0));
       await eventually('the first 40 records are handled', () => new Set(handled.map((h) => `${h.partition}/${h.offset}`)).size === 40);
       await second.stop();
-      await produce(kafka, sourceTopic, messages(40));
+      await produce(services.kafka, sourceTopic, messages(40));
       await eventually('all 80 records are handled', () => new Set(handled.map((h) => `${h.partition}/${h.offset}`)).size === 80);
       await eventually('every partition is committed to its end', async () =>
-        [...(await committedOffsets(admin, groupId, sourceTopic)).values()].every((offset) => offset === 20),
+        [...(await committedOffsets(services.admin, groupId, sourceTopic)).values()].every((offset) => offset === 20),
       );
     } finally {
       await first.stop();
@@ -135,16 +121,16 @@ describe('Class: EventSourceMapping — lifecycle (integration)', () => {
     // Prepare: 6 MB of records (a fetch brings at most 1 MB of a partition), batches of one record and a
     // slow start, so fetched records pile up past the high-water mark.
     const total = 3_000;
-    const { pipeline, sourceTopic, groupId } = await singleConsumerPipeline(admin, { eventSource: { batchSize: 1 } });
+    const { pipeline, sourceTopic, groupId } = await singleConsumerPipeline(services.admin, { eventSource: { batchSize: 1 } });
     for (let start = 0; start < total; start += 500) {
       await produce(
-        kafka,
+        services.kafka,
         sourceTopic,
         Array.from({ length: 500 }, (_, i) => ({ value: `v${start + i}:${'x'.repeat(2_000)}` })),
       );
     }
     let handled = 0;
-    const mapping = mappingFor(runtime, kafka, pipeline, async () => {
+    const mapping = mappingFor(services, pipeline, async () => {
       handled += 1;
       if (handled < 50) await new Promise((resolve) => setTimeout(resolve, 20));
     });
@@ -163,7 +149,7 @@ describe('Class: EventSourceMapping — lifecycle (integration)', () => {
       );
       await eventually(
         'the partition is committed to its end',
-        async () => (await committedOffsets(admin, groupId, sourceTopic)).get(0) === total,
+        async () => (await committedOffsets(services.admin, groupId, sourceTopic)).get(0) === total,
       );
     } finally {
       await mapping.stop();
