@@ -78,11 +78,24 @@ export async function provisionTables(dynamodb: DynamoDBClient, tables: readonly
           ...(globalIndexes.length > 0 ? { GlobalSecondaryIndexes: globalIndexes } : {}),
         }),
       );
+      await untilActive(dynamodb, table.name);
     } else if (JSON.stringify(existingKeys) !== JSON.stringify(keySchema)) {
       throw new ProvisioningError(
         `Table "${table.name}" exists with key schema ${JSON.stringify(existingKeys)} but the pipeline declares ${JSON.stringify(keySchema)}`,
       );
     }
+  }
+}
+
+/** A new table takes writes only once ACTIVE (dynalite: a timer later; AWS: seconds): a write before that is refused. */
+async function untilActive(dynamodb: DynamoDBClient, tableName: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { Table: description } = await dynamodb.send(new DescribeTableCommand({ TableName: tableName }));
+    if (description?.TableStatus === 'ACTIVE') return;
+    if (Date.now() > deadline)
+      throw new ProvisioningError(`Table "${tableName}" is still ${description?.TableStatus} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 
