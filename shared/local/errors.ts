@@ -27,6 +27,14 @@ export class KafkaBrokerError extends LocalRuntimeError {
   override readonly name = 'KafkaBrokerError';
 }
 
+export class PostgresServerError extends LocalRuntimeError {
+  override readonly name = 'PostgresServerError';
+}
+
+export class ConnectWorkerError extends LocalRuntimeError {
+  override readonly name = 'ConnectWorkerError';
+}
+
 export class DynamoDbServerError extends LocalRuntimeError {
   override readonly name = 'DynamoDbServerError';
 }

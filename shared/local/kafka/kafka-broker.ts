@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,7 +7,8 @@ import { KafkaBrokerError, PortInUseError } from '../errors';
 import { assertPortFree } from '../ports';
 import { describeProcess, listProcesses } from '../processes';
 import { resolveBrokerClasspath } from './resolve-broker-classpath';
-import { delay, logTail, type ServiceDeath } from '../child-process';
+import { logTail, type ServiceDeath } from '../child-process';
+import { startUnderWatchdog } from '../service-keeper';
 import {
   brokerRecordFile,
   describeBroker,
@@ -17,9 +18,6 @@ import {
   writeBrokerRecord,
   type BrokerRecord,
 } from './broker-record';
-
-/** The JVM's keeper: plain JavaScript, so it starts in a fraction of a second. */
-const BROKER_WATCHDOG_ENTRY = join(__dirname, 'broker-watchdog.js');
 
 export interface KafkaBrokerOptions {
   /** Client port on 127.0.0.1; the KRaft controller listens on `port + 1`. */
@@ -59,7 +57,7 @@ export interface KafkaBroker {
  * groups to form in well under a second. Resolves once it answers metadata requests.
  *
  * The JVM ends with this process however this process ends (SIGKILL, SIGHUP, a crash): a small
- * watchdog process (broker-watchdog.js) holding an IPC channel to this one stops it. Its pid, ports
+ * watchdog process (../service-watchdog.js) holding an IPC channel to this one stops it. Its pid, ports
  * and data dir are on record in `<stateDir>/kafka-broker-<port>.json`, so that a broker a killed
  * run left behind anyway (its watchdog killed with it) is recognised and stopped by the next start.
  *
@@ -131,12 +129,17 @@ export async function startKafkaBroker(options: KafkaBrokerOptions): Promise<Kaf
   }
 
   const recordFile = brokerRecordFile(options.stateDir, options.port);
-  const keeper = await startBrokerWatchdog({
-    javaArgs: javaArgs('kafka.Kafka', configFile),
-    logFile,
-    removeOnExit: ephemeral ? [dataDir] : [],
-    recordFile,
-  });
+  const keeper = await startUnderWatchdog(
+    {
+      service: 'the Kafka broker',
+      command: 'java',
+      args: javaArgs('kafka.Kafka', configFile),
+      logFile,
+      removeOnExit: ephemeral ? [dataDir] : [],
+      recordFile,
+    },
+    KafkaBrokerError,
+  );
   const record: BrokerRecord = {
     pid: keeper.pid,
     watchdogPid: keeper.watchdogPid,
@@ -175,109 +178,6 @@ export async function startKafkaBroker(options: KafkaBrokerOptions): Promise<Kaf
       cleanUp();
     },
   };
-}
-
-interface BrokerKeeper {
-  /** The JVM. */
-  readonly pid: number;
-  readonly watchdogPid: number;
-  /** Resolves, saying how, when the JVM (or its watchdog) ends without stop() having been called. */
-  readonly died: Promise<string>;
-  /** Stops the JVM (SIGTERM, SIGKILL after the grace period) and its watchdog; resolves once both are gone. */
-  stop(): Promise<void>;
-}
-
-/**
- * Starts the JVM through broker-watchdog.js, which kills it however this process ends. The watchdog
- * leads a process group of its own (holding the JVM), so a Ctrl-C in the terminal reaches npm start
- * alone, which drains the consumers and only then stops the broker; and if the watchdog itself is
- * killed, this process kills the group.
- */
-async function startBrokerWatchdog(settings: {
-  javaArgs: string[];
-  logFile: string;
-  removeOnExit: string[];
-  recordFile: string;
-}): Promise<BrokerKeeper> {
-  const graceMs = 10_000;
-  const logFd = openSync(settings.logFile, 'a');
-  let watchdog: ChildProcess;
-  try {
-    watchdog = spawn(
-      process.execPath,
-      [
-        BROKER_WATCHDOG_ENTRY,
-        ...['--grace-ms', String(graceMs), '--record', settings.recordFile],
-        ...settings.removeOnExit.flatMap((dir) => ['--remove', dir]),
-        '--',
-        'java',
-        ...settings.javaArgs,
-      ],
-      { stdio: ['ignore', logFd, logFd, 'ipc'], detached: true },
-    );
-  } finally {
-    closeSync(logFd);
-  }
-  let stopping = false;
-  let jvmPid: number | undefined;
-  let reportDeath: (description: string) => void = () => undefined;
-  const died = new Promise<string>((resolve) => (reportDeath = resolve));
-  const watchdogExited = new Promise<void>((resolve) => {
-    watchdog.once('exit', (code, signal) => {
-      resolve();
-      if (stopping) return;
-      // The JVM is in the watchdog's group: whatever is left of it goes too.
-      killGroup(watchdog.pid, jvmPid);
-      // A message saying how the JVM ended may still be on its way; it wins (the promise settles once).
-      setTimeout(
-        () =>
-          reportDeath(
-            `stopped with its watchdog (pid ${watchdog.pid}), which ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`,
-          ),
-        200,
-      );
-    });
-    watchdog.once('error', () => resolve());
-  });
-  const started = new Promise<number | undefined>((resolve) => {
-    watchdog.on('message', (message: { type?: string; pid?: number; code?: number | null; signal?: string | null }) => {
-      if (message.type === 'started') resolve(message.pid);
-      if (message.type === 'exited' && !stopping) {
-        reportDeath(message.signal ? `was killed by ${message.signal}` : `exited with code ${message.code}`);
-      }
-    });
-    void watchdogExited.then(() => resolve(undefined));
-  });
-  jvmPid = await started;
-  if (jvmPid === undefined || watchdog.pid === undefined) {
-    throw new KafkaBrokerError(`The Kafka broker did not start:\n${logTail(settings.logFile)}`);
-  }
-  return {
-    pid: jvmPid,
-    watchdogPid: watchdog.pid,
-    died,
-    async stop() {
-      stopping = true;
-      if (watchdog.exitCode !== null || watchdog.signalCode !== null) return;
-      watchdog.kill('SIGTERM');
-      const stopped = await Promise.race([watchdogExited.then(() => true), delay(graceMs + 5_000).then(() => false)]);
-      if (!stopped) {
-        killGroup(watchdog.pid, jvmPid);
-        await watchdogExited;
-      }
-    },
-  };
-}
-
-function killGroup(groupLeader: number | undefined, member: number | undefined): void {
-  for (const pid of [groupLeader === undefined ? undefined : -groupLeader, member]) {
-    if (pid === undefined) continue;
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone already
-    }
-  }
 }
 
 function serverProperties(settings: {

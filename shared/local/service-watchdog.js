@@ -1,22 +1,23 @@
 'use strict';
 /**
- * The Kafka broker's keeper, started by startKafkaBroker (kafka-broker.ts) with
- * an IPC channel; not meant to be run by hand.
+ * A local service's keeper (the Kafka broker, PostgreSQL, the Kafka Connect
+ * worker), started by startUnderWatchdog (service-keeper.ts) with an IPC
+ * channel; not meant to be run by hand.
  *
- *   node broker-watchdog.js --grace-ms 10000 [--remove <dir>]… [--record <file>] -- java <args>…
+ *   node service-watchdog.js --grace-ms 10000 [--stop-signal SIGTERM] [--remove <dir>]… [--record <file>] -- <command> <args>…
  *
- * It starts the JVM as its own child (in its own process group, which this
- * process leads) and ties the JVM's life to the parent's: when the IPC channel
+ * It starts the service as its own child (in its own process group, which this
+ * process leads) and ties the service's life to the parent's: when the IPC channel
  * closes, which happens however the parent ends (SIGKILL, SIGHUP, a crash), or
- * on SIGTERM/SIGINT/SIGHUP, it stops the JVM (SIGTERM, then SIGKILL after the
+ * on SIGTERM/SIGINT/SIGHUP, it stops the service (--stop-signal, then SIGKILL after the
  * grace period), removes the `--remove` directories (a temporary data dir) and
- * the `--record` file, and exits. When the JVM exits by itself it tells the
+ * the `--record` file, and exits. When the service exits by itself it tells the
  * parent (`{ type: 'exited', code, signal }`), cleans up the same way and exits 1.
- * It sends `{ type: 'started', pid }` once the JVM runs.
+ * It sends `{ type: 'started', pid }` once the service runs.
  *
  * The parent watches this process in turn: if it dies, the parent kills the
- * JVM (this process's group). If both are killed at once, the record file is
- * how the next start recognises the broker left behind.
+ * service (this process's group). If both are killed at once, the record file is
+ * how the next start recognises a service left behind.
  *
  * Plain JavaScript with no dependencies, for the same reason as dynalite-process.js:
  * it starts with every `npm start` and test run.
@@ -26,7 +27,7 @@ const { rmSync } = require('node:fs');
 const { parseArgs } = require('node:util');
 
 if (typeof process.send !== 'function') {
-  process.stderr.write('broker-watchdog.js runs only as a child of startKafkaBroker (it needs an IPC channel to its parent)\n');
+  process.stderr.write('service-watchdog.js runs only as a child of startUnderWatchdog (it needs an IPC channel to its parent)\n');
   process.exit(2);
 }
 
@@ -35,26 +36,29 @@ const { values } = parseArgs({
   args: process.argv.slice(2, separator),
   options: {
     'grace-ms': { type: 'string', default: '10000' },
+    // PostgreSQL's fast shutdown is SIGINT (SIGTERM waits for every client to leave).
+    'stop-signal': { type: 'string', default: 'SIGTERM' },
     remove: { type: 'string', multiple: true, default: [] },
     record: { type: 'string' },
   },
 });
 const [command, ...args] = process.argv.slice(separator + 1);
 const graceMs = Number(values['grace-ms']);
+const stopSignal = values['stop-signal'];
 
-// stdout and stderr are the broker's log file; the JVM writes to it too.
+// stdout and stderr are the service's log file; the service writes to it too.
 const child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit'] });
 let stopping = false;
 
 child.once('error', (error) => {
-  process.stderr.write(`broker-watchdog: could not start ${command}: ${error.message}\n`);
+  process.stderr.write(`service-watchdog: could not start ${command}: ${error.message}\n`);
   cleanUpAndExit(1);
 });
 child.once('spawn', () => tell({ type: 'started', pid: child.pid }));
 child.once('exit', (code, signal) => {
   if (stopping) return cleanUpAndExit(0);
-  process.stderr.write(`broker-watchdog: the broker exited by itself (${signal ? `signal ${signal}` : `code ${code}`})\n`);
-  // The parent hears how the broker ended before it sees this process exit.
+  process.stderr.write(`service-watchdog: ${command} exited by itself (${signal ? `signal ${signal}` : `code ${code}`})\n`);
+  // The parent hears how the service ended before it sees this process exit.
   tell({ type: 'exited', code, signal }, () => cleanUpAndExit(1));
 });
 
@@ -67,12 +71,12 @@ function stop() {
   if (stopping) return;
   stopping = true;
   if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return cleanUpAndExit(0);
-  child.kill('SIGTERM');
+  child.kill(stopSignal);
   setTimeout(() => {
-    process.stderr.write(`broker-watchdog: the broker did not stop within ${graceMs} ms of SIGTERM; killing it\n`);
+    process.stderr.write(`service-watchdog: ${command} did not stop within ${graceMs} ms of ${stopSignal}; killing it\n`);
     child.kill('SIGKILL');
   }, graceMs).unref();
-  // The 'exit' listener above cleans up once the JVM has gone.
+  // The 'exit' listener above cleans up once the service has gone.
 }
 
 function cleanUpAndExit(code) {
