@@ -20,15 +20,24 @@ export async function provisionTopics(admin: Admin, topics: readonly Topic[]): P
   const existing = new Set(await admin.listTopics());
   const missing = topics.filter((topic) => !existing.has(topic.name));
   if (missing.length > 0) {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: missing.map((topic) => ({
-        topic: topic.name,
-        numPartitions: topic.partitions,
-        replicationFactor: 1,
-        configEntries: Object.entries(topic.config).map(([name, value]) => ({ name, value })),
-      })),
-    });
+    try {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((topic) => ({
+          topic: topic.name,
+          numPartitions: topic.partitions,
+          replicationFactor: 1,
+          configEntries: Object.entries(topic.config).map(([name, value]) => ({ name, value })),
+        })),
+      });
+    } catch (error) {
+      // A busy broker can answer the leader wait with "unknown topic" for a topic it has just created.
+      if ((error as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw error;
+      await untilLeadersElected(
+        admin,
+        missing.map((topic) => topic.name),
+      );
+    }
   }
   const present = topics.filter((topic) => existing.has(topic.name));
   if (present.length === 0) return;
@@ -84,6 +93,20 @@ export async function provisionTables(dynamodb: DynamoDBClient, tables: readonly
         `Table "${table.name}" exists with key schema ${JSON.stringify(existingKeys)} but the pipeline declares ${JSON.stringify(keySchema)}`,
       );
     }
+  }
+}
+
+async function untilLeadersElected(admin: Admin, topics: readonly string[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const metadata = await admin.fetchTopicMetadata({ topics: [...topics] });
+      if (metadata.topics.every((topic) => topic.partitions.every((partition) => partition.leader >= 0))) return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
+    if (Date.now() > deadline) throw new ProvisioningError(`Topics ${topics.join(', ')} have no leaders after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 

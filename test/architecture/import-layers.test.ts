@@ -25,8 +25,8 @@ const LAYERS: readonly (readonly string[])[] = [
   ['shared/kafka', 'shared/schemas'],
   // Writing records: dead letters, the entity producer, the entity projection.
   ['shared/dead-letter', 'shared/production', 'shared/entity-projection'],
-  // The two processing libraries.
-  ['shared/fk-join', 'shared/hot-path'],
+  // The processing libraries: joins, hot streams, change-data-capture mappings.
+  ['shared/fk-join', 'shared/hot-path', 'shared/cdc'],
   // The pipeline declaration's types and validation.
   ['shared/pipeline'],
   // The example domain, built on the library.
