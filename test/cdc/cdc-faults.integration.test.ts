@@ -1,0 +1,103 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { findFreePort, LOCAL_STATE_DIR } from '../../shared/local';
+import { startConnectWorker, type ConnectWorker } from '../../shared/local/connect/connect-worker';
+import { startPostgresServer, type PostgresServer } from '../../shared/local/postgres/postgres-server';
+import { eventually, readTopic, uniqueName, useTestServices } from '../support/integration';
+
+jest.setTimeout(300_000);
+
+/** What a user does to the change-data-capture services: kill the Connect worker, restart the database. */
+describe('Change data capture under faults', () => {
+  const services = useTestServices('cdc-faults');
+  const dataDir = mkdtempSync(join(LOCAL_STATE_DIR, 'cdc-faults-postgres-'));
+  const groupId = uniqueName('connect');
+  const source = uniqueName('faults').replace(/[^a-z0-9_]/g, '_');
+  const changeTopic = `${source}.public.items`;
+  let postgresPort: number;
+  let postgres: PostgresServer;
+  let worker: ConnectWorker;
+  let database: Client;
+
+  const connectDatabase = async () => {
+    database = new Client({ host: postgres.host, port: postgres.port, user: postgres.superuser, database: 'postgres' });
+    await database.connect();
+  };
+  const startWorker = async () =>
+    startConnectWorker({ port: await findFreePort(), brokers: services.runtime.kafka.brokers, groupId, stateDir: LOCAL_STATE_DIR });
+  /** The ids of the inserts the change topic holds, read committed, in order. */
+  const insertedIds = async (count: number) => {
+    await eventually('the worker created the change topic', async () => (await services.admin.listTopics()).includes(changeTopic), 60_000);
+    const records = await readTopic(services.kafka, changeTopic, count, 120_000);
+    return records.map((record) => (JSON.parse(record.key!) as { id: number }).id);
+  };
+  const insert = async (from: number, to: number) => {
+    for (let id = from; id <= to; id += 1) await database.query('INSERT INTO items VALUES ($1, $2)', [id, `item ${id}`]);
+  };
+
+  beforeAll(async () => {
+    postgresPort = await findFreePort();
+    postgres = await startPostgresServer({ port: postgresPort, stateDir: LOCAL_STATE_DIR, dataDir });
+    await connectDatabase();
+    await database.query('CREATE TABLE items (id integer PRIMARY KEY, name text NOT NULL)');
+    worker = await startWorker();
+    await worker.putConnector(source, {
+      'connector.class': 'io.debezium.connector.postgresql.PostgresConnector',
+      'tasks.max': '1',
+      'database.hostname': postgres.host,
+      'database.port': String(postgres.port),
+      'database.user': postgres.superuser,
+      'database.password': 'unused',
+      'database.dbname': 'postgres',
+      'topic.prefix': source,
+      'table.include.list': 'public.items',
+      'plugin.name': 'pgoutput',
+      'slot.name': source,
+      'publication.name': source,
+      'publication.autocreate.mode': 'filtered',
+      'snapshot.mode': 'initial',
+      'exactly.once.support': 'required',
+      'topic.creation.default.replication.factor': '1',
+      'topic.creation.default.partitions': '1',
+      // Reconnect quickly once the database is back (Debezium's default wait is 10 s).
+      'retriable.restart.connector.wait.ms': '1000',
+    });
+    await eventually('the connector runs', async () => (await worker.connectorStatus(source))?.tasks[0]?.state === 'RUNNING', 60_000);
+  });
+
+  afterAll(async () => {
+    await database?.end().catch(() => undefined);
+    await worker?.stop();
+    await postgres?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('loses no change and repeats none when the Connect worker is killed mid-stream and started again', async () => {
+    await insert(1, 100);
+    // SIGKILL: no shutdown, no offset flush; the watchdog sees the worker go.
+    process.kill(worker.pid, 'SIGKILL');
+    const death = await worker.died;
+    expect(death.description).toMatch(/SIGKILL/);
+    await insert(101, 200);
+
+    worker = await startWorker();
+    await eventually('the connector runs again', async () => (await worker.connectorStatus(source))?.tasks[0]?.state === 'RUNNING', 60_000);
+    await insert(201, 250);
+
+    const ids = await insertedIds(250);
+    expect(ids).toEqual(Array.from({ length: 250 }, (_, index) => index + 1));
+  });
+
+  it('goes on capturing when PostgreSQL is restarted mid-stream', async () => {
+    await database.end();
+    await postgres.stop();
+    postgres = await startPostgresServer({ port: postgresPort, stateDir: LOCAL_STATE_DIR, dataDir });
+    await connectDatabase();
+    await insert(251, 260);
+
+    const ids = await insertedIds(260);
+    expect(ids.slice(250)).toEqual(Array.from({ length: 10 }, (_, index) => 251 + index));
+    expect((await worker.connectorStatus(source))?.tasks[0]?.state).toBe('RUNNING');
+  });
+});
