@@ -18,6 +18,7 @@ interface Merchant {
   readonly merchantId: string;
   readonly name: string;
   readonly country: string;
+  readonly website?: string;
 }
 
 /**
@@ -42,7 +43,9 @@ describe('A CDC mapping: a table of the monolith becomes an entity stream', () =
     entityKey: (row) => String(row.merchant_id),
     toEntity: (row) => {
       if (row.country === 'XX') throw new Error('country XX is no country');
-      return { merchantId: String(row.merchant_id), name: String(row.name), country: String(row.country) };
+      // A column the table gained later reaches the mapping as one more field, and one it lost as one fewer.
+      const website = typeof row.website === 'string' ? { website: row.website } : {};
+      return { merchantId: String(row.merchant_id), name: String(row.name), country: String(row.country), ...website };
     },
   });
   const positionsTable = `${mapping.name}.positions`;
@@ -193,5 +196,29 @@ describe('A CDC mapping: a table of the monolith becomes an entity stream', () =
     expect(letter!.headers[DEAD_LETTER_HEADERS.error]).toMatch(/^InvalidChangeError: toEntity refused the row: country XX is no country/);
     expect((await entities()).get('m-4')).toEqual({ merchantId: 'm-4', name: 'Market', country: 'NL' });
     expect((await entities()).has('m-3')).toBe(false);
+  });
+
+  it('follows the table through a new nullable column and a dropped one, mid-stream', async () => {
+    await database.query('ALTER TABLE merchants ADD COLUMN website text');
+    await database.query("UPDATE merchants SET website = 'https://shop.example' WHERE merchant_id = 'm-1'");
+    await handler(await nextChanges(1));
+    expect((await entities()).get('m-1')).toEqual({ merchantId: 'm-1', name: 'Shop 2', country: 'DE', website: 'https://shop.example' });
+
+    await database.query('ALTER TABLE merchants DROP COLUMN website');
+    await database.query("UPDATE merchants SET name = 'Shop 3' WHERE merchant_id = 'm-1'");
+    await handler(await nextChanges(1));
+
+    expect((await entities()).get('m-1')).toEqual({ merchantId: 'm-1', name: 'Shop 3', country: 'DE' });
+  });
+
+  it('dead-letters a row whose entity is too large for the entity topic, and maps the next one', async () => {
+    await database.query("INSERT INTO merchants VALUES ('m-5', $1, 'DE'), ('m-6', 'Kiosk', 'AT')", ['x'.repeat(950 * 1024)]);
+
+    await handler(await nextChanges(2));
+
+    const letters = await readTopic(services.kafka, mapping.deadLetterTopic, 2);
+    expect(letters[1]!.headers[DEAD_LETTER_HEADERS.error]).toMatch(/the mapped entity takes \d+ bytes, more than the entity topic takes/);
+    expect((await entities()).has('m-5')).toBe(false);
+    expect((await entities()).get('m-6')).toEqual({ merchantId: 'm-6', name: 'Kiosk', country: 'AT' });
   });
 });
