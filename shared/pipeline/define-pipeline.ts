@@ -1,10 +1,15 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
+import { CDC_POSITIONS_KEY } from '../cdc/change-positions-store';
+import { cdcPositionsTableVariable } from '../cdc/define-cdc-mapping';
 import { JOIN_STATE_TTL_ATTRIBUTE, joinStateTableVariable } from '../fk-join/define-join';
 import { hotStateTableVariable, PENDING_INDEX, reportBatchItemFailuresVariable } from '../hot-path/define-hot-stream';
 import { repositorySchemas } from '../schemas/repository-schemas';
 import { PipelineDeclarationError } from './errors';
 import type {
+  CdcMappingBinding,
+  CdcMappingDeployment,
+  CdcSourceDeployment,
   Consumer,
   ConsumerDeclaration,
   HotStreamBinding,
@@ -68,12 +73,26 @@ export function definePipeline(declaration: PipelineDeclaration): Pipeline {
   if (!TOPIC_NAME.test(declaration.name)) {
     problems.push(`pipeline name "${declaration.name}" must be 1–249 letters, digits, ".", "_" or "-"`);
   }
-  const topics = declaration.topics.map((topic) => resolveTopic(topic, problems));
+  const cdcBindings = declaration.cdcMappings ?? [];
+  // A mapping's change topic is derived: the connector writes it and only the mapping reads it.
+  const changeTopics = cdcBindings.map((binding) =>
+    resolveTopic(
+      {
+        name: binding.mapping.changeTopic,
+        kind: 'entity',
+        partitions:
+          binding.changeTopicPartitions ?? declaration.topics.find((topic) => topic.name === binding.mapping.entityTopic)?.partitions ?? 1,
+      },
+      problems,
+    ),
+  );
+  const topics = [...declaration.topics.map((topic) => resolveTopic(topic, problems)), ...changeTopics];
   const joinBindings = declaration.joins ?? [];
   const joinTables = joinBindings.map(joinStateTable);
   const hotBindings = declaration.hotStreams ?? [];
   const hotTables = hotBindings.map(hotStateTable);
-  const tables = [...(declaration.tables ?? []).map((table) => resolveTable(table, problems)), ...joinTables, ...hotTables];
+  const cdcTables = cdcBindings.map(cdcPositionsTable);
+  const tables = [...(declaration.tables ?? []).map((table) => resolveTable(table, problems)), ...joinTables, ...hotTables, ...cdcTables];
   reportDuplicates(
     'topic',
     topics.map((topic) => topic.name),
@@ -91,6 +110,7 @@ export function definePipeline(declaration: PipelineDeclaration): Pipeline {
     ...(declaration.consumers ?? []),
     ...joinBindings.flatMap(joinConsumers),
     ...hotBindings.map(hotStreamConsumer),
+    ...cdcBindings.map(cdcMappingConsumer),
   ];
   const declaredConsumerCount = declaration.consumers?.length ?? 0;
   const consumers = consumerDeclarations.flatMap((consumer, index) => {
@@ -118,6 +138,7 @@ export function definePipeline(declaration: PipelineDeclaration): Pipeline {
   const hotStreams = hotBindings.flatMap((binding, index) =>
     resolveHotStream(binding, hotTables[index]!, consumers, topicsByName, problems),
   );
+  const cdcSources = resolveCdcSources(cdcBindings, changeTopics, cdcTables, consumers, topicsByName, problems);
   reportDuplicates(
     'consumer group id',
     consumers.map((consumer) => consumer.eventSource.consumerGroupId),
@@ -126,7 +147,7 @@ export function definePipeline(declaration: PipelineDeclaration): Pipeline {
   reportConflictingEnvironment(consumers, problems);
 
   if (problems.length > 0) throw new PipelineDeclarationError(declaration.name, problems);
-  return deepFreeze({ name: declaration.name, topics, tables, consumers, joins, hotStreams });
+  return deepFreeze({ name: declaration.name, topics, tables, consumers, joins, hotStreams, cdcSources });
 }
 
 /** The hot-state table of a stream, with the sparse index of keys waiting to be emitted. */
@@ -193,6 +214,76 @@ function resolveHotStream(
   checkInteger(where, 'flushTickIntervalMs', flushTickIntervalMs, 100, 3_600_000, problems);
   const consumer = consumers.find((candidate) => candidate.name === stream.name);
   return consumer ? [{ stream, table, consumer, flushTickIntervalMs }] : [];
+}
+
+/** A mapping's positions table: per entity, the position of the last change published. */
+function cdcPositionsTable(binding: CdcMappingBinding): Table {
+  return {
+    name: `${binding.mapping.name}.cdc-positions`,
+    partitionKey: { name: CDC_POSITIONS_KEY, type: 'S' },
+    environmentVariable: cdcPositionsTableVariable(binding.mapping.name),
+  };
+}
+
+/** A mapping's consumer: it retries until success (a dropped change would leave the entity wrong for good). */
+function cdcMappingConsumer(binding: CdcMappingBinding): ConsumerDeclaration {
+  const { mapping } = binding;
+  return {
+    name: mapping.name,
+    handler: { entry: binding.handler.entry, exportName: 'handler' },
+    topic: mapping.changeTopic,
+    tables: [`${mapping.name}.cdc-positions`],
+    produces: [mapping.entityTopic],
+    deadLetterTopic: mapping.deadLetterTopic,
+    timeoutSeconds: binding.timeoutSeconds ?? 60,
+    eventSource: {
+      batchSize: 500,
+      maximumBatchingWindowMs: 1_000,
+      ...binding.eventSource,
+      maximumRetryAttempts: -1,
+      // The handler dead-letters what one change is at fault for; what still fails is not one record's fault.
+      bisectBatchOnFunctionError: false,
+    },
+  };
+}
+
+/** The mappings grouped by source, one connector each; a source's name and database must agree across its mappings. */
+function resolveCdcSources(
+  bindings: readonly CdcMappingBinding[],
+  changeTopics: readonly Topic[],
+  tables: readonly Table[],
+  consumers: readonly Consumer[],
+  topics: ReadonlyMap<string, Topic>,
+  problems: string[],
+): CdcSourceDeployment[] {
+  const sources = new Map<string, { source: CdcMappingBinding['mapping']['source']; mappings: CdcMappingDeployment[] }>();
+  const capturedTables = new Set<string>();
+  bindings.forEach((binding, index) => {
+    const { mapping } = binding;
+    const where = `CDC mapping "${mapping.name}"`;
+    const entity = topics.get(mapping.entityTopic);
+    if (!entity) problems.push(`${where}: its entity topic "${mapping.entityTopic}" is not declared`);
+    else if (entity.kind !== 'entity')
+      problems.push(`${where}: its entity topic "${mapping.entityTopic}" must be declared with kind "entity"`);
+    const deadLetter = topics.get(mapping.deadLetterTopic);
+    if (!deadLetter) problems.push(`${where}: its dead-letter topic "${mapping.deadLetterTopic}" is not declared`);
+    else if (deadLetter.kind !== 'dead-letter') {
+      problems.push(`${where}: its dead-letter topic "${mapping.deadLetterTopic}" must be declared with kind "dead-letter"`);
+    }
+    const captured = `${mapping.source.name}/${mapping.table}`;
+    if (capturedTables.has(captured)) problems.push(`${where}: table ${mapping.table} of source "${mapping.source.name}" is mapped twice`);
+    capturedTables.add(captured);
+    const group = sources.get(mapping.source.name) ?? { source: mapping.source, mappings: [] };
+    if (group.source.database !== mapping.source.database) {
+      problems.push(
+        `${where}: source "${mapping.source.name}" names database "${mapping.source.database}" here and "${group.source.database}" elsewhere`,
+      );
+    }
+    sources.set(mapping.source.name, group);
+    const consumer = consumers.find((candidate) => candidate.name === mapping.name);
+    if (consumer) group.mappings.push({ mapping, changeTopic: changeTopics[index]!, table: tables[index]!, consumer });
+  });
+  return [...sources.values()];
 }
 
 /** The join-state table of a join: one table per join, so each join's functions can be granted only their own. */

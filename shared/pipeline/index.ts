@@ -2,6 +2,9 @@ export { deadLetterTopicVariable, definePipeline, effectiveMaximumRetryAttempts,
 export { PipelineDeclarationError } from './errors';
 export type {
   AttributeType,
+  CdcMappingBinding,
+  CdcMappingDeployment,
+  CdcSourceDeployment,
   Consumer,
   ConsumerDeclaration,
   EventSourceSettings,

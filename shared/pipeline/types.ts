@@ -1,3 +1,4 @@
+import type { CdcMapping, CdcSource } from '../cdc/define-cdc-mapping';
 import type { FkJoin } from '../fk-join/define-join';
 import type { HotStream } from '../hot-path/define-hot-stream';
 
@@ -169,6 +170,25 @@ export interface HotStreamBinding {
   readonly timeoutSeconds?: number;
 }
 
+/**
+ * A table of the monolith mapped to an entity stream through change data
+ * capture. From it the pipeline derives the table's change topic (internal,
+ * written by the source's connector), the positions table, and one consumer
+ * named after the mapping, whose handler is the `handler` export of the module
+ * (made by `createCdcMappingHandler`). Mappings of one source share its connector.
+ */
+export interface CdcMappingBinding {
+  // The entity type does not matter to the topology: CdcMapping's default (unknown) accepts any mapping.
+  readonly mapping: CdcMapping;
+  readonly handler: { readonly entry: string };
+  /** Partitions of the change topic (Debezium keys each change by the row's primary key). @default the entity topic's */
+  readonly changeTopicPartitions?: number;
+  /** @default batches of 500 and a 1 s window */
+  readonly eventSource?: Pick<EventSourceSettings, 'batchSize' | 'maximumBatchingWindowMs' | 'startingPosition'>;
+  /** @default 60 */
+  readonly timeoutSeconds?: number;
+}
+
 export interface PipelineDeclaration {
   /** Prefixes consumer group ids and deployed resource names. */
   readonly name: string;
@@ -177,6 +197,7 @@ export interface PipelineDeclaration {
   readonly consumers?: readonly ConsumerDeclaration[];
   readonly joins?: readonly JoinBinding[];
   readonly hotStreams?: readonly HotStreamBinding[];
+  readonly cdcMappings?: readonly CdcMappingBinding[];
 }
 
 /** A topic with every default applied. */
@@ -244,6 +265,20 @@ export interface HotStreamDeployment {
   readonly flushTickIntervalMs: number;
 }
 
+/** A CDC mapping with the change topic, the positions table and the consumer derived for it. */
+export interface CdcMappingDeployment {
+  readonly mapping: CdcMapping;
+  readonly changeTopic: Topic;
+  readonly table: Table;
+  readonly consumer: Consumer;
+}
+
+/** A database captured by one connector, with the mappings of its tables. */
+export interface CdcSourceDeployment {
+  readonly source: CdcSource;
+  readonly mappings: readonly CdcMappingDeployment[];
+}
+
 /** A validated pipeline with every default applied; what every reader of the declaration gets. */
 export interface Pipeline {
   readonly name: string;
@@ -254,4 +289,6 @@ export interface Pipeline {
   readonly consumers: readonly Consumer[];
   readonly joins: readonly Join[];
   readonly hotStreams: readonly HotStreamDeployment[];
+  /** The change-data-capture sources, each one connector; empty when the pipeline declares none. */
+  readonly cdcSources: readonly CdcSourceDeployment[];
 }

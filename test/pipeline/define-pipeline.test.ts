@@ -5,8 +5,10 @@ import {
   PipelineDeclarationError,
   type ConsumerDeclaration,
   type PipelineDeclaration,
+  type TopicDeclaration,
 } from '../../shared/pipeline';
 import { problemsOf } from '../support/problems';
+import { defineCdcMapping } from '../../shared/cdc';
 
 const HANDLER_ENTRY = join(__dirname, '..', 'fixtures', 'noop-handler.ts');
 
@@ -344,5 +346,60 @@ describe('Function: effectiveMaximumRetryAttempts', () => {
 
     // Act & Assess
     expect(effectiveMaximumRetryAttempts(pipeline.consumers[0]!.eventSource)).toBe(0);
+  });
+});
+
+describe('Function: definePipeline, with change-data-capture mappings', () => {
+  const merchants = (source = { name: 'monolith', database: 'shop' }, name = 'merchants-from-monolith') =>
+    defineCdcMapping({
+      name,
+      source,
+      table: 'public.merchants',
+      entityTopic: 'merchants',
+      deadLetterTopic: 'merchants.dlq',
+      entityKey: (row) => String(row.merchant_id),
+      toEntity: (row) => row,
+    });
+  const topics: TopicDeclaration[] = [
+    { name: 'merchants', kind: 'entity', partitions: 3 },
+    { name: 'merchants.dlq', kind: 'dead-letter', partitions: 1 },
+  ];
+
+  it('derives the change topic, the positions table and a consumer that retries until success', () => {
+    const pipeline = definePipeline({ name: 'p', topics, cdcMappings: [{ mapping: merchants(), handler: { entry: HANDLER_ENTRY } }] });
+
+    const [source] = pipeline.cdcSources;
+    expect(source!.source).toEqual({ name: 'monolith', database: 'shop' });
+    const [deployment] = source!.mappings;
+    expect(deployment!.changeTopic).toMatchObject({ name: 'monolith.public.merchants', kind: 'entity', partitions: 3 });
+    expect(deployment!.table).toMatchObject({
+      name: 'merchants-from-monolith.cdc-positions',
+      partitionKey: { name: 'entityKey', type: 'S' },
+    });
+    expect(deployment!.consumer.topic.name).toBe('monolith.public.merchants');
+    expect(deployment!.consumer.produces.map((topic) => topic.name)).toEqual(['merchants', 'merchants.dlq']);
+    expect(deployment!.consumer.eventSource.maximumRetryAttempts).toBe(-1);
+    expect(deployment!.consumer.environment).toMatchObject({
+      MERCHANTS_FROM_MONOLITH_CDC_POSITIONS_TABLE_NAME: 'merchants-from-monolith.cdc-positions',
+    });
+    expect(pipeline.topics.map((topic) => topic.name)).toContain('monolith.public.merchants');
+  });
+
+  it('refuses an entity topic that is not declared as an entity, and a table mapped twice from one source', () => {
+    expect(
+      declarationProblems({
+        name: 'p',
+        topics: [{ name: 'merchants', kind: 'event', partitions: 3 }, topics[1]!],
+        cdcMappings: [
+          { mapping: merchants(), handler: { entry: HANDLER_ENTRY } },
+          { mapping: merchants(undefined, 'again'), handler: { entry: HANDLER_ENTRY } },
+        ],
+      }),
+    ).toEqual(
+      expect.arrayContaining([
+        'CDC mapping "merchants-from-monolith": its entity topic "merchants" must be declared with kind "entity"',
+        'CDC mapping "again": table public.merchants of source "monolith" is mapped twice',
+      ]),
+    );
   });
 });
