@@ -16,3 +16,4 @@ export {
   type CdcSource,
 } from './define-cdc-mapping';
 export { CdcDeclarationError, CdcError, InvalidChangeError } from './errors';
+export { debeziumConnectorConfig, type SourceDatabaseConnection } from './connector-config';

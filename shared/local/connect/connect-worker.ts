@@ -47,7 +47,7 @@ export interface ConnectWorkerOptions {
 
 /** A connector's state as the worker's REST API reports it. */
 export interface ConnectorStatus {
-  readonly connector: ConnectorState;
+  readonly connector: { readonly state: ConnectorState; readonly trace?: string };
   readonly tasks: ReadonlyArray<{ readonly id: number; readonly state: ConnectorState; readonly trace?: string }>;
 }
 export type ConnectorState = 'UNASSIGNED' | 'RUNNING' | 'PAUSED' | 'STOPPED' | 'FAILED' | 'RESTARTING';

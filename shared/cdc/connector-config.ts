@@ -1,0 +1,58 @@
+import type { CdcSource } from './define-cdc-mapping';
+
+/** How the connector reaches the source database. */
+export interface SourceDatabaseConnection {
+  readonly hostname: string;
+  readonly port: number;
+  readonly user: string;
+  /** The password itself locally; deployed, a config-provider reference such as `${secretsmanager:…}`. */
+  readonly password: string;
+}
+
+/**
+ * The Debezium PostgreSQL connector's configuration for a source and the
+ * tables its mappings read: the same locally (a Kafka Connect worker) and in
+ * MSK Connect. pgoutput needs no server extension; the source's name names the
+ * replication slot, the publication (created for exactly these tables) and the
+ * change topics' prefix, and must never change, or the connector starts over.
+ */
+export function debeziumConnectorConfig(
+  source: CdcSource,
+  tables: readonly string[],
+  connection: SourceDatabaseConnection,
+  options: {
+    readonly exactlyOnce: boolean;
+    /** Of the topics the connector creates itself: its heartbeat topic. */
+    readonly replicationFactor: number;
+  },
+): Record<string, string> {
+  return {
+    // Offsets committed in the transaction that writes the records (a worker with exactly-once source support).
+    ...(options.exactlyOnce ? { 'exactly.once.support': 'required' } : {}),
+    'connector.class': 'io.debezium.connector.postgresql.PostgresConnector',
+    'tasks.max': '1',
+    'database.hostname': connection.hostname,
+    'database.port': String(connection.port),
+    'database.user': connection.user,
+    'database.password': connection.password,
+    'database.dbname': source.database,
+    'topic.prefix': source.name,
+    'table.include.list': [...tables].sort().join(','),
+    'plugin.name': 'pgoutput',
+    'slot.name': source.name,
+    'publication.name': source.name,
+    'publication.autocreate.mode': 'filtered',
+    // A snapshot of every row first, then the stream from the snapshot's point: no gap.
+    'snapshot.mode': 'initial',
+    // The pipeline creates the change topics (partitions, compaction) before the connector starts; what the
+    // connector still creates is its heartbeat topic (__debezium-heartbeat.<source>), with these settings.
+    'topic.creation.default.replication.factor': String(options.replicationFactor),
+    'topic.creation.default.partitions': '1',
+    // Numbers as JSON numbers and strings, not base64 bytes: what a mapping reads.
+    'decimal.handling.mode': 'string',
+    // Keeps the slot's position moving while the captured tables are quiet, so the WAL does not pile up.
+    'heartbeat.interval.ms': '10000',
+    // Back after a database restart within seconds (Debezium's default wait is 10 s).
+    'retriable.restart.connector.wait.ms': '2000',
+  };
+}

@@ -1,0 +1,65 @@
+import type { Client } from 'pg';
+import { findFreePort, LOCAL_STATE_DIR, runPipeline, type RunningPipeline } from '../../shared/local';
+import { startChangeDataCapture, type RunningChangeDataCapture } from '../../shared/local/change-data-capture';
+import type { Pipeline } from '../../shared/pipeline';
+import { eventually, readAll, uniqueName, useTestServices } from '../support/integration';
+
+jest.setTimeout(300_000);
+
+/** The local runtime with a CDC source: the monolith's database, the connector, and the mapping run by the emulator. */
+describe('The local runtime with a change-data-capture source', () => {
+  const services = useTestServices('cdc-runtime');
+  process.env.CDC_PIPELINE_PREFIX = uniqueName('cdc')
+    .replace(/[^a-z0-9_]/g, '_')
+    .concat('_');
+  // Loaded after the prefix is set: the handler module the emulator loads reads the same one.
+  const { default: pipeline, customers } = require('../fixtures/cdc-pipeline') as typeof import('../fixtures/cdc-pipeline');
+  let cdc: RunningChangeDataCapture;
+  let running: RunningPipeline;
+  let shop: Client;
+
+  const customerEntities = async () =>
+    new Map((await readAll(services.kafka, customers.entityTopic)).map((record) => [record.key, record.value && JSON.parse(record.value)]));
+
+  beforeAll(async () => {
+    // The pipeline's topics first: the connector writes its change topic, it does not create it.
+    running = await runPipeline(services.runtime, pipeline as Pipeline);
+    cdc = await startChangeDataCapture(pipeline, {
+      postgresPort: await findFreePort(),
+      connectPort: await findFreePort(),
+      brokers: services.runtime.kafka.brokers,
+      connectGroupId: uniqueName('connect'),
+      stateDir: LOCAL_STATE_DIR,
+      seed: async (database) => {
+        await database.query('CREATE TABLE customers (customer_id text PRIMARY KEY, full_name text NOT NULL)');
+        await database.query("INSERT INTO customers VALUES ('c-1', 'Ada Lovelace')");
+      },
+    });
+    shop = await cdc.connectToSource(customers.source.name);
+  });
+
+  afterAll(async () => {
+    await shop?.end();
+    await running?.stop();
+    await cdc?.stop();
+  });
+
+  it('publishes the seeded rows, then a live change, as entities through the mapping consumer', async () => {
+    await eventually('the seeded customer is an entity', async () => (await customerEntities()).has('c-1'), 60_000);
+
+    await shop.query("UPDATE customers SET full_name = 'Ada King' WHERE customer_id = 'c-1'");
+
+    await eventually(
+      'the update reached the entity stream',
+      async () => (await customerEntities()).get('c-1')?.name === 'Ada King',
+      60_000,
+    );
+    expect((await customerEntities()).get('c-1')).toEqual({ customerId: 'c-1', name: 'Ada King' });
+  });
+
+  it('reports the connector running', async () => {
+    const statuses = await cdc.statuses();
+
+    expect(statuses.get(customers.source.name)?.connector.state).toBe('RUNNING');
+  });
+});
