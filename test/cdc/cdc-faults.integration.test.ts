@@ -4,6 +4,7 @@ import { Client } from 'pg';
 import { findFreePort, LOCAL_STATE_DIR } from '../../shared/local';
 import { startConnectWorker, type ConnectWorker } from '../../shared/local/connect/connect-worker';
 import { startPostgresServer, type PostgresServer } from '../../shared/local/postgres/postgres-server';
+import { testConnectorConfig } from '../support/cdc';
 import { eventually, readTopic, uniqueName, useTestServices } from '../support/integration';
 
 jest.setTimeout(300_000);
@@ -42,27 +43,7 @@ describe('Change data capture under faults', () => {
     await connectDatabase();
     await database.query('CREATE TABLE items (id integer PRIMARY KEY, name text NOT NULL)');
     worker = await startWorker();
-    await worker.putConnector(source, {
-      'connector.class': 'io.debezium.connector.postgresql.PostgresConnector',
-      'tasks.max': '1',
-      'database.hostname': postgres.host,
-      'database.port': String(postgres.port),
-      'database.user': postgres.superuser,
-      'database.password': 'unused',
-      'database.dbname': 'postgres',
-      'topic.prefix': source,
-      'table.include.list': 'public.items',
-      'plugin.name': 'pgoutput',
-      'slot.name': source,
-      'publication.name': source,
-      'publication.autocreate.mode': 'filtered',
-      'snapshot.mode': 'initial',
-      'exactly.once.support': 'required',
-      'topic.creation.default.replication.factor': '1',
-      'topic.creation.default.partitions': '1',
-      // Reconnect quickly once the database is back (Debezium's default wait is 10 s).
-      'retriable.restart.connector.wait.ms': '1000',
-    });
+    await worker.putConnector(source, testConnectorConfig(postgres, source, ['public.items']));
     await eventually('the connector runs', async () => (await worker.connectorStatus(source))?.tasks[0]?.state === 'RUNNING', 60_000);
   });
 

@@ -12,6 +12,7 @@ import { startPostgresServer, type PostgresServer } from '../../shared/local/pos
 import { buildMskEvent, toMskRecord, type MskEvent } from '../../shared/msk';
 import { DEAD_LETTER_HEADERS } from '../../shared/dead-letter';
 import type { Topic, TopicKind } from '../../shared/pipeline';
+import { testConnectorConfig } from '../support/cdc';
 import { eventually, readAll, readTopic, uniqueName, useTestServices, type ConsumedRecord } from '../support/integration';
 
 interface Merchant {
@@ -115,25 +116,7 @@ describe('A CDC mapping: a table of the monolith becomes an entity stream', () =
       documents: services.documents,
       kafka: services.kafka,
     });
-    await worker.putConnector(source.name, {
-      'connector.class': 'io.debezium.connector.postgresql.PostgresConnector',
-      'tasks.max': '1',
-      'database.hostname': postgres.host,
-      'database.port': String(postgres.port),
-      'database.user': postgres.superuser,
-      'database.password': 'unused',
-      'database.dbname': source.database,
-      'topic.prefix': source.name,
-      'table.include.list': mapping.table,
-      'plugin.name': 'pgoutput',
-      'slot.name': source.name,
-      'publication.name': source.name,
-      'publication.autocreate.mode': 'filtered',
-      'snapshot.mode': 'initial',
-      'exactly.once.support': 'required',
-      'topic.creation.default.replication.factor': '1',
-      'topic.creation.default.partitions': '1',
-    });
+    await worker.putConnector(source.name, testConnectorConfig(postgres, source.name, [mapping.table], source.database));
     await eventually('the connector runs', async () => (await worker.connectorStatus(source.name))?.tasks[0]?.state === 'RUNNING', 60_000);
     await eventually(
       'the worker created the change topic',

@@ -2,6 +2,7 @@ import { Client } from 'pg';
 import { findFreePort, LOCAL_STATE_DIR, PortInUseError } from '../../shared/local';
 import { startConnectWorker, type ConnectWorker } from '../../shared/local/connect/connect-worker';
 import { startPostgresServer, type PostgresServer } from '../../shared/local/postgres/postgres-server';
+import { testConnectorConfig } from '../support/cdc';
 import { eventually, readTopic, uniqueName, useTestServices } from '../support/integration';
 
 /** Debezium's change event value, as the worker writes it (JSON, no schema envelope). */
@@ -49,29 +50,11 @@ describe('The change-data-capture services: PostgreSQL and a Kafka Connect worke
 
   it('captures the rows a table holds, then its inserts, updates and deletes, keyed by primary key and ordered by LSN', async () => {
     const table = uniqueName('merchants').replace(/[^a-z0-9_]/g, '_');
-    const prefix = uniqueName('monolith');
+    const prefix = uniqueName('monolith').replace(/[^a-z0-9_]/g, '_');
     await database.query(`CREATE TABLE ${table} (merchant_id text PRIMARY KEY, name text NOT NULL)`);
     await database.query(`INSERT INTO ${table} VALUES ('m-1', 'Shop'), ('m-2', 'Store')`);
 
-    await worker.putConnector(prefix, {
-      'connector.class': 'io.debezium.connector.postgresql.PostgresConnector',
-      'tasks.max': '1',
-      'database.hostname': postgres.host,
-      'database.port': String(postgres.port),
-      'database.user': postgres.superuser,
-      'database.password': 'unused',
-      'database.dbname': 'postgres',
-      'topic.prefix': prefix,
-      'table.include.list': `public.${table}`,
-      'plugin.name': 'pgoutput',
-      'slot.name': table,
-      'publication.name': table,
-      'publication.autocreate.mode': 'filtered',
-      'snapshot.mode': 'initial',
-      'topic.creation.default.replication.factor': '1',
-      'topic.creation.default.partitions': '1',
-      'exactly.once.support': 'required',
-    });
+    await worker.putConnector(prefix, testConnectorConfig(postgres, prefix, [`public.${table}`]));
     await eventually('the connector runs', async () => (await worker.connectorStatus(prefix))?.tasks[0]?.state === 'RUNNING', 60_000);
     await database.query(`UPDATE ${table} SET name = 'Shop 2' WHERE merchant_id = 'm-1'`);
     await database.query(`INSERT INTO ${table} VALUES ('m-3', 'Market')`);

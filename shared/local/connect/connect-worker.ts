@@ -4,6 +4,7 @@ import { delay, logTail, type ServiceDeath } from '../child-process';
 import { ConnectWorkerError } from '../errors';
 import { resolveJars, type JarSet } from '../maven/resolve-jars';
 import { assertPortFree } from '../ports';
+import { log4jFileConfig } from '../log4j-file-config';
 import { startUnderWatchdog } from '../service-keeper';
 
 /** The worker's jars: connect-runtime at the broker's version. */
@@ -103,7 +104,7 @@ export async function startConnectWorker(options: ConnectWorkerOptions): Promise
     workerProperties,
     workerConfig({ host, port: options.port, brokers: options.brokers, pluginPath, groupId: options.groupId ?? 'local-connect' }),
   );
-  writeFileSync(log4jFile, log4jProperties(logFile));
+  writeFileSync(log4jFile, log4jFileConfig(logFile, { 'org.reflections': 'ERROR' }));
 
   const keeper = await startUnderWatchdog(
     {
@@ -188,23 +189,6 @@ function workerConfig(settings: { host: string; port: number; brokers: readonly 
     `listeners=http://${settings.host}:${settings.port}`,
     `rest.advertised.host.name=${settings.host}`,
     `plugin.path=${settings.pluginPath}`,
-  ].join('\n')}\n`;
-}
-
-function log4jProperties(logFile: string): string {
-  return `${[
-    'status = warn',
-    'appender.file.type = File',
-    'appender.file.name = FILE',
-    `appender.file.fileName = ${logFile}`,
-    'appender.file.append = true',
-    'appender.file.layout.type = PatternLayout',
-    'appender.file.layout.pattern = [%d] %p %m (%c)%n',
-    'rootLogger.level = INFO',
-    'rootLogger.appenderRef.file.ref = FILE',
-    // Plugin scanning and the REST server's access log say little a user needs.
-    'logger.reflections.name = org.reflections',
-    'logger.reflections.level = ERROR',
   ].join('\n')}\n`;
 }
 

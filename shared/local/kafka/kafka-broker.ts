@@ -8,6 +8,7 @@ import { assertPortFree } from '../ports';
 import { describeProcess, listProcesses } from '../processes';
 import { resolveBrokerClasspath } from './resolve-broker-classpath';
 import { logTail, type ServiceDeath } from '../child-process';
+import { log4jFileConfig } from '../log4j-file-config';
 import { startUnderWatchdog } from '../service-keeper';
 import {
   brokerRecordFile,
@@ -98,7 +99,7 @@ export async function startKafkaBroker(options: KafkaBrokerOptions): Promise<Kaf
     configFile,
     serverProperties({ host, port: options.port, controllerPort, logDir: join(dataDir, 'log'), tlsListener: options.tlsListener }),
   );
-  writeFileSync(log4jFile, log4jProperties(logFile));
+  writeFileSync(log4jFile, log4jFileConfig(logFile, { 'state.change.logger': 'WARN' }));
   writeFileSync(logFile, '');
 
   const javaArgs = (mainClass: string, ...args: string[]) => [
@@ -225,22 +226,6 @@ function serverProperties(settings: {
     'num.network.threads=2',
     'num.io.threads=4',
     'num.recovery.threads.per.data.dir=1',
-  ].join('\n')}\n`;
-}
-
-function log4jProperties(logFile: string): string {
-  return `${[
-    'status = warn',
-    'appender.file.type = File',
-    'appender.file.name = FILE',
-    `appender.file.fileName = ${logFile}`,
-    'appender.file.append = true',
-    'appender.file.layout.type = PatternLayout',
-    'appender.file.layout.pattern = [%d] %p %m (%c)%n',
-    'rootLogger.level = INFO',
-    'rootLogger.appenderRef.file.ref = FILE',
-    'logger.state.name = state.change.logger',
-    'logger.state.level = WARN',
   ].join('\n')}\n`;
 }
 
