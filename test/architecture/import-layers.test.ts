@@ -18,7 +18,7 @@ import {
  */
 const LAYERS: readonly (readonly string[])[] = [
   // The ground: no imports of the project's own.
-  ['shared/errors', 'shared/concurrency', 'shared/random'],
+  ['shared/errors', 'shared/concurrency', 'shared/random', 'shared/maven'],
   // Configuration, the Lambda MSK contract, telemetry, trace context, DynamoDB metering.
   ['shared/config', 'shared/msk', 'shared/tracing', 'shared/observability', 'shared/dynamodb'],
   // Kafka clients and the schemas (value formats, registries).

@@ -2,7 +2,8 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { delay, logTail, type ServiceDeath } from '../child-process';
 import { ConnectWorkerError } from '../errors';
-import { resolveJars, type JarSet } from '../maven/resolve-jars';
+import { DEBEZIUM_POSTGRES_PLUGIN } from '../../cdc/debezium-plugin/debezium-plugin';
+import { resolveJars, type JarSet } from '../../maven/resolve-jars';
 import { assertPortFree } from '../ports';
 import { log4jFileConfig } from '../log4j-file-config';
 import { startUnderWatchdog } from '../service-keeper';
@@ -16,15 +17,7 @@ const WORKER_JARS: JarSet = {
   error: ConnectWorkerError,
 };
 
-/** Debezium's PostgreSQL connector, without what the worker provides itself (it loads in a class loader of its own). */
-export const DEBEZIUM_POSTGRES_PLUGIN: JarSet = {
-  name: 'debezium-postgres',
-  description: "Debezium's PostgreSQL connector",
-  pom: join(__dirname, 'debezium-plugin', 'pom.xml'),
-  requiredJarPrefix: 'debezium-connector-postgres-',
-  copyFlags: ['-DexcludeGroupIds=org.apache.kafka,org.slf4j,org.lz4,at.yawk.lz4,org.xerial.snappy,com.github.luben,jakarta.ws.rs'],
-  error: ConnectWorkerError,
-};
+const PLUGIN_JARS: JarSet = { ...DEBEZIUM_POSTGRES_PLUGIN, error: ConnectWorkerError };
 
 /** A worker group's internal topics: connector configs, source offsets (the LSN a connector has reached) and statuses. */
 export function connectInternalTopics(groupId: string): { configs: string; offsets: string; status: string } {
@@ -88,7 +81,7 @@ export async function startConnectWorker(options: ConnectWorkerOptions): Promise
   mkdirSync(options.stateDir, { recursive: true });
   const libsDir = await resolveJars(WORKER_JARS, options.stateDir, log);
   const pluginPath = join(options.stateDir, 'connect-plugins');
-  const pluginDir = await resolveJars(DEBEZIUM_POSTGRES_PLUGIN, pluginPath, log);
+  const pluginDir = await resolveJars(PLUGIN_JARS, pluginPath, log);
   // The worker loads every folder on its plugin path: only the pinned version may be there.
   for (const entry of readdirSync(pluginPath)) {
     if (join(pluginPath, entry) !== pluginDir) rmSync(join(pluginPath, entry), { recursive: true, force: true });

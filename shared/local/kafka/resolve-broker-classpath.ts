@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { KafkaBrokerError } from '../errors';
-import { resolveJars } from '../maven/resolve-jars';
+import { resolveJars } from '../../maven/resolve-jars';
 
 /** The pinned pom that lists the broker's jars; its hash keys the cache. */
 export const BROKER_POM = join(__dirname, 'pom.xml');

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { LocalRuntimeError } from '../errors';
 
 export interface JarSet {
   /** Names the cache directory (`<name>-<pom hash>`) and the log line. */
@@ -20,7 +19,7 @@ export interface JarSet {
     message: string,
     retriable?: boolean,
     options?: { cause?: unknown },
-  ) => LocalRuntimeError;
+  ) => Error;
 }
 
 /**
@@ -67,7 +66,7 @@ async function runMaven(args: readonly string[], jars: JarSet): Promise<void> {
       reject(
         new jars.error(
           error.code === 'ENOENT'
-            ? `Maven (mvn) is not on PATH; the local runtime needs Maven and Java 17+ to fetch ${jars.description}`
+            ? `Maven (mvn) is not on PATH; Maven and Java 17+ are needed to fetch ${jars.description}`
             : `Could not run Maven: ${error.message}`,
           false,
           { cause: error },
