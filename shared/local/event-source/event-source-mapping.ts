@@ -116,6 +116,11 @@ export class EventSourceMapping {
         this.onAssignment(event.payload.memberAssignment[this.consumer.topic.name] ?? []);
         resolve();
       });
+      // A fetch of nothing but control records (commit markers) never reaches eachBatch: kafkajs only reports it here.
+      this.kafkaConsumer.on(this.kafkaConsumer.events.START_BATCH_PROCESS, ({ payload }) => {
+        if (this.state !== 'running' || payload.batchSize !== 0 || payload.topic !== this.consumer.topic.name) return;
+        this.workers.get(payload.partition)?.worker.skipRecordless(Number(payload.lastOffset));
+      });
       this.kafkaConsumer.on(this.kafkaConsumer.events.CRASH, (event) => {
         const { error, restart } = event.payload;
         this.stats.lastError = String(error);
@@ -158,6 +163,8 @@ export class EventSourceMapping {
     const records = batch.messages.map((message) => sourceRecordOfKafkaMessage(batch.topic, batch.partition, message));
     this.stats.recordsFetched += records.length;
     worker.enqueue(records);
+    // A transaction's commit marker after the last record: committed past once the records are done.
+    worker.skipRecordless(Number(batch.lastOffset()));
     // Backpressure: stop fetching a partition that is far ahead of its function.
     const settings = this.consumer.eventSource;
     if (worker.pendingRecords >= Math.max(2 * settings.batchSize, 1_000) || worker.pendingBytes >= 2 * this.maxPayloadBytes) {

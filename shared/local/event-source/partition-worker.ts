@@ -61,6 +61,8 @@ export class PartitionWorker {
   private readonly queue: QueuedRecord[] = [];
   private queuedBytes = 0;
   private lastEnqueuedOffset = -1;
+  /** The last offset fetched that holds no record (a transaction's commit marker): committed past once everything before it is done. */
+  private recordlessThrough = -1;
   /** Batch-size limits left by bisection; the head bounds the next batch. */
   private readonly bisectSegments: number[] = [];
   private consecutiveFailures = 0;
@@ -104,6 +106,20 @@ export class PartitionWorker {
     }
     this.updatePartitionStats();
     this.signal();
+  }
+
+  /**
+   * Notes that offsets up to `lastOffset` were fetched and hold nothing to
+   * process: the control records (commit markers) a transactional producer
+   * writes, which the consumer filters out. Once every record before them is
+   * done, the commit moves past them too, as a Java consumer's position does;
+   * otherwise a topic written in transactions (Connect's exactly-once source
+   * tasks) would show a lag of one forever.
+   */
+  skipRecordless(lastOffset: number): void {
+    if (lastOffset <= this.lastEnqueuedOffset || lastOffset <= this.recordlessThrough) return;
+    this.recordlessThrough = lastOffset;
+    if (this.queue.length === 0) this.commitDone();
   }
 
   /** Asks the loop to finish the batch in flight, if any, and return. */
@@ -318,6 +334,10 @@ export class PartitionWorker {
       const entry = this.queue.shift()!;
       this.queuedBytes -= entry.bytes;
       nextOffset = entry.source.offset + 1;
+    }
+    if (this.queue.length === 0 && this.recordlessThrough > this.lastEnqueuedOffset) {
+      const pastMarkers = this.recordlessThrough + 1;
+      if (pastMarkers > (this.commitTarget ?? -1)) nextOffset = pastMarkers;
     }
     this.updatePartitionStats();
     if (nextOffset === undefined) return;

@@ -221,4 +221,39 @@ describe('Class: EventSourceMapping — batching, ordering and commits (integrat
       await mapping.stop();
     }
   });
+
+  it('commits past the commit markers of records written in transactions, so the lag of a transactional topic reaches 0', async () => {
+    // Prepare: a transactional producer, as Kafka Connect's exactly-once source tasks are; each commit writes a marker record.
+    const { pipeline, sourceTopic, groupId } = await singleConsumerPipeline(services.admin);
+    const delivered: string[] = [];
+    const mapping = mappingFor(services, pipeline, async (event) => {
+      delivered.push(...decodedRecords(event).map((record) => record.value ?? ''));
+    });
+    const transactional = services.kafka.producer({ transactionalId: `${sourceTopic}-tx`, idempotent: true, maxInFlightRequests: 1 });
+    await transactional.connect();
+    const writeInTransaction = async (values: string[]) => {
+      const transaction = await transactional.transaction();
+      await transaction.send({ topic: sourceTopic, messages: values.map((value) => ({ key: value, value })) });
+      await transaction.commit();
+    };
+
+    // Act
+    try {
+      await whileRunning(mapping, async () => {
+        await writeInTransaction(['a', 'b']);
+        await writeInTransaction(['c']);
+        await eventually('3 records were delivered', () => delivered.length >= 3);
+        // Assess: two transactions of 2 and 1 records and their 2 markers end at offset 5; the commit gets there.
+        const [end] = await services.admin.fetchTopicOffsets(sourceTopic);
+        expect(Number(end!.high)).toBe(5);
+        await eventually(
+          'the commit passed the last marker',
+          async () => (await committedOffsets(services.admin, groupId, sourceTopic)).get(0) === 5,
+        );
+      });
+    } finally {
+      await transactional.disconnect();
+    }
+    expect(delivered).toEqual(['a', 'b', 'c']);
+  });
 });
