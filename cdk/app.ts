@@ -13,13 +13,25 @@ import { App, Aspects } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import pipeline from '../pipeline';
 import { parseDeploymentConfig } from './config';
+import { resolveDebeziumPlugin } from './constructs/debezium-plugin-asset';
 import { acknowledgeNagFindings } from './nag-acknowledgements';
 import { addPlatformStacks } from './platform';
 
-const app = new App();
-const environment = (app.node.tryGetContext('environment') as string | undefined) ?? 'dev';
-const stacks = addPlatformStacks(app, pipeline, parseDeploymentConfig(app.node.tryGetContext('platform'), environment));
-Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));
-Aspects.of(app).add(new ServerlessChecks({ verbose: true }));
-acknowledgeNagFindings(stacks);
-app.synth();
+async function main(): Promise<void> {
+  const app = new App();
+  const environment = (app.node.tryGetContext('environment') as string | undefined) ?? 'dev';
+  const config = parseDeploymentConfig(app.node.tryGetContext('platform'), environment);
+  // MSK Connect's plugin is the jars the local worker loads: Maven resolves them once, into .local/.
+  const debeziumPluginDirectory =
+    pipeline.cdcSources.length > 0 ? await resolveDebeziumPlugin(undefined, (line) => console.error(line)) : undefined;
+  const stacks = addPlatformStacks(app, pipeline, config, { debeziumPluginDirectory });
+  Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));
+  Aspects.of(app).add(new ServerlessChecks({ verbose: true }));
+  acknowledgeNagFindings(stacks);
+  app.synth();
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

@@ -29,6 +29,26 @@ export interface DeploymentConfig {
   readonly schemaRegistryUrl: string | undefined;
   /** A Secrets Manager secret with the registry's basic-auth credentials (`user:password`, or JSON username and password). */
   readonly schemaRegistryCredentialsSecretArn: string | undefined;
+  /** The database of each change-data-capture source the pipeline declares, by source name (see cdk/README.md). */
+  readonly cdcSources: Readonly<Record<string, CdcSourceConfig>>;
+}
+
+/** MSK Connect's worker sizes: 1 MCU is 1 vCPU and 4 GiB. */
+export const MCU_COUNTS = [1, 2, 4, 8] as const;
+export type McuCount = (typeof MCU_COUNTS)[number];
+
+/** Where a CDC source's PostgreSQL database is, and how the connector logs in. */
+export interface CdcSourceConfig {
+  readonly hostname: string;
+  readonly port: number;
+  /** A Secrets Manager secret (complete ARN) holding JSON `username` and `password`, as RDS writes them. */
+  readonly secretArn: string;
+  /** The database's security group: the connector's group is admitted to it on `port`. */
+  readonly securityGroupId: string;
+  /** Whether synth adds that ingress rule; off when the database's owners add it (CloudFormation refuses a duplicate rule). */
+  readonly addSecurityGroupRules: boolean;
+  /** The connector's one worker (Debezium's PostgreSQL connector runs one task). */
+  readonly mcuCount: McuCount;
 }
 
 export type NetworkConfig =
@@ -92,10 +112,14 @@ export class DeploymentConfigError extends PlatformError {
 const KAFKA_VERSIONS = ['3.9.x.kraft', '4.0.x.kraft', '4.1.x.kraft'];
 const SECURITY_GROUP_ID = /^sg-[0-9a-f]{8,17}$/;
 const CLUSTER_ARN = /^arn:aws[a-z-]*:kafka:[a-z0-9-]+:\d{12}:cluster\/[A-Za-z0-9-]+\/[A-Za-z0-9-]+$/;
+/** The full ARN, with the 6 characters Secrets Manager appends: IAM and dynamic references match against it. */
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/;
+const SECRET_ARN_HINT = 'a complete Secrets Manager secret ARN (ending in the 6 characters Secrets Manager adds)';
+const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
 
 /**
  * Reads environment `name` from the `platform` context value:
- * `{ "environments": { "<name>": { account?, region?, production?, network?, kafka?, flushTickMinutes?, provisionedPollers?, alarmEmail?, schemaRegistryUrl?, schemaRegistryCredentialsSecretArn? } } }`.
+ * `{ "environments": { "<name>": { account?, region?, production?, network?, kafka?, flushTickMinutes?, provisionedPollers?, alarmEmail?, schemaRegistryUrl?, schemaRegistryCredentialsSecretArn?, cdcSources? } } }`.
  * @throws DeploymentConfigError naming every problem
  */
 export function parseDeploymentConfig(platformContext: unknown, name: string): DeploymentConfig {
@@ -248,15 +272,47 @@ export function parseDeploymentConfig(platformContext: unknown, name: string): D
   const schemaRegistryCredentialsSecretArn = text(
     'schemaRegistryCredentialsSecretArn',
     field(raw, 'schemaRegistryCredentialsSecretArn'),
-    // The full ARN, with the 6 characters Secrets Manager appends: IAM matches the policy against it.
-    /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/,
-    'a complete Secrets Manager secret ARN (ending in the 6 characters Secrets Manager adds)',
+    SECRET_ARN,
+    SECRET_ARN_HINT,
   );
   const schemaRegistryUrl = text('schemaRegistryUrl', field(raw, 'schemaRegistryUrl'), /^https?:\/\/[^\s/]+(\/\S*)?$/, 'an http(s) URL');
   if (schemaRegistryCredentialsSecretArn !== undefined && schemaRegistryUrl?.startsWith('http://')) {
     problems.push(
       'schemaRegistryUrl must use https:// when schemaRegistryCredentialsSecretArn is set: basic-auth credentials would cross the network in clear text',
     );
+  }
+  const cdcSources: Record<string, CdcSourceConfig> = {};
+  const cdcRaw = field(raw, 'cdcSources') ?? {};
+  if (typeof cdcRaw !== 'object' || cdcRaw === null || Array.isArray(cdcRaw))
+    problems.push('cdcSources must map source names to databases');
+  else {
+    for (const [source, database] of Object.entries(cdcRaw as Record<string, unknown>)) {
+      const where = `cdcSources.${source}`;
+      const hostname = text(`${where}.hostname`, field(database, 'hostname'), HOSTNAME, 'a DNS name or IP address');
+      if (hostname === undefined) problems.push(`${where}.hostname is required (the database's endpoint)`);
+      const secretArn = text(`${where}.secretArn`, field(database, 'secretArn'), SECRET_ARN, SECRET_ARN_HINT);
+      if (secretArn === undefined) problems.push(`${where}.secretArn is required (a secret with JSON "username" and "password")`);
+      const securityGroupId = text(
+        `${where}.securityGroupId`,
+        field(database, 'securityGroupId'),
+        SECURITY_GROUP_ID,
+        'a security group id',
+      );
+      if (securityGroupId === undefined) problems.push(`${where}.securityGroupId is required (the database's security group)`);
+      const addSecurityGroupRules = field(database, 'addSecurityGroupRules') ?? true;
+      if (typeof addSecurityGroupRules !== 'boolean') problems.push(`${where}.addSecurityGroupRules must be true or false`);
+      const mcuCount = field(database, 'mcuCount') ?? 1;
+      if (!MCU_COUNTS.includes(mcuCount as McuCount))
+        problems.push(`${where}.mcuCount must be one of ${MCU_COUNTS.join(', ')}, got ${JSON.stringify(mcuCount)}`);
+      cdcSources[source] = {
+        hostname: hostname ?? '',
+        port: integer(`${where}.port`, field(database, 'port'), 5432, 1, 65_535),
+        secretArn: secretArn ?? '',
+        securityGroupId: securityGroupId ?? '',
+        addSecurityGroupRules: addSecurityGroupRules === true,
+        mcuCount: mcuCount as McuCount,
+      };
+    }
   }
 
   if (problems.length > 0) throw new DeploymentConfigError(name, problems);
@@ -272,6 +328,7 @@ export function parseDeploymentConfig(platformContext: unknown, name: string): D
     alarmEmail,
     schemaRegistryUrl,
     schemaRegistryCredentialsSecretArn,
+    cdcSources,
   };
 }
 

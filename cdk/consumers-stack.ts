@@ -56,6 +56,8 @@ export class ConsumersStack extends Stack {
   readonly flushTicker: PlatformFunction | undefined;
   /** Where the scheduler puts flush ticks it gave up on. */
   flushTickDeadLetters: Queue | undefined;
+  /** Notifies the alarm topic; the CDC stack's alarms use it too. */
+  readonly alarmAction: IAlarmAction;
 
   constructor(scope: Construct, id: string, props: ConsumersStackProps) {
     super(scope, id, props);
@@ -66,6 +68,7 @@ export class ConsumersStack extends Stack {
     alarmKey.grantEncryptDecrypt(new ServicePrincipal('cloudwatch.amazonaws.com'));
     if (config.alarmEmail) alarmTopic.addSubscription(new EmailSubscription(config.alarmEmail));
     const alarmAction = new SnsAction(alarmTopic);
+    this.alarmAction = alarmAction;
 
     const hotStreamOf = new Map(pipeline.hotStreams.map((hot) => [hot.consumer.name, hot.stream.name]));
     const consumers = new Map<string, KafkaConsumer>();

@@ -14,7 +14,12 @@ export const DEPLOYED_OUTPUTS = {
 export function deployedStackName(
   pipelineName: string,
   environment: string,
-  part: 'network' | 'streaming' | 'state' | 'consumers',
+  part: 'network' | 'streaming' | 'state' | 'consumers' | 'cdc',
 ): string {
   return `${pipelineName}-${environment}-${part}`.replace(/[^A-Za-z0-9-]/g, '-');
+}
+
+/** A CDC source's MSK Connect connector name, `<pipeline>-<source>` in the letters, digits and dashes MSK Connect takes. */
+export function connectorNameOf(pipelineName: string, sourceName: string): string {
+  return `${pipelineName}-${sourceName}`.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 128);
 }

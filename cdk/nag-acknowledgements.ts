@@ -1,6 +1,7 @@
 import { NagSuppressions } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { READ_RANGE_GROUP_PREFIX } from '../shared/kafka/read-partition-range';
+import type { CdcStack } from './cdc-stack';
 import type { PlatformStacks } from './platform';
 
 /**
@@ -93,6 +94,7 @@ export function acknowledgeNagFindings(stacks: PlatformStacks): void {
       },
     ]);
   }
+  if (stacks.cdc) acknowledgeCdcFindings(stacks.cdc);
   if (stacks.consumers.flushTicker) {
     NagSuppressions.addResourceSuppressionsByPath(stacks.consumers, stacks.consumers.schedulerRolePolicyPaths(), [
       {
@@ -103,4 +105,49 @@ export function acknowledgeNagFindings(stacks: PlatformStacks): void {
       },
     ]);
   }
+}
+
+/** The CDC stack's accepted findings: MSK Connect's own topic and group names, and CDK's custom-resource function. */
+function acknowledgeCdcFindings(cdc: CdcStack): void {
+  for (const connector of cdc.connectors.values()) {
+    NagSuppressions.addResourceSuppressions(
+      connector.role,
+      [
+        {
+          id: 'AwsSolutions-IAM5',
+          reason:
+            'MSK Connect names a connector’s internal topics __amazon_msk_connect_<configs|offsets|status>_<connector>_<id>, the id chosen when it ' +
+            'creates the connector; the wildcard covers only this connector’s three (its kept offsets topic has the same shape).',
+          appliesTo: [{ regex: '/^Resource::.*:topic\\/.*\\/__amazon_msk_connect_\\*_[A-Za-z0-9-]+_\\*$/g' }],
+        },
+        {
+          id: 'AwsSolutions-IAM5',
+          reason:
+            'The Connect worker group: MSK Connect documents its group names only as the prefix __amazon_msk_connect_ (AlterGroup and ' +
+            'DescribeGroup only, no topic access).',
+          appliesTo: [{ regex: '/^Resource::.*:group\\/.*\\/__amazon_msk_connect_\\*$/g' }],
+        },
+      ],
+      true,
+    );
+  }
+  NagSuppressions.addResourceSuppressions(
+    cdc.bootstrapBrokersFunction(),
+    [
+      {
+        id: 'AwsSolutions-IAM4',
+        reason:
+          'CDK’s AwsCustomResource function (it looks the cluster’s bootstrap brokers up once per deploy) writes its own logs with ' +
+          'AWSLambdaBasicExecutionRole; its one other permission is kafka:GetBootstrapBrokers on the cluster’s ARN.',
+        appliesTo: ['Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'],
+      },
+      ...['Serverless-LambdaDefaultMemorySize', 'Serverless-LambdaDLQ', 'Serverless-LambdaTracing', 'AwsSolutions-L1'].map((id) => ({
+        id,
+        reason:
+          'CDK’s AwsCustomResource function, invoked synchronously by CloudFormation once per deploy to read the bootstrap brokers: a failure ' +
+          'fails the deploy itself, and its memory, runtime and tracing are CDK’s to choose.',
+      })),
+    ],
+    true,
+  );
 }

@@ -15,7 +15,7 @@ import {
 } from 'aws-cdk-lib/aws-ec2';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import type { KafkaClusterConfig, NetworkConfig } from './config';
+import type { CdcSourceConfig, KafkaClusterConfig, NetworkConfig } from './config';
 
 /** MSK's IAM-authenticated TLS listener: the one port clients, pollers included, open to the brokers. */
 export const MSK_IAM_PORT = 9098;
@@ -28,6 +28,8 @@ export interface NetworkStackProps extends StackProps {
   readonly kafka: KafkaClusterConfig;
   /** The functions read a secret (the schema registry's credentials): a new VPC gets a Secrets Manager endpoint. */
   readonly secretsManagerEndpoint?: boolean;
+  /** The database of each CDC source, by source name: each source's connector gets a group of its own. */
+  readonly cdcSources?: Readonly<Record<string, CdcSourceConfig>>;
 }
 
 /**
@@ -55,6 +57,8 @@ export class NetworkStack extends Stack {
   readonly clusterSecurityGroup: ISecurityGroup;
   /** The interface endpoints' group(s) the platform admitted itself to (none with NAT). */
   readonly endpointSecurityGroups: readonly ISecurityGroup[];
+  /** Each CDC source's MSK Connect workers, by source name: they reach the brokers and the source's database. */
+  readonly cdcConnectorSecurityGroups: ReadonlyMap<string, ISecurityGroup>;
 
   override get availabilityZones(): string[] {
     return this.namedZones ? [...this.namedZones] : super.availabilityZones;
@@ -174,5 +178,35 @@ export class NetworkStack extends Stack {
       cluster.addEgressRule(Peer.anyIpv4(), Port.tcp(HTTPS_PORT), 'The event source pollers to STS and Lambda through the NAT gateway');
     }
     this.endpointSecurityGroups = endpointGroups;
+    this.cdcConnectorSecurityGroups = this.cdcConnectorGroups(props.cdcSources ?? {}, manageClusterRules);
+  }
+
+  /**
+   * A group per CDC source's connector, which may leave only to the brokers (9098) and to its database's port.
+   * The brokers admit it when this app manages their rules, the database's group when the source says so.
+   * No 443: the workers call no AWS API from the VPC (CloudFormation resolves the login; MSK Connect ships logs).
+   */
+  private cdcConnectorGroups(sources: Readonly<Record<string, CdcSourceConfig>>, manageClusterRules: boolean): Map<string, ISecurityGroup> {
+    const groups = new Map<string, ISecurityGroup>();
+    for (const [name, database] of Object.entries(sources)) {
+      const connector = new SecurityGroup(this, `CdcConnector-${name}`, {
+        vpc: this.vpc,
+        description: `MSK Connect workers of CDC source ${name}`,
+        allowAllOutbound: false,
+      });
+      const databaseGroup = SecurityGroup.fromSecurityGroupId(this, `CdcDatabase-${name}`, database.securityGroupId, {
+        mutable: database.addSecurityGroupRules,
+        allowAllOutbound: false,
+      });
+      const databasePort = Port.tcp(database.port);
+      connector.addEgressRule(this.clusterSecurityGroup, Port.tcp(MSK_IAM_PORT), 'Kafka over IAM/TLS to the brokers');
+      connector.addEgressRule(databaseGroup, databasePort, `PostgreSQL replication from database of CDC source ${name}`);
+      if (manageClusterRules) {
+        this.clusterSecurityGroup.addIngressRule(connector, Port.tcp(MSK_IAM_PORT), `Kafka over IAM/TLS from CDC connector ${name}`);
+      }
+      if (database.addSecurityGroupRules) databaseGroup.addIngressRule(connector, databasePort, `PostgreSQL from CDC connector ${name}`);
+      groups.set(name, connector);
+    }
+    return groups;
   }
 }

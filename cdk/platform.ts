@@ -1,5 +1,7 @@
 import type { App } from 'aws-cdk-lib';
+import { PlatformError } from '../shared/errors';
 import type { Pipeline } from '../shared/pipeline';
+import { CdcStack } from './cdc-stack';
 import { DeploymentConfigError, type DeploymentConfig } from './config';
 import { AWS_DEFAULT_KAFKA_BATCHING_WINDOW_MS } from './constructs/kafka-consumer';
 import { ConsumersStack } from './consumers-stack';
@@ -13,16 +15,36 @@ export interface PlatformStacks {
   readonly streaming: StreamingStack;
   readonly state: StateStack;
   readonly consumers: ConsumersStack;
+  /** MSK Connect's connectors; only for a pipeline that declares CDC sources. */
+  readonly cdc: CdcStack | undefined;
+}
+
+/** What synth builds before the stacks: for a pipeline with CDC sources, the Debezium plugin's resolved jars. */
+export interface PlatformAssets {
+  /** From resolveDebeziumPlugin (cdk/constructs/debezium-plugin-asset.ts). */
+  readonly debeziumPluginDirectory?: string | undefined;
+}
+
+/** The stacks were asked for without an asset they need (a programming error of the caller, not of the environment). */
+export class MissingPlatformAssetError extends PlatformError {
+  override readonly name = 'MissingPlatformAssetError';
 }
 
 /**
  * The whole deployment of one pipeline in one environment: network, Kafka
  * cluster and topics, state tables, consumers. Stack names are
- * `<pipeline>-<environment>-<part>`.
+ * `<pipeline>-<environment>-<part>`; a pipeline with CDC sources gets a fifth, `cdc`.
  * @throws DeploymentConfigError when the pipeline and the environment do not fit together
+ * @throws MissingPlatformAssetError when the pipeline captures changes and no plugin directory is given
  */
-export function addPlatformStacks(app: App, pipeline: Pipeline, config: DeploymentConfig): PlatformStacks {
+export function addPlatformStacks(app: App, pipeline: Pipeline, config: DeploymentConfig, assets: PlatformAssets = {}): PlatformStacks {
   checkFit(pipeline, config);
+  const capturesChanges = pipeline.cdcSources.length > 0;
+  if (capturesChanges && assets.debeziumPluginDirectory === undefined) {
+    throw new MissingPlatformAssetError(
+      `pipeline "${pipeline.name}" declares CDC sources: resolve the Debezium plugin (resolveDebeziumPlugin) and pass its directory`,
+    );
+  }
   const env =
     config.account || config.region
       ? { ...(config.account ? { account: config.account } : {}), ...(config.region ? { region: config.region } : {}) }
@@ -34,6 +56,7 @@ export function addPlatformStacks(app: App, pipeline: Pipeline, config: Deployme
     network: config.network,
     kafka: config.kafka,
     secretsManagerEndpoint: config.schemaRegistryCredentialsSecretArn !== undefined,
+    cdcSources: config.cdcSources,
   });
   const streaming = new StreamingStack(app, deployedStackName(pipeline.name, config.name, 'streaming'), {
     ...common,
@@ -61,7 +84,23 @@ export function addPlatformStacks(app: App, pipeline: Pipeline, config: Deployme
     privateSubnets: network.privateSubnets,
     functionSecurityGroup: network.functionSecurityGroup,
   });
-  return { network, streaming, state, consumers };
+  const cdc = capturesChanges
+    ? new CdcStack(app, deployedStackName(pipeline.name, config.name, 'cdc'), {
+        ...common,
+        pipeline,
+        databases: config.cdcSources,
+        pluginDirectory: assets.debeziumPluginDirectory!,
+        clusterArn: streaming.clusterArn,
+        arns: streaming.arns,
+        vpc: network.vpc,
+        privateSubnets: network.privateSubnets,
+        connectorSecurityGroups: network.cdcConnectorSecurityGroups,
+        alarmAction: consumers.alarmAction,
+      })
+    : undefined;
+  // The change topics exist before a connector writes them (a source connector would otherwise create them itself).
+  cdc?.addStackDependency(streaming, 'the change topics exist before the connector writes them');
+  return { network, streaming, state, consumers, cdc };
 }
 
 function checkFit(pipeline: Pipeline, config: DeploymentConfig): void {
@@ -95,6 +134,16 @@ function checkFit(pipeline: Pipeline, config: DeploymentConfig): void {
   for (const name of Object.keys(config.provisionedPollers)) {
     if (!consumerNames.has(name))
       problems.push(`provisionedPollers names consumer "${name}", which pipeline "${pipeline.name}" does not declare`);
+  }
+  const declaredSources = new Map(pipeline.cdcSources.map(({ source }) => [source.name, source]));
+  for (const [name, source] of declaredSources) {
+    if (config.cdcSources[name] === undefined)
+      problems.push(
+        `CDC source "${name}" (database "${source.database}") has no database settings: add cdcSources.${name} { hostname, secretArn, securityGroupId } to environment "${config.name}"`,
+      );
+  }
+  for (const name of Object.keys(config.cdcSources)) {
+    if (!declaredSources.has(name)) problems.push(`cdcSources names source "${name}", which pipeline "${pipeline.name}" does not declare`);
   }
   if (problems.length > 0) throw new DeploymentConfigError(config.name, problems);
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface JarSet {
@@ -32,28 +32,41 @@ export async function resolveJars(jars: JarSet, cacheRoot: string, log: (line: s
   const completeMarker = join(libsDir, '.complete');
   if (existsSync(completeMarker)) return libsDir;
 
-  rmSync(libsDir, { recursive: true, force: true });
-  mkdirSync(libsDir, { recursive: true });
-  log(`Resolving ${jars.description} from Maven Central into ${libsDir} (first run only)…`);
-  await runMaven(
-    [
-      '-B',
-      '-q',
-      '-f',
-      jars.pom,
-      'dependency:copy-dependencies',
-      `-DoutputDirectory=${libsDir}`,
-      '-DincludeScope=runtime',
-      ...(jars.copyFlags ?? []),
-    ],
-    jars,
-  );
-  const resolved = readdirSync(libsDir).filter((file) => file.endsWith('.jar'));
-  if (!resolved.some((jar) => jar.startsWith(jars.requiredJarPrefix))) {
-    throw new jars.error(`Maven finished but ${libsDir} holds no ${jars.requiredJarPrefix} jar; check ${jars.pom}`);
+  // Resolved into a folder of this call's own, then renamed into place: processes resolving at once (test
+  // workers, synth beside npm start) never see, or delete, each other's half-copied jars.
+  mkdirSync(cacheRoot, { recursive: true });
+  const partialDir = mkdtempSync(join(cacheRoot, `${jars.name}-${pomHash}.partial-`));
+  try {
+    log(`Resolving ${jars.description} from Maven Central into ${libsDir} (first run only)…`);
+    await runMaven(
+      [
+        '-B',
+        '-q',
+        '-f',
+        jars.pom,
+        'dependency:copy-dependencies',
+        `-DoutputDirectory=${partialDir}`,
+        '-DincludeScope=runtime',
+        ...(jars.copyFlags ?? []),
+      ],
+      jars,
+    );
+    const resolved = readdirSync(partialDir).filter((file) => file.endsWith('.jar'));
+    if (!resolved.some((jar) => jar.startsWith(jars.requiredJarPrefix))) {
+      throw new jars.error(`Maven finished but holds no ${jars.requiredJarPrefix} jar; check ${jars.pom}`);
+    }
+    writeFileSync(join(partialDir, '.complete'), `${new Date().toISOString()}\n`);
+    if (existsSync(completeMarker)) return libsDir; // another process finished first
+    rmSync(libsDir, { recursive: true, force: true }); // an incomplete folder an interrupted older version left
+    try {
+      renameSync(partialDir, libsDir);
+    } catch (error) {
+      if (!existsSync(completeMarker)) throw error;
+    }
+    return libsDir;
+  } finally {
+    rmSync(partialDir, { recursive: true, force: true });
   }
-  writeFileSync(completeMarker, `${new Date().toISOString()}\n`);
-  return libsDir;
 }
 
 async function runMaven(args: readonly string[], jars: JarSet): Promise<void> {

@@ -6,7 +6,7 @@ import cdkJson from '../../cdk.json';
 import pipeline from '../../pipeline';
 import { deployablePipeline } from '../fixtures/deployable-pipeline';
 import { problemsOf } from '../support/problems';
-import { TEST_ENVIRONMENTS } from './synthesize';
+import { debeziumPluginDirectory, PLUGIN_RESOLUTION_TIMEOUT_MS, TEST_ENVIRONMENTS } from './synthesize';
 
 /** The problems `run` reports as a DeploymentConfigError, or fails the test when it accepts the configuration. */
 const configProblems = (run: () => unknown) => problemsOf(DeploymentConfigError, run);
@@ -25,12 +25,16 @@ describe('CDK: deployment configuration, validated at synth time', () => {
 
   it.each(Object.keys((cdkJson.context.platform as { environments: object }).environments))(
     'synthesizes environment "%s" of cdk.json for the real pipeline without any AWS lookup (offline, no credentials)',
-    (environment) => {
+    async (environment) => {
       const app = new App({ context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] } });
-      addPlatformStacks(app, pipeline, parseDeploymentConfig(cdkJson.context.platform, environment));
+      const debeziumPlugin = pipeline.cdcSources.length > 0 ? await debeziumPluginDirectory() : undefined;
+      addPlatformStacks(app, pipeline, parseDeploymentConfig(cdkJson.context.platform, environment), {
+        debeziumPluginDirectory: debeziumPlugin,
+      });
 
       expect(app.synth().manifest.missing).toBeUndefined();
     },
+    PLUGIN_RESOLUTION_TIMEOUT_MS,
   );
 
   it('names the environments it knows when asked for another', () => {

@@ -4,16 +4,7 @@ import examplePipeline from '../../pipeline';
 import { parseDeploymentConfig } from '../../cdk/config';
 import { addPlatformStacks } from '../../cdk/platform';
 import { deployablePipeline } from '../fixtures/deployable-pipeline';
-import { synthesize, TEST_ENVIRONMENTS, type Synthesized } from './synthesize';
-
-/** Resource properties, or any object within them: CloudFormation JSON, which the assertions below read by path. */
-// biome-ignore lint/suspicious/noExplicitAny: untyped CloudFormation JSON (Template.findResources gives it as any), read by deep property paths that each assertion checks
-type TemplateJson = Record<string, any>;
-
-/** The resources of a type in a template, by logical id. */
-function resources(template: Synthesized['templates'][keyof Synthesized['templates']], type: string): Array<TemplateJson> {
-  return Object.values(template.findResources(type)).map((resource) => resource.Properties as TemplateJson);
-}
+import { environmentsFor, PLUGIN_RESOLUTION_TIMEOUT_MS, resources, synthesize, type Synthesized, type TemplateJson } from './synthesize';
 
 /** The IAM statements of the policies attached to a consumer's role, by Sid. */
 function statementsOf(synthesized: Synthesized, consumer: string): Map<string, TemplateJson> {
@@ -31,12 +22,15 @@ function statementsOf(synthesized: Synthesized, consumer: string): Map<string, T
 }
 
 describe('CDK: the platform stacks', () => {
-  const dev = synthesize('dev');
-  const existing = synthesize('existing');
+  let dev: Synthesized;
+  let existing: Synthesized;
+  beforeAll(async () => {
+    [dev, existing] = await Promise.all([synthesize('dev'), synthesize('existing')]);
+  }, PLUGIN_RESOLUTION_TIMEOUT_MS);
 
-  it('passes cdk-nag AwsSolutions and Serverless: no unacknowledged error or warning in any stack', () => {
-    for (const { stacks } of [dev, existing, synthesize('nat', examplePipeline)]) {
-      for (const stack of Object.values(stacks)) {
+  it('passes cdk-nag AwsSolutions and Serverless: no unacknowledged error or warning in any stack', async () => {
+    for (const { stacks } of [dev, existing, await synthesize('nat', examplePipeline)]) {
+      for (const stack of Object.values(stacks).filter((candidate) => candidate !== undefined)) {
         const findings = [
           ...Annotations.fromStack(stack).findError('*', Match.stringLikeRegexp('(AwsSolutions|Serverless)-')),
           ...Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('(AwsSolutions|Serverless)-')),
@@ -143,9 +137,12 @@ describe('CDK: the platform stacks', () => {
     });
   });
 
-  it('tells every function of a pipeline with Avro topics where the schema registry is (to look schemas up, not register them), and refuses an environment without one', () => {
-    const withRegistry = synthesize('dev', examplePipeline);
-    const withoutRegistry = () => addPlatformStacks(new App(), examplePipeline, parseDeploymentConfig(TEST_ENVIRONMENTS, 'prod'));
+  it('tells every function of a pipeline with Avro topics where the schema registry is (to look schemas up, not register them), and refuses an environment without one', async () => {
+    const withRegistry = await synthesize('dev', examplePipeline);
+    const withoutRegistry = () =>
+      addPlatformStacks(new App(), examplePipeline, parseDeploymentConfig(environmentsFor(examplePipeline), 'prod'), {
+        debeziumPluginDirectory: __dirname,
+      });
 
     const consumerFunctions = resources(withRegistry.templates.consumers, 'AWS::Lambda::Function').filter((fn) =>
       examplePipeline.consumers.some((consumer) => consumer.name === fn.Environment.Variables.POWERTOOLS_SERVICE_NAME),
@@ -218,7 +215,7 @@ describe('CDK: the platform stacks', () => {
     expect(JSON.stringify(prices.get('OwnTables')!.Resource)).not.toContain('index/*');
   });
 
-  it('creates every table with its keys, on-demand billing, point-in-time recovery and TTL, kept and protected only in production', () => {
+  it('creates every table with its keys, on-demand billing, point-in-time recovery and TTL, kept and protected only in production', async () => {
     const tables = resources(dev.templates.state, 'AWS::DynamoDB::Table');
 
     expect(tables).toHaveLength(deployablePipeline.tables.length);
@@ -247,7 +244,7 @@ describe('CDK: the platform stacks', () => {
       ],
     });
     dev.templates.state.allResources('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });
-    const production = synthesize('prod');
+    const production = await synthesize('prod');
     production.templates.state.allResources('AWS::DynamoDB::Table', {
       DeletionPolicy: 'Retain',
       Properties: Match.objectLike({ DeletionProtectionEnabled: true }),
