@@ -37,6 +37,14 @@ export default definePipeline({
     { join: catalog.itemsWithFlyer, handler: handler('items-with-flyer'), eventSource: { batchSize: 500, maximumBatchingWindowMs: 1_000 } },
     { join: catalog.offers, handler: handler('offers'), eventSource: { batchSize: 500, maximumBatchingWindowMs: 1_000 } },
   ],
+  cdcMappings: [
+    // Merchants are liberated by change data capture: the monolith's table, mapped to the public entity.
+    {
+      mapping: catalog.merchantsFromMonolith,
+      handler: handler('merchants-from-monolith'),
+      eventSource: { batchSize: 500, maximumBatchingWindowMs: 500 },
+    },
+  ],
   hotStreams: [
     // 1,000 records (about 0.2–0.6 MB of event, far below the 6 MB cap) are at most 1,000 keys, about 2,000 requests at
     // 8 at a time: a few seconds, well inside the 50 s a 60 s timeout leaves; a failed batch repeats its work on retry.

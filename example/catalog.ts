@@ -1,18 +1,22 @@
+import type { CdcMapping } from '../shared/cdc';
 import { defineJoin, type FkJoin } from '../shared/fk-join';
 import type { HotStream } from '../shared/hot-path';
 import type { TopicDeclaration } from '../shared/pipeline';
 import { lazySchemaRegistry, topicValueFormat, type ValueFormat } from '../shared/schemas';
 import { definePriceStream, type PriceUpdate } from './price-stream';
 import { defineStockStream, type StockUpdate } from './stock-stream';
+import { defineMerchantsFromMonolith } from './monolith';
 import { offerOf, type Flyer, type Item, type ItemWithFlyer, type Merchant, type Offer } from './model';
 
-/** The example domain's streams: two joins to the `offers` Core Event, and the price and stock hot streams. */
+/** The example domain's streams: merchants captured from the monolith's database, two joins to the `offers` Core Event, and the price and stock hot streams. */
 export interface Catalog {
   readonly topics: readonly TopicDeclaration[];
   readonly itemsWithFlyer: FkJoin<Item, Flyer, ItemWithFlyer>;
   readonly offers: FkJoin<ItemWithFlyer, Merchant, Offer>;
   readonly prices: HotStream<PriceUpdate>;
   readonly stocks: HotStream<StockUpdate>;
+  /** The monolith's `merchants` table, captured by change data capture, mapped to the `merchants` entity stream. */
+  readonly merchantsFromMonolith: CdcMapping<Merchant>;
   /** Each topic's wire format, by topic name: Avro in the Confluent wire format, dead-letter topics aside. */
   readonly formats: ReadonlyMap<string, ValueFormat>;
 }
@@ -35,7 +39,7 @@ export function defineCatalog(prefix = ''): Catalog {
     { name: topic('price-deltas'), kind: 'event', partitions: 6, valueSchema: 'price-deltas-value' },
     { name: topic('stock-deltas'), kind: 'event', partitions: 6, valueSchema: 'stock-deltas-value' },
     // Dead letters keep each record's bytes as they arrived, whatever they are.
-    ...['merchants.dlq', 'items-with-flyer.dlq', 'offers.dlq', 'price-updates.dlq', 'stock-updates.dlq'].map(
+    ...['merchants.dlq', 'merchants-from-monolith.dlq', 'items-with-flyer.dlq', 'offers.dlq', 'price-updates.dlq', 'stock-updates.dlq'].map(
       (name): TopicDeclaration => ({ name: topic(name), kind: 'dead-letter', partitions: 1, retentionMs: 14 * 24 * 3_600_000 }),
     ),
   ];
@@ -92,7 +96,8 @@ export function defineCatalog(prefix = ''): Catalog {
     coalesceWindowMs: 10_000,
     formats: { input: format('stock-updates'), output: format('stock-deltas') },
   });
-  return { topics, itemsWithFlyer, offers, prices, stocks, formats };
+  const merchantsFromMonolith = defineMerchantsFromMonolith(prefix, format<Merchant>('merchants'));
+  return { topics, itemsWithFlyer, offers, prices, stocks, merchantsFromMonolith, formats };
 }
 
 /** The catalog `pipeline.ts` deploys and `npm start` runs; the handler modules in functions/ use it. */

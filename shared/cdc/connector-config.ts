@@ -1,11 +1,11 @@
-import type { CdcSource } from './define-cdc-mapping';
+import { MAX_CHANGE_EVENT_BYTES, type CdcSource } from './define-cdc-mapping';
 
 /** How the connector reaches the source database. */
 export interface SourceDatabaseConnection {
   readonly hostname: string;
   readonly port: number;
   readonly user: string;
-  /** The password itself locally; deployed, a config-provider reference such as `${secretsmanager:…}`. */
+  /** The password itself locally; deployed, a CloudFormation dynamic reference to the source's secret (cdk/constructs/cdc-connector.ts). */
   readonly password: string;
 }
 
@@ -54,5 +54,8 @@ export function debeziumConnectorConfig(
     'heartbeat.interval.ms': '10000',
     // Back after a database restart within seconds (Debezium's default wait is 10 s).
     'retriable.restart.connector.wait.ms': '2000',
+    // A wide row's change event is larger than the producer's 1 MB default; its change topic takes up to this.
+    // (Connect allows connector-level client overrides by default since Kafka 3.0.)
+    'producer.override.max.request.size': String(MAX_CHANGE_EVENT_BYTES),
   };
 }

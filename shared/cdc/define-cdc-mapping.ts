@@ -8,6 +8,12 @@ export interface CdcSource {
   readonly name: string;
   /** The database (PostgreSQL `dbname`) holding the captured tables. */
   readonly database: string;
+  /**
+   * Local runs only: the SQL that creates the captured tables (the monolith's
+   * schema), run once when `npm start` creates the database. The connector's
+   * publication names the tables, so they must exist before it starts.
+   */
+  readonly localSchemaSql?: string;
 }
 
 /**
@@ -43,6 +49,15 @@ export interface CdcMapping<E = unknown> extends CdcMappingDeclaration<E> {
   readonly changeTopic: string;
   readonly entityFormat: ValueFormat<E>;
 }
+
+/**
+ * The largest change event a change topic takes (its `max.message.bytes`, and the connector producer's
+ * `max.request.size`): a row a few MB wide reaches the mapping, which dead-letters what its entity
+ * topic cannot take. 4 MiB, because a record travels base64-encoded in a Lambda event (4/3 of its
+ * size), which must stay under 6 MB. A wider row stops the connector's task (FAILED, with the reason;
+ * the slot keeps the WAL, so nothing is lost) until the table's shape or this limit is dealt with.
+ */
+export const MAX_CHANGE_EVENT_BYTES = 4 * 1024 * 1024;
 
 const NAME = /^[a-z0-9_]{1,40}$/;
 const TABLE = /^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$/;

@@ -11,6 +11,7 @@ export {
 export {
   cdcPositionsTableVariable,
   defineCdcMapping,
+  MAX_CHANGE_EVENT_BYTES,
   type CdcMapping,
   type CdcMappingDeclaration,
   type CdcSource,

@@ -2,7 +2,9 @@ import { Client } from 'pg';
 import { debeziumConnectorConfig } from '../cdc/connector-config';
 import type { Pipeline } from '../pipeline';
 import type { ServiceDeath } from './child-process';
-import { startConnectWorker, type ConnectorStatus, type ConnectWorker } from './connect/connect-worker';
+import { cdcSourceStatuses, type CdcSourceStatus } from './cdc-status';
+import { startConnectWorker, type ConnectWorker } from './connect/connect-worker';
+import { LocalConfigError } from './errors';
 import { startPostgresServer, type PostgresServer } from './postgres/postgres-server';
 
 export interface ChangeDataCaptureOptions {
@@ -16,7 +18,10 @@ export interface ChangeDataCaptureOptions {
   readonly stateDir: string;
   /** Keep the databases here across restarts; by default each start gets a fresh cluster. */
   readonly postgresDataDir?: string;
-  /** Runs once per source database before its connector starts: the monolith's tables and rows. */
+  /**
+   * Runs once per source database, when it is created, after the source's `localSchemaSql`: the
+   * monolith's rows (tests use it for tables too).
+   */
   readonly seed?: (database: Client, source: string) => Promise<void>;
   readonly log?: (line: string) => void;
 }
@@ -27,12 +32,15 @@ export interface RunningChangeDataCapture {
   readonly worker: ConnectWorker;
   /** A client of a source's database, for whoever plays the monolith (the demo traffic, a test). */
   connectToSource(source: string): Promise<Client>;
-  /** Each source's connector, as the worker reports it. */
-  statuses(): Promise<ReadonlyMap<string, ConnectorStatus | undefined>>;
+  /** Each source's connector state and replication-slot lag. Never throws. */
+  statuses(): Promise<CdcSourceStatus[]>;
   /** Resolves when PostgreSQL or the worker ends without stop() having been called. */
   readonly died: Promise<ServiceDeath>;
-  /** Stops the worker (committing its offsets), then PostgreSQL. */
-  stop(): Promise<void>;
+  /**
+   * Stops the worker (committing its offsets), then PostgreSQL. `killWorker`: kill the worker instead, for
+   * when the broker is gone (a graceful stop would wait out its timeouts; nothing committed is lost).
+   */
+  stop(options?: { readonly killWorker?: boolean }): Promise<void>;
 }
 
 /**
@@ -65,19 +73,19 @@ export async function startChangeDataCapture(pipeline: Pipeline, options: Change
         const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [source.database]);
         if (exists.rowCount === 0) {
           await admin.query(`CREATE DATABASE "${source.database.replace(/"/g, '""')}"`);
-          if (options.seed) {
-            const client = await connectToSource(source.name);
-            try {
-              await options.seed(client, source.name);
-            } finally {
-              await client.end();
-            }
+          const client = await connectToSource(source.name);
+          try {
+            if (source.localSchemaSql) await client.query(source.localSchemaSql);
+            await options.seed?.(client, source.name);
+          } finally {
+            await client.end();
           }
         }
       } finally {
         await admin.end();
       }
     }
+    await assertTablesExist(pipeline, connectToSource);
     worker = await startConnectWorker({
       port: options.connectPort,
       brokers: options.brokers,
@@ -109,15 +117,35 @@ export async function startChangeDataCapture(pipeline: Pipeline, options: Change
     postgres,
     worker: running,
     connectToSource,
-    async statuses() {
-      const statuses = new Map<string, ConnectorStatus | undefined>();
-      for (const { source } of pipeline.cdcSources) statuses.set(source.name, await running.connectorStatus(source.name));
-      return statuses;
-    },
+    statuses: () =>
+      cdcSourceStatuses(
+        pipeline.cdcSources.map(({ source }) => source.name),
+        { connectUrl: running.url, postgres: { host: postgres.host, port: postgres.port, user: postgres.superuser } },
+      ),
     died: Promise.race([postgres.died, running.died]),
-    async stop() {
-      await running.stop();
+    async stop(stopOptions = {}) {
+      await (stopOptions.killWorker ? running.kill() : running.stop());
       await postgres.stop();
     },
   };
+}
+
+/** The connector's publication names the captured tables: each must exist before it starts, or it fails later, less clearly. */
+async function assertTablesExist(pipeline: Pipeline, connectToSource: (source: string) => Promise<Client>): Promise<void> {
+  for (const { source, mappings } of pipeline.cdcSources) {
+    const client = await connectToSource(source.name);
+    try {
+      for (const { mapping } of mappings) {
+        const found = await client.query<{ found: string | null }>('SELECT to_regclass($1)::text AS found', [mapping.table]);
+        if (found.rows[0]?.found == null) {
+          throw new LocalConfigError(
+            `CDC mapping "${mapping.name}" captures ${mapping.table}, which database "${source.database}" does not have: ` +
+              `give source "${source.name}" a localSchemaSql that creates it (see shared/cdc/README.md)`,
+          );
+        }
+      }
+    } finally {
+      await client.end();
+    }
+  }
 }

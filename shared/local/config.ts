@@ -12,6 +12,10 @@ export interface LocalServicesConfig {
   readonly kafkaPort: number;
   /** From LOCAL_DYNAMODB_PORT. @default 18000 */
   readonly dynamoDbPort: number;
+  /** From LOCAL_POSTGRES_PORT: the change-data-capture sources' PostgreSQL, when the pipeline declares one. @default 15432 */
+  readonly postgresPort: number;
+  /** From LOCAL_CONNECT_PORT: the Kafka Connect worker's REST API, when the pipeline declares a CDC source. @default 18083 */
+  readonly connectPort: number;
   /** From AWS_REGION. @default 'us-east-1' */
   readonly awsRegion: string;
   /**
@@ -33,6 +37,8 @@ export const ENVIRONMENT_VARIABLES = {
   dynamoDbEndpoint: 'DYNAMODB_ENDPOINT',
   kafkaPort: 'LOCAL_KAFKA_PORT',
   dynamoDbPort: 'LOCAL_DYNAMODB_PORT',
+  postgresPort: 'LOCAL_POSTGRES_PORT',
+  connectPort: 'LOCAL_CONNECT_PORT',
   schemaRegistryUrl: 'SCHEMA_REGISTRY_URL',
   schemaRegistryCredentials: 'SCHEMA_REGISTRY_CREDENTIALS',
   schemaRegistryFile: 'SCHEMA_REGISTRY_FILE',
@@ -53,6 +59,8 @@ export function readLocalServicesConfig(env: NodeJS.ProcessEnv): LocalServicesCo
     externalDynamoDbEndpoint: parseEndpoint(env[ENVIRONMENT_VARIABLES.dynamoDbEndpoint]),
     kafkaPort: parsePort(ENVIRONMENT_VARIABLES.kafkaPort, env[ENVIRONMENT_VARIABLES.kafkaPort], 19092),
     dynamoDbPort: parsePort(ENVIRONMENT_VARIABLES.dynamoDbPort, env[ENVIRONMENT_VARIABLES.dynamoDbPort], 18000),
+    postgresPort: parsePort(ENVIRONMENT_VARIABLES.postgresPort, env[ENVIRONMENT_VARIABLES.postgresPort], 15432),
+    connectPort: parsePort(ENVIRONMENT_VARIABLES.connectPort, env[ENVIRONMENT_VARIABLES.connectPort], 18083),
     awsRegion: env.AWS_REGION || 'us-east-1',
     schemaRegistry: parseSchemaRegistry(env),
     functionDefaults: {

@@ -35,6 +35,8 @@ export interface WatchedService {
   readonly died: Promise<string>;
   /** Stops the service (its stop signal, SIGKILL after the grace period) and its watchdog; resolves once both are gone. */
   stop(): Promise<void>;
+  /** Kills the service and its watchdog at once (SIGKILL), for when a graceful stop cannot succeed; resolves once both are gone. */
+  kill(): Promise<void>;
 }
 
 /**
@@ -115,6 +117,12 @@ export async function startUnderWatchdog(
         killGroup(watchdog.pid, servicePid);
         await watchdogExited;
       }
+    },
+    async kill() {
+      stopping = true;
+      if (watchdog.exitCode !== null || watchdog.signalCode !== null) return;
+      killGroup(watchdog.pid, servicePid);
+      await watchdogExited;
     },
   };
 }

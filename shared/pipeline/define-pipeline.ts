@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { CDC_POSITIONS_KEY } from '../cdc/change-positions-store';
-import { cdcPositionsTableVariable } from '../cdc/define-cdc-mapping';
+import { cdcPositionsTableVariable, MAX_CHANGE_EVENT_BYTES } from '../cdc/define-cdc-mapping';
 import { JOIN_STATE_TTL_ATTRIBUTE, joinStateTableVariable } from '../fk-join/define-join';
 import { hotStateTableVariable, PENDING_INDEX, reportBatchItemFailuresVariable } from '../hot-path/define-hot-stream';
 import { repositorySchemas } from '../schemas/repository-schemas';
@@ -82,11 +82,25 @@ export function definePipeline(declaration: PipelineDeclaration): Pipeline {
         kind: 'entity',
         partitions:
           binding.changeTopicPartitions ?? declaration.topics.find((topic) => topic.name === binding.mapping.entityTopic)?.partitions ?? 1,
+        // A wide row's change event is larger than the cluster's 1 MB default.
+        maxMessageBytes: MAX_CHANGE_EVENT_BYTES,
       },
       problems,
     ),
   );
-  const topics = [...declaration.topics.map((topic) => resolveTopic(topic, problems)), ...changeTopics];
+  // What a CDC mapping dead-letters is a change event: its dead-letter topic takes one as large as its change topic does.
+  const cdcDeadLetterTopics = new Set(cdcBindings.map(({ mapping }) => mapping.deadLetterTopic));
+  const topics = [
+    ...declaration.topics.map((topic) =>
+      resolveTopic(
+        cdcDeadLetterTopics.has(topic.name) && topic.maxMessageBytes === undefined
+          ? { ...topic, maxMessageBytes: MAX_CHANGE_EVENT_BYTES }
+          : topic,
+        problems,
+      ),
+    ),
+    ...changeTopics,
+  ];
   const joinBindings = declaration.joins ?? [];
   const joinTables = joinBindings.map(joinStateTable);
   const hotBindings = declaration.hotStreams ?? [];
@@ -269,6 +283,11 @@ function resolveCdcSources(
     if (!deadLetter) problems.push(`${where}: its dead-letter topic "${mapping.deadLetterTopic}" is not declared`);
     else if (deadLetter.kind !== 'dead-letter') {
       problems.push(`${where}: its dead-letter topic "${mapping.deadLetterTopic}" must be declared with kind "dead-letter"`);
+    } else if (Number(deadLetter.config['max.message.bytes'] ?? MAX_CHANGE_EVENT_BYTES) < MAX_CHANGE_EVENT_BYTES) {
+      problems.push(
+        `${where}: its dead-letter topic "${mapping.deadLetterTopic}" takes records up to ${deadLetter.config['max.message.bytes']} bytes, ` +
+          `less than a change event may take (${MAX_CHANGE_EVENT_BYTES}): leave maxMessageBytes out or raise it`,
+      );
     }
     const captured = `${mapping.source.name}/${mapping.table}`;
     if (capturedTables.has(captured)) problems.push(`${where}: table ${mapping.table} of source "${mapping.source.name}" is mapped twice`);
@@ -278,6 +297,9 @@ function resolveCdcSources(
       problems.push(
         `${where}: source "${mapping.source.name}" names database "${mapping.source.database}" here and "${group.source.database}" elsewhere`,
       );
+    }
+    if (group.source.localSchemaSql !== mapping.source.localSchemaSql) {
+      problems.push(`${where}: source "${mapping.source.name}" has another localSchemaSql here than elsewhere: declare the source once`);
     }
     sources.set(mapping.source.name, group);
     const consumer = consumers.find((candidate) => candidate.name === mapping.name);
@@ -370,12 +392,14 @@ function resolveTopic(topic: TopicDeclaration, problems: string[]): Topic {
   checkInteger(where, 'replicationFactor', replicationFactor, 1, 32, problems);
   const retentionMs = topic.retentionMs ?? DEFAULT_RETENTION_DAYS[topic.kind] * DAY_MS;
   if (retentionMs !== -1) checkInteger(where, 'retentionMs', retentionMs, 60_000, Number.MAX_SAFE_INTEGER, problems);
+  if (topic.maxMessageBytes !== undefined) checkInteger(where, 'maxMessageBytes', topic.maxMessageBytes, 1_024, 64 * 1024 * 1024, problems);
 
   const config: Record<string, string> =
     topic.kind === 'entity'
       ? // Compacted: the latest value per key is kept forever; tombstones stay readable for retentionMs.
         { 'cleanup.policy': 'compact', 'delete.retention.ms': String(retentionMs) }
       : { 'cleanup.policy': 'delete', 'retention.ms': String(retentionMs) };
+  if (topic.maxMessageBytes !== undefined) config['max.message.bytes'] = String(topic.maxMessageBytes);
   if (topic.valueSchema !== undefined && !repositorySchemas().has(topic.valueSchema)) {
     problems.push(
       `${where}: valueSchema "${topic.valueSchema}" is not a subject folder in schemas/ (${[...repositorySchemas().keys()].join(', ')})`,

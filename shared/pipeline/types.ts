@@ -37,6 +37,11 @@ export interface TopicDeclaration {
    * under `<topic>-value`. @default none: JSON values
    */
   readonly valueSchema?: string;
+  /**
+   * The largest record the topic takes (`max.message.bytes`). @default the cluster's (1 MB); the dead-letter
+   * topic of a CDC mapping gets its change topic's (MAX_CHANGE_EVENT_BYTES), so any change it refuses fits.
+   */
+  readonly maxMessageBytes?: number;
 }
 
 export type StartingPosition = 'TRIM_HORIZON' | 'LATEST' | 'AT_TIMESTAMP';

@@ -14,6 +14,7 @@ const READS_THE_ENVIRONMENT: Readonly<Record<string, string>> = {
   'functions/stocks/handler.ts': 'a deployed function',
   'functions/merchant-directory/handler.ts': 'a deployed function',
   'functions/hot-flush-ticker/handler.ts': 'a deployed function',
+  'functions/merchants-from-monolith/handler.ts': 'a deployed function',
   'shared/cli/context.ts': 'the CLI: every command gets the environment from its context',
   'shared/cli/start/start.ts': 'npm start: the local runtime is configured from here',
   'example/catalog.ts': 'the declaration: its formats find the registry the running process names, on first use',

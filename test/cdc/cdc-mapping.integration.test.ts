@@ -4,6 +4,7 @@ import {
   cdcPositionsTableVariable,
   createCdcMappingHandler,
   defineCdcMapping,
+  MAX_CHANGE_EVENT_BYTES,
   type CdcMappingHandler,
 } from '../../shared/cdc';
 import { findFreePort, LOCAL_STATE_DIR, provisionTables, provisionTopics } from '../../shared/local';
@@ -95,15 +96,21 @@ describe('A CDC mapping: a table of the monolith becomes an entity stream', () =
       groupId: uniqueName('connect'),
       stateDir: LOCAL_STATE_DIR,
     });
-    const topic = (name: string, partitions: number, kind: TopicKind): Topic => ({
+    const topic = (name: string, partitions: number, kind: TopicKind, config: Record<string, string> = {}): Topic => ({
       name,
       kind,
       partitions,
       retentionMs: -1,
       replicationFactor: 1,
-      config: {},
+      config,
     });
-    await provisionTopics(services.admin, [topic(mapping.entityTopic, 3, 'entity'), topic(mapping.deadLetterTopic, 1, 'dead-letter')]);
+    // As definePipeline declares them: the change topic and the mapping's dead-letter topic take wide rows' change events.
+    const wide = { 'max.message.bytes': String(MAX_CHANGE_EVENT_BYTES) };
+    await provisionTopics(services.admin, [
+      topic(mapping.entityTopic, 3, 'entity'),
+      topic(mapping.deadLetterTopic, 1, 'dead-letter', wide),
+      topic(mapping.changeTopic, 1, 'entity', { 'cleanup.policy': 'compact', ...wide }),
+    ]);
     await provisionTables(services.runtime.dynamoDbClient(), [
       {
         name: positionsTable,
@@ -194,13 +201,16 @@ describe('A CDC mapping: a table of the monolith becomes an entity stream', () =
     expect((await entities()).get('m-1')).toEqual({ merchantId: 'm-1', name: 'Shop 3', country: 'DE' });
   });
 
-  it('dead-letters a row whose entity is too large for the entity topic, and maps the next one', async () => {
-    await database.query("INSERT INTO merchants VALUES ('m-5', $1, 'DE'), ('m-6', 'Kiosk', 'AT')", ['x'.repeat(950 * 1024)]);
+  it('dead-letters, whole, a row wider than the broker takes by default and its entity topic takes, and maps the next one', async () => {
+    // 1.5 MB of name: its change event is over the producer's and the broker's 1 MB defaults.
+    const wideName = 'x'.repeat(1_536 * 1024);
+    await database.query("INSERT INTO merchants VALUES ('m-5', $1, 'DE'), ('m-6', 'Kiosk', 'AT')", [wideName]);
 
     await handler(await nextChanges(2));
 
     const letters = await readTopic(services.kafka, mapping.deadLetterTopic, 2);
     expect(letters[1]!.headers[DEAD_LETTER_HEADERS.error]).toMatch(/the mapped entity takes \d+ bytes, more than the entity topic takes/);
+    expect(letters[1]!.value).toContain(wideName);
     expect((await entities()).has('m-5')).toBe(false);
     expect((await entities()).get('m-6')).toEqual({ merchantId: 'm-6', name: 'Kiosk', country: 'AT' });
   });

@@ -9,6 +9,8 @@ describe('Function: readLocalServicesConfig', () => {
       externalDynamoDbEndpoint: undefined,
       kafkaPort: 19092,
       dynamoDbPort: 18000,
+      postgresPort: 15432,
+      connectPort: 18083,
       awsRegion: 'us-east-1',
       schemaRegistry: { file: undefined },
       functionDefaults: { awsAccessKeyId: 'local', awsSecretAccessKey: 'local', logLevel: 'ERROR' },

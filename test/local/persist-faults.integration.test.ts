@@ -1,17 +1,20 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
+import { Client } from 'pg';
 import pipeline from '../../pipeline';
-import { catalog, offerOf, type Flyer, type Item, type Merchant, type Offer } from '../../example';
+import { catalog, monolithId, offerOf, type Flyer, type Item, type Merchant, type Offer } from '../../example';
 import { findFreePort, findFreePortPair, LOCAL_STATE_DIR } from '../../shared/local';
 import { readValue } from '../../shared/schemas';
 import { delay } from '../support/delay';
 import { eventually, factsFor, produce, readAll, recordCount } from '../support/integration';
 import {
   brokerRecordOn,
+  connectWorkersOn,
   isRunning,
+  postgresServersOn,
   killQuietly,
   startPlatformProcess,
   theDynaliteProcessOn,
@@ -23,8 +26,10 @@ import {
  * `npm start -- --persist` when its broker or dynalite dies under running consumers: it exits non-zero
  * naming the service, and the next `npm start -- --persist` on the same state resumes where the
  * consumers had committed, without seeding the catalog again, until every offer equals what a reference
- * computes from the input topics. Real entry, real broker JVM and dynalite, on free ports, with a state
- * directory (LOCAL_PERSIST_DIR) of the test's own; every pid is checked gone at the end.
+ * computes from the input topics, and every merchant equals its row in the monolith's database (change
+ * data capture resumed from its slot, without a second snapshot). Real entry, real broker JVM, dynalite,
+ * PostgreSQL and Connect worker, on free ports, with a state directory (LOCAL_PERSIST_DIR) of the test's
+ * own; every pid is checked gone at the end.
  */
 const SIZE = { merchants: 5, flyers: 20, items: 300 };
 const DEMO_FLAGS = ['--merchants', String(SIZE.merchants), '--flyers', String(SIZE.flyers), '--items', String(SIZE.items)];
@@ -35,6 +40,8 @@ interface Services {
   readonly broker: number;
   readonly watchdog: number;
   readonly dynalite: number;
+  readonly postgres: number;
+  readonly connectWorker: number;
   readonly brokerLogFile: string;
 }
 
@@ -151,6 +158,41 @@ async function untilCaughtUp(kafka: Kafka, timeoutMs = 60_000): Promise<void> {
   }
 }
 
+/** The merchants the monolith's table holds, as the mapping publishes them. */
+async function monolithMerchants(postgresPort: number): Promise<Map<string, Merchant>> {
+  const client = new Client({
+    host: '127.0.0.1',
+    port: postgresPort,
+    user: 'postgres',
+    database: catalog.merchantsFromMonolith.source.database,
+  });
+  await client.connect();
+  try {
+    const { rows } = await client.query('SELECT * FROM public.merchants WHERE length(country_code) = 2');
+    return new Map(rows.map((row) => [catalog.merchantsFromMonolith.entityKey(row), catalog.merchantsFromMonolith.toEntity(row)]));
+  } finally {
+    await client.end();
+  }
+}
+
+/** Waits until the `merchants` entity stream's latest value per key equals the monolith's row, for every row. */
+async function untilMerchantsEqualMonolith(kafka: Kafka, postgresPort: number): Promise<void> {
+  let differences: string[] = [];
+  await eventually(
+    'every merchant equals its row in the monolith',
+    async () => {
+      const [rows, entities] = await Promise.all([monolithMerchants(postgresPort), latestValues(kafka, catalog.offers.rightTopic)]);
+      differences = [...new Set([...rows.keys(), ...entities.keys()])].filter(
+        (key) => !isDeepStrictEqual(rows.get(key) ?? null, entities.get(key) ?? null),
+      );
+      return differences.length === 0 && rows.size >= SIZE.merchants;
+    },
+    60_000,
+  ).catch((error: unknown) => {
+    throw new Error(`${String(error)}; differing: ${differences.slice(0, 5).join(', ')}`);
+  });
+}
+
 async function catalogCounts(kafka: Kafka) {
   const [merchants, flyers, items] = await Promise.all(
     [catalog.offers.rightTopic, catalog.itemsWithFlyer.rightTopic, catalog.itemsWithFlyer.leftTopic].map((topic) =>
@@ -163,7 +205,7 @@ async function catalogCounts(kafka: Kafka) {
 const facts = factsFor(catalog.formats);
 
 describe('npm start --persist, when its broker or dynalite dies under running consumers (integration)', () => {
-  let ports: { kafka: number; dynamodb: number };
+  let ports: { kafka: number; dynamodb: number; postgres: number; connect: number };
   let workDir: string;
   let kafka: Kafka;
   const started: PlatformProcess[] = [];
@@ -172,8 +214,15 @@ describe('npm start --persist, when its broker or dynalite dies under running co
   let current: PlatformProcess | undefined;
 
   beforeAll(async () => {
-    ports = { kafka: await findFreePortPair(), dynamodb: await findFreePort() };
+    ports = {
+      kafka: await findFreePortPair(),
+      dynamodb: await findFreePort(),
+      postgres: await findFreePort(),
+      connect: await findFreePort(),
+    };
     workDir = mkdtempSync(join(tmpdir(), 'platform-test-persist-faults-'));
+    // As root, PostgreSQL runs as the postgres user, which must be able to reach its data dir in here.
+    chmodSync(workDir, 0o755);
     kafka = new Kafka({
       clientId: 'persist-faults-test',
       brokers: [`127.0.0.1:${ports.kafka}`],
@@ -185,14 +234,21 @@ describe('npm start --persist, when its broker or dynalite dies under running co
   afterAll(async () => {
     // After a failure too: nothing of these runs may outlive the suite, and nothing they wrote stays outside workDir.
     for (const platform of started) killQuietly(-platform.pid, 'SIGKILL');
-    for (const { broker, watchdog, dynalite } of services) for (const pid of [broker, watchdog, dynalite]) killQuietly(pid, 'SIGKILL');
+    for (const { broker, watchdog, dynalite, postgres, connectWorker } of services)
+      for (const pid of [broker, watchdog, dynalite, postgres, connectWorker]) killQuietly(pid, 'SIGKILL');
     await eventually(
       'every process these runs started is gone',
       () => services.every((run) => Object.values(run).every((pid) => typeof pid !== 'number' || !isRunning(pid))),
       15_000,
     );
     rmSync(workDir, { recursive: true, force: true });
-    for (const file of [`kafka-broker-${ports.kafka}.log`, `kafka-broker-${ports.kafka}.json`, `dynalite-${ports.dynamodb}.log`])
+    for (const file of [
+      `kafka-broker-${ports.kafka}.log`,
+      `kafka-broker-${ports.kafka}.json`,
+      `dynalite-${ports.dynamodb}.log`,
+      `postgres-${ports.postgres}.log`,
+      `connect-${ports.connect}.log`,
+    ])
       rmSync(join(LOCAL_STATE_DIR, file), { force: true });
   });
 
@@ -212,11 +268,16 @@ describe('npm start --persist, when its broker or dynalite dies under running co
     await untilRunning(platform);
     const record = brokerRecordOn(ports.kafka);
     expect(record.dataDir).toBe(join(workDir, 'state', 'kafka'));
+    const [postgres, ...morePostgres] = postgresServersOn(ports.postgres);
+    const [connectWorker, ...moreWorkers] = connectWorkersOn(ports.connect);
+    expect({ morePostgres, moreWorkers }).toEqual({ morePostgres: [], moreWorkers: [] });
     const run = {
       platform: platform.pid,
       broker: record.pid,
       watchdog: record.watchdogPid,
       dynalite: theDynaliteProcessOn(ports.dynamodb),
+      postgres: postgres!,
+      connectWorker: connectWorker!,
       brokerLogFile: record.logFile,
     };
     services.push(run);
@@ -229,9 +290,9 @@ describe('npm start --persist, when its broker or dynalite dies under running co
 
   async function expectGone(run: Services): Promise<void> {
     await eventually(
-      'npm start, the broker, its watchdog and dynalite are gone, with the broker’s record',
+      'npm start, the broker, its watchdog, dynalite, PostgreSQL and the Connect worker are gone, with the broker’s record',
       () =>
-        [run.platform, run.broker, run.watchdog, run.dynalite].every((pid) => !isRunning(pid)) &&
+        [run.platform, run.broker, run.watchdog, run.dynalite, run.postgres, run.connectWorker].every((pid) => !isRunning(pid)) &&
         !existsSync(join(LOCAL_STATE_DIR, `kafka-broker-${ports.kafka}.json`)),
       20_000,
     );
@@ -264,7 +325,11 @@ describe('npm start --persist, when its broker or dynalite dies under running co
     expect(second.output()).toContain('The catalog is there from an earlier run (--persist): not seeding it again.');
     await untilCaughtUp(kafka);
     const after = await catalogCounts(kafka);
-    expect(after.merchants).toBe(SIZE.merchants);
+    // The merchants come from the monolith through change data capture: the restarted connector resumes from its
+    // slot; a second snapshot would publish every merchant again.
+    await untilMerchantsEqualMonolith(kafka, ports.postgres);
+    expect(after.merchants).toBeGreaterThanOrEqual(before.merchants);
+    expect(after.merchants).toBeLessThan(before.merchants + SIZE.merchants);
     expect(after.flyers).toBeGreaterThanOrEqual(before.flyers);
     expect(after.items).toBeGreaterThanOrEqual(before.items);
     expect(after.flyers).toBeLessThan(2 * SIZE.flyers);
@@ -280,7 +345,6 @@ describe('npm start --persist, when its broker or dynalite dies under running co
     const before = await running(platform);
     await untilCaughtUp(kafka);
     const offersBefore = await recordCount(kafka, catalog.offers.outputTopic);
-    const merchantsBefore = await recordCount(kafka, catalog.offers.rightTopic);
     // Upstream changes arrive: every item renamed, a third of them moved to another flyer, flyers moved to another merchant.
     const items = [...((await latestValues(kafka, catalog.itemsWithFlyer.leftTopic)) as Map<string, Item | null>).values()].filter(
       (item): item is Item => item !== null,
@@ -315,17 +379,29 @@ describe('npm start --persist, when its broker or dynalite dies under running co
     await expectGone(before);
 
     // Act: start again on the same state; then changes only the kept join state can answer: a merchant renamed
-    // (the offers join finds that merchant's items in its state) and a flyer moved (the first join finds its items).
+    // in the monolith's table (the offers join finds that merchant's items in its state) and a flyer moved (the
+    // first join finds its items).
     const restarted = start(['--ticks', '0']);
     const restartedServices = await running(restarted);
     expect(restarted.output()).toContain('not seeding it again');
-    const merchants = (await latestValues(kafka, catalog.offers.rightTopic)) as Map<string, Merchant | null>;
-    const renamed = { ...merchants.get('merchant-1')!, name: 'Merchant 1, renamed after the restart' };
+    await untilCaughtUp(kafka);
+    const merchantsBefore = await recordCount(kafka, catalog.offers.rightTopic);
+    const renamed = { merchantId: 'merchant-1', name: 'Merchant 1, renamed after the restart' };
     const moved = { ...flyers[5]!, merchantId: 'merchant-1', title: 'Moved after the restart' };
-    await produce(kafka, catalog.offers.rightTopic, await facts(catalog.offers.rightTopic, [[renamed.merchantId, renamed]]));
+    const monolith = new Client({
+      host: '127.0.0.1',
+      port: ports.postgres,
+      user: 'postgres',
+      database: catalog.merchantsFromMonolith.source.database,
+    });
+    await monolith.connect();
+    await monolith
+      .query('UPDATE public.merchants SET display_name = $1 WHERE id = $2', [renamed.name, monolithId(renamed.merchantId)])
+      .finally(() => monolith.end());
     await produce(kafka, catalog.itemsWithFlyer.rightTopic, await facts(catalog.itemsWithFlyer.rightTopic, [[moved.flyerId, moved]]));
 
     // Assess: the consumers catch up and every offer equals the reference, the renamed merchant in each of its offers.
+    await untilMerchantsEqualMonolith(kafka, ports.postgres);
     await untilCaughtUp(kafka);
     expect(await recordCount(kafka, catalog.offers.rightTopic)).toBe(merchantsBefore + 1);
     await expectOffersEqualReference(kafka);

@@ -8,7 +8,7 @@ import {
   type TopicDeclaration,
 } from '../../shared/pipeline';
 import { problemsOf } from '../support/problems';
-import { defineCdcMapping } from '../../shared/cdc';
+import { defineCdcMapping, MAX_CHANGE_EVENT_BYTES, type CdcSource } from '../../shared/cdc';
 
 const HANDLER_ENTRY = join(__dirname, '..', 'fixtures', 'noop-handler.ts');
 
@@ -350,7 +350,7 @@ describe('Function: effectiveMaximumRetryAttempts', () => {
 });
 
 describe('Function: definePipeline, with change-data-capture mappings', () => {
-  const merchants = (source = { name: 'monolith', database: 'shop' }, name = 'merchants-from-monolith') =>
+  const merchants = (source: CdcSource = { name: 'monolith', database: 'shop' }, name = 'merchants-from-monolith') =>
     defineCdcMapping({
       name,
       source,
@@ -371,7 +371,16 @@ describe('Function: definePipeline, with change-data-capture mappings', () => {
     const [source] = pipeline.cdcSources;
     expect(source!.source).toEqual({ name: 'monolith', database: 'shop' });
     const [deployment] = source!.mappings;
-    expect(deployment!.changeTopic).toMatchObject({ name: 'monolith.public.merchants', kind: 'entity', partitions: 3 });
+    expect(deployment!.changeTopic).toMatchObject({
+      name: 'monolith.public.merchants',
+      kind: 'entity',
+      partitions: 3,
+      config: { 'cleanup.policy': 'compact', 'max.message.bytes': String(MAX_CHANGE_EVENT_BYTES) },
+    });
+    // A change the mapping refuses is dead-lettered whole, however wide its row.
+    expect(pipeline.topics.find((topic) => topic.name === 'merchants.dlq')!.config['max.message.bytes']).toBe(
+      String(MAX_CHANGE_EVENT_BYTES),
+    );
     expect(deployment!.table).toMatchObject({
       name: 'merchants-from-monolith.cdc-positions',
       partitionKey: { name: 'entityKey', type: 'S' },
@@ -401,5 +410,39 @@ describe('Function: definePipeline, with change-data-capture mappings', () => {
         'CDC mapping "again": table public.merchants of source "monolith" is mapped twice',
       ]),
     );
+  });
+
+  it('refuses a dead-letter topic too small for the change events the mapping may refuse', () => {
+    expect(
+      declarationProblems({
+        name: 'p',
+        topics: [topics[0]!, { ...topics[1]!, maxMessageBytes: 1_048_576 }],
+        cdcMappings: [{ mapping: merchants(), handler: { entry: HANDLER_ENTRY } }],
+      }),
+    ).toEqual([
+      `CDC mapping "merchants-from-monolith": its dead-letter topic "merchants.dlq" takes records up to 1048576 bytes, less than a change event may take (${MAX_CHANGE_EVENT_BYTES}): leave maxMessageBytes out or raise it`,
+    ]);
+  });
+
+  it('refuses one source declared twice with different databases or local schemas', () => {
+    const orders = (source: Parameters<typeof merchants>[0]) =>
+      defineCdcMapping({ ...merchants(source, 'orders-from-monolith'), table: 'public.orders' });
+
+    expect(
+      declarationProblems({
+        name: 'p',
+        topics,
+        cdcMappings: [
+          {
+            mapping: merchants({ name: 'monolith', database: 'shop', localSchemaSql: 'CREATE TABLE merchants (id int)' }),
+            handler: { entry: HANDLER_ENTRY },
+          },
+          { mapping: orders({ name: 'monolith', database: 'shop2' }), handler: { entry: HANDLER_ENTRY } },
+        ],
+      }),
+    ).toEqual([
+      'CDC mapping "orders-from-monolith": source "monolith" names database "shop2" here and "shop" elsewhere',
+      'CDC mapping "orders-from-monolith": source "monolith" has another localSchemaSql here than elsewhere: declare the source once',
+    ]);
   });
 });

@@ -33,6 +33,38 @@ export function dynaliteProcessesOn(port: number): number[] {
     .filter(isRunning);
 }
 
+/** The running processes whose command line (arguments joined by spaces) matches. */
+function processesMatching(matches: (args: string[]) => boolean): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        return matches(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'));
+      } catch {
+        return false;
+      }
+    })
+    .map(Number)
+    .filter(isRunning);
+}
+
+/** The running PostgreSQL server (postmaster) on a port: `postgres -D <dir> -p <port>`. */
+export function postgresServersOn(port: number): number[] {
+  return processesMatching(
+    (args) => /\/postgres$/.test(args[0] ?? '') && args[1] === '-D' && args.includes('-p') && args.includes(String(port)),
+  );
+}
+
+/** The running Kafka Connect workers whose REST API is on a port (their config lies in `connect-<port>/`). */
+export function connectWorkersOn(port: number): number[] {
+  return processesMatching(
+    (args) =>
+      /\bjava$/.test(args[0] ?? '') &&
+      args.includes('org.apache.kafka.connect.cli.ConnectDistributed') &&
+      args.some((arg) => arg.includes(`/connect-${port}/`)),
+  );
+}
+
 /** The one running dynalite process started for a port. */
 export function theDynaliteProcessOn(port: number): number {
   const pids = dynaliteProcessesOn(port);
@@ -68,7 +100,7 @@ export interface PlatformProcess {
  * runs it), with a broker and dynalite of its own on `ports` (never the suite's shared services).
  */
 export function startPlatformProcess(
-  ports: { kafka: number; dynamodb: number },
+  ports: { kafka: number; dynamodb: number; postgres?: number; connect?: number },
   args: readonly string[],
   env: NodeJS.ProcessEnv = {},
 ): PlatformProcess {
@@ -76,6 +108,9 @@ export function startPlatformProcess(
     ...process.env,
     LOCAL_KAFKA_PORT: String(ports.kafka),
     LOCAL_DYNAMODB_PORT: String(ports.dynamodb),
+    // A pipeline with a CDC source starts PostgreSQL and a Connect worker too.
+    ...(ports.postgres ? { LOCAL_POSTGRES_PORT: String(ports.postgres) } : {}),
+    ...(ports.connect ? { LOCAL_CONNECT_PORT: String(ports.connect) } : {}),
     ...env,
   };
   // The suite's shared services are not these: this run starts its own.
@@ -95,9 +130,18 @@ export function startPlatformProcess(
 
 /** Waits until the platform says it runs, failing with the end of what it printed. */
 export async function untilRunning(platform: PlatformProcess): Promise<void> {
-  await eventually('the platform runs', () => platform.output().includes('Running. Press Ctrl-C to stop.'), 90_000).catch(
-    (error: unknown) => {
-      throw new Error(`${String(error)}; it printed:\n${platform.output().slice(-3_000)}`);
+  let exited: number | string | undefined;
+  void platform.exited.then((code) => {
+    exited = code;
+  });
+  await eventually(
+    'the platform runs',
+    () => {
+      if (exited !== undefined) throw new Error(`the platform exited (${exited}) before it ran`);
+      return platform.output().includes('Running. Press Ctrl-C to stop.');
     },
-  );
+    90_000,
+  ).catch((error: unknown) => {
+    throw new Error(`${String(error)}; it printed:\n${platform.output().slice(-3_000)}`);
+  });
 }

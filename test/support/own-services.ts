@@ -14,6 +14,9 @@ export function ownServicesConfig(
     externalDynamoDbEndpoint: undefined,
     kafkaPort: ports.kafkaPort,
     dynamoDbPort: ports.dynamoDbPort,
+    // No CDC services here: these runtimes start none.
+    postgresPort: 0,
+    connectPort: 0,
     awsRegion: 'us-east-1',
     schemaRegistry: { file: schemaRegistryFile },
     functionDefaults: LOCAL_FUNCTION_DEFAULTS,

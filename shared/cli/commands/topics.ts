@@ -1,4 +1,6 @@
 import { AssignerProtocol, type Admin } from 'kafkajs';
+import { describeCdcSourceStatus, type CdcSourceStatus } from '../../local/cdc-status';
+import { captureStatuses } from '../capture-status';
 import type { CliContext } from '../context';
 
 interface TopicRow {
@@ -15,6 +17,8 @@ interface TopicRow {
    * consumer's starting position; `beginning` for a group it does not declare.
    */
   readonly noCommitYet: Record<string, string>;
+  /** On a CDC change topic: the connector that writes it, its state and its replication slot's lag. */
+  readonly capture?: CdcSourceStatus;
 }
 
 /** A group reading a topic without a commit on it: where it starts reading. */
@@ -38,6 +42,11 @@ export async function topicsCommand(context: CliContext): Promise<void> {
     const groups = (await admin.listGroups()).groups.map((group) => group.groupId);
     const committed = await Promise.all(groups.map(async (groupId) => ({ groupId, topics: await admin.fetchOffsets({ groupId }) })));
     const readers = [...(await subscribedGroups(admin, groups)), ...declaredGroups(context)];
+    const captures = new Map((await captureStatuses(context)).map((status) => [status.source, status]));
+    const captureOf = (topic: string) => {
+      const source = context.pipeline.cdcSources.find(({ mappings }) => mappings.some(({ changeTopic }) => changeTopic.name === topic));
+      return source && captures.get(source.source.name);
+    };
     const rows: TopicRow[] = [];
     for (const topic of names) {
       const offsets = await admin.fetchTopicOffsets(topic);
@@ -79,6 +88,7 @@ export async function topicsCommand(context: CliContext): Promise<void> {
         records: [...high.values()].reduce((sum, value) => sum + value, 0),
         lag,
         noCommitYet,
+        ...(captureOf(topic) ? { capture: captureOf(topic)! } : {}),
       });
     }
     context.print(rows, () =>
@@ -88,7 +98,8 @@ export async function topicsCommand(context: CliContext): Promise<void> {
             const from = row.noCommitYet[group];
             return `${group}=${value}${from === undefined ? '' : ` (no commit yet, from ${from === 'beginning' || from === 'end' ? `the ${from}` : from})`}`;
           });
-          return `${row.topic.padEnd(32)} ${String(row.partitions).padStart(3)} partitions ${String(row.records).padStart(9)} records${lags.length > 0 ? `  lag: ${lags.join(' ')}` : ''}`;
+          const capture = row.capture ? `  capture: ${describeCdcSourceStatus(row.capture)}` : '';
+          return `${row.topic.padEnd(32)} ${String(row.partitions).padStart(3)} partitions ${String(row.records).padStart(9)} records${lags.length > 0 ? `  lag: ${lags.join(' ')}` : ''}${capture}`;
         })
         .join('\n'),
     );

@@ -1,5 +1,16 @@
 import type { Kafka, Message, Producer } from 'kafkajs';
-import { generateCatalog, TickSource, zipfSampler, type Catalog, type CatalogSize } from '../../../example';
+import type { Client } from 'pg';
+import {
+  generateCatalog,
+  merchantRow,
+  monolithId,
+  TickSource,
+  UPSERT_MERCHANT_SQL,
+  zipfSampler,
+  type Catalog,
+  type CatalogSize,
+  type Merchant,
+} from '../../../example';
 import { orderedProducer, sendChunked } from '../../kafka';
 import { seededRandom } from '../../random';
 import { JSON_VALUE_FORMAT, writeValue } from '../../schemas';
@@ -21,14 +32,21 @@ export interface DemoTrafficOptions extends CatalogSize {
    * already hold records, so a restart keeps what is there instead of seeding it again. @default true
    */
   readonly seedCatalog?: boolean;
+  /**
+   * The monolith's database, where merchants live: they are written there, as the monolith's own code
+   * would, and reach the `merchants` entity stream through change data capture.
+   */
+  readonly monolith: Client;
 }
 
 /**
- * Feeds the example domain: seeds merchants, flyers and items (the catalog a
- * monolith would liberate), then sends a continuous, skewed stream of price
- * and stock ticks, with now and then an item renamed or moved to another
- * flyer, a flyer moved to another merchant, a delete, and a malformed record,
- * so the live view shows joins, coalescing and dead-lettering at work.
+ * Feeds the example domain: writes the merchants into the monolith's database
+ * (change data capture takes them from there), seeds flyers and items (the
+ * catalog a monolith would liberate), then sends a continuous, skewed stream
+ * of price and stock ticks, with now and then an item renamed or moved to
+ * another flyer, a flyer moved to another merchant, a merchant's row updated
+ * in the monolith, a delete, and a malformed record or row, so the live view
+ * shows capture, joins, coalescing and dead-lettering at work.
  */
 export async function startDemoTraffic(kafka: Kafka, catalog: Catalog, options: DemoTrafficOptions, log: (line: string) => void) {
   const producer: Producer = orderedProducer(kafka);
@@ -44,11 +62,19 @@ export async function startDemoTraffic(kafka: Kafka, catalog: Catalog, options: 
       ...raw,
     ]);
   const fact = <T>(key: string, value: T | null) => ({ key, value });
+  const { monolith } = options;
+  const writeMerchants = async (merchants: readonly Merchant[]) => {
+    await monolith.query('BEGIN');
+    try {
+      for (const merchant of merchants) await monolith.query(UPSERT_MERCHANT_SQL, [...merchantRow(merchant)]);
+      await monolith.query('COMMIT');
+    } catch (error) {
+      await monolith.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  };
   if (options.seedCatalog ?? true) {
-    await send(
-      catalog.offers.rightTopic,
-      data.merchants.map((merchant) => fact(merchant.merchantId, merchant)),
-    );
+    await writeMerchants(data.merchants);
     await send(
       catalog.itemsWithFlyer.rightTopic,
       data.flyers.map((flyer) => fact(flyer.flyerId, flyer)),
@@ -80,6 +106,18 @@ export async function startDemoTraffic(kafka: Kafka, catalog: Catalog, options: 
     const itemChanges: Array<{ key: string; value: unknown }> = [];
     const flyerChanges: Array<{ key: string; value: unknown }> = [];
     const malformed: Message[] = [];
+    const merchantChanges: Merchant[] = [];
+    let badMerchantRow: readonly unknown[] | undefined;
+    if (second % 5 === 0) {
+      const index = Math.floor(random() * data.merchants.length);
+      const merchant = data.merchants[index]!;
+      data.merchants[index] = { ...merchant, name: `Merchant ${monolithId(merchant.merchantId)} (rev ${second})` };
+      merchantChanges.push(data.merchants[index]!);
+    }
+    if (second % 60 === 0) {
+      // Legacy data the public schema refuses: the mapping dead-letters the row, with the reason.
+      badMerchantRow = [1_000_000 + second, `Legacy merchant ${second}`, 'Germany', ''];
+    }
     if (second % 2 === 0) {
       const index = Math.floor(random() * data.items.length);
       const item = data.items[index]!;
@@ -110,6 +148,8 @@ export async function startDemoTraffic(kafka: Kafka, catalog: Catalog, options: 
         await send(catalog.stocks.inputTopic, stocks);
         if (itemChanges.length > 0 || malformed.length > 0) await send(catalog.itemsWithFlyer.leftTopic, itemChanges, malformed);
         if (flyerChanges.length > 0) await send(catalog.itemsWithFlyer.rightTopic, flyerChanges);
+        if (merchantChanges.length > 0) await writeMerchants(merchantChanges);
+        if (badMerchantRow) await monolith.query(UPSERT_MERCHANT_SQL, [...badMerchantRow]);
       })
       .catch((error: unknown) => log(`demo traffic: ${String(error)}`))
       .finally(() => {

@@ -11,11 +11,19 @@
  *   npm start -- --items 200000                the demo catalog's size (also --merchants, --flyers, --ticks)
  *   npm start -- --ticks 0                     seed the demo catalog, then send nothing more
  */
+import { join } from 'node:path';
 import type { Pipeline } from '../../pipeline';
+import type { ServiceDeath } from '../../local/child-process';
 import { startLocalRuntime, type LocalRuntime } from '../../local/local-runtime';
 import { LocalConfigError } from '../../local/errors';
-import { readLocalServicesConfig, readMappingSwitchesDir } from '../../local/config';
+import { ENVIRONMENT_VARIABLES, readLocalServicesConfig, readMappingSwitchesDir } from '../../local/config';
 import { runPipeline, type RunningPipeline } from '../../local/run-pipeline';
+import { startChangeDataCapture, type RunningChangeDataCapture } from '../../local/change-data-capture';
+import { ensurePostgresInstalled } from '../../local/postgres/postgres-server';
+import { assertPortFree } from '../../local/ports';
+import { stopLeftoverCdcServices } from '../../local/leftover-services';
+import { LOCAL_STATE_DIR } from '../../local/paths';
+import { describeCdcSourceStatus } from '../../local/cdc-status';
 import { catalog, type Catalog } from '../../../example';
 import { topicRecordCount } from '../../kafka';
 import { delay } from '../../local/child-process';
@@ -47,10 +55,20 @@ async function main(): Promise<void> {
   // The handlers' own Kafka clients log connection errors through kafkajs's console logger: into the view, collapsed.
   captureKafkaJsConsole((line) => warnings.add(line));
   if (options.persistDirUnused) log(`${PERSIST_DIR_VARIABLE} is set, but without --persist nothing is kept: it has no effect.`);
+  const capturesChanges = pipeline.cdcSources.length > 0;
+  if (capturesChanges) {
+    // Before anything starts: a missing PostgreSQL or a busy port fails at once, not after the broker's start.
+    await ensurePostgresInstalled(log);
+    // Unless they are held by services an earlier, killed run of this checkout left behind: those are stopped.
+    await stopLeftoverCdcServices(LOCAL_STATE_DIR, log);
+    await assertPortFree('PostgreSQL', '127.0.0.1', config.postgresPort, ENVIRONMENT_VARIABLES.postgresPort);
+    await assertPortFree('the Kafka Connect worker', '127.0.0.1', config.connectPort, ENVIRONMENT_VARIABLES.connectPort);
+  }
   log(`Starting local services for pipeline "${pipeline.name}"…`);
   if (options.persistDir !== undefined) log(`Keeping broker data and tables in ${options.persistDir} (--persist).`);
   const runtime = await startLocalRuntime({ config, log, ...(options.persistDir !== undefined ? { persistDir: options.persistDir } : {}) });
   let running: RunningPipeline | undefined;
+  let cdc: RunningChangeDataCapture | undefined;
   let demo: { stop(): Promise<void> } | undefined;
   let flows: Awaited<ReturnType<typeof startPipelineFlows>> | undefined;
   let view: NodeJS.Timeout | undefined;
@@ -77,9 +95,15 @@ async function main(): Promise<void> {
     if (serviceDied) {
       // With a service gone, in-flight batches cannot finish: give the clients a moment, not the full drain.
       await within(2_000, Promise.all([demo?.stop(), flows?.stop(), running?.stop()].map((stop) => stop?.catch(() => undefined))));
+      await cdc?.stop({ killWorker: true }).catch(() => undefined);
     } else {
       console.log('\n[local] Shutting down: finishing in-flight batches, stopping services…');
       await within(DRAIN_LIMIT_MS, demo?.stop());
+      // The Connect worker commits its source offsets on the way out, so it goes while the broker is up.
+      await within(
+        DRAIN_LIMIT_MS,
+        cdc?.stop().catch((error: unknown) => console.error(`[local] ${String(error)}`)),
+      );
       await within(DRAIN_LIMIT_MS, flows?.stop());
       await within(
         DRAIN_LIMIT_MS,
@@ -94,13 +118,14 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown(0));
   // The terminal closed: nobody is watching, stop the same way.
   process.on('SIGHUP', () => void shutdown(129));
-  void runtime.died.then((death) => {
+  const onServiceDeath = (death: ServiceDeath) => {
     if (stopping) return;
     console.error(
       `\n[local] ${capitalised(death.service)} (pid ${death.pid}) ${death.description}; its log: ${death.logFile}. Stopping everything.`,
     );
     void shutdown(1, true);
-  });
+  };
+  void runtime.died.then(onServiceDeath);
 
   try {
     describeRuntime(runtime, pipeline);
@@ -111,29 +136,52 @@ async function main(): Promise<void> {
         if (level !== 'info') warnings.add(`${level.toUpperCase()} ${message}`);
       },
     });
-    if (options.usingDefaultPipeline && options.demo) {
+    if (capturesChanges) {
+      // After runPipeline: the connectors write the change topics it has created.
+      cdc = await startChangeDataCapture(pipeline, {
+        postgresPort: config.postgresPort,
+        connectPort: config.connectPort,
+        brokers: runtime.kafka.brokers,
+        connectGroupId: `${pipeline.name}-connect`,
+        stateDir: LOCAL_STATE_DIR,
+        ...(options.persistDir !== undefined ? { postgresDataDir: join(options.persistDir, 'postgres') } : {}),
+        log,
+      });
+      void cdc.died.then(onServiceDeath);
+      describeChangeDataCapture(cdc);
+    }
+    if (options.usingDefaultPipeline && options.demo && cdc) {
       const { merchants, flyers, items, ticksPerSecond, seed } = options;
       const pipelineRunning = running;
       const rightConsumers = pipeline.joins.map(({ join }) => `${join.name}.right`);
+      const merchantsTopic = catalog.merchantsFromMonolith.entityTopic;
       const referenceDataConsumed = async () => {
-        // Bounded: a slow start only costs the joins some repeated work, never the demo.
-        for (const deadline = Date.now() + 30_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 200))) {
+        // Bounded: a slow start only costs the joins some repeated work, never the demo. The merchants come
+        // through change data capture first (connector, change topic, mapping), then the joins read them.
+        const deadline = Date.now() + 60_000;
+        while (Date.now() < deadline && (await recordsIn(runtime, merchantsTopic)) < merchants) await delay(200);
+        for (; Date.now() < deadline; await delay(200)) {
           const lag = await pipelineRunning.lag().catch(() => undefined);
           if (lag && rightConsumers.every((name) => lag.get(name) === 0)) return;
         }
       };
+      const monolith = await cdc.connectToSource(catalog.merchantsFromMonolith.source.name);
+      // A restart of PostgreSQL ends this connection: the demo's writes then fail (logged), the rest runs on.
+      monolith.on('error', (error) => warnings.add(`ERROR demo traffic: the monolith's database: ${error.message}`));
       // --persist keeps what is there: the catalog is seeded only into empty topics.
       const seedCatalog = options.persistDir === undefined || (await catalogIsEmpty(runtime, catalog));
       demo = await startDemoTraffic(
         runtime.kafkaClient('local-demo-traffic'),
         catalog,
-        { merchants, flyers, items, ticksPerSecond, seed, referenceDataConsumed, seedCatalog },
+        { merchants, flyers, items, ticksPerSecond, seed, referenceDataConsumed, seedCatalog, monolith },
         log,
       );
+      const stopDemo = demo.stop;
+      demo = { stop: () => stopDemo().finally(() => monolith.end().catch(() => undefined)) };
       log(
         ticksPerSecond === 0
           ? 'Demo traffic: none after the catalog (--ticks 0).'
-          : `Demo traffic: ${ticksPerSecond} price/stock updates a second (Zipf-skewed), item and flyer changes, deletes, and now and then a malformed record.`,
+          : `Demo traffic: ${ticksPerSecond} price/stock updates a second (Zipf-skewed), item and flyer changes, a merchant's row updated in the monolith every 5 s, deletes, and now and then a malformed record or row.`,
       );
     }
     flows = await startPipelineFlows(runtime.kafkaClient('local-view'), pipeline);
@@ -143,8 +191,9 @@ async function main(): Promise<void> {
       if (!running || stopping) return;
       const lag = await running.lag().catch(() => new Map<string, number>());
       const flowLines = (await flows?.lines().catch(() => [])) ?? [];
+      const captureLines = cdc ? (await cdc.statuses()).map((status) => `capture ${describeCdcSourceStatus(status)}`) : [];
       if (stopping) return;
-      const text = renderProgress(running.mappings, lag, warnings.lines(), Date.now() - startedAt, flowLines);
+      const text = renderProgress(running.mappings, lag, warnings.lines(), Date.now() - startedAt, [...captureLines, ...flowLines]);
       if (process.stdout.isTTY) process.stdout.write(`\x1b[2J\x1b[H${text}\n`);
       else console.log(text);
     };
@@ -180,6 +229,19 @@ function capitalised(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
+/** How many records a topic holds (compaction aside). */
+async function recordsIn(runtime: LocalRuntime, topic: string): Promise<number> {
+  const admin = runtime.kafkaClient('local-demo-check').admin();
+  await admin.connect();
+  try {
+    return await topicRecordCount(admin, topic);
+  } catch {
+    return 0;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** Whether the demo catalog's topics hold nothing yet (a fresh --persist state). */
 async function catalogIsEmpty(runtime: LocalRuntime, demoCatalog: Catalog): Promise<boolean> {
   const admin = runtime.kafkaClient('local-catalog-check').admin();
@@ -199,6 +261,11 @@ function loadPipeline(path: string): Pipeline {
     throw new LocalConfigError(`${path} must default-export the result of definePipeline({...})`);
   }
   return loaded.default;
+}
+
+function describeChangeDataCapture(cdc: RunningChangeDataCapture): void {
+  console.log(`[local] PostgreSQL: 127.0.0.1:${cdc.postgres.port} (started here; user ${cdc.postgres.superuser}, no password)`);
+  console.log(`[local] Connect:  ${cdc.worker.url} (started here)`);
 }
 
 function describeRuntime(runtime: LocalRuntime, pipeline: Pipeline): void {

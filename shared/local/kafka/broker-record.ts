@@ -1,5 +1,6 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
+import { keptByLiveWatchdog } from '../leftover-services';
 import { describeProcess, isAlive, listProcesses, terminate, type ProcessInfo } from '../processes';
 
 /**
@@ -80,7 +81,8 @@ export async function stopLeftoverBrokers(stateDir: string, log: (line: string) 
   const records = readRecords(stateDir);
   for (const broker of brokerProcesses(stateDir, processes)) {
     const entry = records.find(({ record }) => record.pid === broker.pid);
-    if (entry ? isAlive(entry.record.ownerPid) : ownedByLiveNodeProcess(broker, processes)) continue;
+    // Owned while its watchdog lives (a recorded owner pid alone could be another process's after a pid wrap).
+    if (keptByLiveWatchdog(broker, processes)) continue;
     const what = entry
       ? `pid ${broker.pid}, 127.0.0.1:${entry.record.port}, started ${entry.record.startedAt} by pid ${entry.record.ownerPid}, which is gone`
       : describeProcess(broker);
@@ -127,12 +129,6 @@ function brokerProcesses(stateDir: string, processes: readonly ProcessInfo[]): P
 function isBroker(info: ProcessInfo): boolean {
   // The JVM itself, not its watchdog (whose arguments name it too).
   return /^\S*\bjava\s/.test(info.args) && info.args.includes(' kafka.Kafka ');
-}
-
-/** A broker without a record (started before there were records) is owned while a Node.js process is its parent. */
-function ownedByLiveNodeProcess(broker: ProcessInfo, processes: readonly ProcessInfo[]): boolean {
-  const parent = processes.find((info) => info.pid === broker.ppid);
-  return broker.ppid > 1 && parent !== undefined && /\bnode\b/.test(parent.args) && isAlive(parent.pid);
 }
 
 function readRecords(stateDir: string): Array<{ file: string; record: BrokerRecord }> {

@@ -1,7 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, chownSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Client } from 'pg';
 import { delay, logTail, type ServiceDeath } from '../child-process';
 import { PostgresServerError } from '../errors';
@@ -61,6 +61,7 @@ export async function startPostgresServer(options: PostgresServerOptions): Promi
   const ephemeral = options.dataDir === undefined;
   const dataDir = options.dataDir ?? join(options.stateDir, `postgres-data-${randomBytes(4).toString('hex')}`);
 
+  if (user && !ephemeral) assertReachableBy(user, dataDir);
   if (!existsSync(join(dataDir, 'PG_VERSION'))) {
     mkdirSync(dataDir, { recursive: true });
     if (user) chownSync(dataDir, user.uid, user.gid);
@@ -126,6 +127,31 @@ export async function startPostgresServer(options: PostgresServerOptions): Promi
 }
 
 /** The server's programs: Debian's newest installed major version, else whatever is on PATH. */
+/** The script that installs Debian's PostgreSQL package (`npm run install:postgresql`). */
+const INSTALL_SCRIPT = join(__dirname, '..', '..', '..', 'scripts', 'install-postgresql.sh');
+
+/**
+ * Installs PostgreSQL's server programs when they are missing, with the
+ * project's own script (Debian's package, as root), so that `npm ci && npm
+ * start` needs nothing installed by hand.
+ * @throws PostgresServerError when they are missing and cannot be installed (not root, no apt-get)
+ */
+export async function ensurePostgresInstalled(log: (line: string) => void): Promise<void> {
+  try {
+    postgresPrograms();
+    return;
+  } catch {
+    log('PostgreSQL is not installed; installing it with scripts/install-postgresql.sh (first run only)…');
+  }
+  const install = spawnSync('bash', [INSTALL_SCRIPT], { encoding: 'utf8' });
+  if (install.status !== 0) {
+    throw new PostgresServerError(
+      `PostgreSQL is needed for this pipeline's change-data-capture sources and could not be installed:\n${(install.stderr || install.stdout || String(install.error)).trim()}`,
+    );
+  }
+  postgresPrograms();
+}
+
 function postgresPrograms(): { initdb: string; postgres: string } {
   if (existsSync(DEBIAN_POSTGRESQL_DIR)) {
     const majors = readdirSync(DEBIAN_POSTGRESQL_DIR)
@@ -147,6 +173,23 @@ function postgresPrograms(): { initdb: string; postgres: string } {
     'PostgreSQL is not installed, and this pipeline declares a change-data-capture source: run `npm run install:postgresql` ' +
       "(as root it installs Debian's postgresql package, without starting a cluster of its own)",
   );
+}
+
+/**
+ * As root the server runs as the `postgres` user, which must be able to reach a data dir it is given: a
+ * folder on the way that only root may enter (a `mktemp -d`, a home directory) would fail initdb obscurely.
+ */
+function assertReachableBy(user: { uid: number; gid: number }, dataDir: string): void {
+  // An initialised data dir must be its own; a new (or empty) one is handed over by root, so only the way there matters.
+  const initialised = existsSync(join(dataDir, 'PG_VERSION'));
+  const [test, target] = initialised ? ['test -x "$1" && test -w "$1"', dataDir] : ['test -x "$1"', dirname(resolve(dataDir))];
+  const check = spawnSync('sh', ['-c', test, 'sh', target], { ...user });
+  if (check.status !== 0) {
+    throw new PostgresServerError(
+      `PostgreSQL runs as the "${POSTGRES_SUPERUSER}" user (it refuses root), which cannot reach ${target}: let it ` +
+        '(chmod o+x on each folder on the way, chown an existing data dir), or keep the state elsewhere (LOCAL_PERSIST_DIR)',
+    );
+  }
 }
 
 function postgresUser(): { uid: number; gid: number } {

@@ -26,6 +26,8 @@ async function main(): Promise<void> {
       externalDynamoDbEndpoint: endpoint,
       kafkaPort: 0,
       dynamoDbPort: 0,
+      postgresPort: 0,
+      connectPort: 0,
       awsRegion: 'us-east-1',
       schemaRegistry: { file: undefined },
       functionDefaults: LOCAL_FUNCTION_DEFAULTS,
