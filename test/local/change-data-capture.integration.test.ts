@@ -34,8 +34,8 @@ describe('The local runtime with a change-data-capture source', () => {
       brokers: services.runtime.kafka.brokers,
       connectGroupId: uniqueName('connect'),
       stateDir: LOCAL_STATE_DIR,
+      // The table comes from the source's localSchemaSql; the seed writes a row, as the monolith would.
       seed: async (database) => {
-        await database.query('CREATE TABLE customers (customer_id text PRIMARY KEY, full_name text NOT NULL)');
         await database.query("INSERT INTO customers VALUES ('c-1', 'Ada Lovelace')");
       },
     });
