@@ -2,11 +2,13 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { findFreePort, findFreePortPair, LOCAL_STATE_DIR } from '../../shared/local';
+import { LOCAL_STATE_DIR } from '../../shared/local';
 import { eventually, readAll, uniqueName } from '../support/integration';
 import {
   brokerRecordOn,
   connectWorkersOn,
+  exitCodeWithin,
+  freePlatformPorts,
   isRunning,
   killQuietly,
   postgresServersOn,
@@ -65,10 +67,6 @@ async function expectAllGone(services: ReturnType<typeof servicesOf>): Promise<v
   );
 }
 
-async function exitCode(platform: PlatformProcess, withinMs: number): Promise<number | string> {
-  return Promise.race([platform.exited, new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), withinMs).unref())]);
-}
-
 describe('npm start with a change-data-capture source, when its services die or are left behind (integration)', () => {
   let ports: Ports;
   const started: PlatformProcess[] = [];
@@ -78,12 +76,7 @@ describe('npm start with a change-data-capture source, when its services die or 
     .concat('_');
 
   beforeAll(async () => {
-    ports = {
-      kafka: await findFreePortPair(),
-      dynamodb: await findFreePort(),
-      postgres: await findFreePort(),
-      connect: await findFreePort(),
-    };
+    ports = await freePlatformPorts();
   });
 
   afterAll(() => {
@@ -117,7 +110,7 @@ describe('npm start with a change-data-capture source, when its services die or 
     expect(platform.output()).toContain(`[local] PostgreSQL: 127.0.0.1:${ports.postgres} (started here`);
 
     process.kill(platform.pid, 'SIGINT');
-    expect(await exitCode(platform, 60_000)).toBe(0);
+    expect(await exitCodeWithin(platform, 60_000)).toBe(0);
     await expectAllGone(services);
   });
 
@@ -128,7 +121,7 @@ describe('npm start with a change-data-capture source, when its services die or 
 
     process.kill(services.connectWorker, 'SIGKILL');
 
-    expect(await exitCode(platform, 30_000)).toBe(1);
+    expect(await exitCodeWithin(platform, 30_000)).toBe(1);
     expect(platform.output()).toContain(
       `The Kafka Connect worker (pid ${services.connectWorker}) was killed by SIGKILL; its log: ${join(LOCAL_STATE_DIR, `connect-${ports.connect}.log`)}. Stopping everything.`,
     );
@@ -142,7 +135,7 @@ describe('npm start with a change-data-capture source, when its services die or 
 
     process.kill(services.postgres, 'SIGKILL');
 
-    expect(await exitCode(platform, 30_000)).toBe(1);
+    expect(await exitCodeWithin(platform, 30_000)).toBe(1);
     expect(platform.output()).toContain(`PostgreSQL (pid ${services.postgres}) was killed by SIGKILL`);
     await expectAllGone(services);
   });
@@ -175,7 +168,7 @@ describe('npm start with a change-data-capture source, when its services die or 
     expect([isRunning(orphans.postgres), isRunning(orphans.connectWorker)]).toEqual([false, false]);
     const services = servicesOf(ports);
     process.kill(second.pid, 'SIGINT');
-    expect(await exitCode(second, 60_000)).toBe(0);
+    expect(await exitCodeWithin(second, 60_000)).toBe(0);
     await expectAllGone(services);
   });
 });
@@ -188,18 +181,13 @@ describe('npm start with a change-data-capture source, when a port is taken (int
   });
 
   it('names the busy PostgreSQL port and its variable before it starts anything', async () => {
-    const ports = {
-      kafka: await findFreePortPair(),
-      dynamodb: await findFreePort(),
-      postgres: await findFreePort(),
-      connect: await findFreePort(),
-    };
+    const ports = await freePlatformPorts();
     squatter = createServer();
     await new Promise<void>((resolve) => squatter!.listen(ports.postgres, '127.0.0.1', resolve));
 
     const platform = startPlatformProcess(ports, ['--pipeline', PIPELINE], { CDC_PIPELINE_PREFIX: 'busy_' });
 
-    expect(await exitCode(platform, 30_000)).toBe(1);
+    expect(await exitCodeWithin(platform, 30_000)).toBe(1);
     expect(platform.output()).toContain(`127.0.0.1:${ports.postgres} is already in use by pid ${process.pid} (`);
     expect(platform.output()).toContain('LOCAL_POSTGRES_PORT');
     expect(platform.output()).not.toContain('Kafka broker');

@@ -6,13 +6,15 @@ import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
 import pipeline from '../../pipeline';
 import { catalog, monolithId, offerOf, type Flyer, type Item, type Merchant, type Offer } from '../../example';
-import { findFreePort, findFreePortPair, LOCAL_STATE_DIR } from '../../shared/local';
+import { LOCAL_STATE_DIR } from '../../shared/local';
 import { readValue } from '../../shared/schemas';
 import { delay } from '../support/delay';
 import { eventually, factsFor, produce, readAll, recordCount } from '../support/integration';
 import {
   brokerRecordOn,
   connectWorkersOn,
+  exitCodeWithin,
+  freePlatformPorts,
   isRunning,
   postgresServersOn,
   killQuietly,
@@ -214,12 +216,7 @@ describe('npm start --persist, when its broker or dynalite dies under running co
   let current: PlatformProcess | undefined;
 
   beforeAll(async () => {
-    ports = {
-      kafka: await findFreePortPair(),
-      dynamodb: await findFreePort(),
-      postgres: await findFreePort(),
-      connect: await findFreePort(),
-    };
+    ports = await freePlatformPorts();
     workDir = mkdtempSync(join(tmpdir(), 'platform-test-persist-faults-'));
     // As root, PostgreSQL runs as the postgres user, which must be able to reach its data dir in here.
     chmodSync(workDir, 0o755);
@@ -284,10 +281,6 @@ describe('npm start --persist, when its broker or dynalite dies under running co
     return run;
   }
 
-  async function exitCode(platform: PlatformProcess, withinMs: number): Promise<number | string> {
-    return Promise.race([platform.exited, new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), withinMs).unref())]);
-  }
-
   async function expectGone(run: Services): Promise<void> {
     await eventually(
       'npm start, the broker, its watchdog, dynalite, PostgreSQL and the Connect worker are gone, with the broker’s record',
@@ -310,7 +303,7 @@ describe('npm start --persist, when its broker or dynalite dies under running co
     process.kill(firstServices.broker, 'SIGKILL');
 
     // Assess: npm start names it and exits non-zero, leaving nothing running.
-    expect(await exitCode(first, 20_000)).toBe(1);
+    expect(await exitCodeWithin(first, 20_000)).toBe(1);
     expect(first.output()).toContain(
       `The Kafka broker (pid ${firstServices.broker}) was killed by SIGKILL; its log: ${firstServices.brokerLogFile}. Stopping everything.`,
     );
@@ -374,7 +367,7 @@ describe('npm start --persist, when its broker or dynalite dies under running co
     process.kill(before.dynalite, 'SIGKILL');
 
     // Assess: npm start names it and exits non-zero, leaving nothing running.
-    expect(await exitCode(platform, 20_000)).toBe(1);
+    expect(await exitCodeWithin(platform, 20_000)).toBe(1);
     expect(platform.output()).toContain(`The local DynamoDB server (dynalite) (pid ${before.dynalite}) was killed by SIGKILL`);
     await expectGone(before);
 
@@ -410,7 +403,7 @@ describe('npm start --persist, when its broker or dynalite dies under running co
 
     // Act: Ctrl-C. Assess: it stops, and leaves nothing running.
     process.kill(restarted.pid, 'SIGINT');
-    expect(await exitCode(restarted, 45_000)).toBe(0);
+    expect(await exitCodeWithin(restarted, 45_000)).toBe(0);
     await expectGone(restartedServices);
   }, 150_000);
 });

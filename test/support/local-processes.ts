@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LOCAL_STATE_DIR } from '../../shared/local';
+import { findFreePort, findFreePortPair, LOCAL_STATE_DIR } from '../../shared/local';
 import type { BrokerRecord } from '../../shared/local/kafka/broker-record';
 import { eventually } from './integration';
 
@@ -144,4 +144,14 @@ export async function untilRunning(platform: PlatformProcess): Promise<void> {
   ).catch((error: unknown) => {
     throw new Error(`${String(error)}; it printed:\n${platform.output().slice(-3_000)}`);
   });
+}
+
+/** The ports of one `npm start` of a test's own: the broker's pair, dynalite's, and the CDC services'. */
+export async function freePlatformPorts(): Promise<{ kafka: number; dynamodb: number; postgres: number; connect: number }> {
+  return { kafka: await findFreePortPair(), dynamodb: await findFreePort(), postgres: await findFreePort(), connect: await findFreePort() };
+}
+
+/** The platform's exit code, or 'hung' when it has not exited within `withinMs`. */
+export function exitCodeWithin(platform: PlatformProcess, withinMs: number): Promise<number | string> {
+  return Promise.race([platform.exited, new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), withinMs).unref())]);
 }
