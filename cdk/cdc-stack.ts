@@ -13,6 +13,8 @@ import { connectorNameOf } from './deployed-outputs';
 
 export interface CdcStackProps extends StackProps {
   readonly pipeline: Pipeline;
+  /** The deployment environment's name: MSK Connect's names are per account and region, so they carry it. */
+  readonly environment: string;
   /** Every declared source's database (platform.ts checks that the two agree). */
   readonly databases: Readonly<Record<string, CdcSourceConfig>>;
   /** The resolved Debezium plugin jars (resolveDebeziumPlugin). */
@@ -39,7 +41,10 @@ export class CdcStack extends Stack {
   constructor(scope: Construct, id: string, props: CdcStackProps) {
     super(scope, id, props);
     const { pipeline } = props;
-    this.plugin = new DebeziumPlugin(this, 'DebeziumPlugin', { directory: props.pluginDirectory, namePrefix: pipeline.name });
+    this.plugin = new DebeziumPlugin(this, 'DebeziumPlugin', {
+      directory: props.pluginDirectory,
+      namePrefix: `${pipeline.name}-${props.environment}`,
+    });
     this.bootstrapBrokers = new AwsCustomResource(this, 'BootstrapBrokers', {
       onUpdate: {
         service: 'Kafka',
@@ -61,7 +66,7 @@ export class CdcStack extends Stack {
       connectors.set(
         name,
         new CdcConnector(this, `Connector-${name}`, {
-          connectorName: connectorNameOf(pipeline.name, name),
+          connectorName: connectorNameOf(pipeline.name, props.environment, name),
           source,
           database: props.databases[name]!,
           plugin: this.plugin,

@@ -19,7 +19,10 @@ export function deployedStackName(
   return `${pipelineName}-${environment}-${part}`.replace(/[^A-Za-z0-9-]/g, '-');
 }
 
-/** A CDC source's MSK Connect connector name, `<pipeline>-<source>` in the letters, digits and dashes MSK Connect takes. */
-export function connectorNameOf(pipelineName: string, sourceName: string): string {
-  return `${pipelineName}-${sourceName}`.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 128);
+/**
+ * A CDC source's MSK Connect connector name, `<pipeline>-<env>-<source>` in the letters, digits and dashes
+ * MSK Connect takes: unique per account and region, so two environments of one account never collide.
+ */
+export function connectorNameOf(pipelineName: string, environment: string, sourceName: string): string {
+  return `${pipelineName}-${environment}-${sourceName}`.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 128);
 }

@@ -88,6 +88,7 @@ export function addPlatformStacks(app: App, pipeline: Pipeline, config: Deployme
     ? new CdcStack(app, deployedStackName(pipeline.name, config.name, 'cdc'), {
         ...common,
         pipeline,
+        environment: config.name,
         databases: config.cdcSources,
         pluginDirectory: assets.debeziumPluginDirectory!,
         clusterArn: streaming.clusterArn,

@@ -97,7 +97,7 @@ export class CdcConnector extends Construct {
       kafkaConnectVersion: MSK_CONNECT_VERSION,
       connectorConfiguration: debeziumConnectorConfig(
         source.source,
-        source.mappings.map(({ mapping }) => mapping.table),
+        source.mappings.map(({ mapping }) => mapping),
         { hostname: database.hostname, port: database.port, user: login('username'), password: login('password') },
         // Exactly-once source support is a worker setting MSK Connect is not documented to accept: the
         // mapping consumer drops repeated changes by their position instead.

@@ -1,7 +1,7 @@
 import { CfnCustomPlugin } from 'aws-cdk-lib/aws-kafkaconnect';
 import { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { DEBEZIUM_POSTGRES_PLUGIN } from '../../shared/cdc/debezium-plugin/debezium-plugin';
 import { PlatformError } from '../../shared/errors';
 import { resolveJars } from '../../shared/maven/resolve-jars';
@@ -27,7 +27,8 @@ export const DEBEZIUM_PLUGIN_CACHE = join(resolve(__dirname, '..', '..'), '.loca
  * @throws DebeziumPluginError when Maven cannot resolve them
  */
 export function resolveDebeziumPlugin(cacheRoot = DEBEZIUM_PLUGIN_CACHE, log: (line: string) => void = () => undefined): Promise<string> {
-  return resolveJars({ ...DEBEZIUM_POSTGRES_PLUGIN, error: DebeziumPluginError }, cacheRoot, log);
+  // Gathered beside the cache, as the local worker does: every folder in it is a plugin to a worker.
+  return resolveJars({ ...DEBEZIUM_POSTGRES_PLUGIN, error: DebeziumPluginError }, cacheRoot, log, dirname(cacheRoot));
 }
 
 export interface DebeziumPluginProps {

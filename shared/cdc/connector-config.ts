@@ -1,4 +1,7 @@
-import { MAX_CHANGE_EVENT_BYTES, type CdcSource } from './define-cdc-mapping';
+import { MAX_CHANGE_EVENT_BYTES, type CdcMappingDeclaration, type CdcSource } from './define-cdc-mapping';
+
+/** A table a connector captures, as its mapping declares it. */
+export type CapturedTable = Pick<CdcMappingDeclaration<unknown>, 'table' | 'truncateColumns'>;
 
 /** How the connector reaches the source database. */
 export interface SourceDatabaseConnection {
@@ -18,7 +21,7 @@ export interface SourceDatabaseConnection {
  */
 export function debeziumConnectorConfig(
   source: CdcSource,
-  tables: readonly string[],
+  captured: readonly CapturedTable[],
   connection: SourceDatabaseConnection,
   options: {
     readonly exactlyOnce: boolean;
@@ -37,7 +40,11 @@ export function debeziumConnectorConfig(
     'database.password': connection.password,
     'database.dbname': source.database,
     'topic.prefix': source.name,
-    'table.include.list': [...tables].sort().join(','),
+    'table.include.list': captured
+      .map(({ table }) => table)
+      .sort()
+      .join(','),
+    ...columnTruncation(captured),
     'plugin.name': 'pgoutput',
     'slot.name': source.name,
     'publication.name': source.name,
@@ -50,7 +57,9 @@ export function debeziumConnectorConfig(
     'topic.creation.default.partitions': '1',
     // Numbers as JSON numbers and strings, not base64 bytes: what a mapping reads.
     'decimal.handling.mode': 'string',
-    // Keeps the slot's position moving while the captured tables are quiet, so the WAL does not pile up.
+    // Commits the slot's position every 10 s while changes of this database flow (not only of the captured
+    // tables). A database that writes no WAL of its own on a busy server still holds the server's WAL back:
+    // see "Limits" in shared/cdc/README.md.
     'heartbeat.interval.ms': '10000',
     // Back after a database restart within seconds (Debezium's default wait is 10 s).
     'retriable.restart.connector.wait.ms': '2000',
@@ -58,4 +67,15 @@ export function debeziumConnectorConfig(
     // (Connect allows connector-level client overrides by default since Kafka 3.0.)
     'producer.override.max.request.size': String(MAX_CHANGE_EVENT_BYTES),
   };
+}
+
+/** `column.truncate.to.<n>.chars`: the columns cut to n characters, `<schema>.<table>.<column>`, grouped by n. */
+function columnTruncation(captured: readonly CapturedTable[]): Record<string, string> {
+  const byLength = new Map<number, string[]>();
+  for (const { table, truncateColumns } of captured) {
+    for (const [column, length] of Object.entries(truncateColumns ?? {})) {
+      byLength.set(length, [...(byLength.get(length) ?? []), `${table}.${column}`]);
+    }
+  }
+  return Object.fromEntries([...byLength].map(([length, columns]) => [`column.truncate.to.${length}.chars`, columns.sort().join(',')]));
 }

@@ -41,6 +41,12 @@ export interface CdcMappingDeclaration<E> {
   toEntity(row: Row): E;
   /** The entity topic's format (Avro in the wire format, say): a mapped entity that does not match is dead-lettered. @default JSON */
   readonly entityFormat?: ValueFormat<E>;
+  /**
+   * Columns captured cut to this many characters (Debezium's `column.truncate.to.<n>.chars`), by column
+   * name: for a column that can grow wider than a change event may be (MAX_CHANGE_EVENT_BYTES), which
+   * would otherwise stop the connector's task until it is dealt with.
+   */
+  readonly truncateColumns?: Readonly<Record<string, number>>;
 }
 
 /** A mapping with its change topic and format resolved. */
@@ -61,6 +67,7 @@ export const MAX_CHANGE_EVENT_BYTES = 4 * 1024 * 1024;
 
 const NAME = /^[a-z0-9_]{1,40}$/;
 const TABLE = /^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$/;
+const COLUMN = /^[a-z_][a-z0-9_]*$/;
 
 /** Declares a table's mapping to an entity stream. Keep it in its own module, imported by the pipeline and the handler. */
 export function defineCdcMapping<E>(declaration: CdcMappingDeclaration<E>): CdcMapping<E> {
@@ -70,6 +77,13 @@ export function defineCdcMapping<E>(declaration: CdcMappingDeclaration<E>): CdcM
   }
   if (!TABLE.test(declaration.table)) {
     throw new CdcDeclarationError(`mapping "${declaration.name}": table "${declaration.table}" must be <schema>.<table> in lower case`);
+  }
+  for (const [column, length] of Object.entries(declaration.truncateColumns ?? {})) {
+    if (!COLUMN.test(column) || !Number.isInteger(length) || length < 1) {
+      throw new CdcDeclarationError(
+        `mapping "${declaration.name}": truncateColumns must map lower-case column names to a whole number of characters, got ${column}: ${length}`,
+      );
+    }
   }
   return Object.freeze({
     ...declaration,

@@ -17,4 +17,4 @@ export {
   type CdcSource,
 } from './define-cdc-mapping';
 export { CdcDeclarationError, CdcError, InvalidChangeError } from './errors';
-export { debeziumConnectorConfig, type SourceDatabaseConnection } from './connector-config';
+export { debeziumConnectorConfig, type CapturedTable, type SourceDatabaseConnection } from './connector-config';

@@ -25,7 +25,7 @@ export async function captureStatuses(context: CliContext): Promise<CdcSourceSta
   try {
     return await Promise.all(
       sources.map(async (source): Promise<CdcSourceStatus> => {
-        const name = connectorNameOf(context.pipeline.name, source);
+        const name = connectorNameOf(context.pipeline.name, deployment.name, source);
         const listed = await client
           .send(new ListConnectorsCommand({ connectorNamePrefix: name }))
           .then((answer) => answer.connectors?.find((connector) => connector.connectorName === name))

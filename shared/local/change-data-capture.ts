@@ -99,7 +99,7 @@ export async function startChangeDataCapture(pipeline: Pipeline, options: Change
         source.name,
         debeziumConnectorConfig(
           source,
-          tables,
+          mappings.map(({ mapping }) => mapping),
           // The local server trusts 127.0.0.1; Debezium wants a password all the same.
           { hostname: postgres.host, port: postgres.port, user: postgres.superuser, password: 'local' },
           { exactlyOnce: true, replicationFactor: 1 },

@@ -1,5 +1,5 @@
 import { rmSync } from 'node:fs';
-import { basename, join, resolve, sep } from 'node:path';
+import { basename, resolve, sep } from 'node:path';
 import { describeProcess, isAlive, listProcesses, terminate, type ProcessInfo } from './processes';
 
 /**
@@ -38,8 +38,7 @@ export async function stopLeftoverCdcServices(stateDir: string, log: (line: stri
       log(`Stopping a ${service.name} an earlier run of this checkout left running (${describeProcess(leftover)})…`);
       await terminate(leftover.pid, 15_000);
       const dataDir = /\s-D\s+(\S+)/.exec(leftover.args)?.[1];
-      if (dataDir?.startsWith(prefix) && basename(dataDir).startsWith('postgres-data-'))
-        rmSync(join(dataDir), { recursive: true, force: true });
+      if (dataDir?.startsWith(prefix) && basename(dataDir).startsWith('postgres-data-')) rmSync(dataDir, { recursive: true, force: true });
       log('Stopped it.');
     }
   }

@@ -26,7 +26,13 @@ export interface JarSet {
  * Returns a directory holding a jar set, resolving it from Maven Central with
  * its pinned pom on first use. Later calls reuse the cache and touch no network.
  */
-export async function resolveJars(jars: JarSet, cacheRoot: string, log: (line: string) => void): Promise<string> {
+export async function resolveJars(
+  jars: JarSet,
+  cacheRoot: string,
+  log: (line: string) => void,
+  /** Where the jars are gathered before they move into the cache: elsewhere when every folder in the cache counts (a plugin path). Same file system. */
+  scratchRoot = cacheRoot,
+): Promise<string> {
   const pomHash = createHash('sha256').update(readFileSync(jars.pom)).digest('hex').slice(0, 12);
   const libsDir = join(cacheRoot, `${jars.name}-${pomHash}`);
   const completeMarker = join(libsDir, '.complete');
@@ -35,7 +41,8 @@ export async function resolveJars(jars: JarSet, cacheRoot: string, log: (line: s
   // Resolved into a folder of this call's own, then renamed into place: processes resolving at once (test
   // workers, synth beside npm start) never see, or delete, each other's half-copied jars.
   mkdirSync(cacheRoot, { recursive: true });
-  const partialDir = mkdtempSync(join(cacheRoot, `${jars.name}-${pomHash}.partial-`));
+  mkdirSync(scratchRoot, { recursive: true });
+  const partialDir = mkdtempSync(join(scratchRoot, `${jars.name}-${pomHash}.partial-`));
   try {
     log(`Resolving ${jars.description} from Maven Central into ${libsDir} (first run only)…`);
     await runMaven(
@@ -56,12 +63,14 @@ export async function resolveJars(jars: JarSet, cacheRoot: string, log: (line: s
       throw new jars.error(`Maven finished but holds no ${jars.requiredJarPrefix} jar; check ${jars.pom}`);
     }
     writeFileSync(join(partialDir, '.complete'), `${new Date().toISOString()}\n`);
-    if (existsSync(completeMarker)) return libsDir; // another process finished first
-    rmSync(libsDir, { recursive: true, force: true }); // an incomplete folder an interrupted older version left
     try {
       renameSync(partialDir, libsDir);
     } catch (error) {
-      if (!existsSync(completeMarker)) throw error;
+      if (existsSync(completeMarker)) return libsDir; // another process finished first
+      // An incomplete folder an interrupted older version of this function left: replaced.
+      if (!existsSync(libsDir)) throw error;
+      rmSync(libsDir, { recursive: true, force: true });
+      renameSync(partialDir, libsDir);
     }
     return libsDir;
   } finally {

@@ -4,6 +4,7 @@ import { Client } from 'pg';
 import { findFreePort, LOCAL_STATE_DIR } from '../../shared/local';
 import { startConnectWorker, type ConnectWorker } from '../../shared/local/connect/connect-worker';
 import { startPostgresServer, type PostgresServer } from '../../shared/local/postgres/postgres-server';
+import { debeziumConnectorConfig } from '../../shared/cdc';
 import { testConnectorConfig } from '../support/cdc';
 import { eventually, readTopic, uniqueName, useTestServices } from '../support/integration';
 
@@ -80,5 +81,33 @@ describe('Change data capture under faults', () => {
     const ids = await insertedIds(260);
     expect(ids.slice(250)).toEqual(Array.from({ length: 10 }, (_, index) => 251 + index));
     expect((await worker.connectorStatus(source))?.tasks[0]?.state).toBe('RUNNING');
+  });
+
+  it('stops its task on a row wider than a change event may be, with the reason, and resumes from that row, losing nothing, once the column is cut', async () => {
+    // 5 MiB of name: its change event is over MAX_CHANGE_EVENT_BYTES, which the connector's producer takes.
+    await database.query('INSERT INTO items VALUES (261, $1), (262, $2)', ['x'.repeat(5 * 1024 * 1024), 'after the wide one']);
+
+    await eventually('the task failed', async () => (await worker.connectorStatus(source))?.tasks[0]?.state === 'FAILED', 60_000);
+    expect((await worker.connectorStatus(source))!.tasks[0]!.trace).toMatch(/RecordTooLargeException/);
+
+    // The operator's fix: capture the column cut to 1,024 characters (truncateColumns in the mapping), and restart.
+    await worker.putConnector(
+      source,
+      debeziumConnectorConfig(
+        { name: source, database: 'postgres' },
+        [{ table: 'public.items', truncateColumns: { name: 1_024 } }],
+        { hostname: postgres.host, port: postgres.port, user: postgres.superuser, password: 'local' },
+        { exactlyOnce: true, replicationFactor: 1 },
+      ),
+    );
+    await worker.restartFailed(source);
+
+    const records = await readTopic(services.kafka, changeTopic, 262, 120_000);
+    expect(records.map((record) => (JSON.parse(record.key!) as { id: number }).id)).toEqual(
+      Array.from({ length: 262 }, (_, index) => index + 1),
+    );
+    const nameAfter = (record: (typeof records)[number]) => (JSON.parse(record.value!) as { after: { name: string } }).after.name;
+    expect(nameAfter(records[260]!)).toBe('x'.repeat(1_024));
+    expect(nameAfter(records[261]!)).toBe('after the wide one');
   });
 });

@@ -43,7 +43,7 @@ describe('CDK: change data capture in MSK Connect', () => {
     const login = (field: string) => `{{resolve:secretsmanager:${MONOLITH_DATABASE.secretArn}:SecretString:${field}::}}`;
     const expected = debeziumConnectorConfig(
       monolith.source,
-      ['public.merchants'],
+      monolith.mappings.map(({ mapping }) => mapping),
       { hostname: MONOLITH_DATABASE.hostname, port: 6432, user: login('username'), password: login('password') },
       { exactlyOnce: false, replicationFactor: 3 },
     );
@@ -56,7 +56,7 @@ describe('CDK: change data capture in MSK Connect', () => {
     const connector = connectorOf(dev);
 
     expect(connector).toMatchObject({
-      ConnectorName: 'shop-monolith',
+      ConnectorName: 'shop-dev-monolith',
       KafkaConnectVersion: MSK_CONNECT_VERSION,
       KafkaClusterClientAuthentication: { AuthenticationType: 'IAM' },
       KafkaClusterEncryptionInTransit: { EncryptionType: 'TLS' },
@@ -70,6 +70,18 @@ describe('CDK: change data capture in MSK Connect', () => {
     expect(connectorOf(existing).Capacity.ProvisionedCapacity.McuCount).toBe(1);
   });
 
+  it('names the connector, its worker configuration and its plugin after the environment too, so two environments of one account never collide', () => {
+    const names = (synthesized: typeof dev) => [
+      connectorOf(synthesized).ConnectorName,
+      ...resources(synthesized.templates.cdc!, 'AWS::KafkaConnect::WorkerConfiguration').map((worker) => worker.Name),
+      ...resources(synthesized.templates.cdc!, 'AWS::KafkaConnect::CustomPlugin').map((plugin) => plugin.Name),
+    ];
+    const [devNames, existingNames] = [names(dev), names(existing)];
+
+    expect(devNames.every((name) => String(name).startsWith('shop-dev-'))).toBe(true);
+    expect(existingNames.every((name) => String(name).startsWith('shop-existing-'))).toBe(true);
+  });
+
   it('gives the workers the local worker’s JSON converters without schema envelopes and an offsets topic named after the connector, in keys MSK Connect allows', () => {
     const [worker] = resources(dev.templates.cdc!, 'AWS::KafkaConnect::WorkerConfiguration');
     const properties = Buffer.from(worker!.PropertiesFileContent, 'base64').toString();
@@ -78,10 +90,10 @@ describe('CDK: change data capture in MSK Connect', () => {
       .split('\n')
       .map((line) => line.split('=')[0]!);
 
-    expect(properties).toBe(workerProperties('shop-monolith'));
+    expect(properties).toBe(workerProperties('shop-dev-monolith'));
     expect(properties).toContain('value.converter=org.apache.kafka.connect.json.JsonConverter\n');
     expect(properties).toContain('value.converter.schemas.enable=false\n');
-    expect(properties).toContain('offset.storage.topic=__amazon_msk_connect_offsets_shop-monolith_kept\n');
+    expect(properties).toContain('offset.storage.topic=__amazon_msk_connect_offsets_shop-dev-monolith_kept\n');
     // MSK Connect refuses these in a worker configuration.
     const forbidden =
       /^(bootstrap\.servers|group\.id|plugin\.path|listeners|config\.storage\..*|status\.storage\..*|rest\..*|sasl\..*|security\..*|ssl\..*|admin\..*|worker\..*)$/;
@@ -115,10 +127,13 @@ describe('CDK: change data capture in MSK Connect', () => {
       Resource: topic('monolith.public.merchants'),
     });
     expect(statements.get('HeartbeatTopic')!.Resource).toBe(topic(heartbeatTopic('monolith')));
-    expect(statements.get('WorkerInternalTopics')!.Resource).toBe(topic('__amazon_msk_connect_*_shop-monolith_*'));
+    expect(statements.get('WorkerInternalTopics')!.Resource).toBe(topic('__amazon_msk_connect_*_shop-existing-monolith_*'));
     expect(statements.get('WorkerGroup')).toMatchObject({
       Action: ['kafka-cluster:AlterGroup', 'kafka-cluster:DescribeGroup'],
-      Resource: [`${CLUSTER}:group/${CLUSTER_PATH}/__amazon_msk_connect_*`, `${CLUSTER}:group/${CLUSTER_PATH}/connect-shop-monolith`],
+      Resource: [
+        `${CLUSTER}:group/${CLUSTER_PATH}/__amazon_msk_connect_*`,
+        `${CLUSTER}:group/${CLUSTER_PATH}/connect-shop-existing-monolith`,
+      ],
     });
     const policies = JSON.stringify(resources(existing.templates.cdc!, 'AWS::IAM::Policy'));
     expect(policies).not.toContain('secretsmanager');
@@ -148,7 +163,7 @@ describe('CDK: change data capture in MSK Connect', () => {
       ['AWS/KafkaConnect', 'RunningTaskCount', 'breaching'],
     ]);
     for (const alarm of alarms) {
-      expect(alarm.Dimensions).toEqual([{ Name: 'ConnectorName', Value: 'shop-monolith' }]);
+      expect(alarm.Dimensions).toEqual([{ Name: 'ConnectorName', Value: 'shop-dev-monolith' }]);
       expect(alarm.AlarmActions).toHaveLength(1);
     }
   });

@@ -14,7 +14,7 @@ export function testConnectorConfig(
 ): Record<string, string> {
   return debeziumConnectorConfig(
     { name: source, database },
-    tables,
+    tables.map((table) => ({ table })),
     { hostname: postgres.host, port: postgres.port, user: postgres.superuser, password: 'local' },
     { exactlyOnce: true, replicationFactor: 1 },
   );

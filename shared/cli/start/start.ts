@@ -159,14 +159,14 @@ async function main(): Promise<void> {
         // Bounded: a slow start only costs the joins some repeated work, never the demo. The merchants come
         // through change data capture first (connector, change topic, mapping), then the joins read them.
         const deadline = Date.now() + 60_000;
-        while (Date.now() < deadline && (await recordsIn(runtime, merchantsTopic)) < merchants) await delay(200);
+        await untilTopicHolds(runtime, merchantsTopic, merchants, deadline);
         for (; Date.now() < deadline; await delay(200)) {
           const lag = await pipelineRunning.lag().catch(() => undefined);
           if (lag && rightConsumers.every((name) => lag.get(name) === 0)) return;
         }
       };
       const monolith = await cdc.connectToSource(catalog.merchantsFromMonolith.source.name);
-      // A restart of PostgreSQL ends this connection: the demo's writes then fail (logged), the rest runs on.
+      // Should the connection drop while npm start stops (PostgreSQL goes before the demo is done), say so, not crash.
       monolith.on('error', (error) => warnings.add(`ERROR demo traffic: the monolith's database: ${error.message}`));
       // --persist keeps what is there: the catalog is seeded only into empty topics.
       const seedCatalog = options.persistDir === undefined || (await catalogIsEmpty(runtime, catalog));
@@ -229,14 +229,12 @@ function capitalised(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
-/** How many records a topic holds (compaction aside). */
-async function recordsIn(runtime: LocalRuntime, topic: string): Promise<number> {
+/** Waits until a topic holds `count` records (compaction aside), or the deadline passes. */
+async function untilTopicHolds(runtime: LocalRuntime, topic: string, count: number, deadline: number): Promise<void> {
   const admin = runtime.kafkaClient('local-demo-check').admin();
   await admin.connect();
   try {
-    return await topicRecordCount(admin, topic);
-  } catch {
-    return 0;
+    while (Date.now() < deadline && (await topicRecordCount(admin, topic).catch(() => 0)) < count) await delay(200);
   } finally {
     await admin.disconnect();
   }

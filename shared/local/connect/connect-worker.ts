@@ -58,6 +58,8 @@ export interface ConnectWorker {
   putConnector(name: string, config: Readonly<Record<string, string>>): Promise<void>;
   /** The connector's status; undefined when the worker knows no such connector. */
   connectorStatus(name: string): Promise<ConnectorStatus | undefined>;
+  /** Restarts a connector's failed parts (its instance, its tasks), as an operator does once the cause is dealt with. */
+  restartFailed(name: string): Promise<void>;
   /** Stops the worker (SIGTERM: it commits its source offsets; SIGKILL after 20 s). */
   stop(): Promise<void>;
   /**
@@ -86,8 +88,9 @@ export async function startConnectWorker(options: ConnectWorkerOptions): Promise
   mkdirSync(options.stateDir, { recursive: true });
   const libsDir = await resolveJars(WORKER_JARS, options.stateDir, log);
   const pluginPath = join(options.stateDir, 'connect-plugins');
-  const pluginDir = await resolveJars(PLUGIN_JARS, pluginPath, log);
-  // The worker loads every folder on its plugin path: only the pinned version may be there.
+  // Gathered in the state dir, not on the plugin path: the worker loads every folder there.
+  const pluginDir = await resolveJars(PLUGIN_JARS, pluginPath, log, options.stateDir);
+  // Only the pinned version may be there.
   for (const entry of readdirSync(pluginPath)) {
     if (join(pluginPath, entry) !== pluginDir) rmSync(join(pluginPath, entry), { recursive: true, force: true });
   }
@@ -161,6 +164,13 @@ export async function startConnectWorker(options: ConnectWorkerOptions): Promise
       if (response.status === 404) return undefined;
       if (!response.ok) throw new ConnectWorkerError(`Connector "${name}" status: HTTP ${response.status} ${await response.text()}`, true);
       return (await response.json()) as ConnectorStatus;
+    },
+    async restartFailed(name) {
+      const response = await fetch(`${url}/connectors/${encodeURIComponent(name)}/restart?includeTasks=true&onlyFailed=true`, {
+        method: 'POST',
+      });
+      if (!response.ok)
+        throw new ConnectWorkerError(`Restarting connector "${name}": HTTP ${response.status} ${await response.text()}`, true);
     },
     stop: () => keeper.stop(),
     kill: () => keeper.kill(),

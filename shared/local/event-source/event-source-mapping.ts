@@ -119,7 +119,8 @@ export class EventSourceMapping {
       // A fetch of nothing but control records (commit markers) never reaches eachBatch: kafkajs only reports it here.
       this.kafkaConsumer.on(this.kafkaConsumer.events.START_BATCH_PROCESS, ({ payload }) => {
         if (this.state !== 'running' || payload.batchSize !== 0 || payload.topic !== this.consumer.topic.name) return;
-        this.workers.get(payload.partition)?.worker.skipRecordless(Number(payload.lastOffset));
+        // A partition's first fetch may hold nothing else (an earlier run committed its records but not past the marker).
+        this.workerFor(payload.partition).skipRecordless(Number(payload.lastOffset));
       });
       this.kafkaConsumer.on(this.kafkaConsumer.events.CRASH, (event) => {
         const { error, restart } = event.payload;

@@ -126,7 +126,6 @@ export async function startPostgresServer(options: PostgresServerOptions): Promi
   };
 }
 
-/** The server's programs: Debian's newest installed major version, else whatever is on PATH. */
 /** The script that installs Debian's PostgreSQL package (`npm run install:postgresql`). */
 const INSTALL_SCRIPT = join(__dirname, '..', '..', '..', 'scripts', 'install-postgresql.sh');
 
@@ -152,6 +151,7 @@ export async function ensurePostgresInstalled(log: (line: string) => void): Prom
   postgresPrograms();
 }
 
+/** The server's programs: Debian's newest installed major version, else whatever is on PATH. */
 function postgresPrograms(): { initdb: string; postgres: string } {
   if (existsSync(DEBIAN_POSTGRESQL_DIR)) {
     const majors = readdirSync(DEBIAN_POSTGRESQL_DIR)

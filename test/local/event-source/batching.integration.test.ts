@@ -222,7 +222,7 @@ describe('Class: EventSourceMapping — batching, ordering and commits (integrat
     }
   });
 
-  it('commits past the commit markers of records written in transactions, so the lag of a transactional topic reaches 0', async () => {
+  it('commits past the commit markers of records written in transactions, and past an aborted transaction, so the lag of a transactional topic reaches 0', async () => {
     // Prepare: a transactional producer, as Kafka Connect's exactly-once source tasks are; each commit writes a marker record.
     const { pipeline, sourceTopic, groupId } = await singleConsumerPipeline(services.admin);
     const delivered: string[] = [];
@@ -249,6 +249,16 @@ describe('Class: EventSourceMapping — batching, ordering and commits (integrat
         await eventually(
           'the commit passed the last marker',
           async () => (await committedOffsets(services.admin, groupId, sourceTopic)).get(0) === 5,
+        );
+
+        // A transaction aborted: its record and its abort marker are fetched with nothing to deliver (kafkajs
+        // reports such a fetch only as an event), and the commit must still move past them.
+        const aborted = await transactional.transaction();
+        await aborted.send({ topic: sourceTopic, messages: [{ key: 'never', value: 'never' }] });
+        await aborted.abort();
+        await eventually(
+          'the commit passed the aborted transaction',
+          async () => (await committedOffsets(services.admin, groupId, sourceTopic)).get(0) === 7,
         );
       });
     } finally {

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import type { DeadLetter } from '../../../shared/dead-letter';
 import type { InvocationOutcome } from '../../../shared/local/event-source';
 import type { SourceRecord } from '../../../shared/msk';
@@ -33,7 +34,10 @@ const settings: PartitionWorkerSettings = {
 };
 
 /** A worker whose collaborators are scripted, so each rule can be observed step by step. */
-function harness(overrides: Partial<PartitionWorkerSettings>, invoke: (offsets: number[]) => InvocationOutcome) {
+function harness(
+  overrides: Partial<PartitionWorkerSettings>,
+  invoke: (offsets: number[]) => InvocationOutcome | Promise<InvocationOutcome>,
+) {
   const invocations: number[][] = [];
   const commits: number[] = [];
   const deadLetters: DeadLetter[] = [];
@@ -231,4 +235,126 @@ describe('Class: PartitionWorker', () => {
     expect(h.commits).toEqual([2]);
     await h.finish();
   });
+
+  describe('past the commit markers of transactions (skipRecordless)', () => {
+    it('commits past markers only once every record before them is done', async () => {
+      let release: () => void = () => undefined;
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const h = harness({}, async () => {
+        await held;
+        return success();
+      });
+
+      h.worker.enqueue([record(0), record(1)]);
+      h.worker.skipRecordless(2);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(h.commits).toEqual([]);
+
+      release();
+      await until(() => h.commits.length === 1);
+      expect(h.commits).toEqual([3]);
+      await h.finish();
+    });
+
+    it('never commits past a failing record while markers wait behind it', async () => {
+      let failing = true;
+      const h = harness({ retryDelayMs: () => 5 }, () => (failing ? failure() : success()));
+
+      h.worker.enqueue([record(0)]);
+      h.worker.skipRecordless(1);
+      await until(() => h.invocations.length >= 3);
+      expect(h.commits).toEqual([]);
+
+      failing = false;
+      await until(() => h.commits.length === 1);
+      expect(h.commits).toEqual([2]);
+      await h.finish();
+    });
+
+    it('moves past a marker fetched on its own once its records are committed', async () => {
+      const h = harness({}, success);
+
+      h.worker.enqueue([record(0)]);
+      await until(() => h.commits.length === 1);
+      h.worker.skipRecordless(1);
+      await until(() => h.commits.length === 2);
+
+      expect(h.commits).toEqual([1, 2]);
+      await h.finish();
+    });
+
+    it('ignores a marker at or below a record it queued', async () => {
+      const h = harness({}, success);
+
+      h.worker.skipRecordless(3);
+      h.worker.enqueue([record(5)]);
+      h.worker.skipRecordless(4);
+      await until(() => h.commits.length >= 1);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+
+      expect(h.commits.at(-1)).toBe(6);
+      await h.finish();
+    });
+
+    it('commits only past records that succeeded, whatever the interleaving of records, markers and failures', async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.record({ records: fc.integer({ min: 0, max: 4 }), markers: fc.integer({ min: 0, max: 2 }) }), {
+            minLength: 1,
+            maxLength: 8,
+          }),
+          fc.array(fc.boolean(), { minLength: 1, maxLength: 12 }),
+          fc.integer({ min: 1, max: 4 }),
+          async (segments, failures, batchSize) => {
+            let invocation = 0;
+            const succeeded = new Set<number>();
+            const h = harness({ batchSize }, (offsets) => {
+              const fails = failures[invocation++ % failures.length] && invocation < 40;
+              if (!fails) for (const offset of offsets) succeeded.add(offset);
+              return fails ? failure() : success();
+            });
+            let next = 0;
+            let lastRecord = -1;
+            for (const { records, markers } of segments) {
+              if (records > 0) {
+                h.worker.enqueue(Array.from({ length: records }, (_, index) => record(next + index)));
+                next += records;
+                lastRecord = next - 1;
+              }
+              if (markers > 0) {
+                next += markers;
+                h.worker.skipRecordless(next - 1);
+              }
+              await new Promise((resolve) => setImmediate(resolve));
+            }
+            // Every record is eventually done, so the commit reaches past the last offset fetched, markers included.
+            await until(() => (h.commits.at(-1) ?? 0) === Math.max(next, 0) || (next === 0 && h.commits.length === 0));
+            for (const commit of h.commits) {
+              for (let offset = 0; offset < commit; offset += 1) {
+                // An offset below a commit is a record that succeeded, or a marker (no record there).
+                const isRecord = offset <= lastRecord && segmentsHoldRecord(segments, offset);
+                if (isRecord) expect(succeeded.has(offset)).toBe(true);
+              }
+            }
+            await h.finish();
+          },
+        ),
+        { numRuns: 40 },
+      );
+    });
+  });
 });
+
+/** Whether an offset of the property's layout (records, then markers, per segment) holds a record. */
+function segmentsHoldRecord(segments: ReadonlyArray<{ records: number; markers: number }>, offset: number): boolean {
+  let at = 0;
+  for (const { records, markers } of segments) {
+    if (offset < at + records) return true;
+    at += records;
+    if (offset < at + markers) return false;
+    at += markers;
+  }
+  return false;
+}
