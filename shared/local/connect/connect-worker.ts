@@ -198,6 +198,8 @@ function workerConfig(settings: { host: string; port: number; brokers: readonly 
     `listeners=http://${settings.host}:${settings.port}`,
     `rest.advertised.host.name=${settings.host}`,
     `plugin.path=${settings.pluginPath}`,
+    // Connect and Debezium ship ServiceLoader manifests: found through them, not a reflective scan of every jar (5 s a start).
+    'plugin.discovery=service_load',
   ].join('\n')}\n`;
 }
 
