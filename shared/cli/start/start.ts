@@ -60,7 +60,7 @@ async function main(): Promise<void> {
     // Before anything starts: a missing PostgreSQL or a busy port fails at once, not after the broker's start.
     await ensurePostgresInstalled(log);
     // Unless they are held by services an earlier, killed run of this checkout left behind: those are stopped.
-    await stopLeftoverCdcServices(LOCAL_STATE_DIR, log);
+    await stopLeftoverCdcServices(LOCAL_STATE_DIR, options.persistDir, log);
     await assertPortFree('PostgreSQL', '127.0.0.1', config.postgresPort, ENVIRONMENT_VARIABLES.postgresPort);
     await assertPortFree('the Kafka Connect worker', '127.0.0.1', config.connectPort, ENVIRONMENT_VARIABLES.connectPort);
   }
