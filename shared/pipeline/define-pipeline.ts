@@ -215,11 +215,7 @@ function resolveHotStream(
 ): HotStreamDeployment[] {
   const { stream } = binding;
   const where = `hot stream "${stream.name}"`;
-  const expectKind = (role: string, name: string, kind: Topic['kind']) => {
-    const topic = topics.get(name);
-    if (!topic) problems.push(`${where}: its ${role} topic "${name}" is not declared`);
-    else if (topic.kind !== kind) problems.push(`${where}: its ${role} topic "${name}" must be declared with kind "${kind}"`);
-  };
+  const expectKind = (role: string, name: string, kind: Topic['kind']) => expectTopicKind(where, role, name, kind, topics, problems);
   expectKind('input', stream.inputTopic, 'event');
   expectKind('output', stream.outputTopic, 'event');
   expectKind('dead-letter', stream.deadLetterTopic, 'dead-letter');
@@ -228,6 +224,21 @@ function resolveHotStream(
   checkInteger(where, 'flushTickIntervalMs', flushTickIntervalMs, 100, 3_600_000, problems);
   const consumer = consumers.find((candidate) => candidate.name === stream.name);
   return consumer ? [{ stream, table, consumer, flushTickIntervalMs }] : [];
+}
+
+/** Checks that a binding's topic is declared with the kind its role needs; returns it when it is. */
+function expectTopicKind(
+  where: string,
+  role: string,
+  name: string,
+  kind: Topic['kind'],
+  topics: ReadonlyMap<string, Topic>,
+  problems: string[],
+): Topic | undefined {
+  const topic = topics.get(name);
+  if (!topic) problems.push(`${where}: its ${role} topic "${name}" is not declared`);
+  else if (topic.kind !== kind) problems.push(`${where}: its ${role} topic "${name}" must be declared with kind "${kind}"`);
+  return topic?.kind === kind ? topic : undefined;
 }
 
 /** A mapping's positions table: per entity, the position of the last change published. */
@@ -275,15 +286,9 @@ function resolveCdcSources(
   bindings.forEach((binding, index) => {
     const { mapping } = binding;
     const where = `CDC mapping "${mapping.name}"`;
-    const entity = topics.get(mapping.entityTopic);
-    if (!entity) problems.push(`${where}: its entity topic "${mapping.entityTopic}" is not declared`);
-    else if (entity.kind !== 'entity')
-      problems.push(`${where}: its entity topic "${mapping.entityTopic}" must be declared with kind "entity"`);
-    const deadLetter = topics.get(mapping.deadLetterTopic);
-    if (!deadLetter) problems.push(`${where}: its dead-letter topic "${mapping.deadLetterTopic}" is not declared`);
-    else if (deadLetter.kind !== 'dead-letter') {
-      problems.push(`${where}: its dead-letter topic "${mapping.deadLetterTopic}" must be declared with kind "dead-letter"`);
-    } else if (Number(deadLetter.config['max.message.bytes'] ?? MAX_CHANGE_EVENT_BYTES) < MAX_CHANGE_EVENT_BYTES) {
+    expectTopicKind(where, 'entity', mapping.entityTopic, 'entity', topics, problems);
+    const deadLetter = expectTopicKind(where, 'dead-letter', mapping.deadLetterTopic, 'dead-letter', topics, problems);
+    if (deadLetter && Number(deadLetter.config['max.message.bytes'] ?? MAX_CHANGE_EVENT_BYTES) < MAX_CHANGE_EVENT_BYTES) {
       problems.push(
         `${where}: its dead-letter topic "${mapping.deadLetterTopic}" takes records up to ${deadLetter.config['max.message.bytes']} bytes, ` +
           `less than a change event may take (${MAX_CHANGE_EVENT_BYTES}): leave maxMessageBytes out or raise it`,
@@ -353,11 +358,7 @@ function resolveJoin(
 ): Join[] {
   const { join } = binding;
   const where = `join "${join.name}"`;
-  const expectKind = (role: string, name: string, kind: Topic['kind']) => {
-    const topic = topics.get(name);
-    if (!topic) problems.push(`${where}: its ${role} topic "${name}" is not declared`);
-    else if (topic.kind !== kind) problems.push(`${where}: its ${role} topic "${name}" must be declared with kind "${kind}"`);
-  };
+  const expectKind = (role: string, name: string, kind: Topic['kind']) => expectTopicKind(where, role, name, kind, topics, problems);
   expectKind('left', join.leftTopic, 'entity');
   expectKind('right', join.rightTopic, 'entity');
   expectKind('output', join.outputTopic, 'entity');
