@@ -5,16 +5,17 @@ import { join, resolve } from 'node:path';
 import { PlatformError } from '../errors';
 import { kafkaClientConfig } from '../kafka';
 import { PROJECT_ROOT } from '../local/paths';
-import type { Consumer, Pipeline } from '../pipeline';
+import type { Pipeline } from '../pipeline';
 import { JSON_VALUE_FORMAT, schemaRegistryFromEnvironment, topicValueFormat, type SchemaRegistry, type ValueFormat } from '../schemas';
 import { CliError, UsageError } from './errors';
+import type { PlatformAccess } from './operations/platform-access';
 import { cloudFormationStackOutputs } from './stack-outputs';
 import { resolveTarget, type CliTarget, type TargetFlags } from './target';
 
 export { CliError, UsageError } from './errors';
 
 /** What every command gets: the pipeline, clients for the services it runs on, and how to print. */
-export interface CliContext {
+export interface CliContext extends PlatformAccess {
   /** The process's environment, read once here and handed to the commands. */
   readonly env: NodeJS.ProcessEnv;
   readonly pipeline: Pipeline;
@@ -141,21 +142,4 @@ export function compileError(message: string): string | undefined {
   const column = lines[caret]!.indexOf('^') - lines[caret - 1]!.indexOf('|') - 1;
   const code = source[2]!.replace(/^ /, '');
   return `${where[1]}:${source[1]}:${column}: ${what.trim()}\n  ${code}\n  ${' '.repeat(Math.max(0, column - 1))}^`;
-}
-
-/** A declared consumer by name, or a clear error listing the ones there are. */
-export function consumerNamed(pipeline: Pipeline, name: string): Consumer {
-  const consumer = pipeline.consumers.find((candidate) => candidate.name === name);
-  if (!consumer)
-    throw new UsageError(
-      `no consumer "${name}" in pipeline "${pipeline.name}" (there are: ${pipeline.consumers.map((known) => known.name).join(', ')})`,
-    );
-  return consumer;
-}
-
-/** Where a consumer's failed records go: the topic its handler dead-letters to, or its on-failure topic. */
-export function deadLetterTopicOf(consumer: Consumer): string {
-  const topic = consumer.deadLetterTopic?.name ?? consumer.eventSource.onFailure?.topic;
-  if (!topic) throw new CliError(`consumer "${consumer.name}" has no dead-letter topic`);
-  return topic;
 }

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { createContext, UsageError } from './context';
 import { explainFailure, failureScene, type FailureScene } from './explain-failure';
 import { dlqCommand } from './commands/dlq';
+import { explainCommand } from './commands/explain';
 import { liberateCommand } from './commands/liberate';
 import { produceCommand } from './commands/produce';
 import { mappingCommand } from './commands/mapping';
@@ -42,8 +43,12 @@ Commands:
   mapping list|enable|disable [<consumer>] the local stand-in for an event source mapping's Enabled flag: disable stops
                                            that consumer in the running npm start (it leaves its group), enable starts it
                                            again; the flag outlives a restart (files under .local/mappings/)
-  state <join> <key>                       a join's state for a key: as left row, its output, as right row, its subscribers
+  state <join or hot stream> <key>         a join's state for a key: as left row, its output, as right row, its subscribers;
+                                           a hot stream's: the stored update, the last emitted, what is owed
                                            (values shown as JSON; --json for one JSON document)
+  explain <topic> <key>                    why a join's result holds what it holds: the newest record of the key on a join's
+                                           output, and the input records on each side it was joined from (topic, partition,
+                                           offset, time, value, trace), followed through every join that fed it
   liberate <topic> --file F --key-field K  bootstrap an entity topic from an NDJSON or CSV snapshot, a new trace per row
                                            (resumable; --restart to send again; --schema as for produce)
   schemas check|publish [--registry-url U] check compatibility, or register every schema version
@@ -95,7 +100,8 @@ const COMMANDS: Readonly<
   dlq: { options: ['offset'], arguments: [2, 2], usage: 'dlq list|show|redrive <consumer> [--offset <partition>:<offset>]' },
   replay: { options: ['from'], arguments: [1, 1], usage: 'replay <consumer> --from earliest|<ISO time>' },
   mapping: { options: [], arguments: [1, 2], usage: 'mapping list|enable|disable [<consumer>]' },
-  state: { options: [], arguments: [2, 2], usage: 'state <join> <key>' },
+  state: { options: [], arguments: [2, 2], usage: 'state <join or hot stream> <key>' },
+  explain: { options: [], arguments: [2, 2], usage: 'explain <topic> <key>' },
   liberate: {
     options: ['file', 'key-field', 'schema', 'restart'],
     arguments: [1, 1],
@@ -222,6 +228,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return mappingCommand(context, rest[0], rest[1]).then(() => 0);
     case 'state':
       return stateCommand(context, rest[0], rest[1]).then(() => 0);
+    case 'explain':
+      return explainCommand(context, rest[0], rest[1]).then(() => 0);
     case 'liberate':
       return liberateCommand(
         context,

@@ -219,6 +219,58 @@ describe('The platform command line, run as a user runs it (integration)', () =>
     expect(text.stdout).not.toContain('\\"');
   });
 
+  it('explains a join result with the input records its position names, and shows a hot stream key with nothing stored', async () => {
+    // A result as the items-with-flyer join writes it: its x-join-position names the item and the flyer it was joined from.
+    const [items, flyers, output] = [`${prefix}items`, `${prefix}flyers`, `${prefix}items-with-flyer`];
+    const item = { itemId: 'i-x', flyerId: 'f-x', name: 'Tea', category: 'drinks', description: null, imageUrl: null };
+    const flyer = { flyerId: 'f-x', merchantId: 'm-x', title: 'Week 9', validFrom: 1, validUntil: 2 };
+    const producer = orderedProducer(services.kafka);
+    await producer.connect();
+    try {
+      const send = async (topic: string, key: string, value: unknown, headers: Record<string, string> = {}) => {
+        const [written] = await producer.send({
+          topic,
+          acks: -1,
+          messages: [{ key, value: await writeValue(formatOf(topic), value), headers }],
+        });
+        return Number(written!.baseOffset);
+      };
+      const itemOffset = await send(items, 'i-x', item);
+      const flyerOffset = await send(flyers, 'f-x', flyer);
+      await send(
+        output,
+        'i-x',
+        { item, flyer },
+        { 'x-join-position': `${itemOffset}:${flyerOffset}`, 'x-join-name': `${prefix}items-with-flyer` },
+      );
+
+      const text = await platform(['explain', output, 'i-x']);
+      const json = await platform(['explain', output, 'i-x', '--json']);
+      const notAJoin = await platform(['explain', items, 'i-x']);
+      const hot = await platform(['state', `${prefix}prices`, 'i-x']);
+
+      expect(text.code).toBe(0);
+      expect(text.stdout).toContain(`joined by ${prefix}items-with-flyer (inner join) at position ${itemOffset}:${flyerOffset}`);
+      expect(text.stdout).toMatch(new RegExp(`├ left  ${items.replace(/\./g, '\\.')}-\\d+@${itemOffset} key i-x`));
+      expect(text.stdout).toMatch(new RegExp(`└ right ${flyers.replace(/\./g, '\\.')}-\\d+@${flyerOffset} key f-x`));
+      expect(text.stdout).toContain('value: {"flyerId":"f-x","merchantId":"m-x","title":"Week 9","validFrom":1,"validUntil":2}');
+      expect(JSON.parse(json.stdout)).toMatchObject({
+        lineage: {
+          join: {
+            left: { kind: 'record', lineage: { record: { value: item } } },
+            right: { kind: 'record', lineage: { record: { value: flyer } } },
+          },
+        },
+      });
+      expect(notAJoin.code).toBe(2);
+      expect(notAJoin.stderr).toMatch(/is not a join's output/);
+      expect(hot.code).toBe(0);
+      expect(hot.stdout).toBe(`hot stream ${prefix}prices, key i-x: nothing stored\n`);
+    } finally {
+      await producer.disconnect();
+    }
+  });
+
   it('liberates a CSV snapshot into an entity topic, cells typed by the schema, rejecting bad rows with reasons, leaving out columns the entity lacks, and does not send a finished snapshot again', async () => {
     const directory = mkdtempSync(join(tmpdir(), 'liberate-'));
     const file = join(directory, 'flyers.csv');
@@ -623,7 +675,7 @@ describe('The platform command line, run as a user runs it (integration)', () =>
       ['an unknown flag', ['topics', '--bogus'], /Unknown option '--bogus'/],
       ['a flag of another command', ['topics', '--max', '3'], /--max is an option of tail only, not of topics/],
       ['an extra argument', ['topics', 'extra'], /topics takes no arguments, got 1 \(extra\)/],
-      ['a missing argument', ['state', 'only-a-join'], /state is missing an argument: platform state <join> <key>/],
+      ['a missing argument', ['state', 'only-a-join'], /state is missing an argument: platform state <join or hot stream> <key>/],
       ['a missing option value', ['tail', 'x', '--max'], /--max/],
       ['a bad number', ['tail', 'x', '--max', '0'], /--max must be a whole number ≥ 1, got "0"/],
       ['a bad time', ['tail', 'x', '--from', 'yesterday'], /--from must be "beginning", "end" or an ISO time/],
@@ -632,7 +684,7 @@ describe('The platform command line, run as a user runs it (integration)', () =>
       ['dlq show without --offset', ['dlq', 'show', 'merchant-directory'], /dlq show needs --offset <partition>:<offset>/],
       ['a bad --offset', ['dlq', 'redrive', 'merchant-directory', '--offset', '7'], /--offset must be <partition>:<offset>/],
       ['an unknown consumer', ['dlq', 'list', 'nobody'], /no consumer "nobody" in pipeline/],
-      ['an unknown join', ['state', 'nothing', 'k'], /no join "nothing" in pipeline/],
+      ['an unknown join', ['state', 'nothing', 'k'], /no join or hot stream "nothing" in pipeline .*joins: .*hot streams: /],
       ['an undeclared topic', ['produce', 'undeclared'], /topic "undeclared" is not declared in pipeline/],
       ['an unknown schemas action', ['schemas', 'frob'], /schemas needs an action: check or publish/],
       ['a bad --auth', ['topics', '--auth', 'password'], /--auth must be none or aws-iam/],

@@ -1,15 +1,12 @@
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Type, type Schema } from 'avsc';
 import type { Kafka } from 'kafkajs';
 import { isDeepStrictEqual } from 'node:util';
 import { defineCatalog, generateCatalog, offerOf, type Flyer, type Item, type Merchant, type Offer } from '../../example';
 import { DEAD_LETTER_HEADERS } from '../../shared/dead-letter';
 import { encodeWireFormat, readValue, repositorySchemas, type ValueFormat } from '../../shared/schemas';
-import { createJoinHandlers, joinStateTableVariable } from '../../shared/fk-join';
-import { createHotStreamHandler, hotStateTableVariable } from '../../shared/hot-path';
-import { runPipeline, type RunningPipeline } from '../../shared/local';
-import { definePipeline } from '../../shared/pipeline';
-import { eventually, factsFor, NOOP_HANDLER_ENTRY, produce, readAll, uniqueName, useTestServices } from '../support/integration';
+import type { RunningPipeline } from '../../shared/local';
+import { runCatalogPipeline } from '../support/catalog-pipeline';
+import { eventually, factsFor, produce, readAll, uniqueName, useTestServices } from '../support/integration';
 import { seededRandom } from '../support/seeded-random';
 
 /** The newest value per key of a topic, decoded from its wire format, kept up to date as records arrive (null: deleted). */
@@ -32,45 +29,7 @@ describe('The example domain end to end (integration)', () => {
   const catalog = defineCatalog(`${uniqueName('e2e')}.`);
 
   beforeAll(async () => {
-    const { runtime, kafka } = services;
-    const pipeline = definePipeline({
-      name: uniqueName('catalog'),
-      topics: catalog.topics,
-      joins: [
-        { join: catalog.itemsWithFlyer, handler: { entry: NOOP_HANDLER_ENTRY }, eventSource: { maximumBatchingWindowMs: 100 } },
-        { join: catalog.offers, handler: { entry: NOOP_HANDLER_ENTRY }, eventSource: { maximumBatchingWindowMs: 100 } },
-      ],
-      hotStreams: [
-        { stream: catalog.prices, handler: { entry: NOOP_HANDLER_ENTRY }, eventSource: { maximumBatchingWindowMs: 100 } },
-        { stream: catalog.stocks, handler: { entry: NOOP_HANDLER_ENTRY }, eventSource: { maximumBatchingWindowMs: 100 } },
-      ],
-    });
-    // The handlers the functions/ modules export, made here for this copy of the catalog.
-    const env = (variable: string, table: string) => ({ [variable]: table, KAFKA_BROKERS: runtime.kafka.brokers.join(',') });
-    const documents = DynamoDBDocumentClient.from(runtime.dynamoDbClient());
-    const joinHandlers = pipeline.joins.map(({ join, table }) =>
-      createJoinHandlers(join, { env: env(joinStateTableVariable(join.name), table.name), documents, kafka }),
-    );
-    const [hotPrices, hotStocks] = [pipeline.hotStreams[0]!, pipeline.hotStreams[1]!];
-    running = await runPipeline(runtime, pipeline, {
-      retryDelayMs: () => 20,
-      handlers: {
-        [`${catalog.itemsWithFlyer.name}.left`]: joinHandlers[0]!.left,
-        [`${catalog.itemsWithFlyer.name}.right`]: joinHandlers[0]!.right,
-        [`${catalog.offers.name}.left`]: joinHandlers[1]!.left,
-        [`${catalog.offers.name}.right`]: joinHandlers[1]!.right,
-        [hotPrices.consumer.name]: createHotStreamHandler(catalog.prices, {
-          env: env(hotStateTableVariable(catalog.prices.name), hotPrices.table.name),
-          documents,
-          kafka,
-        }),
-        [hotStocks.consumer.name]: createHotStreamHandler(catalog.stocks, {
-          env: env(hotStateTableVariable(catalog.stocks.name), hotStocks.table.name),
-          documents,
-          kafka,
-        }),
-      },
-    });
+    ({ running } = await runCatalogPipeline(services, catalog));
   });
   afterAll(() => running.stop());
 

@@ -1,70 +1,5 @@
-import type { KafkaMessage } from 'kafkajs';
-import { DEAD_LETTER_HEADERS } from '../../dead-letter';
-import { readPartitionRange } from '../../kafka';
-import type { Consumer } from '../../pipeline';
-import { CliError, consumerNamed, deadLetterTopicOf, UsageError, type CliContext } from '../context';
-import { headersAsText, printable } from './record-format';
-import { printedTrace, redrivenTraceHeaders } from './record-trace';
-
-interface Letter {
-  readonly partition: number;
-  readonly offset: number;
-  readonly message: KafkaMessage;
-  readonly headers: Record<string, string>;
-}
-
-/** The group that remembers which letters of a consumer were redriven (its committed offsets). */
-function redriveGroup(consumer: Consumer): string {
-  return `platform-cli.redrive.${consumer.eventSource.consumerGroupId}`;
-}
-
-/** Every letter of a dead-letter topic that came from this consumer, oldest first per partition. */
-async function lettersOf(context: CliContext, consumer: Consumer, topic: string): Promise<Letter[]> {
-  const admin = (await context.kafka()).admin();
-  await admin.connect();
-  const offsets = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
-  const letters: Letter[] = [];
-  for (const bounds of offsets) {
-    if (Number(bounds.high) <= Number(bounds.low)) continue;
-    const { messages } = await readPartitionRange(
-      await context.kafka(),
-      topic,
-      bounds.partition,
-      Number(bounds.low),
-      Number(bounds.high) - 1,
-      { reader: 'cli' },
-    );
-    for (const message of messages) {
-      const headers = headersAsText(message.headers ?? {});
-      // The event source names the consumer group; a handler dead-lettering itself names the consumer. Only a
-      // letter naming neither falls back to its source topic (two consumers of one topic may share a DLQ).
-      const from = headers[DEAD_LETTER_HEADERS.consumerGroupId];
-      const ours =
-        from === undefined
-          ? headers[DEAD_LETTER_HEADERS.sourceTopic] === consumer.topic.name
-          : from === consumer.eventSource.consumerGroupId || from === consumer.name;
-      if (ours) {
-        letters.push({ partition: bounds.partition, offset: Number(message.offset), message, headers });
-      }
-    }
-  }
-  return letters;
-}
-
-function summary(letter: Letter) {
-  const traceId = printedTrace(letter.message.headers)?.traceId;
-  return {
-    partition: letter.partition,
-    offset: letter.offset,
-    key: letter.message.key?.toString('utf8') ?? null,
-    reason: letter.headers[DEAD_LETTER_HEADERS.reason],
-    error: letter.headers[DEAD_LETTER_HEADERS.error],
-    source: `${letter.headers[DEAD_LETTER_HEADERS.sourceTopic]}-${letter.headers[DEAD_LETTER_HEADERS.sourcePartition]}@${letter.headers[DEAD_LETTER_HEADERS.sourceOffset]}`,
-    failedAt: letter.headers[DEAD_LETTER_HEADERS.failedAt],
-    // The trace of the record that failed (a letter keeps its headers); absent when it had none.
-    ...(traceId === undefined ? {} : { traceId }),
-  };
-}
+import { UsageError, type CliContext } from '../context';
+import { deadLettersOf, letterAt, letterInFull, letterSummary, redriveLetters, type LetterPosition } from '../operations/dead-letters';
 
 /** `dlq list|show|redrive <consumer> [--offset P:O]`. */
 export async function dlqCommand(
@@ -76,17 +11,10 @@ export async function dlqCommand(
   if (!action || !['list', 'show', 'redrive'].includes(action)) throw new UsageError('dlq needs an action: list, show or redrive');
   if (!consumerName) throw new UsageError(`dlq ${action} needs a consumer name`);
   const position = at === undefined ? undefined : parsePosition(at);
-  const consumer = consumerNamed(context.pipeline, consumerName);
-  const topic = deadLetterTopicOf(consumer);
-  const letters = await lettersOf(context, consumer, topic);
-  const named = () => {
-    const letter = letters.find((candidate) => candidate.partition === position!.partition && candidate.offset === position!.offset);
-    if (!letter) throw new CliError(`no letter of ${consumerName} at ${at} in ${topic} (dlq list ${consumerName} shows them)`);
-    return letter;
-  };
+  const { consumer, topic, letters } = await deadLettersOf(context, consumerName);
 
   if (action === 'list') {
-    const rows = letters.map(summary);
+    const rows = letters.map(letterSummary);
     context.print({ consumer: consumerName, topic, letters: rows }, () =>
       [
         `${rows.length} dead-lettered record(s) of ${consumerName} in ${topic}`,
@@ -100,194 +28,25 @@ export async function dlqCommand(
   }
   if (action === 'show') {
     if (!position) throw new UsageError('dlq show needs --offset <partition>:<offset>');
-    const letter = named();
-    // A letter keeps the bytes it failed with: decoded as its source topic's values are.
-    const record = await printable(
-      topic,
-      letter.partition,
-      letter.message,
-      context.formatOf(letter.headers[DEAD_LETTER_HEADERS.sourceTopic] ?? ''),
-    );
+    const record = await letterInFull(context, topic, letterAt(letters, consumer, topic, position));
     context.print(record, () => JSON.stringify(record, null, 2));
     return;
   }
-  await redrive(context, consumer, topic, letters, position === undefined ? undefined : named());
+  const only = position === undefined ? undefined : letterAt(letters, consumer, topic, position);
+  const outcome = await redriveLetters(context, consumer, topic, letters, only);
+  const { redriven, alreadyRedriven, offset } = outcome;
+  context.print(outcome, () =>
+    offset === undefined
+      ? `redrove ${redriven} record(s) of ${consumerName} from ${topic} to their source topic; ${alreadyRedriven} had been redriven before`
+      : redriven === 1
+        ? `redrove the letter ${offset} of ${consumerName} from ${topic} to its source topic`
+        : `the letter ${offset} of ${consumerName} in ${topic} had been redriven before: nothing sent`,
+  );
 }
 
 /** `<partition>:<offset>`, both whole numbers. */
-function parsePosition(at: string): { partition: number; offset: number } {
+function parsePosition(at: string): LetterPosition {
   const match = /^(\d+):(\d+)$/.exec(at);
   if (!match) throw new UsageError(`--offset must be <partition>:<offset> as dlq list shows them, such as 0:12, got "${at}"`);
   return { partition: Number(match[1]), offset: Number(match[2]) };
 }
-
-/**
- * What the redrive group remembers of one partition of the dead-letter topic:
- * every letter below `next` was redriven (or is not this consumer's), and so
- * was each offset in `ahead`, redriven on its own with `--offset` while
- * letters before it were still pending.
- */
-interface Progress {
-  readonly next: number;
-  readonly ahead: ReadonlySet<number>;
-}
-
-/** Kept in the committed offset's metadata, which the broker limits (`offset.metadata.max.bytes`, 4096 by default). */
-const AHEAD_METADATA_BYTES = 4000;
-
-function progressOf(offset: string, metadata: string | null | undefined): Progress {
-  let ahead: number[] = [];
-  try {
-    const parsed = metadata ? (JSON.parse(metadata) as { redrivenAhead?: unknown }) : {};
-    if (Array.isArray(parsed.redrivenAhead)) ahead = parsed.redrivenAhead.filter((entry): entry is number => Number.isInteger(entry));
-  } catch {
-    // Metadata this CLI did not write: no letter redriven ahead.
-  }
-  return { next: Math.max(0, Number(offset)), ahead: new Set(ahead) };
-}
-
-function isRedriven(progress: Progress | undefined, letter: Letter): boolean {
-  return progress !== undefined && (letter.offset < progress.next || progress.ahead.has(letter.offset));
-}
-
-/** The metadata that records `ahead` (the offsets at or past `next` only), or null for none. */
-function aheadMetadata(next: number, ahead: Iterable<number>): string | null {
-  const kept = [...ahead].filter((offset) => offset >= next).sort((a, b) => a - b);
-  if (kept.length === 0) return null;
-  const metadata = JSON.stringify({ redrivenAhead: kept });
-  if (Buffer.byteLength(metadata) > AHEAD_METADATA_BYTES) {
-    throw new CliError(
-      `too many letters redriven one by one ahead of pending ones (${kept.length}) to remember: redrive the pending ones first (dlq redrive without --offset)`,
-    );
-  }
-  return metadata;
-}
-
-/**
- * Re-publishes each letter not redriven before (or with `--offset`, that one
- * letter only) to the topic it came from, as it was (key, value, original
- * headers), exactly once, as a child of its trace (a new `traceparent` in the
- * letter's trace, `x-trace-cause` naming the letter's span; a new trace for a
- * letter without one): the records and the redrive group's new progress are
- * committed in one Kafka transaction, so a crash or a second run never sends a
- * letter twice. The memory is the redrive group's committed offsets, which the
- * broker keeps while `offsets.retention.minutes` allows (7 days by default)
- * after the last redrive.
- *
- * Progress per partition is the committed offset (every letter of this
- * consumer below it is redriven) plus, in that offset's metadata, the letters
- * at or past it that `--offset` redrove on their own while earlier ones were
- * still pending. A full redrive skips those; a single redrive of the next
- * pending letter moves the offset past it and past any redriven ahead of it.
- */
-async function redrive(
-  context: CliContext,
-  consumer: Consumer,
-  topic: string,
-  letters: readonly Letter[],
-  only: Letter | undefined,
-): Promise<void> {
-  // Connecting the transactional producer first fences any earlier run still in a transaction, so the offsets read
-  // next include everything a concurrent or crashed run committed.
-  const producer = (await context.kafka()).producer({ transactionalId: redriveGroup(consumer), idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  let redriven = 0;
-  let already = 0;
-  try {
-    const admin = (await context.kafka()).admin();
-    await admin.connect();
-    const [done] = await admin.fetchOffsets({ groupId: redriveGroup(consumer), topics: [topic] }).finally(() => admin.disconnect());
-    const progress = new Map(
-      (done?.partitions ?? []).map((partition) => [
-        partition.partition,
-        progressOf(partition.offset, (partition as { metadata?: string | null }).metadata),
-      ]),
-    );
-    const considered = only ? [only] : letters;
-    const pending = considered.filter((letter) => !isRedriven(progress.get(letter.partition), letter));
-    already = considered.length - pending.length;
-    // Transactions of bounded size, each well inside the transaction timeout.
-    for (let start = 0; start < pending.length; start += REDRIVE_TRANSACTION_LETTERS) {
-      const chunk = pending.slice(start, start + REDRIVE_TRANSACTION_LETTERS);
-      const transaction = await producer.transaction();
-      try {
-        const bySource = new Map<string, Array<{ key: Buffer | null; value: Buffer | null; headers: Record<string, unknown> }>>();
-        for (const letter of chunk) {
-          const source = letter.headers[DEAD_LETTER_HEADERS.sourceTopic] ?? consumer.topic.name;
-          const original = Object.fromEntries(
-            Object.entries(letter.message.headers ?? {}).filter(([name]) => !name.startsWith('x-dead-letter-')),
-          );
-          const messages = bySource.get(source) ?? [];
-          // A new span of the letter's trace (x-trace-cause: the letter's span), or a new trace when it had none.
-          messages.push({
-            key: letter.message.key,
-            value: letter.message.value,
-            headers: { ...redrivenTraceHeaders(original), 'x-redriven-from': `${topic}-${letter.partition}@${letter.offset}` },
-          });
-          bySource.set(source, messages);
-        }
-        await transaction.sendBatch({
-          acks: -1,
-          topicMessages: [...bySource].map(([source, messages]) => ({ topic: source, messages: messages as never })),
-        });
-        const partitions = only ? progressAfterOne(progress, letters, only) : progressAfterChunk(progress, chunk);
-        await transaction.sendOffsets({ consumerGroupId: redriveGroup(consumer), topics: [{ topic, partitions: partitions as never }] });
-        await transaction.commit();
-        redriven += chunk.length;
-      } catch (error) {
-        await transaction.abort().catch(() => undefined);
-        throw error;
-      }
-    }
-  } finally {
-    await producer.disconnect();
-  }
-  const at = only ? `${only.partition}:${only.offset}` : undefined;
-  context.print({ consumer: consumer.name, topic, ...(at === undefined ? {} : { offset: at }), redriven, alreadyRedriven: already }, () =>
-    at === undefined
-      ? `redrove ${redriven} record(s) of ${consumer.name} from ${topic} to their source topic; ${already} had been redriven before`
-      : redriven === 1
-        ? `redrove the letter ${at} of ${consumer.name} from ${topic} to its source topic`
-        : `the letter ${at} of ${consumer.name} in ${topic} had been redriven before: nothing sent`,
-  );
-}
-
-/** The progress to commit with a chunk of a full redrive: past its last letter per partition, keeping later ones redriven ahead. */
-function progressAfterChunk(
-  progress: Map<number, Progress>,
-  chunk: readonly Letter[],
-): Array<{ partition: number; offset: string; metadata: string | null }> {
-  const last = new Map<number, number>();
-  for (const letter of chunk) last.set(letter.partition, Math.max(last.get(letter.partition) ?? -1, letter.offset));
-  return [...last].map(([partition, offset]) => {
-    const ahead = progress.get(partition)?.ahead ?? new Set<number>();
-    // Letters redriven ahead right after this chunk need no memory of their own: the offset moves past them.
-    let next = offset + 1;
-    while (ahead.has(next)) next += 1;
-    const updated = { next, ahead };
-    progress.set(partition, updated);
-    return { partition, offset: String(next), metadata: aheadMetadata(next, ahead) };
-  });
-}
-
-/**
- * The progress to commit with one letter redriven on its own: the offset moves
- * to this consumer's first letter still pending in the partition (past the
- * letter when it was the next one), and the letter is remembered as redriven
- * ahead when earlier ones are still pending.
- */
-function progressAfterOne(
-  progress: Map<number, Progress>,
-  letters: readonly Letter[],
-  only: Letter,
-): Array<{ partition: number; offset: string; metadata: string | null }> {
-  const before = progress.get(only.partition) ?? { next: 0, ahead: new Set<number>() };
-  const ahead = new Set([...before.ahead, only.offset]);
-  const stillPending = letters
-    .filter((letter) => letter.partition === only.partition && letter.offset >= before.next && !ahead.has(letter.offset))
-    .map((letter) => letter.offset);
-  const next = stillPending.length > 0 ? Math.min(...stillPending) : Math.max(before.next, ...[...ahead].map((offset) => offset + 1));
-  return [{ partition: only.partition, offset: String(next), metadata: aheadMetadata(next, ahead) }];
-}
-
-const REDRIVE_TRANSACTION_LETTERS = 500;

@@ -1,6 +1,7 @@
 import { readMappingSwitchesDir } from '../../local/config';
 import { isMappingEnabled, setMappingEnabled } from '../../local/mapping-switches';
-import { CliError, consumerNamed, UsageError, type CliContext } from '../context';
+import { CliError, UsageError, type CliContext } from '../context';
+import { consumerNamed } from '../operations/pipeline-parts';
 import { nothingAnswers } from '../explain-failure';
 
 /** How long `disable`/`enable` wait for the running `npm start` to leave or join the consumer's group. */

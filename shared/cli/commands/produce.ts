@@ -6,7 +6,7 @@ import { PROJECT_ROOT } from '../../local/paths';
 import { loadSubjectSchemas, undeclaredFields, valueSubject, writeValue, type SubjectSchemas } from '../../schemas';
 import { TRACE_HEADERS } from '../../tracing';
 import { CliError, UsageError, type CliContext } from '../context';
-import { producedTraceHeaders, traceparentFlag } from './record-trace';
+import { producedTraceHeaders, traceparentFlag } from '../operations/record-trace';
 
 /** One line of input to `produce`: `{"key": "...", "value": {...} | null, "headers"?: {...}}`. */
 interface InputLine {

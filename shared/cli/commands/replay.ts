@@ -1,4 +1,5 @@
-import { CliError, consumerNamed, UsageError, type CliContext } from '../context';
+import { CliError, UsageError, type CliContext } from '../context';
+import { consumerNamed } from '../operations/pipeline-parts';
 
 /**
  * `replay <consumer> --from <earliest|ISO time>`: moves the consumer's group

@@ -1,58 +1,11 @@
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { JoinStateStore } from '../../fk-join';
 import { UsageError, type CliContext } from '../context';
+import { storedStateOf, type HotStateView, type JoinStateView } from '../operations/stored-state';
 
-/** `state <join> <key>`: what a join holds for a key, as left key and as right key. */
-export async function stateCommand(context: CliContext, joinName: string | undefined, key: string | undefined): Promise<void> {
-  if (!joinName || !key) throw new UsageError('state needs a join name and a key');
-  const deployed = context.pipeline.joins.find((candidate) => candidate.join.name === joinName);
-  if (!deployed)
-    throw new UsageError(
-      `no join "${joinName}" in pipeline "${context.pipeline.name}" (there are: ${context.pipeline.joins.map((join) => join.join.name).join(', ') || 'none'})`,
-    );
-  const documents = DynamoDBDocumentClient.from(context.dynamodb());
-  // Locally the declared name; in a deployed environment the name CloudFormation gave the table.
-  const store = new JoinStateStore(documents, await context.tableName(deployed.table.name));
-  // The join keeps its rows as JSON (its codecs are plain JSON): shown as the objects they are, not as strings.
-  const text = (value: Buffer | null | undefined) => (value === null || value === undefined ? null : parsedValue(value.toString('utf8')));
-  const left = (await store.readLeftRows([key], true)).get(key);
-  const right = (await store.readRightRows([key])).get(key);
-  const { subscriptions } = await store.subscriptions(key, 50, undefined);
-  const state = {
-    join: joinName,
-    key,
-    /** The left row holds the left record and where the join's output for it stands. */
-    asLeft: left
-      ? {
-          leftOffset: left.leftOffset,
-          foreignKey: left.foreignKey,
-          value: text(left.value),
-          output: {
-            position: `${left.leftOffset}:${left.outputRightOffset}`,
-            lastPublished: left.emitted ? 'value' : 'tombstone or nothing',
-          },
-          subscribedAt: left.subscribedAt,
-          rev: left.rev,
-        }
-      : null,
-    asRight: right ? { rightOffset: right.rightOffset, value: text(right.value) } : null,
-    /** Subscription entries of this key as right key (first 50); retired ones no longer refer to it. */
-    subscribers: subscriptions.map((subscription) => ({
-      leftKey: subscription.leftKey,
-      subscribedAt: subscription.subscribedAt,
-      retired: subscription.retired,
-    })),
-  };
-  context.print(state, () => stateAsText(state));
-}
-
-/** A stored value as the object it holds; as text when it is not JSON. */
-function parsedValue(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text;
-  }
+/** `state <join|hot stream> <key>`: what a join holds for a key (as left key and as right key), or what a hot stream holds. */
+export async function stateCommand(context: CliContext, name: string | undefined, key: string | undefined): Promise<void> {
+  if (!name || !key) throw new UsageError('state needs a join or hot stream name and a key');
+  const state = await storedStateOf(context, name, key);
+  context.print(state, () => (state.kind === 'join' ? joinStateAsText(state) : hotStateAsText(state)));
 }
 
 /** A JSON value indented under a heading. */
@@ -63,21 +16,8 @@ function block(value: unknown, indent: string): string {
     .join('\n');
 }
 
-/** The state for people: one section per role of the key, values as indented JSON. */
-function stateAsText(state: {
-  join: string;
-  key: string;
-  asLeft: {
-    leftOffset: number;
-    foreignKey: string | null;
-    value: unknown;
-    output: { position: string; lastPublished: string };
-    subscribedAt: number | null;
-    rev: number;
-  } | null;
-  asRight: { rightOffset: number; value: unknown } | null;
-  subscribers: Array<{ leftKey: string; subscribedAt: number; retired: boolean }>;
-}): string {
+/** A join's state for people: one section per role of the key, values as indented JSON. */
+function joinStateAsText(state: JoinStateView): string {
   const lines = [`join ${state.join}, key ${state.key}`];
   if (state.asLeft) {
     const left = state.asLeft;
@@ -94,4 +34,18 @@ function stateAsText(state: {
   for (const subscriber of state.subscribers)
     lines.push(`  ${subscriber.leftKey} subscribed at ${subscriber.subscribedAt}${subscriber.retired ? ' (retired)' : ''}`);
   return lines.join('\n');
+}
+
+/** A hot stream's state for people: the stored update, what was emitted, what is owed. */
+function hotStateAsText(view: HotStateView): string {
+  const state = view.state;
+  if (!state) return `hot stream ${view.stream}, key ${view.key}: nothing stored`;
+  return [
+    `hot stream ${view.stream}, key ${view.key}`,
+    `stored update: offset ${state.sourceOffset}, trace ${state.traceId ?? '(none)'}`,
+    block(state.value, '    '),
+    `last emitted: ${state.emittedOffset === null ? 'nothing yet' : `offset ${state.emittedOffset} at ${state.emittedAt}`}${state.emissionClaimed ? ' (claimed, unconfirmed: emitted again)' : ''}`,
+    ...(state.emittedValue === null ? [] : [block(state.emittedValue, '    ')]),
+    `pending: ${state.pending ? `in ${state.pending.partition}, due ${state.pending.dueAt ?? '(now)'}` : 'nothing owed'}`,
+  ].join('\n');
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CliError, UsageError, type CliContext } from '../context';
-import { printable } from './record-format';
+import { printable } from '../operations/record-format';
 
 /**
  * `tail <topic> [--from beginning|end|<ISO time>] [--max N]`: prints records

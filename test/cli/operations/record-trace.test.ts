@@ -1,6 +1,6 @@
-import { printedTrace, producedTraceHeaders, redrivenTraceHeaders, traceparentFlag } from '../../shared/cli/commands/record-trace';
-import { UsageError } from '../../shared/cli/errors';
-import { parseTraceparent } from '../../shared/tracing';
+import { printedTrace, producedTraceHeaders, redrivenTraceHeaders, traceparentFlag } from '../../../shared/cli/operations/record-trace';
+import { UsageError } from '../../../shared/cli/errors';
+import { parseTraceparent } from '../../../shared/tracing';
 
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
