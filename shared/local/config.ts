@@ -16,6 +16,8 @@ export interface LocalServicesConfig {
   readonly postgresPort: number;
   /** From LOCAL_CONNECT_PORT: the Kafka Connect worker's REST API, when the pipeline declares a CDC source. @default 18083 */
   readonly connectPort: number;
+  /** From LOCAL_CONSOLE_PORT: the web console `npm start` serves on 127.0.0.1. @default 18088 */
+  readonly consolePort: number;
   /** From AWS_REGION. @default 'us-east-1' */
   readonly awsRegion: string;
   /**
@@ -39,6 +41,7 @@ export const ENVIRONMENT_VARIABLES = {
   dynamoDbPort: 'LOCAL_DYNAMODB_PORT',
   postgresPort: 'LOCAL_POSTGRES_PORT',
   connectPort: 'LOCAL_CONNECT_PORT',
+  consolePort: 'LOCAL_CONSOLE_PORT',
   schemaRegistryUrl: 'SCHEMA_REGISTRY_URL',
   schemaRegistryCredentials: 'SCHEMA_REGISTRY_CREDENTIALS',
   schemaRegistryFile: 'SCHEMA_REGISTRY_FILE',
@@ -61,6 +64,7 @@ export function readLocalServicesConfig(env: NodeJS.ProcessEnv): LocalServicesCo
     dynamoDbPort: parsePort(ENVIRONMENT_VARIABLES.dynamoDbPort, env[ENVIRONMENT_VARIABLES.dynamoDbPort], 18000),
     postgresPort: parsePort(ENVIRONMENT_VARIABLES.postgresPort, env[ENVIRONMENT_VARIABLES.postgresPort], 15432),
     connectPort: parsePort(ENVIRONMENT_VARIABLES.connectPort, env[ENVIRONMENT_VARIABLES.connectPort], 18083),
+    consolePort: parsePort(ENVIRONMENT_VARIABLES.consolePort, env[ENVIRONMENT_VARIABLES.consolePort], 18088),
     awsRegion: env.AWS_REGION || 'us-east-1',
     schemaRegistry: parseSchemaRegistry(env),
     functionDefaults: {

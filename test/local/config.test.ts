@@ -11,6 +11,7 @@ describe('Function: readLocalServicesConfig', () => {
       dynamoDbPort: 18000,
       postgresPort: 15432,
       connectPort: 18083,
+      consolePort: 18088,
       awsRegion: 'us-east-1',
       schemaRegistry: { file: undefined },
       functionDefaults: { awsAccessKeyId: 'local', awsSecretAccessKey: 'local', logLevel: 'ERROR' },

@@ -17,6 +17,7 @@ export function ownServicesConfig(
     // No CDC services here: these runtimes start none.
     postgresPort: 0,
     connectPort: 0,
+    consolePort: 0,
     awsRegion: 'us-east-1',
     schemaRegistry: { file: schemaRegistryFile },
     functionDefaults: LOCAL_FUNCTION_DEFAULTS,

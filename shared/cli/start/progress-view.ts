@@ -7,6 +7,7 @@ export function renderProgress(
   recentWarnings: readonly string[],
   uptimeMs: number,
   flows: readonly string[] = [],
+  consoleUrl?: string,
 ): string {
   const header = ['consumer', 'state', 'fetched', 'succeeded', 'invocations', 'failed inv.', 'dead-lettered', 'lag'];
   const rows = mappings.map((mapping) => {
@@ -27,6 +28,7 @@ export function renderProgress(
   const line = (cells: readonly string[]) => cells.map((cell, column) => cell.padEnd(widths[column]!)).join('  ');
   return [
     `Local platform — up ${Math.round(uptimeMs / 1000)} s — Ctrl-C to stop`,
+    ...(consoleUrl ? [`Console: ${consoleUrl}`] : []),
     '',
     line(header),
     ...rows.map(line),

@@ -27,6 +27,8 @@ import { describeCdcSourceStatus } from '../../local/cdc-status';
 import { catalog, type Catalog } from '../../../example';
 import { topicRecordCount } from '../../kafka';
 import { delay } from '../../local/child-process';
+import { startConsole, type RunningConsole } from '../console/console-server';
+import { runtimeAccess } from '../console/runtime-access';
 import { captureKafkaJsConsole, RecentWarnings } from './recent-warnings';
 import { startDemoTraffic } from './demo-traffic';
 import { startPipelineFlows } from './pipeline-flows';
@@ -64,6 +66,8 @@ async function main(): Promise<void> {
     await assertPortFree('PostgreSQL', '127.0.0.1', config.postgresPort, ENVIRONMENT_VARIABLES.postgresPort);
     await assertPortFree('the Kafka Connect worker', '127.0.0.1', config.connectPort, ENVIRONMENT_VARIABLES.connectPort);
   }
+  // The console's port too: a busy one is named before anything starts, as the services' are.
+  await assertPortFree('the web console', '127.0.0.1', config.consolePort, ENVIRONMENT_VARIABLES.consolePort);
   log(`Starting local services for pipeline "${pipeline.name}"…`);
   if (options.persistDir !== undefined) log(`Keeping broker data and tables in ${options.persistDir} (--persist).`);
   const runtime = await startLocalRuntime({ config, log, ...(options.persistDir !== undefined ? { persistDir: options.persistDir } : {}) });
@@ -71,6 +75,8 @@ async function main(): Promise<void> {
   let cdc: RunningChangeDataCapture | undefined;
   let demo: { stop(): Promise<void> } | undefined;
   let flows: Awaited<ReturnType<typeof startPipelineFlows>> | undefined;
+  let webConsole: RunningConsole | undefined;
+  let consoleAccess: ReturnType<typeof runtimeAccess> | undefined;
   let view: NodeJS.Timeout | undefined;
 
   let stopping = false;
@@ -87,6 +93,9 @@ async function main(): Promise<void> {
     stopping = true;
     stoppingSince = Date.now();
     clearInterval(view);
+    // The console first: its page says "not live" from here on, and nothing it serves outlives the services.
+    await within(2_000, webConsole?.stop());
+    consoleAccess?.close();
     // Never hang: each step is bounded, and so is the whole (the services stop with this process in any case).
     setTimeout(() => {
       console.error(`[local] Stopping took longer than ${SHUTDOWN_LIMIT_MS / 1000} s; exiting anyway.`);
@@ -185,6 +194,19 @@ async function main(): Promise<void> {
       );
     }
     flows = await startPipelineFlows(runtime.kafkaClient('local-view'), pipeline);
+    const runningPipeline = running;
+    const capture = cdc;
+    consoleAccess = runtimeAccess(runtime, pipeline);
+    webConsole = await startConsole({
+      access: consoleAccess,
+      live: {
+        consumers: () => runningPipeline.mappings,
+        lag: () => runningPipeline.lag(),
+        ...(capture ? { captureStatuses: () => capture.statuses() } : {}),
+      },
+      port: config.consolePort,
+    });
+    log(`Console: ${webConsole.url} (the pipeline, live; dead letters, state, explain)`);
     log('Running. Press Ctrl-C to stop.\n');
     const startedAt = Date.now();
     const refresh = async () => {
@@ -193,7 +215,14 @@ async function main(): Promise<void> {
       const flowLines = (await flows?.lines().catch(() => [])) ?? [];
       const captureLines = cdc ? (await cdc.statuses()).map((status) => `capture ${describeCdcSourceStatus(status)}`) : [];
       if (stopping) return;
-      const text = renderProgress(running.mappings, lag, warnings.lines(), Date.now() - startedAt, [...captureLines, ...flowLines]);
+      const text = renderProgress(
+        running.mappings,
+        lag,
+        warnings.lines(),
+        Date.now() - startedAt,
+        [...captureLines, ...flowLines],
+        webConsole?.url,
+      );
       if (process.stdout.isTTY) process.stdout.write(`\x1b[2J\x1b[H${text}\n`);
       else console.log(text);
     };

@@ -28,6 +28,7 @@ async function main(): Promise<void> {
       dynamoDbPort: 0,
       postgresPort: 0,
       connectPort: 0,
+      consolePort: 0,
       awsRegion: 'us-east-1',
       schemaRegistry: { file: undefined },
       functionDefaults: LOCAL_FUNCTION_DEFAULTS,
