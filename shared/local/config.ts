@@ -16,7 +16,7 @@ export interface LocalServicesConfig {
   readonly postgresPort: number;
   /** From LOCAL_CONNECT_PORT: the Kafka Connect worker's REST API, when the pipeline declares a CDC source. @default 18083 */
   readonly connectPort: number;
-  /** From LOCAL_CONSOLE_PORT: the web console `npm start` serves on 127.0.0.1. @default 18088 */
+  /** From LOCAL_CONSOLE_PORT: the web console `npm start` serves on 127.0.0.1; 0 for any free port. @default 18088 */
   readonly consolePort: number;
   /** From AWS_REGION. @default 'us-east-1' */
   readonly awsRegion: string;
@@ -64,7 +64,7 @@ export function readLocalServicesConfig(env: NodeJS.ProcessEnv): LocalServicesCo
     dynamoDbPort: parsePort(ENVIRONMENT_VARIABLES.dynamoDbPort, env[ENVIRONMENT_VARIABLES.dynamoDbPort], 18000),
     postgresPort: parsePort(ENVIRONMENT_VARIABLES.postgresPort, env[ENVIRONMENT_VARIABLES.postgresPort], 15432),
     connectPort: parsePort(ENVIRONMENT_VARIABLES.connectPort, env[ENVIRONMENT_VARIABLES.connectPort], 18083),
-    consolePort: parsePort(ENVIRONMENT_VARIABLES.consolePort, env[ENVIRONMENT_VARIABLES.consolePort], 18088),
+    consolePort: parsePort(ENVIRONMENT_VARIABLES.consolePort, env[ENVIRONMENT_VARIABLES.consolePort], 18088, { anyFreePort: true }),
     awsRegion: env.AWS_REGION || 'us-east-1',
     schemaRegistry: parseSchemaRegistry(env),
     functionDefaults: {
@@ -116,11 +116,15 @@ function parseEndpoint(raw: string | undefined): string | undefined {
   }
 }
 
-function parsePort(name: string, raw: string | undefined, fallback: number): number {
+/** A port from 1 to 65534; with `anyFreePort`, 0 too, which asks the system for a free one (printed once bound). */
+function parsePort(name: string, raw: string | undefined, fallback: number, options: { anyFreePort?: boolean } = {}): number {
   if (raw === undefined || raw.trim() === '') return fallback;
   const port = Number(raw);
-  if (!Number.isInteger(port) || port < 1 || port > 65_534) {
-    throw new LocalConfigError(`${name} must be a port number from 1 to 65534, got "${raw}"`);
+  const lowest = options.anyFreePort ? 0 : 1;
+  if (!Number.isInteger(port) || port < lowest || port > 65_534) {
+    throw new LocalConfigError(
+      `${name} must be a port number from 1 to 65534${options.anyFreePort ? ' (or 0: any free port)' : ''}, got "${raw}"`,
+    );
   }
   return port;
 }

@@ -44,11 +44,18 @@ describe('Function: readLocalServicesConfig', () => {
     expect(config.externalDynamoDbEndpoint).toBe('http://localhost:8000');
   });
 
+  it('takes 0 for the console port: any free port, printed once bound', () => {
+    expect(readLocalServicesConfig({ LOCAL_CONSOLE_PORT: '0' }).consolePort).toBe(0);
+    expect(readLocalServicesConfig({ LOCAL_CONSOLE_PORT: '18100' }).consolePort).toBe(18100);
+  });
+
   it.each([
     [{ KAFKA_BROKERS: 'localhost' }, /KAFKA_BROKERS must be host:port/],
     [{ DYNAMODB_ENDPOINT: 'localhost:8000' }, /DYNAMODB_ENDPOINT must be an http\(s\) URL/],
     [{ LOCAL_KAFKA_PORT: 'ninety' }, /LOCAL_KAFKA_PORT must be a port number/],
     [{ LOCAL_DYNAMODB_PORT: '70000' }, /LOCAL_DYNAMODB_PORT must be a port number/],
+    [{ LOCAL_DYNAMODB_PORT: '0' }, /LOCAL_DYNAMODB_PORT must be a port number from 1 to 65534, got "0"/],
+    [{ LOCAL_CONSOLE_PORT: '-1' }, /LOCAL_CONSOLE_PORT must be a port number from 1 to 65534 \(or 0: any free port\)/],
     [{ SCHEMA_REGISTRY_URL: 'registry:8081' }, /SCHEMA_REGISTRY_URL must be an http\(s\) URL/],
   ])('rejects %j with a message naming the variable', (env, message) => {
     expect(() => readLocalServicesConfig(env)).toThrow(LocalConfigError);

@@ -179,6 +179,24 @@ describe('npm start, when its ports or data are taken (integration)', () => {
     expect(platform.output()).toContain('LOCAL_KAFKA_PORT');
   }, 60_000);
 
+  it('names the holder of a busy console port before any service starts', async () => {
+    // Prepare: this process listens on the console's port.
+    const ports = { kafka: await findFreePortPair(), dynamodb: await findFreePort(), console: await findFreePort() };
+    squatter = createServer();
+    await new Promise<void>((resolve) => squatter!.listen(ports.console, '127.0.0.1', resolve));
+
+    // Act
+    const platform = startPlatformProcess(ports, ['--pipeline', PIPELINE], { USER_PIPELINE_PREFIX: `${uniqueName('faults')}.` });
+    const code = await platform.exited;
+
+    // Assess: named with its variable, and no broker was started for nothing.
+    expect(code).toBe(1);
+    expect(platform.output()).toContain(`127.0.0.1:${ports.console} is already in use by pid ${process.pid} (`);
+    expect(platform.output()).toContain('LOCAL_CONSOLE_PORT');
+    expect(platform.output()).not.toContain('Starting local services');
+    expect(existsSync(join(LOCAL_STATE_DIR, `kafka-broker-${ports.kafka}.json`))).toBe(false);
+  }, 60_000);
+
   it('refuses, in one line, a persistent data dir another broker uses', async () => {
     // Prepare: a broker (owned by this live process) on a data dir of its own.
     const dataDir = mkdtempSync(join(tmpdir(), 'platform-test-persist-'));

@@ -18,7 +18,7 @@ describe('npm start -- --pipeline <module>, as a user runs it (integration)', ()
     // bash execs node in place of the shell, so npm's forwarded SIGINT arrives beside the terminal's: one Ctrl-C, two signals.
     const started = spawn('npm', ['--script-shell=bash', 'start', '--', '--pipeline', PIPELINE], {
       cwd: ROOT,
-      env: { ...process.env, USER_PIPELINE_PREFIX: prefix },
+      env: { ...process.env, USER_PIPELINE_PREFIX: prefix, LOCAL_CONSOLE_PORT: '0' },
       detached: true,
     });
     const ctrlC = () => process.kill(-started.pid!, 'SIGINT');
@@ -30,6 +30,14 @@ describe('npm start -- --pipeline <module>, as a user runs it (integration)', ()
       await eventually('the platform runs', () => stdout.includes('Running. Press Ctrl-C to stop.'), 60_000).catch((error: unknown) => {
         throw new Error(`${String(error)}; it printed:\n${stdout.slice(-2_000)}`);
       });
+      // The console is served, and its address printed in the first screen and in the view's header.
+      const consoleUrl = /\[local\] Console: (http:\/\/127\.0\.0\.1:\d+\/) /.exec(stdout)?.[1];
+      expect(consoleUrl).toBeDefined();
+      const page = await fetch(consoleUrl!);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<title>Pipeline console</title>');
+      const graph = (await (await fetch(`${consoleUrl}api/pipeline`)).json()) as { graph: { pipeline: string } };
+      expect(graph.graph.pipeline).toBe(`${prefix}orders`.replace(/\./g, '-'));
       jest.isolateModules(() => {
         process.env.USER_PIPELINE_PREFIX = prefix;
         pipeline = (require(PIPELINE) as { default: Pipeline }).default;
@@ -39,6 +47,8 @@ describe('npm start -- --pipeline <module>, as a user runs it (integration)', ()
       await produce(services.kafka, `${prefix}orders`, [{ key: 'o-1', value: JSON.stringify({ orderId: 'o-1', total: 12 }) }]);
       // The view (every 10 s without a terminal) shows the order consumed and succeeded.
       await eventually('the live view shows the order consumed', () => /order-audit\s+polling\s+1\s+1\s/.test(stdout), 45_000);
+      expect(stdout).toContain(`Local platform — up`);
+      expect(stdout).toMatch(/Local platform — up \d+ s — Ctrl-C to stop\nConsole: http:\/\/127\.0\.0\.1:\d+\/\n/);
       ctrlC();
       const ended = await Promise.race([exited, new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 45_000).unref())]);
       expect(ended).not.toBe('hung');

@@ -100,7 +100,7 @@ export interface PlatformProcess {
  * runs it), with a broker and dynalite of its own on `ports` (never the suite's shared services).
  */
 export function startPlatformProcess(
-  ports: { kafka: number; dynamodb: number; postgres?: number; connect?: number },
+  ports: { kafka: number; dynamodb: number; postgres?: number; connect?: number; console?: number },
   args: readonly string[],
   env: NodeJS.ProcessEnv = {},
 ): PlatformProcess {
@@ -111,6 +111,8 @@ export function startPlatformProcess(
     // A pipeline with a CDC source starts PostgreSQL and a Connect worker too.
     ...(ports.postgres ? { LOCAL_POSTGRES_PORT: String(ports.postgres) } : {}),
     ...(ports.connect ? { LOCAL_CONNECT_PORT: String(ports.connect) } : {}),
+    // The console on a port of its own: a free one unless the test names one.
+    LOCAL_CONSOLE_PORT: String(ports.console ?? 0),
     ...env,
   };
   // The suite's shared services are not these: this run starts its own.

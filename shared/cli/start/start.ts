@@ -67,7 +67,7 @@ async function main(): Promise<void> {
     await assertPortFree('the Kafka Connect worker', '127.0.0.1', config.connectPort, ENVIRONMENT_VARIABLES.connectPort);
   }
   // The console's port too: a busy one is named before anything starts, as the services' are.
-  await assertPortFree('the web console', '127.0.0.1', config.consolePort, ENVIRONMENT_VARIABLES.consolePort);
+  if (config.consolePort !== 0) await assertPortFree('the web console', '127.0.0.1', config.consolePort, ENVIRONMENT_VARIABLES.consolePort);
   log(`Starting local services for pipeline "${pipeline.name}"…`);
   if (options.persistDir !== undefined) log(`Keeping broker data and tables in ${options.persistDir} (--persist).`);
   const runtime = await startLocalRuntime({ config, log, ...(options.persistDir !== undefined ? { persistDir: options.persistDir } : {}) });
