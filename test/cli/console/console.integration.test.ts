@@ -298,6 +298,47 @@ describe('The web console, against the example pipeline running on the test serv
         expect(state).toMatchObject({ kind: 'join', join: catalog.offers.name, key: 'i-1', asLeft: { foreignKey: 'm-1' } });
       });
 
+      it('says it is not live while npm start is gone, and is live again once it is back on the same port, without a reload', async () => {
+        // A console of its own, stopped and started again as a Ctrl-C and a new npm start would.
+        const own = await startConsole({
+          access,
+          live: { consumers: () => running.mappings, lag: () => running.lag() },
+          port: 0,
+          sampleIntervalMs: 300,
+        });
+        const port = Number(new URL(own.url).port);
+        const watching = await browser.newPage();
+        let again: RunningConsole | undefined;
+        try {
+          await watching.page.goto(own.url);
+          await watching.page.waitForSelector('#live-status[data-state="live"]');
+
+          await own.stop();
+          await watching.page.waitForSelector('#live-status[data-state="lost"]');
+          const whileGone = await watching.page.textContent('#live-status');
+          again = await startConsole({
+            access,
+            live: { consumers: () => running.mappings, lag: () => running.lag() },
+            port,
+            sampleIntervalMs: 300,
+          });
+          // EventSource retries on its own, every few seconds.
+          await watching.page.waitForSelector('#live-status[data-state="live"]', { timeout: 30_000 });
+
+          expect(whileGone).toBe('not live: reconnecting…');
+          await expect(
+            watching.page.locator(`[data-node="topic:${catalog.offers.outputTopic}"]`).getAttribute('data-live'),
+          ).resolves.toMatch(/records/);
+          // What Chromium itself logs for the refused reconnections is all there is: nothing from the page's own code.
+          expect(watching.errors.filter((error) => !/ERR_CONNECTION_REFUSED|ERR_EMPTY_RESPONSE|ERR_CONNECTION_RESET/.test(error))).toEqual(
+            [],
+          );
+        } finally {
+          await watching.page.close();
+          await again?.stop();
+        }
+      });
+
       it('shows an error the server answers in a banner, not a blank page', async () => {
         const { page } = watched;
         // A store the declaration does not have, as a stale page might still offer.
