@@ -4,15 +4,11 @@
 # this one by its path (CHROMIUM_PATH, else /usr/bin/chromium). A font comes along so
 # that pages render their text.
 set -euo pipefail
+source "$(dirname "$0")/debian-packages.sh"
 if [ -x /usr/bin/chromium ]; then
   echo "Chromium is installed: /usr/bin/chromium"
   exit 0
 fi
-if [ "$(id -u)" != 0 ]; then
-  echo "Installing Chromium needs root: run 'sudo npm run install:chromium' (or apt-get install chromium)." >&2
-  exit 1
-fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+require_root_to_install Chromium install:chromium chromium
+apt_install chromium fonts-dejavu-core
 echo "Chromium installed: $(chromium --version)"
