@@ -145,7 +145,7 @@ function placed(pipelineName: string, nodes: ReadonlyMap<string, GraphNode>, edg
     const ordered = ids
       .map((id, order) => ({ id, order, side: fed.has(id) || nodes.get(id)?.kind === 'source' ? 0 : sideOf(id), weight: weight(id) }))
       .sort((a, b) => a.side - b.side || a.weight - b.weight || a.order - b.order);
-    ordered.forEach(({ id }, position) => row.set(id, position));
+    for (const [position, { id }] of ordered.entries()) row.set(id, position);
   }
   const placedNodes = [...nodes.values()].map((node): PlacedNode => {
     const at = column.get(node.id)!;
