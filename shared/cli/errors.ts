@@ -9,3 +9,8 @@ export class CliError extends PlatformError {
 export class UsageError extends CliError {
   override readonly name = 'UsageError';
 }
+
+/** What was asked for is not there (a letter, a consumer's dead-letter topic): exit code 1, or 404 in the console. */
+export class NotFoundError extends CliError {
+  override readonly name = 'NotFoundError';
+}

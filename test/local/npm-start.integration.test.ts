@@ -57,6 +57,8 @@ describe('npm start -- --pipeline <module>, as a user runs it (integration)', ()
       // terminal), and the consumer group was left (no member holds a partition).
       expect(stdout).toMatch(/\[local\] Shutting down: finishing in-flight batches, stopping services…\n\[local\] Stopped\.\n/);
       expect(stdout).not.toContain('Forced exit');
+      // The console went with it: its port answers no more.
+      await expect(fetch(consoleUrl!)).rejects.toThrow();
       const [group] = (await services.admin.describeGroups([`${pipeline!.name}.order-audit`])).groups;
       expect(group?.members).toEqual([]);
     } finally {

@@ -1,5 +1,5 @@
 import { UsageError, type CliContext } from '../context';
-import { deadLettersOf, letterAt, letterInFull, letterSummary, redriveLetters, type LetterPosition } from '../operations/dead-letters';
+import { deadLettersOf, letterAt, letterInFull, letterSummary, parseLetterPosition, redriveLetters } from '../operations/dead-letters';
 
 /** `dlq list|show|redrive <consumer> [--offset P:O]`. */
 export async function dlqCommand(
@@ -10,7 +10,7 @@ export async function dlqCommand(
 ): Promise<void> {
   if (!action || !['list', 'show', 'redrive'].includes(action)) throw new UsageError('dlq needs an action: list, show or redrive');
   if (!consumerName) throw new UsageError(`dlq ${action} needs a consumer name`);
-  const position = at === undefined ? undefined : parsePosition(at);
+  const position = at === undefined ? undefined : parseLetterPosition(at, '--offset');
   const { consumer, topic, letters } = await deadLettersOf(context, consumerName);
 
   if (action === 'list') {
@@ -42,11 +42,4 @@ export async function dlqCommand(
         ? `redrove the letter ${offset} of ${consumerName} from ${topic} to its source topic`
         : `the letter ${offset} of ${consumerName} in ${topic} had been redriven before: nothing sent`,
   );
-}
-
-/** `<partition>:<offset>`, both whole numbers. */
-function parsePosition(at: string): LetterPosition {
-  const match = /^(\d+):(\d+)$/.exec(at);
-  if (!match) throw new UsageError(`--offset must be <partition>:<offset> as dlq list shows them, such as 0:12, got "${at}"`);
-  return { partition: Number(match[1]), offset: Number(match[2]) };
 }

@@ -2,6 +2,7 @@ import type { Admin } from 'kafkajs';
 import type { CdcSourceStatus } from '../../local/cdc-status';
 import type { EventSourceMappingStats } from '../../local/event-source';
 import type { Pipeline } from '../../pipeline';
+import { explainFailure } from '../explain-failure';
 
 /** Where the console's live numbers come from: the running consumers (the emulator's mappings), their lag, the connectors. */
 export interface LiveSource {
@@ -45,7 +46,7 @@ export class LiveMetrics {
   constructor(
     private readonly pipeline: Pipeline,
     private readonly source: LiveSource,
-    private readonly admin: Admin,
+    private readonly admin: Pick<Admin, 'fetchTopicOffsets'>,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -53,7 +54,7 @@ export class LiveMetrics {
     const problems: string[] = [];
     const at = this.now();
     const lag = await this.source.lag().catch((error: unknown) => {
-      problems.push(`lag: ${messageOf(error)}`);
+      problems.push(`lag: ${explainFailure(error)}`);
       return new Map<string, number>();
     });
     const records = new Map<string, number>();
@@ -66,13 +67,13 @@ export class LiveMetrics {
             offsets.reduce((sum, partition) => sum + Number(partition.high), 0),
           );
         } catch (error) {
-          problems.push(`topic ${topic.name}: ${messageOf(error)}`);
+          problems.push(`topic ${topic.name}: ${explainFailure(error)}`);
         }
       }),
     );
     const captures = this.source.captureStatuses
       ? await this.source.captureStatuses().catch((error: unknown) => {
-          problems.push(`capture: ${messageOf(error)}`);
+          problems.push(`capture: ${explainFailure(error)}`);
           return [];
         })
       : [];
@@ -104,8 +105,4 @@ export class LiveMetrics {
 
 function round(value: number): number {
   return Math.round(value * 10) / 10;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -162,10 +162,3 @@ function placed(pipelineName: string, nodes: ReadonlyMap<string, GraphNode>, edg
   const height = Math.max(...placedNodes.map((node) => node.y + node.height), 0) + MARGIN;
   return { pipeline: pipelineName, nodes: placedNodes, edges, width, height };
 }
-
-/** The consumers a console lists dead letters for: those with a dead-letter topic. */
-export function consumersWithDeadLetters(pipeline: Pipeline): Array<{ consumer: string; topic: string }> {
-  return pipeline.consumers
-    .map((consumer) => ({ consumer: consumer.name, topic: deadLetterTopicOrNone(consumer) }))
-    .filter((entry): entry is { consumer: string; topic: string } => entry.topic !== undefined);
-}

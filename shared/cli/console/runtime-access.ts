@@ -1,5 +1,5 @@
 import type { Kafka } from 'kafkajs';
-import type { LocalRuntime } from '../../local/local-runtime';
+import type { LocalRuntime } from '../../local';
 import type { Pipeline } from '../../pipeline';
 import { JSON_VALUE_FORMAT, topicValueFormat } from '../../schemas';
 import type { PlatformAccess } from '../operations/platform-access';

@@ -2,7 +2,7 @@ import type { KafkaMessage } from 'kafkajs';
 import { DEAD_LETTER_HEADERS } from '../../dead-letter';
 import { readPartitionRange } from '../../kafka';
 import type { Consumer } from '../../pipeline';
-import { CliError } from '../errors';
+import { CliError, NotFoundError, UsageError } from '../errors';
 import type { PlatformAccess } from './platform-access';
 import { consumerNamed, deadLetterTopicOf } from './pipeline-parts';
 import { headersAsText, printable, type PrintedRecord } from './record-format';
@@ -89,7 +89,7 @@ export async function deadLettersOf(
 export function letterAt(letters: readonly Letter[], consumer: Consumer, topic: string, position: LetterPosition): Letter {
   const letter = letters.find((candidate) => candidate.partition === position.partition && candidate.offset === position.offset);
   if (!letter)
-    throw new CliError(
+    throw new NotFoundError(
       `no letter of ${consumer.name} at ${position.partition}:${position.offset} in ${topic} (dlq list ${consumer.name} shows them)`,
     );
   return letter;
@@ -104,6 +104,13 @@ export function letterInFull(access: PlatformAccess, topic: string, letter: Lett
 export interface LetterPosition {
   readonly partition: number;
   readonly offset: number;
+}
+
+/** `<partition>:<offset>` as `dlq list` shows it, both whole numbers; `what` names the value in the error (`--offset`). */
+export function parseLetterPosition(text: string, what: string): LetterPosition {
+  const match = /^(\d+):(\d+)$/.exec(text);
+  if (!match) throw new UsageError(`${what} must be <partition>:<offset> as dlq list shows them, such as 0:12, got "${text}"`);
+  return { partition: Number(match[1]), offset: Number(match[2]) };
 }
 
 /** What a redrive did: letters sent now, and letters an earlier redrive had sent (skipped). */

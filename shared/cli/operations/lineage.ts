@@ -1,9 +1,10 @@
 import { JOIN_OUTPUT_HEADERS, parseJoinPosition } from '../../fk-join';
 import type { Join } from '../../pipeline';
 import { UsageError } from '../errors';
+import { explainFailure } from '../explain-failure';
 import type { PlatformAccess } from './platform-access';
 import { printable, type PrintedRecord } from './record-format';
-import { latestRecordOf, recordAt, type FoundRecord } from './record-lookup';
+import { kafkaRecordSource, type FoundRecord, type RecordSource } from './record-lookup';
 
 /**
  * Why a record of a join's output holds what it holds: the input records it
@@ -30,11 +31,12 @@ export interface JoinLineage {
   readonly right: LineageInput;
 }
 
-/** One side of a join: the record, or why it cannot be shown. */
+/** One side of a join: the record, or why there is none to show. */
 export type LineageInput =
   | { readonly kind: 'record'; readonly topic: string; readonly lineage: Lineage }
-  /** No right record took part: a left join's result without a right row (right offset −1), or a tombstone's. */
+  /** No record of this side took part: a deleted left record, one without a foreign key, or no right row for its key. */
   | { readonly kind: 'none'; readonly topic: string; readonly why: string }
+  /** A record took part, but cannot be shown: compacted or deleted since, or its key cannot be known. */
   | { readonly kind: 'missing'; readonly topic: string; readonly key: string; readonly offset: number; readonly why: string };
 
 /** The newest record of a key on a topic, explained. */
@@ -48,12 +50,16 @@ export interface Explanation {
 }
 
 /** The topics `explain` takes: the joins' outputs. */
-export function explainableTopics(access: PlatformAccess): string[] {
+export function explainableTopics(access: Pick<PlatformAccess, 'pipeline'>): string[] {
   return access.pipeline.joins.map((deployed) => deployed.join.outputTopic);
 }
 
-/** The newest record of `key` on a join's output topic, and its lineage down to the records no join produced. */
-export async function explainRecord(access: PlatformAccess, topic: string, key: string): Promise<Explanation> {
+/**
+ * The newest record of `key` on a join's output topic, and its lineage down to
+ * the records no join produced. Records are read from the brokers unless a
+ * `source` is given.
+ */
+export async function explainRecord(access: PlatformAccess, topic: string, key: string, source?: RecordSource): Promise<Explanation> {
   const deployed = joinWithOutput(access, topic);
   if (!deployed) {
     const topics = explainableTopics(access);
@@ -61,22 +67,28 @@ export async function explainRecord(access: PlatformAccess, topic: string, key: 
       `topic "${topic}" is not a join's output in pipeline "${access.pipeline.name}": explain follows join results (${topics.length === 0 ? 'it has no joins' : `the join outputs are: ${topics.join(', ')}`})`,
     );
   }
-  const latest = await latestRecordOf(await access.kafka(), topic, key);
+  const records = source ?? kafkaRecordSource(await access.kafka());
+  const latest = await records.latest(topic, key);
   return {
     topic,
     key,
     join: deployed.join.name,
-    lineage: latest ? await lineageOf(access, latest, new Set()) : null,
+    lineage: latest ? await lineageOf({ access, records }, latest, new Set()) : null,
   };
+}
+
+interface Reading {
+  readonly access: PlatformAccess;
+  readonly records: RecordSource;
 }
 
 function joinWithOutput(access: PlatformAccess, topic: string): Join | undefined {
   return access.pipeline.joins.find((deployed) => deployed.join.outputTopic === topic);
 }
 
-async function lineageOf(access: PlatformAccess, found: FoundRecord, visited: ReadonlySet<string>): Promise<Lineage> {
-  const record = await printable(found.topic, found.partition, found.message, access.formatOf(found.topic));
-  const deployed = joinWithOutput(access, found.topic);
+async function lineageOf(reading: Reading, found: FoundRecord, visited: ReadonlySet<string>): Promise<Lineage> {
+  const record = await printable(found.topic, found.partition, found.message, reading.access.formatOf(found.topic));
+  const deployed = joinWithOutput(reading.access, found.topic);
   const positionHeader = record.headers[JOIN_OUTPUT_HEADERS.position];
   const position = positionHeader === undefined ? undefined : parseJoinPosition(positionHeader);
   // A record on a join's output that no join wrote (produced by hand, say) has no position: nothing to follow.
@@ -85,8 +97,8 @@ async function lineageOf(access: PlatformAccess, found: FoundRecord, visited: Re
   if (!deployed || !position || record.key === null || visited.has(here)) return { record };
   const seen = new Set([...visited, here]);
   const { join } = deployed;
-  const left = await inputLineage(access, join.leftTopic, record.key, position.leftOffset, seen);
-  const right = await rightInput(access, deployed, left, position.rightOffset, seen);
+  const left = await inputLineage(reading, join.leftTopic, record.key, position.leftOffset, seen);
+  const right = await rightInput(reading, deployed, left, position.rightOffset, seen);
   const cause = record.trace?.causeSpanId;
   const spanOf = (input: LineageInput) => (input.kind === 'record' ? input.lineage.record.trace?.spanId : undefined);
   return {
@@ -103,13 +115,13 @@ async function lineageOf(access: PlatformAccess, found: FoundRecord, visited: Re
 }
 
 async function inputLineage(
-  access: PlatformAccess,
+  reading: Reading,
   topic: string,
   key: string,
   offset: number,
   visited: ReadonlySet<string>,
 ): Promise<LineageInput> {
-  const found = await recordAt(await access.kafka(), topic, key, offset);
+  const found = await reading.records.at(topic, key, offset);
   if (!found)
     return {
       kind: 'missing',
@@ -118,41 +130,41 @@ async function inputLineage(
       offset,
       why: `no record of key ${key} at offset ${offset} of ${topic} any more: compaction keeps only a key's newest record, and retention deletes old ones`,
     };
-  return { kind: 'record', topic, lineage: await lineageOf(access, found, visited) };
+  return { kind: 'record', topic, lineage: await lineageOf(reading, found, visited) };
 }
 
-/** The right record a result was joined with: its key is the foreign key of the left record the result was joined from. */
+/**
+ * The right record a result was joined with. Its key is the foreign key of the
+ * left record the result was joined from, so the left record says first
+ * whether there was one: a deleted left record and one without a foreign key
+ * join with nothing, as a right offset of −1 says.
+ */
 async function rightInput(
-  access: PlatformAccess,
+  reading: Reading,
   deployed: Join,
   left: LineageInput,
   rightOffset: number,
   visited: ReadonlySet<string>,
 ): Promise<LineageInput> {
   const { join } = deployed;
-  if (rightOffset < 0)
-    return { kind: 'none', topic: join.rightTopic, why: 'joined without a right record (no right row for its foreign key)' };
-  if (left.kind !== 'record' || left.lineage.record.value === null)
-    return {
-      kind: 'missing',
-      topic: join.rightTopic,
-      key: '(unknown)',
-      offset: rightOffset,
-      why: 'the left record is not there to name the foreign key',
-    };
-  let foreignKey: string | null;
+  const topic = join.rightTopic;
+  const missing = (why: string): LineageInput => ({ kind: 'missing', topic, key: '(unknown)', offset: rightOffset, why });
+  if (left.kind !== 'record') {
+    if (rightOffset < 0) return { kind: 'none', topic, why: 'joined without a right record' };
+    return missing('the left record it was joined with is not there to name the foreign key');
+  }
+  const leftValue = left.lineage.record.value;
+  if (leftValue === null) return { kind: 'none', topic, why: 'the left record is a tombstone: a deleted row joins with nothing' };
+  let foreignKey: unknown;
   try {
     // The left value as its format read it (the newest schema version), which is what the join's foreignKey takes.
-    foreignKey = join.foreignKey(left.lineage.record.value as never);
+    foreignKey = join.foreignKey(leftValue as never);
   } catch (error) {
-    return {
-      kind: 'missing',
-      topic: join.rightTopic,
-      key: '(unknown)',
-      offset: rightOffset,
-      why: `the join's foreignKey could not read the left record: ${error instanceof Error ? error.message : String(error)}`,
-    };
+    return missing(`the join's foreignKey could not read the left record: ${explainFailure(error)}`);
   }
-  if (foreignKey === null) return { kind: 'none', topic: join.rightTopic, why: 'the left record names no foreign key' };
-  return inputLineage(access, join.rightTopic, foreignKey, rightOffset, visited);
+  if (foreignKey === null) return { kind: 'none', topic, why: 'the left record names no foreign key' };
+  if (typeof foreignKey !== 'string' || foreignKey === '')
+    return missing(`the join's foreignKey gave ${JSON.stringify(foreignKey)} for the left record, not a key`);
+  if (rightOffset < 0) return { kind: 'none', topic, why: `no right row for its foreign key ${foreignKey} when it was joined` };
+  return inputLineage(reading, topic, foreignKey, rightOffset, visited);
 }

@@ -1,5 +1,5 @@
 import type { Consumer, HotStreamDeployment, Join, Pipeline } from '../../pipeline';
-import { CliError, UsageError } from '../errors';
+import { NotFoundError, UsageError } from '../errors';
 
 /** A declared consumer by name, or a clear error listing the ones there are. */
 export function consumerNamed(pipeline: Pipeline, name: string): Consumer {
@@ -19,7 +19,7 @@ export function deadLetterTopicOrNone(consumer: Consumer): string | undefined {
 /** Where a consumer's failed records go, or a clear error when it has no such topic. */
 export function deadLetterTopicOf(consumer: Consumer): string {
   const topic = deadLetterTopicOrNone(consumer);
-  if (!topic) throw new CliError(`consumer "${consumer.name}" has no dead-letter topic`);
+  if (!topic) throw new NotFoundError(`consumer "${consumer.name}" has no dead-letter topic`);
   return topic;
 }
 
@@ -41,4 +41,12 @@ export function hotStreamNamed(pipeline: Pipeline, name: string): HotStreamDeplo
       `no hot stream "${name}" in pipeline "${pipeline.name}" (there are: ${pipeline.hotStreams.map((hot) => hot.stream.name).join(', ') || 'none'})`,
     );
   return deployed;
+}
+
+/** The consumers that have a dead-letter topic, with it: the ones whose letters can be listed. */
+export function consumersWithDeadLetters(pipeline: Pipeline): Array<{ consumer: string; topic: string }> {
+  return pipeline.consumers.flatMap((consumer) => {
+    const topic = deadLetterTopicOrNone(consumer);
+    return topic === undefined ? [] : [{ consumer: consumer.name, topic }];
+  });
 }

@@ -8,20 +8,27 @@ export interface FoundRecord {
   readonly message: KafkaMessage;
 }
 
+/** Where records are read back from: the brokers ({@link kafkaRecordSource}), or a test's own. */
+export interface RecordSource {
+  /** The newest record of a key in a topic (a tombstone counts); undefined when none is there. */
+  latest(topic: string, key: string): Promise<FoundRecord | undefined>;
+  /** The record of a key at an offset of a topic; undefined when it is no longer there. */
+  at(topic: string, key: string, offset: number): Promise<FoundRecord | undefined>;
+}
+
 /** How far back the newest record of a key is looked for in its partition. */
 export const LATEST_RECORD_SEARCH_LIMIT = 100_000;
 const SEARCH_WINDOW = 5_000;
 const READER = 'lineage';
+const DEFAULT_PARTITIONER = Partitioners.DefaultPartitioner();
 
 /**
  * The partition a key's records go to: the default partitioner of kafkajs 2,
  * which is Java's (murmur2 of the key's bytes), as every producer of this
- * platform and Kafka Connect use. A producer with another partitioner put its
- * keys elsewhere; {@link recordAt} then looks in the other partitions too.
+ * platform and Kafka Connect use.
  */
 export function partitionOfKey(key: string, partitions: number): number {
-  const partitioner = Partitioners.DefaultPartitioner();
-  return partitioner({
+  return DEFAULT_PARTITIONER({
     topic: '',
     partitionMetadata: Array.from({ length: partitions }, (_, partitionId) => ({
       partitionId,
@@ -32,6 +39,49 @@ export function partitionOfKey(key: string, partitions: number): number {
     })),
     message: { key, value: null },
   });
+}
+
+/**
+ * Records read back from the brokers. Each topic's partition bounds are read
+ * once per source (one explanation), and each read is one throwaway consumer
+ * group (kafkajs has no manual assignment): slow by Kafka's standards (a
+ * second or so per lineage here), cheap enough for a person asking.
+ */
+export function kafkaRecordSource(kafka: Kafka): RecordSource {
+  const bounds = new Map<string, Promise<Array<{ partition: number; low: number; high: number }>>>();
+  const boundsOf = (topic: string) => {
+    let known = bounds.get(topic);
+    if (!known) {
+      known = partitionBounds(kafka, topic);
+      bounds.set(topic, known);
+    }
+    return known;
+  };
+  return {
+    async latest(topic, key) {
+      const all = await boundsOf(topic);
+      const partition = partitionOfKey(key, all.length);
+      const { low, high } = all.find((entry) => entry.partition === partition) ?? { low: 0, high: 0 };
+      const stop = Math.max(low, high - LATEST_RECORD_SEARCH_LIMIT);
+      for (let end = high; end > stop; end -= SEARCH_WINDOW) {
+        const from = Math.max(stop, end - SEARCH_WINDOW);
+        const { messages } = await readPartitionRange(kafka, topic, partition, from, end - 1, { reader: READER });
+        const found = messages.findLast((message) => message.key?.toString('utf8') === key);
+        if (found) return { topic, partition, message: found };
+      }
+      return undefined;
+    },
+    async at(topic, key, offset) {
+      const all = await boundsOf(topic);
+      // Only the key's own partition: a record compacted away is not looked for in every other one.
+      const partition = partitionOfKey(key, all.length);
+      const { low, high } = all.find((entry) => entry.partition === partition) ?? { low: 0, high: 0 };
+      if (offset < low || offset >= high) return undefined;
+      const { messages } = await readPartitionRange(kafka, topic, partition, offset, offset, { reader: READER });
+      const found = messages.find((message) => Number(message.offset) === offset && message.key?.toString('utf8') === key);
+      return found ? { topic, partition, message: found } : undefined;
+    },
+  };
 }
 
 async function partitionBounds(kafka: Kafka, topic: string): Promise<Array<{ partition: number; low: number; high: number }>> {
@@ -45,42 +95,4 @@ async function partitionBounds(kafka: Kafka, topic: string): Promise<Array<{ par
   } finally {
     await admin.disconnect();
   }
-}
-
-/**
- * The newest record of a key in a topic (a tombstone counts), read from the
- * end of the key's partition backwards in windows, at most
- * {@link LATEST_RECORD_SEARCH_LIMIT} records back; undefined when none is there.
- */
-export async function latestRecordOf(kafka: Kafka, topic: string, key: string): Promise<FoundRecord | undefined> {
-  const bounds = await partitionBounds(kafka, topic);
-  const partition = partitionOfKey(key, bounds.length);
-  const { low, high } = bounds.find((entry) => entry.partition === partition) ?? { low: 0, high: 0 };
-  const stop = Math.max(low, high - LATEST_RECORD_SEARCH_LIMIT);
-  for (let end = high; end > stop; end -= SEARCH_WINDOW) {
-    const from = Math.max(stop, end - SEARCH_WINDOW);
-    const { messages } = await readPartitionRange(kafka, topic, partition, from, end - 1, { reader: READER });
-    const found = messages.findLast((message) => message.key?.toString('utf8') === key);
-    if (found) return { topic, partition, message: found };
-  }
-  return undefined;
-}
-
-/**
- * The record of a key at an offset of a topic: looked for in the key's
- * partition first, then in the others. Undefined when it is no longer there
- * (compaction keeps only a key's newest record; retention deletes old ones).
- */
-export async function recordAt(kafka: Kafka, topic: string, key: string, offset: number): Promise<FoundRecord | undefined> {
-  const bounds = await partitionBounds(kafka, topic);
-  const expected = partitionOfKey(key, bounds.length);
-  const order = [expected, ...bounds.map((entry) => entry.partition).filter((partition) => partition !== expected)];
-  for (const partition of order) {
-    const { low, high } = bounds.find((entry) => entry.partition === partition)!;
-    if (offset < low || offset >= high) continue;
-    const { messages } = await readPartitionRange(kafka, topic, partition, offset, offset, { reader: READER });
-    const found = messages.find((message) => Number(message.offset) === offset && message.key?.toString('utf8') === key);
-    if (found) return { topic, partition, message: found };
-  }
-  return undefined;
 }

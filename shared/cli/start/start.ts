@@ -205,6 +205,11 @@ async function main(): Promise<void> {
         ...(capture ? { captureStatuses: () => capture.statuses() } : {}),
       },
       port: config.consolePort,
+    }).catch(async (error: unknown) => {
+      // Taken since it was checked: named as a busy port is, with its holder and its variable.
+      if ((error as { code?: unknown }).code === 'EADDRINUSE')
+        await assertPortFree('the web console', '127.0.0.1', config.consolePort, ENVIRONMENT_VARIABLES.consolePort);
+      throw error;
     });
     log(`Console: ${webConsole.url} (the pipeline, live; dead letters, state, explain)`);
     log('Running. Press Ctrl-C to stop.\n');

@@ -112,13 +112,13 @@ function drawGraph(graph) {
       numbers,
     );
     if (clickable) {
-      const open = () => (node.kind === 'consumer' ? openDeadLetters(node.name) : prefillExplain(node.name));
+      const open = action(async () => (node.kind === 'consumer' ? openDeadLetters(node.name) : prefillExplain(node.name)));
       group.addEventListener('click', open);
       group.addEventListener('keydown', (event) => {
-        if (event.key === 'Enter') open();
+        if (event.key === 'Enter') open(event);
       });
     }
-    graphNodes.set(node.id, { group, numbers, node });
+    graphNodes.set(node.id, { group, numbers, node, title: group.querySelector('title') });
     svg.append(group);
   }
   $('graph').replaceChildren(svg);
@@ -153,18 +153,26 @@ function shorten(text, length) {
 
 /** Writes a live snapshot onto the picture: rates, lag and failures per consumer, records and rates per topic. */
 function showLive(snapshot) {
-  for (const [id, { group, numbers, node }] of graphNodes) {
+  for (const { group, numbers, node, title } of graphNodes.values()) {
     let text = '';
     let alert = false;
     if (node.kind === 'consumer') {
       const live = snapshot.consumers[node.name];
       if (!live) continue;
-      const failures = live.deadLettered + live.failedInvocations;
-      text = `${live.perSecond}/s · lag ${live.lag ?? '?'} · ${failures} failed`;
-      alert = failures > 0;
+      // "failed": records the event source dead-lettered; failed invocations (retried) show as a red border.
+      text = `${live.perSecond}/s · lag ${live.lag ?? '?'} · ${live.deadLettered} failed`;
+      alert = live.deadLettered > 0;
       group.classList.toggle('stopped', live.state === 'stopped');
       group.classList.toggle('failing', live.failedInvocations > 0 && live.lastError !== null);
       if (live.state === 'stopped') text = `stopped · lag ${live.lag ?? '?'}`;
+      title.textContent = [
+        describeNode(node),
+        `${live.succeeded} records handled in ${live.invocations} invocations, ${live.failedInvocations} of them failed (retried)`,
+        `${live.deadLettered} records dead-lettered by the event source`,
+        live.lastError ? `last error: ${live.lastError}` : '',
+      ]
+        .filter(Boolean)
+        .join('\n');
     } else if (node.kind === 'topic') {
       const live = snapshot.topics[node.name];
       if (!live) continue;
@@ -179,7 +187,6 @@ function showLive(snapshot) {
     numbers.textContent = text;
     numbers.classList.toggle('alert', alert);
     group.dataset.live = text;
-    void id;
   }
   const problems = snapshot.problems ?? [];
   $('problems').hidden = problems.length === 0;
@@ -194,14 +201,15 @@ function followLive() {
     status.textContent = 'live';
   });
   source.addEventListener('message', (event) => {
+    const snapshot = JSON.parse(event.data);
     status.dataset.state = 'live';
-    status.textContent = `live · ${new Date(JSON.parse(event.data).at).toLocaleTimeString()}`;
-    showLive(JSON.parse(event.data));
+    status.textContent = `live · ${new Date(snapshot.at).toLocaleTimeString()}`;
+    showLive(snapshot);
   });
-  // EventSource reconnects by itself; meanwhile say so.
+  // EventSource reconnects by itself after a lost connection, but not after an answer that is not a stream.
   source.addEventListener('error', () => {
     status.dataset.state = 'lost';
-    status.textContent = 'not live: reconnecting…';
+    status.textContent = source.readyState === EventSource.CLOSED ? 'not live: reload the page' : 'not live: reconnecting…';
   });
 }
 
@@ -235,10 +243,11 @@ async function listLetters() {
       el('td', {}, `${letter.reason ?? ''}: ${letter.error ?? ''}`),
       el('td', {}, letter.source),
     );
-    row.addEventListener(
-      'click',
-      action(() => showLetter(consumer, letter)),
-    );
+    const open = action(() => showLetter(consumer, letter));
+    row.addEventListener('click', open);
+    row.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter') open(event);
+    });
     return row;
   });
   $('dead-letters-list').replaceChildren(
@@ -277,6 +286,7 @@ function confirmed(text) {
   return new Promise((resolve) => {
     const dialog = $('confirm');
     $('confirm-text').textContent = text;
+    dialog.returnValue = '';
     dialog.addEventListener('close', () => resolve(dialog.returnValue === 'confirm'), { once: true });
     dialog.showModal();
   });
@@ -298,6 +308,10 @@ async function redrive(consumer, offset) {
       : outcome.redriven === 1
         ? `Redrove the letter ${outcome.offset} of ${consumer}.`
         : `The letter ${outcome.offset} of ${consumer} had been redriven before: nothing sent.`;
+  // The list as it is now: a redriven letter stays in the topic (dead-letter topics are append-only), and a letter
+  // that fails again arrives as a new one.
+  $('dead-letters-consumer').value = consumer;
+  await listLetters();
 }
 
 // ---------- State ----------
