@@ -48,11 +48,27 @@ function processesMatching(matches: (args: string[]) => boolean): number[] {
     .filter(isRunning);
 }
 
-/** The running PostgreSQL server (postmaster) on a port: `postgres -D <dir> -p <port>`. */
+/**
+ * The running PostgreSQL server (postmaster) on a port: `postgres -D <dir> -p <port>`. A backend the
+ * postmaster has just forked shows the same command line until it sets its own title ("postgres:
+ * walsender …"), so processes whose parent matched too are its children, not servers.
+ */
 export function postgresServersOn(port: number): number[] {
-  return processesMatching(
+  const matching = processesMatching(
     (args) => /\/postgres$/.test(args[0] ?? '') && args[1] === '-D' && args.includes('-p') && args.includes(String(port)),
   );
+  return matching.filter((pid) => !matching.includes(parentOf(pid)));
+}
+
+/** A process's parent pid, from /proc (0 when it is gone). */
+function parentOf(pid: number): number {
+  try {
+    // The command's name in parentheses may hold spaces: the fields after its closing parenthesis are fixed.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return 0;
+  }
 }
 
 /** The running Kafka Connect workers whose REST API is on a port (their config lies in `connect-<port>/`). */
