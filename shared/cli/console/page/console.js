@@ -107,7 +107,7 @@ function drawGraph(graph) {
       },
       el('svg:title', {}, describeNode(node)),
       el('svg:rect', { width: placed.width, height: placed.height }),
-      el('svg:text', { class: 'name', x: 8, y: 17 }, shorten(node.name, 30)),
+      el('svg:text', { class: 'name', x: 8, y: 17 }, shorten(node.name, NAME_CHARACTERS)),
       el('svg:text', { class: 'kind', x: 8, y: 32 }, kindText(node)),
       numbers,
     );
@@ -147,8 +147,12 @@ function describeNode(node) {
   return `${node.name}: ${kindText(node)}`;
 }
 
+/** As many characters of a name as fit a box in bold (the whole name is in the box's tooltip). */
+const NAME_CHARACTERS = 27;
+
 function shorten(text, length) {
-  return text.length > length ? `${text.slice(0, length - 1)}…` : text;
+  // The end of a name tells parts apart (…items-with-flyer.left, …items-with-flyer.right): the middle goes.
+  return text.length > length ? `${text.slice(0, 8)}…${text.slice(text.length - (length - 9))}` : text;
 }
 
 /** Writes a live snapshot onto the picture: rates, lag and failures per consumer, records and rates per topic. */
