@@ -7,6 +7,6 @@ export async function sendChunked(producer: Producer | Transaction, topic: strin
 }
 
 /** A topic's end offsets summed: the records ever written to it (transaction markers included). */
-export async function topicRecordCount(admin: Admin, topic: string): Promise<number> {
+export async function topicRecordCount(admin: Pick<Admin, 'fetchTopicOffsets'>, topic: string): Promise<number> {
   return (await admin.fetchTopicOffsets(topic)).reduce((sum, partition) => sum + Number(partition.high), 0);
 }

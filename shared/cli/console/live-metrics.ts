@@ -1,6 +1,7 @@
 import type { Admin } from 'kafkajs';
 import type { CdcSourceStatus } from '../../local/cdc-status';
 import type { EventSourceMappingStats } from '../../local/event-source';
+import { topicRecordCount } from '../../kafka';
 import type { Pipeline } from '../../pipeline';
 import { explainFailure } from '../explain-failure';
 
@@ -61,11 +62,7 @@ export class LiveMetrics {
     await Promise.all(
       this.pipeline.topics.map(async (topic) => {
         try {
-          const offsets = await this.admin.fetchTopicOffsets(topic.name);
-          records.set(
-            topic.name,
-            offsets.reduce((sum, partition) => sum + Number(partition.high), 0),
-          );
+          records.set(topic.name, await topicRecordCount(this.admin, topic.name));
         } catch (error) {
           problems.push(`topic ${topic.name}: ${explainFailure(error)}`);
         }
