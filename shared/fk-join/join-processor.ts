@@ -126,7 +126,7 @@ export class JoinProcessor {
       if (wave > 0 && !hasTimeLeft()) {
         const paused: PausedRecord[] = waiting.map(({ partition, record }) => ({ partition, offset: record.offset }));
         for (const fanOut of active) {
-          await this.store.saveFanOutCursor(fanOut.record.key, fanOut.record.offset, fanOut.cursor!);
+          await this.store.saveFanOutCursor(fanOut.record.key, fanOut.record.offset, fanOut.cursor!, fanOut.repair);
           paused.push({ partition: fanOut.partition, offset: fanOut.record.offset });
         }
         return paused;
@@ -166,11 +166,12 @@ export class JoinProcessor {
     }
     // Delivered again (or a later record is stored: a rewind, a redelivery, a concurrent invocation). An
     // attempt of this record may have published, even after the later one's fan-out: every key it may have
-    // reached is published again, from where a paused attempt got. Resuming from a cursor is a plain
-    // continuation the first time; a second resumption from the same cursor follows a crash.
-    const cursor = await this.store.readFanOutCursor(record.key, record.offset);
-    const repair = cursor === undefined || !(await this.store.claimResumption(record.key, record.offset, cursor));
-    return { partition, record, repair, cursor };
+    // reached is published again, from where a paused attempt got. Resuming from a cursor continues in the
+    // paused attempt's mode the first time (a repair stays a repair); a second resumption from the same
+    // cursor follows a crash, and repairs.
+    const saved = await this.store.readFanOutCursor(record.key, record.offset);
+    const repair = saved === undefined || saved.repair || !(await this.store.claimResumption(record.key, record.offset, saved.cursor));
+    return { partition, record, repair, cursor: saved?.cursor };
   }
 
   /** Joins one page of subscription entries of each fan-out with the right rows just stored. */

@@ -57,7 +57,14 @@ export function joinStateEntities(table: ReturnType<typeof joinStateTable>) {
       name: 'FanOutCursor',
       table,
       ...PLAIN,
-      schema: item({ pk: string().key(), sk: string().key(), cursor: string(), resumedFrom: string().optional(), expiresAt: number() }),
+      schema: item({
+        pk: string().key(),
+        sk: string().key(),
+        cursor: string(),
+        resumedFrom: string().optional(),
+        repair: boolean().optional(),
+        expiresAt: number(),
+      }),
     }),
     subscription: new Entity({
       name: 'Subscription',

@@ -181,25 +181,34 @@ export class JoinStateStore {
 
   /**
    * Remembers how far a fan-out of one right record got, so that the record delivered again continues
-   * after that subscription entry. Kept per offset (a stale record's repair pauses too), expiring with
-   * the retired entries.
+   * after that subscription entry, and whether that fan-out was repairing: its continuation must repair
+   * too, or the keys an earlier, crashed attempt published to past the cursor would never be repaired.
+   * Repair, once saved for a record, stays (a zombie's plain save must not clear it). Kept per offset (a
+   * stale record's repair pauses too), expiring with the retired entries.
    */
-  async saveFanOutCursor(rightKey: string, rightOffset: number, cursor: string): Promise<void> {
+  async saveFanOutCursor(rightKey: string, rightOffset: number, cursor: string, repair: boolean): Promise<void> {
     await this.metered.send(
-      new PutCommand({
+      new UpdateCommand({
         TableName: this.tableName,
-        Item: {
-          ...fanOutCursorKey(rightKey, rightOffset),
-          cursor,
-          expiresAt: Math.floor(this.now() / 1000) + RETIRED_SUBSCRIPTION_LIFETIME_SECONDS,
+        Key: fanOutCursorKey(rightKey, rightOffset),
+        // A new cursor can be claimed once again (as a fresh put of the item did before repair was kept).
+        UpdateExpression: `SET #cursor = :cursor, expiresAt = :expiresAt${repair ? ', repair = :repair' : ''} REMOVE resumedFrom`,
+        ExpressionAttributeNames: { '#cursor': 'cursor' },
+        ExpressionAttributeValues: {
+          ':cursor': cursor,
+          ':expiresAt': Math.floor(this.now() / 1000) + RETIRED_SUBSCRIPTION_LIFETIME_SECONDS,
+          ...(repair ? { ':repair': true } : {}),
         },
         ReturnConsumedCapacity: 'TOTAL',
       }),
     );
   }
 
-  /** The cursor a paused fan-out of this right record saved, if any (read strongly; only redeliveries ask). */
-  async readFanOutCursor(rightKey: string, rightOffset: number): Promise<string | undefined> {
+  /**
+   * The cursor a paused fan-out of this right record saved, if any, and whether a fan-out of it has been
+   * repairing (read strongly; only redeliveries ask).
+   */
+  async readFanOutCursor(rightKey: string, rightOffset: number): Promise<{ cursor: string; repair: boolean } | undefined> {
     const response = await this.metered.send(
       new GetCommand({
         TableName: this.tableName,
@@ -208,7 +217,8 @@ export class JoinStateStore {
         ReturnConsumedCapacity: 'TOTAL',
       }),
     );
-    return response.Item?.cursor as string | undefined;
+    const item = response.Item;
+    return item === undefined ? undefined : { cursor: item.cursor as string, repair: item.repair === true };
   }
 
   /**

@@ -79,6 +79,18 @@ function joinFor(type: JoinType, prefix: string): FkJoin<LeftValue, number, stri
   });
 }
 
+/**
+ * Replays one counterexample that fast-check reported (its seed and path), as
+ * `JOIN_PROPERTY_SEED=<seed> JOIN_PROPERTY_PATH=<path> npx jest … -t '(left)'`.
+ * `JOIN_PROPERTY_RUNS` runs more (or fewer) interleavings than the suite's 400.
+ */
+function replayFromEnvironment(): { seed: number; path?: string } | Record<string, never> {
+  const seed = process.env.JOIN_PROPERTY_SEED;
+  if (seed === undefined) return {};
+  const path = process.env.JOIN_PROPERTY_PATH;
+  return path === undefined ? { seed: Number(seed) } : { seed: Number(seed), path };
+}
+
 /** The reference: the join of the final states, computed directly. */
 function expectedOutputs(type: JoinType, updates: readonly Update[]): Map<string, string | null> {
   const lefts = new Map<string, LeftValue | null>();
@@ -238,7 +250,7 @@ describe.each<JoinType>(['inner', 'left'])('JoinProcessor (%s) under concurrency
           }
         },
       ),
-      { numRuns: 400, endOnFailure: true, timeout: 15_000 },
+      { numRuns: Number(process.env.JOIN_PROPERTY_RUNS ?? 400), endOnFailure: true, timeout: 15_000, ...replayFromEnvironment() },
     );
   });
 });
