@@ -162,16 +162,20 @@ export class JoinProcessor {
     if (put.outcome === 'written') {
       // A record of this batch stored before means an earlier attempt of the batch got that far.
       const repair = put.previousOffset !== undefined && put.previousOffset >= firstOffset;
+      if (repair) await this.store.markFanOutRepairing(record.key, record.offset);
       return { partition, record, repair, cursor: undefined };
     }
     // Delivered again (or a later record is stored: a rewind, a redelivery, a concurrent invocation). An
     // attempt of this record may have published, even after the later one's fan-out: every key it may have
-    // reached is published again, from where a paused attempt got. Resuming from a cursor continues in the
-    // paused attempt's mode the first time (a repair stays a repair); a second resumption from the same
-    // cursor follows a crash, and repairs.
+    // reached is published again, from where a paused attempt got. Only the first resumption from a cursor
+    // saved by plain attempts continues plainly; once any attempt of the record has repaired (it is marked
+    // before it publishes), every later one repairs, for a repairing attempt that died may have published
+    // past the cursor, even to keys that have moved on since.
     const saved = await this.store.readFanOutCursor(record.key, record.offset);
-    const repair = saved === undefined || saved.repair || !(await this.store.claimResumption(record.key, record.offset, saved.cursor));
-    return { partition, record, repair, cursor: saved?.cursor };
+    const cursor = saved?.cursor;
+    const plain = saved?.repair !== true && cursor !== undefined && (await this.store.claimResumption(record.key, record.offset, cursor));
+    if (!plain && saved?.repair !== true) await this.store.markFanOutRepairing(record.key, record.offset);
+    return { partition, record, repair: !plain, cursor };
   }
 
   /** Joins one page of subscription entries of each fan-out with the right rows just stored. */

@@ -60,7 +60,7 @@ export function joinStateEntities(table: ReturnType<typeof joinStateTable>) {
       schema: item({
         pk: string().key(),
         sk: string().key(),
-        cursor: string(),
+        cursor: string().optional(),
         resumedFrom: string().optional(),
         repair: boolean().optional(),
         expiresAt: number(),

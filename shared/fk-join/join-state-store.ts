@@ -56,6 +56,13 @@ const WRITE_CONCURRENCY = 16;
  * replaced by one conditional `PutItem` on its revision. See the module README
  * for the layout and why each read is strong or eventual.
  */
+/** How far a paused fan-out of one right record got, and whether a fan-out of it has repaired. */
+export interface FanOutProgress {
+  /** The last subscription entry reached; undefined: continue from the start. */
+  readonly cursor: string | undefined;
+  readonly repair: boolean;
+}
+
 export class JoinStateStore {
   private readonly metered: MeteredDocumentClient;
 
@@ -140,7 +147,7 @@ export class JoinStateStore {
 
   /** Writes subscription entries (active or retired), 25 to a request. Entries are keyed by their offset, so no condition is needed. */
   async writeSubscriptions(subscriptions: readonly Subscription[]): Promise<void> {
-    const expiresAt = Math.floor(this.now() / 1000) + RETIRED_SUBSCRIPTION_LIFETIME_SECONDS;
+    const expiresAt = this.retiredItemExpiry();
     const items = new Map<string, SubscriptionItem>();
     for (const subscription of subscriptions) {
       const item = toSubscriptionItem(subscription, expiresAt);
@@ -181,22 +188,21 @@ export class JoinStateStore {
 
   /**
    * Remembers how far a fan-out of one right record got, so that the record delivered again continues
-   * after that subscription entry, and whether that fan-out was repairing: its continuation must repair
-   * too, or the keys an earlier, crashed attempt published to past the cursor would never be repaired.
-   * Repair, once saved for a record, stays (a zombie's plain save must not clear it). Kept per offset (a
-   * stale record's repair pauses too), expiring with the retired entries.
+   * after that subscription entry. A repairing fan-out's save also marks the record as repairing (see
+   * `markFanOutRepairing`); a plain save never clears that mark. Kept per offset (a stale record's repair
+   * pauses too), expiring with the retired entries.
    */
   async saveFanOutCursor(rightKey: string, rightOffset: number, cursor: string, repair: boolean): Promise<void> {
     await this.metered.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: fanOutCursorKey(rightKey, rightOffset),
-        // A new cursor can be claimed once again (as a fresh put of the item did before repair was kept).
+        // A new cursor can be claimed once again (as a fresh put of the item did before the mark was kept).
         UpdateExpression: `SET #cursor = :cursor, expiresAt = :expiresAt${repair ? ', repair = :repair' : ''} REMOVE resumedFrom`,
         ExpressionAttributeNames: { '#cursor': 'cursor' },
         ExpressionAttributeValues: {
           ':cursor': cursor,
-          ':expiresAt': Math.floor(this.now() / 1000) + RETIRED_SUBSCRIPTION_LIFETIME_SECONDS,
+          ':expiresAt': this.retiredItemExpiry(),
           ...(repair ? { ':repair': true } : {}),
         },
         ReturnConsumedCapacity: 'TOTAL',
@@ -205,10 +211,27 @@ export class JoinStateStore {
   }
 
   /**
-   * The cursor a paused fan-out of this right record saved, if any, and whether a fan-out of it has been
-   * repairing (read strongly; only redeliveries ask).
+   * Marks that a fan-out of this right record repairs, before it publishes anything: should it die, every
+   * later attempt repairs too, wherever the cursor has got to meanwhile (a plain continuation could pass
+   * a key it published to). The mark stays until the item expires.
    */
-  async readFanOutCursor(rightKey: string, rightOffset: number): Promise<{ cursor: string; repair: boolean } | undefined> {
+  async markFanOutRepairing(rightKey: string, rightOffset: number): Promise<void> {
+    await this.metered.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: fanOutCursorKey(rightKey, rightOffset),
+        UpdateExpression: 'SET repair = :repair, expiresAt = :expiresAt',
+        ExpressionAttributeValues: { ':repair': true, ':expiresAt': this.retiredItemExpiry() },
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+  }
+
+  /**
+   * Where a paused fan-out of this right record continues (no cursor: from the start), and whether a
+   * fan-out of it has repaired; undefined when neither was ever saved (read strongly; only redeliveries ask).
+   */
+  async readFanOutCursor(rightKey: string, rightOffset: number): Promise<FanOutProgress | undefined> {
     const response = await this.metered.send(
       new GetCommand({
         TableName: this.tableName,
@@ -218,12 +241,14 @@ export class JoinStateStore {
       }),
     );
     const item = response.Item;
-    return item === undefined ? undefined : { cursor: item.cursor as string, repair: item.repair === true };
+    if (item === undefined) return undefined;
+    return { cursor: typeof item.cursor === 'string' ? item.cursor : undefined, repair: item.repair === true };
   }
 
   /**
-   * Claims the continuation of a paused fan-out from `cursor`.
-   * @returns false when an earlier attempt already resumed from it (and may have published before failing)
+   * Claims the plain continuation of a paused fan-out from `cursor`.
+   * @returns false when an earlier attempt already resumed from it (and may have published before failing),
+   * or a fan-out of the record has been marked repairing since it was read
    */
   async claimResumption(rightKey: string, rightOffset: number, cursor: string): Promise<boolean> {
     try {
@@ -233,7 +258,8 @@ export class JoinStateStore {
           Key: fanOutCursorKey(rightKey, rightOffset),
           UpdateExpression: 'SET resumedFrom = :cursor',
           // CURSOR is one of DynamoDB's reserved words.
-          ConditionExpression: '#cursor = :cursor AND (attribute_not_exists(resumedFrom) OR resumedFrom <> :cursor)',
+          ConditionExpression:
+            '#cursor = :cursor AND attribute_not_exists(repair) AND (attribute_not_exists(resumedFrom) OR resumedFrom <> :cursor)',
           ExpressionAttributeNames: { '#cursor': 'cursor' },
           ExpressionAttributeValues: { ':cursor': cursor },
           ReturnConsumedCapacity: 'TOTAL',
@@ -244,6 +270,10 @@ export class JoinStateStore {
       if (isConditionFailure(error)) return false;
       throw error;
     }
+  }
+
+  private retiredItemExpiry(): number {
+    return Math.floor(this.now() / 1000) + RETIRED_SUBSCRIPTION_LIFETIME_SECONDS;
   }
 
   /** One page of a right key's subscription entries (active and retired), in left-key order, after `cursor`. */

@@ -84,6 +84,10 @@ function joinFor(type: JoinType, prefix: string): FkJoin<LeftValue, number, stri
  * `JOIN_PROPERTY_SEED=<seed> JOIN_PROPERTY_PATH=<path> npx jest … -t '(left)'`.
  * `JOIN_PROPERTY_RUNS` runs more (or fewer) interleavings than the suite's 400.
  */
+const PROPERTY_RUNS = Number(process.env.JOIN_PROPERTY_RUNS ?? 400);
+// A run takes about 0.1 s here: more runs need more than the suite's two minutes.
+jest.setTimeout(Math.max(120_000, PROPERTY_RUNS * 300));
+
 function replayFromEnvironment(): { seed: number; path?: string } | Record<string, never> {
   const seed = process.env.JOIN_PROPERTY_SEED;
   if (seed === undefined) return {};
@@ -250,7 +254,7 @@ describe.each<JoinType>(['inner', 'left'])('JoinProcessor (%s) under concurrency
           }
         },
       ),
-      { numRuns: Number(process.env.JOIN_PROPERTY_RUNS ?? 400), endOnFailure: true, timeout: 15_000, ...replayFromEnvironment() },
+      { numRuns: PROPERTY_RUNS, endOnFailure: true, timeout: 15_000, ...replayFromEnvironment() },
     );
   });
 });

@@ -9,7 +9,8 @@ import { pipelineFor } from './join-harness';
  * publishing), the continuation must repair too: the crashed attempt may have
  * published to keys past the cursor, even keys that have since moved to
  * another foreign key. Found by the concurrency property test (seed
- * 1062361826, path 294); scripted here step by step.
+ * 1062361826, path 294); scripted here step by step, with the zombie variant
+ * a review found next to it.
  */
 
 interface LeftValue {
@@ -46,9 +47,10 @@ describe('A paused fan-out resumed from its cursor (integration)', () => {
 
   it('keeps repairing after a repairing attempt paused, so a key a crashed attempt published to stale ends right', async () => {
     const run = uniqueName('k');
-    // Subscription entries are queried in left-key order: a0 < a < b.
+    // Subscription entries are queried in sort-key order (S#<leftKey>#<offset>): a, then a0, then b.
     const [a0, a, b, r, s] = ['a0', 'a', 'b', 'r', 's'].map((key) => `${run}-${key}`) as [string, string, string, string, string];
     const log: JoinOutputRecord[] = [];
+    const lastOf = (key: string) => log.filter((record) => record.leftKey === key).at(-1)?.value;
     const recording = { publish: async (records: readonly JoinOutputRecord[]) => void log.push(...records) };
     const left = new JoinProcessor(join, store, recording, { fanOutPageSize: 2 });
     const applyLeft = (partition: string, key: string, offset: number, value: LeftValue) =>
@@ -79,24 +81,105 @@ describe('A paused fan-out resumed from its cursor (integration)', () => {
     expect(log.filter((record) => record.leftKey === b).map((record) => record.value)).toEqual(['2|null', '3|null', '2|1']);
 
     // a0 subscribes to r before the redelivery, so b's retired entry falls on the second page.
-    await applyLeft('left-0', a0, 0, { v: 0, fk: r });
+    await applyLeft('left-0', a0, 1, { v: 0, fk: r });
 
     // Attempt 2 repairs (r@0 is stored already and no cursor is saved), runs out of time after one page
-    // (a0, a) and saves its cursor; attempt 3 continues from it.
+    // (a, a0) and saves its cursor; attempt 3 continues from it.
     const redelivered = new JoinProcessor(join, store, recording, { fanOutPageSize: 2 });
     const paused = await redelivered.applyRight(rightBatch(redelivered), () => false);
     expect(paused).toEqual([{ partition: `${run}-right`, offset: 0 }]);
+    expect(lastOf(b)).toBe('2|1'); // still stale: b is on the page the continuation reads
     expect(await redelivered.applyRight(rightBatch(redelivered))).toEqual([]);
 
-    const lastOf = (key: string) => log.filter((record) => record.leftKey === key).at(-1)?.value;
     expect({ a0: lastOf(a0), a: lastOf(a), b: lastOf(b) }).toEqual({ a0: '0|1', a: '1|1', b: '3|null' });
   });
 
-  it('keeps a saved repair through a later plain save of the same record, and a plain save claims once', async () => {
+  it('repairs in every later attempt once a zombie attempt that repairs has died, though a plain one saved the cursor', async () => {
+    const run = uniqueName('z');
+    const [a, b, c, d, r, s] = ['a', 'b', 'c', 'd', 'r', 's'].map((key) => `${run}-${key}`) as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
+    const log: JoinOutputRecord[] = [];
+    const lastOf = (key: string) => log.filter((record) => record.leftKey === key).at(-1)?.value;
+    const recording = { publish: async (records: readonly JoinOutputRecord[]) => void log.push(...records) };
+    const left = new JoinProcessor(join, store, recording, { fanOutPageSize: 2 });
+    let leftOffset = 0;
+    const applyLeft = (key: string, value: LeftValue) =>
+      left.applyLeft([{ partition: `${run}-left`, records: [left.prepareLeft({ key, offset: leftOffset++, value })] }]);
+    const rightBatch = (processor: JoinProcessor) => [
+      { partition: `${run}-right`, records: [processor.prepareRight({ key: r, offset: 0, value: 1 })] },
+    ];
+    for (const [key, v] of [
+      [a, 1],
+      [b, 2],
+      [c, 3],
+      [d, 4],
+    ] as const)
+      await applyLeft(key, { v, fk: r });
+
+    // A zombie runs the same batch while the first attempt's first produce is in flight: r@0 is stored and
+    // no cursor saved, so it repairs from the start. Its second page joins c, whose produce lands after c has
+    // moved to s, and the zombie dies right after it.
+    let zombiePublishes = 0;
+    const zombie = new JoinProcessor(
+      join,
+      store,
+      {
+        publish: async (records) => {
+          zombiePublishes += 1;
+          if (zombiePublishes === 2) await applyLeft(c, { v: 3, fk: s });
+          log.push(...records);
+          if (zombiePublishes === 2) throw new Crash('the zombie died after its produce');
+        },
+      },
+      { fanOutPageSize: 2 },
+    );
+    let firstPublishes = 0;
+    const first = new JoinProcessor(
+      join,
+      store,
+      {
+        publish: async (records) => {
+          firstPublishes += 1;
+          if (firstPublishes === 1) await expect(zombie.applyRight(rightBatch(zombie))).rejects.toBeInstanceOf(Crash);
+          log.push(...records);
+        },
+      },
+      { fanOutPageSize: 2 },
+    );
+    // The first attempt (plain: it stored r@0) runs out of time after (a, b) and saves its cursor.
+    expect(await first.applyRight(rightBatch(first), () => false)).toHaveLength(1);
+    expect(lastOf(c)).toBe('3|1'); // the zombie's stale result is last
+
+    // Its redelivery continues from the cursor, past c's retired entry; then both redeliveries finish.
+    const redelivered = new JoinProcessor(join, store, recording, { fanOutPageSize: 2 });
+    await redelivered.applyRight(rightBatch(redelivered), () => false);
+    expect(await redelivered.applyRight(rightBatch(redelivered))).toEqual([]);
+    expect(await redelivered.applyRight(rightBatch(redelivered))).toEqual([]);
+
+    expect({ a: lastOf(a), b: lastOf(b), c: lastOf(c), d: lastOf(d) }).toEqual({ a: '1|1', b: '2|1', c: '3|null', d: '4|1' });
+  });
+
+  it('keeps a repair mark through later plain saves, refuses a plain claim once marked, and lets a plain save be claimed once', async () => {
     const rightKey = uniqueName('cursor');
     await store.saveFanOutCursor(rightKey, 7, 'S#x#1', true);
     await store.saveFanOutCursor(rightKey, 7, 'S#y#1', false);
     expect(await store.readFanOutCursor(rightKey, 7)).toEqual({ cursor: 'S#y#1', repair: true });
+
+    const markedKey = uniqueName('cursor');
+    await store.saveFanOutCursor(markedKey, 5, 'S#x#1', false);
+    await store.markFanOutRepairing(markedKey, 5);
+    expect(await store.readFanOutCursor(markedKey, 5)).toEqual({ cursor: 'S#x#1', repair: true });
+    expect(await store.claimResumption(markedKey, 5, 'S#x#1')).toBe(false); // a marked record is never continued plainly
+    const markedOnly = uniqueName('cursor');
+    await store.markFanOutRepairing(markedOnly, 5);
+    expect(await store.readFanOutCursor(markedOnly, 5)).toEqual({ cursor: undefined, repair: true });
+    expect(await store.readFanOutCursor(uniqueName('cursor'), 5)).toBeUndefined();
 
     const plainKey = uniqueName('cursor');
     await store.saveFanOutCursor(plainKey, 3, 'S#x#1', false);
