@@ -1,4 +1,8 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { EntityParser } from 'dynamodb-toolbox';
 import { defineJoin, JoinProcessor, JoinStateStore, type FkJoin, type JoinOutputRecord } from '../../shared/fk-join';
+import { fanOutCursorKey } from '../../shared/fk-join/join-state-items';
+import { joinStateEntities, joinStateTable } from '../../shared/fk-join/join-state-schema';
 import { provisionTables } from '../../shared/local';
 import { uniqueName, useTestServices } from '../support/integration';
 import { pipelineFor } from './join-harness';
@@ -38,11 +42,13 @@ describe('A paused fan-out resumed from its cursor (integration)', () => {
   const services = useTestServices('join-fan-out-resumption');
   const join = leftJoin();
   let store: JoinStateStore;
+  let tableName: string;
 
   beforeAll(async () => {
     const pipeline = pipelineFor(join);
     await provisionTables(services.runtime.dynamoDbClient(), pipeline.tables);
-    store = new JoinStateStore(services.documents, pipeline.joins[0]!.table.name);
+    tableName = pipeline.joins[0]!.table.name;
+    store = new JoinStateStore(services.documents, tableName);
   });
 
   it('keeps repairing after a repairing attempt paused, so a key a crashed attempt published to stale ends right', async () => {
@@ -180,6 +186,19 @@ describe('A paused fan-out resumed from its cursor (integration)', () => {
     await store.markFanOutRepairing(markedOnly, 5);
     expect(await store.readFanOutCursor(markedOnly, 5)).toEqual({ cursor: undefined, repair: true });
     expect(await store.readFanOutCursor(uniqueName('cursor'), 5)).toBeUndefined();
+
+    // The items the store writes with update expressions hold to the table's FanOutCursor schema.
+    const parser = joinStateEntities(joinStateTable(tableName)).fanOutCursor.build(EntityParser);
+    for (const [key, offset] of [
+      [rightKey, 7],
+      [markedKey, 5],
+      [markedOnly, 5],
+    ] as const) {
+      const { Item } = await services.documents.send(
+        new GetCommand({ TableName: tableName, Key: fanOutCursorKey(key, offset), ConsistentRead: true }),
+      );
+      expect(() => parser.parse(Item as never)).not.toThrow();
+    }
 
     const plainKey = uniqueName('cursor');
     await store.saveFanOutCursor(plainKey, 3, 'S#x#1', false);
