@@ -126,7 +126,7 @@ export class JoinProcessor {
       if (wave > 0 && !hasTimeLeft()) {
         const paused: PausedRecord[] = waiting.map(({ partition, record }) => ({ partition, offset: record.offset }));
         for (const fanOut of active) {
-          await this.store.saveFanOutCursor(fanOut.record.key, fanOut.record.offset, fanOut.cursor!, fanOut.repair);
+          await this.store.saveFanOutCursor(fanOut.record.key, fanOut.record.offset, fanOut.cursor!);
           paused.push({ partition: fanOut.partition, offset: fanOut.record.offset });
         }
         return paused;
@@ -173,8 +173,9 @@ export class JoinProcessor {
     // past the cursor, even to keys that have moved on since.
     const saved = await this.store.readFanOutCursor(record.key, record.offset);
     const cursor = saved?.cursor;
-    const plain = saved?.repair !== true && cursor !== undefined && (await this.store.claimResumption(record.key, record.offset, cursor));
-    if (!plain && saved?.repair !== true) await this.store.markFanOutRepairing(record.key, record.offset);
+    if (saved?.repair) return { partition, record, repair: true, cursor };
+    const plain = cursor !== undefined && (await this.store.claimResumption(record.key, record.offset, cursor));
+    if (!plain) await this.store.markFanOutRepairing(record.key, record.offset);
     return { partition, record, repair: !plain, cursor };
   }
 

@@ -49,13 +49,6 @@ const RETIRED_SUBSCRIPTION_LIFETIME_SECONDS = 8 * 24 * 60 * 60;
 /** Conditional writes in flight at once; the SDK's default socket pool holds 50. */
 const WRITE_CONCURRENCY = 16;
 
-/**
- * The DynamoDB operations of a foreign-key join, batch-shaped: reads are
- * `BatchGetItem`s of up to 100 keys, subscription changes are `BatchWriteItem`s
- * of up to 25, and a left row (the left record with the join's output state) is
- * replaced by one conditional `PutItem` on its revision. See the module README
- * for the layout and why each read is strong or eventual.
- */
 /** How far a paused fan-out of one right record got, and whether a fan-out of it has repaired. */
 export interface FanOutProgress {
   /** The last subscription entry reached; undefined: continue from the start. */
@@ -63,6 +56,13 @@ export interface FanOutProgress {
   readonly repair: boolean;
 }
 
+/**
+ * The DynamoDB operations of a foreign-key join, batch-shaped: reads are
+ * `BatchGetItem`s of up to 100 keys, subscription changes are `BatchWriteItem`s
+ * of up to 25, and a left row (the left record with the join's output state) is
+ * replaced by one conditional `PutItem` on its revision. See the module README
+ * for the layout and why each read is strong or eventual.
+ */
 export class JoinStateStore {
   private readonly metered: MeteredDocumentClient;
 
@@ -188,23 +188,19 @@ export class JoinStateStore {
 
   /**
    * Remembers how far a fan-out of one right record got, so that the record delivered again continues
-   * after that subscription entry. A repairing fan-out's save also marks the record as repairing (see
-   * `markFanOutRepairing`); a plain save never clears that mark. Kept per offset (a stale record's repair
-   * pauses too), expiring with the retired entries.
+   * after that subscription entry. An update, not a put: it keeps the record's repair mark (see
+   * `markFanOutRepairing`), which a repairing fan-out has set before it got here. Kept per offset (a stale
+   * record's repair pauses too), expiring with the retired entries.
    */
-  async saveFanOutCursor(rightKey: string, rightOffset: number, cursor: string, repair: boolean): Promise<void> {
+  async saveFanOutCursor(rightKey: string, rightOffset: number, cursor: string): Promise<void> {
     await this.metered.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: fanOutCursorKey(rightKey, rightOffset),
-        // A new cursor can be claimed once again (as a fresh put of the item did before the mark was kept).
-        UpdateExpression: `SET #cursor = :cursor, expiresAt = :expiresAt${repair ? ', repair = :repair' : ''} REMOVE resumedFrom`,
+        // A new cursor can be claimed once again.
+        UpdateExpression: 'SET #cursor = :cursor, expiresAt = :expiresAt REMOVE resumedFrom',
         ExpressionAttributeNames: { '#cursor': 'cursor' },
-        ExpressionAttributeValues: {
-          ':cursor': cursor,
-          ':expiresAt': this.retiredItemExpiry(),
-          ...(repair ? { ':repair': true } : {}),
-        },
+        ExpressionAttributeValues: { ':cursor': cursor, ':expiresAt': this.retiredItemExpiry() },
         ReturnConsumedCapacity: 'TOTAL',
       }),
     );

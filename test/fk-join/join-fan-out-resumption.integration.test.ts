@@ -1,6 +1,6 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { EntityParser } from 'dynamodb-toolbox';
-import { defineJoin, JoinProcessor, JoinStateStore, type FkJoin, type JoinOutputRecord } from '../../shared/fk-join';
+import { defineJoin, JoinProcessor, JoinStateStore, type FkJoin, type JoinOutputRecord, type JoinOutputSink } from '../../shared/fk-join';
 import { fanOutCursorKey } from '../../shared/fk-join/join-state-items';
 import { joinStateEntities, joinStateTable } from '../../shared/fk-join/join-state-schema';
 import { provisionTables } from '../../shared/local';
@@ -23,6 +23,11 @@ interface LeftValue {
 }
 
 class Crash extends Error {}
+
+/** The run's own keys, one per name, so that runs share the table without meeting. */
+function keysOf<const Names extends readonly string[]>(run: string, names: Names): { [I in keyof Names]: string } {
+  return names.map((name) => `${run}-${name}`) as { [I in keyof Names]: string };
+}
 
 function leftJoin(): FkJoin<LeftValue, number, string> {
   const name = uniqueName('resume');
@@ -51,14 +56,17 @@ describe('A paused fan-out resumed from its cursor (integration)', () => {
     store = new JoinStateStore(services.documents, tableName);
   });
 
+  /** A processor of the join that publishes through `publish`, two subscription entries to a page. */
+  const processorWith = (publish: JoinOutputSink['publish']) => new JoinProcessor(join, store, { publish }, { fanOutPageSize: 2 });
+
   it('keeps repairing after a repairing attempt paused, so a key a crashed attempt published to stale ends right', async () => {
     const run = uniqueName('k');
     // Subscription entries are queried in sort-key order (S#<leftKey>#<offset>): a, then a0, then b.
-    const [a0, a, b, r, s] = ['a0', 'a', 'b', 'r', 's'].map((key) => `${run}-${key}`) as [string, string, string, string, string];
+    const [a0, a, b, r, s] = keysOf(run, ['a0', 'a', 'b', 'r', 's']);
     const log: JoinOutputRecord[] = [];
     const lastOf = (key: string) => log.filter((record) => record.leftKey === key).at(-1)?.value;
-    const recording = { publish: async (records: readonly JoinOutputRecord[]) => void log.push(...records) };
-    const left = new JoinProcessor(join, store, recording, { fanOutPageSize: 2 });
+    const recording = async (records: readonly JoinOutputRecord[]) => void log.push(...records);
+    const left = processorWith(recording);
     const applyLeft = (partition: string, key: string, offset: number, value: LeftValue) =>
       left.applyLeft([{ partition: `${run}-${partition}`, records: [left.prepareLeft({ key, offset, value })] }]);
     const rightBatch = (processor: JoinProcessor) => [
@@ -72,17 +80,14 @@ describe('A paused fan-out resumed from its cursor (integration)', () => {
     // Attempt 1 of r@0 joins a and b, but its produce lands only after b has moved to s, and the invocation
     // dies right after it: b's stale (2|1) is now the last record of b.
     let moved = false;
-    const crashingAfterTheMove = {
-      publish: async (records: readonly JoinOutputRecord[]) => {
-        if (!moved) {
-          moved = true;
-          await applyLeft('left-1', b, 1, { v: 3, fk: s });
-        }
-        log.push(...records);
-        throw new Crash('the invocation died after its produce');
-      },
-    };
-    const attempt1 = new JoinProcessor(join, store, crashingAfterTheMove, { fanOutPageSize: 2 });
+    const attempt1 = processorWith(async (records) => {
+      if (!moved) {
+        moved = true;
+        await applyLeft('left-1', b, 1, { v: 3, fk: s });
+      }
+      log.push(...records);
+      throw new Crash('the invocation died after its produce');
+    });
     await expect(attempt1.applyRight(rightBatch(attempt1))).rejects.toBeInstanceOf(Crash);
     expect(log.filter((record) => record.leftKey === b).map((record) => record.value)).toEqual(['2|null', '3|null', '2|1']);
 
@@ -91,7 +96,7 @@ describe('A paused fan-out resumed from its cursor (integration)', () => {
 
     // Attempt 2 repairs (r@0 is stored already and no cursor is saved), runs out of time after one page
     // (a, a0) and saves its cursor; attempt 3 continues from it.
-    const redelivered = new JoinProcessor(join, store, recording, { fanOutPageSize: 2 });
+    const redelivered = processorWith(recording);
     const paused = await redelivered.applyRight(rightBatch(redelivered), () => false);
     expect(paused).toEqual([{ partition: `${run}-right`, offset: 0 }]);
     expect(lastOf(b)).toBe('2|1'); // still stale: b is on the page the continuation reads
@@ -102,18 +107,11 @@ describe('A paused fan-out resumed from its cursor (integration)', () => {
 
   it('repairs in every later attempt once a zombie attempt that repairs has died, though a plain one saved the cursor', async () => {
     const run = uniqueName('z');
-    const [a, b, c, d, r, s] = ['a', 'b', 'c', 'd', 'r', 's'].map((key) => `${run}-${key}`) as [
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-    ];
+    const [a, b, c, d, r, s] = keysOf(run, ['a', 'b', 'c', 'd', 'r', 's']);
     const log: JoinOutputRecord[] = [];
     const lastOf = (key: string) => log.filter((record) => record.leftKey === key).at(-1)?.value;
-    const recording = { publish: async (records: readonly JoinOutputRecord[]) => void log.push(...records) };
-    const left = new JoinProcessor(join, store, recording, { fanOutPageSize: 2 });
+    const recording = async (records: readonly JoinOutputRecord[]) => void log.push(...records);
+    const left = processorWith(recording);
     let leftOffset = 0;
     const applyLeft = (key: string, value: LeftValue) =>
       left.applyLeft([{ partition: `${run}-left`, records: [left.prepareLeft({ key, offset: leftOffset++, value })] }]);
@@ -132,38 +130,24 @@ describe('A paused fan-out resumed from its cursor (integration)', () => {
     // no cursor saved, so it repairs from the start. Its second page joins c, whose produce lands after c has
     // moved to s, and the zombie dies right after it.
     let zombiePublishes = 0;
-    const zombie = new JoinProcessor(
-      join,
-      store,
-      {
-        publish: async (records) => {
-          zombiePublishes += 1;
-          if (zombiePublishes === 2) await applyLeft(c, { v: 3, fk: s });
-          log.push(...records);
-          if (zombiePublishes === 2) throw new Crash('the zombie died after its produce');
-        },
-      },
-      { fanOutPageSize: 2 },
-    );
+    const zombie = processorWith(async (records) => {
+      zombiePublishes += 1;
+      if (zombiePublishes === 2) await applyLeft(c, { v: 3, fk: s });
+      log.push(...records);
+      if (zombiePublishes === 2) throw new Crash('the zombie died after its produce');
+    });
     let firstPublishes = 0;
-    const first = new JoinProcessor(
-      join,
-      store,
-      {
-        publish: async (records) => {
-          firstPublishes += 1;
-          if (firstPublishes === 1) await expect(zombie.applyRight(rightBatch(zombie))).rejects.toBeInstanceOf(Crash);
-          log.push(...records);
-        },
-      },
-      { fanOutPageSize: 2 },
-    );
+    const first = processorWith(async (records) => {
+      firstPublishes += 1;
+      if (firstPublishes === 1) await expect(zombie.applyRight(rightBatch(zombie))).rejects.toBeInstanceOf(Crash);
+      log.push(...records);
+    });
     // The first attempt (plain: it stored r@0) runs out of time after (a, b) and saves its cursor.
     expect(await first.applyRight(rightBatch(first), () => false)).toHaveLength(1);
     expect(lastOf(c)).toBe('3|1'); // the zombie's stale result is last
 
     // Its redelivery continues from the cursor, past c's retired entry; then both redeliveries finish.
-    const redelivered = new JoinProcessor(join, store, recording, { fanOutPageSize: 2 });
+    const redelivered = processorWith(recording);
     await redelivered.applyRight(rightBatch(redelivered), () => false);
     expect(await redelivered.applyRight(rightBatch(redelivered))).toEqual([]);
     expect(await redelivered.applyRight(rightBatch(redelivered))).toEqual([]);
@@ -171,14 +155,15 @@ describe('A paused fan-out resumed from its cursor (integration)', () => {
     expect({ a: lastOf(a), b: lastOf(b), c: lastOf(c), d: lastOf(d) }).toEqual({ a: '1|1', b: '2|1', c: '3|null', d: '4|1' });
   });
 
-  it('keeps a repair mark through later plain saves, refuses a plain claim once marked, and lets a plain save be claimed once', async () => {
+  it('keeps a repair mark through later cursor saves, refuses a plain claim once marked, and lets a cursor be claimed once', async () => {
     const rightKey = uniqueName('cursor');
-    await store.saveFanOutCursor(rightKey, 7, 'S#x#1', true);
-    await store.saveFanOutCursor(rightKey, 7, 'S#y#1', false);
+    await store.markFanOutRepairing(rightKey, 7);
+    await store.saveFanOutCursor(rightKey, 7, 'S#x#1');
+    await store.saveFanOutCursor(rightKey, 7, 'S#y#1');
     expect(await store.readFanOutCursor(rightKey, 7)).toEqual({ cursor: 'S#y#1', repair: true });
 
     const markedKey = uniqueName('cursor');
-    await store.saveFanOutCursor(markedKey, 5, 'S#x#1', false);
+    await store.saveFanOutCursor(markedKey, 5, 'S#x#1');
     await store.markFanOutRepairing(markedKey, 5);
     expect(await store.readFanOutCursor(markedKey, 5)).toEqual({ cursor: 'S#x#1', repair: true });
     expect(await store.claimResumption(markedKey, 5, 'S#x#1')).toBe(false); // a marked record is never continued plainly
@@ -201,12 +186,12 @@ describe('A paused fan-out resumed from its cursor (integration)', () => {
     }
 
     const plainKey = uniqueName('cursor');
-    await store.saveFanOutCursor(plainKey, 3, 'S#x#1', false);
+    await store.saveFanOutCursor(plainKey, 3, 'S#x#1');
     expect(await store.readFanOutCursor(plainKey, 3)).toEqual({ cursor: 'S#x#1', repair: false });
     expect(await store.claimResumption(plainKey, 3, 'S#x#1')).toBe(true);
     expect(await store.claimResumption(plainKey, 3, 'S#x#1')).toBe(false);
     // A new cursor (the continuation paused again) can be claimed once more.
-    await store.saveFanOutCursor(plainKey, 3, 'S#z#1', false);
+    await store.saveFanOutCursor(plainKey, 3, 'S#z#1');
     expect(await store.claimResumption(plainKey, 3, 'S#z#1')).toBe(true);
   });
 });
